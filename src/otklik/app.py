@@ -1,0 +1,137 @@
+"""The web application: API and pages in one server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from otklik.config import Settings
+from otklik.db import create_engine, resolve_database_url, session_factory
+from otklik.errors import DomainError
+from otklik.identity import api as identity_api
+from otklik.identity import pages as identity_pages
+from otklik.identity.deps import LoginRequired
+from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render
+from otklik.registry import api as registry_api
+from otklik.registry import pages as registry_pages
+
+log = logging.getLogger("otklik")
+
+HTTP_MESSAGES = {
+    400: "Некорректный запрос.",
+    403: "Недостаточно прав для этого действия.",
+    404: "Страница или объект не найдены.",
+    405: "Этот метод запроса здесь не поддерживается.",
+    413: "Слишком большой запрос.",
+    500: "Внутренняя ошибка. Мы уже знаем о ней; попробуйте повторить позже.",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error(request: Request, status: int, code: str, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    return render(request, "error.html", status_code=status, status=status, message=message)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if isinstance(exc, LoginRequired) and not _wants_json(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={target}", status_code=303)
+        if _wants_json(request):
+            return JSONResponse(exc.as_json(), status_code=exc.status_code)
+        return _error(request, exc.status_code, exc.code, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = HTTP_MESSAGES.get(exc.status_code, "Ошибка запроса.")
+        return _error(request, exc.status_code, f"http_{exc.status_code}", message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_json(request):
+            details = [
+                {"field": ".".join(str(p) for p in e["loc"][1:]), "message": e["msg"]}
+                for e in exc.errors()
+            ]
+            return JSONResponse(
+                {"error": {"code": "validation_failed",
+                           "message": "Параметры запроса не прошли проверку.", "details": details}},
+                status_code=422,
+            )
+        return _error(request, 400, "bad_request", "Некорректные параметры запроса.")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # Only the path: query strings and bodies may carry personal data.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(request, 500, "internal_error", HTTP_MESSAGES[500])
+
+
+def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
+    settings.check_secrets()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not hasattr(app.state, "sessionmaker"):
+            engine = create_engine(database_url or resolve_database_url(settings))
+            app.state.sessionmaker = session_factory(engine)
+            yield
+            await engine.dispose()
+        else:
+            yield
+
+    app = FastAPI(
+        title="Отклик API",
+        version="1.0",
+        description="Оценка гражданами качества услуг организаций социальной сферы.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        new_cookie = getattr(request.state, "csrf_cookie", None)
+        if new_cookie and request.cookies.get(CSRF_COOKIE) != new_cookie:
+            response.set_cookie(
+                CSRF_COOKIE, new_cookie, httponly=True, samesite="lax",
+                secure=settings.secure_cookies and not settings.is_dev,
+            )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        if request.url.path.startswith(("/cabinet", "/admin", "/login", "/registry")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for router in (identity_pages.router, registry_pages.router, identity_api.router,
+                   registry_api.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,253 @@
+"""The ``otklik`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.config import Settings, SettingsError, get_settings
+from otklik.db import DatabaseUnavailable, create_engine, resolve_database_url, session_factory, session_scope
+from otklik.errors import DomainError
+from otklik.identity.audit import Actor
+from otklik.identity.roles import Role
+
+T = TypeVar("T")
+app = typer.Typer(help="Отклик: оценка гражданами качества услуг.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="База данных.", no_args_is_help=True)
+users_app = typer.Typer(help="Учётные записи.", no_args_is_help=True)
+sources_app = typer.Typer(help="Информационные системы.", no_args_is_help=True)
+registry_app = typer.Typer(help="Реестр.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(sources_app, name="sources")
+app.add_typer(registry_app, name="registry")
+err = Console(stderr=True)
+out = Console()
+CLI_ACTOR = Actor.system("cli")
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]Ошибка:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def run_in_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``fn`` in one transaction against the configured database; friendly errors."""
+
+    async def main() -> T:
+        engine = create_engine(resolve_database_url(settings))
+        try:
+            async for session in session_scope(session_factory(engine)):
+                return await fn(session)
+            raise AssertionError("unreachable")
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        fail(exc.message)
+    except (SettingsError, DatabaseUnavailable) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"нет соединения с базой данных ({exc.__class__.__name__}).")
+    raise AssertionError("unreachable")
+
+
+def migrate(settings: Settings) -> None:
+    from otklik.migrate import upgrade  # noqa: PLC0415 - alembic only when needed
+    from otklik.registry.reference import seed_reference  # noqa: PLC0415
+
+    try:
+        upgrade(resolve_database_url(settings))
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+    run_in_session(settings, seed_reference)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Применить миграции и обновить встроенные справочники."""
+    migrate(get_settings())
+    out.print("База данных обновлена.")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option("--email", help="Электронная почта")],
+    role: Annotated[Role, typer.Option("--role", help="Роль")],
+    scope: Annotated[str | None, typer.Option(
+        "--scope", help="organization:<ОГРН>, region:<код>, founder:<код> или country")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin",
+                                                 help="Прочитать пароль из stdin")] = False,
+) -> None:
+    """Создать учётную запись."""
+    from otklik.identity.service import create_user  # noqa: PLC0415
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    run_in_session(get_settings(), lambda s: create_user(
+        s, CLI_ACTOR, email=email, role=role, scope=scope, password=password))
+    out.print(f"Пользователь создан: роль {role.value}.")
+
+
+@users_app.command("token")
+def users_token(email: str, name: Annotated[str, typer.Option(help="Назначение")] = "cli") -> None:
+    """Выпустить персональный токен API (показывается один раз)."""
+    from otklik.identity import repository  # noqa: PLC0415
+    from otklik.identity.service import create_api_token  # noqa: PLC0415
+
+    async def go(session: AsyncSession) -> str:
+        user = await repository.get_user_by_email(session, email)
+        if user is None:
+            raise DomainError("Пользователь не найден.")
+        return await create_api_token(session, user, name)
+
+    out.print(run_in_session(get_settings(), go), highlight=False)
+
+
+@sources_app.command("create")
+def sources_create(name: str) -> None:
+    """Зарегистрировать информационную систему и вывести её ключ API (один раз)."""
+    from otklik.intake.service import create_source  # noqa: PLC0415
+
+    _, key = run_in_session(get_settings(), lambda s: create_source(s, CLI_ACTOR, name))
+    err.print("Ключ API (сохраните его, повторно он не показывается):")
+    out.print(key, highlight=False)
+
+
+@registry_app.command("import")
+def registry_import(
+    kind: Annotated[str, typer.Argument(help="organizations, services или life_situations")],
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 или cp1251) или XLSX")],
+) -> None:
+    """Импортировать записи реестра с построчным отчётом об ошибках."""
+    from otklik.kit.tabular import write_error_report  # noqa: PLC0415
+    from otklik.registry.service import ImportReport, import_file  # noqa: PLC0415
+
+    settings = get_settings()
+    with Progress(TextColumn("Импорт"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("import", total=None)
+
+        async def go(session: AsyncSession) -> ImportReport:
+            return await import_file(
+                session, kind, file, actor=CLI_ACTOR, max_bytes=settings.import_max_bytes,
+                on_start=lambda total: bar.update(task, total=total),
+                progress=lambda n: bar.advance(task, n),
+            )
+
+        report = run_in_session(settings, go)
+    s = report.summary()
+    out.print(f"Строк: {s['rows']}; добавлено: {s['inserted']}; обновлено: {s['updated']}; "
+              f"без изменений: {s['unchanged']}; отклонено: {s['rejected']}.")
+    if report.errors:
+        path = file.with_name(file.name + ".errors.csv")
+        write_error_report(path, [(e.row, e.field, e.code, e.message) for e in report.errors])
+        for e in report.errors[:10]:
+            err.print(f"  строка {e.row}, поле {e.field or '—'}: {e.message} [{e.code}]",
+                      highlight=False)
+        if len(report.errors) > 10:
+            err.print(f"  … и ещё {len(report.errors) - 10}.")
+        err.print(f"Полный отчёт об ошибках: {path}")
+        raise typer.Exit(3)
+
+
+def _serve(settings: Settings, port: int, host: str, *, with_worker: bool) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    from otklik.app import create_app  # noqa: PLC0415
+    from otklik.worker import run_forever  # noqa: PLC0415
+
+    url = resolve_database_url(settings)
+    web = create_app(settings, url)
+    config = uvicorn.Config(web, host=host, port=port, log_level="warning", proxy_headers=False)
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        tasks = [asyncio.create_task(server.serve())]
+        if with_worker:
+            engine = create_engine(url)
+            tasks.append(asyncio.create_task(run_forever(session_factory(engine), settings)))
+        await tasks[0]
+        for t in tasks[1:]:
+            t.cancel()
+
+    asyncio.run(main())
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Порт")] = 8000,
+    host: Annotated[str, typer.Option(help="Адрес")] = "127.0.0.1",
+) -> None:
+    """Запустить веб-сервер (API и страницы)."""
+    settings = get_settings()
+    try:
+        settings.check_secrets()
+    except SettingsError as exc:
+        fail(str(exc))
+    _serve(settings, port, host, with_worker=False)
+
+
+@app.command()
+def worker(once: Annotated[bool, typer.Option("--once", help="Выполнить всё, что пора, и выйти")] = False) -> None:
+    """Запустить фоновый обработчик периодических задач."""
+    from otklik.worker import run_due, run_forever  # noqa: PLC0415
+
+    settings = get_settings()
+
+    async def main() -> None:
+        engine = create_engine(resolve_database_url(settings))
+        factory = session_factory(engine)
+        try:
+            if once:
+                done = await run_due(factory, settings, {})
+                out.print(", ".join(f"{k}: {v}" for k, v in done.items()) or "Нечего делать.")
+            else:
+                await run_forever(factory, settings)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Порт")] = 8000,
+    host: Annotated[str, typer.Option(help="Адрес")] = "127.0.0.1",
+    size: Annotated[int, typer.Option(help="Число организаций")] = 2000,
+    seed_only: Annotated[bool, typer.Option("--seed-only", help="Только заполнить базу")] = False,
+) -> None:
+    """Демонстрация: встроенная PostgreSQL, миграции, синтетическая страна, сервер."""
+    from otklik.demo.seed import DEMO_PASSWORD, seed_demo  # noqa: PLC0415
+    from otklik.identity.roles import ROLE_LABELS  # noqa: PLC0415
+
+    os.environ.setdefault("OTKLIK_ENV", "demo")
+    get_settings.cache_clear()
+    settings = get_settings()
+    if not settings.is_dev:
+        fail("otklik demo работает только в режиме demo (OTKLIK_ENV=demo).")
+    err.print("Подготовка базы данных…")
+    migrate(settings)
+    err.print("Заполнение демонстрационными данными…")
+    logins = run_in_session(settings, lambda s: seed_demo(s, settings.data_dir / "demo", size))
+    out.print(f"\n[bold]Отклик — демонстрация[/bold]: http://{host}:{port}/")
+    out.print(f"Пароль всех демонстрационных пользователей: [bold]{DEMO_PASSWORD}[/bold]")
+    for login in logins:
+        out.print(f"  {login.email:<28} {ROLE_LABELS[login.role]}", highlight=False)
+    if not seed_only:
+        _serve(settings, port, host, with_worker=True)
+
+
+def main() -> None:
+    app()

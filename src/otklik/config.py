@@ -1,0 +1,75 @@
+"""One settings class for the whole application (environment prefix ``OTKLIK_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-secret-change-me"  # noqa: S105 - a marker, refused outside demo/test
+DEV_PII_KEY = "dev-pii-key-change-me"
+
+Environment = Literal["production", "demo", "test"]
+
+
+class SettingsError(RuntimeError):
+    """Raised when the configuration cannot be used; the message is for an operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OTKLIK_", env_file=".env", extra="ignore")
+
+    env: Environment = "production"
+    database_url: str | None = None
+    data_dir: Path = Path(".otklik")
+    secret_key: str = DEV_SECRET
+    pii_key: str = DEV_PII_KEY
+    base_url: str = "http://127.0.0.1:8000"
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str | None = None
+    sms_gateway_url: str | None = None
+    portal_notify_url: str | None = None
+
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    import_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    secure_cookies: bool = True
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env in ("demo", "test")
+
+    @property
+    def log_channel_enabled(self) -> bool:
+        return self.is_dev
+
+    def check_secrets(self) -> None:
+        """Refuse to start outside demo/test with missing or default secrets."""
+        if self.is_dev:
+            return
+        problems = []
+        for name, value, default in (
+            ("OTKLIK_SECRET_KEY", self.secret_key, DEV_SECRET),
+            ("OTKLIK_PII_KEY", self.pii_key, DEV_PII_KEY),
+        ):
+            if not value or value == default:
+                problems.append(f"{name} is not set (or still has the development default)")
+            elif len(value) < 32:
+                problems.append(f"{name} is too short: use at least 32 random characters")
+        if problems:
+            raise SettingsError(
+                "Refusing to start in production mode: "
+                + "; ".join(problems)
+                + ". Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

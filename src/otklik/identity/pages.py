@@ -1,0 +1,155 @@
+"""Sign-in, the cabinet home of each role, personal tokens and the administrator's pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from otklik.errors import TooManyRequests
+from otklik.identity import repository, service
+from otklik.identity.deps import DB, PageUser, optional_user, require_roles
+from otklik.identity.models import User
+from otklik.identity.roles import Role, ScopeKind
+from otklik.intake import repository as intake_repository
+from otklik.kit.pagination import PageParams
+from otklik.kit.web import SESSION_COOKIE, client_key, render, settings_of, verify_csrf
+from otklik.registry import repository as registry_repository
+from otklik.registry.models import Founder, Organization, Region
+
+router = APIRouter(include_in_schema=False)
+Csrf = Depends(verify_csrf)
+AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
+
+
+def _safe_next(target: str) -> str:
+    """Only local paths, so the login form cannot be used as an open redirect."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/cabinet"
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> Response:
+    if user is not None:
+        return RedirectResponse("/cabinet", status_code=303)
+    return render(request, "home.html")
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request, next: str = "/cabinet") -> Response:  # noqa: A002
+    return render(request, "login.html", next=_safe_next(next), error=None, email="")
+
+
+@router.post("/login", response_class=HTMLResponse, dependencies=[Csrf])
+async def login(
+    request: Request,
+    session: DB,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/cabinet",  # noqa: A002
+) -> Response:
+    settings = settings_of(request)
+    target = _safe_next(next)
+    try:
+        user = await service.authenticate(session, settings, email, password, client_key(request))
+    except TooManyRequests as exc:
+        return render(request, "login.html", status_code=429, next=target, error=exc.message,
+                      email=email)
+    if user is None:
+        return render(request, "login.html", status_code=400, next=target, email=email,
+                      error="Неверный адрес электронной почты или пароль.")
+    token = await service.start_session(session, settings, user)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax",
+        secure=settings.secure_cookies and not settings.is_dev,
+        max_age=settings.session_hours * 3600,
+    )
+    return response
+
+
+@router.post("/logout", dependencies=[Csrf])
+async def logout(request: Request, session: DB) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await service.end_session(session, token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+async def _scope_title(session: DB, user: User) -> str:
+    kind = ScopeKind(user.scope_kind)
+    if kind is ScopeKind.organization and user.scope_organization_id:
+        org = await session.get(Organization, user.scope_organization_id)
+        return org.short_name if org else ""
+    if kind is ScopeKind.region and user.scope_region_code:
+        region = await session.get(Region, user.scope_region_code)
+        return region.name if region else ""
+    if kind is ScopeKind.founder and user.scope_founder_id:
+        founder = await session.get(Founder, user.scope_founder_id)
+        return founder.short_name if founder else ""
+    return ""
+
+
+@router.get("/cabinet", response_class=HTMLResponse)
+async def cabinet(request: Request, session: DB, user: PageUser) -> Response:
+    scope = service.scope_of(user)
+    by_type = await registry_repository.count_organizations_by(session, scope, "type")
+    types = await registry_repository.list_types(session)
+    rows = [(t, by_type.get(t.code, 0)) for t in types if by_type.get(t.code)]
+    top = max((n for _, n in rows), default=0)
+    org = None
+    if user.scope_organization_id:
+        org = await session.get(Organization, user.scope_organization_id)
+    return render(
+        request, "cabinet.html", scope_title=await _scope_title(session, user),
+        by_type=rows, top=top, total=sum(by_type.values()), organization=org,
+    )
+
+
+@router.get("/cabinet/tokens", response_class=HTMLResponse)
+async def tokens(request: Request, session: DB, user: PageUser) -> Response:
+    items = await repository.list_tokens(session, user.id)
+    return render(request, "tokens.html", tokens=items, new_token=None)
+
+
+@router.post("/cabinet/tokens", response_class=HTMLResponse, dependencies=[Csrf])
+async def create_token(
+    request: Request, session: DB, user: PageUser,
+    name: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    token = await service.create_api_token(session, user, name)
+    items = await repository.list_tokens(session, user.id)
+    return render(request, "tokens.html", tokens=items, new_token=token)
+
+
+@router.post("/cabinet/tokens/{token_id}/revoke", dependencies=[Csrf])
+async def revoke_token(session: DB, user: PageUser, token_id: int) -> Response:
+    await service.revoke_api_token(session, user, token_id)
+    return RedirectResponse("/cabinet/tokens", status_code=303)
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+async def audit(
+    request: Request, session: DB, user: AdminUser,
+    page: int = 1, q: str = "", entity: str = "",
+) -> Response:
+    result = await repository.list_audit(
+        session, PageParams.parse(page, 50, "", q), entity=entity[:60]
+    )
+    return render(request, "admin_audit.html", page=result, entity=entity)
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+async def users(request: Request, session: DB, user: AdminUser, page: int = 1, q: str = "") -> Response:
+    result = await repository.list_users(session, PageParams.parse(page, 50, "", q))
+    return render(request, "admin_users.html", page=result)
+
+
+@router.get("/admin/sources", response_class=HTMLResponse)
+async def sources(request: Request, session: DB, user: AdminUser) -> Response:
+    items = await intake_repository.list_sources(session)
+    return render(request, "admin_sources.html", sources=items)

@@ -1,0 +1,62 @@
+"""Roles, their Russian names and the scope kind each role takes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    citizen = "citizen"
+    organization = "organization"
+    regional_authority = "regional_authority"
+    federal_authority = "federal_authority"
+    coordinator = "coordinator"
+    analyst = "analyst"
+    wg_secretary = "wg_secretary"
+    portal_operator = "portal_operator"
+    is_operator = "is_operator"
+    admin = "admin"
+
+
+class ScopeKind(StrEnum):
+    self_ = "self"
+    organization = "organization"
+    region = "region"
+    founder = "founder"
+    country = "country"
+
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.citizen: "Гражданин",
+    Role.organization: "Организация социальной сферы",
+    Role.regional_authority: "Орган власти субъекта РФ",
+    Role.federal_authority: "Федеральный орган власти",
+    Role.coordinator: "Координатор (Минтруд России)",
+    Role.analyst: "Аналитик (Аналитический центр)",
+    Role.wg_secretary: "Секретарь рабочей группы",
+    Role.portal_operator: "Оператор портала (Минцифры России)",
+    Role.is_operator: "Оператор информационной системы",
+    Role.admin: "Администратор",
+}
+
+# Which scope kinds a role may hold; the first is the default.
+ROLE_SCOPES: dict[Role, tuple[ScopeKind, ...]] = {
+    Role.citizen: (ScopeKind.self_,),
+    Role.organization: (ScopeKind.organization,),
+    Role.regional_authority: (ScopeKind.region,),
+    Role.federal_authority: (ScopeKind.founder,),
+    Role.coordinator: (ScopeKind.country,),
+    Role.analyst: (ScopeKind.country, ScopeKind.region),
+    Role.wg_secretary: (ScopeKind.country,),
+    Role.portal_operator: (ScopeKind.country,),
+    Role.is_operator: (ScopeKind.country, ScopeKind.region, ScopeKind.founder),
+    Role.admin: (ScopeKind.country,),
+}
+
+SCOPE_LABELS: dict[ScopeKind, str] = {
+    ScopeKind.self_: "личные данные",
+    ScopeKind.organization: "организация",
+    ScopeKind.region: "субъект РФ",
+    ScopeKind.founder: "учредитель",
+    ScopeKind.country: "вся страна",
+}

@@ -1,0 +1,1 @@
+"""Shared building blocks: base model, repository helpers, pagination, page helpers."""

@@ -1,0 +1,84 @@
+"""Page helpers: templates, CSRF (signed double-submit cookie), client identity, responses."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.config import Settings
+from otklik.db import session_scope
+from otklik.errors import CsrfFailed
+from otklik.identity.roles import ROLE_LABELS, SCOPE_LABELS
+from otklik.registry.models import SECTOR_LABELS
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+CSRF_COOKIE = "otklik_csrf"
+SESSION_COOKIE = "otklik_session"
+
+templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+templates.env.globals.update(
+    role_labels=ROLE_LABELS, scope_labels=SCOPE_LABELS, sector_labels=SECTOR_LABELS
+)
+
+
+def _query(request: Request, **changes: Any) -> str:
+    params = dict(request.query_params)
+    params.update({k: str(v) for k, v in changes.items()})
+    return "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+
+templates.env.globals["query"] = _query
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed when the handler succeeds."""
+    async for session in session_scope(request.app.state.sessionmaker):
+        yield session
+
+
+def csrf_cookie_value(request: Request) -> str:
+    value = getattr(request.state, "csrf_cookie", None)
+    if value is None:
+        value = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+        request.state.csrf_cookie = value
+    return str(value)
+
+
+def csrf_token(request: Request) -> str:
+    secret = settings_of(request).secret_key.encode()
+    return hmac.new(secret, csrf_cookie_value(request).encode(), hashlib.sha256).hexdigest()
+
+
+async def verify_csrf(request: Request) -> None:
+    """Dependency for every form POST: the field must match the signed cookie."""
+    form = await request.form()
+    sent = form.get("csrf_token")
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent, csrf_token(request)):
+        raise CsrfFailed()
+
+
+def client_key(request: Request) -> str:
+    host = request.client.host if request.client else "unknown"
+    return hashlib.sha256(host.encode()).hexdigest()[:32]
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("user", getattr(request.state, "user", None))
+    context["csrf_token"] = csrf_token(request)
+    return templates.TemplateResponse(request, template, context, status_code=status_code)

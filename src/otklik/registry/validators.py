@@ -1,0 +1,29 @@
+"""Checksums of Russian registration numbers."""
+
+from __future__ import annotations
+
+_INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+
+def ogrn_is_valid(value: str) -> bool:
+    """OGRN of a legal entity: 13 digits, the last is (first 12 mod 11) mod 10."""
+    if len(value) != 13 or not value.isascii() or not value.isdigit():
+        return False
+    return int(value[:12]) % 11 % 10 == int(value[12])
+
+
+def inn_is_valid(value: str) -> bool:
+    """INN of a legal entity: 10 digits with a weighted checksum."""
+    if len(value) != 10 or not value.isascii() or not value.isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(value, _INN10_WEIGHTS, strict=False))
+    return total % 11 % 10 == int(value[9])
+
+
+def ogrn_with_checksum(first12: str) -> str:
+    return first12 + str(int(first12) % 11 % 10)
+
+
+def inn_with_checksum(first9: str) -> str:
+    total = sum(int(d) * w for d, w in zip(first9, _INN10_WEIGHTS, strict=True))
+    return first9 + str(total % 11 % 10)

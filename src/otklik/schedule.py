@@ -1,0 +1,16 @@
+"""Every periodic job, in one place: (name, interval in seconds, job)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.config import Settings
+from otklik.identity.service import purge_expired
+
+Job = Callable[[AsyncSession, Settings], Awaitable[int]]
+
+SCHEDULE: list[tuple[str, int, Job]] = [
+    ("identity.purge_expired_sessions", 3600, purge_expired),
+]
