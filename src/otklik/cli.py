@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings, SettingsError, get_settings
-from otklik.db import DatabaseUnavailable, create_engine, resolve_database_url, session_factory, session_scope
+from otklik.db import DatabaseUnavailable, create_engine, resolve_database_url, session_factory, transaction
 from otklik.errors import DomainError
 from otklik.identity.audit import Actor
 from otklik.identity.roles import Role
@@ -47,9 +47,8 @@ def run_in_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]
     async def main() -> T:
         engine = create_engine(resolve_database_url(settings))
         try:
-            async for session in session_scope(session_factory(engine)):
+            async with transaction(session_factory(engine)) as session:
                 return await fn(session)
-            raise AssertionError("unreachable")
         finally:
             await engine.dispose()
 

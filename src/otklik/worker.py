@@ -9,7 +9,7 @@ import time
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from otklik.config import Settings
-from otklik.db import session_scope
+from otklik.db import transaction
 from otklik.schedule import SCHEDULE
 
 log = logging.getLogger("otklik.worker")
@@ -24,7 +24,7 @@ async def run_due(
     for name, interval, job in SCHEDULE:
         if name in last_run and now - last_run[name] < interval:
             continue
-        async for session in session_scope(factory):
+        async with transaction(factory) as session:
             done[name] = await job(session, settings)
         last_run[name] = now
         log.info("job %s done: %s", name, done[name])

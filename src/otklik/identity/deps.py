@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -19,6 +20,14 @@ from otklik.kit.web import SESSION_COOKIE, db_session
 DB = Annotated[AsyncSession, Depends(db_session)]
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """What the page chrome shows of the signed-in user; safe to render after a rollback."""
+
+    email: str
+    role: str
+
+
 class LoginRequired(DomainError):
     """A page needs a signed-in user: HTML gets a redirect to the login page."""
 
@@ -32,7 +41,7 @@ async def optional_user(request: Request, session: DB) -> User | None:
     user = None
     if token:
         user = await repository.user_for_session(session, token_hash(token), now_utc())
-    request.state.user = user
+    request.state.viewer = Viewer(user.email, user.role) if user else None
     return user
 
 
@@ -49,7 +58,6 @@ async def api_user(request: Request, session: DB) -> User:
         user = await repository.user_for_api_token(session, token_hash(auth[7:].strip()), now_utc())
         if user is None:
             raise Unauthorized("Неверный или отозванный токен.", code="invalid_token")
-        request.state.user = user
         return user
     user = await optional_user(request, session)
     if user is None:
@@ -63,7 +71,7 @@ def require_roles(
     allowed = {r.value for r in roles}
     base = api_user if api else page_user
 
-    async def dep(user: Annotated[User, Depends(base)]) -> User:
+    async def dep(user: User = Depends(base)) -> User:  # noqa: B008 - closure over ``base``
         if user.role not in allowed:
             raise Forbidden()
         return user

@@ -105,7 +105,7 @@ async def cabinet(request: Request, session: DB, user: PageUser) -> Response:
     if user.scope_organization_id:
         org = await session.get(Organization, user.scope_organization_id)
     return render(
-        request, "cabinet.html", scope_title=await _scope_title(session, user),
+        request, "cabinet.html", user=user, scope_title=await _scope_title(session, user),
         by_type=rows, top=top, total=sum(by_type.values()), organization=org,
     )
 

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.db import session_scope
+from otklik.db import transaction
 from otklik.errors import CsrfFailed
 from otklik.identity.roles import ROLE_LABELS, SCOPE_LABELS
 from otklik.registry.models import SECTOR_LABELS
@@ -47,7 +47,7 @@ def settings_of(request: Request) -> Settings:
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed when the handler succeeds."""
-    async for session in session_scope(request.app.state.sessionmaker):
+    async with transaction(request.app.state.sessionmaker) as session:
         yield session
 
 
@@ -79,6 +79,6 @@ def client_key(request: Request) -> str:
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    context.setdefault("user", getattr(request.state, "user", None))
+    context.setdefault("viewer", getattr(request.state, "viewer", None))
     context["csrf_token"] = csrf_token(request)
     return templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -1,0 +1,51 @@
+# Two commands do everything on a fresh machine with Python 3.11+ and make:
+#   make demo   — embedded PostgreSQL, migrations, demo data, web server and worker
+#   make test   — ruff, ruff format --check, mypy --strict, pytest (browser tests included)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENDOR := src/otklik/web/static/vendor
+
+.PHONY: help setup demo test lint bench chromium clean
+
+help:
+	@echo "make demo   — run the demo (http://127.0.0.1:8000/)"
+	@echo "make test   — lint, type-check and run all tests"
+	@echo "make bench  — run the benchmarks"
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+$(VENDOR)/htmx.min.js: package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+
+setup: .venv/.synced $(VENDOR)/htmx.min.js
+
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+demo: setup
+	$(UV) run otklik demo
+
+lint: setup
+	$(UV) run ruff check src tests benchmarks migrations
+	$(UV) run ruff format --check src tests benchmarks migrations
+	$(UV) run mypy
+
+test: setup chromium lint
+	$(UV) run pytest
+
+bench: setup
+	$(UV) run python benchmarks/run.py
+
+clean:
+	rm -rf .venv .tools node_modules $(VENDOR) .otklik-test

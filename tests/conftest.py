@@ -1,0 +1,89 @@
+"""Test database: a real PostgreSQL, migrated once per run; each test in a rolled-back transaction."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from otklik.app import create_app
+from otklik.config import Settings
+from otklik.db import create_engine, start_embedded, to_async_url, to_libpq_url, transaction
+from otklik.migrate import upgrade
+from otklik.registry.reference import seed_reference
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _base_url() -> str:
+    url = os.environ.get("OTKLIK_TEST_DATABASE_URL")
+    if url:
+        return url
+    return start_embedded(ROOT / ".otklik-test" / "pgdata", database="otklik_test")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """A clean, migrated database with the built-in reference data."""
+    url = _base_url()
+    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    upgrade(to_async_url(url))
+    return to_async_url(url)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    async with transaction(async_sessionmaker(engine)) as session:
+        await seed_reference(session)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        yield conn
+        await outer.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose commits become savepoints inside the test's transaction."""
+    return async_sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(env="test", data_dir=tmp_path, secret_key="t" * 40, pii_key="p" * 40)
+
+
+@pytest.fixture
+def app(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> FastAPI:
+    app = create_app(settings)
+    app.state.sessionmaker = sessionmaker
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
