@@ -1,4 +1,4 @@
-"""Test database: a real PostgreSQL, migrated once per run; each test in a rolled-back transaction."""
+"""Test database: a real PostgreSQL, migrated once per run; each test rolls back."""
 
 from __future__ import annotations
 

@@ -24,8 +24,10 @@ def test_upgrade_from_empty_database(database_url: str) -> None:
         url = make_url(to_async_url(database_url)).set(database=name)
         upgrade(url.render_as_string(hide_password=False))
         with psycopg.connect(to_libpq_url(url.render_as_string(hide_password=False))) as conn:
-            tables = {r[0] for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+            tables = {
+                r[0]
+                for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            }
         assert {"organizations", "users", "audit_log", "alembic_version"} <= tables
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:

@@ -67,8 +67,13 @@ def install_error_handlers(app: FastAPI) -> None:
                 for e in exc.errors()
             ]
             return JSONResponse(
-                {"error": {"code": "validation_failed",
-                           "message": "Параметры запроса не прошли проверку.", "details": details}},
+                {
+                    "error": {
+                        "code": "validation_failed",
+                        "message": "Параметры запроса не прошли проверку.",
+                        "details": details,
+                    }
+                },
                 status_code=422,
             )
         return _error(request, 400, "bad_request", "Некорректные параметры запроса.")
@@ -110,7 +115,10 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         new_cookie = getattr(request.state, "csrf_cookie", None)
         if new_cookie and request.cookies.get(CSRF_COOKIE) != new_cookie:
             response.set_cookie(
-                CSRF_COOKIE, new_cookie, httponly=True, samesite="lax",
+                CSRF_COOKIE,
+                new_cookie,
+                httponly=True,
+                samesite="lax",
                 secure=settings.secure_cookies and not settings.is_dev,
             )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -131,7 +139,11 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for router in (identity_pages.router, registry_pages.router, identity_api.router,
-                   registry_api.router):
+    for router in (
+        identity_pages.router,
+        registry_pages.router,
+        identity_api.router,
+        registry_api.router,
+    ):
         app.include_router(router)
     return app

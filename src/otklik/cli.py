@@ -15,14 +15,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings, SettingsError, get_settings
-from otklik.db import DatabaseUnavailable, create_engine, resolve_database_url, session_factory, transaction
+from otklik.db import (
+    DatabaseUnavailable,
+    create_engine,
+    resolve_database_url,
+    session_factory,
+    transaction,
+)
 from otklik.errors import DomainError
 from otklik.identity.audit import Actor
 from otklik.identity.roles import Role
 
 T = TypeVar("T")
-app = typer.Typer(help="Отклик: оценка гражданами качества услуг.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Отклик: оценка гражданами качества услуг.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="База данных.", no_args_is_help=True)
 users_app = typer.Typer(help="Учётные записи.", no_args_is_help=True)
 sources_app = typer.Typer(help="Информационные системы.", no_args_is_help=True)
@@ -64,8 +73,8 @@ def run_in_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]
 
 
 def migrate(settings: Settings) -> None:
-    from otklik.migrate import upgrade  # noqa: PLC0415 - alembic only when needed
-    from otklik.registry.reference import seed_reference  # noqa: PLC0415
+    from otklik.migrate import upgrade
+    from otklik.registry.reference import seed_reference
 
     try:
         upgrade(resolve_database_url(settings))
@@ -85,25 +94,32 @@ def db_upgrade() -> None:
 def users_create(
     email: Annotated[str, typer.Option("--email", help="Электронная почта")],
     role: Annotated[Role, typer.Option("--role", help="Роль")],
-    scope: Annotated[str | None, typer.Option(
-        "--scope", help="organization:<ОГРН>, region:<код>, founder:<код> или country")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin",
-                                                 help="Прочитать пароль из stdin")] = False,
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            "--scope", help="organization:<ОГРН>, region:<код>, founder:<код> или country"
+        ),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Прочитать пароль из stdin")
+    ] = False,
 ) -> None:
     """Создать учётную запись."""
-    from otklik.identity.service import create_user  # noqa: PLC0415
+    from otklik.identity.service import create_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    run_in_session(get_settings(), lambda s: create_user(
-        s, CLI_ACTOR, email=email, role=role, scope=scope, password=password))
+    run_in_session(
+        get_settings(),
+        lambda s: create_user(s, CLI_ACTOR, email=email, role=role, scope=scope, password=password),
+    )
     out.print(f"Пользователь создан: роль {role.value}.")
 
 
 @users_app.command("token")
 def users_token(email: str, name: Annotated[str, typer.Option(help="Назначение")] = "cli") -> None:
     """Выпустить персональный токен API (показывается один раз)."""
-    from otklik.identity import repository  # noqa: PLC0415
-    from otklik.identity.service import create_api_token  # noqa: PLC0415
+    from otklik.identity import repository
+    from otklik.identity.service import create_api_token
 
     async def go(session: AsyncSession) -> str:
         user = await repository.get_user_by_email(session, email)
@@ -117,7 +133,7 @@ def users_token(email: str, name: Annotated[str, typer.Option(help="Назнач
 @sources_app.command("create")
 def sources_create(name: str) -> None:
     """Зарегистрировать информационную систему и вывести её ключ API (один раз)."""
-    from otklik.intake.service import create_source  # noqa: PLC0415
+    from otklik.intake.service import create_source
 
     _, key = run_in_session(get_settings(), lambda s: create_source(s, CLI_ACTOR, name))
     err.print("Ключ API (сохраните его, повторно он не показывается):")
@@ -130,31 +146,44 @@ def registry_import(
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8 или cp1251) или XLSX")],
 ) -> None:
     """Импортировать записи реестра с построчным отчётом об ошибках."""
-    from otklik.kit.tabular import write_error_report  # noqa: PLC0415
-    from otklik.registry.service import ImportReport, import_file  # noqa: PLC0415
+    from otklik.kit.tabular import write_error_report
+    from otklik.registry.service import ImportReport, import_file
 
     settings = get_settings()
-    with Progress(TextColumn("Импорт"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("Импорт"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
         task = bar.add_task("import", total=None)
 
         async def go(session: AsyncSession) -> ImportReport:
             return await import_file(
-                session, kind, file, actor=CLI_ACTOR, max_bytes=settings.import_max_bytes,
+                session,
+                kind,
+                file,
+                actor=CLI_ACTOR,
+                max_bytes=settings.import_max_bytes,
                 on_start=lambda total: bar.update(task, total=total),
                 progress=lambda n: bar.advance(task, n),
             )
 
         report = run_in_session(settings, go)
     s = report.summary()
-    out.print(f"Строк: {s['rows']}; добавлено: {s['inserted']}; обновлено: {s['updated']}; "
-              f"без изменений: {s['unchanged']}; отклонено: {s['rejected']}.")
+    out.print(
+        f"Строк: {s['rows']}; добавлено: {s['inserted']}; обновлено: {s['updated']}; "
+        f"без изменений: {s['unchanged']}; отклонено: {s['rejected']}."
+    )
     if report.errors:
         path = file.with_name(file.name + ".errors.csv")
         write_error_report(path, [(e.row, e.field, e.code, e.message) for e in report.errors])
         for e in report.errors[:10]:
-            err.print(f"  строка {e.row}, поле {e.field or '—'}: {e.message} [{e.code}]",
-                      highlight=False)
+            err.print(
+                f"  строка {e.row}, поле {e.field or '—'}: {e.message} [{e.code}]", highlight=False
+            )
         if len(report.errors) > 10:
             err.print(f"  … и ещё {len(report.errors) - 10}.")
         err.print(f"Полный отчёт об ошибках: {path}")
@@ -162,10 +191,10 @@ def registry_import(
 
 
 def _serve(settings: Settings, port: int, host: str, *, with_worker: bool) -> None:
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
-    from otklik.app import create_app  # noqa: PLC0415
-    from otklik.worker import run_forever  # noqa: PLC0415
+    from otklik.app import create_app
+    from otklik.worker import run_forever
 
     url = resolve_database_url(settings)
     web = create_app(settings, url)
@@ -199,9 +228,11 @@ def serve(
 
 
 @app.command()
-def worker(once: Annotated[bool, typer.Option("--once", help="Выполнить всё, что пора, и выйти")] = False) -> None:
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Выполнить всё, что пора, и выйти")] = False,
+) -> None:
     """Запустить фоновый обработчик периодических задач."""
-    from otklik.worker import run_due, run_forever  # noqa: PLC0415
+    from otklik.worker import run_due, run_forever
 
     settings = get_settings()
 
@@ -228,8 +259,8 @@ def demo(
     seed_only: Annotated[bool, typer.Option("--seed-only", help="Только заполнить базу")] = False,
 ) -> None:
     """Демонстрация: встроенная PostgreSQL, миграции, синтетическая страна, сервер."""
-    from otklik.demo.seed import DEMO_PASSWORD, seed_demo  # noqa: PLC0415
-    from otklik.identity.roles import ROLE_LABELS  # noqa: PLC0415
+    from otklik.demo.seed import DEMO_PASSWORD, seed_demo
+    from otklik.identity.roles import ROLE_LABELS
 
     os.environ.setdefault("OTKLIK_ENV", "demo")
     get_settings.cache_clear()

@@ -66,7 +66,8 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "Refusing to start in production mode: "
                 + "; ".join(problems)
-                + ". Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                + ". Generate one with: "
+                + "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
-from contextlib import asynccontextmanager
 import warnings
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from otklik.config import Settings
 
@@ -33,16 +38,18 @@ def start_embedded(pgdata: Path, database: str = "otklik") -> str:
         pgdata.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
-            import pgserver  # noqa: PLC0415 - heavy import, only when the embedded server is used
+            import pgserver
 
             try:
-                server = pgserver.get_server(pgdata, cleanup_mode="stop")
+                server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
             except Exception as exc:
                 raise DatabaseUnavailable(
                     f"could not start the embedded PostgreSQL in {pgdata}: {exc}. "
                     "Its log is in the 'log' file of that folder."
                 ) from exc
-        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+        if not database.isidentifier():
+            raise DatabaseUnavailable(f"bad embedded database name: {database!r}")
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
         if "(1 row)" not in exists:
             server.psql(f'CREATE DATABASE "{database}";')
         _embedded[pgdata] = server

@@ -20,7 +20,8 @@ async def test_login_lands_in_cabinet_and_logout_ends_session(
     user = await create_user(session, Role.coordinator)
     assert await login(client, user.email) == 303
     cabinet = await client.get("/cabinet")
-    assert cabinet.status_code == 200 and "Личный кабинет" in cabinet.text
+    assert cabinet.status_code == 200
+    assert "Личный кабинет" in cabinet.text
     old_cookie = client.cookies.get("otklik_session")
     await client.post("/logout", data={"csrf_token": csrf_from(cabinet.text)})
     assert (await client.get("/cabinet")).status_code == 303
@@ -34,22 +35,29 @@ async def test_unknown_user_and_wrong_password_look_the_same(
     user = await create_user(session, Role.analyst)
     page = await client.get("/login")
     token = csrf_from(page.text)
-    wrong = await client.post("/login", data={"csrf_token": token, "email": user.email,
-                                              "password": "not the password"})
-    unknown = await client.post("/login", data={"csrf_token": token, "email": "ghost@example.test",
-                                                "password": PASSWORD})
+    wrong = await client.post(
+        "/login", data={"csrf_token": token, "email": user.email, "password": "not the password"}
+    )
+    unknown = await client.post(
+        "/login", data={"csrf_token": token, "email": "ghost@example.test", "password": PASSWORD}
+    )
     assert wrong.status_code == unknown.status_code == 400
     msg = "Неверный адрес электронной почты или пароль."
-    assert msg in wrong.text and msg in unknown.text
+    assert msg in wrong.text
+    assert msg in unknown.text
 
 
-async def test_missing_or_forged_csrf_is_refused(session: AsyncSession, client: AsyncClient) -> None:
+async def test_missing_or_forged_csrf_is_refused(
+    session: AsyncSession, client: AsyncClient
+) -> None:
     user = await create_user(session, Role.analyst)
     await client.get("/login")
     resp = await client.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert resp.status_code == 403 and "Форма устарела" in resp.text
-    resp = await client.post("/login", data={"csrf_token": "0" * 64, "email": user.email,
-                                             "password": PASSWORD})
+    assert resp.status_code == 403
+    assert "Форма устарела" in resp.text
+    resp = await client.post(
+        "/login", data={"csrf_token": "0" * 64, "email": user.email, "password": PASSWORD}
+    )
     assert resp.status_code == 403
     assert "otklik_session" not in client.cookies
 
@@ -66,16 +74,19 @@ async def test_personal_api_token(session: AsyncSession, client: AsyncClient) ->
     user = await create_user(session, Role.coordinator)
     await login(client, user.email)
     page = await client.get("/cabinet/tokens")
-    created = await client.post("/cabinet/tokens",
-                                data={"csrf_token": csrf_from(page.text), "name": "отчёты"})
+    created = await client.post(
+        "/cabinet/tokens", data={"csrf_token": csrf_from(page.text), "name": "отчёты"}
+    )
     token = created.text.split('class="token">')[1].split("<")[0]
     client.cookies.clear()
     me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-    assert me.status_code == 200 and me.json()["email"] == user.email
+    assert me.status_code == 200
+    assert me.json()["email"] == user.email
     stored = (await session.execute(text("SELECT token_hash FROM api_tokens"))).scalars().all()
     assert token not in stored, "only the hash may be stored"
     bad = await client.get("/api/v1/me", headers={"Authorization": "Bearer otk_nope"})
-    assert bad.status_code == 401 and bad.json()["error"]["code"] == "invalid_token"
+    assert bad.status_code == 401
+    assert bad.json()["error"]["code"] == "invalid_token"
 
 
 async def test_admin_pages_need_admin(session: AsyncSession, client: AsyncClient) -> None:
@@ -83,7 +94,8 @@ async def test_admin_pages_need_admin(session: AsyncSession, client: AsyncClient
     await login(client, user.email)
     for path in ("/admin/audit", "/admin/users", "/admin/sources"):
         resp = await client.get(path)
-        assert resp.status_code == 403 and "Доступ запрещён" in resp.text
+        assert resp.status_code == 403
+        assert "Доступ запрещён" in resp.text
 
 
 async def test_anonymous_is_sent_to_login(client: AsyncClient) -> None:
@@ -96,9 +108,15 @@ async def test_anonymous_is_sent_to_login(client: AsyncClient) -> None:
 async def test_open_redirect_is_refused(session: AsyncSession, client: AsyncClient) -> None:
     user = await create_user(session, Role.analyst)
     page = await client.get("/login")
-    resp = await client.post("/login", data={"csrf_token": csrf_from(page.text),
-                                             "email": user.email, "password": PASSWORD,
-                                             "next": "//evil.example/"})
+    resp = await client.post(
+        "/login",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "email": user.email,
+            "password": PASSWORD,
+            "next": "//evil.example/",
+        },
+    )
     assert resp.headers["location"] == "/cabinet"
 
 

@@ -29,10 +29,16 @@ CASES = [
 async def _three(session: AsyncSession) -> dict[str, Organization]:
     return {
         "mine": await create_organization(session, region="16", name="Поликлиника Казани"),
-        "same_region": await create_organization(session, region="16", type_code="edu_general",
-                                                 founder="r16-education", name="Школа Казани"),
-        "federal": await create_organization(session, region="77", founder="minzdrav",
-                                             name="Федеральная клиника"),
+        "same_region": await create_organization(
+            session,
+            region="16",
+            type_code="edu_general",
+            founder="r16-education",
+            name="Школа Казани",
+        ),
+        "federal": await create_organization(
+            session, region="77", founder="minzdrav", name="Федеральная клиника"
+        ),
     }
 
 
@@ -51,7 +57,11 @@ async def test_repository_scope(session: AsyncSession, role: Role, spec, visible
 
 @pytest.mark.parametrize(("role", "spec", "visible"), CASES, ids=[c[0].value for c in CASES])
 async def test_http_scope(
-    session: AsyncSession, client: AsyncClient, role: Role, spec, visible  # type: ignore[no-untyped-def]
+    session: AsyncSession,
+    client: AsyncClient,
+    role: Role,
+    spec,
+    visible,  # type: ignore[no-untyped-def]
 ) -> None:
     orgs = await _three(session)
     user = await create_user(session, role, spec(orgs))
@@ -76,4 +86,5 @@ async def test_page_search_stays_in_scope(session: AsyncSession, client: AsyncCl
     html = (await client.get("/registry/organizations", params={"q": "Федеральная"})).text
     assert "Федеральная клиника" not in html
     html = (await client.get("/registry/organizations", params={"q": "Казани"})).text
-    assert "Поликлиника Казани" in html and "Школа Казани" not in html
+    assert "Поликлиника Казани" in html
+    assert "Школа Казани" not in html

@@ -16,7 +16,9 @@ from otklik.registry.service import import_file
 from otklik.registry.validators import inn_with_checksum, ogrn_with_checksum
 
 ACTOR = Actor.system("test")
-HEADER = "ogrn,inn,full_name,short_name,type,region,founder,address,participates_from,participates_to"
+HEADER = (
+    "ogrn,inn,full_name,short_name,type,region,founder,address,participates_from,participates_to"
+)
 
 
 def org_row(n: int, **over: str) -> str:
@@ -37,8 +39,14 @@ def org_row(n: int, **over: str) -> str:
 
 
 async def run(session: AsyncSession, path: Path, kind: str = "organizations", **kw: int):  # type: ignore[no-untyped-def]
-    return await import_file(session, kind, path, actor=ACTOR, max_bytes=kw.get("max_bytes", 2**20),
-                             batch_size=kw.get("batch_size", 2))
+    return await import_file(
+        session,
+        kind,
+        path,
+        actor=ACTOR,
+        max_bytes=kw.get("max_bytes", 2**20),
+        batch_size=kw.get("batch_size", 2),
+    )
 
 
 async def count(session: AsyncSession) -> int:
@@ -65,9 +73,16 @@ async def test_good_rows_kept_bad_rows_reported(session: AsyncSession, tmp_path:
     report = await run(session, path)
     codes = {(e.row, e.code) for e in report.errors}
     assert codes == {
-        (3, "ogrn_checksum"), (4, "inn_format"), (5, "unknown_region"), (6, "unknown_founder"),
-        (7, "unknown_type"), (8, "bad_period"), (9, "duplicate_in_file"), (10, "required"),
-        (11, "bad_date"), (13, "extra_cells"),
+        (3, "ogrn_checksum"),
+        (4, "inn_format"),
+        (5, "unknown_region"),
+        (6, "unknown_founder"),
+        (7, "unknown_type"),
+        (8, "bad_period"),
+        (9, "duplicate_in_file"),
+        (10, "required"),
+        (11, "bad_date"),
+        (13, "extra_cells"),
     }
     assert (report.inserted, report.rejected, report.rows) == (2, 10, 12)
     assert await count(session) == 2
@@ -79,8 +94,9 @@ async def test_reimport_is_idempotent_and_updates(session: AsyncSession, tmp_pat
     first = await run(session, path)
     again = await run(session, path)
     assert (first.inserted, again.inserted, again.updated, again.unchanged) == (3, 0, 0, 3)
-    path.write_text("\n".join([HEADER, org_row(1, address="г. Москва ул. Новая")]),
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join([HEADER, org_row(1, address="г. Москва ул. Новая")]), encoding="utf-8"
+    )
     changed = await run(session, path)
     assert (changed.inserted, changed.updated) == (0, 1)
     assert await count(session) == 3
@@ -91,7 +107,8 @@ async def test_cp1251_semicolons(session: AsyncSession, tmp_path: Path) -> None:
     text = "\n".join([HEADER, org_row(1), org_row(2)]).replace(",", ";")
     path.write_bytes(text.encode("cp1251"))
     report = await run(session, path)
-    assert report.inserted == 2 and not report.errors
+    assert report.inserted == 2
+    assert not report.errors
     name = await session.scalar(select(Organization.short_name).order_by(Organization.ogrn))
     assert name == "Поликлиника 1"
 
@@ -101,8 +118,16 @@ async def test_xlsx_with_russian_headers(session: AsyncSession, tmp_path: Path) 
     ws = wb.active
     assert ws is not None
     ws.append(["ОГРН", "ИНН", "Полное наименование", "Тип", "Регион", "Учредитель"])
-    ws.append([int(ogrn_with_checksum("123770000001")), inn_with_checksum("770100001"),
-               "Школа № 1", "edu_general", "77", "r77-education"])
+    ws.append(
+        [
+            int(ogrn_with_checksum("123770000001")),
+            inn_with_checksum("770100001"),
+            "Школа № 1",
+            "edu_general",
+            "77",
+            "r77-education",
+        ]
+    )
     ws.append(["123", "", "Плохая строка", "edu_general", "77", "r77-education"])
     path = tmp_path / "orgs.xlsx"
     wb.save(path)
@@ -133,12 +158,15 @@ async def test_bad_files_write_nothing(
     assert await count(session) == 0
 
 
-async def test_oversized_file_is_refused_before_reading(session: AsyncSession, tmp_path: Path) -> None:
+async def test_oversized_file_is_refused_before_reading(
+    session: AsyncSession, tmp_path: Path
+) -> None:
     path = tmp_path / "big.csv"
     path.write_text(HEADER + "\n" + (org_row(1) + "\n") * 2000, encoding="utf-8")
     with pytest.raises(FileProblem) as exc:
         await run(session, path, max_bytes=10_000)
-    assert exc.value.code == "file_too_large" and "МБ" in exc.value.message
+    assert exc.value.code == "file_too_large"
+    assert "МБ" in exc.value.message
 
 
 async def test_broken_quote_mid_file_leaves_nothing(session: AsyncSession, tmp_path: Path) -> None:
@@ -162,8 +190,11 @@ async def test_services_and_life_situations(session: AsyncSession, tmp_path: Pat
     report = await run(session, services, "services")
     assert report.inserted == 1
     assert {e.code for e in report.errors} == {"unknown_sector", "bad_flag"}
-    links = await session.scalar(select(func.count()).select_from(ServiceOrganizationType)
-                                 .where(ServiceOrganizationType.service_code == "t.visit"))
+    links = await session.scalar(
+        select(func.count())
+        .select_from(ServiceOrganizationType)
+        .where(ServiceOrganizationType.service_code == "t.visit")
+    )
     assert links == 2
     situations = tmp_path / "ls.csv"
     situations.write_text(
@@ -173,6 +204,7 @@ async def test_services_and_life_situations(session: AsyncSession, tmp_path: Pat
         encoding="utf-8",
     )
     report = await run(session, situations, "life_situations")
-    assert report.inserted == 1 and [e.code for e in report.errors] == ["unknown_service"]
+    assert report.inserted == 1
+    assert [e.code for e in report.errors] == ["unknown_service"]
     ordered = await session.scalar(select(func.count()).select_from(LifeSituationService))
     assert ordered == 1

@@ -3,7 +3,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from otklik.registry.validators import inn_is_valid, inn_with_checksum, ogrn_is_valid, ogrn_with_checksum
+from otklik.registry.validators import (
+    inn_is_valid,
+    inn_with_checksum,
+    ogrn_is_valid,
+    ogrn_with_checksum,
+)
 
 digits = st.text(alphabet="0123456789", min_size=1, max_size=1)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -65,9 +65,7 @@ async def api_user(request: Request, session: DB) -> User:
     return user
 
 
-def require_roles(
-    *roles: Role, api: bool = False
-) -> Callable[..., Coroutine[Any, Any, User]]:
+def require_roles(*roles: Role, api: bool = False) -> Callable[..., Coroutine[Any, Any, User]]:
     allowed = {r.value for r in roles}
     base = api_user if api else page_user
 

@@ -38,7 +38,7 @@ async def home(request: Request, user: Annotated[User | None, Depends(optional_u
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_form(request: Request, next: str = "/cabinet") -> Response:  # noqa: A002
+async def login_form(request: Request, next: str = "/cabinet") -> Response:
     return render(request, "login.html", next=_safe_next(next), error=None, email="")
 
 
@@ -48,22 +48,32 @@ async def login(
     session: DB,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/cabinet",  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = "/cabinet",
 ) -> Response:
     settings = settings_of(request)
     target = _safe_next(next)
     try:
         user = await service.authenticate(session, settings, email, password, client_key(request))
     except TooManyRequests as exc:
-        return render(request, "login.html", status_code=429, next=target, error=exc.message,
-                      email=email)
+        return render(
+            request, "login.html", status_code=429, next=target, error=exc.message, email=email
+        )
     if user is None:
-        return render(request, "login.html", status_code=400, next=target, email=email,
-                      error="Неверный адрес электронной почты или пароль.")
+        return render(
+            request,
+            "login.html",
+            status_code=400,
+            next=target,
+            email=email,
+            error="Неверный адрес электронной почты или пароль.",
+        )
     token = await service.start_session(session, settings, user)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
         secure=settings.secure_cookies and not settings.is_dev,
         max_age=settings.session_hours * 3600,
     )
@@ -105,8 +115,14 @@ async def cabinet(request: Request, session: DB, user: PageUser) -> Response:
     if user.scope_organization_id:
         org = await session.get(Organization, user.scope_organization_id)
     return render(
-        request, "cabinet.html", user=user, scope_title=await _scope_title(session, user),
-        by_type=rows, top=top, total=sum(by_type.values()), organization=org,
+        request,
+        "cabinet.html",
+        user=user,
+        scope_title=await _scope_title(session, user),
+        by_type=rows,
+        top=top,
+        total=sum(by_type.values()),
+        organization=org,
     )
 
 
@@ -118,7 +134,9 @@ async def tokens(request: Request, session: DB, user: PageUser) -> Response:
 
 @router.post("/cabinet/tokens", response_class=HTMLResponse, dependencies=[Csrf])
 async def create_token(
-    request: Request, session: DB, user: PageUser,
+    request: Request,
+    session: DB,
+    user: PageUser,
     name: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     token = await service.create_api_token(session, user, name)
@@ -134,8 +152,12 @@ async def revoke_token(session: DB, user: PageUser, token_id: int) -> Response:
 
 @router.get("/admin/audit", response_class=HTMLResponse)
 async def audit(
-    request: Request, session: DB, user: AdminUser,
-    page: int = 1, q: str = "", entity: str = "",
+    request: Request,
+    session: DB,
+    user: AdminUser,
+    page: int = 1,
+    q: str = "",
+    entity: str = "",
 ) -> Response:
     result = await repository.list_audit(
         session, PageParams.parse(page, 50, "", q), entity=entity[:60]
@@ -144,7 +166,9 @@ async def audit(
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
-async def users(request: Request, session: DB, user: AdminUser, page: int = 1, q: str = "") -> Response:
+async def users(
+    request: Request, session: DB, user: AdminUser, page: int = 1, q: str = ""
+) -> Response:
     result = await repository.list_users(session, PageParams.parse(page, 50, "", q))
     return render(request, "admin_users.html", page=result)
 

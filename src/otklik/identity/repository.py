@@ -52,7 +52,8 @@ async def count_failures(
     by_key = func.count().filter(LoginAttempt.key_hash == key_hash)
     by_client = func.count().filter(LoginAttempt.client == client)
     stmt = select(by_key, by_client).where(
-        LoginAttempt.at > since, or_(LoginAttempt.key_hash == key_hash, LoginAttempt.client == client)
+        LoginAttempt.at > since,
+        or_(LoginAttempt.key_hash == key_hash, LoginAttempt.client == client),
     )
     row = (await session.execute(stmt)).one()
     return int(row[0]), int(row[1])

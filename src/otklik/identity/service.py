@@ -15,7 +15,13 @@ from otklik.identity import repository
 from otklik.identity.audit import Actor, record_audit
 from otklik.identity.models import ApiToken, LoginAttempt, User, UserSession
 from otklik.identity.roles import ROLE_SCOPES, Role, ScopeKind
-from otklik.identity.security import hash_password, keyed_hash, new_token, token_hash, verify_password
+from otklik.identity.security import (
+    hash_password,
+    keyed_hash,
+    new_token,
+    token_hash,
+    verify_password,
+)
 from otklik.kit.scope import Scope
 from otklik.registry.models import Founder, Organization, Region
 
@@ -155,7 +161,9 @@ async def create_api_token(session: AsyncSession, user: User, name: str) -> str:
     """Issue a personal API token; it is shown once, only its hash is kept."""
     name = name.strip()[:100] or "API"
     token = new_token("otk_")
-    session.add(ApiToken(user_id=user.id, name=name, token_hash=token_hash(token), prefix=token[:10]))
+    session.add(
+        ApiToken(user_id=user.id, name=name, token_hash=token_hash(token), prefix=token[:10])
+    )
     await session.flush()
     actor = Actor(user.id, user.email)
     await record_audit(session, actor, "create", "api_token", token[:10], None, {"name": name})
@@ -169,8 +177,9 @@ async def revoke_api_token(session: AsyncSession, user: User, token_id: int) -> 
     token.revoked_at = now_utc()
     await session.flush()
     actor = Actor(user.id, user.email)
-    await record_audit(session, actor, "revoke", "api_token", token.prefix, {"revoked": False},
-                       {"revoked": True})
+    await record_audit(
+        session, actor, "revoke", "api_token", token.prefix, {"revoked": False}, {"revoked": True}
+    )
     return True
 
 

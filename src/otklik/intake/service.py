@@ -46,8 +46,9 @@ async def rotate_key(
     source.previous_key_expires_at = datetime.now(UTC) + grace
     source.key_hash, source.key_prefix = token_hash(key), key[:10]
     await session.flush()
-    await record_audit(session, actor, "rotate_key", "source", name, before,
-                       {"key_prefix": key[:10]})
+    await record_audit(
+        session, actor, "rotate_key", "source", name, before, {"key_prefix": key[:10]}
+    )
     return key
 
 

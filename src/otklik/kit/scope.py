@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, false
+from sqlalchemy.orm import InstrumentedAttribute
 
 from otklik.identity.roles import ScopeKind
 
-S = TypeVar("S", bound=Select[Any])
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,12 @@ class Scope:
 class ScopeColumns:
     """The columns of a query that locate a row in the country."""
 
-    organization_id: ColumnElement[int]
-    region_code: ColumnElement[str]
-    founder_id: ColumnElement[int]
+    organization_id: ColumnElement[int] | InstrumentedAttribute[int]
+    region_code: ColumnElement[str] | InstrumentedAttribute[str]
+    founder_id: ColumnElement[int] | InstrumentedAttribute[int]
 
 
-def apply_scope(stmt: S, scope: Scope, cols: ScopeColumns) -> S:
+def apply_scope(stmt: Select[*Ts], scope: Scope, cols: ScopeColumns) -> Select[*Ts]:
     """Restrict ``stmt`` to the rows ``scope`` may see; unknown kinds see nothing."""
     if scope.kind is ScopeKind.country:
         return stmt

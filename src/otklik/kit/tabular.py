@@ -39,7 +39,9 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -83,12 +85,12 @@ def _check_headers(headers: list[str], required: set[str]) -> None:
         )
     dupes = sorted({h for h in headers if h and headers.count(h) > 1})
     if dupes:
-        raise FileProblem("Столбцы повторяются: " + ", ".join(dupes) + ".", code="duplicate_columns")
+        raise FileProblem(
+            "Столбцы повторяются: " + ", ".join(dupes) + ".", code="duplicate_columns"
+        )
 
 
-def open_table(
-    path: Path, *, required: set[str], aliases: dict[str, str], max_bytes: int
-) -> Table:
+def open_table(path: Path, *, required: set[str], aliases: dict[str, str], max_bytes: int) -> Table:
     """Open ``path`` and check its header; rows are read lazily."""
     if not path.is_file():
         raise FileProblem(f"Файл не найден: {path.name}.", code="file_not_found")
@@ -142,7 +144,9 @@ def _open_csv(path: Path, required: set[str], aliases: dict[str, str]) -> Table:
                             f"Строка {reader.line_num}: в файле есть нулевые байты.",
                             code="binary_file",
                         )
-                    row = {h: (raw[i].strip() if i < len(raw) else "") for i, h in enumerate(headers)}
+                    row = {
+                        h: (raw[i].strip() if i < len(raw) else "") for i, h in enumerate(headers)
+                    }
                     if any(cell.strip() for cell in raw[len(headers) :]):
                         row[EXTRA_CELLS] = "1"
                     yield reader.line_num, row
@@ -155,7 +159,7 @@ def _open_csv(path: Path, required: set[str], aliases: dict[str, str]) -> Table:
 
 
 def _open_xlsx(path: Path, required: set[str], aliases: dict[str, str]) -> Table:
-    from openpyxl import load_workbook  # noqa: PLC0415 - slow import, only for XLSX
+    from openpyxl import load_workbook
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)

@@ -69,7 +69,11 @@ async def verify_csrf(request: Request) -> None:
     form = await request.form()
     sent = form.get("csrf_token")
     cookie = request.cookies.get(CSRF_COOKIE)
-    if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent, csrf_token(request)):
+    if (
+        not cookie
+        or not isinstance(sent, str)
+        or not hmac.compare_digest(sent, csrf_token(request))
+    ):
         raise CsrfFailed()
 
 

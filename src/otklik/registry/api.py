@@ -44,8 +44,13 @@ Params = Annotated[PageParams, Depends(page_params)]
 
 def _out(page: Page[Any], model: type[M], convert: Callable[[Any], M] | None = None) -> PageOut[M]:
     items = [convert(i) if convert else model.model_validate(i) for i in page.items]
-    return PageOut[M](items=items, total=page.total, page=page.params.page,
-                      per_page=page.params.per_page, pages=page.pages)
+    return PageOut[M](
+        items=items,
+        total=page.total,
+        page=page.params.page,
+        per_page=page.params.per_page,
+        pages=page.pages,
+    )
 
 
 @router.get("/regions", response_model=PageOut[RegionOut])
@@ -63,7 +68,9 @@ async def region(session: DB, code: str) -> RegionOut:
 
 @router.get("/founders", response_model=PageOut[FounderOut])
 async def founders(
-    session: DB, params: Params, kind: Annotated[str, Query(pattern="^(|federal|regional)$")] = "",
+    session: DB,
+    params: Params,
+    kind: Annotated[str, Query(pattern="^(|federal|regional)$")] = "",
     region: Annotated[str, Query(max_length=2)] = "",
 ) -> PageOut[FounderOut]:
     result = await repository.list_founders(session, params, kind=kind, region_code=region)
@@ -85,9 +92,11 @@ async def organization_types(session: DB) -> list[OrganizationTypeOut]:
 
 @router.get("/organizations", response_model=PageOut[OrganizationOut])
 async def organizations(
-    session: DB, user: ApiUser, params: Params,
+    session: DB,
+    user: ApiUser,
+    params: Params,
     region: Annotated[str, Query(max_length=2)] = "",
-    type: Annotated[str, Query(max_length=60)] = "",  # noqa: A002
+    type: Annotated[str, Query(max_length=60)] = "",
     founder: Annotated[str, Query(max_length=60)] = "",
 ) -> PageOut[OrganizationOut]:
     result = await repository.list_organizations(
@@ -106,10 +115,14 @@ async def organization(session: DB, user: ApiUser, ogrn: str) -> OrganizationDet
 
 @router.get("/services", response_model=PageOut[ServiceOut])
 async def services(
-    session: DB, params: Params, sector: Annotated[str, Query(max_length=20)] = "",
+    session: DB,
+    params: Params,
+    sector: Annotated[str, Query(max_length=20)] = "",
     mszu: bool | None = None,
 ) -> PageOut[ServiceOut]:
-    return _out(await repository.list_services(session, params, sector=sector, mszu=mszu), ServiceOut)
+    return _out(
+        await repository.list_services(session, params, sector=sector, mszu=mszu), ServiceOut
+    )
 
 
 @router.get("/services/{code}", response_model=ServiceDetailOut, responses={404: {}})
@@ -118,7 +131,9 @@ async def service(session: DB, code: str) -> ServiceDetailOut:
     if item is None:
         raise NotFound("Услуга не найдена.")
     types = [t.code for t in await repository.service_types(session, code)]
-    return ServiceDetailOut(**ServiceOut.model_validate(item).model_dump(), organization_types=types)
+    return ServiceDetailOut(
+        **ServiceOut.model_validate(item).model_dump(), organization_types=types
+    )
 
 
 @router.get("/life-situations", response_model=PageOut[LifeSituationOut])
@@ -131,6 +146,10 @@ async def life_situation(session: DB, code: str) -> LifeSituationDetailOut:
     item = await repository.get_life_situation(session, code)
     if item is None:
         raise NotFound("Жизненная ситуация не найдена.")
-    items = [ServiceOut.model_validate(s) for s in
-             await repository.life_situation_services(session, code)]
-    return LifeSituationDetailOut(**LifeSituationOut.model_validate(item).model_dump(), services=items)
+    items = [
+        ServiceOut.model_validate(s)
+        for s in await repository.life_situation_services(session, code)
+    ]
+    return LifeSituationDetailOut(
+        **LifeSituationOut.model_validate(item).model_dump(), services=items
+    )

@@ -45,7 +45,9 @@ class Founder(Base):
     __tablename__ = "founders"
     __table_args__ = (
         CheckConstraint("kind IN ('federal', 'regional')", name="kind"),
-        CheckConstraint("(kind = 'regional') = (region_code IS NOT NULL)", name="region_if_regional"),
+        CheckConstraint(
+            "(kind = 'regional') = (region_code IS NOT NULL)", name="region_if_regional"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

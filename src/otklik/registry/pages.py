@@ -44,17 +44,24 @@ async def region(request: Request, session: DB, user: PageUser, code: str) -> Re
     item = await repository.get_region(session, code)
     if item is None:
         raise NotFound("Субъект РФ не найден.")
-    founders = await repository.list_founders(
-        session, PageParams(per_page=50), region_code=code
+    founders = await repository.list_founders(session, PageParams(per_page=50), region_code=code)
+    count = (await repository.count_organizations_by(session, scope_of(user), "region")).get(
+        code, 0
     )
-    count = (await repository.count_organizations_by(session, scope_of(user), "region")).get(code, 0)
-    return render(request, "registry/region.html", region=item, founders=founders.items, count=count)
+    return render(
+        request, "registry/region.html", region=item, founders=founders.items, count=count
+    )
 
 
 @router.get("/founders", response_class=HTMLResponse)
 async def founders(
-    request: Request, session: DB, user: PageUser, page: PageNo = 1, sort: Short = "",
-    q: Text = "", kind: Short = "",
+    request: Request,
+    session: DB,
+    user: PageUser,
+    page: PageNo = 1,
+    sort: Short = "",
+    q: Text = "",
+    kind: Short = "",
 ) -> Response:
     kind = kind if kind in ("federal", "regional") else ""
     result = await repository.list_founders(session, _params(page, sort, q), kind=kind)
@@ -91,15 +98,26 @@ async def type_detail(request: Request, session: DB, user: PageUser, code: str) 
 
 @router.get("/organizations", response_class=HTMLResponse)
 async def organizations(
-    request: Request, session: DB, user: PageUser, page: PageNo = 1, sort: Short = "",
-    q: Text = "", region: Short = "", type: Short = "",  # noqa: A002
+    request: Request,
+    session: DB,
+    user: PageUser,
+    page: PageNo = 1,
+    sort: Short = "",
+    q: Text = "",
+    region: Short = "",
+    type: Short = "",
 ) -> Response:
     result = await repository.list_organizations(
         session, scope_of(user), _params(page, sort, q), region_code=region, type_code=type
     )
     return render(
-        request, "registry/organizations.html", page=result, region=region, type=type,
-        regions=await repository.all_regions(session), types=await repository.list_types(session),
+        request,
+        "registry/organizations.html",
+        page=result,
+        region=region,
+        type=type,
+        regions=await repository.all_regions(session),
+        types=await repository.list_types(session),
     )
 
 
@@ -113,8 +131,13 @@ async def organization(request: Request, session: DB, user: PageUser, ogrn: str)
 
 @router.get("/services", response_class=HTMLResponse)
 async def services(
-    request: Request, session: DB, user: PageUser, page: PageNo = 1, sort: Short = "",
-    q: Text = "", sector: Short = "",
+    request: Request,
+    session: DB,
+    user: PageUser,
+    page: PageNo = 1,
+    sort: Short = "",
+    q: Text = "",
+    sector: Short = "",
 ) -> Response:
     result = await repository.list_services(session, _params(page, sort, q), sector=sector)
     return render(request, "registry/services.html", page=result, sector=sector)

@@ -42,19 +42,17 @@ async def _upsert(session: AsyncSession, model: Any, rows: list[dict[str, Any]],
 
 async def seed_reference(session: AsyncSession) -> dict[str, int]:
     """Upsert regions, founders and organization types; returns counts per kind."""
-    regions = [
-        {**r, "okato": r["okato"] or None}
-        for r in read_packaged_csv("regions.csv")
-    ]
+    regions = [{**r, "okato": r["okato"] or None} for r in read_packaged_csv("regions.csv")]
     await _upsert(session, Region, regions, "code")
     founders: list[dict[str, Any]] = [
-        {**f, "kind": "federal", "region_code": None} for f in read_packaged_csv("federal_founders.csv")
+        {**f, "kind": "federal", "region_code": None}
+        for f in read_packaged_csv("federal_founders.csv")
     ]
     for r in regions:
         for body, sector, name, short in REGIONAL_BODIES:
             founders.append(
                 {
-                    "code": regional_founder_code(r["code"], body),
+                    "code": regional_founder_code(str(r["code"]), body),
                     "kind": "regional",
                     "short_name": f"{short} {r['name_genitive']}",
                     "name": f"{name} {r['name_genitive']}",

@@ -42,7 +42,9 @@ async def _page(
 ) -> Page[Any]:
     stmt, sort = order_by_param(stmt, params.sort, columns, default)
     items, total = await paginate(session, stmt, params)
-    return Page(items, total, PageParams(params.page, params.per_page, sort, params.q), list(columns))
+    return Page(
+        items, total, PageParams(params.page, params.per_page, sort, params.q), list(columns)
+    )
 
 
 async def list_regions(session: AsyncSession, params: PageParams) -> Page[Region]:
@@ -141,16 +143,15 @@ async def get_organization(session: AsyncSession, scope: Scope, ogrn: str) -> Or
             joinedload(Organization.founder),
         )
     )
-    return await session.scalar(stmt)
+    found: Organization | None = await session.scalar(stmt)
+    return found
 
 
 async def count_organizations_by(
     session: AsyncSession, scope: Scope, column: str
 ) -> dict[str, int]:
     col = {"region": Organization.region_code, "type": Organization.type_code}[column]
-    stmt = apply_scope(
-        select(col, func.count()).group_by(col), scope, ORGANIZATION_SCOPE
-    )
+    stmt = apply_scope(select(col, func.count()).group_by(col), scope, ORGANIZATION_SCOPE)
     return {str(k): int(v) for k, v in (await session.execute(stmt)).all()}
 
 
@@ -208,8 +209,14 @@ async def life_situation_services(session: AsyncSession, code: str) -> Sequence[
 async def lookup_codes(session: AsyncSession) -> dict[str, dict[str, Any]]:
     """Maps used by importers to resolve codes in one query each (no query per row)."""
     regions = set((await session.scalars(select(Region.code))).all())
-    types = {c: s for c, s in (await session.execute(select(OrganizationType.code, OrganizationType.sector))).all()}
-    founders = {c: i for c, i in (await session.execute(select(Founder.code, Founder.id))).all()}
+    types = dict(
+        (await session.execute(select(OrganizationType.code, OrganizationType.sector))).all()
+    )
+    founders = dict((await session.execute(select(Founder.code, Founder.id))).all())
     services = set((await session.scalars(select(Service.code))).all())
-    return {"regions": dict.fromkeys(regions, True), "types": types, "founders": founders,
-            "services": dict.fromkeys(services, True)}
+    return {
+        "regions": dict.fromkeys(regions, True),
+        "types": types,
+        "founders": founders,
+        "services": dict.fromkeys(services, True),
+    }

@@ -143,14 +143,31 @@ class OrganizationImporter(Importer):
     kind = "organizations"
     required = frozenset({"ogrn", "inn", "full_name", "type", "region", "founder"})
     aliases = {  # noqa: RUF012
-        "огрн": "ogrn", "инн": "inn", "полное наименование": "full_name",
-        "краткое наименование": "short_name", "тип": "type", "субъект рф": "region",
-        "регион": "region", "учредитель": "founder", "адрес": "address",
-        "участвует с": "participates_from", "участвует по": "participates_to",
+        "огрн": "ogrn",
+        "инн": "inn",
+        "полное наименование": "full_name",
+        "краткое наименование": "short_name",
+        "тип": "type",
+        "субъект рф": "region",
+        "регион": "region",
+        "учредитель": "founder",
+        "адрес": "address",
+        "участвует с": "participates_from",
+        "участвует по": "participates_to",
     }
     key = "ogrn"
-    columns = ("ogrn", "inn", "full_name", "short_name", "type_code", "region_code",
-               "founder_id", "address", "participates_from", "participates_to")
+    columns = (
+        "ogrn",
+        "inn",
+        "full_name",
+        "short_name",
+        "type_code",
+        "region_code",
+        "founder_id",
+        "address",
+        "participates_from",
+        "participates_to",
+    )
 
     def validate(self, row: dict[str, str]) -> dict[str, Any]:
         e = Errors()
@@ -168,7 +185,11 @@ class OrganizationImporter(Importer):
         full_name = e.text(row, "full_name", required=True, limit=2000)
         short_name = e.text(row, "short_name", required=False, limit=500) or full_name[:500]
         address = e.text(row, "address", required=False, limit=1000)
-        type_code, region, founder = row.get("type", ""), row.get("region", ""), row.get("founder", "")
+        type_code, region, founder = (
+            row.get("type", ""),
+            row.get("region", ""),
+            row.get("founder", ""),
+        )
         region = region.zfill(2) if region.isdigit() else region
         if type_code not in self.lookups["types"]:
             e.add("type", "unknown_type", "Неизвестный тип организации.")
@@ -188,30 +209,47 @@ class OrganizationImporter(Importer):
             e.add("participates_to", "bad_period", "Дата окончания участия раньше даты начала.")
         e.raise_if_any()
         return {
-            "ogrn": ogrn, "inn": inn, "full_name": full_name, "short_name": short_name,
-            "type_code": type_code, "region_code": region, "founder_id": founder_id,
-            "address": address, "participates_from": start, "participates_to": end,
+            "ogrn": ogrn,
+            "inn": inn,
+            "full_name": full_name,
+            "short_name": short_name,
+            "type_code": type_code,
+            "region_code": region,
+            "founder_id": founder_id,
+            "address": address,
+            "participates_from": start,
+            "participates_to": end,
         }
 
     async def write(self, session: AsyncSession, records: list[dict[str, Any]]) -> tuple[int, int]:
         conn = await session.connection()
-        await conn.execute(text(
-            "CREATE TEMP TABLE IF NOT EXISTS stage_organizations "
-            "(LIKE organizations INCLUDING DEFAULTS) ON COMMIT DROP"
-        ))
+        await conn.execute(
+            text(
+                "CREATE TEMP TABLE IF NOT EXISTS stage_organizations "
+                "(LIKE organizations INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
+        )
         await conn.execute(text("TRUNCATE stage_organizations"))
         raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None  # noqa: S101 - an open connection always has one
         cols = ", ".join(self.columns)
-        async with raw.cursor() as cur, cur.copy(f"COPY stage_organizations ({cols}) FROM STDIN") as copy:  # type: ignore[union-attr]
+        async with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY stage_organizations ({cols}) FROM STDIN") as copy,
+        ):
             for r in records:
                 await copy.write_row([r[c] for c in self.columns])
         updates = ", ".join(f"{c} = excluded.{c}" for c in self.columns[1:])
-        changed = " OR ".join(f"organizations.{c} IS DISTINCT FROM excluded.{c}" for c in self.columns[1:])
-        result = await conn.execute(text(
-            f"INSERT INTO organizations ({cols}) SELECT {cols} FROM stage_organizations "  # noqa: S608 - fixed column names
-            f"ON CONFLICT (ogrn) DO UPDATE SET {updates}, updated_at = now() WHERE {changed} "
-            "RETURNING (xmax = 0) AS inserted"
-        ))
+        changed = " OR ".join(
+            f"organizations.{c} IS DISTINCT FROM excluded.{c}" for c in self.columns[1:]
+        )
+        result = await conn.execute(
+            text(
+                f"INSERT INTO organizations ({cols}) SELECT {cols} FROM stage_organizations "  # noqa: S608 - fixed column names
+                f"ON CONFLICT (ogrn) DO UPDATE SET {updates}, updated_at = now() WHERE {changed} "
+                "RETURNING (xmax = 0) AS inserted"
+            )
+        )
         flags = [bool(r[0]) for r in result]
         return sum(flags), len(flags) - sum(flags)
 
@@ -219,16 +257,26 @@ class OrganizationImporter(Importer):
 class ServiceImporter(Importer):
     kind = "services"
     required = frozenset({"code", "name", "sector", "organization_types"})
-    aliases = {"код": "code", "наименование": "name", "сфера": "sector",  # noqa: RUF012
-               "типы организаций": "organization_types", "мсзу": "mszu",
-               "онлайн": "online", "проактивно": "proactive"}
+    aliases = {  # noqa: RUF012
+        "код": "code",
+        "наименование": "name",
+        "сфера": "sector",
+        "типы организаций": "organization_types",
+        "мсзу": "mszu",
+        "онлайн": "online",
+        "проактивно": "proactive",
+    }
     key = "code"
 
     def validate(self, row: dict[str, str]) -> dict[str, Any]:
         e = Errors()
         code = row.get("code", "")
         if not CODE_RE.match(code):
-            e.add("code", "bad_code", "Код: латинские строчные буквы, цифры, точка, дефис, подчёркивание.")
+            e.add(
+                "code",
+                "bad_code",
+                "Код: латинские строчные буквы, цифры, точка, дефис, подчёркивание.",
+            )
         name = e.text(row, "name", required=True, limit=500)
         sector = row.get("sector", "")
         if sector not in Sector.__members__:
@@ -238,7 +286,9 @@ class ServiceImporter(Importer):
             e.add("organization_types", "required", "Укажите хотя бы один тип организации.")
         unknown = [t for t in types if t not in self.lookups["types"]]
         if unknown:
-            e.add("organization_types", "unknown_type", "Неизвестные типы: " + ", ".join(unknown[:5]))
+            e.add(
+                "organization_types", "unknown_type", "Неизвестные типы: " + ", ".join(unknown[:5])
+            )
         flags = {}
         for name_ in ("mszu", "online", "proactive"):
             try:
@@ -246,19 +296,25 @@ class ServiceImporter(Importer):
             except ValueError:
                 e.add(name_, "bad_flag", "Ожидается «да» или «нет».")
         e.raise_if_any()
-        return {"code": code, "name": name, "sector": sector, "is_mszu": flags["mszu"],
-                "online": flags["online"], "proactive": flags["proactive"],
-                "types": list(dict.fromkeys(types))}
+        return {
+            "code": code,
+            "name": name,
+            "sector": sector,
+            "is_mszu": flags["mszu"],
+            "online": flags["online"],
+            "proactive": flags["proactive"],
+            "types": list(dict.fromkeys(types)),
+        }
 
     async def write(self, session: AsyncSession, records: list[dict[str, Any]]) -> tuple[int, int]:
         rows = [{k: v for k, v in r.items() if k != "types"} for r in records]
-        stmt = insert(Service).values(rows)
+        base = insert(Service).values(rows)
         cols = ("name", "sector", "is_mszu", "online", "proactive")
-        stmt = stmt.on_conflict_do_update(
+        stmt: Any = base.on_conflict_do_update(
             index_elements=["code"],
-            set_={c: stmt.excluded[c] for c in cols},
+            set_={c: base.excluded[c] for c in cols},
             where=tuple_(*(getattr(Service, c) for c in cols)).is_distinct_from(
-                tuple_(*(stmt.excluded[c] for c in cols))
+                tuple_(*(base.excluded[c] for c in cols))
             ),
         ).returning(literal_column("(xmax = 0)"))
         flags = [bool(r[0]) for r in await session.execute(stmt)]
@@ -274,15 +330,23 @@ class ServiceImporter(Importer):
 class LifeSituationImporter(Importer):
     kind = "life_situations"
     required = frozenset({"code", "name", "services"})
-    aliases = {"код": "code", "наименование": "name", "описание": "description",  # noqa: RUF012
-               "услуги": "services"}
+    aliases = {  # noqa: RUF012
+        "код": "code",
+        "наименование": "name",
+        "описание": "description",
+        "услуги": "services",
+    }
     key = "code"
 
     def validate(self, row: dict[str, str]) -> dict[str, Any]:
         e = Errors()
         code = row.get("code", "")
         if not CODE_RE.match(code):
-            e.add("code", "bad_code", "Код: латинские строчные буквы, цифры, точка, дефис, подчёркивание.")
+            e.add(
+                "code",
+                "bad_code",
+                "Код: латинские строчные буквы, цифры, точка, дефис, подчёркивание.",
+            )
         name = e.text(row, "name", required=True, limit=500)
         description = e.text(row, "description", required=False, limit=4000)
         services = _split_codes(row.get("services", ""))
@@ -298,10 +362,10 @@ class LifeSituationImporter(Importer):
 
     async def write(self, session: AsyncSession, records: list[dict[str, Any]]) -> tuple[int, int]:
         rows = [{k: v for k, v in r.items() if k != "services"} for r in records]
-        stmt = insert(LifeSituation).values(rows)
-        stmt = stmt.on_conflict_do_update(
+        base = insert(LifeSituation).values(rows)
+        stmt: Any = base.on_conflict_do_update(
             index_elements=["code"],
-            set_={"name": stmt.excluded.name, "description": stmt.excluded.description},
+            set_={"name": base.excluded.name, "description": base.excluded.description},
         ).returning(literal_column("(xmax = 0)"))
         flags = [bool(r[0]) for r in await session.execute(stmt)]
         codes = [r["code"] for r in records]
@@ -323,7 +387,9 @@ IMPORTERS: dict[str, type[Importer]] = {
 
 
 async def _write_batch(
-    session: AsyncSession, importer: Importer, batch: list[tuple[int, dict[str, Any]]],
+    session: AsyncSession,
+    importer: Importer,
+    batch: list[tuple[int, dict[str, Any]]],
     report: ImportReport,
 ) -> None:
     """Write a batch in a savepoint; if the database refuses it, retry row by row."""
@@ -332,8 +398,14 @@ async def _write_batch(
             ins, upd = await importer.write(session, [r for _, r in batch])
     except DBAPIError:
         if len(batch) == 1:
-            report.errors.append(RowError(batch[0][0], "", "db_rejected",
-                                          "Строку отклонила база данных (нарушено ограничение)."))
+            report.errors.append(
+                RowError(
+                    batch[0][0],
+                    "",
+                    "db_rejected",
+                    "Строку отклонила база данных (нарушено ограничение).",
+                )
+            )
             return
         for item in batch:
             await _write_batch(session, importer, [item], report)
@@ -375,8 +447,15 @@ async def import_file(
                 raise RowInvalid([("", "extra_cells", "В строке больше ячеек, чем столбцов.")])
             record = importer.validate(row)
             if record[importer.key] in seen:
-                raise RowInvalid([(importer.key, "duplicate_in_file",
-                                   "Такая запись уже встречалась в файле выше.")])
+                raise RowInvalid(
+                    [
+                        (
+                            importer.key,
+                            "duplicate_in_file",
+                            "Такая запись уже встречалась в файле выше.",
+                        )
+                    ]
+                )
         except RowInvalid as exc:
             report.errors.extend(RowError(line, f, c, m) for f, c, m in exc.errors)
         else:
