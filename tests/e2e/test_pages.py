@@ -253,24 +253,29 @@ def test_axe_login_error_state(new_context: ContextFactory) -> None:
     assert_accessible(page, "/login with an error")
 
 
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "360px": SMALL}
+
+
 @pytest.mark.e2e
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
 @pytest.mark.parametrize("url", ADMIN_PAGES)
-def test_axe_admin_pages(page_as: PageAs, url: str) -> None:
-    page = page_as(ADMIN)
+def test_axe_admin_pages(page_as: PageAs, url: str, viewport: str) -> None:
+    # At 360 px tables become scroll containers, which axe checks for keyboard access.
+    page = page_as(ADMIN, viewport=VIEWPORTS[viewport])
     if "{first}" in url:
         page.goto("/registry/organizations")
         page.locator("#results table tbody a").first.click()
         page.wait_for_load_state()
         assert re.fullmatch(r"/registry/organizations/\d{13}", path_of(page)), page.url
         expect(page.locator("dl.props")).to_be_visible()
-        label = f"organization detail {path_of(page)}"
+        label = f"organization detail {path_of(page)} ({viewport})"
     else:
         response = page.goto(url)
         assert response is not None
         expected = 404 if url.endswith("/0000000000000") else 200
         assert response.status == expected, f"{url}: HTTP {response.status}"
         assert path_of(page) == url, f"{url}: redirected to {page.url}"
-        label = url
+        label = f"{url} ({viewport})"
     if url.endswith("/0000000000000"):
         expect(page.locator("h1")).to_have_text("Не найдено")
     assert_accessible(page, label)
@@ -286,10 +291,12 @@ def test_axe_citizen_cabinet(page_as: PageAs) -> None:
 
 
 @pytest.mark.e2e
-def test_axe_small_screen_organizations(page_as: PageAs) -> None:
-    page = page_as(ADMIN, viewport=SMALL)
-    page.goto("/registry/organizations")
-    assert_accessible(page, "/registry/organizations at 360 px")
+def test_axe_harness_detects_violations(new_context: ContextFactory) -> None:
+    """Guards against a silently broken audit: known-bad markup must be reported."""
+    page = new_context().new_page()
+    page.set_content('<html lang="ru"><body><main><img src="x.png"><input></main></body></html>')
+    found = {v["id"] for v in serious_violations(page)}
+    assert {"image-alt", "label"} <= found, found
 
 
 # 6. Access scope as seen in the browser ------------------------------------------------------

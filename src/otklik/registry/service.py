@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +75,13 @@ class RowInvalid(Exception):
 
 
 def _parse_date(value: str) -> date | None:
+    """ISO (ГГГГ-ММ-ДД) or Russian (ДД.ММ.ГГГГ) dates; a time part is ignored."""
     if not value:
         return None
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(value[:10], fmt).date()  # noqa: DTZ007 - a calendar date
-        except ValueError:
-            continue
-    raise ValueError(value)
+    text_ = value[:10]
+    if len(text_) == 10 and text_[2] == "." and text_[5] == ".":
+        text_ = f"{text_[6:]}-{text_[3:5]}-{text_[:2]}"
+    return date.fromisoformat(text_)
 
 
 def _parse_flag(value: str) -> bool:
