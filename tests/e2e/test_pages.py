@@ -222,7 +222,9 @@ def describe(violations: list[dict[str, Any]]) -> str:
     for v in violations:
         lines.append(f"[{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
         for node in v["nodes"][:5]:
-            lines.append(f"    at {', '.join(map(str, node['target']))}: {node['html'][:200]}")
+            target = ", ".join(map(str, node["target"]))
+            html = " ".join(node["html"].split())[:200]
+            lines.append(f"    at {target}: {html}")
             summary = (node.get("failureSummary") or "").replace("\n", " ")
             lines.append(f"       {summary[:300]}")
         if len(v["nodes"]) > 5:
