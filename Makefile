@@ -41,8 +41,10 @@ lint: setup
 	$(UV) run ruff format --check src tests benchmarks migrations
 	$(UV) run mypy
 
+# Browser tests run in their own process: sync Playwright owns an event loop of its own.
 test: setup chromium lint
-	$(UV) run pytest
+	$(UV) run pytest --ignore=tests/e2e
+	$(UV) run pytest tests/e2e
 
 bench: setup
 	$(UV) run python benchmarks/run.py

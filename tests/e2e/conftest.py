@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DEMO_PASSWORD = "otklik-demo-2026"
-DEMO_SIZE = 200
+DEMO_SIZE = int(os.environ.get("OTKLIK_E2E_DEMO_SIZE", "200"))  # organizations in the demo
 STARTUP_TIMEOUT = 90.0
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
