@@ -276,10 +276,14 @@ async def seed_demo(session: AsyncSession, work_dir: Path, size: int = 2000) -> 
     orgs_csv = work_dir / "demo-organizations.csv"
     write_organizations_csv(orgs_csv, size)
     await import_file(session, "organizations", orgs_csv, actor=ACTOR, max_bytes=200 * 2**20)
+    # the demo organization user: a Moscow polyclinic when there is one, else any organization
     first = await session.scalar(
         select(Organization.ogrn)
-        .where(Organization.type_code == "med_outpatient", Organization.region_code == "77")
-        .order_by(Organization.ogrn)
+        .order_by(
+            (Organization.type_code == "med_outpatient").desc(),
+            (Organization.region_code == "77").desc(),
+            Organization.ogrn,
+        )
         .limit(1)
     )
     logins = demo_logins(first or "")
