@@ -31,7 +31,7 @@ import psycopg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from otklik import db, migrate
-from otklik.demo.seed import write_organizations_csv
+from otklik.demo.seed import ORGANIZATION_COLUMNS, write_organizations_csv
 from otklik.identity.audit import Actor
 from otklik.registry.reference import seed_reference
 from otklik.registry.service import ImportReport, import_file
@@ -41,18 +41,7 @@ REPEATS = 5
 SEED = 1
 MAX_BYTES = 500 * 2**20
 OUT = Path(__file__).resolve().parent / "out"
-COLUMNS = (
-    "ogrn",
-    "inn",
-    "full_name",
-    "short_name",
-    "type",
-    "region",
-    "founder",
-    "address",
-    "participates_from",
-    "participates_to",
-)
+COLUMNS = ORGANIZATION_COLUMNS
 COPY_SQL = f"COPY bench_raw ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv, HEADER true)"
 CHUNK = 1 << 20
 ACTOR = Actor.system("bench")

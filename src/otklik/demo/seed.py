@@ -25,6 +25,18 @@ from otklik.registry.service import import_file
 from otklik.registry.validators import inn_with_checksum, ogrn_with_checksum
 
 SEED = 20261122
+ORGANIZATION_COLUMNS = (
+    "ogrn",
+    "inn",
+    "full_name",
+    "short_name",
+    "type",
+    "region",
+    "founder",
+    "address",
+    "participates_from",
+    "participates_to",
+)  # the header of the organizations import file
 DEMO_PASSWORD = "otklik-demo-2026"  # noqa: S105 - printed at start; demo only
 ACTOR = Actor.system("demo")
 
@@ -219,20 +231,7 @@ def write_organizations_csv(path: Path, size: int, seed: int = SEED) -> None:
     regions = list(REGIONS)
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(
-            [
-                "ogrn",
-                "inn",
-                "full_name",
-                "short_name",
-                "type",
-                "region",
-                "founder",
-                "address",
-                "participates_from",
-                "participates_to",
-            ]
-        )
+        w.writerow(ORGANIZATION_COLUMNS)
         for i in range(size):
             region = regions[i % len(regions)] if i < len(regions) * 4 else rng.choice(regions)
             type_code = rng.choices(list(TYPES), weights)[0]
