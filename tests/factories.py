@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from httpx import AsyncClient
 from sqlalchemy import select
@@ -13,8 +15,10 @@ from otklik.identity.audit import Actor
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.service import create_user as create_user_service
+from otklik.intake.models import Source
+from otklik.intake.service import create_source as create_source_service
 from otklik.registry.models import Founder, Organization
-from otklik.registry.validators import inn_with_checksum, ogrn_with_checksum
+from otklik.registry.validators import inn_with_checksum, ogrn_with_checksum, snils_with_checksum
 
 PASSWORD = "correct horse battery"
 _serial = itertools.count(1)
@@ -27,6 +31,8 @@ async def create_organization(
     type_code: str = "med_outpatient",
     founder: str | None = None,
     name: str | None = None,
+    participates_from: date | None = date(2025, 6, 15),
+    participates_to: date | None = None,
 ) -> Organization:
     n = next(_serial)
     founder_code = founder or f"r{region}-health"
@@ -41,6 +47,8 @@ async def create_organization(
         region_code=region,
         founder_id=founder_id,
         address="",
+        participates_from=participates_from,
+        participates_to=participates_to,
     )
     session.add(org)
     await session.flush()
@@ -69,3 +77,34 @@ async def login(client: AsyncClient, email: str, password: str = PASSWORD) -> in
         data={"csrf_token": csrf_from(page.text), "email": email, "password": password},
     )
     return resp.status_code
+
+
+def snils(n: int | None = None) -> str:
+    """A valid SNILS in the usual written form, unique per call unless ``n`` is given."""
+    digits = snils_with_checksum(f"{(n if n is not None else next(_serial)) + 100_000_000:09d}")
+    return f"{digits[:3]}-{digits[3:6]}-{digits[6:9]} {digits[9:]}"
+
+
+def service_record(ogrn: str, **changes: Any) -> dict[str, Any]:
+    """A valid intake record for an adult, served two hours ago at organization ``ogrn``."""
+    record: dict[str, Any] = {
+        "record_id": f"T-{next(_serial)}",
+        "organization_ogrn": ogrn,
+        "service_code": "health.outpatient_visit",
+        "served_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+        "recipient": {
+            "snils": snils(),
+            "birth_date": "1980-05-01",
+            "portal_account_confirmed": True,
+            "email": "a@example.ru",
+            "phone": "+79001234567",
+        },
+    }
+    record.update(changes)
+    return record
+
+
+async def create_source(session: AsyncSession, name: str | None = None) -> tuple[Source, str]:
+    return await create_source_service(
+        session, Actor.system("test"), name or f"src-{next(_serial)}"
+    )

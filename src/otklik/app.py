@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,9 @@ from otklik.errors import DomainError
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
 from otklik.identity.deps import LoginRequired
+from otklik.intake import api as intake_api
+from otklik.intake import pages as intake_pages
+from otklik.kit.pii import PiiVault
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render
 from otklik.registry import api as registry_api
 from otklik.registry import pages as registry_pages
@@ -51,7 +55,7 @@ def install_error_handlers(app: FastAPI) -> None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={target}", status_code=303)
         if _wants_json(request):
-            return JSONResponse(exc.as_json(), status_code=exc.status_code)
+            return JSONResponse(exc.as_json(), status_code=exc.status_code, headers=exc.headers)
         return _error(request, exc.status_code, exc.code, exc.message)
 
     @app.exception_handler(StarletteHTTPException)
@@ -105,6 +109,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.vault = PiiVault(settings.pii_key)
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -144,6 +149,16 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         registry_pages.router,
         identity_api.router,
         registry_api.router,
+        intake_api.router,
+        intake_pages.router,
     ):
         app.include_router(router)
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            intake_api.extend_openapi(default_openapi())
+        return app.openapi_schema or default_openapi()
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     import_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     secure_cookies: bool = True
 
+    intake_max_records: int = Field(default=10_000, ge=1)
+    intake_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    intake_requests_per_minute: int = Field(default=120, ge=1)
+    retention_days: int = Field(default=45, ge=1, le=365)
+    nats_url: str = "nats://127.0.0.1:4222"
+
     @property
     def is_dev(self) -> bool:
         return self.env in ("demo", "test")

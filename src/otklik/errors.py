@@ -10,9 +10,17 @@ class DomainError(Exception):
     code = "bad_request"
     message = "Некорректный запрос."
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, **extra: Any):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ):
         self.message = message or self.message
         self.code = code or self.code
+        self.headers = headers
         self.extra = extra
         super().__init__(self.message)
 
@@ -54,3 +62,15 @@ class CsrfFailed(DomainError):
     status_code = 403
     code = "csrf_failed"
     message = "Форма устарела или отправлена не с нашего сайта. Обновите страницу и повторите."
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "payload_too_large"
+    message = "Слишком большой запрос."
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    code = "unsupported_media_type"
+    message = "Неподдерживаемый тип содержимого."

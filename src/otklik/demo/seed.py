@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import random
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -21,7 +20,7 @@ from otklik.identity.roles import Role
 from otklik.identity.service import create_user
 from otklik.registry.models import Organization
 from otklik.registry.reference import regional_founder_code, seed_reference
-from otklik.registry.service import import_file
+from otklik.registry.service import import_file, seed_catalogue
 from otklik.registry.validators import inn_with_checksum, ogrn_with_checksum
 
 SEED = 20261122
@@ -267,10 +266,7 @@ def write_organizations_csv(path: Path, size: int, seed: int = SEED) -> None:
 async def seed_demo(session: AsyncSession, work_dir: Path, size: int = 2000) -> list[DemoLogin]:
     """Seed reference data, catalogue, organizations and one user per role (idempotent)."""
     await seed_reference(session)
-    data = resources.files("otklik.registry").joinpath("data")
-    for kind, name in (("services", "services.csv"), ("life_situations", "life_situations.csv")):
-        with resources.as_file(data.joinpath(name)) as path:
-            await import_file(session, kind, path, actor=ACTOR, max_bytes=10 * 2**20)
+    await seed_catalogue(session, ACTOR)
     work_dir.mkdir(parents=True, exist_ok=True)
     orgs_csv = work_dir / "demo-organizations.csv"
     write_organizations_csv(orgs_csv, size)

@@ -32,6 +32,8 @@ class User(Base):
     scope_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     scope_region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     scope_founder_id: Mapped[int | None] = mapped_column(ForeignKey("founders.id"))
+    # an information-system operator uploads files on behalf of this source
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     last_login_at: Mapped[datetime | None]

@@ -12,7 +12,6 @@ from otklik.identity import repository, service
 from otklik.identity.deps import DB, PageUser, optional_user, require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role, ScopeKind
-from otklik.intake import repository as intake_repository
 from otklik.kit.pagination import PageParams
 from otklik.kit.web import SESSION_COOKIE, client_key, render, settings_of, verify_csrf
 from otklik.registry import repository as registry_repository
@@ -171,9 +170,3 @@ async def users(
 ) -> Response:
     result = await repository.list_users(session, PageParams.parse(page, 50, "", q))
     return render(request, "admin_users.html", page=result)
-
-
-@router.get("/admin/sources", response_class=HTMLResponse)
-async def sources(request: Request, session: DB, user: AdminUser) -> Response:
-    items = await intake_repository.list_sources(session)
-    return render(request, "admin_sources.html", sources=items)

@@ -6,7 +6,7 @@ import codecs
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -206,3 +206,15 @@ def write_error_report(path: Path, errors: list[tuple[int, str, str, str]]) -> N
     writer.writerow(["Строка", "Поле", "Код", "Сообщение"])
     writer.writerows(errors)
     path.write_text(buf.getvalue(), encoding="utf-8-sig")
+
+
+def write_xlsx(path: Path, title: str, header: list[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A one-sheet workbook (write-only, so large reports stay small in memory)."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title[:31])
+    ws.append(header)
+    for row in rows:
+        ws.append(list(row))
+    wb.save(path)

@@ -19,6 +19,7 @@ from otklik.config import Settings
 from otklik.db import transaction
 from otklik.errors import CsrfFailed
 from otklik.identity.roles import ROLE_LABELS, SCOPE_LABELS
+from otklik.kit.pii import PiiVault
 from otklik.registry.models import SECTOR_LABELS
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -43,6 +44,11 @@ templates.env.globals["query"] = _query
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def vault_of(request: Request) -> PiiVault:
+    vault: PiiVault = request.app.state.vault
+    return vault
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -471,3 +472,11 @@ async def import_file(
         raise FileProblem("В файле нет строк с данными.", code="empty_file")
     await record_audit(session, actor, "import", kind, path.name[:100], None, report.summary())
     return report
+
+
+async def seed_catalogue(session: AsyncSession, actor: Actor) -> None:
+    """Import the packaged list of services and life situations (idempotent)."""
+    data = resources.files("otklik.registry").joinpath("data")
+    for kind, name in (("services", "services.csv"), ("life_situations", "life_situations.csv")):
+        with resources.as_file(data.joinpath(name)) as path:
+            await import_file(session, kind, path, actor=actor, max_bytes=10 * 2**20)

@@ -27,3 +27,32 @@ def ogrn_with_checksum(first12: str) -> str:
 def inn_with_checksum(first9: str) -> str:
     total = sum(int(d) * w for d, w in zip(first9, _INN10_WEIGHTS, strict=True))
     return first9 + str(total % 11 % 10)
+
+
+def _snils_checksum(first9: str) -> int:
+    total = sum(int(d) * (9 - i) for i, d in enumerate(first9))
+    return total % 101 % 100
+
+
+def snils_digits(value: str) -> str | None:
+    """The 11 digits of a SNILS written as ``112-233-445 95`` or ``11223344595``; else None."""
+    digits = value.replace("-", "").replace(" ", "")
+    if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
+        return None
+    return digits
+
+
+def snils_is_valid(digits: str) -> bool:
+    """SNILS checksum: weighted sum of the first 9 digits (weights 9..1), mod 101, 100 -> 00.
+
+    Numbers up to 001-001-998 were issued before checksums existed and are not checked.
+    """
+    if len(digits) != 11 or not digits.isdigit():
+        return False
+    if int(digits[:9]) <= 1001998:
+        return True
+    return _snils_checksum(digits[:9]) == int(digits[9:])
+
+
+def snils_with_checksum(first9: str) -> str:
+    return f"{first9}{_snils_checksum(first9):02d}"
