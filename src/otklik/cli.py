@@ -36,10 +36,12 @@ db_app = typer.Typer(help="База данных.", no_args_is_help=True)
 users_app = typer.Typer(help="Учётные записи.", no_args_is_help=True)
 sources_app = typer.Typer(help="Информационные системы.", no_args_is_help=True)
 registry_app = typer.Typer(help="Реестр.", no_args_is_help=True)
+intake_app = typer.Typer(help="Приём записей об оказанных услугах.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(sources_app, name="sources")
 app.add_typer(registry_app, name="registry")
+app.add_typer(intake_app, name="intake")
 err = Console(stderr=True)
 out = Console()
 CLI_ACTOR = Actor.system("cli")
@@ -140,6 +142,17 @@ def sources_create(name: str) -> None:
     out.print(key, highlight=False)
 
 
+@sources_app.command("link")
+def sources_link(
+    name: str, email: Annotated[str, typer.Option("--email", help="Оператор ИС")]
+) -> None:
+    """Разрешить оператору загружать файлы от имени информационной системы."""
+    from otklik.intake.service import link_operator
+
+    run_in_session(get_settings(), lambda s: link_operator(s, CLI_ACTOR, email, name))
+    out.print("Оператор связан с информационной системой.")
+
+
 @registry_app.command("import")
 def registry_import(
     kind: Annotated[str, typer.Argument(help="organizations, services или life_situations")],
@@ -188,6 +201,59 @@ def registry_import(
             err.print(f"  … и ещё {len(report.errors) - 10}.")
         err.print(f"Полный отчёт об ошибках: {path}")
         raise typer.Exit(3)
+
+
+@intake_app.command("import")
+def intake_import(
+    source: Annotated[str, typer.Option("--source", help="Имя информационной системы")],
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX или NDJSON")],
+) -> None:
+    """Принять записи из файла с теми же проверками, что и в API (с отчётом об ошибках)."""
+    from otklik.intake.imports import import_records_file
+
+    try:
+        report = import_records_file(get_settings(), source, file, err)
+    except DomainError as exc:
+        fail(exc.message)
+    except (SettingsError, DatabaseUnavailable) as exc:
+        fail(str(exc))
+    out.print(
+        f"Записей: {report.rows}; принято: {report.accepted}; повторов: {report.duplicates}; "
+        f"отклонено: {report.rejected}."
+    )
+    if report.errors:
+        from otklik.kit.tabular import write_error_report
+
+        path = file.with_name(file.name + ".errors.csv")
+        write_error_report(path, [(line, f, c, m) for line, _, f, c, m in report.errors])
+        for line, rid, f, c, m in report.errors[:10]:
+            err.print(
+                f"  строка {line} ({rid or '—'}), поле {f or '—'}: {m} [{c}]", highlight=False
+            )
+        if len(report.errors) > 10:
+            err.print(f"  … и ещё {len(report.errors) - 10}.")
+        err.print(f"Полный отчёт об ошибках: {path}")
+        raise typer.Exit(3)
+
+
+@intake_app.command("consume")
+def intake_consume(
+    source: Annotated[str, typer.Option("--source", help="Имя информационной системы")],
+    nats_url: Annotated[str | None, typer.Option("--nats-url", help="Адрес NATS")] = None,
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Сообщений за раз")] = 1000,
+    once: Annotated[bool, typer.Option("--once", help="Выйти, когда очередь пуста")] = False,
+) -> None:
+    """Принимать записи из NATS JetStream (тема otklik.intake.<источник>)."""
+    from otklik.intake.imports import consume_stream
+
+    settings = get_settings()
+    try:
+        total = consume_stream(settings, source, nats_url or settings.nats_url, batch, once)
+    except (OSError, LookupError) as exc:
+        fail(f"не удалось начать приём из NATS: {exc}")
+    out.print(
+        f"Принято: {total.accepted}; повторов: {total.duplicates}; отклонено: {total.rejected}."
+    )
 
 
 def _serve(settings: Settings, port: int, host: str, *, with_worker: bool) -> None:

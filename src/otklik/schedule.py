@@ -8,9 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.identity.service import purge_expired
+from otklik.intake.service import purge_expired_contacts
 
 Job = Callable[[AsyncSession, Settings], Awaitable[int]]
 
 SCHEDULE: list[tuple[str, int, Job]] = [
     ("identity.purge_expired_sessions", 3600, purge_expired),
+    ("intake.purge_expired_contacts", 3600, purge_expired_contacts),
 ]
