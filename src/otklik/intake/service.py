@@ -155,7 +155,7 @@ async def ingest(
     clean: dict[int, CleanRecord] = {}
     ids: dict[int, str | None] = {}
     ogrns: dict[int, str | None] = {}
-    seen: set[str] = set()
+    seen: dict[str, bytes] = {}
     retention = timedelta(days=retention_days)
 
     def reject(i: int, field_: str, code: str, text_: str | None = None) -> None:
@@ -176,9 +176,13 @@ async def ingest(
                 reject(i, p.field, p.code, p.message)
             continue
         if checked.record_id in seen:
-            reject(i, "record_id", "duplicate_in_batch")
+            # A stream redelivers: the same record twice in one pull is a duplicate there.
+            if channel == "stream" and seen[checked.record_id] == checked.content_hash:
+                result.duplicates += 1
+            else:
+                reject(i, "record_id", "duplicate_in_batch")
             continue
-        seen.add(checked.record_id)
+        seen[checked.record_id] = checked.content_hash
         clean[i] = checked
 
     if clean:
