@@ -30,7 +30,9 @@ async def nc() -> AsyncIterator[NATS]:
     import nats
 
     try:
-        client = await nats.connect(NATS_URL, connect_timeout=2, max_reconnect_attempts=0)
+        client = await asyncio.wait_for(
+            nats.connect(NATS_URL, connect_timeout=2, allow_reconnect=False), timeout=5
+        )
     except Exception as exc:  # any failure to connect means "no server here"
         pytest.skip(f"NATS JetStream is not reachable at {NATS_URL}: {exc!r}")
     try:

@@ -73,7 +73,9 @@ def consume_stream(
 
     async def main() -> IngestResult:
         engine = create_engine(resolve_database_url(settings))
-        nc = await nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=3)
+        nc = await asyncio.wait_for(
+            nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=3), timeout=15
+        )
         try:
             return await consume(
                 nc,
