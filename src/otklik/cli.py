@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -256,7 +256,14 @@ def intake_consume(
     )
 
 
-def _serve(settings: Settings, port: int, host: str, *, with_worker: bool) -> None:
+def _serve(
+    settings: Settings,
+    port: int,
+    host: str,
+    *,
+    with_worker: bool,
+    extra: Coroutine[Any, Any, None] | None = None,
+) -> None:
     import uvicorn
 
     from otklik.app import create_app
@@ -272,6 +279,8 @@ def _serve(settings: Settings, port: int, host: str, *, with_worker: bool) -> No
         if with_worker:
             engine = create_engine(url)
             tasks.append(asyncio.create_task(run_forever(session_factory(engine), settings)))
+        if extra is not None:
+            tasks.append(asyncio.create_task(extra))
         await tasks[0]
         for t in tasks[1:]:
             t.cancel()
@@ -325,6 +334,7 @@ def demo(
     seed_only: Annotated[bool, typer.Option("--seed-only", help="Только заполнить базу")] = False,
 ) -> None:
     """Демонстрация: встроенная PostgreSQL, миграции, синтетическая страна, сервер."""
+    from otklik.demo import simulator
     from otklik.demo.seed import DEMO_PASSWORD, seed_demo
     from otklik.identity.roles import ROLE_LABELS
 
@@ -337,12 +347,17 @@ def demo(
     migrate(settings)
     err.print("Заполнение демонстрационными данными…")
     logins = run_in_session(settings, lambda s: seed_demo(s, settings.data_dir / "demo", size))
+    err.print("Записи об услугах за две недели…")
+    key, places = run_in_session(
+        settings, lambda s: simulator.prepare(s, settings, per_day=max(300, size * 3 // 2))
+    )
     out.print(f"\n[bold]Отклик — демонстрация[/bold]: http://{host}:{port}/")
     out.print(f"Пароль всех демонстрационных пользователей: [bold]{DEMO_PASSWORD}[/bold]")
     for login in logins:
         out.print(f"  {login.email:<28} {ROLE_LABELS[login.role]}", highlight=False)
     if not seed_only:
-        _serve(settings, port, host, with_worker=True)
+        live = simulator.run_live(f"http://127.0.0.1:{port}", key, places) if places else None
+        _serve(settings, port, host, with_worker=True, extra=live)
 
 
 def main() -> None:

@@ -166,7 +166,14 @@ def test_keyboard_only_login_and_skip_link(new_context: ContextFactory) -> None:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize(
-    "url", ["/registry/organizations", "/cabinet", "/registry/services", "/admin/audit"]
+    "url",
+    [
+        "/registry/organizations",
+        "/cabinet",
+        "/registry/services",
+        "/admin/audit",
+        "/intake/quality",
+    ],
 )
 def test_no_horizontal_document_scroll_at_360px(page_as: PageAs, url: str) -> None:
     page = page_as(ADMIN, viewport=SMALL)
@@ -206,6 +213,7 @@ ADMIN_PAGES = [
     "/admin/audit",
     "/admin/users",
     "/admin/sources",
+    "/intake/quality",
     "/cabinet/tokens",
     "/registry/organizations/0000000000000",
 ]
@@ -394,3 +402,51 @@ def test_screenshots(page_as: PageAs, new_context: ContextFactory) -> None:
     login_png = SCREENSHOTS / "login-360.png"
     login_page.screenshot(path=str(login_png))
     assert png_size(login_png) == (360, 740)
+
+
+# 8. Intake: the operator uploads a file; the coordinator reads the quality figures -----------
+
+OPERATOR = "mis@demo.otklik.ru"
+
+
+@pytest.mark.e2e
+def test_operator_uploads_a_file_and_gets_a_report(page_as: PageAs, tmp_path: Path) -> None:
+    page = page_as(OPERATOR, viewport=SMALL)
+    page.goto("/cabinet")
+    page.get_by_role("link", name="Загрузка записей об услугах").click()
+    expect(page.locator("h1")).to_have_text("Загрузка записей об услугах")
+    expect(page.locator("main")).to_contain_text("demo-mis")
+    assert_accessible(page, "/intake/upload (360px)")
+    upload = tmp_path / "records.ndjson"
+    upload.write_text(
+        '{"record_id": "E2E-1", "organization_ogrn": "1027700132195"}\n{"record_id": \n',
+        encoding="utf-8",
+    )
+    page.get_by_label("Файл CSV, XLSX или NDJSON").set_input_files(str(upload))
+    page.get_by_role("button", name="Загрузить и проверить").click()
+    page.wait_for_load_state()
+    expect(page.get_by_role("status")).to_contain_text("Отклонено")
+    expect(page.locator("table").first).to_contain_text("invalid_line")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Скачать все ошибки (XLSX)").click()
+    saved = tmp_path / "errors.xlsx"
+    download.value.save_as(saved)
+    assert saved.read_bytes()[:2] == b"PK"
+    assert_accessible(page, "/intake/upload with a report (360px)")
+
+
+@pytest.mark.e2e
+def test_coordinator_sees_timeliness_of_the_demo_source(page_as: PageAs) -> None:
+    page = page_as(COORDINATOR)
+    page.goto("/intake/quality?days=7")
+    expect(page.locator("h1")).to_have_text("Своевременность и качество данных")
+    row = page.locator("#src-h + table tbody tr").first
+    expect(row).to_contain_text("demo-mis")
+    share = re.search(r"(\d+\.\d) %", row.inner_text())
+    assert share, row.inner_text()
+    assert 50 < float(share.group(1)) <= 100
+    expect(page.locator("#rej-h + table")).to_contain_text("invalid_snils")
+    page.locator("#results th a", has_text="Записей").click()
+    page.wait_for_load_state()
+    assert "sort=records" in page.url
+    page.screenshot(path=str(SCREENSHOTS / "intake-quality.png"), full_page=True)

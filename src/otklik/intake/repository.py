@@ -309,6 +309,11 @@ async def rejections_by_code(
     return list((await session.execute(stmt)).all())
 
 
+async def source_has_records(session: AsyncSession, source_id: int) -> bool:
+    stmt = select(ServiceRecord.id).where(ServiceRecord.source_id == source_id).limit(1)
+    return await session.scalar(stmt) is not None
+
+
 async def get_source(session: AsyncSession, source_id: int) -> Source | None:
     return await session.get(Source, source_id)
 
