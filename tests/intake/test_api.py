@@ -356,3 +356,15 @@ def test_every_error_code_is_documented() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "intake.md").read_text(encoding="utf-8")
     missing = [code for code in MESSAGES if f"`{code}`" not in doc]
     assert missing == []
+
+
+async def test_openapi_documents_the_record_and_every_error_shape(client: AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    post = schema["paths"]["/api/v1/service-records"]["post"]
+    assert set(post["requestBody"]["content"]) == {"application/json", "application/x-ndjson"}
+    assert {"200", "400", "401", "413", "415", "429"} <= set(post["responses"])
+    record = schema["components"]["schemas"]["ServiceRecordIn"]
+    assert {"record_id", "organization_ogrn", "service_code", "served_at", "recipient"} <= set(
+        record["required"]
+    )
+    assert "PersonIn" in schema["components"]["schemas"]
