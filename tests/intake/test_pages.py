@@ -130,9 +130,11 @@ async def test_quality_figures_for_coordinator_and_operator(
     now = datetime.now(UTC)
     late = service_record(org.ogrn, served_at=(now - timedelta(days=5)).isoformat())
     on_time = [service_record(org.ogrn) for _ in range(3)]
-    await ingest(
-        session, mine.id, [late, *on_time, {"x": 1}], vault=vault, retention_days=45, channel="api"
+    bad_snils = service_record(
+        org.ogrn, recipient={"snils": "123-456-789 00", "birth_date": "1980-01-01"}
     )
+    batch = [late, *on_time, {"x": 1}, bad_snils]
+    await ingest(session, mine.id, batch, vault=vault, retention_days=45, channel="api")
     await ingest(
         session,
         theirs.id,
@@ -151,11 +153,12 @@ async def test_quality_figures_for_coordinator_and_operator(
     by_source = {s["source"]: s for s in data["sources"]}
     assert by_source[mine.name]["records"] == 4
     assert by_source[mine.name]["within_3_days"] == 0.75
-    assert by_source[mine.name]["rejected"] == 1
+    assert by_source[mine.name]["rejected"] == 2
     assert by_source[theirs.name]["within_3_days"] == 1.0
     assert by_source[mine.name]["p95_delay_hours"] > 24 * 3
     assert {r["code"] for r in data["rejections"]} >= {"unknown_field", "required"}
     assert data["organizations"][0]["ogrn"] == org.ogrn
+    assert data["organizations"][0]["rejections"] == {"invalid_snils": 1}
     assert sum(d["accepted"] for d in data["days"]) == 5
     page = await client.get("/intake/quality", params={"days": 7, "source": mine.name})
     assert page.status_code == 200

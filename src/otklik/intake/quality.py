@@ -87,12 +87,16 @@ async def build(
     orgs, total, sort = await repository.timeliness_by_organization(
         session, scope, start, end, source_id, params
     )
-    rejections = await repository.rejections_by_code(
-        session, start.astimezone(MOSCOW).date(), end.astimezone(MOSCOW).date(), source_id
-    )
+    first_day, last_day = start.astimezone(MOSCOW).date(), end.astimezone(MOSCOW).date()
+    rejections = await repository.rejections_by_code(session, first_day, last_day, source_id)
+    org_rejects: dict[str, dict[str, int]] = defaultdict(dict)
+    for ogrn, code, n in await repository.rejections_by_organization(
+        session, first_day, last_day, source_id, [row[0] for row in orgs]
+    ):
+        org_rejects[ogrn][code] = int(n)
     return QualityOut(
-        date_from=start.astimezone(MOSCOW).date(),
-        date_to=end.astimezone(MOSCOW).date(),
+        date_from=first_day,
+        date_to=last_day,
         sources=sources,
         organizations_total=total,
         organizations_sort=sort,
@@ -104,6 +108,8 @@ async def build(
                 within_3_days=_round(within, 3),
                 median_delay_hours=_round(median),
                 p95_delay_hours=_round(p95),
+                rejected=sum(org_rejects[ogrn].values()),
+                rejections=org_rejects[ogrn],
             )
             for ogrn, name, n, within, median, p95 in orgs
         ],

@@ -309,6 +309,29 @@ async def rejections_by_code(
     return list((await session.execute(stmt)).all())
 
 
+async def rejections_by_organization(
+    session: AsyncSession, start: date, end: date, source_id: int | None, ogrns: list[str]
+) -> list[Any]:
+    """(ogrn, code, count) for the given organizations, most frequent first."""
+    stmt = (
+        select(
+            IntakeRejection.organization_ogrn,
+            IntakeRejection.code,
+            func.sum(IntakeRejection.count),
+        )
+        .where(
+            IntakeRejection.day >= start,
+            IntakeRejection.day <= end,
+            IntakeRejection.organization_ogrn.in_(ogrns),
+        )
+        .group_by(IntakeRejection.organization_ogrn, IntakeRejection.code)
+        .order_by(func.sum(IntakeRejection.count).desc(), IntakeRejection.code)
+    )
+    if source_id is not None:
+        stmt = stmt.where(IntakeRejection.source_id == source_id)
+    return list((await session.execute(stmt)).all())
+
+
 async def source_has_records(session: AsyncSession, source_id: int) -> bool:
     stmt = select(ServiceRecord.id).where(ServiceRecord.source_id == source_id).limit(1)
     return await session.scalar(stmt) is not None

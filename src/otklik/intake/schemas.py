@@ -87,6 +87,8 @@ class OrganizationQualityOut(BaseModel):
     within_3_days: float | None
     median_delay_hours: float | None
     p95_delay_hours: float | None
+    rejected: int = Field(description="отклонённые записи с ОГРН этой организации")
+    rejections: dict[str, int] = Field(description="отклонённые по кодам ошибок")
 
 
 class RejectionOut(BaseModel):
