@@ -17,7 +17,8 @@ from otklik.identity.security import token_hash
 from otklik.identity.service import now_utc
 from otklik.kit.web import SESSION_COOKIE, db_session
 
-DB = Annotated[AsyncSession, Depends(db_session)]
+# scope="function": the commit happens before the response is sent, not after.
+DB = Annotated[AsyncSession, Depends(db_session, scope="function")]
 
 
 @dataclass(frozen=True)

@@ -82,9 +82,12 @@ CHECK_STAGED = text(
         ON st.service_code = s.service_code AND st.type_code = o.type_code
       LEFT JOIN life_situations ls ON ls.code = s.life_situation_code
     )
-    UPDATE intake_stage s SET organization_id = c.organization_id, error = c.error
-    FROM checked c WHERE c.idx = s.idx
-    RETURNING s.idx, s.error
+    , updated AS (
+      UPDATE intake_stage s SET organization_id = c.organization_id, error = c.error
+      FROM checked c WHERE c.idx = s.idx
+      RETURNING s.idx, s.error
+    )
+    SELECT idx, error FROM updated WHERE error IS NOT NULL
     """
 )
 
@@ -161,7 +164,7 @@ async def stage_records(
 async def check_staged(session: AsyncSession) -> dict[int, str]:
     """Registry checks for the whole stage at once; returns {idx: error code}."""
     rows = await session.execute(CHECK_STAGED)
-    return {idx: error for idx, error in rows if error is not None}
+    return {int(idx): str(error) for idx, error in rows}
 
 
 async def insert_staged(
