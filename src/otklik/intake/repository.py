@@ -49,7 +49,7 @@ STAGE_DDL = (
     "CREATE TEMP TABLE IF NOT EXISTS intake_stage ("
     " idx int PRIMARY KEY, record_id text, content_hash bytea, ogrn text, service_code text,"
     " life_situation_code text, served_at timestamptz, served_date date, age_band text,"
-    " is_minor boolean, person_key bytea, organization_id bigint, error text, outcome text)",
+    " is_minor boolean, person_key bytea, organization_id bigint, error text)",
     "CREATE TEMP TABLE IF NOT EXISTS intake_stage_people ("
     " idx int, position smallint, relation text, person_key bytea,"
     " portal_account_confirmed boolean, has_email boolean, has_phone boolean, sealed bytea)",
@@ -102,19 +102,19 @@ INSERT_STAGED = text(
       FROM intake_stage WHERE error IS NULL ORDER BY idx
       ON CONFLICT (source_id, record_id) DO NOTHING
       RETURNING id, record_id
-    ), marked AS (
-      UPDATE intake_stage s SET outcome = 'accepted'
-      FROM ins WHERE ins.record_id = s.record_id
-      RETURNING s.idx, ins.id
+    ), accepted AS (
+      SELECT s.idx, ins.id FROM ins JOIN intake_stage s ON s.record_id = ins.record_id
     ), people AS (
       INSERT INTO contacts (service_record_id, position, relation, person_key,
         portal_account_confirmed, has_email, has_phone, sealed, expires_at)
-      SELECT m.id, p.position, p.relation, p.person_key, p.portal_account_confirmed,
+      SELECT a.id, p.position, p.relation, p.person_key, p.portal_account_confirmed,
         p.has_email, p.has_phone, p.sealed, :expires_at
-      FROM marked m JOIN intake_stage_people p ON p.idx = m.idx
+      FROM accepted a JOIN intake_stage_people p ON p.idx = a.idx
+    ), tasks AS (
+      INSERT INTO outreach_tasks (service_record_id, run_after)
+      SELECT id, :received_at FROM accepted
     )
-    INSERT INTO outreach_tasks (service_record_id, run_after)
-    SELECT id, :received_at FROM marked
+    SELECT idx FROM accepted
     """
 )
 
@@ -123,7 +123,7 @@ CLASSIFY_REST = text(
     SELECT s.idx, e.content_hash = s.content_hash AS same
     FROM intake_stage s
     JOIN service_records e ON e.source_id = :source_id AND e.record_id = s.record_id
-    WHERE s.error IS NULL AND s.outcome IS NULL
+    WHERE s.error IS NULL AND NOT s.idx = ANY(:accepted)
     """
 )
 
@@ -174,13 +174,14 @@ async def insert_staged(
     received_at: datetime,
     expires_at: datetime,
     channel: str,
-) -> dict[int, bool]:
+    staged: int,
+) -> tuple[int, dict[int, bool]]:
     """Insert the good staged records with their contacts and outreach work items.
 
-    Returns, for staged records that were not inserted because the ``record_id`` exists,
-    whether the stored content is the same (a duplicate) or not (a conflict).
+    Returns how many were inserted and, for the ``staged`` good records whose ``record_id``
+    already existed, whether the stored content is the same (a duplicate) or not (a conflict).
     """
-    await session.execute(
+    result = await session.execute(
         INSERT_STAGED,
         {
             "source_id": source_id,
@@ -189,15 +190,11 @@ async def insert_staged(
             "channel": channel,
         },
     )
-    rest = await session.execute(CLASSIFY_REST, {"source_id": source_id})
-    return {idx: bool(same) for idx, same in rest}
-
-
-async def count_accepted(session: AsyncSession) -> int:
-    return int(
-        await session.scalar(text("SELECT count(*) FROM intake_stage WHERE outcome = 'accepted'"))
-        or 0
-    )
+    accepted = [int(idx) for (idx,) in result]
+    if len(accepted) == staged:
+        return len(accepted), {}
+    rest = await session.execute(CLASSIFY_REST, {"source_id": source_id, "accepted": accepted})
+    return len(accepted), {int(idx): bool(same) for idx, same in rest}
 
 
 async def clear_stage(session: AsyncSession) -> None:

@@ -237,21 +237,22 @@ async def _store(
             for p in r.people
         ),
     )
-    for i, code in (await repository.check_staged(session)).items():
+    rejected = await repository.check_staged(session)
+    for i, code in rejected.items():
         reject(i, _DB_FIELDS[code], code)
-    existing = await repository.insert_staged(
+    result.accepted, existing = await repository.insert_staged(
         session,
         source_id=source_id,
         received_at=received,
         expires_at=received + retention,
         channel=channel,
+        staged=len(clean) - len(rejected),
     )
     for i, same in existing.items():
         if same:
             result.duplicates += 1
         else:
             reject(i, "record_id", "conflict")
-    result.accepted = await repository.count_accepted(session)
     await repository.clear_stage(session)
 
 

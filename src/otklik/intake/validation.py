@@ -85,11 +85,15 @@ def age_band(birth: date, on: date) -> str:
     return "75+"
 
 
+PHONE_RE = re.compile(r"^[0-9+\-() ]{1,30}$")
+PHONE_PUNCTUATION = str.maketrans("", "", "+-() ")
+
+
 def normalise_phone(value: str) -> str | None:
     """Russian mobile/landline numbers as +7XXXXXXXXXX; None when it is not one."""
-    if len(value) > 30 or any(ch not in "0123456789+-() " for ch in value):
+    if not PHONE_RE.match(value):
         return None
-    digits = "".join(ch for ch in value if ch.isdigit())
+    digits = value.translate(PHONE_PUNCTUATION)
     if len(digits) == 11 and digits[0] in "78":
         return "+7" + digits[1:]
     if len(digits) == 10 and not value.startswith("+"):

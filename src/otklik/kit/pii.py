@@ -31,11 +31,11 @@ class PiiVault:
 
     def person_key(self, snils_digits: str) -> bytes:
         """A stable pseudonym for a person: HMAC-SHA256 of the 11 SNILS digits."""
-        return hmac.new(self._person, snils_digits.encode(), hashlib.sha256).digest()
+        return hmac.digest(self._person, snils_digits.encode(), "sha256")
 
     def content_hash(self, canonical: bytes) -> bytes:
         """A keyed fingerprint of a record's content (it contains personal data)."""
-        return hmac.new(self._content, canonical, hashlib.sha256).digest()
+        return hmac.digest(self._content, canonical, "sha256")
 
     def seal(self, payload: dict[str, Any], bound_to: bytes) -> bytes:
         """Encrypt ``payload``; ``bound_to`` (the person key) must match when opening."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import mul
+
 _INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 
 
@@ -29,8 +31,11 @@ def inn_with_checksum(first9: str) -> str:
     return first9 + str(total % 11 % 10)
 
 
+_SNILS_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, 1)
+
+
 def _snils_checksum(first9: str) -> int:
-    total = sum(int(d) * (9 - i) for i, d in enumerate(first9))
+    total: int = sum(map(mul, map(int, first9), _SNILS_WEIGHTS))
     return total % 101 % 100
 
 
