@@ -159,7 +159,6 @@ def registry_import(
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8 или cp1251) или XLSX")],
 ) -> None:
     """Импортировать записи реестра с построчным отчётом об ошибках."""
-    from otklik.kit.tabular import write_error_report
     from otklik.registry.service import ImportReport, import_file
 
     settings = get_settings()
@@ -191,16 +190,23 @@ def registry_import(
         f"без изменений: {s['unchanged']}; отклонено: {s['rejected']}."
     )
     if report.errors:
-        path = file.with_name(file.name + ".errors.csv")
-        write_error_report(path, [(e.row, e.field, e.code, e.message) for e in report.errors])
-        for e in report.errors[:10]:
-            err.print(
-                f"  строка {e.row}, поле {e.field or '—'}: {e.message} [{e.code}]", highlight=False
-            )
-        if len(report.errors) > 10:
-            err.print(f"  … и ещё {len(report.errors) - 10}.")
-        err.print(f"Полный отчёт об ошибках: {path}")
-        raise typer.Exit(3)
+        rows = [(e.row, e.field, e.code, e.message) for e in report.errors]
+        _exit_with_errors(file, ["Строка", "Поле", "Код", "Сообщение"], rows)
+
+
+def _exit_with_errors(file: Path, header: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Write FILE.errors.csv, show the first ten problems and exit with code 3."""
+    from otklik.kit.tabular import write_error_report
+
+    path = file.with_name(file.name + ".errors.csv")
+    write_error_report(path, rows, header)
+    for *where, code, message in rows[:10]:
+        place = ", ".join(f"{h.lower()} {v or '—'}" for h, v in zip(header, where, strict=False))
+        err.print(f"  {place}: {message} [{code}]", highlight=False)
+    if len(rows) > 10:
+        err.print(f"  … и ещё {len(rows) - 10}.")
+    err.print(f"Полный отчёт об ошибках: {path}")
+    raise typer.Exit(3)
 
 
 @intake_app.command("import")
@@ -222,18 +228,7 @@ def intake_import(
         f"отклонено: {report.rejected}."
     )
     if report.errors:
-        from otklik.kit.tabular import write_error_report
-
-        path = file.with_name(file.name + ".errors.csv")
-        write_error_report(path, [(line, f, c, m) for line, _, f, c, m in report.errors])
-        for line, rid, f, c, m in report.errors[:10]:
-            err.print(
-                f"  строка {line} ({rid or '—'}), поле {f or '—'}: {m} [{c}]", highlight=False
-            )
-        if len(report.errors) > 10:
-            err.print(f"  … и ещё {len(report.errors) - 10}.")
-        err.print(f"Полный отчёт об ошибках: {path}")
-        raise typer.Exit(3)
+        _exit_with_errors(file, ["Строка", "record_id", "Поле", "Код", "Сообщение"], report.errors)
 
 
 @intake_app.command("consume")

@@ -199,11 +199,15 @@ def _open_xlsx(path: Path, required: set[str], aliases: dict[str, str]) -> Table
     return Table(headers, rows(), total, "xlsx")
 
 
-def write_error_report(path: Path, errors: list[tuple[int, str, str, str]]) -> None:
-    """Write (row, column, code, message) as CSV with a BOM so Excel opens it in Russian."""
+def write_error_report(
+    path: Path,
+    errors: Sequence[Sequence[Any]],
+    header: Sequence[str] = ("Строка", "Поле", "Код", "Сообщение"),
+) -> None:
+    """Write error rows as CSV with a BOM and semicolons, so Excel opens it in Russian."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";")
-    writer.writerow(["Строка", "Поле", "Код", "Сообщение"])
+    writer.writerow(header)
     writer.writerows(errors)
     path.write_text(buf.getvalue(), encoding="utf-8-sig")
 
