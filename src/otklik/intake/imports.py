@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from rich.console import Console
@@ -15,6 +16,8 @@ from otklik.intake import repository
 from otklik.intake.formats import read_records
 from otklik.intake.service import FileReport, IngestResult, ingest_file
 from otklik.kit.pii import PiiVault
+
+log = logging.getLogger(__name__)
 
 
 async def _source_id(settings: Settings, name: str) -> int:
@@ -64,6 +67,11 @@ def import_records_file(
     return asyncio.run(main())
 
 
+async def _nats_error(exc: Exception) -> None:
+    # one line instead of the client's default traceback
+    log.warning("NATS: %s", exc.__class__.__name__)
+
+
 def consume_stream(
     settings: Settings, source: str, nats_url: str, batch: int, once: bool
 ) -> IngestResult:
@@ -73,9 +81,16 @@ def consume_stream(
 
     async def main() -> IngestResult:
         engine = create_engine(resolve_database_url(settings))
-        nc = await asyncio.wait_for(
-            nats.connect(nats_url, connect_timeout=3, max_reconnect_attempts=3), timeout=15
-        )
+        try:
+            nc = await asyncio.wait_for(
+                nats.connect(
+                    nats_url, connect_timeout=3, max_reconnect_attempts=3, error_cb=_nats_error
+                ),
+                timeout=15,
+            )
+        except nats.errors.Error as exc:
+            await engine.dispose()
+            raise OSError(f"NATS {nats_url}: {exc}") from None
         try:
             return await consume(
                 nc,
