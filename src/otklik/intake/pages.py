@@ -6,6 +6,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,7 @@ QualityUser = Annotated[User, Depends(require_roles(*QUALITY_ROLES))]
 REPORT_RE = re.compile(r"^[A-Za-z0-9_\-]{22}$")
 ERROR_HEADER = ["Строка", "record_id", "Поле", "Код", "Сообщение"]
 PERIODS = (7, 30, 90)
+REPORT_SECONDS = 24 * 3600
 
 
 async def _sources_page(
@@ -104,8 +106,13 @@ async def quality_page(
 
 
 def _reports_dir(request: Request) -> Path:
+    """Error reports of uploads; each is kept for a day (they hold record ids, nothing personal)."""
     path = settings_of(request).data_dir / "intake-reports"
     path.mkdir(parents=True, exist_ok=True)
+    day_ago = time.time() - REPORT_SECONDS
+    for old in path.glob("*.xlsx"):
+        if old.stat().st_mtime < day_ago:
+            old.unlink(missing_ok=True)
     return path
 
 

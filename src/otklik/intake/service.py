@@ -131,7 +131,7 @@ class IngestResult:
 
 def _field_str(obj: Any, key: str) -> str | None:
     value = obj.get(key) if isinstance(obj, dict) else None
-    return value if isinstance(value, str) else None
+    return value[:100] if isinstance(value, str) else None
 
 
 async def ingest(
