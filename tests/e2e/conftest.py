@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -79,7 +80,9 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env["OTKLIK_ENV"] = "demo"
     env["PYTHONUNBUFFERED"] = "1"
     env["NO_COLOR"] = "1"
-    command = ["uv", "run", "otklik", "demo", "--port", str(port), "--size", str(DEMO_SIZE)]
+    # the otklik script of this very environment: uv itself may not be on PATH
+    otklik = str(Path(sys.executable).with_name("otklik"))
+    command = [otklik, "demo", "--port", str(port), "--size", str(DEMO_SIZE)]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(  # noqa: S603 - fixed command
             command,
