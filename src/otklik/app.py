@@ -23,6 +23,8 @@ from otklik.intake import api as intake_api
 from otklik.intake import pages as intake_pages
 from otklik.kit.pii import PiiVault
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render
+from otklik.outreach import api as outreach_api
+from otklik.outreach import pages as outreach_pages
 from otklik.registry import api as registry_api
 from otklik.registry import pages as registry_pages
 
@@ -89,6 +91,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(request, 500, "internal_error", HTTP_MESSAGES[500])
 
 
+NO_STORE = ("/cabinet", "/admin", "/login", "/registry", "/s/", "/outreach", "/demo", "/intake")
+
+
 def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
     settings.check_secrets()
 
@@ -134,7 +139,9 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'",
         )
-        if request.url.path.startswith(("/cabinet", "/admin", "/login", "/registry")):
+        if request.url.path.startswith(
+            ("/cabinet", "/admin", "/login", "/registry", "/s/", "/outreach", "/demo")
+        ):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -151,6 +158,8 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         registry_api.router,
         intake_api.router,
         intake_pages.router,
+        outreach_api.router,
+        outreach_pages.router,
     ):
         app.include_router(router)
     default_openapi = app.openapi

@@ -47,6 +47,20 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=45, ge=1, le=365)
     nats_url: str = "nats://127.0.0.1:4222"
 
+    invitation_days: int = Field(default=30, ge=1, le=90)
+    reminder_after_days: int = Field(default=3, ge=1, le=30)
+    quiet_hours_start: int = Field(default=21, ge=0, le=23)
+    quiet_hours_end: int = Field(default=9, ge=0, le=23)
+    fatigue_organization_days: int = Field(default=30, ge=0)
+    fatigue_organization_max: int = Field(default=1, ge=1)
+    fatigue_week_max: int = Field(default=2, ge=1)
+    # "service:<code>" or "type:<code>" -> share of records invited (deterministic sample)
+    sampling_rates: dict[str, float] = Field(default_factory=dict)
+    delivery_callback_token: str | None = None
+    channel_rate_per_second: int = Field(default=500, ge=1)
+    delivery_batch: int = Field(default=200, ge=1, le=5000)
+    channel_timeout_seconds: float = Field(default=10.0, gt=0)
+
     @property
     def is_dev(self) -> bool:
         return self.env in ("demo", "test")

@@ -1,4 +1,8 @@
-"""Every periodic job, in one place: (name, interval in seconds, job)."""
+"""Every periodic job, in one place: (name, interval in seconds, job).
+
+A job returns how much it did; the worker runs it again at once while it keeps finding work
+(for a few seconds at most), so a backlog drains without waiting for the next interval.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.config import Settings
 from otklik.identity.service import purge_expired
 from otklik.intake.service import purge_expired_contacts
+from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
 
 Job = Callable[[AsyncSession, Settings], Awaitable[int]]
 
 SCHEDULE: list[tuple[str, int, Job]] = [
     ("identity.purge_expired_sessions", 3600, purge_expired),
     ("intake.purge_expired_contacts", 3600, purge_expired_contacts),
+    ("outreach.plan_invitations", 1, plan_invitations),
+    ("outreach.deliver_messages", 1, deliver_messages),
+    ("outreach.queue_reminders", 60, queue_reminders),
 ]

@@ -15,19 +15,36 @@ from otklik.schedule import SCHEDULE
 log = logging.getLogger("otklik.worker")
 
 
+DRAIN_SECONDS = 5.0
+
+
 async def run_due(
-    factory: async_sessionmaker[AsyncSession], settings: Settings, last_run: dict[str, float]
+    factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    last_run: dict[str, float],
+    *,
+    drain_seconds: float = DRAIN_SECONDS,
 ) -> dict[str, int]:
-    """Run each job whose interval has passed, each in its own transaction."""
+    """Run each job whose interval has passed, each batch in its own transaction.
+
+    A job that did something runs again at once, for at most ``drain_seconds``.
+    """
     done: dict[str, int] = {}
     now = time.monotonic()
     for name, interval, job in SCHEDULE:
         if name in last_run and now - last_run[name] < interval:
             continue
-        async with transaction(factory) as session:
-            done[name] = await job(session, settings)
+        done[name] = 0
+        started = time.monotonic()
+        while True:
+            async with transaction(factory) as session:
+                n = await job(session, settings)
+            done[name] += n
+            if n == 0 or time.monotonic() - started > drain_seconds:
+                break
         last_run[name] = now
-        log.info("job %s done: %s", name, done[name])
+        if done[name]:
+            log.info("job %s done: %s", name, done[name])
     return done
 
 
@@ -42,4 +59,4 @@ async def run_forever(
             log.exception("worker cycle failed; retrying")
         if once:
             return
-        await asyncio.sleep(5)
+        await asyncio.sleep(1)

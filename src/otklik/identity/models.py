@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +43,8 @@ class User(Base):
     scope_founder_id: Mapped[int | None] = mapped_column(ForeignKey("founders.id"))
     # an information-system operator uploads files on behalf of this source
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    # a citizen's pseudonymous person key (keyed hash of the SNILS confirmed at sign-in)
+    person_key: Mapped[bytes | None] = mapped_column(LargeBinary, index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     last_login_at: Mapped[datetime | None]

@@ -14,6 +14,7 @@ from otklik.identity.models import User
 from otklik.identity.roles import Role, ScopeKind
 from otklik.kit.pagination import PageParams
 from otklik.kit.web import SESSION_COOKIE, client_key, render, settings_of, verify_csrf
+from otklik.outreach.service import my_questionnaires
 from otklik.registry import repository as registry_repository
 from otklik.registry.models import Founder, Organization, Region
 
@@ -113,6 +114,7 @@ async def cabinet(request: Request, session: DB, user: PageUser) -> Response:
     org = None
     if user.scope_organization_id:
         org = await session.get(Organization, user.scope_organization_id)
+    mine = await my_questionnaires(session, settings_of(request), user.person_key)
     return render(
         request,
         "cabinet.html",
@@ -122,6 +124,7 @@ async def cabinet(request: Request, session: DB, user: PageUser) -> Response:
         top=top,
         total=sum(by_type.values()),
         organization=org,
+        mine=mine,
     )
 
 

@@ -1,17 +1,29 @@
-"""The invitation pipeline's work queue (the pipeline itself is built on top of it)."""
+"""Outreach: the work queue filled by intake, invitations, their deliveries and the log outbox."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, func, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Uuid,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from otklik.kit.models import Base
 
 
 class OutreachTask(Base):
-    """Created with its service record in one transaction; claimed with SKIP LOCKED."""
+    """One per accepted service record, created with it; the planner decides invite or skip."""
 
     __tablename__ = "outreach_tasks"
     __table_args__ = (
@@ -26,7 +38,83 @@ class OutreachTask(Base):
     service_record_id: Mapped[int] = mapped_column(
         ForeignKey("service_records.id", ondelete="CASCADE"), unique=True
     )
-    status: Mapped[str] = mapped_column(String(12), server_default="pending")
+    status: Mapped[str] = mapped_column(String(12), server_default="pending")  # planned, skipped
+    reason: Mapped[str | None] = mapped_column(String(30))  # why skipped
     run_after: Mapped[datetime] = mapped_column(server_default=func.now())
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    planned_at: Mapped[datetime | None]
+
+
+class Invitation(Base):
+    """A personal link for one person about one service record; only the token's hash is kept.
+
+    The token is derived from ``public_id`` with the secret key, so a resend or a reminder
+    carries the same link and a crash cannot orphan a link that was already sent.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (Index("ix_invitations_person_created", "person_key", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    service_record_id: Mapped[int] = mapped_column(
+        ForeignKey("service_records.id", ondelete="CASCADE"), index=True
+    )
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    person_key: Mapped[bytes] = mapped_column(LargeBinary)
+    organization_id: Mapped[int] = mapped_column(BigInteger)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    status: Mapped[str] = mapped_column(String(12), server_default="queued")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    reminder_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """One message (invitation or reminder) on one channel; claimed with SKIP LOCKED."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index(
+            "ix_deliveries_due",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status = 'queued'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))  # invite, reminder
+    channel: Mapped[str] = mapped_column(String(10))
+    idempotency_key: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    status: Mapped[str] = mapped_column(String(12), server_default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+class OutboxMessage(Base):
+    """Messages of the ``log`` channel (development and demo): what would have been sent."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    idempotency_key: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    recipient: Mapped[str] = mapped_column(String(100))  # masked
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    link: Mapped[str] = mapped_column(String(300))

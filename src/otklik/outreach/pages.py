@@ -1,0 +1,104 @@
+"""Outreach pages: the personal link, the funnel, message templates, the demo outbox."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from otklik.errors import NotFound
+from otklik.identity.deps import DB, require_roles
+from otklik.identity.models import User
+from otklik.identity.roles import Role
+from otklik.kit.web import render, settings_of
+from otklik.outreach import funnel, repository
+from otklik.outreach.service import REASONS, LinkGone, open_link
+from otklik.outreach.texts import PLACE, Context
+from otklik.outreach.texts import render as render_message
+
+router = APIRouter(include_in_schema=False)
+FunnelUser = Annotated[User, Depends(require_roles(*funnel.ROLES))]
+TemplateUser = Annotated[User, Depends(require_roles(Role.coordinator, Role.analyst, Role.admin))]
+GROUPS = {
+    "day": "по дням",
+    "organization": "по организациям",
+    "type": "по типам",
+    "region": "по субъектам РФ",
+}
+GONE = {
+    "answered": "Анкета по этой ссылке уже заполнена. Спасибо за ваш ответ!",
+    "expired": "Срок действия ссылки истёк.",
+}
+
+
+@router.get("/s/{token}", response_class=HTMLResponse)
+async def questionnaire(request: Request, session: DB, token: str) -> Response:
+    try:
+        found = await open_link(session, token)
+    except LinkGone as exc:
+        return render(request, "outreach/link_gone.html", status_code=410, message=GONE[exc.reason])
+    if found is None:
+        return render(request, "outreach/link_unknown.html", status_code=404)
+    invitation, organization, service, served_at = found
+    return render(
+        request,
+        "outreach/questionnaire.html",
+        invitation=invitation,
+        organization=organization,
+        service=service,
+        served_at=served_at,
+    )
+
+
+@router.get("/outreach/funnel", response_class=HTMLResponse)
+async def funnel_page(
+    request: Request,
+    session: DB,
+    user: FunnelUser,
+    group: Annotated[Literal["organization", "type", "region", "day"], Query()] = "day",
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+) -> Response:
+    report = await funnel.build(session, user, group=group, days=days)
+    return render(
+        request,
+        "outreach/funnel.html",
+        report=report,
+        group=group,
+        groups=GROUPS,
+        days=days,
+        reasons=REASONS,
+    )
+
+
+@router.get("/outreach/templates", response_class=HTMLResponse)
+async def templates_page(request: Request, user: TemplateUser) -> Response:
+    base = settings_of(request).base_url
+    samples = []
+    for sector in PLACE:
+        for reminder in (False, True):
+            ctx = Context(
+                sector=sector,
+                organization="ГБУЗ «Городская поликлиника № 3»"
+                if sector == "healthcare"
+                else "ГБОУ «Школа № 7»",
+                service="Приём врача в поликлинике" if sector == "healthcare" else "Обучение",
+                served_on=date(2026, 11, 20),
+                link=f"{base.rstrip('/')}/s/ПРИМЕР-ССЫЛКИ",
+                expires_on=date(2026, 12, 20),
+                reminder=reminder,
+            )
+            for channel in ("portal", "email", "sms"):
+                subject, text = render_message(channel, ctx)
+                samples.append((sector, reminder, channel, subject, text))
+    return render(request, "outreach/templates.html", samples=samples)
+
+
+@router.get("/demo/outbox", response_class=HTMLResponse)
+async def demo_outbox(request: Request, session: DB) -> Response:
+    """Development and demo only: what the ``log`` channel would have sent."""
+    if not settings_of(request).log_channel_enabled:
+        raise NotFound()
+    messages = await repository.outbox(session, 50)
+    return render(request, "outreach/outbox.html", messages=messages)

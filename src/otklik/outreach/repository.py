@@ -1,0 +1,357 @@
+"""Every outreach query: claiming work with SKIP LOCKED, invitations, deliveries, the funnel."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, insert, literal_column, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.intake.models import Contact, ServiceRecord
+from otklik.kit.scope import Scope, ScopeColumns, apply_scope
+from otklik.outreach.models import Delivery, Invitation, OutboxMessage, OutreachTask
+from otklik.registry.models import Organization, OrganizationType, Region, Service
+
+CLAIM_TASKS = text(
+    """
+    SELECT t.id, r.id AS record_id, r.organization_id, r.service_code, o.type_code,
+      r.is_minor, rg.timezone
+    FROM outreach_tasks t
+    JOIN service_records r ON r.id = t.service_record_id
+    JOIN organizations o ON o.id = r.organization_id
+    JOIN regions rg ON rg.code = o.region_code
+    WHERE t.status = 'pending' AND t.run_after <= :now
+    ORDER BY t.id
+    LIMIT :limit
+    FOR UPDATE OF t SKIP LOCKED
+    """
+)
+
+DELIVERY_ROWS = """
+    SELECT d.id, d.invitation_id, d.kind, d.channel, d.idempotency_key, d.attempts,
+      i.public_id, i.expires_at, c.person_key, c.sealed, c.portal_account_confirmed,
+      c.has_email, c.has_phone, o.short_name, ot.sector, s.name, r.served_at, rg.timezone
+    FROM deliveries d
+    JOIN invitations i ON i.id = d.invitation_id
+    LEFT JOIN contacts c ON c.id = i.contact_id
+    JOIN service_records r ON r.id = i.service_record_id
+    JOIN organizations o ON o.id = r.organization_id
+    JOIN organization_types ot ON ot.code = o.type_code
+    JOIN services s ON s.code = r.service_code
+    JOIN regions rg ON rg.code = o.region_code
+"""
+CLAIM_DELIVERIES = text(
+    DELIVERY_ROWS
+    + """
+    WHERE d.status = 'queued' AND d.next_attempt_at <= :now
+    ORDER BY d.next_attempt_at, d.id
+    LIMIT :limit
+    FOR UPDATE OF d SKIP LOCKED
+    """
+)
+DELIVERY_BY_ID = text(DELIVERY_ROWS + " WHERE d.id = :id FOR UPDATE OF d")
+
+# The local hour in the region decides whether a message waits for the morning.
+QUIET_HOLD = """
+    CASE WHEN extract(hour FROM :now AT TIME ZONE rg.timezone) >= :quiet_start
+           OR extract(hour FROM :now AT TIME ZONE rg.timezone) < :quiet_end
+      THEN (((:now AT TIME ZONE rg.timezone)::date
+             + CASE WHEN extract(hour FROM :now AT TIME ZONE rg.timezone) >= :quiet_start
+                    THEN 1 ELSE 0 END)
+            + make_time(:quiet_end, 0, 0)) AT TIME ZONE rg.timezone
+      ELSE :now END
+"""
+
+QUEUE_REMINDERS = text(
+    f"""
+    WITH due AS (
+      SELECT i.id, last.channel, rg.timezone
+      FROM invitations i
+      JOIN LATERAL (
+        SELECT channel FROM deliveries
+        WHERE invitation_id = i.id AND status IN ('sent', 'delivered')
+        ORDER BY id DESC LIMIT 1
+      ) last ON true
+      JOIN organizations o ON o.id = i.organization_id
+      JOIN regions rg ON rg.code = o.region_code
+      WHERE i.reminder_at <= :now AND i.reminded_at IS NULL AND i.completed_at IS NULL
+        AND i.status IN ('sent', 'delivered') AND i.expires_at > :now
+      ORDER BY i.id
+      LIMIT :limit
+      FOR UPDATE OF i SKIP LOCKED
+    ), queued AS (
+      INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
+      SELECT due.id, 'reminder', due.channel, gen_random_uuid(), {QUIET_HOLD.replace("rg.", "due.")}
+      FROM due
+    )
+    UPDATE invitations SET reminded_at = :now FROM due WHERE invitations.id = due.id
+    """  # noqa: S608 - a fixed SQL fragment, no user input
+)
+
+
+async def claim_tasks(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
+    return list((await session.execute(CLAIM_TASKS, {"now": now, "limit": limit})).all())
+
+
+async def contacts_for(session: AsyncSession, record_ids: list[int]) -> list[Any]:
+    stmt = select(
+        Contact.id,
+        Contact.service_record_id,
+        Contact.position,
+        Contact.person_key,
+        Contact.portal_account_confirmed,
+        Contact.has_email,
+        Contact.has_phone,
+    ).where(Contact.service_record_id.in_(record_ids))
+    return list((await session.execute(stmt)).all())
+
+
+async def recent_invitations(
+    session: AsyncSession, person_keys: Sequence[bytes], since: datetime
+) -> list[Any]:
+    if not person_keys:
+        return []
+    stmt = select(Invitation.person_key, Invitation.organization_id, Invitation.created_at).where(
+        Invitation.person_key.in_(person_keys), Invitation.created_at >= since
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def add_invitations(
+    session: AsyncSession, invitations: list[dict[str, Any]], deliveries: list[dict[str, Any]]
+) -> None:
+    """Insert invitations and their first deliveries (matched by ``public_id``)."""
+    if not invitations:
+        return
+    rows = await session.execute(
+        insert(Invitation).returning(Invitation.id, Invitation.public_id), invitations
+    )
+    ids = {public_id: id_ for id_, public_id in rows}
+    for d in deliveries:
+        d["invitation_id"] = ids[d.pop("public_id")]
+    await session.execute(insert(Delivery), deliveries)
+
+
+async def finish_tasks(
+    session: AsyncSession, now: datetime, outcomes: list[dict[str, Any]]
+) -> None:
+    await session.execute(
+        text(
+            "UPDATE outreach_tasks SET status = :status, reason = :reason, planned_at = :now "
+            "WHERE id = :id"
+        ),
+        [{**o, "now": now} for o in outcomes],
+    )
+
+
+async def delete_contacts(session: AsyncSession, record_ids: list[int]) -> None:
+    if record_ids:
+        await session.execute(delete(Contact).where(Contact.service_record_id.in_(record_ids)))
+
+
+async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
+    return list((await session.execute(CLAIM_DELIVERIES, {"now": now, "limit": limit})).all())
+
+
+async def delivery_row(session: AsyncSession, delivery_id: int) -> Any:
+    return (await session.execute(DELIVERY_BY_ID, {"id": delivery_id})).first()
+
+
+async def mark_sent(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """rows: id, invitation_id, kind, now, reminder_at."""
+    if not rows:
+        return
+    await session.execute(
+        text(
+            "UPDATE deliveries SET status = 'sent', sent_at = :now, attempts = attempts + 1, "
+            "error = NULL WHERE id = :id"
+        ),
+        rows,
+    )
+    await session.execute(
+        text(
+            "UPDATE invitations SET sent_at = coalesce(sent_at, :now),"
+            " status = CASE WHEN status IN ('queued', 'failed') THEN 'sent' ELSE status END,"
+            " reminder_at = CASE WHEN :kind = 'invite' THEN :reminder_at ELSE reminder_at END"
+            " WHERE id = :invitation_id"
+        ),
+        rows,
+    )
+
+
+async def mark_retry(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """rows: id, next_attempt_at, error."""
+    if rows:
+        await session.execute(
+            text(
+                "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = :next_attempt_at,"
+                " error = :error WHERE id = :id"
+            ),
+            rows,
+        )
+
+
+async def mark_failed(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """rows: id, error."""
+    if rows:
+        await session.execute(
+            text(
+                "UPDATE deliveries SET status = 'failed', attempts = attempts + 1, error = :error "
+                "WHERE id = :id"
+            ),
+            rows,
+        )
+
+
+async def fail_invitations(session: AsyncSession, invitation_ids: list[int]) -> None:
+    if invitation_ids:
+        await session.execute(
+            text(
+                "UPDATE invitations SET status = 'failed'"
+                " WHERE id = ANY(:ids) AND status = 'queued'"
+            ),
+            {"ids": invitation_ids},
+        )
+
+
+async def add_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(Delivery), rows)
+
+
+async def add_outbox(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(OutboxMessage), rows)
+
+
+async def queue_reminders(
+    session: AsyncSession, now: datetime, limit: int, quiet_start: int, quiet_end: int
+) -> int:
+    result = await session.execute(
+        QUEUE_REMINDERS,
+        {"now": now, "limit": limit, "quiet_start": quiet_start, "quiet_end": quiet_end},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def delivery_by_key(session: AsyncSession, key: uuid.UUID) -> Delivery | None:
+    return await session.scalar(
+        select(Delivery).where(Delivery.idempotency_key == key).with_for_update()
+    )
+
+
+async def get_invitation(session: AsyncSession, invitation_id: int) -> Invitation | None:
+    return await session.get(Invitation, invitation_id)
+
+
+async def invitation_by_token_hash(session: AsyncSession, digest: bytes) -> Any:
+    """The invitation with what its page shows (organization, service, date)."""
+    stmt = (
+        select(Invitation, Organization.short_name, Service.name, ServiceRecord.served_at)
+        .join(ServiceRecord, ServiceRecord.id == Invitation.service_record_id)
+        .join(Organization, Organization.id == Invitation.organization_id)
+        .join(Service, Service.code == ServiceRecord.service_code)
+        .where(Invitation.token_hash == digest)
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def outbox(session: AsyncSession, limit: int) -> list[OutboxMessage]:
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    return list((await session.scalars(stmt)).all())
+
+
+async def invitations_of_person(session: AsyncSession, person_key: bytes) -> list[Any]:
+    stmt = (
+        select(Invitation, Organization.short_name, Service.name, ServiceRecord.served_at)
+        .join(ServiceRecord, ServiceRecord.id == Invitation.service_record_id)
+        .join(Organization, Organization.id == Invitation.organization_id)
+        .join(Service, Service.code == ServiceRecord.service_code)
+        .where(Invitation.person_key == person_key, Invitation.sent_at.is_not(None))
+        .order_by(Invitation.sent_at.desc())
+        .limit(100)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+# --- the funnel: one row per group, every stage counted per service record ---
+
+FUNNEL_GROUPS: dict[str, tuple[Any, Any]] = {
+    "all": (literal_column("'all'"), literal_column("'Всего'")),
+    "organization": (Organization.ogrn, Organization.short_name),
+    "type": (OrganizationType.code, OrganizationType.name),
+    "region": (Region.code, Region.name),
+    "day": (
+        func.to_char(func.timezone("Europe/Moscow", ServiceRecord.received_at), "YYYY-MM-DD"),
+        func.to_char(func.timezone("Europe/Moscow", ServiceRecord.received_at), "DD.MM.YYYY"),
+    ),
+}
+SKIP_REASONS = (
+    "no_confirmed_account",
+    "fatigue_organization",
+    "fatigue_week",
+    "sampled_out",
+    "no_channel",
+)
+ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)
+
+
+def funnel_query(scope: Scope, group: str, start: datetime, end: datetime) -> Select[Any]:
+    per_record = (
+        select(
+            Invitation.service_record_id.label("rid"),
+            func.bool_or(Invitation.sent_at.is_not(None)).label("invited"),
+            func.bool_or(Invitation.delivered_at.is_not(None)).label("delivered"),
+            func.bool_or(Invitation.opened_at.is_not(None)).label("opened"),
+            func.bool_or(Invitation.started_at.is_not(None)).label("started"),
+            func.bool_or(Invitation.completed_at.is_not(None)).label("completed"),
+            func.bool_and(Invitation.status == "failed").label("failed"),
+        )
+        .group_by(Invitation.service_record_id)
+        .subquery()
+    )
+    key, label = FUNNEL_GROUPS[group]
+
+    def count_if(cond: Any) -> Any:
+        return func.count().filter(cond)
+
+    stmt = (
+        select(
+            key.label("key"),
+            label.label("label"),
+            func.count().label("reported"),
+            count_if(OutreachTask.status == "pending").label("pending"),
+            count_if(OutreachTask.status == "planned").label("eligible"),
+            *(count_if(OutreachTask.reason == r).label(r) for r in SKIP_REASONS),
+            count_if(per_record.c.invited).label("invited"),
+            count_if(per_record.c.failed).label("failed"),
+            count_if(per_record.c.delivered).label("delivered"),
+            count_if(per_record.c.opened).label("opened"),
+            count_if(per_record.c.started).label("started"),
+            count_if(per_record.c.completed).label("completed"),
+        )
+        .select_from(ServiceRecord)
+        .join(OutreachTask, OutreachTask.service_record_id == ServiceRecord.id)
+        .join(Organization, Organization.id == ServiceRecord.organization_id)
+        .join(OrganizationType, OrganizationType.code == Organization.type_code)
+        .join(Region, Region.code == Organization.region_code)
+        .outerjoin(per_record, per_record.c.rid == ServiceRecord.id)
+        .where(ServiceRecord.received_at >= start, ServiceRecord.received_at < end)
+    )
+    stmt = apply_scope(stmt, scope, ORG_SCOPE)
+    if group == "all":
+        return stmt
+    stmt = stmt.group_by(key, label)
+    if group == "day":
+        return stmt.order_by(key.desc())
+    return stmt.order_by(func.count().desc(), key)
+
+
+async def funnel(
+    session: AsyncSession, scope: Scope, group: str, start: datetime, end: datetime, limit: int
+) -> list[Any]:
+    stmt = funnel_query(scope, group, start, end).limit(limit)
+    return list((await session.execute(stmt)).all())

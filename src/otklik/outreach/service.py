@@ -1,0 +1,431 @@
+"""Outreach rules: who is invited (eligibility, fatigue, sampling), when (quiet hours) and how
+(channels with fallback and backoff). Knows nothing of HTTP; the caller commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.config import Settings
+from otklik.kit.pii import PiiVault
+from otklik.outreach import repository
+from otklik.outreach.channels import (
+    Channel,
+    Message,
+    RateLimiter,
+    Result,
+    channel_order,
+)
+from otklik.outreach.links import link_token, link_url, token_hash
+from otklik.outreach.texts import Context, render
+
+MAX_BACKOFF = timedelta(minutes=10)
+REASONS = {
+    "no_confirmed_account": "нет подтверждённой учётной записи на портале",
+    "fatigue_organization": "уже приглашали от этой организации за последние 30 дней",
+    "fatigue_week": "уже два приглашения за последние 7 дней",
+    "sampled_out": "не попал в выборку",
+    "no_channel": "нет канала связи",
+}
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@lru_cache(maxsize=128)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def quiet_hold(now: datetime, tz: str, start: int, end: int) -> datetime:
+    """``now``, or the next ``end`` o'clock in ``tz`` if ``now`` falls in the quiet hours."""
+    local = now.astimezone(_zone(tz))
+    h = local.hour
+    quiet = (h >= start or h < end) if start > end else (start <= h < end)
+    if not quiet:
+        return now
+    day = local.date() + timedelta(days=1 if start > end and h >= start else 0)
+    morning = datetime(day.year, day.month, day.day, end, tzinfo=_zone(tz))
+    return morning.astimezone(UTC)
+
+
+def sampled_in(record_id: int, rate: float) -> bool:
+    """A stable pseudo-random draw per record, so a re-plan decides the same way."""
+    if rate >= 1:
+        return True
+    digest = hashlib.sha256(f"otklik/sample/{record_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def enabled_names(settings: Settings) -> set[str]:
+    names = set()
+    if settings.portal_notify_url:
+        names.add("portal")
+    if settings.smtp_host:
+        names.add("email")
+    if settings.sms_gateway_url:
+        names.add("sms")
+    if settings.log_channel_enabled:
+        names.add("log")
+    return names
+
+
+@dataclass
+class Budget:
+    """Invitations per person: per organization in the fatigue window, and overall in 7 days."""
+
+    org_since: datetime
+    week_since: datetime
+    by_org: Counter[tuple[bytes, int]]
+    by_week: Counter[bytes]
+
+    def add(self, key: bytes, org: int, at: datetime) -> None:
+        if at >= self.org_since:
+            self.by_org[(key, org)] += 1
+        if at >= self.week_since:
+            self.by_week[key] += 1
+
+
+async def plan(
+    session: AsyncSession, settings: Settings, *, limit: int = 5000, now: datetime | None = None
+) -> int:
+    """Decide for the due outreach tasks: invitations with their first delivery, or a skip."""
+    now = now or now_utc()
+    tasks = await repository.claim_tasks(session, now, limit)
+    if not tasks:
+        return 0
+    people: dict[int, list[Any]] = defaultdict(list)
+    for c in await repository.contacts_for(session, [t.record_id for t in tasks]):
+        people[c.service_record_id].append(c)
+    org_since = now - timedelta(days=settings.fatigue_organization_days)
+    week_since = now - timedelta(days=7)
+    budget = Budget(org_since, week_since, Counter(), Counter())
+    keys = list({c.person_key for cs in people.values() for c in cs if c.portal_account_confirmed})
+    for key, org, at in await repository.recent_invitations(
+        session, keys, min(org_since, week_since)
+    ):
+        budget.add(key, org, at)
+    enabled = enabled_names(settings)
+    expires = now + timedelta(days=settings.invitation_days)
+    invitations: list[dict[str, Any]] = []
+    deliveries: list[dict[str, Any]] = []
+    outcomes: list[dict[str, Any]] = []
+    skipped: list[int] = []
+    for t in tasks:
+        reason = None
+        invited = 0
+        targets = [c for c in people[t.record_id] if (c.position == 0) != t.is_minor]
+        confirmed = [c for c in targets if c.portal_account_confirmed]
+        rates = settings.sampling_rates
+        rate = rates.get(f"service:{t.service_code}", rates.get(f"type:{t.type_code}", 1.0))
+        if not confirmed:
+            reason = "no_confirmed_account"
+        elif not sampled_in(t.record_id, rate):
+            reason = "sampled_out"
+        for c in confirmed if reason is None else []:
+            order = channel_order(enabled, True, c.has_email, c.has_phone)
+            if (
+                budget.by_org[(c.person_key, t.organization_id)]
+                >= settings.fatigue_organization_max
+            ):
+                reason = reason or "fatigue_organization"
+            elif budget.by_week[c.person_key] >= settings.fatigue_week_max:
+                reason = reason or "fatigue_week"
+            elif not order:
+                reason = reason or "no_channel"
+            else:
+                public_id = uuid.uuid4()
+                invitations.append(
+                    {
+                        "public_id": public_id,
+                        "service_record_id": t.record_id,
+                        "contact_id": c.id,
+                        "person_key": c.person_key,
+                        "organization_id": t.organization_id,
+                        "token_hash": token_hash(link_token(settings.secret_key, public_id)),
+                        "expires_at": expires,
+                    }
+                )
+                deliveries.append(
+                    {
+                        "public_id": public_id,
+                        "kind": "invite",
+                        "channel": order[0],
+                        "idempotency_key": uuid.uuid4(),
+                        "next_attempt_at": quiet_hold(
+                            now, t.timezone, settings.quiet_hours_start, settings.quiet_hours_end
+                        ),
+                    }
+                )
+                budget.add(c.person_key, t.organization_id, now)
+                invited += 1
+        if invited:
+            outcomes.append({"id": t.id, "status": "planned", "reason": None})
+        else:
+            outcomes.append({"id": t.id, "status": "skipped", "reason": reason})
+            skipped.append(t.record_id)
+    await repository.add_invitations(session, invitations, deliveries)
+    await repository.finish_tasks(session, now, outcomes)
+    # Nobody will be contacted about these records: their contact data goes now.
+    await repository.delete_contacts(session, skipped)
+    return len(tasks)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min … up to 10 min, with jitter, so a channel that is down is not hammered."""
+    base = min(timedelta(seconds=30 * 2**attempts), MAX_BACKOFF)
+    return base * (0.8 + 0.4 * random.random())  # noqa: S311 - jitter, not security
+
+
+@dataclass
+class Outbound:
+    row: Any
+    message: Message | None  # None: contacts gone, nothing to send
+
+
+def _message(row: Any, settings: Settings, vault: PiiVault) -> Message | None:
+    if row.sealed is None:
+        return None
+    contact = vault.open(row.sealed, row.person_key)
+    tz = _zone(row.timezone)
+    link = link_url(settings.base_url, link_token(settings.secret_key, row.public_id))
+    ctx = Context(
+        sector=row.sector,
+        organization=row.short_name,
+        service=row.name,
+        served_on=row.served_at.astimezone(tz).date(),
+        link=link,
+        expires_on=row.expires_at.astimezone(tz).date(),
+        reminder=row.kind == "reminder",
+    )
+    subject, body = render(row.channel, ctx)
+    return Message(
+        row.idempotency_key,
+        row.channel,
+        contact.get("snils"),
+        contact.get("email"),
+        contact.get("phone"),
+        subject,
+        body,
+        link,
+    )
+
+
+def mask(m: Message) -> str:
+    if m.channel == "email" and m.email:
+        name, _, domain = m.email.partition("@")
+        return f"{name[:1]}***@{domain}"
+    if m.phone:
+        return f"{m.phone[:4]}***{m.phone[-2:]}"
+    return "портал (по СНИЛС)"
+
+
+async def deliver(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    vault: PiiVault,
+    channels: dict[str, Channel],
+    limiter: RateLimiter | None = None,
+    now: datetime | None = None,
+    concurrency: int = 50,
+) -> int:
+    """Send one batch of due messages; the claimed rows stay locked until the caller commits.
+
+    If the process dies mid-batch, the transaction rolls back and the rows are claimed again;
+    the resend carries the same idempotency key, so the receiver can drop the duplicate.
+    """
+    now = now or now_utc()
+    rows = await repository.claim_deliveries(session, now, settings.delivery_batch)
+    if not rows:
+        return 0
+    gate = asyncio.Semaphore(concurrency)
+
+    async def send(out: Outbound) -> Result:
+        if out.message is None:
+            return Result("permanent", "контактные данные удалены")
+        channel = channels.get(out.row.channel)
+        if channel is None:
+            return Result("permanent", "канал отключён")
+        async with gate:
+            if limiter:
+                await limiter.wait(out.row.channel)
+            return await channel.send(out.message)
+
+    batch = [Outbound(r, _message(r, settings, vault)) for r in rows]
+    results = await asyncio.gather(*(send(o) for o in batch))
+    await _record(session, settings, batch, results, now)
+    return len(rows)
+
+
+async def _record(
+    session: AsyncSession,
+    settings: Settings,
+    batch: list[Outbound],
+    results: list[Result],
+    now: datetime,
+) -> None:
+    sent, retry, failed, fallback, outbox = [], [], [], [], []
+    dead_invitations = []
+    enabled = enabled_names(settings)
+    reminder_at = now + timedelta(days=settings.reminder_after_days)
+    for out, res in zip(batch, results, strict=True):
+        r = out.row
+        if res.outcome == "sent":
+            sent.append(
+                {
+                    "id": r.id,
+                    "invitation_id": r.invitation_id,
+                    "kind": r.kind,
+                    "now": now,
+                    "reminder_at": reminder_at,
+                }
+            )
+            if r.channel == "log" and out.message:
+                m = out.message
+                outbox.append(
+                    {
+                        "idempotency_key": m.idempotency_key,
+                        "recipient": mask(m),
+                        "subject": m.subject,
+                        "body": m.text,
+                        "link": m.link,
+                    }
+                )
+            continue
+        next_at = now + backoff(r.attempts)
+        if res.outcome == "temporary" and next_at < r.expires_at:
+            retry.append({"id": r.id, "next_attempt_at": next_at, "error": res.error[:200]})
+            continue
+        failed.append({"id": r.id, "error": res.error[:200]})
+        order = []
+        if r.sealed is not None:
+            order = channel_order(enabled, r.portal_account_confirmed, r.has_email, r.has_phone)
+        later = order[order.index(r.channel) + 1 :] if r.channel in order else []
+        if later:
+            fallback.append(
+                {
+                    "invitation_id": r.invitation_id,
+                    "kind": r.kind,
+                    "channel": later[0],
+                    "idempotency_key": uuid.uuid4(),
+                    "next_attempt_at": now,
+                }
+            )
+        elif r.kind == "invite":
+            dead_invitations.append(r.invitation_id)
+    await repository.mark_sent(session, sent)
+    await repository.mark_retry(session, retry)
+    await repository.mark_failed(session, failed)
+    await repository.add_deliveries(session, fallback)
+    await repository.fail_invitations(session, dead_invitations)
+    await repository.add_outbox(session, outbox)
+
+
+async def queue_reminders(session: AsyncSession, settings: Settings) -> int:
+    """One reminder per invitation not answered after ``reminder_after_days`` (quiet hours kept)."""
+    return await repository.queue_reminders(
+        session, now_utc(), 5000, settings.quiet_hours_start, settings.quiet_hours_end
+    )
+
+
+async def delivery_status(
+    session: AsyncSession, settings: Settings, key: uuid.UUID, status: str, reason: str
+) -> bool:
+    """A channel's report on a message; ``failed`` moves on to the next channel."""
+    delivery = await repository.delivery_by_key(session, key)
+    if delivery is None:
+        return False
+    invitation = await repository.get_invitation(session, delivery.invitation_id)
+    now = now_utc()
+    if status == "delivered":
+        delivery.status, delivery.delivered_at = "delivered", now
+        if invitation is not None and invitation.delivered_at is None:
+            invitation.delivered_at = now
+            if invitation.status in ("queued", "sent"):
+                invitation.status = "delivered"
+    elif delivery.status != "failed":
+        # like a permanent failure at send time: recorded, then the next channel
+        row = await repository.delivery_row(session, delivery.id)
+        await _record(session, settings, [Outbound(row, None)], [Result("permanent", reason)], now)
+    await session.flush()
+    return True
+
+
+@dataclass(frozen=True)
+class MyQuestionnaire:
+    organization: str
+    service: str
+    served_at: datetime
+    state: str  # waiting, answered, expired, closed
+    link: str | None
+    expires_at: datetime
+
+
+async def my_questionnaires(
+    session: AsyncSession, settings: Settings, person_key: bytes | None
+) -> list[MyQuestionnaire]:
+    """A citizen's invitations: waiting ones carry their link (derived, never stored)."""
+    if person_key is None:
+        return []
+    now = now_utc()
+    out = []
+    for inv, org, service_name, served_at in await repository.invitations_of_person(
+        session, person_key
+    ):
+        if inv.completed_at is not None:
+            state = "answered"
+        elif inv.status == "used":
+            state = "closed"
+        elif inv.expires_at <= now:
+            state = "expired"
+        else:
+            state = "waiting"
+        link = (
+            link_url(settings.base_url, link_token(settings.secret_key, inv.public_id))
+            if state == "waiting"
+            else None
+        )
+        out.append(MyQuestionnaire(org, service_name, served_at, state, link, inv.expires_at))
+    return out
+
+
+class LinkGone(Exception):
+    """The link exists but can no longer be used (HTTP 410)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+async def open_link(session: AsyncSession, token: str) -> Any:
+    """The invitation behind a link, its first opening recorded; None for an unknown link.
+
+    Opening does not use the link up; only a completed answer does (surveys).
+    """
+    if not 20 <= len(token) <= 64:
+        return None
+    found = await repository.invitation_by_token_hash(session, token_hash(token))
+    if found is None:
+        return None
+    inv = found[0]
+    if inv.completed_at is not None or inv.status == "used":
+        raise LinkGone("answered")
+    if inv.expires_at <= now_utc():
+        raise LinkGone("expired")
+    if inv.opened_at is None:
+        inv.opened_at = now_utc()
+        await session.flush()
+    return found
