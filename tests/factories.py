@@ -108,3 +108,12 @@ async def create_source(session: AsyncSession, name: str | None = None) -> tuple
     return await create_source_service(
         session, Actor.system("test"), name or f"src-{next(_serial)}"
     )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

@@ -74,7 +74,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_deliveries_idempotency_key'))
     )
-    op.create_index('ix_deliveries_due', 'deliveries', ['next_attempt_at', 'id'], unique=False, postgresql_where=sa.text("status = 'queued'"))
+    op.create_index('ix_deliveries_queued', 'deliveries', ['id'], unique=False, postgresql_where=sa.text("status = 'queued'"))
     op.create_index(op.f('ix_deliveries_invitation_id'), 'deliveries', ['invitation_id'], unique=False)
     op.add_column('outreach_tasks', sa.Column('reason', sa.String(length=30), nullable=True))
     op.add_column('outreach_tasks', sa.Column('planned_at', sa.DateTime(timezone=True), nullable=True))
@@ -90,7 +90,7 @@ def downgrade() -> None:
     op.drop_column('outreach_tasks', 'planned_at')
     op.drop_column('outreach_tasks', 'reason')
     op.drop_index(op.f('ix_deliveries_invitation_id'), table_name='deliveries')
-    op.drop_index('ix_deliveries_due', table_name='deliveries', postgresql_where=sa.text("status = 'queued'"))
+    op.drop_index('ix_deliveries_queued', table_name='deliveries', postgresql_where=sa.text("status = 'queued'"))
     op.drop_table('deliveries')
     op.drop_index(op.f('ix_invitations_service_record_id'), table_name='invitations')
     op.drop_index('ix_invitations_person_created', table_name='invitations')

@@ -82,12 +82,8 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        Index(
-            "ix_deliveries_due",
-            "next_attempt_at",
-            "id",
-            postgresql_where=text("status = 'queued'"),
-        ),
+        # due messages are taken oldest first
+        Index("ix_deliveries_queued", "id", postgresql_where=text("status = 'queued'")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

@@ -47,7 +47,7 @@ CLAIM_DELIVERIES = text(
     DELIVERY_ROWS
     + """
     WHERE d.status = 'queued' AND d.next_attempt_at <= :now
-    ORDER BY d.next_attempt_at, d.id
+    ORDER BY d.id
     LIMIT :limit
     FOR UPDATE OF d SKIP LOCKED
     """

@@ -1,0 +1,141 @@
+"""Who is invited: eligibility, one fatigue budget per person, sampling, quiet hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.config import Settings
+from otklik.intake.models import Contact
+from otklik.intake.service import ingest
+from otklik.kit.pii import PiiVault
+from otklik.outreach.models import Delivery, Invitation, OutreachTask
+from otklik.outreach.service import plan, quiet_hold, sampled_in
+from otklik.registry.models import Organization
+from tests.factories import create_organization, create_source, service_record, snils
+
+VAULT = PiiVault("p" * 40)
+
+
+def adult(key_snils: str, portal: bool = True, **extra: Any) -> dict[str, Any]:
+    return {
+        "snils": key_snils,
+        "birth_date": "1980-01-01",
+        "portal_account_confirmed": portal,
+        **extra,
+    }
+
+
+async def send(session: AsyncSession, records: list[dict[str, Any]]) -> None:
+    source, _ = await create_source(session)
+    result = await ingest(
+        session, source.id, records, vault=VAULT, retention_days=45, channel="api"
+    )
+    assert result.accepted == len(records), result.errors
+
+
+async def outcomes(session: AsyncSession) -> list[tuple[str, str | None]]:
+    rows = await session.execute(
+        select(OutreachTask.status, OutreachTask.reason).order_by(OutreachTask.id)
+    )
+    return [(s, r) for s, r in rows]
+
+
+async def count(session: AsyncSession, model: type[Any]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_adults_minors_and_accounts(session: AsyncSession, settings: Settings) -> None:
+    org = await create_organization(session)
+    child = service_record(
+        org.ogrn,
+        recipient={"snils": snils(), "birth_date": "2016-01-01"},
+        representatives=[
+            {"snils": snils(), "relation": "parent", "portal_account_confirmed": True},
+            {"snils": snils(), "relation": "parent", "portal_account_confirmed": True},
+            {"snils": snils(), "relation": "guardian", "portal_account_confirmed": False},
+        ],
+    )
+    await send(
+        session,
+        [
+            service_record(org.ogrn, recipient=adult(snils())),
+            service_record(org.ogrn, recipient=adult(snils(), portal=False)),
+            child,
+        ],
+    )
+    assert await plan(session, settings) == 3
+    assert await outcomes(session) == [
+        ("planned", None),
+        ("skipped", "no_confirmed_account"),
+        ("planned", None),
+    ]
+    assert await count(session, Invitation) == 3  # one adult, two parents
+    assert await count(session, Delivery) == 3
+    # nobody will contact the skipped person: their contacts are gone already
+    assert await count(session, Contact) == 1 + 4
+    assert await plan(session, settings) == 0  # nothing is planned twice
+
+
+async def test_one_fatigue_budget_per_person(session: AsyncSession, settings: Settings) -> None:
+    orgs: list[Organization] = [await create_organization(session) for _ in range(4)]
+    person = snils()
+    records = [
+        service_record(orgs[0].ogrn, recipient=adult(person)),
+        service_record(orgs[0].ogrn, recipient=adult(person)),  # same organization again
+        service_record(orgs[1].ogrn, recipient=adult(person)),
+        service_record(orgs[2].ogrn, recipient=adult(person)),  # third in a week
+    ]
+    await send(session, records)
+    await plan(session, settings)
+    assert await outcomes(session) == [
+        ("planned", None),
+        ("skipped", "fatigue_organization"),
+        ("planned", None),
+        ("skipped", "fatigue_week"),
+    ]
+    # the budget also counts invitations of earlier planning runs
+    await send(session, [service_record(orgs[3].ogrn, recipient=adult(person))])
+    await plan(session, settings)
+    assert (await outcomes(session))[-1] == ("skipped", "fatigue_week")
+
+
+async def test_sampling_and_missing_channels(
+    session: AsyncSession, settings: Settings, tmp_path: Path
+) -> None:
+    org = await create_organization(session)
+    await send(session, [service_record(org.ogrn, recipient=adult(snils()))])
+    sampled = settings.model_copy(update={"sampling_rates": {"service:health.outpatient_visit": 0}})
+    await plan(session, sampled)
+    await send(session, [service_record(org.ogrn, recipient=adult(snils()))])
+    production = Settings(
+        env="production", data_dir=tmp_path, secret_key="s" * 40, pii_key="p" * 40
+    )
+    await plan(session, production)  # no channel configured, no log channel outside demo/test
+    assert await outcomes(session) == [("skipped", "sampled_out"), ("skipped", "no_channel")]
+    assert sampled_in(1, 1.0)
+    share = sum(sampled_in(i, 0.3) for i in range(10_000)) / 10_000
+    assert 0.27 < share < 0.33
+
+
+def test_quiet_hours_hold_until_morning_in_the_region() -> None:
+    late = datetime(2026, 11, 20, 19, 30, tzinfo=UTC)  # 22:30 in Moscow, 04:30 in Vladivostok
+    assert quiet_hold(late, "Europe/Moscow", 21, 9) == datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
+    assert quiet_hold(late, "Asia/Vladivostok", 21, 9) == datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
+    day = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
+    assert quiet_hold(day, "Europe/Moscow", 21, 9) == day
+
+
+async def test_invitations_wait_for_the_morning(session: AsyncSession, settings: Settings) -> None:
+    org = await create_organization(session, region="25")  # Primorsky krai, UTC+10
+    await send(session, [service_record(org.ogrn, recipient=adult(snils()))])
+    night = (datetime.now(UTC) + timedelta(days=1)).replace(
+        hour=14, minute=0, second=0, microsecond=0
+    )
+    await plan(session, settings, now=night)  # 00:00 in Vladivostok
+    delivery = (await session.scalars(select(Delivery))).one()
+    assert delivery.next_attempt_at == night.replace(hour=23)
