@@ -37,11 +37,13 @@ users_app = typer.Typer(help="Учётные записи.", no_args_is_help=Tru
 sources_app = typer.Typer(help="Информационные системы.", no_args_is_help=True)
 registry_app = typer.Typer(help="Реестр.", no_args_is_help=True)
 intake_app = typer.Typer(help="Приём записей об оказанных услугах.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Сообщения канала log.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(sources_app, name="sources")
 app.add_typer(registry_app, name="registry")
 app.add_typer(intake_app, name="intake")
+app.add_typer(outbox_app, name="outbox")
 err = Console(stderr=True)
 out = Console()
 CLI_ACTOR = Actor.system("cli")
@@ -334,6 +336,11 @@ def demo(
     from otklik.identity.roles import ROLE_LABELS
 
     os.environ.setdefault("OTKLIK_ENV", "demo")
+    # The demo sends around the clock so that a visitor always sees invitations flow;
+    # the production default holds messages between 21:00 and 09:00 in the region.
+    os.environ.setdefault("OTKLIK_QUIET_HOURS_START", "0")
+    os.environ.setdefault("OTKLIK_QUIET_HOURS_END", "0")
+    os.environ.setdefault("OTKLIK_BASE_URL", f"http://{host}:{port}")
     get_settings.cache_clear()
     settings = get_settings()
     if not settings.is_dev:
@@ -353,6 +360,42 @@ def demo(
     if not seed_only:
         live = simulator.run_live(f"http://127.0.0.1:{port}", key, places) if places else None
         _serve(settings, port, host, with_worker=True, extra=live)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Сколько последних")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="В формате JSON")] = False,
+) -> None:
+    """Сообщения канала log (только разработка и демонстрация)."""
+    import json
+
+    settings = get_settings()
+    if not settings.log_channel_enabled:
+        fail("канал log включён только в режимах demo и test (OTKLIK_ENV).")
+    rows = run_in_session(settings, lambda s: _outbox_rows(s, limit))
+    if as_json:
+        out.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    if not rows:
+        out.print("Сообщений пока нет.")
+    for r in rows:
+        out.print(f"{r['created_at'][:16]}  {r['recipient']:<22} {r['link']}", highlight=False)
+
+
+async def _outbox_rows(session: AsyncSession, limit: int) -> list[dict[str, str]]:
+    from otklik.outreach.repository import outbox
+
+    return [
+        {
+            "created_at": m.created_at.isoformat(),
+            "recipient": m.recipient,
+            "subject": m.subject,
+            "link": m.link,
+            "body": m.body,
+        }
+        for m in await outbox(session, limit)
+    ]
 
 
 def main() -> None:

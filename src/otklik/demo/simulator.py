@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.identity.audit import Actor
+from otklik.identity.models import User
 from otklik.intake import repository as intake_repository
 from otklik.intake.service import create_source, ingest, link_operator, rotate_key
 from otklik.kit.pii import PiiVault
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 MOSCOW = ZoneInfo("Europe/Moscow")
 SOURCE = "demo-mis"
 OPERATOR = "mis@demo.otklik.ru"
+CITIZEN = "citizen@demo.otklik.ru"
+CITIZEN_SNILS = snils_with_checksum("145000321")
 ACTOR = Actor.system("demo")
 # Share of a day's services in each Moscow hour: a morning peak, quiet nights.
 HOURLY = [0.2, 0.1, 0.1, 0.1, 0.2, 0.5, 1, 3, 8, 11, 11, 10, 8, 7, 8, 8, 7, 6, 4, 3, 2, 1, 0.5, 0.3]
@@ -147,7 +150,45 @@ async def prepare(
     found = await places(session)
     if found and not await intake_repository.source_has_records(session, source.id):
         await seed_history(session, settings, source.id, found, days=days, per_day=per_day)
+        await seed_citizen(session, settings, source.id, found)
     return key, found
+
+
+async def seed_citizen(
+    session: AsyncSession, settings: Settings, source_id: int, found: list[Place]
+) -> None:
+    """The demo citizen: a person key (as if confirmed at sign-in) and two recent services."""
+    vault = PiiVault(settings.pii_key)
+    citizen = await session.scalar(select(User).where(User.email == CITIZEN))
+    if citizen is None:
+        return
+    citizen.person_key = vault.person_key(CITIZEN_SNILS)
+    now = datetime.now(UTC)
+    records = []
+    for n, place in enumerate(found[:2]):
+        served = now - timedelta(hours=3 + 20 * n)
+        records.append(
+            {
+                "record_id": f"DEMO-CITIZEN-{served:%Y%m%d%H}-{n}",
+                "organization_ogrn": place.ogrn,
+                "service_code": place.services[0],
+                "served_at": served.astimezone(MOSCOW).isoformat(timespec="seconds"),
+                "recipient": {
+                    "snils": CITIZEN_SNILS,
+                    "birth_date": "1975-04-12",
+                    "portal_account_confirmed": True,
+                    "email": "citizen@demo.otklik.ru",
+                },
+            }
+        )
+    await ingest(
+        session,
+        source_id,
+        records,
+        vault=vault,
+        retention_days=settings.retention_days,
+        channel="api",
+    )
 
 
 async def seed_history(

@@ -34,7 +34,7 @@ def _safe_next(target: str) -> str:
 async def home(request: Request, user: Annotated[User | None, Depends(optional_user)]) -> Response:
     if user is not None:
         return RedirectResponse("/cabinet", status_code=303)
-    return render(request, "home.html")
+    return render(request, "home.html", demo=settings_of(request).log_channel_enabled)
 
 
 @router.get("/login", response_class=HTMLResponse)

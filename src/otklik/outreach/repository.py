@@ -182,6 +182,24 @@ async def mark_sent(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     )
 
 
+async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """rows: id, invitation_id, now (the log channel, or a channel's confirmation)."""
+    if not rows:
+        return
+    await session.execute(
+        text("UPDATE deliveries SET status = 'delivered', delivered_at = :now WHERE id = :id"),
+        rows,
+    )
+    await session.execute(
+        text(
+            "UPDATE invitations SET delivered_at = coalesce(delivered_at, :now),"
+            " status = CASE WHEN status IN ('queued', 'sent') THEN 'delivered' ELSE status END"
+            " WHERE id = :invitation_id"
+        ),
+        rows,
+    )
+
+
 async def mark_retry(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """rows: id, next_attempt_at, error."""
     if rows:
@@ -241,10 +259,6 @@ async def delivery_by_key(session: AsyncSession, key: uuid.UUID) -> Delivery | N
     return await session.scalar(
         select(Delivery).where(Delivery.idempotency_key == key).with_for_update()
     )
-
-
-async def get_invitation(session: AsyncSession, invitation_id: int) -> Invitation | None:
-    return await session.get(Invitation, invitation_id)
 
 
 async def invitation_by_token_hash(session: AsyncSession, digest: bytes) -> Any:

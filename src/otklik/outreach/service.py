@@ -224,7 +224,7 @@ def _message(row: Any, settings: Settings, vault: PiiVault) -> Message | None:
 
 
 def mask(m: Message) -> str:
-    if m.channel == "email" and m.email:
+    if m.email:
         name, _, domain = m.email.partition("@")
         return f"{name[:1]}***@{domain}"
     if m.phone:
@@ -277,7 +277,7 @@ async def _record(
     results: list[Result],
     now: datetime,
 ) -> None:
-    sent, retry, failed, fallback, outbox = [], [], [], [], []
+    sent, retry, failed, fallback, outbox, logged = [], [], [], [], [], []
     dead_invitations = []
     enabled = enabled_names(settings)
     reminder_at = now + timedelta(days=settings.reminder_after_days)
@@ -294,6 +294,7 @@ async def _record(
                 }
             )
             if r.channel == "log" and out.message:
+                logged.append(sent[-1])
                 m = out.message
                 outbox.append(
                     {
@@ -327,6 +328,10 @@ async def _record(
         elif r.kind == "invite":
             dead_invitations.append(r.invitation_id)
     await repository.mark_sent(session, sent)
+    # the log channel's outbox is its final destination: delivered on sending
+    await repository.mark_delivered(
+        session, [{"id": o["id"], "invitation_id": o["invitation_id"], "now": now} for o in logged]
+    )
     await repository.mark_retry(session, retry)
     await repository.mark_failed(session, failed)
     await repository.add_deliveries(session, fallback)
@@ -348,14 +353,10 @@ async def delivery_status(
     delivery = await repository.delivery_by_key(session, key)
     if delivery is None:
         return False
-    invitation = await repository.get_invitation(session, delivery.invitation_id)
     now = now_utc()
     if status == "delivered":
-        delivery.status, delivery.delivered_at = "delivered", now
-        if invitation is not None and invitation.delivered_at is None:
-            invitation.delivered_at = now
-            if invitation.status in ("queued", "sent"):
-                invitation.status = "delivered"
+        rows = [{"id": delivery.id, "invitation_id": delivery.invitation_id, "now": now}]
+        await repository.mark_delivered(session, rows)
     elif delivery.status != "failed":
         # like a permanent failure at send time: recorded, then the next channel
         row = await repository.delivery_row(session, delivery.id)
