@@ -214,6 +214,8 @@ ADMIN_PAGES = [
     "/admin/users",
     "/admin/sources",
     "/intake/quality",
+    "/outreach/funnel",
+    "/outreach/templates",
     "/cabinet/tokens",
     "/registry/organizations/0000000000000",
 ]
@@ -450,3 +452,58 @@ def test_coordinator_sees_timeliness_of_the_demo_source(page_as: PageAs) -> None
     page.wait_for_load_state()
     assert "sort=records" in page.url
     page.screenshot(path=str(SCREENSHOTS / "intake-quality.png"), full_page=True)
+
+
+# 9. Outreach: invitations flow in the demo; a visitor opens one; the citizen sees theirs ------
+
+
+def wait_for_outbox(page: Page) -> None:
+    for _ in range(30):
+        page.goto("/demo/outbox")
+        if page.get_by_role("link", name=re.compile("Открыть анкету")).count():
+            return
+        page.wait_for_timeout(1000)
+    raise AssertionError("no invitations in the demo outbox after 30 s")
+
+
+@pytest.mark.e2e
+def test_visitor_opens_an_invitation_from_the_demo_outbox(new_context: ContextFactory) -> None:
+    page = new_context(viewport=SMALL).new_page()
+    wait_for_outbox(page)
+    assert_accessible(page, "/demo/outbox (360px)")
+    page.get_by_role("link", name=re.compile("Открыть анкету")).first.click()
+    page.wait_for_load_state()
+    assert path_of(page).startswith("/s/")
+    expect(page.locator("h1")).to_have_text("Оценка качества услуги")
+    assert_accessible(page, "questionnaire link (360px)")
+    response = page.goto("/s/" + "x" * 32)
+    assert response is not None
+    assert response.status == 404
+    assert_accessible(page, "unknown link")
+
+
+@pytest.mark.e2e
+def test_citizen_sees_own_questionnaires(page_as: PageAs) -> None:
+    page = page_as(CITIZEN)
+    for _ in range(30):
+        page.goto("/cabinet")
+        if page.get_by_role("link", name=re.compile("Заполнить анкету")).count():
+            break
+        page.wait_for_timeout(1000)
+    link = page.get_by_role("link", name=re.compile("Заполнить анкету")).first
+    expect(link).to_be_visible()
+    assert_accessible(page, "/cabinet as citizen with questionnaires")
+    link.click()
+    page.wait_for_load_state()
+    expect(page.locator("h1")).to_have_text("Оценка качества услуги")
+
+
+@pytest.mark.e2e
+def test_funnel_shows_every_stage(page_as: PageAs) -> None:
+    page = page_as(COORDINATOR)
+    page.goto("/outreach/funnel?group=type")
+    chart = page.locator("figure.chart table")
+    for stage in ("Услуги оказаны", "Приглашение отправлено", "Ссылка открыта", "Анкета заполнена"):
+        expect(chart).to_contain_text(stage)
+    expect(page.locator("main")).to_contain_text("нет подтверждённой учётной записи")
+    page.screenshot(path=str(SCREENSHOTS / "outreach-funnel.png"), full_page=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -103,12 +103,12 @@ INSERT_STAGED = text(
       ON CONFLICT (source_id, record_id) DO NOTHING
       RETURNING id, record_id
     ), accepted AS (
-      SELECT s.idx, ins.id FROM ins JOIN intake_stage s ON s.record_id = ins.record_id
+      SELECT s.idx, s.served_at, ins.id FROM ins JOIN intake_stage s ON s.record_id = ins.record_id
     ), people AS (
       INSERT INTO contacts (service_record_id, position, relation, person_key,
         portal_account_confirmed, has_email, has_phone, sealed, expires_at)
       SELECT a.id, p.position, p.relation, p.person_key, p.portal_account_confirmed,
-        p.has_email, p.has_phone, p.sealed, :expires_at
+        p.has_email, p.has_phone, p.sealed, a.served_at + :retention
       FROM accepted a JOIN intake_stage_people p ON p.idx = a.idx
     ), tasks AS (
       INSERT INTO outreach_tasks (service_record_id, run_after)
@@ -172,7 +172,7 @@ async def insert_staged(
     *,
     source_id: int,
     received_at: datetime,
-    expires_at: datetime,
+    retention: timedelta,
     channel: str,
     staged: int,
 ) -> tuple[int, dict[int, bool]]:
@@ -186,7 +186,7 @@ async def insert_staged(
         {
             "source_id": source_id,
             "received_at": received_at,
-            "expires_at": expires_at,
+            "retention": retention,
             "channel": channel,
         },
     )

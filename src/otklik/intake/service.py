@@ -244,7 +244,7 @@ async def _store(
         session,
         source_id=source_id,
         received_at=received,
-        expires_at=received + retention,
+        retention=retention,
         channel=channel,
         staged=len(clean) - len(rejected),
     )
