@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from cryptography.exceptions import InvalidTag
 from httpx import AsyncClient
@@ -15,6 +16,8 @@ from otklik.config import Settings
 from otklik.intake.models import Contact
 from otklik.intake.service import purge_expired_contacts
 from otklik.kit.pii import PiiVault
+from otklik.outreach.channels import enabled_channels
+from otklik.outreach.service import deliver, plan
 from tests.factories import create_organization, create_source, service_record
 
 SNILS = "156-312-898 71"
@@ -28,7 +31,10 @@ def needles() -> list[str]:
 
 
 async def test_no_personal_data_in_any_table_or_log(
-    client: AsyncClient, session: AsyncSession, caplog: pytest.LogCaptureFixture
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     org = await create_organization(session)
@@ -52,6 +58,12 @@ async def test_no_personal_data_in_any_table_or_log(
     assert body["rejected"] == 3
     again = await client.post("/api/v1/service-records", json=[good], headers=headers)
     assert again.json()["duplicates"] == 1
+    # through outreach too: planned, sent on the log channel (the outbox keeps the message)
+    assert await plan(session, settings) == 1
+    async with httpx.AsyncClient() as http:
+        channels = enabled_channels(settings, http)
+        vault = PiiVault(settings.pii_key)
+        assert await deliver(session, settings, vault=vault, channels=channels) == 1
 
     tables = (
         await session.execute(
