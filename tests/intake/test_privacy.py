@@ -40,7 +40,13 @@ async def test_no_personal_data_in_any_table_or_log(
     org = await create_organization(session)
     _, key = await create_source(session)
     await session.commit()
-    person = {"snils": SNILS, "birth_date": "1985-02-03", "email": EMAIL, "phone": PHONE}
+    person = {
+        "snils": SNILS,
+        "birth_date": "1985-02-03",
+        "email": EMAIL,
+        "phone": PHONE,
+        "portal_account_confirmed": True,
+    }
     good = service_record(org.ogrn, recipient=person)
     rejected = service_record("1027700132195", recipient=person)  # unknown organization
     bad_phone = service_record(org.ogrn, recipient={**person, "phone": "+7916123456789"})
