@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
@@ -198,7 +199,10 @@ class Outbound:
 def _message(row: Any, settings: Settings, vault: PiiVault) -> Message | None:
     if row.sealed is None:
         return None
-    contact = vault.open(row.sealed, row.person_key)
+    try:
+        contact = vault.open(row.sealed, row.person_key)
+    except InvalidTag:  # sealed under another OTKLIK_PII_KEY: unreadable, like deleted
+        return None
     tz = _zone(row.timezone)
     link = link_url(settings.base_url, link_token(settings.secret_key, row.public_id))
     ctx = Context(
