@@ -8,7 +8,8 @@ from sqlalchemy import create_engine
 import otklik.identity.models
 import otklik.intake.models
 import otklik.outreach.models
-import otklik.registry.models  # noqa: F401 - register tables on the metadata
+import otklik.registry.models
+import otklik.surveys.models  # noqa: F401 - register tables on the metadata
 from otklik.config import get_settings
 from otklik.db import resolve_database_url
 from otklik.kit.models import Base

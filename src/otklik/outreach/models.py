@@ -65,6 +65,8 @@ class Invitation(Base):
     person_key: Mapped[bytes] = mapped_column(LargeBinary)
     organization_id: Mapped[int] = mapped_column(BigInteger)
     token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    # the questionnaire version current when the invitation was made (pinned)
+    questionnaire_version: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(12), server_default="queued")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     expires_at: Mapped[datetime]

@@ -1,0 +1,1 @@
+"""Surveys: questionnaire versions, the respondent form, anonymous responses."""
