@@ -27,6 +27,7 @@ from otklik.outreach import api as outreach_api
 from otklik.outreach import pages as outreach_pages
 from otklik.registry import api as registry_api
 from otklik.registry import pages as registry_pages
+from otklik.surveys import pages as surveys_pages
 
 log = logging.getLogger("otklik")
 
@@ -160,6 +161,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         intake_pages.router,
         outreach_api.router,
         outreach_pages.router,
+        surveys_pages.router,
     ):
         app.include_router(router)
     default_openapi = app.openapi

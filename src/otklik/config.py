@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     channel_rate_per_second: int = Field(default=500, ge=1)
     delivery_batch: int = Field(default=200, ge=1, le=5000)
     channel_timeout_seconds: float = Field(default=10.0, gt=0)
+    # the respondent form: token buckets per client address and per link, the body limit
+    survey_ip_per_minute: int = Field(default=300, ge=1)
+    survey_token_per_minute: int = Field(default=30, ge=1)
+    survey_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     @property
     def is_dev(self) -> bool:

@@ -14,6 +14,7 @@ from otklik.config import Settings
 from otklik.identity.service import purge_expired
 from otklik.intake.service import purge_expired_contacts
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
+from otklik.surveys.service import purge_drafts
 
 Job = Callable[[AsyncSession, Settings], Awaitable[int]]
 
@@ -23,4 +24,5 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("outreach.plan_invitations", 1, plan_invitations),
     ("outreach.deliver_messages", 1, deliver_messages),
     ("outreach.queue_reminders", 60, queue_reminders),
+    ("surveys.purge_drafts", 3600, purge_drafts),
 ]

@@ -1,4 +1,4 @@
-"""Outreach pages: the personal link, the funnel, message templates, the demo outbox."""
+"""Outreach pages: the funnel, message templates, the demo outbox."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.kit.web import render, settings_of
 from otklik.outreach import funnel, repository
-from otklik.outreach.service import REASONS, LinkGone, open_link
+from otklik.outreach.service import REASONS
 from otklik.outreach.texts import PLACE, Context
 from otklik.outreach.texts import render as render_message
 
@@ -27,29 +27,6 @@ GROUPS = {
     "type": "по типам",
     "region": "по субъектам РФ",
 }
-GONE = {
-    "answered": "Анкета по этой ссылке уже заполнена. Спасибо за ваш ответ!",
-    "expired": "Срок действия ссылки истёк.",
-}
-
-
-@router.get("/s/{token}", response_class=HTMLResponse)
-async def questionnaire(request: Request, session: DB, token: str) -> Response:
-    try:
-        found = await open_link(session, token)
-    except LinkGone as exc:
-        return render(request, "outreach/link_gone.html", status_code=410, message=GONE[exc.reason])
-    if found is None:
-        return render(request, "outreach/link_unknown.html", status_code=404)
-    invitation, organization, service, served_at = found
-    return render(
-        request,
-        "outreach/questionnaire.html",
-        invitation=invitation,
-        organization=organization,
-        service=service,
-        served_at=served_at,
-    )
 
 
 @router.get("/outreach/funnel", response_class=HTMLResponse)

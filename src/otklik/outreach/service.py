@@ -410,8 +410,9 @@ async def my_questionnaires(
 class LinkGone(Exception):
     """The link exists but can no longer be used (HTTP 410)."""
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+    def __init__(self, reason: str, invitation: Any = None) -> None:
+        self.reason = reason  # answered (this link), used (another link of the record), expired
+        self.invitation = invitation
         super().__init__(reason)
 
 
@@ -426,10 +427,12 @@ async def open_link(session: AsyncSession, token: str) -> Any:
     if found is None:
         return None
     inv = found[0]
-    if inv.completed_at is not None or inv.status == "used":
-        raise LinkGone("answered")
+    if inv.completed_at is not None:
+        raise LinkGone("answered", inv)
+    if inv.status == "used":
+        raise LinkGone("used", inv)
     if inv.expires_at <= now_utc():
-        raise LinkGone("expired")
+        raise LinkGone("expired", inv)
     if inv.opened_at is None:
         inv.opened_at = now_utc()
         await session.flush()

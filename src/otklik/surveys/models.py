@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -101,3 +102,21 @@ class ResponseComment(Base):
     text: Mapped[str] = mapped_column(Text)
     organization_id: Mapped[int] = mapped_column(BigInteger)
     answered_on: Mapped[date] = mapped_column(Date)
+
+
+class SurveyDraft(Base):
+    """A partial answer, kept against the link, not the person.
+
+    ``key`` is a keyed hash of the link's token (HMAC with the secret key, a different value
+    from ``invitations.token_hash``), so a draft cannot be joined to an invitation without the
+    token itself. Free text is masked like a response; drafts go when the record is answered
+    and when the link expires.
+    """
+
+    __tablename__ = "survey_drafts"
+
+    key: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    questionnaire_version: Mapped[str] = mapped_column(String(20))
+    answers: Mapped[dict[str, object]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(index=True)

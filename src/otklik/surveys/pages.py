@@ -1,0 +1,257 @@
+"""Survey pages: the respondent form at /s/{token}, the thank-you page, "you said - we did",
+and questionnaire versions for coordinators (upload, preview, publish)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Annotated
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from otklik.errors import (
+    DomainError,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from otklik.identity.audit import Actor
+from otklik.identity.deps import DB, require_roles
+from otklik.identity.models import User
+from otklik.identity.roles import Role
+from otklik.kit.web import client_key, render, settings_of, verify_csrf
+from otklik.outreach.service import LinkGone
+from otklik.registry.models import SECTOR_LABELS, Sector
+from otklik.surveys import repository, service, versions
+from otklik.surveys.answers import Checked, ordered_errors
+from otklik.surveys.definitions import MAX_FILE_BYTES, RATING_LABELS
+from otklik.surveys.limits import Buckets
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+Csrf = Depends(verify_csrf)
+Coordinator = Annotated[User, Depends(require_roles(Role.coordinator, Role.admin))]
+GONE = {
+    "used": "По этой услуге анкету уже заполнил другой член семьи или представитель. "
+    "Спасибо, что готовы были ответить — второй ответ по одной услуге не нужен.",
+    "expired": "Срок действия ссылки истёк: анкету можно было заполнить в течение "
+    "30 дней после получения услуги.",
+}
+MAX_FIELDS = 100
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def _limits(request: Request) -> tuple[Buckets, Buckets]:
+    state = request.app.state
+    if not hasattr(state, "survey_limits"):
+        s = settings_of(request)
+        state.survey_limits = (
+            Buckets(s.survey_ip_per_minute),
+            Buckets(s.survey_token_per_minute),
+        )
+    limits: tuple[Buckets, Buckets] = state.survey_limits
+    return limits
+
+
+def _limited(request: Request, *keys: tuple[int, str]) -> Response | None:
+    """A 429 page (with Retry-After) when a bucket is empty; ``keys``: (0 address, 1 link)."""
+    limits = _limits(request)
+    try:
+        for which, key in keys:
+            limits[which].take(key)
+    except TooManyRequests as exc:
+        page = render(request, "error.html", status_code=429, status=429, message=exc.message)
+        page.headers.update(exc.headers or {})
+        return page
+    return None
+
+
+def _large(request: Request) -> bool:
+    return request.query_params.get("text") == "large"
+
+
+async def _read_fields(request: Request, limit: int) -> list[tuple[str, str]]:
+    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
+        raise UnsupportedMediaType("Анкета отправляется обычной формой.")
+    if int(request.headers.get("content-length") or 0) > limit:
+        raise PayloadTooLarge(f"Анкета больше {limit // 1024} КБ: сократите комментарий.")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"Анкета больше {limit // 1024} КБ: сократите комментарий.")
+    try:
+        return parse_qsl(
+            body.decode("utf-8"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FIELDS,
+            strict_parsing=False,
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise ValidationFailed("Форма повреждена: обновите страницу и ответьте снова.") from None
+
+
+def _form_page(
+    request: Request,
+    form: service.Form,
+    checked: Checked,
+    *,
+    saved: bool = False,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "surveys/form.html",
+        status_code=status_code,
+        form=form,
+        ctx=form.ctx,
+        values=checked.values,
+        errors=checked.errors,
+        error_list=ordered_errors(form.questions, checked.errors),
+        saved=saved,
+        large=_large(request),
+        labels=RATING_LABELS,
+    )
+
+
+def _thanks(request: Request, ctx: object) -> Response:
+    return render(request, "surveys/thanks.html", ctx=ctx, large=_large(request))
+
+
+async def _gone(request: Request, session: DB, exc: LinkGone) -> Response:
+    if exc.reason == "answered" and exc.invitation is not None:
+        return _thanks(request, await service.organization_of(session, exc.invitation.id))
+    message = GONE.get(exc.reason, GONE["used"])
+    return render(
+        request, "surveys/gone.html", status_code=410, message=message, large=_large(request)
+    )
+
+
+@router.get("/s/{token}", response_class=HTMLResponse)
+async def questionnaire(request: Request, session: DB, token: str) -> Response:
+    """The respondent form; a partial answer comes back from its draft."""
+    if limited := _limited(request, (0, client_key(request))):
+        return limited
+    try:
+        form = await service.open_form(session, token)
+    except LinkGone as exc:
+        return await _gone(request, session, exc)
+    if form is None:
+        return render(request, "surveys/unknown.html", status_code=404, large=_large(request))
+    values = await service.draft_values(session, settings_of(request), form)
+    return _form_page(request, form, Checked(values=values))
+
+
+@router.post("/s/{token}", response_class=HTMLResponse)
+async def answer(request: Request, session: DB, token: str) -> Response:
+    """Save a draft (``action=save``, or the autosave script) or submit the answer."""
+    settings = settings_of(request)
+    link_key = hashlib.sha256(token.encode()).hexdigest()[:32]
+    if limited := _limited(request, (0, client_key(request)), (1, link_key)):
+        return limited
+    fields = await _read_fields(request, settings.survey_max_body_bytes)
+    try:
+        form = await service.open_form(session, token)
+    except LinkGone as exc:
+        return await _gone(request, session, exc)
+    if form is None:
+        return render(request, "surveys/unknown.html", status_code=404, large=_large(request))
+    named = dict(fields)
+    if named.get("website"):
+        # The honeypot: people never see this field. Spam gets a thank-you and is not stored.
+        log.info("survey honeypot filled; nothing stored")
+        return _thanks(request, form.ctx)
+    autosave = request.headers.get("x-autosave") == "1"
+    if autosave or named.get("action") == "save":
+        checked = await service.save_draft(session, settings, form, fields)
+        if autosave:
+            return Response(status_code=204)
+        return _form_page(request, form, checked, saved=not checked.errors)
+    try:
+        checked = await service.submit(session, settings, form, fields)
+    except LinkGone as exc:
+        return await _gone(request, session, exc)
+    if checked.errors:
+        return _form_page(request, form, checked, status_code=422)
+    return _thanks(request, form.ctx)
+
+
+@router.get("/o/{ogrn}/you-said-we-did", response_class=HTMLResponse)
+async def you_said_we_did(request: Request, session: DB, ogrn: str) -> Response:
+    org = await repository.organization_by_ogrn(session, ogrn[:15])
+    if org is None:
+        raise NotFound("Организация не найдена.")
+    return render(request, "surveys/you_said_we_did.html", org=org, large=_large(request))
+
+
+# --- questionnaire versions (coordinators) ---
+
+
+async def _versions_page(
+    request: Request, session: DB, *, problem: str | None = None, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "surveys/versions.html",
+        status_code=status_code,
+        versions=await versions.listing(session),
+        problem=problem,
+        max_kb=MAX_FILE_BYTES // 1024,
+    )
+
+
+@router.get("/surveys/versions", response_class=HTMLResponse)
+async def versions_page(request: Request, session: DB, user: Coordinator) -> Response:
+    return await _versions_page(request, session)
+
+
+@router.post("/surveys/versions", response_class=HTMLResponse, dependencies=[Csrf])
+async def upload_version(
+    request: Request, session: DB, user: Coordinator, file: Annotated[UploadFile, File()]
+) -> Response:
+    content = await file.read(MAX_FILE_BYTES + 1)
+    try:
+        d = await versions.upload(session, Actor(user.id, user.email), content, file.filename or "")
+    except DomainError as exc:
+        return await _versions_page(request, session, problem=exc.message, status_code=422)
+    return RedirectResponse(f"/surveys/versions/{d.version}", status_code=303)
+
+
+@router.get("/surveys/versions/{version}", response_class=HTMLResponse)
+async def preview_version(
+    request: Request,
+    session: DB,
+    user: Coordinator,
+    version: str,
+    sector: Annotated[Sector, Query()] = Sector.healthcare,
+) -> Response:
+    row, d = await versions.get(session, version)
+    return render(
+        request,
+        "surveys/version.html",
+        row=row,
+        definition=d,
+        sector=sector.value,
+        sectors=[(s.value, SECTOR_LABELS[s.value]) for s in Sector],
+        questions=d.for_sector(sector.value),
+        labels=RATING_LABELS,
+        values={},
+        errors={},
+    )
+
+
+@router.post(
+    "/surveys/versions/{version}/publish", response_class=HTMLResponse, dependencies=[Csrf]
+)
+async def publish_version(
+    request: Request, session: DB, user: Coordinator, version: str
+) -> Response:
+    try:
+        await versions.publish(session, Actor(user.id, user.email), version)
+    except ValidationFailed as exc:
+        return await _versions_page(request, session, problem=exc.message, status_code=422)
+    return RedirectResponse(f"/surveys/versions/{version}", status_code=303)

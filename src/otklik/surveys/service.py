@@ -1,0 +1,207 @@
+"""The respondent form: open a link, keep a draft, submit one answer per service record.
+
+Knows nothing of HTTP; the caller commits. A response records the service and the day, never
+who answered: no person key, contact, token, token hash or invitation id.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.config import Settings
+from otklik.errors import NotFound
+from otklik.outreach.links import link_token
+from otklik.outreach.service import LinkGone, open_link
+from otklik.surveys import repository
+from otklik.surveys.answers import Checked, check
+from otklik.surveys.definitions import Definition, Question
+from otklik.surveys.masking import mask_personal_data
+
+CURRENT_TTL = 5.0
+_definitions: dict[str, Definition] = {}  # published versions never change
+_current: tuple[float, str] | None = None
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def draft_key(secret: str, token: str) -> bytes:
+    """A draft's key: keyed, so it differs from ``invitations.token_hash``."""
+    return hmac.digest(secret.encode(), b"otklik/draft/" + token.encode(), "sha256")
+
+
+async def definition(session: AsyncSession, version: str) -> Definition:
+    """A published version, parsed once per process."""
+    found = _definitions.get(version)
+    if found is None:
+        data = await repository.published_definition(session, version)
+        if data is None:
+            raise NotFound(f"Версия анкеты {version} не опубликована.")
+        found = _definitions[version] = Definition.model_validate(data)
+    return found
+
+
+async def current_version(session: AsyncSession) -> str:
+    """The newest published version (re-read every few seconds)."""
+    global _current
+    if _current is not None and time.monotonic() - _current[0] < CURRENT_TTL:
+        return _current[1]
+    version = await repository.current_version(session)
+    if version is None:
+        raise NotFound("Нет опубликованной анкеты.")
+    _current = (time.monotonic(), version)
+    return version
+
+
+@dataclass(frozen=True)
+class Form:
+    """One open link: what the page shows and what a response will record."""
+
+    invitation_id: int
+    token: str
+    expires_at: datetime
+    started: bool
+    ctx: Any  # repository.CONTEXT row
+    definition: Definition
+    questions: tuple[Question, ...]
+
+
+async def open_form(session: AsyncSession, token: str) -> Form | None:
+    """The form behind a link (None: unknown link); ``LinkGone`` when it cannot be used."""
+    found = await open_link(session, token)
+    if found is None:
+        return None
+    inv = found[0]
+    ctx = await repository.context(session, inv.id)
+    version = inv.questionnaire_version or await current_version(session)
+    d = await definition(session, version)
+    return Form(
+        inv.id, token, inv.expires_at, inv.started_at is not None, ctx, d, d.for_sector(ctx.sector)
+    )
+
+
+async def organization_of(session: AsyncSession, invitation_id: int) -> Any:
+    """The organization an invitation is about (for the thank-you page)."""
+    return await repository.context(session, invitation_id)
+
+
+async def draft_values(session: AsyncSession, settings: Settings, form: Form) -> dict[str, str]:
+    found = await repository.draft(session, draft_key(settings.secret_key, form.token))
+    if found is None or found.questionnaire_version != form.definition.version:
+        return {}
+    return {str(k): str(v) for k, v in found.answers.items()}
+
+
+def _masked(questions: tuple[Question, ...], values: dict[str, str]) -> dict[str, str]:
+    types = {q.code: q.type for q in questions}
+    return {k: mask_personal_data(v) if types[k] == "text" else v for k, v in values.items()}
+
+
+async def save_draft(
+    session: AsyncSession, settings: Settings, form: Form, fields: list[tuple[str, str]]
+) -> Checked:
+    """Keep the valid answers so far; free text is masked like in a response."""
+    checked = check(form.questions, fields, complete=False)
+    good = {k: v for k, v in checked.values.items() if k not in checked.errors}
+    await repository.save_draft(
+        session,
+        draft_key(settings.secret_key, form.token),
+        form.definition.version,
+        _masked(form.questions, good),
+        form.expires_at,
+    )
+    if not form.started:
+        await repository.mark_started(session, form.invitation_id, now_utc())
+    return checked
+
+
+def _rows(
+    form: Form, values: dict[str, str], answered_on: date
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    ctx = form.ctx
+    rid = uuid.uuid4()
+    answers: dict[str, Any] = {}
+    items, comments = [], []
+    common = {
+        "response_id": rid,
+        "organization_id": ctx.organization_id,
+        "answered_on": answered_on,
+    }
+    for q in form.questions:
+        value = values.get(q.code)
+        if not value:
+            continue
+        if q.type == "text":
+            value = mask_personal_data(value)
+            if value:
+                comments.append({**common, "code": q.code, "text": value})
+        elif q.type == "rating" and value != "na":
+            items.append({**common, "code": q.code, "value": int(value)})
+        elif q.type == "yesno" and value in ("yes", "no"):
+            items.append({**common, "code": q.code, "value": int(value == "yes")})
+        if value:
+            answers[q.code] = int(value) if q.type == "rating" and value != "na" else value
+    response = {
+        "id": rid,
+        "questionnaire_version": form.definition.version,
+        "organization_id": ctx.organization_id,
+        "organization_type_code": ctx.type_code,
+        "region_code": ctx.region_code,
+        "founder_id": ctx.founder_id,
+        "service_code": ctx.service_code,
+        "life_situation_code": ctx.life_situation_code,
+        "served_on": ctx.served_on,
+        "answered_on": answered_on,
+        "channel": ctx.channel,
+        "respondent": ctx.respondent,
+        "age_band": ctx.age_band,
+        "answers": answers,
+    }
+    return response, items, comments
+
+
+async def submit(
+    session: AsyncSession,
+    settings: Settings,
+    form: Form,
+    fields: list[tuple[str, str]],
+    *,
+    answered_on: date | None = None,
+) -> Checked:
+    """Store the answer if the form is complete and valid (errors come back in ``Checked``).
+
+    The record's links are locked first: a second submission (another tab, another
+    representative) waits, then finds the record answered and stores nothing.
+    ``answered_on`` is for the demo's history only.
+    """
+    checked = check(form.questions, fields, complete=True)
+    if checked.errors:
+        return checked
+    links = await repository.lock_record(session, form.ctx.record_id)
+    mine = next(row for row in links if row.id == form.invitation_id)
+    if mine.completed_at is not None:
+        return checked  # this link was answered a moment ago (another tab): nothing more
+    if any(row.completed_at is not None or row.status == "used" for row in links):
+        raise LinkGone("used")
+    response, items, comments = _rows(form, checked.values, answered_on or form.ctx.today)
+    await repository.add_response(session, response, items, comments)
+    ids = [row.id for row in links]
+    await repository.complete(session, form.invitation_id, form.ctx.record_id, ids, now_utc())
+    keys = [
+        draft_key(settings.secret_key, link_token(settings.secret_key, r.public_id)) for r in links
+    ]
+    await repository.delete_drafts(session, keys)
+    return checked
+
+
+async def purge_drafts(session: AsyncSession, settings: Settings) -> int:
+    """Worker job: drafts of expired links."""
+    return await repository.purge_drafts(session, now_utc())
