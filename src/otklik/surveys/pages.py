@@ -155,7 +155,7 @@ async def answer(request: Request, session: DB, token: str) -> Response:
         return limited
     fields = await _read_fields(request, settings.survey_max_body_bytes)
     try:
-        form = await service.open_form(session, token)
+        form = await service.open_form(session, token, lock=True)
     except LinkGone as exc:
         return await _gone(request, session, exc)
     if form is None:

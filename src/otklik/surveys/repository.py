@@ -45,6 +45,10 @@ LOCK_RECORD = text(
     "SELECT id, public_id, status, completed_at FROM invitations "
     "WHERE service_record_id = :rid ORDER BY id FOR UPDATE"
 )
+LOCK_BY_TOKEN = text(
+    "SELECT id FROM invitations WHERE service_record_id = "
+    "(SELECT service_record_id FROM invitations WHERE token_hash = :h) ORDER BY id FOR UPDATE"
+)
 # The answering link is completed; every other link of the record is used up.
 COMPLETE = text(
     """
@@ -142,6 +146,11 @@ async def context(session: AsyncSession, invitation_id: int) -> Any:
 async def lock_record(session: AsyncSession, record_id: int) -> list[Any]:
     """Every link of the record, locked: two submissions for one record run one after another."""
     return list((await session.execute(LOCK_RECORD, {"rid": record_id})).all())
+
+
+async def lock_links(session: AsyncSession, digest: bytes) -> None:
+    """Lock every link of the record a token belongs to, before anything writes to them."""
+    await session.execute(LOCK_BY_TOKEN, {"h": digest})
 
 
 async def complete(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.errors import NotFound
-from otklik.outreach.links import link_token
+from otklik.outreach.links import link_token, token_hash
 from otklik.outreach.service import LinkGone, open_link
 from otklik.surveys import repository
 from otklik.surveys.answers import Checked, check
@@ -61,6 +61,12 @@ async def current_version(session: AsyncSession) -> str:
     return version
 
 
+def forget_current() -> None:
+    """After a publish in this process: the next form reads the newest version at once."""
+    global _current
+    _current = None
+
+
 @dataclass(frozen=True)
 class Form:
     """One open link: what the page shows and what a response will record."""
@@ -74,8 +80,14 @@ class Form:
     questions: tuple[Question, ...]
 
 
-async def open_form(session: AsyncSession, token: str) -> Form | None:
-    """The form behind a link (None: unknown link); ``LinkGone`` when it cannot be used."""
+async def open_form(session: AsyncSession, token: str, *, lock: bool = False) -> Form | None:
+    """The form behind a link (None: unknown link); ``LinkGone`` when it cannot be used.
+
+    ``lock`` (before writing): the record's links are locked first, in id order, so two
+    submissions never hold one link each while waiting for the other's.
+    """
+    if lock and 20 <= len(token) <= 64:
+        await repository.lock_links(session, token_hash(token))
     found = await open_link(session, token)
     if found is None:
         return None

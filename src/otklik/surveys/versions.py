@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import NotFound, ValidationFailed
 from otklik.identity.audit import Actor, record_audit
-from otklik.surveys import repository
+from otklik.surveys import repository, service
 from otklik.surveys.definitions import Definition, parse_definition, type_conflicts
 from otklik.surveys.models import QuestionnaireVersion
 from otklik.surveys.repository import PublishedImmutable
@@ -67,6 +67,7 @@ async def publish(session: AsyncSession, actor: Actor, version: str) -> None:
         await repository.publish_version(session, version, datetime.now(UTC))
     except PublishedImmutable:
         raise _immutable(version) from None
+    service.forget_current()
     await record_audit(
         session, actor, "publish", "questionnaire_version", version, None, {"status": "published"}
     )
