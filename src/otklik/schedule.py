@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
+from otklik.demo.citizens import answer_invitations
 from otklik.identity.service import purge_expired
 from otklik.intake.service import purge_expired_contacts
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
@@ -25,4 +26,5 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("outreach.deliver_messages", 1, deliver_messages),
     ("outreach.queue_reminders", 60, queue_reminders),
     ("surveys.purge_drafts", 3600, purge_drafts),
+    ("demo.answer_invitations", 5, answer_invitations),  # does nothing outside the demo
 ]

@@ -210,5 +210,21 @@ async def purge_drafts(session: AsyncSession, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def demo_unanswered(
+    session: AsyncSession, threshold: int, sent_before: datetime, limit: int
+) -> list[Any]:
+    """Demo only: delivered, unanswered links whose first id byte is below ``threshold``
+    (a stable share of people who answer), with the secret-free public id to derive the link."""
+    stmt = text(
+        "SELECT public_id FROM invitations "
+        "WHERE status IN ('sent', 'delivered') AND completed_at IS NULL "
+        "AND sent_at <= :before AND expires_at > now() "
+        "AND get_byte(uuid_send(public_id), 0) < :threshold "
+        "ORDER BY id LIMIT :limit"
+    )
+    params = {"threshold": threshold, "before": sent_before, "limit": limit}
+    return list((await session.execute(stmt, params)).scalars().all())
+
+
 async def organization_by_ogrn(session: AsyncSession, ogrn: str) -> Organization | None:
     return await session.scalar(select(Organization).where(Organization.ogrn == ogrn))
