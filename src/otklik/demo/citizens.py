@@ -22,7 +22,7 @@ from otklik.surveys.definitions import Question
 
 SHARE = 0.45
 BATCH = 100
-DELAY = timedelta(seconds=20)  # a person reads the message before answering
+DELAY = timedelta(seconds=90)  # people read the message first; visitors get time to try links
 
 
 def quality(organization_id: int) -> float:

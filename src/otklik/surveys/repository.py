@@ -214,13 +214,16 @@ async def demo_unanswered(
     session: AsyncSession, threshold: int, sent_before: datetime, limit: int
 ) -> list[Any]:
     """Demo only: delivered, unanswered links whose first id byte is below ``threshold``
-    (a stable share of people who answer), with the secret-free public id to derive the link."""
+    (a stable share of people who answer). Links a visitor has opened and the demo citizen's
+    own links are left for people to try."""
     stmt = text(
-        "SELECT public_id FROM invitations "
-        "WHERE status IN ('sent', 'delivered') AND completed_at IS NULL "
-        "AND sent_at <= :before AND expires_at > now() "
-        "AND get_byte(uuid_send(public_id), 0) < :threshold "
-        "ORDER BY id LIMIT :limit"
+        "SELECT i.public_id FROM invitations i "
+        "JOIN service_records r ON r.id = i.service_record_id "
+        "WHERE i.status IN ('sent', 'delivered') AND i.completed_at IS NULL "
+        "AND i.opened_at IS NULL AND i.sent_at <= :before AND i.expires_at > now() "
+        "AND get_byte(uuid_send(i.public_id), 0) < :threshold "
+        "AND r.record_id NOT LIKE 'DEMO-CITIZEN-%' "
+        "ORDER BY i.id LIMIT :limit"
     )
     params = {"threshold": threshold, "before": sent_before, "limit": limit}
     return list((await session.execute(stmt, params)).scalars().all())
