@@ -69,7 +69,9 @@ def test_fill_and_submit_at_360px(new_context: ContextFactory) -> None:
     height = page.evaluate("document.documentElement.scrollHeight")
     assert height < 5000, f"the form is {height} px tall at 360 px"
     box = page.locator("label.opt").first.bounding_box()
-    assert box is not None and box["height"] >= 44 and box["width"] >= 44
+    assert box is not None
+    assert box["height"] >= 44
+    assert box["width"] >= 44
     assert_accessible(page, "survey form (360px)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "survey-form.png"), full_page=True)
@@ -87,7 +89,8 @@ def test_fill_and_submit_at_360px(new_context: ContextFactory) -> None:
     page.get_by_role("link", name=re.compile("Вы сказали — мы сделали")).click()
     assert path_of(page).endswith("/you-said-we-did")
     again = page.goto(link)
-    assert again is not None and again.status == 200
+    assert again is not None
+    assert again.status == 200
     expect(page.locator("h1")).to_have_text(THANKS_H1)
 
 
