@@ -47,7 +47,9 @@ def choose_all(page: Page, value: str = "4") -> None:
     )
     for g in groups:
         pick = value if value in g["values"] else ("no" if "no" in g["values"] else g["values"][0])
-        page.locator(f"label.opt:has(input[name='{g['name']}'][value='{pick}'])").click()
+        option = page.locator(f"label.opt:has(input[name='{g['name']}'][value='{pick}'])")
+        if option.is_visible():  # a dependent question hides again after "Нет"
+            option.click()
 
 
 def active(page: Page) -> dict[str, str]:

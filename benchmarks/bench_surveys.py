@@ -1,0 +1,348 @@
+"""Respondent form throughput over real HTTP, against a bare endpoint of the same server.
+
+A real server (``otklik serve`` in a subprocess, one process) on a throwaway database
+(``OTKLIK_BENCH_DATABASE_URL``, else ``OTKLIK_TEST_DATABASE_URL``, else an embedded
+PostgreSQL; schema ``public`` is DROPPED and recreated). Distinct links are prepared in bulk
+(service records, invitations and their deliveries, inserted set-based with known tokens).
+``CLIENTS`` concurrent keep-alive connections (a small HTTP/1.1 client on asyncio streams, so
+the load generator costs little) each take a link, GET the form and POST a complete answer.
+Per run: submissions/s, p50/p99 of a submission (GET + POST) and of single requests, then the
+same connections hammer ``GET /healthz`` for the same number of requests: the ratio of the two
+request rates. Medians of ``RUNS`` runs. Also the form page's size (HTML, CSS and script).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import psycopg
+
+from otklik import db, migrate
+from otklik.demo.seed import write_organizations_csv
+from otklik.identity.audit import Actor
+from otklik.outreach.links import link_token, token_hash
+from otklik.registry.reference import seed_reference
+from otklik.registry.service import import_file, seed_catalogue
+
+CLIENTS = 64
+RUNS = 3
+PER_RUN = int(os.environ.get("OTKLIK_BENCH_SURVEYS_SUBMISSIONS", "3000"))
+WARMUP = 200
+ORGANIZATIONS = 200
+OUT = Path(__file__).resolve().parent / "out"
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = secrets.token_urlsafe(48)
+ANSWERS = urlencode(
+    {
+        "overall": "5",
+        "organization": "4",
+        "comfort": "4",
+        "staff": "5",
+        "information": "3",
+        "disability": "no",
+        "recommend": "yes",
+        "comment": "Всё понравилось, спасибо",
+        "action": "submit",
+    }
+).encode()
+
+
+class BenchFailure(RuntimeError):
+    pass
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+async def seed(url: str, tmp: Path) -> None:
+    engine = db.create_engine(db.to_async_url(url))
+    csv_path = tmp / "organizations.csv"
+    write_organizations_csv(csv_path, ORGANIZATIONS)
+    async with db.transaction(db.session_factory(engine)) as session:
+        await seed_reference(session)
+        await seed_catalogue(session, Actor.system("bench"))
+        await import_file(
+            session, "organizations", csv_path, actor=Actor.system("bench"), max_bytes=2**26
+        )
+    await engine.dispose()
+
+
+def prepare_links(url: str, n: int) -> list[str]:
+    """``n`` delivered invitations, one per service record; returns their link paths."""
+    ids = [uuid.uuid4() for _ in range(n)]
+    tokens = [link_token(SECRET, i) for i in ids]
+    now = datetime.now(UTC)
+    with psycopg.connect(db.to_libpq_url(url)) as conn:
+        conn.execute("INSERT INTO sources (name, key_hash, key_prefix, is_active) VALUES ('b', 'x', 'x', true)")
+        rows = conn.execute(
+            """
+            SELECT o.id, st.service_code FROM organizations o
+            JOIN service_organization_types st ON st.type_code = o.type_code
+            """
+        ).fetchall()
+        with conn.cursor().copy(
+            "COPY service_records (id, source_id, record_id, content_hash, organization_id,"
+            " service_code, served_at, person_key, age_band, is_minor, channel) FROM STDIN"
+        ) as copy:
+            for k in range(n):
+                org, service = rows[k % len(rows)]
+                served = now - timedelta(hours=2)
+                copy.write_row(
+                    (
+                        k + 1,
+                        1,
+                        f"B{k}",
+                        b"h",
+                        org,
+                        service,
+                        served,
+                        secrets.token_bytes(32),
+                        "30-44",
+                        False,
+                        "api",
+                    )
+                )
+        with conn.cursor().copy(
+            "COPY invitations (id, public_id, service_record_id, person_key, organization_id,"
+            " token_hash, status, expires_at, sent_at, questionnaire_version) FROM STDIN"
+        ) as copy:
+            for k in range(n):
+                org = rows[k % len(rows)][0]
+                copy.write_row(
+                    (
+                        k + 1,
+                        ids[k],
+                        k + 1,
+                        b"p" * 32,
+                        org,
+                        token_hash(tokens[k]),
+                        "sent",
+                        now + timedelta(days=30),
+                        now,
+                        "2025.1",
+                    )
+                )
+        conn.execute(
+            "INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, status,"
+            " next_attempt_at) SELECT id, 'invite', 'log', gen_random_uuid(), 'sent', now()"
+            " FROM invitations"
+        )
+        conn.execute("ANALYZE")
+    return [f"/s/{t}" for t in tokens]
+
+
+# --- the server and a small HTTP/1.1 client -----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "OTKLIK_ENV": "test",
+        "OTKLIK_DATABASE_URL": db.to_async_url(url),
+        "OTKLIK_SECRET_KEY": SECRET,
+        "OTKLIK_PII_KEY": secrets.token_urlsafe(48),
+        "OTKLIK_SURVEY_IP_PER_MINUTE": "100000000",
+    }
+    otklik = str(Path(sys.executable).with_name("otklik"))
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own command line
+            [otklik, "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise BenchFailure(log.read_text(errors="replace")) from None
+            time.sleep(0.3)
+    raise BenchFailure("the server did not start")
+
+
+class Conn:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\n"
+        if method == "POST":
+            head += "Content-Type: application/x-www-form-urlencoded\r\n"
+            head += f"Content-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + body)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        return int(status_line.split()[1]), await self.reader.readexactly(length)
+
+
+async def load(port: int, links: list[str], healthz: int = 0) -> dict[str, float]:
+    """Submissions over ``CLIENTS`` connections (or ``healthz`` bare requests when > 0)."""
+    queue = iter(links)
+    submit_ms: list[float] = []
+    request_ms: list[float] = []
+    remaining = [healthz]
+
+    async def client() -> None:
+        conn = Conn(port)
+        await conn.open()
+        while True:
+            if healthz:
+                if remaining[0] <= 0:
+                    break
+                remaining[0] -= 1
+                t0 = time.perf_counter()
+                status, _ = await conn.request("GET", "/healthz")
+                if status != 200:
+                    raise BenchFailure(f"/healthz: {status}")
+                request_ms.append((time.perf_counter() - t0) * 1000)
+                continue
+            path = next(queue, None)
+            if path is None:
+                break
+            t0 = time.perf_counter()
+            status, _ = await conn.request("GET", path)
+            t1 = time.perf_counter()
+            status2, done = await conn.request("POST", path, ANSWERS)
+            t2 = time.perf_counter()
+            if status != 200 or status2 != 200 or "Спасибо".encode() not in done:
+                raise BenchFailure(f"{path}: {status} / {status2}: {done[:300]!r}")
+            request_ms.extend([(t1 - t0) * 1000, (t2 - t1) * 1000])
+            submit_ms.append((t2 - t0) * 1000)
+        conn.writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    elapsed = time.perf_counter() - started
+
+    def pct(values: list[float], q: float) -> float:
+        return sorted(values)[min(len(values) - 1, int(q * len(values)))] if values else 0.0
+
+    return {
+        "submissions_per_s": len(submit_ms) / elapsed,
+        "requests_per_s": len(request_ms) / elapsed,
+        "submit_p50": pct(submit_ms, 0.5),
+        "submit_p99": pct(submit_ms, 0.99),
+        "request_p50": pct(request_ms, 0.5),
+        "request_p99": pct(request_ms, 0.99),
+    }
+
+
+async def page_size(port: int, path: str) -> tuple[int, int]:
+    conn = Conn(port)
+    await conn.open()
+    _, html = await conn.request("GET", path)
+    assets = 0
+    for asset in ("/static/style.css", "/static/surveys/survey.css", "/static/surveys/autosave.js"):
+        _, body = await conn.request("GET", asset)
+        assets += len(body)
+    conn.writer.close()
+    return len(html), assets
+
+
+def run(url: str, tmp: Path) -> None:
+    with psycopg.connect(db.to_libpq_url(url), autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    migrate.upgrade(db.to_async_url(url))
+    asyncio.run(seed(url, tmp))
+    links = prepare_links(url, WARMUP + RUNS * PER_RUN + 1)
+    port = free_port()
+    proc = start_server(url, port, tmp / "server.log")
+    try:
+        html, assets = asyncio.run(page_size(port, links[-1]))
+        asyncio.run(load(port, links[:WARMUP]))
+        results = []
+        for r in range(RUNS):
+            chunk = links[WARMUP + r * PER_RUN : WARMUP + (r + 1) * PER_RUN]
+            form = asyncio.run(load(port, chunk))
+            bare = asyncio.run(load(port, [], healthz=2 * PER_RUN))
+            results.append((form, bare))
+            print(
+                f"run {r + 1}: {form['submissions_per_s']:.0f} submissions/s "
+                f"({form['requests_per_s']:.0f} requests/s), submission p50 "
+                f"{form['submit_p50']:.0f} ms p99 {form['submit_p99']:.0f} ms, request p99 "
+                f"{form['request_p99']:.0f} ms; /healthz {bare['requests_per_s']:.0f} requests/s "
+                f"p99 {bare['request_p99']:.0f} ms",
+                flush=True,
+            )
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+
+    def med(part: int, key: str) -> float:
+        return statistics.median(r[part][key] for r in results)
+
+    print(f"\nmedians of {RUNS} runs, {PER_RUN} submissions each, {CLIENTS} clients:")
+    print(f"  submissions/s: {med(0, 'submissions_per_s'):.0f} (goal >= 1000)")
+    print(
+        f"  submission (GET + POST) p50 {med(0, 'submit_p50'):.1f} ms, "
+        f"p99 {med(0, 'submit_p99'):.1f} ms; single request p99 {med(0, 'request_p99'):.1f} ms "
+        "(goal < 100 ms)"
+    )
+    ratio = med(0, "requests_per_s") / med(1, "requests_per_s")
+    print(
+        f"  form requests/s {med(0, 'requests_per_s'):.0f} vs /healthz "
+        f"{med(1, 'requests_per_s'):.0f} requests/s: ratio {ratio:.2f}"
+    )
+    print(
+        f"  form page: HTML {html / 1024:.1f} KB, CSS and script {assets / 1024:.1f} KB, "
+        f"total {(html + assets) / 1024:.1f} KB uncompressed (goal < 50 KB)"
+    )
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="surveys-", dir=OUT))
+    embedded = False
+    try:
+        url = os.environ.get("OTKLIK_BENCH_DATABASE_URL") or os.environ.get(
+            "OTKLIK_TEST_DATABASE_URL"
+        )
+        if not url:
+            url = db.start_embedded(tmp / "pgdata", database="bench")
+            embedded = True
+        run(url, tmp)
+    except BenchFailure as exc:
+        print(f"BENCHMARK FAILED: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if embedded:
+            db.stop_embedded()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
