@@ -87,7 +87,10 @@ def prepare_links(url: str, n: int) -> list[str]:
     tokens = [link_token(SECRET, i) for i in ids]
     now = datetime.now(UTC)
     with psycopg.connect(db.to_libpq_url(url)) as conn:
-        conn.execute("INSERT INTO sources (name, key_hash, key_prefix, is_active) VALUES ('b', 'x', 'x', true)")
+        conn.execute(
+            "INSERT INTO sources (name, key_hash, key_prefix, is_active) "
+            "VALUES ('b', 'x', 'x', true)"
+        )
         rows = conn.execute(
             """
             SELECT o.id, st.service_code FROM organizations o
