@@ -41,27 +41,27 @@ CONTEXT = text(
     WHERE i.id = :id
     """
 )
-LOCK_RECORD = text(
-    "SELECT id, public_id, status, completed_at FROM invitations "
-    "WHERE service_record_id = :rid ORDER BY id FOR UPDATE"
-)
+# Every link of the record a token belongs to, locked in id order before anything writes.
 LOCK_BY_TOKEN = text(
-    "SELECT id FROM invitations WHERE service_record_id = "
+    "SELECT id, public_id, status, completed_at FROM invitations WHERE service_record_id = "
     "(SELECT service_record_id FROM invitations WHERE token_hash = :h) ORDER BY id FOR UPDATE"
 )
-# The answering link is completed; every other link of the record is used up.
+# The answering link is completed, the record's other links used up, their queued messages
+# cancelled and the record's drafts deleted: one statement.
 COMPLETE = text(
     """
-    UPDATE invitations SET
-      status = CASE WHEN id = :id THEN 'completed' ELSE 'used' END,
-      completed_at = CASE WHEN id = :id THEN :now END,
-      started_at = CASE WHEN id = :id THEN coalesce(started_at, :now) ELSE started_at END
-    WHERE service_record_id = :rid
+    WITH links AS (
+      UPDATE invitations SET
+        status = CASE WHEN id = :id THEN 'completed' ELSE 'used' END,
+        completed_at = CASE WHEN id = :id THEN CAST(:now AS timestamptz) END,
+        started_at = CASE WHEN id = :id THEN coalesce(started_at, :now) ELSE started_at END
+      WHERE id = ANY(:ids)
+    ), cancelled AS (
+      UPDATE deliveries SET status = 'cancelled'
+      WHERE status = 'queued' AND invitation_id = ANY(:ids)
+    )
+    DELETE FROM survey_drafts WHERE key = ANY(:keys)
     """
-)
-CANCEL_DELIVERIES = text(
-    "UPDATE deliveries SET status = 'cancelled' "
-    "WHERE status = 'queued' AND invitation_id = ANY(:ids)"
 )
 
 
@@ -143,21 +143,17 @@ async def context(session: AsyncSession, invitation_id: int) -> Any:
     return (await session.execute(CONTEXT, {"id": invitation_id})).first()
 
 
-async def lock_record(session: AsyncSession, record_id: int) -> list[Any]:
-    """Every link of the record, locked: two submissions for one record run one after another."""
-    return list((await session.execute(LOCK_RECORD, {"rid": record_id})).all())
-
-
-async def lock_links(session: AsyncSession, digest: bytes) -> None:
-    """Lock every link of the record a token belongs to, before anything writes to them."""
-    await session.execute(LOCK_BY_TOKEN, {"h": digest})
+async def lock_links(session: AsyncSession, digest: bytes) -> list[Any]:
+    """Every link of the record a token belongs to, locked: two submissions for one record
+    run one after another (and never hold one link each while waiting for the other)."""
+    return list((await session.execute(LOCK_BY_TOKEN, {"h": digest})).all())
 
 
 async def complete(
-    session: AsyncSession, invitation_id: int, record_id: int, ids: list[int], now: datetime
+    session: AsyncSession, invitation_id: int, ids: list[int], drafts: list[bytes], now: datetime
 ) -> None:
-    await session.execute(COMPLETE, {"id": invitation_id, "rid": record_id, "now": now})
-    await session.execute(CANCEL_DELIVERIES, {"ids": ids})
+    params = {"id": invitation_id, "ids": ids, "keys": drafts, "now": now}
+    await session.execute(COMPLETE, params)
 
 
 async def add_response(
@@ -166,12 +162,12 @@ async def add_response(
     items: list[dict[str, Any]],
     comments: list[dict[str, Any]],
 ) -> None:
-    """One multi-row insert per table."""
-    await session.execute(insert(Response), [response])
-    if items:
-        await session.execute(insert(ResponseItem), items)
-    if comments:
-        await session.execute(insert(ResponseComment), comments)
+    """One multi-row insert per table, sent as one statement."""
+    stmt: Any = insert(Response).values([response])
+    for n, (model, rows) in enumerate(((ResponseItem, items), (ResponseComment, comments))):
+        if rows:  # the previous insert becomes a CTE of this one (rendered at the top level)
+            stmt = insert(model).values(rows).add_cte(stmt.cte(f"previous_{n}"))
+    await session.execute(stmt)
 
 
 async def mark_started(session: AsyncSession, invitation_id: int, now: datetime) -> None:

@@ -78,6 +78,7 @@ class Form:
     ctx: Any  # repository.CONTEXT row
     definition: Definition
     questions: tuple[Question, ...]
+    links: list[Any]  # the record's links, locked (when opened with ``lock``)
 
 
 async def open_form(session: AsyncSession, token: str, *, lock: bool = False) -> Form | None:
@@ -86,8 +87,9 @@ async def open_form(session: AsyncSession, token: str, *, lock: bool = False) ->
     ``lock`` (before writing): the record's links are locked first, in id order, so two
     submissions never hold one link each while waiting for the other's.
     """
+    links = []
     if lock and 20 <= len(token) <= 64:
-        await repository.lock_links(session, token_hash(token))
+        links = await repository.lock_links(session, token_hash(token))
     found = await open_link(session, token)
     if found is None:
         return None
@@ -95,9 +97,8 @@ async def open_form(session: AsyncSession, token: str, *, lock: bool = False) ->
     ctx = await repository.context(session, inv.id)
     version = inv.questionnaire_version or await current_version(session)
     d = await definition(session, version)
-    return Form(
-        inv.id, token, inv.expires_at, inv.started_at is not None, ctx, d, d.for_sector(ctx.sector)
-    )
+    started = inv.started_at is not None
+    return Form(inv.id, token, inv.expires_at, started, ctx, d, d.for_sector(ctx.sector), links)
 
 
 async def organization_of(session: AsyncSession, invitation_id: int) -> Any:
@@ -197,7 +198,7 @@ async def submit(
     checked = check(form.questions, fields, complete=True)
     if checked.errors:
         return checked
-    links = await repository.lock_record(session, form.ctx.record_id)
+    links = form.links or await repository.lock_links(session, token_hash(form.token))
     mine = next(row for row in links if row.id == form.invitation_id)
     if mine.completed_at is not None:
         return checked  # this link was answered a moment ago (another tab): nothing more
@@ -205,12 +206,10 @@ async def submit(
         raise LinkGone("used")
     response, items, comments = _rows(form, checked.values, answered_on or form.ctx.today)
     await repository.add_response(session, response, items, comments)
+    secret = settings.secret_key
+    drafts = [draft_key(secret, link_token(secret, row.public_id)) for row in links]
     ids = [row.id for row in links]
-    await repository.complete(session, form.invitation_id, form.ctx.record_id, ids, now_utc())
-    keys = [
-        draft_key(settings.secret_key, link_token(settings.secret_key, r.public_id)) for r in links
-    ]
-    await repository.delete_drafts(session, keys)
+    await repository.complete(session, form.invitation_id, ids, drafts, now_utc())
     return checked
 
 
