@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import ContextFactory
-from .test_pages import SCREENSHOTS, SMALL, assert_accessible, path_of
+from .test_pages import COORDINATOR, SCREENSHOTS, SMALL, PageAs, assert_accessible, path_of
 
 FORM_H1 = "Оценка качества услуги"
 THANKS_H1 = "Спасибо! Ваш ответ принят"
@@ -153,3 +153,16 @@ def test_draft_and_submission_without_javascript(new_context: ContextFactory) ->
     page.locator("label.opt:has(#recommend-yes)").click()
     page.get_by_role("button", name="Отправить ответ").click()
     expect(page.locator("h1")).to_have_text(THANKS_H1)
+
+
+@pytest.mark.e2e
+def test_coordinator_previews_the_default_version(page_as: PageAs) -> None:
+    page = page_as(COORDINATOR)
+    page.goto("/surveys/versions")
+    expect(page.locator("h1")).to_have_text("Версии анкеты")
+    assert_accessible(page, "/surveys/versions")
+    page.get_by_role("link", name="2025.1").click()
+    page.get_by_role("link", name="Образование").click()
+    expect(page.locator("h2")).to_contain_text("Образование")
+    expect(page.get_by_text("Как вы оцениваете общение с педагогами")).to_be_visible()
+    assert_accessible(page, "questionnaire preview")

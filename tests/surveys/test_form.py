@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from httpx import AsyncClient
@@ -113,7 +114,7 @@ async def test_one_answer_per_record_other_representative_gets_410(
         ],
         kind="reminder",
         channel="log",
-        idempotency_key=__import__("uuid").uuid4(),
+        idempotency_key=uuid.uuid4(),
         next_attempt_at=datetime.now(UTC) + timedelta(days=1),
     )
     session.add(reminder)
