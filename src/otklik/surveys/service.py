@@ -61,10 +61,11 @@ async def current_version(session: AsyncSession) -> str:
     return version
 
 
-def forget_current() -> None:
+def forget_cached_versions() -> None:
     """After a publish in this process: the next form reads the newest version at once."""
     global _current
     _current = None
+    _definitions.clear()
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ async def publish(session: AsyncSession, actor: Actor, version: str) -> None:
         await repository.publish_version(session, version, datetime.now(UTC))
     except PublishedImmutable:
         raise _immutable(version) from None
-    service.forget_current()
+    service.forget_cached_versions()
     await record_audit(
         session, actor, "publish", "questionnaire_version", version, None, {"status": "published"}
     )
