@@ -218,7 +218,7 @@ _ADDRESS = re.compile(
 _NER_CHUNK = 1000
 _CAPITALISED = re.compile(r"[А-ЯЁ][а-яё]")
 _UPPER_WORD = re.compile(r"[А-ЯЁ]{2,}")
-_SPAN_TOKEN = re.compile(r"\[[^\[\]]*\]|[\w-]+")
+_SPAN_TOKEN = re.compile(r"\[[^\[\]]*\]|\b\w\.|[\w-]+")  # placeholder, initial, word
 _ROLE_WORDS = (
     "врач", "доктор", "медсестр", "медбрат", "фельдшер", "терапевт", "хирург", "педиатр",
     "стоматолог", "невролог", "окулист", "кардиолог", "гинеколог", "лор", "главврач",
@@ -232,20 +232,30 @@ _NAME_RULES = re.compile(
     r"|\b[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.\s?)?[А-ЯЁ][а-яё]+"  # I. O. Surname
 )
 _MAX_NER_ROUNDS = 3  # for texts up to one chunk; longer ones get one round
-_ner_lock = threading.Lock()
-_ner_tagger: Callable[[list[str]], Iterator[Any]] | None = None
+_NAME_TAGS = {"Name", "Surn", "Patr", "NOUN"}
+_models_lock = threading.Lock()
+_models: tuple[Callable[[list[str]], Iterator[Any]], Any] | None = None
 
 
-def _ner() -> Callable[[list[str]], Iterator[Any]]:
-    """natasha's NER tagger, loaded once per process (about a second, 35 MB)."""
-    global _ner_tagger
-    if _ner_tagger is None:
-        with _ner_lock:
-            if _ner_tagger is None:
+def _load_models() -> tuple[Callable[[list[str]], Iterator[Any]], Any]:
+    """natasha's NER tagger and pymorphy3's analyser, loaded once per process (~1.5 s, 60 MB)."""
+    global _models
+    if _models is None:
+        with _models_lock:
+            if _models is None:
                 from natasha import NewsEmbedding, NewsNERTagger  # type: ignore[import-untyped]
+                from pymorphy3 import MorphAnalyzer  # type: ignore[import-untyped]
 
-                _ner_tagger = NewsNERTagger(NewsEmbedding()).map
-    return _ner_tagger
+                _models = (NewsNERTagger(NewsEmbedding()).map, MorphAnalyzer())
+    return _models
+
+
+def _may_be_name(word: str) -> bool:
+    """False for a dictionary word that can be neither a name nor a noun ("Перезвоните")."""
+    if len(word) < 3:
+        return True  # an initial
+    parses = _load_models()[1].parse(word)
+    return not parses[0].is_known or any(_NAME_TAGS & p.tag.grammemes for p in parses)
 
 
 def _chunks(text: str) -> Iterator[tuple[int, str]]:
@@ -276,7 +286,7 @@ def _person_spans(text: str) -> list[tuple[int, int]]:
         spans += _name_parts(view, rule.start(), rule.end(), 0)
     pieces = [(start, piece) for start, piece in _chunks(view) if _CAPITALISED.search(piece)]
     if pieces:
-        markups = _ner()([piece for _, piece in pieces])
+        markups = _load_models()[0]([piece for _, piece in pieces])
         for (offset, piece), markup in zip(pieces, markups, strict=True):
             for span in markup.spans:
                 if span.type == "PER":
@@ -291,7 +301,7 @@ def _person_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _name_parts(piece: str, start: int, stop: int, offset: int) -> list[tuple[int, int]]:
-    """A PER span without its role words and placeholders, as runs of the remaining tokens."""
+    """A PER span without role words, placeholders and non-name words, as runs of the rest."""
     parts: list[tuple[int, int]] = []
     run: tuple[int, int] | None = None
     if start > 0 and piece[start - 1] == "[":
@@ -300,7 +310,7 @@ def _name_parts(piece: str, start: int, stop: int, offset: int) -> list[tuple[in
         if token.start() >= stop:
             break
         word = token.group().lower()
-        if word.startswith("[") or word.startswith(_ROLE_WORDS):
+        if word.startswith("[") or word.startswith(_ROLE_WORDS) or not _may_be_name(word):
             run = None
             continue
         run = (token.start() if run is None else run[0], token.end())
