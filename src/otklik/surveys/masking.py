@@ -24,6 +24,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -250,6 +251,7 @@ def _load_models() -> tuple[Callable[[list[str]], Iterator[Any]], Any]:
     return _models
 
 
+@lru_cache(maxsize=8192)
 def _may_be_name(word: str) -> bool:
     """False for a dictionary word that can be neither a name nor a noun ("Перезвоните")."""
     if len(word) < 3:
@@ -313,6 +315,8 @@ def _name_parts(piece: str, start: int, stop: int, offset: int) -> list[tuple[in
         if word.startswith("[") or word.startswith(_ROLE_WORDS) or not _may_be_name(word):
             run = None
             continue
+        if run is not None and piece[run[1] : token.start()].strip():
+            run = None  # only spaces may join the words of one name
         run = (token.start() if run is None else run[0], token.end())
         if parts and parts[-1][0] == offset + run[0]:
             parts.pop()
