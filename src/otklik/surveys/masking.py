@@ -218,6 +218,8 @@ _ADDRESS = re.compile(
 
 _NER_CHUNK = 1000
 _CAPITALISED = re.compile(r"[А-ЯЁ][а-яё]")
+_CAPITALISED_WORD = re.compile(r"(?<![\w\[-])[А-ЯЁ][а-яё]+\b(?!-)")
+_NAMED_AFTER = re.compile(r"(?i:\bим\.|\bимени)\s*$")  # "больница имени Пирогова"
 _UPPER_WORD = re.compile(r"[А-ЯЁ]{2,}")
 _SPAN_TOKEN = re.compile(r"\[[^\[\]]*\]|\b\w\.|[\w-]+")  # placeholder, initial, word
 _ROLE_WORDS = (
@@ -252,6 +254,12 @@ def _load_models() -> tuple[Callable[[list[str]], Iterator[Any]], Any]:
 
 
 @lru_cache(maxsize=8192)
+def _is_first_name(word: str) -> bool:
+    """True if pymorphy3's likeliest reading of the word is a first name ("Оля", "Игорь")."""
+    return "Name" in _load_models()[1].parse(word)[0].tag.grammemes
+
+
+@lru_cache(maxsize=8192)
 def _may_be_name(word: str) -> bool:
     """False for a dictionary word that can be neither a name nor a noun ("Перезвоните")."""
     if len(word) < 3:
@@ -281,11 +289,15 @@ def _ner_view(text: str) -> str:
 
 
 def _person_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of names: natasha's PER spans and the patronymic/initials rules, merged."""
+    """Spans of names: natasha's PER spans, the patronymic/initials rules, first names."""
     view = _ner_view(text)
     spans: list[tuple[int, int]] = []
     for rule in _NAME_RULES.finditer(view):
         spans += _name_parts(view, rule.start(), rule.end(), 0)
+    for word in _CAPITALISED_WORD.finditer(view):
+        before = view[max(0, word.start() - 8) : word.start()]
+        if _is_first_name(word.group()) and not _NAMED_AFTER.search(before):
+            spans.append(word.span())
     pieces = [(start, piece) for start, piece in _chunks(view) if _CAPITALISED.search(piece)]
     if pieces:
         markups = _load_models()[0]([piece for _, piece in pieces])
