@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -42,6 +43,7 @@ TABLE = [
         "Благодарю [имя] и [имя] из регистратуры!",
     ),
     ("Перезвоните мне 🙏 Оля", "Перезвоните мне 🙏 [имя]"),
+    ("Спасибо доктору Завьялову, всё объяснил.", "Спасибо доктору [имя], всё объяснил."),
     (
         "Социальный работник Галина приходит по вторникам.",
         "Социальный работник [имя] приходит по вторникам.",
@@ -130,6 +132,13 @@ def test_leaves_ordinary_text_alone(raw: str) -> None:
 def test_table_is_idempotent(raw: str, _expected: str) -> None:
     once = mask_personal_data(raw)
     assert mask_personal_data(once) == once
+
+
+def test_concurrent_calls_give_the_sequential_results() -> None:
+    inputs = [raw for raw, _ in TABLE] * 3
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(mask_personal_data, inputs))
+    assert results == [expected for _, expected in TABLE] * 3
 
 
 def test_shouted_name_is_masked_and_role_kept() -> None:

@@ -222,12 +222,12 @@ _CAPITALISED_WORD = re.compile(r"(?<![\w\[-])[А-ЯЁ][а-яё]+\b(?!-)")
 _NAMED_AFTER = re.compile(r"(?i:\bим\.|\bимени)\s*$")  # "больница имени Пирогова"
 _UPPER_WORD = re.compile(r"[А-ЯЁ]{2,}")
 _SPAN_TOKEN = re.compile(r"\[[^\[\]]*\]|\b\w\.|[\w-]+")  # placeholder, initial, word
-_ROLE_WORDS = (
-    "врач", "доктор", "медсестр", "медбрат", "фельдшер", "терапевт", "хирург", "педиатр",
-    "стоматолог", "невролог", "окулист", "кардиолог", "гинеколог", "лор", "главврач",
-    "заведующ", "зав", "регистратор", "администратор", "сотрудни", "специалист", "учител",
-    "воспитател", "директор", "тренер", "преподавател", "социальн", "работни", "санитар",
-)  # fmt: skip
+_ROLE_WORD = re.compile(
+    r"(?:врач|доктор|медсестр|медбрат|фельдшер|терапевт|хирург|педиатр|стоматолог|невролог"
+    r"|окулист|кардиолог|гинеколог|главврач|заведующ|регистратор|администратор|сотрудни"
+    r"|специалист|учител|воспитател|директор|тренер|преподавател|социальн|работни|санитар)"
+    r"|(?:зав|лор)$"
+)
 _PATRONYMIC = r"[А-ЯЁ][а-яё]+(?:ович|евич|ьич|овн|евн|ичн)[а-яё]{0,3}\b"
 _NAME_RULES = re.compile(
     rf"(?:[А-ЯЁ][а-яё]+\s+){{1,2}}{_PATRONYMIC}"  # (Surname) First-name Patronymic
@@ -324,7 +324,7 @@ def _name_parts(piece: str, start: int, stop: int, offset: int) -> list[tuple[in
         if token.start() >= stop:
             break
         word = token.group().lower()
-        if word.startswith("[") or word.startswith(_ROLE_WORDS) or not _may_be_name(word):
+        if word.startswith("[") or _ROLE_WORD.match(word) or not _may_be_name(word):
             run = None
             continue
         if run is not None and piece[run[1] : token.start()].strip():
