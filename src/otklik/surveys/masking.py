@@ -222,12 +222,14 @@ _CAPITALISED_WORD = re.compile(r"(?<![\w\[-])[А-ЯЁ][а-яё]+\b(?!-)")
 _NAMED_AFTER = re.compile(r"(?i:\bим\.|\bимени)\s*$")  # "больница имени Пирогова"
 _UPPER_WORD = re.compile(r"[А-ЯЁ]{2,}")
 _SPAN_TOKEN = re.compile(r"\[[^\[\]]*\]|\b\w\.|[\w-]+")  # placeholder, initial, word
-_ROLE_WORD = re.compile(
-    r"(?:врач|доктор|медсестр|медбрат|фельдшер|терапевт|хирург|педиатр|стоматолог|невролог"
+_ROLES = (
+    r"(?:врач|доктор|медс[её]стр|медбрат|фельдшер|терапевт|хирург|педиатр|стоматолог|невролог"
     r"|окулист|кардиолог|гинеколог|главврач|заведующ|регистратор|администратор|сотрудни"
     r"|специалист|учител|воспитател|директор|тренер|преподавател|социальн|работни|санитар)"
-    r"|(?:зав|лор)$"
 )
+_ROLE_WORD = re.compile(rf"{_ROLES}|(?:зав|лор)$")
+_ROLE_IN_TEXT = re.compile(rf"(?i:\b(?:соц)?{_ROLES})[а-яё-]*")
+_NEXT_LOWER_WORD = re.compile(r"\s+([а-яё]+)\b")
 _PATRONYMIC = r"[А-ЯЁ][а-яё]+(?:ович|евич|ьич|овн|евн|ичн)[а-яё]{0,3}\b"
 _NAME_RULES = re.compile(
     rf"(?:[А-ЯЁ][а-яё]+\s+){{1,2}}{_PATRONYMIC}"  # (Surname) First-name Patronymic
@@ -236,6 +238,7 @@ _NAME_RULES = re.compile(
 )
 _MAX_NER_ROUNDS = 3  # for texts up to one chunk; longer ones get one round
 _NAME_TAGS = {"Name", "Surn", "Patr", "NOUN"}
+_PERSON_TAGS = frozenset({"Name", "Surn", "Patr"})
 _models_lock = threading.Lock()
 _models: tuple[Callable[[list[str]], Iterator[Any]], Any] | None = None
 
@@ -254,9 +257,9 @@ def _load_models() -> tuple[Callable[[list[str]], Iterator[Any]], Any]:
 
 
 @lru_cache(maxsize=8192)
-def _is_first_name(word: str) -> bool:
+def _is_first_name(word: str, tags: frozenset[str] = frozenset({"Name"})) -> bool:
     """True if pymorphy3's likeliest reading of the word is a first name ("Оля", "Игорь")."""
-    return "Name" in _load_models()[1].parse(word)[0].tag.grammemes
+    return bool(tags & _load_models()[1].parse(word)[0].tag.grammemes)
 
 
 @lru_cache(maxsize=8192)
@@ -298,6 +301,8 @@ def _person_spans(text: str) -> list[tuple[int, int]]:
         before = view[max(0, word.start() - 8) : word.start()]
         if _is_first_name(word.group()) and not _NAMED_AFTER.search(before):
             spans.append(word.span())
+    for role in _ROLE_IN_TEXT.finditer(view):
+        spans += _lower_case_name_after(view, role.end())
     pieces = [(start, piece) for start, piece in _chunks(view) if _CAPITALISED.search(piece)]
     if pieces:
         markups = _load_models()[0]([piece for _, piece in pieces])
@@ -307,11 +312,23 @@ def _person_spans(text: str) -> list[tuple[int, int]]:
                     spans += _name_parts(piece, span.start, span.stop, offset)
     merged: list[tuple[int, int]] = []
     for start, stop in sorted(spans):
-        if merged and start <= merged[-1][1]:
+        if merged and not view[merged[-1][1] : start].strip():  # overlapping or space apart
             merged[-1] = (merged[-1][0], max(stop, merged[-1][1]))
         else:
             merged.append((start, stop))
     return merged
+
+
+def _lower_case_name_after(view: str, position: int) -> list[tuple[int, int]]:
+    """A name in lower case right after a role word: "медсестра оля", "доктор петров"."""
+    spans: list[tuple[int, int]] = []
+    for _ in range(3):
+        word = _NEXT_LOWER_WORD.match(view, position)
+        if word is None or not _is_first_name(word.group(1), _PERSON_TAGS):
+            break
+        spans.append(word.span(1))
+        position = word.end()
+    return spans
 
 
 def _name_parts(piece: str, start: int, stop: int, offset: int) -> list[tuple[int, int]]:
