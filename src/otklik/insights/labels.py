@@ -16,6 +16,7 @@ from pathlib import Path
 
 from otklik.errors import ValidationFailed
 from otklik.insights.model import Example
+from otklik.insights.text import Lang
 
 SENTIMENTS = ("negative", "neutral", "positive")
 MAX_BYTES = 50_000_000
@@ -101,7 +102,7 @@ def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     return header, list(reader)
 
 
-def load(path: Path, known_topics: Iterable[str]) -> tuple[list[Example], list[str], str]:
+def load(path: Path, known_topics: Iterable[str]) -> tuple[list[Example], list[str], Lang]:
     """Examples, their topic list and language ("ru" or "en") from a labelled file."""
     header, rows = read_rows(path)
     if "FFT answer" in header:
