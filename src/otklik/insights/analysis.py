@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from otklik.insights.model import Example, TopicModel
 from otklik.insights.taxonomy import Rule, Taxonomy, classify, load, rule_hits
-from otklik.insights.text import NEG_PREFIX, NEGATIONS_RU, lemma_ru, lemmas, normalize, words
+from otklik.insights.text import NEG_PREFIX, NEGATIONS_RU, lemma_ru, lemmas_of, normalize, words
 
 RULES_MODEL = "rules"
 
@@ -147,13 +147,18 @@ def _compile(phrase: str) -> Rule:
 
 
 _URGENT = {kind: tuple(_compile(p) for p in phrases) for kind, phrases in _URGENT_RULES.items()}
+# Rules by their first lemma (without NOT_): only rules whose first lemma occurs are tried.
+_BY_FIRST: dict[str, list[tuple[str, Rule]]] = {}
+for _kind, _rules in _URGENT.items():
+    for _rule in _rules:
+        _BY_FIRST.setdefault(_rule.items[0].removeprefix(NEG_PREFIX), []).append((_kind, _rule))
 
 
-def _urgent_tokens(text: str) -> list[str]:
+def _urgent_tokens(tokens: list[str]) -> list[str]:
     # Keep prepositions and pronouns: "из-за", "в помощи", "без сознания" need them.
     out: list[str] = []
     negate = False
-    for word in words(text):
+    for word in tokens:
         if word in NEGATIONS_RU and word != "без":
             negate = True
             continue
@@ -163,16 +168,17 @@ def _urgent_tokens(text: str) -> list[str]:
     return out
 
 
-def urgent_kind(text: str) -> str | None:
-    """The first urgent-risk kind the text signals, or None."""
-    tokens = _urgent_tokens(text)
-    plain = [t.removeprefix(NEG_PREFIX) for t in tokens]
-    for kind, rules in _URGENT.items():
-        for rule in rules:
-            negated = any(i.startswith(NEG_PREFIX) for i in rule.items)
-            if rule_hits(rule, tokens if negated else plain):
-                return kind
-    return None
+def urgent_kind(text: str, tokens: list[str] | None = None) -> str | None:
+    """The first urgent-risk kind the text signals (in the order of URGENT_KINDS), or None."""
+    marked = _urgent_tokens(words(text) if tokens is None else tokens)
+    plain = [t.removeprefix(NEG_PREFIX) for t in marked]
+    candidates = [c for first in set(plain) for c in _BY_FIRST.get(first, ())]
+    found = set()
+    for kind, rule in candidates:
+        negated = any(i.startswith(NEG_PREFIX) for i in rule.items)
+        if rule_hits(rule, marked if negated else plain):
+            found.add(kind)
+    return next((k for k in URGENT_KINDS if k in found), None)
 
 
 def sentiment(tokens: list[str], overall: int | None) -> str:
@@ -201,12 +207,13 @@ def analyse(
 ) -> Analysis:
     """Analyse one masked comment; a trained ``model`` complements the rules (union)."""
     tax = taxonomy or load()
-    tokens = lemmas(text)
+    plain_words = words(text)
+    tokens = lemmas_of(plain_words)
     topics = set(classify(tokens, tax))
     if model is not None:
         context = f"overall_{overall}" if overall else ""
         topics |= set(model.predict_topics([Example(text, context=context)])[0])
-    kind = urgent_kind(text)
+    kind = urgent_kind(text, plain_words)
     return Analysis(
         [c for c in tax.codes if c in topics],
         sentiment(tokens, overall),

@@ -107,30 +107,38 @@ def rule_hits(rule: Rule, tokens: list[str]) -> bool:
 
 
 @lru_cache(maxsize=8)
-def _index(tax: Taxonomy) -> tuple[dict[str, set[str]], list[tuple[str, Rule]]]:
-    """Single plain lemmas in a dictionary (the fast path); the other rules in a list."""
+def _index(
+    tax: Taxonomy,
+) -> tuple[dict[str, set[str]], dict[str, list[tuple[str, Rule]]], list[tuple[str, Rule]]]:
+    """Single plain lemmas in a dictionary (the fast path); phrases by their first lemma;
+    rules starting with a prefix in a list."""
     exact: dict[str, set[str]] = {}
+    phrases: dict[str, list[tuple[str, Rule]]] = {}
     other: list[tuple[str, Rule]] = []
     for topic in tax.topics:
         for rule in topic.rules:
             item = rule.items[0]
-            if len(rule.items) == 1 and not item.endswith("*"):
+            if item.endswith("*"):
+                other.append((topic.code, rule))
+            elif len(rule.items) == 1:
                 keys = [item] if item.startswith(NEG_PREFIX) else [item, NEG_PREFIX + item]
                 for key in keys:
                     exact.setdefault(key, set()).add(topic.code)
             else:
-                other.append((topic.code, rule))
-    return exact, other
+                phrases.setdefault(item.removeprefix(NEG_PREFIX), []).append((topic.code, rule))
+    return exact, phrases, other
 
 
 def classify(tokens: list[str], taxonomy: Taxonomy | None = None) -> list[str]:
     """Topic codes whose rules match the lemma tokens (from ``text.lemmas``)."""
     tax = taxonomy or load()
-    exact, other = _index(tax)
+    exact, phrases, other = _index(tax)
     found: set[str] = set()
-    for token in tokens:
+    candidates = list(other)
+    for token in set(tokens):
         found |= exact.get(token, set())
-    for code, rule in other:
+        candidates.extend(phrases.get(token.removeprefix(NEG_PREFIX), ()))
+    for code, rule in candidates:
         if code not in found and rule_hits(rule, tokens):
             found.add(code)
     return [c for c in tax.codes if c in found]

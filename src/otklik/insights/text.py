@@ -88,10 +88,15 @@ def words(text: str, lang: Lang = "ru") -> list[str]:
 
 def lemmas(text: str, lang: Lang = "ru") -> list[str]:
     """Lemmas without stop words; the content word after a negation carries ``NOT_``."""
+    return lemmas_of(words(text, lang), lang)
+
+
+def lemmas_of(tokens: list[str], lang: Lang = "ru") -> list[str]:
+    """``lemmas`` over tokens already produced by ``words``."""
     negations, stop = (NEGATIONS_RU, STOP_RU) if lang == "ru" else (NEGATIONS_EN, STOP_EN)
     out: list[str] = []
     negate = False
-    for word in words(text, lang):
+    for word in tokens:
         if lang == "en" and "'" in word:
             negate = negate or word.endswith("n't")
             word = word.split("'")[0]
