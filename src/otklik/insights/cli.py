@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from otklik.insights.evaluate import Report
 
 insights_app = typer.Typer(help="Анализ комментариев: темы, тональность, срочные сигналы.")
-out = Console()
+out = Console(width=120)
 err = Console(stderr=True)
 Labels = Annotated[Path, typer.Option("--labels", help="CSV с разметкой (наш формат или NHS)")]
 
