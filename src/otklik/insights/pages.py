@@ -66,6 +66,7 @@ async def overview(
         urgent=await repository.urgent(session, scope, None, 50),
         show_text=user.role in TEXT_ROLES,
         kinds=URGENT_KINDS,
+        own_org_id=user.scope_organization_id if user.role == Role.organization else None,
     )
 
 
