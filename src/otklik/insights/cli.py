@@ -47,7 +47,7 @@ def print_report(report: Report) -> None:
 def evaluate_cmd(labels: Labels) -> None:
     """Обучить на 80 % файла и показать метрики на отложенных 20 % (seed 42)."""
     from otklik.insights import labels as labels_mod
-    from otklik.insights.evaluate import evaluate
+    from otklik.insights.evaluate import evaluate, score_rules, split_examples
     from otklik.insights.taxonomy import load
 
     try:
@@ -58,6 +58,9 @@ def evaluate_cmd(labels: Labels) -> None:
     if len(examples) < 10:
         _fail("Слишком мало размеченных комментариев для оценки (нужно ≥ 10) / too few rows.")
     print_report(evaluate(examples, topics, lang))
+    if lang == "ru":
+        out.print("\nRussian lemma rules (the default model) on the same test part:")
+        print_report(score_rules(split_examples(examples)[1], topics))
 
 
 @insights_app.command("train")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import train_test_split
 
+from otklik.insights.analysis import sentiment
 from otklik.insights.model import Example, TopicModel, targets, train
-from otklik.insights.text import Lang
+from otklik.insights.taxonomy import classify_text
+from otklik.insights.text import Lang, lemmas
 
 TEST_SEED = 42
 TEST_SHARE = 0.2
@@ -47,8 +49,42 @@ def _three(label: str | None) -> str | None:
 
 def score(model: TopicModel, test: Sequence[Example], topics: list[str]) -> Report:
     """Metrics of ``model`` on ``test`` (topics without test positives are left out of macro)."""
+    report = score_predictions(model.predict_topics(test), test, topics)
+    labelled = [e for e in test if e.sentiment]
+    if labelled and model.sentiment is not None:
+        guess = model.predict_sentiment(labelled)
+        report.sentiment_accuracy = _accuracy(guess, labelled, lambda v: v)
+        report.sentiment_accuracy_3 = _accuracy(guess, labelled, _three)
+    return report
+
+
+def _accuracy(
+    guess: Sequence[str | None], labelled: Sequence[Example], f: Callable[[str | None], object]
+) -> float:
+    return sum(f(g) == f(e.sentiment) for g, e in zip(guess, labelled, strict=True)) / len(labelled)
+
+
+def score_rules(test: Sequence[Example], topics: list[str]) -> Report:
+    """Metrics of the Russian lemma rules and rule sentiment (with overall) on ``test``."""
+    predicted = [frozenset(classify_text(e.text)) for e in test]
+    report = score_predictions(predicted, test, topics)
+    labelled = [e for e in test if e.sentiment]
+    if labelled:
+        guess = [sentiment(lemmas(e.text), _overall(e.context)) for e in labelled]
+        report.sentiment_accuracy = _accuracy(guess, labelled, lambda v: v)
+    return report
+
+
+def _overall(context: str) -> int | None:
+    value = context.removeprefix("overall_")
+    return int(value) if value.isdigit() else None
+
+
+def score_predictions(
+    predicted: Sequence[frozenset[str]], test: Sequence[Example], topics: list[str]
+) -> Report:
+    """Per-topic and micro / macro figures of predicted topic sets against ``test``."""
     y_true = targets(test, topics)
-    predicted = model.predict_topics(test)
     y_pred = np.array([[1 if t in p else 0 for t in topics] for p in predicted], dtype=np.int8)
     present = [j for j in range(len(topics)) if y_true[:, j].sum() > 0]
     p, r, f, s = precision_recall_fscore_support(
@@ -61,15 +97,7 @@ def score(model: TopicModel, test: Sequence[Example], topics: list[str]) -> Repo
         f1_score(y_true[:, present], y_pred[:, present], average="micro", zero_division=0)
     )
     macro = float(np.mean([row[3] for row in rows])) if rows else 0.0
-    acc, acc3 = None, None
-    labelled = [e for e in test if e.sentiment]
-    if labelled and model.sentiment is not None:
-        guess = model.predict_sentiment(labelled)
-        acc = sum(g == e.sentiment for g, e in zip(guess, labelled, strict=True)) / len(labelled)
-        acc3 = sum(
-            _three(g) == _three(e.sentiment) for g, e in zip(guess, labelled, strict=True)
-        ) / len(labelled)
-    return Report(rows, micro, macro, acc, acc3, 0, len(test), 0.0)
+    return Report(rows, micro, macro, None, None, 0, len(test), 0.0)
 
 
 def evaluate(examples: Sequence[Example], topics: list[str], lang: Lang) -> Report:
