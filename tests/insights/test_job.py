@@ -120,3 +120,25 @@ async def test_correction_is_stored_audited_and_used_by_training(session: AsyncS
     other = Scope(ScopeKind.organization, organization_id=org.id + 999)
     with pytest.raises(NotFound):
         await correct_topics(session, other, actor, rid, "comment", ["safety"])
+
+
+async def test_train_stores_an_active_model_the_job_then_uses(session: AsyncSession) -> None:
+    from pathlib import Path
+
+    from otklik.insights.labels import LabelsError
+
+    labels = Path(__file__).parent / "data" / "labels.csv"
+    version, report = await service.train_and_store(session, labels)
+    assert report.n_test == 11
+    org = await create_organization(session)
+    await add_response(session, org, 2, "В раздевалке грязно и холодно")
+    assert await service.analyse_pending(session) >= 1
+    row = (
+        await session.execute(
+            select(CommentAnalysis).where(CommentAnalysis.organization_id == org.id)
+        )
+    ).scalar_one()
+    assert row.model_version == version
+    assert "cleanliness_comfort" in row.topics
+    with pytest.raises(LabelsError, match="не меньше 20"):
+        await service.train_and_store(session, None)  # only corrections: none yet here

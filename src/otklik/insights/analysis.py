@@ -204,12 +204,14 @@ def analyse(
     taxonomy: Taxonomy | None = None,
     model: TopicModel | None = None,
     model_version: str = RULES_MODEL,
+    extra_topics: frozenset[str] = frozenset(),
 ) -> Analysis:
-    """Analyse one masked comment; a trained ``model`` complements the rules (union)."""
+    """Analyse one masked comment; a trained ``model`` (or its batch predictions passed as
+    ``extra_topics``) complements the rules (union)."""
     tax = taxonomy or load()
     plain_words = words(text)
     tokens = lemmas_of(plain_words)
-    topics = set(classify(tokens, tax))
+    topics = set(classify(tokens, tax)) | extra_topics
     if model is not None:
         context = f"overall_{overall}" if overall else ""
         topics |= set(model.predict_topics([Example(text, context=context)])[0])

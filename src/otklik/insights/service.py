@@ -54,9 +54,15 @@ async def analyse_pending(session: AsyncSession, limit: int = BATCH) -> int:
         return 0
     version, model = await current_model(session)
     tax = load()
+    extra = [frozenset[str]()] * len(rows)
+    if model is not None:  # one batch prediction, not one per comment
+        context = [f"overall_{r.value}" if r.value else "" for r in rows]
+        extra = model.predict_topics(
+            [Example(r.text, context=c) for r, c in zip(rows, context, strict=True)]
+        )
     values = []
-    for r in rows:
-        a = analyse(r.text, r.value, taxonomy=tax, model=model, model_version=version)
+    for r, more in zip(rows, extra, strict=True):
+        a = analyse(r.text, r.value, taxonomy=tax, model_version=version, extra_topics=more)
         values.append(
             {
                 "response_id": r.response_id,
