@@ -19,6 +19,7 @@ from otklik.errors import DomainError
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
 from otklik.identity.deps import LoginRequired
+from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
 from otklik.intake import pages as intake_pages
 from otklik.kit.pii import PiiVault
@@ -141,7 +142,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
             "frame-ancestors 'none'; form-action 'self'",
         )
         if request.url.path.startswith(
-            ("/cabinet", "/admin", "/login", "/registry", "/s/", "/outreach", "/demo")
+            ("/cabinet", "/admin", "/login", "/registry", "/s/", "/outreach", "/demo", "/insights")
         ):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -162,6 +163,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         outreach_api.router,
         outreach_pages.router,
         surveys_pages.router,
+        insights_pages.router,
     ):
         app.include_router(router)
     default_openapi = app.openapi

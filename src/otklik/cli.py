@@ -25,6 +25,7 @@ from otklik.db import (
 from otklik.errors import DomainError
 from otklik.identity.audit import Actor
 from otklik.identity.roles import Role
+from otklik.insights.cli import insights_app
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -44,6 +45,7 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(registry_app, name="registry")
 app.add_typer(intake_app, name="intake")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(insights_app, name="insights")
 err = Console(stderr=True)
 out = Console()
 CLI_ACTOR = Actor.system("cli")

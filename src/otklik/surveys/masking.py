@@ -250,7 +250,7 @@ def _load_models() -> tuple[Callable[[list[str]], Iterator[Any]], Any]:
         with _models_lock:
             if _models is None:
                 from natasha import NewsEmbedding, NewsNERTagger  # type: ignore[import-untyped]
-                from pymorphy3 import MorphAnalyzer  # type: ignore[import-untyped]
+                from pymorphy3 import MorphAnalyzer
 
                 _models = (NewsNERTagger(NewsEmbedding()).map, MorphAnalyzer())
     return _models

@@ -1,0 +1,123 @@
+"""Insights: comment classification throughput, NHS training time, loaded model memory.
+
+All on one core (``sched_setaffinity`` to one CPU, BLAS threads 1). Figures are medians of
+``REPEATS`` runs, interleaved with their baselines so machine noise hits both alike:
+
+* rules analysis (``insights.analysis.analyse``: razdel tokens, pymorphy3 lemmas with negation,
+  topic rules, sentiment, urgent triage) of ``N`` demo comments (``demo.comments``), against the
+  baseline of plain razdel tokenisation of the same comments (``insights.text.words``);
+* trained-model topic prediction (batch) of the NHS test comments, against the same baseline;
+* training the NHS model (80 % of the file, seeded split) against the baseline of building its
+  TF-IDF features only;
+* memory of a loaded model: the pickled size and the Python heap taken by unpickling it
+  (tracemalloc).
+
+``OTKLIK_BENCH_INSIGHTS_N`` overrides the number of comments (default 5 000).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import random
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+from otklik.demo.comments import demo_comment
+from otklik.insights import labels
+from otklik.insights.analysis import analyse
+from otklik.insights.evaluate import split_examples
+from otklik.insights.model import Features, TopicModel, train
+from otklik.insights.text import words
+
+NHS = Path("/work/shared/data/nhs-fft-pxtextmining-v6framework_230831.csv.gz")
+N = int(os.environ.get("OTKLIK_BENCH_INSIGHTS_N", "5000"))
+REPEATS = 5
+TRAIN_REPEATS = 3
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def comments(seed: int) -> list[tuple[str, int]]:
+    rng = random.Random(seed)
+    out: list[tuple[str, int]] = []
+    sectors = ("healthcare", "education", "sport", "social")
+    while len(out) < N:
+        overall = rng.randint(1, 5)
+        text = demo_comment(rng, rng.choice(sectors), overall)
+        if text:
+            out.append((text, overall))
+    return out
+
+
+def rules_throughput() -> None:
+    data = comments(1)
+    for text, overall in data:  # warm the lemma cache, as a running worker has
+        analyse(text, overall)
+    runs, base = [], []
+    for _ in range(REPEATS):
+        base.append(N / timed(lambda: [words(t) for t, _ in data]))
+        runs.append(N / timed(lambda: [analyse(t, o) for t, o in data]))
+    rate, baseline = statistics.median(runs), statistics.median(base)
+    print(f"rules analysis: {rate:,.0f} comments/s (goal >= 2 000)")
+    print(
+        f"  baseline razdel tokenisation: {baseline:,.0f} comments/s; ratio {rate / baseline:.2f}"
+    )
+
+
+def nhs() -> None:
+    if not NHS.exists():
+        print(f"NHS file missing ({NHS}); skipping the training figures")
+        return
+    examples, topics, lang = labels.load(NHS, [])
+    train_part, test_part = split_examples(examples)
+    train_s, feat_s = [], []
+    model: TopicModel | None = None
+    for _ in range(TRAIN_REPEATS):
+        feat_s.append(timed(lambda: Features(lang).fit_transform(train_part)))
+        started = time.perf_counter()
+        model = train(train_part, topics, lang=lang)
+        train_s.append(time.perf_counter() - started)
+    assert model is not None
+    t, f = statistics.median(train_s), statistics.median(feat_s)
+    print(f"NHS training ({len(train_part)} comments, {len(topics)} labels): {t:.1f} s (goal < 60)")
+    print(f"  baseline TF-IDF features only: {f:.1f} s; ratio {t / f:.1f}")
+    texts = [e.text for e in test_part]
+    runs, base = [], []
+    for _ in range(REPEATS):
+        base.append(len(texts) / timed(lambda: [words(x, "en") for x in texts]))
+        runs.append(len(texts) / timed(lambda: model.predict_topics(test_part)))
+    rate, baseline = statistics.median(runs), statistics.median(base)
+    print(f"trained-model prediction: {rate:,.0f} comments/s; tokenisation {baseline:,.0f}/s; "
+          f"ratio {rate / baseline:.2f}")  # fmt: skip
+    blob = model.dumps()
+    tracemalloc.start()
+    TopicModel.loads(blob)
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"loaded model: pickle {len(blob) / 2**20:.1f} MiB, "
+        f"heap when unpickled {peak / 2**20:.1f} MiB"
+    )
+
+
+def main() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    print(f"one core; {N} comments; medians of {REPEATS} runs ({TRAIN_REPEATS} for training)")
+    rules_throughput()
+    nhs()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Insights: what people write, turned into the few problems to fix."""

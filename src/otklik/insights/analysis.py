@@ -1,0 +1,226 @@
+"""One comment in, its analysis out: topics, sentiment and urgent-risk triage.
+
+Sentiment combines a small Russian polarity lexicon over lemmas (a negation flips a word's
+polarity) with the response's overall score (1-5). Urgent triage looks for danger to life or
+health, abuse or violence, corruption and discrimination; a flag goes to a person at once,
+whatever the thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from otklik.insights.model import Example, TopicModel
+from otklik.insights.taxonomy import Rule, Taxonomy, classify, load, rule_hits
+from otklik.insights.text import NEG_PREFIX, NEGATIONS_RU, lemma_ru, lemmas_of, normalize, words
+
+RULES_MODEL = "rules"
+
+POSITIVE = frozenset(
+    "хороший хорошо отличный отлично прекрасный прекрасно замечательный замечательно вежливый "
+    "вежливо внимательный внимательно доброжелательный довольный доволен спасибо благодарить "
+    "благодарность быстро чистый чисто удобный удобно профессиональный понравиться нравиться "
+    "рекомендовать уютный комфортный грамотный приятный приятно супер лучший молодец "
+    "неплохой неплохо отзывчивый чуткий аккуратный умница".split()
+)
+NEGATIVE = frozenset(
+    "плохой плохо ужасный ужасно грубый грубо хамство хамить нахамить хам отвратительный "
+    "безобразие недовольный жалоба кошмар равнодушный бардак невозможно хуже худший долго "
+    "грязный грязно грязь очередь опаздывать опоздание отказать отказ ждать прождать "
+    "некомпетентный непрофессиональный невнимательный неприятный холодно душно сломать "
+    "сломанный кричать накричать обман обмануть вымогать ужас позор стыдно бесит "
+    "неудобно неудобный безразличие безразличный медленно".split()
+)
+
+URGENT_KINDS = {
+    "danger": "Угроза жизни или здоровью",
+    "violence": "Насилие или жестокое обращение",
+    "corruption": "Коррупция",
+    "discrimination": "Дискриминация",
+}
+_URGENT_RULES: dict[str, tuple[str, ...]] = {
+    "danger": (
+        "угроза жизнь",
+        "умереть",
+        "умирать",
+        "чуть NOT_умереть",
+        "смерть",
+        "скончаться",
+        "потерять сознание",
+        "без сознание",
+        "кровотечение",
+        "истекать кровь",
+        "отравление",
+        "отравиться",
+        "суицид",
+        "покончить с",
+        "NOT_оказать помощь",
+        "NOT_оказать медицинский",
+        "отказать в помощь",
+        "оставить без помощь",
+        "скорый NOT_приехать",
+        "реанимация",
+        "инсульт",
+        "инфаркт",
+        "задохнуться",
+        "обморок",
+        "пожар",
+    ),
+    "violence": (
+        "избить",
+        "бить",
+        "ударить",
+        "удар",
+        "побить",
+        "насилие",
+        "изнасиловать",
+        "домогаться",
+        "домогательство",
+        "издеваться",
+        "издевательство",
+        "унижать",
+        "унижение",
+        "толкнуть",
+        "привязать",
+        "связать",
+        "запереть",
+        "душить",
+        "пинать",
+        "синяк",
+        "шлёпать",
+        "травля",
+        "угрожать",
+        "запугивать",
+    ),
+    "corruption": (
+        "взятка",
+        "вымогать",
+        "вымогательство",
+        "откат",
+        "конверт",
+        "поборы",
+        "побор",
+        "неофициально",
+        "мимо касса",
+        "без чек",
+        "на лапа",
+        "отблагодарить деньга",
+        "требовать деньга",
+        "потребовать деньга",
+        "требовать заплатить",
+        "дать денег",
+    ),
+    "discrimination": (
+        "дискриминация",
+        "дискриминировать",
+        "национальность",
+        "цвет кожа",
+        "нерусский",
+        "из-за инвалидность",
+        "из-за возраст",
+        "из-за вера",
+        "из-за пол",
+        "мигрант",
+        "приезжий",
+        "за то что инвалид",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    topics: list[str]
+    sentiment: str  # negative, neutral, positive
+    urgent: bool
+    urgent_kind: str | None
+    taxonomy_version: str
+    model_version: str
+
+
+def _compile(phrase: str) -> Rule:
+    items = []
+    for raw in phrase.split():
+        neg = raw.startswith(NEG_PREFIX)
+        word = lemma_ru(normalize(raw.removeprefix(NEG_PREFIX)))
+        items.append(NEG_PREFIX + word if neg else word)
+    return Rule(tuple(items))
+
+
+_URGENT = {kind: tuple(_compile(p) for p in phrases) for kind, phrases in _URGENT_RULES.items()}
+# Rules by their first lemma (without NOT_): only rules whose first lemma occurs are tried.
+_BY_FIRST: dict[str, list[tuple[str, Rule]]] = {}
+for _kind, _rules in _URGENT.items():
+    for _rule in _rules:
+        _BY_FIRST.setdefault(_rule.items[0].removeprefix(NEG_PREFIX), []).append((_kind, _rule))
+
+
+def _urgent_tokens(tokens: list[str]) -> list[str]:
+    # Keep prepositions and pronouns: "из-за", "в помощи", "без сознания" need them.
+    out: list[str] = []
+    negate = False
+    for word in tokens:
+        if word in NEGATIONS_RU and word != "без":
+            negate = True
+            continue
+        base = lemma_ru(word)
+        out.append(NEG_PREFIX + base if negate else base)
+        negate = False
+    return out
+
+
+def urgent_kind(text: str, tokens: list[str] | None = None) -> str | None:
+    """The first urgent-risk kind the text signals (in the order of URGENT_KINDS), or None."""
+    marked = _urgent_tokens(words(text) if tokens is None else tokens)
+    plain = [t.removeprefix(NEG_PREFIX) for t in marked]
+    candidates = [c for first in set(plain) for c in _BY_FIRST.get(first, ())]
+    found = set()
+    for kind, rule in candidates:
+        negated = any(i.startswith(NEG_PREFIX) for i in rule.items)
+        if rule_hits(rule, marked if negated else plain):
+            found.add(kind)
+    return next((k for k in URGENT_KINDS if k in found), None)
+
+
+def sentiment(tokens: list[str], overall: int | None) -> str:
+    """negative / neutral / positive from lexicon polarity and the overall score (1-5)."""
+    polarity = 0.0
+    for token in tokens:
+        negated = token.startswith(NEG_PREFIX)
+        base = token[len(NEG_PREFIX) :] if negated else token
+        value = 1.0 if base in POSITIVE else -1.0 if base in NEGATIVE else 0.0
+        polarity += -0.7 * value if negated else value
+    total = max(-2.0, min(2.0, polarity)) + (overall - 3) * 1.0 if overall else polarity
+    if total >= 1.0:
+        return "positive"
+    if total <= -1.0:
+        return "negative"
+    return "neutral"
+
+
+def analyse(
+    text: str,
+    overall: int | None,
+    *,
+    taxonomy: Taxonomy | None = None,
+    model: TopicModel | None = None,
+    model_version: str = RULES_MODEL,
+    extra_topics: frozenset[str] = frozenset(),
+) -> Analysis:
+    """Analyse one masked comment; a trained ``model`` (or its batch predictions passed as
+    ``extra_topics``) complements the rules (union)."""
+    tax = taxonomy or load()
+    plain_words = words(text)
+    tokens = lemmas_of(plain_words)
+    topics = set(classify(tokens, tax)) | extra_topics
+    if model is not None:
+        context = f"overall_{overall}" if overall else ""
+        topics |= set(model.predict_topics([Example(text, context=context)])[0])
+    kind = urgent_kind(text, plain_words)
+    return Analysis(
+        [c for c in tax.codes if c in topics],
+        sentiment(tokens, overall),
+        kind is not None,
+        kind,
+        tax.version,
+        model_version,
+    )

@@ -1,0 +1,203 @@
+"""The trainable multi-label topic model and sentiment classifier (scikit-learn).
+
+Features: TF-IDF over lemma 1-2 grams (with negation marks) + TF-IDF over character 2-5 grams
+(within word boundaries) + one-hot context tokens (question type, overall score). Topics: one
+linear SVM per topic (class_weight="balanced"), each with its own decision threshold tuned on a
+validation part cut from the training data (never the test data). Sentiment: a multinomial
+logistic regression over the same features.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+
+from otklik.insights.text import Lang, analyzer_en, analyzer_ru, normalize
+
+FloatArray = NDArray[np.float64]
+SEED = 20261201
+
+
+@dataclass(frozen=True)
+class Example:
+    """A labelled (or unlabelled) comment; ``context`` holds extra tokens like a question type."""
+
+    text: str
+    topics: frozenset[str] = frozenset()
+    sentiment: str | None = None
+    context: str = ""
+
+
+@dataclass
+class Features:
+    lang: Lang
+    word: TfidfVectorizer = field(init=False)
+    char: TfidfVectorizer = field(init=False)
+    meta: CountVectorizer = field(init=False)
+
+    def __post_init__(self) -> None:
+        analyzer = analyzer_ru if self.lang == "ru" else analyzer_en
+        self.word = TfidfVectorizer(analyzer=analyzer, min_df=2, sublinear_tf=True)
+        self.char = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(2, 5),
+            min_df=3,
+            max_features=150_000,
+            sublinear_tf=True,
+            preprocessor=normalize,
+        )
+        self.meta = CountVectorizer(token_pattern=r"\S+", binary=True, lowercase=False)  # noqa: S106
+
+    def fit_transform(self, examples: Sequence[Example]) -> csr_matrix:
+        texts = [e.text for e in examples]
+        parts = [
+            self.word.fit_transform(texts),
+            self.char.fit_transform(texts),
+            self.meta.fit_transform([e.context or "none" for e in examples]),
+        ]
+        return csr_matrix(hstack(parts).tocsr())
+
+    def transform(self, examples: Sequence[Example]) -> csr_matrix:
+        texts = [e.text for e in examples]
+        parts = [
+            self.word.transform(texts),
+            self.char.transform(texts),
+            self.meta.transform([e.context or "none" for e in examples]),
+        ]
+        return csr_matrix(hstack(parts).tocsr())
+
+
+@dataclass
+class TopicModel:
+    """A trained model: features, one classifier and threshold per topic, and sentiment."""
+
+    lang: Lang
+    topics: list[str]
+    features: Features
+    classifiers: list[LinearSVC | None]
+    thresholds: list[float]
+    sentiment: LogisticRegression | None
+    meta: dict[str, object] = field(default_factory=dict)
+
+    def scores(self, examples: Sequence[Example]) -> FloatArray:
+        x = self.features.transform(examples)
+        out = np.full((len(examples), len(self.topics)), -np.inf)
+        for j, clf in enumerate(self.classifiers):
+            if clf is not None:
+                out[:, j] = clf.decision_function(x)
+        return out
+
+    def predict_topics(self, examples: Sequence[Example]) -> list[frozenset[str]]:
+        s = self.scores(examples)
+        t = np.array(self.thresholds)
+        return [frozenset(self.topics[j] for j in np.flatnonzero(row >= t)) for row in s]
+
+    def predict_sentiment(self, examples: Sequence[Example]) -> list[str | None]:
+        if self.sentiment is None:
+            return [None] * len(examples)
+        x = self.features.transform(examples)
+        return [str(v) for v in self.sentiment.predict(x)]
+
+    def dumps(self) -> bytes:
+        buf = io.BytesIO()
+        pickle.dump(self, buf, protocol=pickle.HIGHEST_PROTOCOL)
+        return buf.getvalue()
+
+    @staticmethod
+    def loads(blob: bytes) -> TopicModel:
+        model = pickle.loads(blob)  # noqa: S301 - our own blob from our own database
+        if not isinstance(model, TopicModel):
+            raise TypeError("not a TopicModel")
+        return model
+
+
+def targets(examples: Sequence[Example], topics: list[str]) -> NDArray[np.int8]:
+    y = np.zeros((len(examples), len(topics)), dtype=np.int8)
+    index = {t: j for j, t in enumerate(topics)}
+    for i, e in enumerate(examples):
+        for t in e.topics:
+            if t in index:
+                y[i, index[t]] = 1
+    return y
+
+
+def _fit_one(x: csr_matrix, y: NDArray[np.int8], c: float) -> LinearSVC | None:
+    if y.sum() == 0 or y.sum() == len(y):
+        return None
+    return LinearSVC(C=c, class_weight="balanced").fit(x, y)
+
+
+def _best_threshold(scores: FloatArray, y: NDArray[np.int8]) -> float:
+    """The decision threshold with the best F1 on validation data (0.0 if no positives)."""
+    if y.sum() == 0:
+        return 0.0
+    order = np.argsort(-scores)
+    s, t = scores[order], y[order]
+    tp = np.cumsum(t)
+    k = np.arange(1, len(s) + 1)
+    f1 = 2 * tp / (k + t.sum())
+    best = int(np.argmax(f1))
+    nxt = s[best + 1] if best + 1 < len(s) else s[best] - 1.0
+    # Midway to the next score, shrunk towards the SVM's own 0 for stability.
+    return float(0.5 * ((s[best] + nxt) / 2) + 0.5 * min(0.0, (s[best] + nxt) / 2))
+
+
+def split(n: int, share: float, seed: int) -> tuple[list[int], list[int]]:
+    """A seeded random split of ``range(n)`` into (rest, part of ``share``)."""
+    idx = list(range(n))
+    random.Random(seed).shuffle(idx)  # noqa: S311 - reproducible split
+    k = round(n * share)
+    return sorted(idx[k:]), sorted(idx[:k])
+
+
+def train(
+    examples: Sequence[Example],
+    topics: list[str],
+    *,
+    lang: Lang = "ru",
+    c: float = 0.5,
+    seed: int = SEED,
+    folds: int = 4,
+) -> TopicModel:
+    """Train topics and, if labelled, sentiment.
+
+    Each topic's threshold is tuned on out-of-fold decision scores over the training data
+    (``folds``-fold, seeded), so even rare topics have all their positives to tune on.
+    """
+    features = Features(lang)
+    x = features.fit_transform(examples)
+    y = targets(examples, topics)
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)  # noqa: S311 - reproducible folds
+    fold_of = np.empty(len(examples), dtype=np.int64)
+    fold_of[order] = np.arange(len(examples)) % folds
+    thresholds = []
+    for j in range(len(topics)):
+        oof = np.zeros(len(examples))
+        for k in range(folds):
+            inside, out = fold_of != k, fold_of == k
+            clf = _fit_one(x[inside], y[inside, j], c)
+            oof[out] = clf.decision_function(x[out]) if clf else -1.0
+        thresholds.append(_best_threshold(oof, y[:, j]))
+    classifiers = [_fit_one(x, y[:, j], c) for j in range(len(topics))]
+    sentiment = _train_sentiment(x, examples)
+    return TopicModel(lang, list(topics), features, classifiers, thresholds, sentiment)
+
+
+def _train_sentiment(x: csr_matrix, examples: Sequence[Example]) -> LogisticRegression | None:
+    rows = [i for i, e in enumerate(examples) if e.sentiment]
+    labels = [examples[i].sentiment for i in rows]
+    if len(set(labels)) < 2:
+        return None
+    clf = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced")
+    return clf.fit(x[rows], labels)

@@ -1,0 +1,324 @@
+"""All SQL of the insights domain; every query for a cabinet user passes through apply_scope."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.insights.models import CommentAnalysis, InsightCorrection, InsightModel, InsightSignal
+from otklik.kit.scope import Scope, ScopeColumns, apply_scope
+from otklik.registry.models import Organization
+from otklik.surveys.models import Response, ResponseComment, ResponseItem
+
+ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)
+OVERALL = "overall"
+
+
+def _overall() -> Any:
+    return (
+        select(ResponseItem.response_id, ResponseItem.value)
+        .where(ResponseItem.code == OVERALL)
+        .subquery("overall")
+    )
+
+
+async def pending_comments(session: AsyncSession, limit: int) -> Sequence[Any]:
+    """Comments without an analysis yet, oldest first, with the response's overall score."""
+    ov = _overall()
+    c, a = ResponseComment, CommentAnalysis
+    stmt = (
+        select(c.response_id, c.code, c.text, c.organization_id, c.answered_on, ov.c.value)
+        .outerjoin(a, and_(a.response_id == c.response_id, a.code == c.code))
+        .outerjoin(ov, ov.c.response_id == c.response_id)
+        .where(a.response_id.is_(None))
+        .order_by(c.answered_on, c.response_id, c.code)
+        .limit(limit)
+        .with_for_update(of=c, skip_locked=True)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def insert_analyses(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        stmt = pg_insert(CommentAnalysis).values(rows).on_conflict_do_nothing()
+        await session.execute(stmt)
+
+
+def _month(col: Any) -> Any:
+    return func.to_char(col, "YYYY-MM")
+
+
+async def topic_stats(
+    session: AsyncSession,
+    scope: Scope,
+    org_ids: Sequence[int],
+    start: date,
+    end: date,
+    by: str = "topic",
+) -> Sequence[Any]:
+    """Per organization, month and topic (or life situation + topic): n, mean, variance of the
+    overall score over responses whose comments mention the topic."""
+    ov = _overall()
+    a = CommentAnalysis
+    mention = (
+        select(
+            a.response_id,
+            func.unnest(a.topics).label("topic"),
+        )
+        .where(a.organization_id.in_(org_ids), a.answered_on >= start, a.answered_on < end)
+        .distinct()
+        .subquery("mention")
+    )
+    key = Response.life_situation_code if by == "situation" else literal_column("''")
+    stmt = (
+        select(
+            Response.organization_id,
+            _month(Response.answered_on).label("period"),
+            key.label("situation"),
+            mention.c.topic,
+            func.count().label("n"),
+            func.avg(ov.c.value).label("mean"),
+            func.coalesce(func.var_samp(ov.c.value), 0).label("var"),
+        )
+        .join(mention, mention.c.response_id == Response.id)
+        .join(ov, ov.c.response_id == Response.id)
+        .join(Organization, Organization.id == Response.organization_id)
+        .group_by(Response.organization_id, "period", "situation", mention.c.topic)
+    )
+    return (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all()
+
+
+async def score_totals(
+    session: AsyncSession,
+    scope: Scope,
+    org_ids: Sequence[int],
+    start: date,
+    end: date,
+    by: str = "topic",
+) -> Sequence[Any]:
+    """Per organization and month (or life situation): n, mean, variance of the overall score."""
+    ov = _overall()
+    key = Response.life_situation_code if by == "situation" else literal_column("''")
+    stmt = (
+        select(
+            Response.organization_id,
+            _month(Response.answered_on).label("period"),
+            key.label("situation"),
+            func.count().label("n"),
+            func.avg(ov.c.value).label("mean"),
+            func.coalesce(func.var_samp(ov.c.value), 0).label("var"),
+        )
+        .join(ov, ov.c.response_id == Response.id)
+        .join(Organization, Organization.id == Response.organization_id)
+        .where(
+            Response.organization_id.in_(org_ids),
+            Response.answered_on >= start,
+            Response.answered_on < end,
+        )
+        .group_by(Response.organization_id, "period", "situation")
+    )
+    return (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all()
+
+
+async def examples(
+    session: AsyncSession, scope: Scope, org_id: int, start: date, end: date, per_topic: int
+) -> Sequence[Any]:
+    """Up to ``per_topic`` masked comments per topic, the most negative first."""
+    a, c = CommentAnalysis, ResponseComment
+    ranked_q = (
+        select(
+            func.unnest(a.topics).label("topic"),
+            c.text,
+            a.answered_on,
+            a.sentiment,
+        )
+        .join(c, and_(c.response_id == a.response_id, c.code == a.code))
+        .join(Organization, Organization.id == a.organization_id)
+        .where(a.organization_id == org_id, a.answered_on >= start, a.answered_on < end)
+    )
+    ranked = apply_scope(ranked_q, scope, ORG_SCOPE).subquery("ranked")
+    numbered = select(
+        ranked,
+        func.row_number()
+        .over(
+            partition_by=ranked.c.topic,
+            order_by=[(ranked.c.sentiment == "negative").desc(), ranked.c.answered_on.desc()],
+        )
+        .label("k"),
+    ).subquery("numbered")
+    stmt = select(numbered.c.topic, numbered.c.text, numbered.c.answered_on).where(
+        numbered.c.k <= per_topic
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def visible_organization(
+    session: AsyncSession, scope: Scope, org_id: int
+) -> Organization | None:
+    stmt = apply_scope(select(Organization).where(Organization.id == org_id), scope, ORG_SCOPE)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def overview(
+    session: AsyncSession, scope: Scope, start: date, end: date, limit: int
+) -> Sequence[Any]:
+    """Organizations in scope with analysed comments in the period: counts and urgent flags."""
+    a = CommentAnalysis
+    stmt = (
+        select(
+            Organization.id,
+            Organization.short_name,
+            func.count().label("comments"),
+            func.count().filter(a.sentiment == "negative").label("negative"),
+            func.count().filter(a.urgent).label("urgent"),
+        )
+        .join(a, a.organization_id == Organization.id)
+        .where(a.answered_on >= start, a.answered_on < end)
+        .group_by(Organization.id, Organization.short_name)
+        .order_by(func.count().filter(a.urgent).desc(), func.count().desc())
+        .limit(limit)
+    )
+    return (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all()
+
+
+async def urgent(
+    session: AsyncSession, scope: Scope, org_id: int | None, limit: int
+) -> Sequence[Any]:
+    """Urgent-risk comments in scope (any time, newest first), whatever the thresholds."""
+    a, c = CommentAnalysis, ResponseComment
+    stmt = (
+        select(
+            a.response_id,
+            a.code,
+            a.organization_id,
+            Organization.short_name,
+            a.answered_on,
+            a.urgent_kind,
+            c.text,
+        )
+        .join(Organization, Organization.id == a.organization_id)
+        .join(c, and_(c.response_id == a.response_id, c.code == a.code))
+        .where(a.urgent, (a.organization_id == org_id) if org_id is not None else true())
+        .order_by(a.answered_on.desc())
+        .limit(limit)
+    )
+    return (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all()
+
+
+async def latest_day(session: AsyncSession, scope: Scope) -> date | None:
+    a = CommentAnalysis
+    stmt = select(func.max(a.answered_on)).join(Organization, Organization.id == a.organization_id)
+    return (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).scalar_one_or_none()
+
+
+async def comments(
+    session: AsyncSession,
+    scope: Scope,
+    org_id: int,
+    start: date,
+    end: date,
+    limit: int,
+    offset: int,
+) -> Sequence[Any]:
+    a, c = CommentAnalysis, ResponseComment
+    stmt = (
+        select(a.response_id, a.code, c.text, a.topics, a.sentiment, a.urgent, a.answered_on)
+        .join(c, and_(c.response_id == a.response_id, c.code == a.code))
+        .join(Organization, Organization.id == a.organization_id)
+        .where(a.organization_id == org_id, a.answered_on >= start, a.answered_on < end)
+        .order_by(a.answered_on.desc(), a.response_id, a.code)
+        .limit(limit)
+        .offset(offset)
+    )
+    return (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all()
+
+
+async def analysis(
+    session: AsyncSession, response_id: uuid.UUID, code: str
+) -> CommentAnalysis | None:
+    return await session.get(CommentAnalysis, (response_id, code), with_for_update=True)
+
+
+async def correct(
+    session: AsyncSession,
+    row: CommentAnalysis,
+    topics: list[str],
+    taxonomy_version: str,
+    user_id: int | None,
+) -> None:
+    await session.execute(
+        insert(InsightCorrection).values(
+            response_id=row.response_id,
+            code=row.code,
+            topics=topics,
+            previous_topics=row.topics,
+            taxonomy_version=taxonomy_version,
+            user_id=user_id,
+        )
+    )
+    await session.execute(
+        update(CommentAnalysis)
+        .where(CommentAnalysis.response_id == row.response_id, CommentAnalysis.code == row.code)
+        .values(topics=topics, model_version="corrected", analysed_at=func.now())
+    )
+
+
+async def corrected_examples(session: AsyncSession) -> Sequence[Any]:
+    """The latest correction of each comment, with its text and overall score."""
+    ov = _overall()
+    k = InsightCorrection
+    newest = select(func.max(k.id)).group_by(k.response_id, k.code)
+    latest = (
+        select(k.response_id, k.code, k.topics, k.taxonomy_version)
+        .where(k.id.in_(newest))
+        .subquery("latest")
+    )
+    c = ResponseComment
+    stmt = (
+        select(c.text, latest.c.topics, latest.c.taxonomy_version, ov.c.value)
+        .join(latest, and_(latest.c.response_id == c.response_id, latest.c.code == c.code))
+        .outerjoin(ov, ov.c.response_id == c.response_id)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def replace_signals(
+    session: AsyncSession, pairs: Sequence[tuple[int, str]], rows: list[dict[str, Any]]
+) -> None:
+    """Replace the signals of the given (organization, period) pairs by ``rows``."""
+    s = InsightSignal
+    for_pairs = func.row(s.organization_id, s.period).in_([func.row(o, p) for o, p in pairs])
+    await session.execute(delete(s).where(s.kind.in_(("problem", "rising")), for_pairs))
+    if rows:
+        await session.execute(insert(s).values(rows))
+
+
+async def store_model(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(update(InsightModel).values(active=False))
+    await session.execute(insert(InsightModel).values(**values, active=True))
+
+
+async def active_model(session: AsyncSession) -> tuple[str, bytes] | None:
+    stmt = select(InsightModel.version, InsightModel.blob).where(InsightModel.active)
+    row = (await session.execute(stmt)).first()
+    return (str(row[0]), bytes(row[1])) if row else None
+
+
+async def active_model_version(session: AsyncSession) -> str | None:
+    stmt = select(InsightModel.version).where(InsightModel.active)
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -1,0 +1,95 @@
+"""Insights pages: scoped to the user's organizations, masked text only for allowed roles."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from httpx import AsyncClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.identity.roles import Role
+from otklik.insights import service
+from otklik.insights.models import InsightCorrection
+from otklik.registry.models import Organization
+from tests.factories import create_organization, create_user, csrf_from, login
+from tests.insights.factories import add_response
+
+WAIT = "Ждали в очереди два часа"
+URGENT = "Врач потребовал деньги мимо кассы"
+
+
+async def _data(session: AsyncSession) -> tuple[Organization, Organization]:
+    own = await create_organization(session, region="77", name="Поликлиника Пресни")
+    other = await create_organization(session, region="50", name="Больница Подмосковья")
+    for overall in (1, 2, 2, 1, 3):
+        await add_response(session, own, overall, WAIT, day=date(2026, 11, 3))
+    for overall in (5, 5, 4, 5, 4, 5):
+        await add_response(session, own, overall, "Всё отлично", day=date(2026, 11, 4))
+    await add_response(session, other, 1, URGENT, day=date(2026, 11, 5))
+    await service.analyse_pending(session)
+    await session.commit()
+    return own, other
+
+
+async def test_organization_sees_its_problems_and_not_others(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    own, other = await _data(session)
+    user = await create_user(session, Role.organization, scope=f"organization:{own.ogrn}")
+    await session.commit()
+    assert await login(client, user.email) == 303
+    page = await client.get(f"/insights/organizations/{own.id}?period=2026-11")
+    assert page.status_code == 200
+    assert "Ожидание и очереди" in page.text
+    assert "проблема" in page.text
+    assert WAIT in page.text  # masked text is shown to the organization itself
+    assert (await client.get(f"/insights/organizations/{other.id}")).status_code == 404
+    overview = await client.get("/insights?period=2026-11")
+    assert "Поликлиника Пресни" in overview.text
+    assert "Больница Подмосковья" not in overview.text
+    assert URGENT not in overview.text
+    assert (await client.get("/insights?period=2026-13")).status_code == 400
+
+
+async def test_authority_sees_urgent_flag_analyst_without_text(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    _own, other = await _data(session)
+    authority = await create_user(session, Role.regional_authority, scope="region:50")
+    analyst = await create_user(session, Role.analyst)
+    citizen = await create_user(session, Role.citizen)
+    await session.commit()
+    await login(client, authority.email)
+    page = await client.get("/insights?period=2026-11")
+    assert "Коррупция" in page.text
+    assert URGENT in page.text
+    assert "Поликлиника Пресни" not in page.text
+    client.cookies.clear()
+    await login(client, analyst.email)
+    page = await client.get(f"/insights/organizations/{other.id}?period=2026-11")
+    assert page.status_code == 200
+    assert "Коррупция" in page.text  # the flag, whatever the small numbers
+    assert URGENT not in page.text  # analysts see no comment text
+    assert "Недостаточно данных" in page.text
+    client.cookies.clear()
+    await login(client, citizen.email)
+    assert (await client.get("/insights")).status_code == 403
+
+
+async def test_correction_form_posts_with_csrf(client: AsyncClient, session: AsyncSession) -> None:
+    own, _other = await _data(session)
+    user = await create_user(session, Role.organization, scope=f"organization:{own.ogrn}")
+    await session.commit()
+    await login(client, user.email)
+    page = await client.get(f"/insights/organizations/{own.id}?period=2026-11")
+    action = page.text.split('action="/insights/comments/')[1].split('"')[0]
+    url = f"/insights/comments/{action}"
+    data = {"csrf_token": csrf_from(page.text), "topics": ["waiting", "booking"]}
+    resp = await client.post(url, data=data)
+    assert resp.status_code == 303
+    kept = (await session.execute(select(InsightCorrection))).scalars().all()
+    assert kept[-1].topics == ["waiting", "booking"]
+    assert (await client.post(url, data={"topics": ["waiting"]})).status_code == 403
+    bad = await client.post(url, data={**data, "topics": ["nope"]})
+    assert bad.status_code == 422
