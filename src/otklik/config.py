@@ -49,6 +49,7 @@ class Settings(BaseSettings):
 
     invitation_days: int = Field(default=30, ge=1, le=90)
     reminder_after_days: int = Field(default=3, ge=1, le=30)
+    # local hours in the recipient's region when nothing is sent; start == end: no quiet hours
     quiet_hours_start: int = Field(default=21, ge=0, le=23)
     quiet_hours_end: int = Field(default=9, ge=0, le=23)
     fatigue_organization_days: int = Field(default=30, ge=0)
@@ -64,6 +65,13 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.env in ("demo", "test")
+
+    @property
+    def quiet_hours(self) -> tuple[int, int] | None:
+        """(start, end) local hours when messages wait; None when switched off."""
+        if self.quiet_hours_start == self.quiet_hours_end:
+            return None
+        return self.quiet_hours_start, self.quiet_hours_end
 
     @property
     def log_channel_enabled(self) -> bool:

@@ -20,7 +20,7 @@ from otklik.outreach.models import Delivery, Invitation, OutboxMessage
 from otklik.outreach.service import deliver, plan, queue_reminders
 from tests.factories import create_organization, create_user, login, service_record, snils
 from tests.outreach.conftest import Mailbox, Sink
-from tests.outreach.test_planning import VAULT, adult, send
+from tests.outreach.test_planning import VAULT, adult, send, tomorrow_at
 
 LATER = timedelta(hours=1)
 
@@ -231,3 +231,29 @@ async def test_log_channel_outbox_and_citizen_cabinet(
     assert "Поликлиника № 9" in cabinet.text
     assert "Заполнить анкету" in cabinet.text
     assert cabinet.text.count("Заполнить анкету") == 1  # only this citizen's
+
+
+async def test_quiet_hours_hold_messages_and_reminders_until_the_local_morning(
+    session: AsyncSession, settings: Settings, sink: Sink
+) -> None:
+    s = configured(settings, portal_notify_url=sink.url, quiet_hours_start=21, quiet_hours_end=9)
+    org = await create_organization(session, region="25")  # Vladivostok, UTC+10
+    await send(session, [service_record(org.ogrn, recipient=adult(snils()))])
+    night = tomorrow_at(14)  # 00:00 local
+    await plan(session, s, now=night)
+    morning = night.replace(hour=23)  # 09:00 local
+    assert await run(session, s, now=morning - timedelta(minutes=1)) == 0
+    assert await run(session, s, now=morning) == 1
+    # the reminder falls due at 09:00 local three days later; queued at 21:30 it waits
+    evening = morning + timedelta(days=3, hours=12, minutes=30)
+    assert await queue_reminders(session, s, now=evening) == 1
+    reminder = (await session.scalars(select(Delivery).where(Delivery.kind == "reminder"))).one()
+    assert reminder.next_attempt_at == morning + timedelta(days=4)
+    # without quiet hours a reminder queued at night goes at once
+    invitation = (await session.scalars(select(Invitation))).one()
+    await session.delete(reminder)
+    invitation.reminded_at = None
+    await session.flush()
+    assert await queue_reminders(session, settings, now=evening) == 1
+    again = (await session.scalars(select(Delivery).where(Delivery.kind == "reminder"))).one()
+    assert again.next_attempt_at == evening

@@ -54,14 +54,16 @@ CLAIM_DELIVERIES = text(
 )
 DELIVERY_BY_ID = text(DELIVERY_ROWS + " WHERE d.id = :id FOR UPDATE OF d")
 
-# The local hour in the region decides whether a message waits for the morning.
-QUIET_HOLD = """
-    CASE WHEN extract(hour FROM :now AT TIME ZONE rg.timezone) >= :quiet_start
-           OR extract(hour FROM :now AT TIME ZONE rg.timezone) < :quiet_end
+# The local hour in the region decides whether a message waits for the morning
+# (the same rule as ``service.quiet_hold``; start == end means no quiet hours).
+_HOUR = "extract(hour FROM :now AT TIME ZONE rg.timezone)"
+QUIET_HOLD = f"""
+    CASE WHEN (:quiet_start > :quiet_end AND ({_HOUR} >= :quiet_start OR {_HOUR} < :quiet_end))
+           OR (:quiet_start < :quiet_end AND {_HOUR} >= :quiet_start AND {_HOUR} < :quiet_end)
       THEN (((:now AT TIME ZONE rg.timezone)::date
-             + CASE WHEN extract(hour FROM :now AT TIME ZONE rg.timezone) >= :quiet_start
+             + CASE WHEN :quiet_start > :quiet_end AND {_HOUR} >= :quiet_start
                     THEN 1 ELSE 0 END)
-            + make_time(:quiet_end, 0, 0)) AT TIME ZONE rg.timezone
+            + make_time(CAST(:quiet_end AS int), 0, 0)) AT TIME ZONE rg.timezone
       ELSE :now END
 """
 

@@ -343,10 +343,12 @@ async def _record(
     await repository.add_outbox(session, outbox)
 
 
-async def queue_reminders(session: AsyncSession, settings: Settings) -> int:
+async def queue_reminders(
+    session: AsyncSession, settings: Settings, *, now: datetime | None = None
+) -> int:
     """One reminder per invitation not answered after ``reminder_after_days`` (quiet hours kept)."""
     return await repository.queue_reminders(
-        session, now_utc(), 5000, settings.quiet_hours_start, settings.quiet_hours_end
+        session, now or now_utc(), 5000, settings.quiet_hours_start, settings.quiet_hours_end
     )
 
 
