@@ -16,6 +16,7 @@ from otklik.kit.pii import PiiVault
 from otklik.outreach.models import Delivery, Invitation, OutreachTask
 from otklik.outreach.service import plan, quiet_hold, sampled_in
 from otklik.registry.models import Organization
+from otklik.surveys.models import QuestionnaireVersion
 from tests.factories import create_organization, create_source, service_record, snils
 
 VAULT = PiiVault("p" * 40)
@@ -157,3 +158,32 @@ async def test_invitations_wait_for_the_morning(session: AsyncSession, settings:
     held, now = (await session.scalars(select(Delivery).order_by(Delivery.id))).all()
     assert held.next_attempt_at == night.replace(hour=23)  # 09:00 in Vladivostok
     assert now.next_attempt_at == night  # daytime in Moscow: at once
+
+
+async def test_invitations_pin_the_questionnaire_published_last(
+    session: AsyncSession, settings: Settings
+) -> None:
+    org = await create_organization(session)
+    await send(session, [service_record(org.ogrn, recipient=adult(snils()))])
+    await plan(session, settings)  # nothing published yet
+    day = datetime(2026, 11, 1, tzinfo=UTC)
+    session.add_all(
+        [
+            QuestionnaireVersion(
+                version="v-old", title="А", definition={}, status="published", published_at=day
+            ),
+            QuestionnaireVersion(
+                version="v-new",
+                title="Б",
+                definition={},
+                status="published",
+                published_at=day + timedelta(days=1),
+            ),
+            QuestionnaireVersion(version="v-draft", title="В", definition={}),
+        ]
+    )
+    await session.flush()
+    await send(session, [service_record(org.ogrn, recipient=adult(snils()))])
+    await plan(session, settings)
+    pinned = await session.scalars(select(Invitation.questionnaire_version).order_by(Invitation.id))
+    assert list(pinned) == [None, "v-new"]

@@ -7,7 +7,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, literal_column, select, text
+from sqlalchemy import (
+    BigInteger,
+    LargeBinary,
+    Select,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.intake.models import Contact, ServiceRecord
@@ -15,18 +28,24 @@ from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.outreach.models import Delivery, Invitation, OutboxMessage, OutreachTask
 from otklik.registry.models import Organization, OrganizationType, Region, Service
 
+# Claim on the task table alone, in the partial index's order, so LIMIT stops the scan early
+# (no sort of every pending row); the joins then touch only the claimed rows.
 CLAIM_TASKS = text(
     """
+    WITH claimed AS (
+      SELECT id, service_record_id FROM outreach_tasks
+      WHERE status = 'pending' AND run_after <= :now
+      ORDER BY run_after, id
+      LIMIT :limit
+      FOR UPDATE SKIP LOCKED
+    )
     SELECT t.id, r.id AS record_id, r.organization_id, r.service_code, o.type_code,
       r.is_minor, rg.timezone
-    FROM outreach_tasks t
+    FROM claimed t
     JOIN service_records r ON r.id = t.service_record_id
     JOIN organizations o ON o.id = r.organization_id
     JOIN regions rg ON rg.code = o.region_code
-    WHERE t.status = 'pending' AND t.run_after <= :now
     ORDER BY t.id
-    LIMIT :limit
-    FOR UPDATE OF t SKIP LOCKED
     """
 )
 
@@ -43,14 +62,19 @@ DELIVERY_ROWS = """
     JOIN services s ON s.code = r.service_code
     JOIN regions rg ON rg.code = o.region_code
 """
+# Due messages in the partial index's order (next_attempt_at, id): LIMIT stops the scan early.
 CLAIM_DELIVERIES = text(
-    DELIVERY_ROWS
-    + """
-    WHERE d.status = 'queued' AND d.next_attempt_at <= :now
-    ORDER BY d.id
-    LIMIT :limit
-    FOR UPDATE OF d SKIP LOCKED
     """
+    WITH claimed AS (
+      SELECT id FROM deliveries
+      WHERE status = 'queued' AND next_attempt_at <= :now
+      ORDER BY next_attempt_at, id
+      LIMIT :limit
+      FOR UPDATE SKIP LOCKED
+    )
+    """
+    + DELIVERY_ROWS.replace("FROM deliveries d", "FROM claimed JOIN deliveries d USING (id)")
+    + " ORDER BY d.next_attempt_at, d.id"  # noqa: S608 - fixed SQL fragments, no user input
 )
 DELIVERY_BY_ID = text(DELIVERY_ROWS + " WHERE d.id = :id FOR UPDATE OF d")
 
@@ -98,6 +122,11 @@ async def claim_tasks(session: AsyncSession, now: datetime, limit: int) -> list[
     return list((await session.execute(CLAIM_TASKS, {"now": now, "limit": limit})).all())
 
 
+def _ids(name: str, values: Sequence[Any], item: Any = BigInteger) -> Any:
+    """One array parameter (``= ANY(:name)``) instead of a list of thousands of parameters."""
+    return bindparam(name, list(values), type_=ARRAY(item))
+
+
 async def contacts_for(session: AsyncSession, record_ids: list[int]) -> list[Any]:
     stmt = select(
         Contact.id,
@@ -107,7 +136,7 @@ async def contacts_for(session: AsyncSession, record_ids: list[int]) -> list[Any
         Contact.portal_account_confirmed,
         Contact.has_email,
         Contact.has_phone,
-    ).where(Contact.service_record_id.in_(record_ids))
+    ).where(Contact.service_record_id == any_(_ids("records", record_ids)))
     return list((await session.execute(stmt)).all())
 
 
@@ -117,41 +146,70 @@ async def recent_invitations(
     if not person_keys:
         return []
     stmt = select(Invitation.person_key, Invitation.organization_id, Invitation.created_at).where(
-        Invitation.person_key.in_(person_keys), Invitation.created_at >= since
+        Invitation.person_key == any_(_ids("keys", person_keys, LargeBinary)),
+        Invitation.created_at >= since,
     )
     return list((await session.execute(stmt)).all())
 
 
-async def add_invitations(
-    session: AsyncSession, invitations: list[dict[str, Any]], deliveries: list[dict[str, Any]]
-) -> None:
-    """Insert invitations and their first deliveries (matched by ``public_id``)."""
-    if not invitations:
-        return
-    rows = await session.execute(
-        insert(Invitation).returning(Invitation.id, Invitation.public_id), invitations
+# Invitations and their first deliveries in one statement; each invitation pins the
+# questionnaire version published last (NULL while none is published).
+ADD_INVITATIONS = text(
+    """
+    WITH batch AS (
+      SELECT * FROM unnest(
+        CAST(:public_id AS uuid[]), CAST(:record AS bigint[]), CAST(:contact AS bigint[]),
+        CAST(:person AS bytea[]), CAST(:org AS bigint[]), CAST(:token AS bytea[]),
+        CAST(:channel AS text[]), CAST(:key AS uuid[]), CAST(:at AS timestamptz[])
+      ) AS b(public_id, record, contact, person, org, token, channel, key, at)
+    ), version AS (
+      SELECT version FROM questionnaire_versions WHERE status = 'published'
+      ORDER BY published_at DESC NULLS LAST, version DESC LIMIT 1
+    ), inv AS (
+      INSERT INTO invitations (public_id, service_record_id, contact_id, person_key,
+        organization_id, token_hash, expires_at, questionnaire_version)
+      SELECT public_id, record, contact, person, org, token, :expires,
+        (SELECT version FROM version)
+      FROM batch
+      RETURNING id, public_id
     )
-    ids = {public_id: id_ for id_, public_id in rows}
-    for d in deliveries:
-        d["invitation_id"] = ids[d.pop("public_id")]
-    await session.execute(insert(Delivery), deliveries)
+    INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
+    SELECT inv.id, 'invite', batch.channel, batch.key, batch.at
+    FROM inv JOIN batch USING (public_id)
+    """
+)
+
+
+async def add_invitations(
+    session: AsyncSession, columns: dict[str, list[Any]], expires: datetime
+) -> None:
+    """columns: public_id, record, contact, person, org, token (invitation) and channel, key,
+    at (its first delivery), one list each."""
+    if columns["public_id"]:
+        await session.execute(ADD_INVITATIONS, {**columns, "expires": expires})
 
 
 async def finish_tasks(
-    session: AsyncSession, now: datetime, outcomes: list[dict[str, Any]]
+    session: AsyncSession, now: datetime, ids: list[int], statuses: list[str], reasons: list[Any]
 ) -> None:
+    if not ids:
+        return
     await session.execute(
         text(
-            "UPDATE outreach_tasks SET status = :status, reason = :reason, planned_at = :now "
-            "WHERE id = :id"
+            "UPDATE outreach_tasks t SET status = u.status, reason = u.reason, planned_at = :now"
+            " FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]),"
+            " CAST(:reasons AS text[])) AS u(id, status, reason)"
+            " WHERE t.id = u.id"
         ),
-        [{**o, "now": now} for o in outcomes],
+        {"now": now, "ids": ids, "statuses": statuses, "reasons": reasons},
     )
 
 
 async def delete_contacts(session: AsyncSession, record_ids: list[int]) -> None:
     if record_ids:
-        await session.execute(delete(Contact).where(Contact.service_record_id.in_(record_ids)))
+        await session.execute(
+            delete(Contact).where(Contact.service_record_id == any_(_ids("records", record_ids)))
+        )
 
 
 async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
@@ -200,6 +258,35 @@ async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> N
         ),
         rows,
     )
+
+
+# A channel answers again: its messages waiting out a backoff are due at once, in the order
+# they were first queued (their creation time), still never in the region's quiet hours.
+# Rows another worker holds are skipped (it is sending them already).
+RECOVER_CHANNELS = text(
+    f"""
+    UPDATE deliveries d
+    SET next_attempt_at = CASE WHEN hold.at > :now THEN hold.at ELSE d.created_at END
+    FROM invitations i
+    JOIN organizations o ON o.id = i.organization_id
+    JOIN regions rg ON rg.code = o.region_code
+    CROSS JOIN LATERAL (SELECT {QUIET_HOLD} AS at) hold
+    WHERE i.id = d.invitation_id AND d.id IN (
+      SELECT id FROM deliveries
+      WHERE status = 'queued' AND attempts > 0 AND next_attempt_at > created_at
+        AND channel = ANY(:channels)
+      FOR UPDATE SKIP LOCKED
+    )
+    """  # noqa: S608 - a fixed SQL fragment, no user input
+)
+
+
+async def recover_channels(
+    session: AsyncSession, channels: list[str], now: datetime, quiet: tuple[int, int]
+) -> None:
+    if channels:
+        params = {"channels": channels, "now": now, "quiet_start": quiet[0], "quiet_end": quiet[1]}
+        await session.execute(RECOVER_CHANNELS, params)
 
 
 async def mark_retry(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
