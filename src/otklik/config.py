@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     sampling_rates: dict[str, float] = Field(default_factory=dict)
     delivery_callback_token: str | None = None
     channel_rate_per_second: int = Field(default=500, ge=1)
+    # per-channel overrides of channel_rate_per_second, e.g. {"sms": 50}
+    channel_rates: dict[str, int] = Field(default_factory=dict)
     delivery_batch: int = Field(default=200, ge=1, le=5000)
     channel_timeout_seconds: float = Field(default=10.0, gt=0)
 

@@ -3,6 +3,7 @@ a worker dying mid-batch, a channel down for an hour, callbacks, reminders, link
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from otklik.app import create_app
 from otklik.config import Settings
 from otklik.identity.roles import Role
-from otklik.outreach.channels import Channel, enabled_channels
+from otklik.outreach.channels import Channel, RateLimiter, enabled_channels
 from otklik.outreach.models import Delivery, Invitation, OutboxMessage
 from otklik.outreach.service import deliver, plan, queue_reminders
 from tests.factories import create_organization, create_user, login, service_record, snils
@@ -278,3 +279,18 @@ async def test_quiet_hours_hold_messages_and_reminders_until_the_local_morning(
     assert await queue_reminders(session, settings, now=evening) == 1
     again = (await session.scalars(select(Delivery).where(Delivery.kind == "reminder"))).one()
     assert again.next_attempt_at == evening
+
+
+async def test_per_channel_rate_limits(
+    session: AsyncSession, settings: Settings, sink: Sink
+) -> None:
+    s = configured(settings, portal_notify_url=sink.url)
+    await invite(session, s, n=6)
+    limiter = RateLimiter(1000, {"portal": 20})  # portal: one message per 50 ms
+    started = time.monotonic()
+    async with httpx.AsyncClient() as client:
+        channels = enabled_channels(s, client)
+        sent = await deliver(session, s, vault=VAULT, channels=channels, limiter=limiter)
+    assert sent == 6
+    assert time.monotonic() - started >= 5 * 0.05  # a lower bound: the limit held
+    assert limiter.intervals == {"portal": 0.05}

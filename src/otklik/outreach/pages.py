@@ -14,7 +14,8 @@ from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.kit.web import render, settings_of
 from otklik.outreach import funnel, repository
-from otklik.outreach.service import REASONS, LinkGone, open_link
+from otklik.outreach.citizen import LinkGone, open_link
+from otklik.outreach.service import REASONS
 from otklik.outreach.texts import PLACE, Context
 from otklik.outreach.texts import render as render_message
 

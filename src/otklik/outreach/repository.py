@@ -356,6 +356,36 @@ async def invitation_by_token_hash(session: AsyncSession, digest: bytes) -> Any:
     return (await session.execute(stmt)).first()
 
 
+async def lock_record_invitations(session: AsyncSession, invitation_id: int) -> list[Any]:
+    """Every invitation of the service record behind ``invitation_id``, locked."""
+    stmt = text(
+        "SELECT id, status, completed_at FROM invitations WHERE service_record_id ="
+        " (SELECT service_record_id FROM invitations WHERE id = :id) ORDER BY id FOR UPDATE"
+    )
+    return list((await session.execute(stmt, {"id": invitation_id})).all())
+
+
+async def use_up(session: AsyncSession, ids: list[int], completed_id: int, now: datetime) -> None:
+    """One invitation completed, the others of its record used up; nothing more is sent."""
+    await session.execute(
+        text(
+            "UPDATE invitations SET"
+            " completed_at = CASE WHEN id = :done THEN :now END,"
+            " started_at = CASE WHEN id = :done THEN coalesce(started_at, :now) END,"
+            " status = CASE WHEN id = :done THEN status ELSE 'used' END"
+            " WHERE id = ANY(:ids)"
+        ),
+        {"ids": ids, "done": completed_id, "now": now},
+    )
+    await session.execute(
+        text(
+            "UPDATE deliveries SET status = 'cancelled'"
+            " WHERE invitation_id = ANY(:ids) AND status = 'queued'"
+        ),
+        {"ids": ids},
+    )
+
+
 async def outbox(session: AsyncSession, limit: int) -> list[OutboxMessage]:
     stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     return list((await session.scalars(stmt)).all())
