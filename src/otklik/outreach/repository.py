@@ -51,6 +51,7 @@ CLAIM_TASKS = text(
 
 DELIVERY_ROWS = """
     SELECT d.id, d.invitation_id, d.kind, d.channel, d.idempotency_key, d.attempts,
+      d.attempts > 0 AND d.next_attempt_at > d.created_at AS in_backoff,
       i.public_id, i.expires_at, c.person_key, c.sealed, c.portal_account_confirmed,
       c.has_email, c.has_phone, o.short_name, ot.sector, s.name, r.served_at, rg.timezone
     FROM deliveries d

@@ -321,9 +321,36 @@ async def deliver(
             return await channel.send(out.message)
 
     batch = [Outbound(r, _message(r, settings, vault)) for r in rows]
-    results = await asyncio.gather(*(send(o) for o in batch))
-    await _record(session, settings, batch, results, now)
+    probes, held = _probes(batch)
+    now_sent = [o for o in batch if o.row.id not in held]
+    results = list(await asyncio.gather(*(send(o) for o in now_sent)))
+    # a probe that failed: the retries held back on its channel wait out a backoff like it
+    failed = {
+        o.row.channel: r
+        for o, r in zip(now_sent, results, strict=True)
+        if o.row.id in probes and r.outcome != "sent"
+    }
+    for o in batch:
+        if o.row.id in held and o.row.channel in failed:
+            now_sent.append(o)
+            results.append(Result("temporary", failed[o.row.channel].error))
+    await _record(session, settings, now_sent, results, now)
     return len(rows)
+
+
+def _probes(batch: list[Outbound]) -> tuple[set[int], set[int]]:
+    """Per channel, only the oldest retried message is tried (the probe); other retries wait.
+
+    If the probe gets through, the channel is back and its whole backlog becomes due in the
+    order it was queued (``_record``); the rows held back are left as they are.
+    """
+    retried: dict[str, list[int]] = defaultdict(list)
+    for o in batch:
+        if o.row.in_backoff:  # failed before and waiting out a backoff
+            retried[o.row.channel].append(o.row.id)
+    probes = {min(ids) for ids in retried.values()}
+    held = {i for ids in retried.values() for i in ids} - probes
+    return probes, held
 
 
 async def _record(
@@ -388,7 +415,7 @@ async def _record(
     back = {
         o.row.channel
         for o, res in zip(batch, results, strict=True)
-        if res.outcome == "sent" and o.row.attempts > 0
+        if res.outcome == "sent" and o.row.in_backoff
     }
     await repository.recover_channels(session, sorted(back), now, settings.quiet_hours or (0, 0))
     await repository.mark_sent(session, sent)
