@@ -145,7 +145,7 @@ class Bench:
             "OTKLIK_QUIET_HOURS_START": "0",
             "OTKLIK_QUIET_HOURS_END": "0",
             "OTKLIK_CHANNEL_RATE_PER_SECOND": "100000",
-            "OTKLIK_DELIVERY_BATCH": "500",
+            "OTKLIK_DELIVERY_BATCH": "200",
         }
         self.workers.append(
             subprocess.Popen(  # noqa: S603 - our own CLI
@@ -378,11 +378,12 @@ class Bench:
         for _ in range(2):
             self.start_worker()
         kills = 0
-        while self.sql(
+        until = time.monotonic() + self.args.kill_seconds
+        while time.monotonic() < until and self.sql(
             "SELECT (SELECT count(*) FROM outreach_tasks WHERE status = 'pending')"
             " + (SELECT count(*) FROM deliveries WHERE status = 'queued')"
         ):
-            time.sleep(rng.uniform(2.0, 6.0))  # a worker needs ~1-2 s to start
+            time.sleep(rng.uniform(3.0, 12.0))  # a worker needs 1-3 s to start
             victim = self.workers.pop(rng.randrange(len(self.workers)))
             victim.send_signal(signal.SIGKILL)
             victim.wait()
@@ -555,6 +556,7 @@ def main() -> int:
     p.add_argument("--latency-seconds", type=int, default=60)
     p.add_argument("--latency-rate", type=int, default=200)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--kill-seconds", type=int, default=180, help="how long workers are killed")
     p.add_argument("--profile", action="store_true", help="profile planning only")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up (drop the database)
     Bench(p.parse_args()).run()
