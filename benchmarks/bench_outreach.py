@@ -3,8 +3,9 @@ SIGKILL, and a channel down for an hour. Every figure is printed with a baseline
 the same run.
 
 A throwaway database ``bench_outreach_<random>`` is created on the PostgreSQL of
-``OTKLIK_BENCH_ADMIN_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``) and
-dropped at the end. Records, contacts and tasks are written with COPY exactly as intake leaves
+``OTKLIK_BENCH_ADMIN_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``; if
+nothing answers there, an embedded PostgreSQL under ``benchmarks/out/``) and dropped at the end.
+Records, contacts and tasks are written with COPY exactly as intake leaves
 them (not timed). The channel is ``portal`` pointed at a raw asyncio HTTP sink in a subprocess
 (``outreach_support.py``); workers are ``otklik worker`` processes.
 
@@ -34,6 +35,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from sqlalchemy import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from outreach_support import PII_KEY, VAULT, RecordMaker, organizations
@@ -70,9 +72,13 @@ class Bench:
         admin = os.environ.get(
             "OTKLIK_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
         )
+        try:
+            psycopg.connect(admin, connect_timeout=3).close()
+        except psycopg.OperationalError:  # no server there: the embedded one
+            admin = db.start_embedded(HERE / "out" / "outreach-pgdata", database="postgres")
         self.admin = admin
         self.name = f"bench_outreach_{secrets.token_hex(4)}"
-        self.url = admin.rsplit("/", 1)[0] + "/" + self.name
+        self.url = make_url(admin).set(database=self.name).render_as_string(hide_password=False)
         self.sink_port = free_port()
         self.sink = f"http://127.0.0.1:{self.sink_port}"
         self.settings = Settings(
