@@ -497,13 +497,14 @@ class Bench:
             if self.args.profile:
                 self.profile(maker)
                 return
-            self.planning(maker)
-            self.claim_before_after()
-            self.contacts_before_after()
-            self.delivery(maker)
-            self.latency(maker)
-            self.outage(maker)
-            self.reliability(maker)
+            parts = self.args.parts.split(",")
+            if "planning" in parts:
+                self.planning(maker)
+                self.claim_before_after()
+                self.contacts_before_after()
+            for name in ("delivery", "latency", "outage", "reliability"):
+                if name in parts:
+                    getattr(self, name)(maker)
 
 
 async def plain_client(url: str, n: int) -> float:
@@ -564,6 +565,7 @@ def main() -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--kill-seconds", type=int, default=180, help="how long workers are killed")
     p.add_argument("--profile", action="store_true", help="profile planning only")
+    p.add_argument("--parts", default="planning,delivery,latency,outage,reliability")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up (drop the database)
     Bench(p.parse_args()).run()
     return 0
