@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from otklik.config import Settings
 from otklik.intake.models import Contact
@@ -187,3 +187,22 @@ async def test_invitations_pin_the_questionnaire_published_last(
     await plan(session, settings)
     pinned = await session.scalars(select(Invitation.questionnaire_version).order_by(Invitation.id))
     assert list(pinned) == [None, "v-new"]
+
+
+async def test_one_planner_at_a_time_so_the_budget_is_never_spent_twice(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await second.begin()
+        busy = AsyncSession(bind=first)
+        other = AsyncSession(bind=second)
+        org = await create_organization(other)
+        await send(other, [service_record(org.ogrn, recipient=adult(snils()))])
+        assert await plan(busy, settings) == 0  # nothing of its own to plan, lock held
+        assert await plan(other, settings) == 0  # waits for the other planner's transaction
+        await first.rollback()
+        assert await plan(other, settings) == 1
+        await second.rollback()
+        await busy.close()
+        await other.close()

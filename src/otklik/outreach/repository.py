@@ -112,6 +112,16 @@ QUEUE_REMINDERS = text(
 )
 
 
+PLANNER_LOCK = 882_0301  # one planner at a time: the fatigue budget is read, then spent
+
+
+async def try_planner_lock(session: AsyncSession) -> bool:
+    """Held until the transaction ends; False while another planner holds it."""
+    return bool(
+        await session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PLANNER_LOCK})
+    )
+
+
 async def claim_tasks(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
     return list((await session.execute(CLAIM_TASKS, {"now": now, "limit": limit})).all())
 

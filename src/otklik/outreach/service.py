@@ -220,6 +220,10 @@ async def plan(
     Reads and writes are set-based: a handful of statements per batch, whatever its size.
     """
     now = now or now_utc()
+    # Two planners at once could each find a person's budget unspent and both invite:
+    # planning is serialized (a batch of 5 000 is a handful of statements; delivery scales out).
+    if not await repository.try_planner_lock(session):
+        return 0
     tasks = await repository.claim_tasks(session, now, limit)
     if not tasks:
         return 0
