@@ -328,11 +328,11 @@ async def deliver(
     probes, held = _probes(batch)
     now_sent = [o for o in batch if o.row.id not in held]
     results = list(await asyncio.gather(*(send(o) for o in now_sent)))
-    # a probe that failed: the retries held back on its channel wait out a backoff like it
+    # a probe that failed for now: the retries held back on its channel wait out a backoff too
     failed = {
         o.row.channel: r
         for o, r in zip(now_sent, results, strict=True)
-        if o.row.id in probes and r.outcome != "sent"
+        if o.row.id in probes and r.outcome == "temporary"
     }
     for o in batch:
         if o.row.id in held and o.row.channel in failed:
