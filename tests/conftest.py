@@ -75,7 +75,15 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(env="test", data_dir=tmp_path, secret_key="t" * 40, pii_key="p" * 40)
+    # no quiet hours: tests pass at any hour; quiet-hours tests pass their own ``now``
+    return Settings(
+        env="test",
+        data_dir=tmp_path,
+        secret_key="t" * 40,
+        pii_key="p" * 40,
+        quiet_hours_start=0,
+        quiet_hours_end=0,
+    )
 
 
 @pytest.fixture

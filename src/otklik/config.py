@@ -49,6 +49,7 @@ class Settings(BaseSettings):
 
     invitation_days: int = Field(default=30, ge=1, le=90)
     reminder_after_days: int = Field(default=3, ge=1, le=30)
+    # local hours in the recipient's region when nothing is sent; start == end: no quiet hours
     quiet_hours_start: int = Field(default=21, ge=0, le=23)
     quiet_hours_end: int = Field(default=9, ge=0, le=23)
     fatigue_organization_days: int = Field(default=30, ge=0)
@@ -58,6 +59,8 @@ class Settings(BaseSettings):
     sampling_rates: dict[str, float] = Field(default_factory=dict)
     delivery_callback_token: str | None = None
     channel_rate_per_second: int = Field(default=500, ge=1)
+    # per-channel overrides of channel_rate_per_second, e.g. {"sms": 50}
+    channel_rates: dict[str, int] = Field(default_factory=dict)
     delivery_batch: int = Field(default=200, ge=1, le=5000)
     channel_timeout_seconds: float = Field(default=10.0, gt=0)
     # the respondent form: token buckets per client address and per link, the body limit
@@ -68,6 +71,13 @@ class Settings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.env in ("demo", "test")
+
+    @property
+    def quiet_hours(self) -> tuple[int, int] | None:
+        """(start, end) local hours when messages wait; None when switched off."""
+        if self.quiet_hours_start == self.quiet_hours_end:
+            return None
+        return self.quiet_hours_start, self.quiet_hours_end
 
     @property
     def log_channel_enabled(self) -> bool:

@@ -3,6 +3,7 @@ a worker dying mid-batch, a channel down for an hour, callbacks, reminders, link
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from otklik.app import create_app
 from otklik.config import Settings
 from otklik.identity.roles import Role
-from otklik.outreach.channels import Channel, enabled_channels
+from otklik.outreach.channels import Channel, RateLimiter, enabled_channels
 from otklik.outreach.models import Delivery, Invitation, OutboxMessage
 from otklik.outreach.service import deliver, plan, queue_reminders
 from tests.factories import create_organization, create_user, login, service_record, snils
 from tests.outreach.conftest import Mailbox, Sink
-from tests.outreach.test_planning import VAULT, adult, send
+from tests.outreach.test_planning import VAULT, adult, send, tomorrow_at
 
 LATER = timedelta(hours=1)
 
@@ -85,12 +86,33 @@ async def test_temporary_failures_retry_and_a_channel_down_for_an_hour(
     assert {d.status for d in deliveries} == {"queued"}
     assert all(d.attempts >= 3 and d.error == "HTTP 503" for d in deliveries)
     sink.mode = "ok"
-    one_at_a_time = s.model_copy(update={"delivery_batch": 1})
     back = now + LATER + timedelta(minutes=15)
-    assert [await run(session, one_at_a_time, now=back) for _ in range(4)] == [1, 1, 1, 0]
-    # oldest first
-    ids = [str(d.idempotency_key) for d in deliveries]
-    assert sink.keys() == ids
+    # all three are due again: only the oldest is tried (a probe), the others wait for it
+    assert await run(session, s, now=back) == 3
+    assert len(sink.received) == 1
+    one_at_a_time = s.model_copy(update={"delivery_batch": 1})
+    assert [await run(session, one_at_a_time, now=back) for _ in range(3)] == [1, 1, 0]
+    assert sink.keys() == [str(d.idempotency_key) for d in deliveries]  # oldest first
+
+
+async def test_a_channel_that_answers_again_sends_its_whole_backlog_oldest_first(
+    session: AsyncSession, settings: Settings, sink: Sink
+) -> None:
+    s = configured(settings, portal_notify_url=sink.url, delivery_batch=1)
+    await invite(session, s, n=3)
+    sink.mode = "down"
+    now = datetime.now(UTC)
+    for _ in range(3):
+        await run(session, s, now=now)
+    old, older, youngest = (await session.scalars(select(Delivery).order_by(Delivery.id))).all()
+    back = now + LATER
+    # backoffs end at different times: only the youngest message is due when the portal is back
+    youngest.next_attempt_at = back
+    old.next_attempt_at = older.next_attempt_at = back + timedelta(minutes=10)
+    await session.flush()
+    sink.mode = "ok"
+    assert [await run(session, s, now=back) for _ in range(4)] == [1, 1, 1, 0]
+    assert sink.keys() == [str(d.idempotency_key) for d in (youngest, old, older)]
 
 
 async def test_a_hanging_channel_times_out_and_is_retried(
@@ -231,3 +253,44 @@ async def test_log_channel_outbox_and_citizen_cabinet(
     assert "Поликлиника № 9" in cabinet.text
     assert "Заполнить анкету" in cabinet.text
     assert cabinet.text.count("Заполнить анкету") == 1  # only this citizen's
+
+
+async def test_quiet_hours_hold_messages_and_reminders_until_the_local_morning(
+    session: AsyncSession, settings: Settings, sink: Sink
+) -> None:
+    s = configured(settings, portal_notify_url=sink.url, quiet_hours_start=21, quiet_hours_end=9)
+    org = await create_organization(session, region="25")  # Vladivostok, UTC+10
+    await send(session, [service_record(org.ogrn, recipient=adult(snils()))])
+    night = tomorrow_at(14)  # 00:00 local
+    await plan(session, s, now=night)
+    morning = night.replace(hour=23)  # 09:00 local
+    assert await run(session, s, now=morning - timedelta(minutes=1)) == 0
+    assert await run(session, s, now=morning) == 1
+    # the reminder falls due at 09:00 local three days later; queued at 21:30 it waits
+    evening = morning + timedelta(days=3, hours=12, minutes=30)
+    assert await queue_reminders(session, s, now=evening) == 1
+    reminder = (await session.scalars(select(Delivery).where(Delivery.kind == "reminder"))).one()
+    assert reminder.next_attempt_at == morning + timedelta(days=4)
+    # without quiet hours a reminder queued at night goes at once
+    invitation = (await session.scalars(select(Invitation))).one()
+    await session.delete(reminder)
+    invitation.reminded_at = None
+    await session.flush()
+    assert await queue_reminders(session, settings, now=evening) == 1
+    again = (await session.scalars(select(Delivery).where(Delivery.kind == "reminder"))).one()
+    assert again.next_attempt_at == evening
+
+
+async def test_per_channel_rate_limits(
+    session: AsyncSession, settings: Settings, sink: Sink
+) -> None:
+    s = configured(settings, portal_notify_url=sink.url)
+    await invite(session, s, n=6)
+    limiter = RateLimiter(1000, {"portal": 20})  # portal: one message per 50 ms
+    started = time.monotonic()
+    async with httpx.AsyncClient() as client:
+        channels = enabled_channels(s, client)
+        sent = await deliver(session, s, vault=VAULT, channels=channels, limiter=limiter)
+    assert sent == 6
+    assert time.monotonic() - started >= 5 * 0.05  # a lower bound: the limit held
+    assert limiter.intervals == {"portal": 0.05}

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from otklik.config import Settings
 from otklik.intake.models import Contact
@@ -16,6 +16,7 @@ from otklik.kit.pii import PiiVault
 from otklik.outreach.models import Delivery, Invitation, OutreachTask
 from otklik.outreach.service import plan, quiet_hold, sampled_in
 from otklik.registry.models import Organization
+from otklik.surveys.models import QuestionnaireVersion
 from tests.factories import create_organization, create_source, service_record, snils
 
 VAULT = PiiVault("p" * 40)
@@ -123,19 +124,85 @@ async def test_sampling_and_missing_channels(
 
 
 def test_quiet_hours_hold_until_morning_in_the_region() -> None:
-    late = datetime(2026, 11, 20, 19, 30, tzinfo=UTC)  # 22:30 in Moscow, 04:30 in Vladivostok
+    late = datetime(2026, 11, 20, 19, 30, tzinfo=UTC)  # 22:30 in Moscow, 05:30 in Vladivostok
     assert quiet_hold(late, "Europe/Moscow", 21, 9) == datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
     assert quiet_hold(late, "Asia/Vladivostok", 21, 9) == datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
     day = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
     assert quiet_hold(day, "Europe/Moscow", 21, 9) == day
+    assert quiet_hold(late, "Europe/Moscow", 0, 0) == late  # start == end: no quiet hours
+    # a window within one day: 13:00-15:00 local
+    assert quiet_hold(day, "Europe/Moscow", 11, 15) == datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def tomorrow_at(hour: int) -> datetime:
+    """An explicit instant (UTC) after every task's ``run_after``, whatever the clock says."""
+    return (datetime.now(UTC) + timedelta(days=1)).replace(
+        hour=hour, minute=0, second=0, microsecond=0
+    )
 
 
 async def test_invitations_wait_for_the_morning(session: AsyncSession, settings: Settings) -> None:
-    org = await create_organization(session, region="25")  # Primorsky krai, UTC+10
-    await send(session, [service_record(org.ogrn, recipient=adult(snils()))])
-    night = (datetime.now(UTC) + timedelta(days=1)).replace(
-        hour=14, minute=0, second=0, microsecond=0
+    assert settings.quiet_hours is None  # tests run without quiet hours unless they ask
+    quiet = settings.model_copy(update={"quiet_hours_start": 21, "quiet_hours_end": 9})
+    far_east = await create_organization(session, region="25")  # Primorsky krai, UTC+10
+    moscow = await create_organization(session, region="77")  # UTC+3
+    await send(
+        session,
+        [
+            service_record(far_east.ogrn, recipient=adult(snils())),
+            service_record(moscow.ogrn, recipient=adult(snils())),
+        ],
     )
-    await plan(session, settings, now=night)  # 00:00 in Vladivostok
-    delivery = (await session.scalars(select(Delivery))).one()
-    assert delivery.next_attempt_at == night.replace(hour=23)
+    night = tomorrow_at(14)  # 00:00 in Vladivostok, 17:00 in Moscow
+    await plan(session, quiet, now=night)
+    held, now = (await session.scalars(select(Delivery).order_by(Delivery.id))).all()
+    assert held.next_attempt_at == night.replace(hour=23)  # 09:00 in Vladivostok
+    assert now.next_attempt_at == night  # daytime in Moscow: at once
+
+
+async def test_invitations_pin_the_questionnaire_published_last(
+    session: AsyncSession, settings: Settings
+) -> None:
+    org = await create_organization(session)
+    await send(session, [service_record(org.ogrn, recipient=adult(snils()))])
+    await plan(session, settings)  # nothing published yet
+    day = datetime(2026, 11, 1, tzinfo=UTC)
+    session.add_all(
+        [
+            QuestionnaireVersion(
+                version="v-old", title="А", definition={}, status="published", published_at=day
+            ),
+            QuestionnaireVersion(
+                version="v-new",
+                title="Б",
+                definition={},
+                status="published",
+                published_at=day + timedelta(days=1),
+            ),
+            QuestionnaireVersion(version="v-draft", title="В", definition={}),
+        ]
+    )
+    await session.flush()
+    await send(session, [service_record(org.ogrn, recipient=adult(snils()))])
+    await plan(session, settings)
+    pinned = await session.scalars(select(Invitation.questionnaire_version).order_by(Invitation.id))
+    assert list(pinned) == [None, "v-new"]
+
+
+async def test_one_planner_at_a_time_so_the_budget_is_never_spent_twice(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await second.begin()
+        busy = AsyncSession(bind=first)
+        other = AsyncSession(bind=second)
+        org = await create_organization(other)
+        await send(other, [service_record(org.ogrn, recipient=adult(snils()))])
+        assert await plan(busy, settings) == 0  # nothing of its own to plan, lock held
+        assert await plan(other, settings) == 0  # waits for the other planner's transaction
+        await first.rollback()
+        assert await plan(other, settings) == 1
+        await second.rollback()
+        await busy.close()
+        await other.close()

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.demo.comments import demo_comment
+from otklik.outreach.citizen import LinkGone
 from otklik.outreach.links import link_token
-from otklik.outreach.service import LinkGone
 from otklik.surveys import repository, service
 from otklik.surveys.definitions import Question
 

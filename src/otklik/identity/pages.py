@@ -14,7 +14,7 @@ from otklik.identity.models import User
 from otklik.identity.roles import Role, ScopeKind
 from otklik.kit.pagination import PageParams
 from otklik.kit.web import SESSION_COOKIE, client_key, render, settings_of, verify_csrf
-from otklik.outreach.service import my_questionnaires
+from otklik.outreach.citizen import my_questionnaires
 from otklik.registry import repository as registry_repository
 from otklik.registry.models import Founder, Organization, Region
 

@@ -126,10 +126,11 @@ class LogChannel:
 
 
 class RateLimiter:
-    """At most ``per_second`` sends per channel in this process."""
+    """At most ``per_second`` sends per channel in this process (``rates`` per channel)."""
 
-    def __init__(self, per_second: int) -> None:
+    def __init__(self, per_second: int, rates: dict[str, int] | None = None) -> None:
         self.interval = 1.0 / per_second
+        self.intervals = {name: 1.0 / max(rate, 1) for name, rate in (rates or {}).items()}
         self.next_at: dict[str, float] = {}
         self.lock = asyncio.Lock()
 
@@ -137,7 +138,7 @@ class RateLimiter:
         async with self.lock:
             now = time.monotonic()
             at = max(now, self.next_at.get(channel, now))
-            self.next_at[channel] = at + self.interval
+            self.next_at[channel] = at + self.intervals.get(channel, self.interval)
         if at > now:
             await asyncio.sleep(at - now)
 

@@ -30,6 +30,7 @@ class OutreachTask(Base):
         Index(
             "ix_outreach_tasks_due",
             "run_after",
+            "id",
             postgresql_where=text("status = 'pending'"),
         ),
     )
@@ -54,7 +55,10 @@ class Invitation(Base):
     """
 
     __tablename__ = "invitations"
-    __table_args__ = (Index("ix_invitations_person_created", "person_key", "created_at"),)
+    __table_args__ = (
+        Index("ix_invitations_person_created", "person_key", "created_at"),
+        Index("ix_invitations_contact_id", "contact_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     public_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
@@ -84,8 +88,13 @@ class Delivery(Base):
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        # due messages are taken oldest first
-        Index("ix_deliveries_queued", "id", postgresql_where=text("status = 'queued'")),
+        # due messages are claimed in this order: LIMIT stops the scan early
+        Index(
+            "ix_deliveries_due",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status = 'queued'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

@@ -99,17 +99,44 @@ class Budget:
             self.by_week[key] += 1
 
 
-async def plan(
-    session: AsyncSession, settings: Settings, *, limit: int = 5000, now: datetime | None = None
-) -> int:
-    """Decide for the due outreach tasks: invitations with their first delivery, or a skip."""
-    now = now or now_utc()
-    tasks = await repository.claim_tasks(session, now, limit)
-    if not tasks:
-        return 0
-    people: dict[int, list[Any]] = defaultdict(list)
-    for c in await repository.contacts_for(session, [t.record_id for t in tasks]):
-        people[c.service_record_id].append(c)
+INVITE_COLUMNS = (
+    "public_id",
+    "record",
+    "contact",
+    "person",
+    "org",
+    "token",
+    "channel",
+    "key",
+    "at",
+)
+
+
+@dataclass
+class Decisions:
+    """What one planning batch decided, column by column (written with one statement each)."""
+
+    invites: dict[str, list[Any]]
+    task_ids: list[int]
+    statuses: list[str]
+    reasons: list[str | None]
+    skipped_records: list[int]
+
+    @classmethod
+    def empty(cls) -> Decisions:
+        return cls({c: [] for c in INVITE_COLUMNS}, [], [], [], [])
+
+    def outcome(self, task: Any, invited: int, reason: str | None) -> None:
+        self.task_ids.append(task.id)
+        self.statuses.append("planned" if invited else "skipped")
+        self.reasons.append(None if invited else reason)
+        if not invited:
+            self.skipped_records.append(task.record_id)
+
+
+async def _budget(
+    session: AsyncSession, settings: Settings, now: datetime, people: dict[int, list[Any]]
+) -> Budget:
     org_since = now - timedelta(days=settings.fatigue_organization_days)
     week_since = now - timedelta(days=7)
     budget = Budget(org_since, week_since, Counter(), Counter())
@@ -118,69 +145,98 @@ async def plan(
         session, keys, min(org_since, week_since)
     ):
         budget.add(key, org, at)
+    return budget
+
+
+def _invite_or_reason(
+    settings: Settings, budget: Budget, task: Any, contact: Any, enabled: set[str]
+) -> str | list[str]:
+    """The channels to reach ``contact`` in order, or why this person is not invited."""
+    if budget.by_org[(contact.person_key, task.organization_id)] >= (
+        settings.fatigue_organization_max
+    ):
+        return "fatigue_organization"
+    if budget.by_week[contact.person_key] >= settings.fatigue_week_max:
+        return "fatigue_week"
+    order = channel_order(enabled, True, contact.has_email, contact.has_phone)
+    return order or "no_channel"
+
+
+def _decide(
+    settings: Settings,
+    now: datetime,
+    tasks: list[Any],
+    people: dict[int, list[Any]],
+    budget: Budget,
+) -> Decisions:
+    out = Decisions.empty()
+    cols = out.invites
     enabled = enabled_names(settings)
-    expires = now + timedelta(days=settings.invitation_days)
-    invitations: list[dict[str, Any]] = []
-    deliveries: list[dict[str, Any]] = []
-    outcomes: list[dict[str, Any]] = []
-    skipped: list[int] = []
+    rates = settings.sampling_rates
+    window = settings.quiet_hours or (0, 0)
     for t in tasks:
-        reason = None
-        invited = 0
         targets = [c for c in people[t.record_id] if (c.position == 0) != t.is_minor]
         confirmed = [c for c in targets if c.portal_account_confirmed]
-        rates = settings.sampling_rates
         rate = rates.get(f"service:{t.service_code}", rates.get(f"type:{t.type_code}", 1.0))
+        reason = None
         if not confirmed:
             reason = "no_confirmed_account"
         elif not sampled_in(t.record_id, rate):
             reason = "sampled_out"
+        invited = 0
         for c in confirmed if reason is None else []:
-            order = channel_order(enabled, True, c.has_email, c.has_phone)
-            if (
-                budget.by_org[(c.person_key, t.organization_id)]
-                >= settings.fatigue_organization_max
+            got = _invite_or_reason(settings, budget, t, c, enabled)
+            if isinstance(got, str):
+                reason = reason or got
+                continue
+            public_id = uuid.uuid4()
+            for col, value in zip(
+                INVITE_COLUMNS,
+                (
+                    public_id,
+                    t.record_id,
+                    c.id,
+                    c.person_key,
+                    t.organization_id,
+                    token_hash(link_token(settings.secret_key, public_id)),
+                    got[0],
+                    uuid.uuid4(),
+                    quiet_hold(now, t.timezone, *window),
+                ),
+                strict=True,
             ):
-                reason = reason or "fatigue_organization"
-            elif budget.by_week[c.person_key] >= settings.fatigue_week_max:
-                reason = reason or "fatigue_week"
-            elif not order:
-                reason = reason or "no_channel"
-            else:
-                public_id = uuid.uuid4()
-                invitations.append(
-                    {
-                        "public_id": public_id,
-                        "service_record_id": t.record_id,
-                        "contact_id": c.id,
-                        "person_key": c.person_key,
-                        "organization_id": t.organization_id,
-                        "token_hash": token_hash(link_token(settings.secret_key, public_id)),
-                        "expires_at": expires,
-                    }
-                )
-                deliveries.append(
-                    {
-                        "public_id": public_id,
-                        "kind": "invite",
-                        "channel": order[0],
-                        "idempotency_key": uuid.uuid4(),
-                        "next_attempt_at": quiet_hold(
-                            now, t.timezone, settings.quiet_hours_start, settings.quiet_hours_end
-                        ),
-                    }
-                )
-                budget.add(c.person_key, t.organization_id, now)
-                invited += 1
-        if invited:
-            outcomes.append({"id": t.id, "status": "planned", "reason": None})
-        else:
-            outcomes.append({"id": t.id, "status": "skipped", "reason": reason})
-            skipped.append(t.record_id)
-    await repository.add_invitations(session, invitations, deliveries)
-    await repository.finish_tasks(session, now, outcomes)
+                cols[col].append(value)
+            budget.add(c.person_key, t.organization_id, now)
+            invited += 1
+        out.outcome(t, invited, reason)
+    return out
+
+
+async def plan(
+    session: AsyncSession, settings: Settings, *, limit: int = 5000, now: datetime | None = None
+) -> int:
+    """Decide for the due outreach tasks: invitations with their first delivery, or a skip.
+
+    Reads and writes are set-based: a handful of statements per batch, whatever its size.
+    """
+    now = now or now_utc()
+    # Two planners at once could each find a person's budget unspent and both invite:
+    # planning is serialized (a batch of 5 000 is a handful of statements; delivery scales out).
+    if not await repository.try_planner_lock(session):
+        return 0
+    tasks = await repository.claim_tasks(session, now, limit)
+    if not tasks:
+        return 0
+    people: dict[int, list[Any]] = defaultdict(list)
+    for c in await repository.contacts_for(session, [t.record_id for t in tasks]):
+        people[c.service_record_id].append(c)
+    budget = await _budget(session, settings, now, people)
+    d = _decide(settings, now, tasks, people, budget)
+    expires = now + timedelta(days=settings.invitation_days)
+    await repository.add_invitations(session, d.invites, expires)
+    await repository.finish_tasks(session, now, d.task_ids, d.statuses, d.reasons)
     # Nobody will be contacted about these records: their contact data goes now.
-    await repository.delete_contacts(session, skipped)
+    await repository.delete_contacts(session, d.skipped_records)
     return len(tasks)
 
 
@@ -269,9 +325,36 @@ async def deliver(
             return await channel.send(out.message)
 
     batch = [Outbound(r, _message(r, settings, vault)) for r in rows]
-    results = await asyncio.gather(*(send(o) for o in batch))
-    await _record(session, settings, batch, results, now)
+    probes, held = _probes(batch)
+    now_sent = [o for o in batch if o.row.id not in held]
+    results = list(await asyncio.gather(*(send(o) for o in now_sent)))
+    # a probe that failed for now: the retries held back on its channel wait out a backoff too
+    failed = {
+        o.row.channel: r
+        for o, r in zip(now_sent, results, strict=True)
+        if o.row.id in probes and r.outcome == "temporary"
+    }
+    for o in batch:
+        if o.row.id in held and o.row.channel in failed:
+            now_sent.append(o)
+            results.append(Result("temporary", failed[o.row.channel].error))
+    await _record(session, settings, now_sent, results, now)
     return len(rows)
+
+
+def _probes(batch: list[Outbound]) -> tuple[set[int], set[int]]:
+    """Per channel, only the oldest retried message is tried (the probe); other retries wait.
+
+    If the probe gets through, the channel is back and its whole backlog becomes due in the
+    order it was queued (``_record``); the rows held back are left as they are.
+    """
+    retried: dict[str, list[int]] = defaultdict(list)
+    for o in batch:
+        if o.row.in_backoff:  # failed before and waiting out a backoff
+            retried[o.row.channel].append(o.row.id)
+    probes = {min(ids) for ids in retried.values()}
+    held = {i for ids in retried.values() for i in ids} - probes
+    return probes, held
 
 
 async def _record(
@@ -331,6 +414,14 @@ async def _record(
             )
         elif r.kind == "invite":
             dead_invitations.append(r.invitation_id)
+    # a message that had failed before got through: its channel is back (before the retries
+    # of this batch are scheduled, so they keep their backoff)
+    back = {
+        o.row.channel
+        for o, res in zip(batch, results, strict=True)
+        if res.outcome == "sent" and o.row.in_backoff
+    }
+    await repository.recover_channels(session, sorted(back), now, settings.quiet_hours or (0, 0))
     await repository.mark_sent(session, sent)
     # the log channel's outbox is its final destination: delivered on sending
     await repository.mark_delivered(
@@ -343,10 +434,12 @@ async def _record(
     await repository.add_outbox(session, outbox)
 
 
-async def queue_reminders(session: AsyncSession, settings: Settings) -> int:
+async def queue_reminders(
+    session: AsyncSession, settings: Settings, *, now: datetime | None = None
+) -> int:
     """One reminder per invitation not answered after ``reminder_after_days`` (quiet hours kept)."""
     return await repository.queue_reminders(
-        session, now_utc(), 5000, settings.quiet_hours_start, settings.quiet_hours_end
+        session, now or now_utc(), 5000, settings.quiet_hours_start, settings.quiet_hours_end
     )
 
 
@@ -367,73 +460,3 @@ async def delivery_status(
         await _record(session, settings, [Outbound(row, None)], [Result("permanent", reason)], now)
     await session.flush()
     return True
-
-
-@dataclass(frozen=True)
-class MyQuestionnaire:
-    organization: str
-    service: str
-    served_at: datetime
-    state: str  # waiting, answered, expired, closed
-    link: str | None
-    expires_at: datetime
-
-
-async def my_questionnaires(
-    session: AsyncSession, settings: Settings, person_key: bytes | None
-) -> list[MyQuestionnaire]:
-    """A citizen's invitations: waiting ones carry their link (derived, never stored)."""
-    if person_key is None:
-        return []
-    now = now_utc()
-    out = []
-    for inv, org, service_name, served_at in await repository.invitations_of_person(
-        session, person_key
-    ):
-        if inv.completed_at is not None:
-            state = "answered"
-        elif inv.status == "used":
-            state = "closed"
-        elif inv.expires_at <= now:
-            state = "expired"
-        else:
-            state = "waiting"
-        link = (
-            link_url(settings.base_url, link_token(settings.secret_key, inv.public_id))
-            if state == "waiting"
-            else None
-        )
-        out.append(MyQuestionnaire(org, service_name, served_at, state, link, inv.expires_at))
-    return out
-
-
-class LinkGone(Exception):
-    """The link exists but can no longer be used (HTTP 410)."""
-
-    def __init__(self, reason: str, invitation: Any = None) -> None:
-        self.reason = reason  # answered (this link), used (another link of the record), expired
-        self.invitation = invitation
-        super().__init__(reason)
-
-
-async def open_link(session: AsyncSession, token: str) -> Any:
-    """The invitation behind a link, its first opening recorded; None for an unknown link.
-
-    Opening does not use the link up; only a completed answer does (surveys).
-    """
-    if not 20 <= len(token) <= 64:
-        return None
-    found = await repository.invitation_by_token_hash(session, token_hash(token))
-    if found is None:
-        return None
-    inv = found[0]
-    if inv.completed_at is not None:
-        raise LinkGone("answered", inv)
-    if inv.status == "used":
-        raise LinkGone("used", inv)
-    if inv.expires_at <= now_utc():
-        raise LinkGone("expired", inv)
-    if inv.opened_at is None:
-        inv.opened_at = now_utc()
-        await session.flush()
-    return found

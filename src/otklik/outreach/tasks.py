@@ -36,7 +36,7 @@ def runtime(settings: Settings) -> Runtime:
             loop,
             PiiVault(settings.pii_key),
             enabled_channels(settings, client),
-            RateLimiter(settings.channel_rate_per_second),
+            RateLimiter(settings.channel_rate_per_second, settings.channel_rates),
         )
     return _runtime
 

@@ -24,7 +24,7 @@ from otklik.identity.deps import DB, require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.kit.web import client_key, render, settings_of, verify_csrf
-from otklik.outreach.service import LinkGone
+from otklik.outreach.citizen import LinkGone
 from otklik.registry.models import SECTOR_LABELS, Sector
 from otklik.surveys import repository, service, versions
 from otklik.surveys.answers import Checked, ordered_errors

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.errors import NotFound
+from otklik.outreach.citizen import LinkGone, open_link
 from otklik.outreach.links import link_token, token_hash
-from otklik.outreach.service import LinkGone, open_link
 from otklik.surveys import repository
 from otklik.surveys.answers import Checked, check
 from otklik.surveys.definitions import Definition, Question

@@ -1,0 +1,575 @@
+"""Outreach: planning speed and memory, delivery rate, record → sent latency, reliability under
+SIGKILL, and a channel down for an hour. Every figure is printed with a baseline measured in
+the same run.
+
+A throwaway database ``bench_outreach_<random>`` is created on the PostgreSQL of
+``OTKLIK_BENCH_ADMIN_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``; if
+nothing answers there, an embedded PostgreSQL under ``benchmarks/out/``) and dropped at the end.
+Records, contacts and tasks are written with COPY exactly as intake leaves
+them (not timed). The channel is ``portal`` pointed at a raw asyncio HTTP sink in a subprocess
+(``outreach_support.py``); workers are ``otklik worker`` processes.
+
+Usage: ``python benchmarks/bench_outreach.py [--records 200000] [--inflight 100000]
+[--messages 20000] [--latency-seconds 60] [--repeats 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from sqlalchemy import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from outreach_support import PII_KEY, VAULT, RecordMaker, organizations
+
+from otklik import db, migrate
+from otklik.config import Settings
+from otklik.demo.seed import write_organizations_csv
+from otklik.identity.audit import Actor
+from otklik.outreach.channels import enabled_channels
+from otklik.outreach.service import deliver, plan
+from otklik.registry.reference import seed_reference
+from otklik.registry.service import import_file, seed_catalogue
+
+HERE = Path(__file__).resolve().parent
+OTKLIK = Path(sys.executable).parent / "otklik"
+SECRET = "bench-secret-" + "y" * 30
+
+
+def rate(n: float) -> str:
+    return f"{n:,.0f}".replace(",", " ")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        admin = os.environ.get(
+            "OTKLIK_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        )
+        try:
+            psycopg.connect(admin, connect_timeout=3).close()
+        except psycopg.OperationalError:  # no server there: the embedded one
+            admin = db.start_embedded(HERE / "out" / "outreach-pgdata", database="postgres")
+        self.admin = admin
+        self.name = f"bench_outreach_{secrets.token_hex(4)}"
+        self.url = make_url(admin).set(database=self.name).render_as_string(hide_password=False)
+        self.sink_port = free_port()
+        self.sink = f"http://127.0.0.1:{self.sink_port}"
+        self.settings = Settings(
+            env="test",
+            database_url=self.url,
+            secret_key=SECRET,
+            pii_key=PII_KEY,
+            portal_notify_url=self.sink + "/notify",
+            quiet_hours_start=0,
+            quiet_hours_end=0,
+            channel_rate_per_second=100_000,
+            delivery_batch=500,
+        )
+        self.workers: list[subprocess.Popen[bytes]] = []
+
+    # --- environment ---
+
+    @contextmanager
+    def database(self) -> Iterator[None]:
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        sink = subprocess.Popen(  # noqa: S603 - our own helper
+            [sys.executable, str(HERE / "outreach_support.py"), "sink", str(self.sink_port)]
+        )
+        try:
+            migrate.upgrade(db.to_async_url(self.url))
+            asyncio.run(self.seed())
+            time.sleep(0.5)
+            yield
+        finally:
+            self.stop_workers()
+            sink.kill()
+            with psycopg.connect(self.admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    async def seed(self) -> None:
+        path = Path(f"/tmp/{self.name}_orgs.csv")  # noqa: S108 - a throwaway file
+        write_organizations_csv(path, 500)
+        engine = db.create_engine(db.to_async_url(self.url))
+        async with db.transaction(db.session_factory(engine)) as session:
+            await seed_reference(session)
+            await seed_catalogue(session, Actor.system("bench"))
+            await import_file(
+                session, "organizations", path, actor=Actor.system("bench"), max_bytes=2**26
+            )
+        await engine.dispose()
+        path.unlink()
+
+    def conn(self) -> psycopg.Connection[Any]:
+        return psycopg.connect(self.url)
+
+    def sql(self, query: str) -> Any:
+        with self.conn() as c:
+            row = c.execute(query).fetchone()
+            c.commit()
+            return row[0] if row else None
+
+    def sink_call(self, path: str, post: bool = False) -> Any:
+        r = httpx.post(self.sink + path) if post else httpx.get(self.sink + path)
+        return r.json()
+
+    def start_worker(self) -> None:
+        env = {
+            **os.environ,
+            "OTKLIK_ENV": "test",
+            "OTKLIK_DATABASE_URL": self.url,
+            "OTKLIK_SECRET_KEY": SECRET,
+            "OTKLIK_PII_KEY": PII_KEY,
+            "OTKLIK_PORTAL_NOTIFY_URL": self.sink + "/notify",
+            "OTKLIK_QUIET_HOURS_START": "0",
+            "OTKLIK_QUIET_HOURS_END": "0",
+            "OTKLIK_CHANNEL_RATE_PER_SECOND": "100000",
+            "OTKLIK_DELIVERY_BATCH": "200",
+        }
+        self.workers.append(
+            subprocess.Popen(  # noqa: S603 - our own CLI
+                [str(OTKLIK), "worker"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+
+    def stop_workers(self) -> None:
+        for w in self.workers:
+            w.kill()
+            w.wait()
+        self.workers.clear()
+
+    def wait_idle(self, timeout: float = 1800) -> None:
+        """Until no task is pending and no message is queued."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            busy = self.sql(
+                "SELECT (SELECT count(*) FROM outreach_tasks WHERE status = 'pending')"
+                " + (SELECT count(*) FROM deliveries WHERE status = 'queued')"
+            )
+            if busy == 0:
+                return
+            time.sleep(0.2)
+        raise RuntimeError("workers did not finish")
+
+    def park_deliveries(self) -> None:
+        """Messages of an earlier part are taken out of the queue (marked sent, not timed)."""
+        self.sql("UPDATE deliveries SET status = 'sent' WHERE status = 'queued' RETURNING 1")
+
+    # --- parts ---
+
+    async def plan_all(self) -> int:
+        engine = db.create_engine(db.to_async_url(self.url))
+        factory = db.session_factory(engine)
+        done = 0
+        while True:
+            async with db.transaction(factory) as session:
+                n = await plan(session, self.settings, limit=5000)
+            done += n
+            if n == 0:
+                break
+        await engine.dispose()
+        return done
+
+    def planning(self, maker: RecordMaker) -> None:
+        n = self.args.records
+        ratios, speeds, inv_speeds, rss = [], [], [], []
+        for _ in range(self.args.repeats):
+            with self.conn() as c:
+                maker.write(c, n, sealed=False)
+                c.execute("CREATE TABLE IF NOT EXISTS bench_plain (LIKE invitations)")
+                c.execute("TRUNCATE bench_plain")
+                c.commit()
+                started = time.perf_counter()
+                c.execute(
+                    "INSERT INTO bench_plain (id, public_id, service_record_id, contact_id,"
+                    " person_key, organization_id, token_hash, status, created_at, expires_at)"
+                    " SELECT g, gen_random_uuid(), g, g, sha256(g::text::bytea), 1,"
+                    " sha256(('t' || g)::bytea), 'queued', now(), now()"
+                    " FROM generate_series(1, %s) g",
+                    (n,),
+                )
+                c.commit()
+                baseline = time.perf_counter() - started
+            before = self.sql("SELECT count(*) FROM invitations")
+            with rss_sampler() as sample:
+                started = time.perf_counter()
+                planned = asyncio.run(self.plan_all())
+                elapsed = time.perf_counter() - started
+            invited = self.sql("SELECT count(*) FROM invitations") - before
+            assert planned == n, (planned, n)
+            speeds.append(n / elapsed)
+            inv_speeds.append(invited / elapsed)
+            ratios.append(baseline / elapsed)
+            rss.append(sample)
+            self.park_deliveries()
+        print(
+            f"planning {rate(n)} records x{self.args.repeats}: median {rate(median(speeds))}"
+            f" records/s, {rate(median(inv_speeds))} invitations/s (goal >= 20 000/s);"
+            f" {median(ratios):.2f}x a plain INSERT ... SELECT of {rate(n)} rows"
+        )
+        for i, (start, peak, end) in enumerate(rss, 1):
+            print(f"  run {i}: RSS start {start} MiB, peak {peak} MiB, end {end} MiB")
+
+    def profile(self, maker: RecordMaker) -> None:
+        """Where planning spends its time: cProfile of this process, database time apart."""
+        import cProfile
+        import pstats
+
+        with self.conn() as c:
+            maker.write(c, self.args.records, sealed=False)
+        prof = cProfile.Profile()
+        started = time.perf_counter()
+        prof.enable()
+        asyncio.run(self.plan_all())
+        prof.disable()
+        print(f"planned {rate(self.args.records)} in {time.perf_counter() - started:.1f} s")
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+    def claim_before_after(self) -> None:
+        """D: the old claim (sort all due rows by id) against the new one (index order)."""
+        old = (
+            "SELECT d.id FROM deliveries d WHERE d.status = 'queued' AND d.next_attempt_at <= now()"
+            " ORDER BY d.id LIMIT 500 FOR UPDATE OF d SKIP LOCKED"
+        )
+        new = (
+            "SELECT id FROM deliveries WHERE status = 'queued' AND next_attempt_at <= now()"
+            " ORDER BY next_attempt_at, id LIMIT 500 FOR UPDATE SKIP LOCKED"
+        )
+        with self.conn() as c:
+            # the parked messages back in the queue: half due now, half held until morning
+            c.execute(
+                "UPDATE deliveries SET status = 'queued', next_attempt_at = CASE WHEN id % 2 = 0"
+                " THEN now() - interval '1 minute' ELSE now() + interval '12 hours' END"
+            )
+            c.execute("CREATE INDEX bench_old_queued ON deliveries (id) WHERE status = 'queued'")
+            c.commit()
+            c.execute("ANALYZE deliveries")
+            queued = c.execute("SELECT count(*) FROM deliveries WHERE status = 'queued'").fetchone()
+            times = {}
+            for label, q in (("before", old), ("after", new)):
+                runs = []
+                for _ in range(5):
+                    started = time.perf_counter()
+                    c.execute(q).fetchall()
+                    runs.append((time.perf_counter() - started) * 1000)
+                    c.rollback()
+                times[label] = median(runs)
+            c.rollback()
+            c.execute("DROP INDEX bench_old_queued")
+            c.execute("UPDATE deliveries SET status = 'sent' WHERE status = 'queued'")
+            c.commit()
+        print(
+            f"claim 500 of {rate(queued[0] if queued else 0)} queued messages (half due):"
+            f" before {times['before']:.1f} ms, after {times['after']:.1f} ms"
+            f" ({times['before'] / max(times['after'], 1e-6):.1f}x faster)"
+        )
+
+    def contacts_before_after(self) -> None:
+        """D: deleting 200 contacts referenced by invitations, without and with the index."""
+        times = {}
+        with self.conn() as c:
+            for label in ("without index", "with index"):
+                if label == "without index":
+                    c.execute("DROP INDEX ix_invitations_contact_id")
+                ids = [
+                    r[0]
+                    for r in c.execute(
+                        "SELECT contact_id FROM invitations WHERE contact_id IS NOT NULL LIMIT 200"
+                    )
+                ]
+                started = time.perf_counter()
+                c.execute("DELETE FROM contacts WHERE id = ANY(%s)", (ids,))
+                times[label] = time.perf_counter() - started
+                c.rollback()
+            invitations = c.execute("SELECT count(*) FROM invitations").fetchone()
+        print(
+            f"delete 200 contacts with {rate(invitations[0] if invitations else 0)} invitations:"
+            f" without index {times['without index'] * 1000:.0f} ms,"
+            f" with index {times['with index'] * 1000:.0f} ms"
+        )
+
+    def delivery(self, maker: RecordMaker) -> None:
+        m = self.args.messages
+        speeds, ratios = [], []
+        for _ in range(self.args.repeats):
+            with self.conn() as c:
+                maker.write(c, int(m / 0.63) + 1)
+            asyncio.run(self.plan_all())
+            queued = self.sql("SELECT count(*) FROM deliveries WHERE status = 'queued'")
+            self.sink_call("/reset", post=True)
+            started = time.perf_counter()
+            for _ in range(2):
+                self.start_worker()
+            self.wait_idle()
+            elapsed = time.perf_counter() - started
+            self.stop_workers()
+            got = self.sink_call("/stats")["unique"]
+            assert got >= queued, (got, queued)
+            base = asyncio.run(plain_client(self.sink + "/notify", queued))
+            speeds.append(queued / elapsed)
+            ratios.append((queued / elapsed) / base)
+        print(
+            f"delivery, 2 worker processes, ~{rate(m)} messages x{self.args.repeats}:"
+            f" median {rate(median(speeds))} msg/s (goal >= 2 000/s);"
+            f" {median(ratios):.2f}x a plain httpx client (100 concurrent) to the same sink"
+        )
+
+    def latency(self, maker: RecordMaker) -> None:
+        """Records arrive at a steady rate for a while; record accepted → invitation sent."""
+        per_second = self.args.latency_rate
+        seconds = self.args.latency_seconds
+        since = self.sql("SELECT coalesce(max(id), 0) FROM service_records")
+        for _ in range(2):
+            self.start_worker()
+        with self.conn() as c:
+            started = time.monotonic()
+            for tick in range(seconds * 2):
+                maker.write(c, per_second // 2)
+                time.sleep(max(0.0, started + (tick + 1) / 2 - time.monotonic()))
+        self.wait_idle()
+        self.stop_workers()
+        with self.conn() as c:
+            rows = c.execute(
+                "SELECT extract(epoch FROM d.sent_at - r.received_at) FROM deliveries d"
+                " JOIN invitations i ON i.id = d.invitation_id"
+                " JOIN service_records r ON r.id = i.service_record_id"
+                " WHERE r.id > %s AND d.kind = 'invite' AND d.sent_at IS NOT NULL",
+                (since,),
+            ).fetchall()
+        lat = sorted(float(r[0]) for r in rows)
+        p95 = lat[int(len(lat) * 0.95)]
+        print(
+            f"record accepted -> invitation sent at {per_second} records/s for {seconds} s,"
+            f" 2 workers: median {statistics.median(lat):.1f} s, p95 {p95:.1f} s"
+            f" (goal p95 < 60 s; baseline: the worker's 1 s polling interval), {len(lat)} sent"
+        )
+
+    def reliability(self, maker: RecordMaker) -> None:
+        n = self.args.inflight
+        self.sink_call("/reset", post=True)
+        since = self.sql("SELECT coalesce(max(id), 0) FROM service_records")
+        with self.conn() as c:
+            maker.write(c, n)
+        rng = random.Random(7)
+        for _ in range(2):
+            self.start_worker()
+        kills = 0
+        until = time.monotonic() + self.args.kill_seconds
+        while time.monotonic() < until and self.sql(
+            "SELECT (SELECT count(*) FROM outreach_tasks WHERE status = 'pending')"
+            " + (SELECT count(*) FROM deliveries WHERE status = 'queued')"
+        ):
+            time.sleep(rng.uniform(3.0, 12.0))  # a worker needs 1-3 s to start
+            victim = self.workers.pop(rng.randrange(len(self.workers)))
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
+            kills += 1
+            self.start_worker()
+        self.wait_idle()
+        self.stop_workers()
+        with self.conn() as c:
+
+            def one(q: str) -> int:
+                row = c.execute(q, {"since": since}).fetchone()
+                return int(row[0]) if row else -1
+
+            planned = one(
+                "SELECT count(*) FROM outreach_tasks t WHERE t.service_record_id > %(since)s"
+                " AND t.status = 'planned'"
+            )
+            wrong = one(
+                "SELECT count(*) FROM outreach_tasks t WHERE t.service_record_id > %(since)s"
+                " AND t.status = 'planned' AND (SELECT count(*) FROM invitations i"
+                " WHERE i.service_record_id = t.service_record_id) <> 1"
+            )
+            unsent = one(
+                "SELECT count(*) FROM deliveries d JOIN invitations i ON i.id = d.invitation_id"
+                " WHERE i.service_record_id > %(since)s AND d.status <> 'sent'"
+            )
+            keys = [
+                str(r[0])
+                for r in c.execute(
+                    "SELECT d.idempotency_key FROM deliveries d"
+                    " JOIN invitations i ON i.id = d.invitation_id"
+                    " WHERE i.service_record_id > %(since)s",
+                    {"since": since},
+                )
+            ]
+        stats = self.sink_call("/stats")
+        order = set(self.sink_call("/order"))
+        lost = sum(1 for k in keys if k not in order)
+        print(
+            f"reliability: {rate(n)} records in flight, {kills} SIGKILLs of 2 workers:"
+            f" {rate(planned)} eligible records, {wrong} without exactly one invitation,"
+            f" {unsent} messages not sent, {lost} keys never reached the sink;"
+            f" sink got {rate(stats['total'])} requests for {rate(stats['unique'])} keys:"
+            f" {rate(stats['total'] - stats['unique'])} raw duplicates,"
+            f" {rate(stats['dup_keys'])} keys received more than once"
+        )
+
+    def outage(self, maker: RecordMaker) -> None:
+        n = 2000
+        with self.conn() as c:
+            maker.write(c, int(n / 0.63))
+        asyncio.run(self.plan_all())
+        self.sink_call("/reset", post=True)
+        self.sink_call("/mode/down", post=True)
+        sent_order = asyncio.run(self.outage_run())
+        print(
+            f"channel down for a simulated hour with {rate(sent_order[0])} messages queued:"
+            f" {rate(sent_order[1])} delivered after it returned,"
+            f" {sent_order[2]} out of oldest-first order (after the first message)"
+        )
+
+    async def outage_run(self) -> tuple[int, int, int]:
+        engine = db.create_engine(db.to_async_url(self.url))
+        factory = db.session_factory(engine)
+        now = datetime.now(UTC)
+        async with httpx.AsyncClient() as client:
+            channels = enabled_channels(self.settings, client)
+
+            async def batch(at: datetime) -> int:
+                async with db.transaction(factory) as session:
+                    return await deliver(
+                        session,
+                        self.settings,
+                        vault=VAULT,
+                        channels=channels,
+                        now=at,
+                        concurrency=1,
+                    )
+
+            for minute in range(0, 61):
+                while await batch(now + timedelta(minutes=minute)):
+                    pass
+            async with factory() as session:
+                from sqlalchemy import text
+
+                rows = (
+                    await session.execute(
+                        text("SELECT idempotency_key, id FROM deliveries WHERE status = 'queued'")
+                    )
+                ).all()
+            ids = {str(k): i for k, i in rows}
+            httpx.post(self.sink + "/mode/ok")
+            back = now + timedelta(minutes=75)
+            while await batch(back):
+                pass
+        await engine.dispose()
+        got = [ids[k] for k in self.sink_call("/order") if k in ids]
+        disorder = sum(1 for a, b in itertools.pairwise(got[1:]) if b < a)
+        return len(ids), len(set(got)), disorder
+
+    def run(self) -> None:
+        with self.database():
+            with self.conn() as c:
+                maker = RecordMaker(organizations(c))
+            if self.args.profile:
+                self.profile(maker)
+                return
+            parts = self.args.parts.split(",")
+            if "planning" in parts:
+                self.planning(maker)
+                self.claim_before_after()
+                self.contacts_before_after()
+            for name in ("delivery", "latency", "outage", "reliability"):
+                if name in parts:
+                    getattr(self, name)(maker)
+
+
+async def plain_client(url: str, n: int) -> float:
+    """Baseline: one httpx client, 100 concurrent POSTs of the same shape; messages/s."""
+    body = {"idempotency_key": "", "snils": "00000000000", "title": "t", "text": "x" * 300}
+    gate = asyncio.Semaphore(100)
+    async with httpx.AsyncClient() as client:
+
+        async def one(i: int) -> None:
+            async with gate:
+                await client.post(url, json={**body, "idempotency_key": f"base-{i}"})
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        return n / (time.perf_counter() - started)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+@contextmanager
+def rss_sampler() -> Iterator[list[int]]:
+    """[start, peak, end] RSS of this process in MiB, sampled every 50 ms."""
+    out: list[int] = []
+    samples: list[int] = []
+    stop = threading.Event()
+
+    def rss() -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+        return 0
+
+    def loop() -> None:
+        while not stop.wait(0.05):
+            samples.append(rss())
+
+    thread = threading.Thread(target=loop, daemon=True)
+    samples.append(rss())
+    thread.start()
+    try:
+        yield out
+    finally:
+        stop.set()
+        thread.join()
+        samples.append(rss())
+        out.extend([samples[0], max(samples), samples[-1]])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--records", type=int, default=200_000)
+    p.add_argument("--inflight", type=int, default=100_000)
+    p.add_argument("--messages", type=int, default=20_000)
+    p.add_argument("--latency-seconds", type=int, default=60)
+    p.add_argument("--latency-rate", type=int, default=200)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--kill-seconds", type=int, default=180, help="how long workers are killed")
+    p.add_argument("--profile", action="store_true", help="profile planning only")
+    p.add_argument("--parts", default="planning,delivery,latency,outage,reliability")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up (drop the database)
+    Bench(p.parse_args()).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Helpers for ``bench_outreach.py``: a raw asyncio HTTP sink and a fast data generator.
+
+The sink (``python benchmarks/outreach_support.py sink PORT``) answers ``POST /notify`` with
+200 (or 503 while ``POST /mode/down`` is in force), counts every request per idempotency key
+and keeps the order of arrival. ``GET /stats`` returns the counts, ``GET /order`` the keys in
+order of arrival, ``POST /reset`` forgets everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import psycopg
+
+from otklik.kit.pii import PiiVault
+
+PII_KEY = "bench-pii-key-" + "x" * 30
+VAULT = PiiVault(PII_KEY)
+
+
+# --- the sink -------------------------------------------------------------------------------
+
+
+@dataclass
+class SinkState:
+    mode: str = "ok"
+    total: int = 0
+    keys: Counter[str] = field(default_factory=Counter)
+    order: list[str] = field(default_factory=list)
+
+
+async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, st: SinkState) -> None:
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            length = 0
+            for line in lines[1:]:
+                if line.lower().startswith("content-length:"):
+                    length = int(line.split(":", 1)[1])
+            body = await reader.readexactly(length) if length else b""
+            status, out = 200, b"{}"
+            if path == "/notify":
+                if st.mode == "down":
+                    status = 503
+                else:
+                    key = orjson.loads(body)["idempotency_key"]
+                    st.total += 1
+                    st.keys[key] += 1
+                    st.order.append(key)
+            elif path == "/stats":
+                dup_keys = sum(1 for n in st.keys.values() if n > 1)
+                out = orjson.dumps(
+                    {"total": st.total, "unique": len(st.keys), "dup_keys": dup_keys}
+                )
+            elif path == "/order":
+                out = orjson.dumps(st.order)
+            elif path.startswith("/mode/"):
+                st.mode = path.removeprefix("/mode/")
+            elif path == "/reset" and method == "POST":
+                st.total = 0
+                st.keys.clear()
+                st.order.clear()
+            writer.write(
+                f"HTTP/1.1 {status} X\r\nContent-Length: {len(out)}\r\n"
+                "Content-Type: application/json\r\n\r\n".encode()
+                + out
+            )
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+async def run_sink(port: int) -> None:
+    st = SinkState()
+    server = await asyncio.start_server(lambda r, w: _serve(r, w, st), "127.0.0.1", port)
+    async with server:
+        await server.serve_forever()
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Org:
+    id: int
+    services: Sequence[str]
+
+
+def organizations(conn: psycopg.Connection[Any]) -> list[Org]:
+    services: dict[str, list[str]] = {}
+    for code, type_code in conn.execute(
+        "SELECT service_code, type_code FROM service_organization_types ORDER BY 1, 2"
+    ):
+        services.setdefault(type_code, []).append(code)
+    rows = conn.execute("SELECT id, type_code FROM organizations ORDER BY id").fetchall()
+    return [Org(i, services[t]) for i, t in rows if services.get(t)]
+
+
+class RecordMaker:
+    """Adults' service records with contacts and pending outreach tasks, written with COPY.
+
+    70 % have a confirmed portal account; 10 % are a person seen earlier (fatigue applies).
+    """
+
+    def __init__(self, orgs: Sequence[Org], seed: int = 1) -> None:
+        self.orgs = orgs
+        self.rng = random.Random(seed)
+        self.people = 0
+        self.serial = 0
+
+    def person(self) -> int:
+        if self.people and self.rng.random() < 0.1:
+            return self.rng.randrange(self.people)
+        self.people += 1
+        return self.people - 1
+
+    def write(self, conn: psycopg.Connection[Any], n: int, sealed: bool = True) -> None:
+        """Insert ``n`` records as intake would have accepted them (received now)."""
+        base = conn.execute("SELECT coalesce(max(id), 0) FROM service_records").fetchone()
+        first = int(base[0]) + 1 if base else 1
+        now = datetime.now(UTC)
+        expires = now + timedelta(days=45)
+        dummy = b"\x00" * 60
+        with conn.cursor() as cur:
+            records, contacts = [], []
+            for i in range(n):
+                rid = first + i
+                p = self.person()
+                key = VAULT.person_key(f"{p:011d}")
+                org = self.orgs[self.rng.randrange(len(self.orgs))]
+                service = org.services[self.rng.randrange(len(org.services))]
+                served = now - timedelta(minutes=self.rng.randint(10, 600))
+                records.append(
+                    (rid, 1, f"B-{self.serial + i}", os.urandom(32), org.id, service, served, key)
+                )
+                contact = {"snils": f"{p:011d}", "email": f"p{p}@example.ru"}
+                blob = VAULT.seal(contact, key) if sealed else dummy
+                portal = self.rng.random() < 0.7
+                contacts.append((rid, key, portal, blob, expires))
+            self.serial += n
+            with cur.copy(
+                "COPY service_records (id, source_id, record_id, content_hash, organization_id,"
+                " service_code, served_at, person_key, age_band, is_minor, channel)"
+                " FROM STDIN"
+            ) as copy:
+                for r in records:
+                    copy.write_row((*r, "35-44", False, "api"))
+            with cur.copy(
+                "COPY contacts (service_record_id, position, person_key, portal_account_confirmed,"
+                " has_email, has_phone, sealed, expires_at) FROM STDIN"
+            ) as copy:
+                for rid, key, portal, blob, exp in contacts:
+                    copy.write_row((rid, 0, key, portal, True, False, blob, exp))
+            with cur.copy("COPY outreach_tasks (service_record_id) FROM STDIN") as copy:
+                for r in records:
+                    copy.write_row((r[0],))
+            cur.execute(
+                "SELECT setval(pg_get_serial_sequence('service_records', 'id'),"
+                " (SELECT max(id) FROM service_records))"
+            )
+        conn.commit()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["sink"]:
+    asyncio.run(run_sink(int(sys.argv[2])))

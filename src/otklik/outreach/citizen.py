@@ -1,0 +1,90 @@
+"""What a citizen sees of outreach: their questionnaires and a link opened.
+
+Completing an answer (which uses up every link of the record) belongs to surveys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.config import Settings
+from otklik.outreach import repository
+from otklik.outreach.links import link_token, link_url, token_hash
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class MyQuestionnaire:
+    organization: str
+    service: str
+    served_at: datetime
+    state: str  # waiting, answered, expired, closed
+    link: str | None
+    expires_at: datetime
+
+
+async def my_questionnaires(
+    session: AsyncSession, settings: Settings, person_key: bytes | None
+) -> list[MyQuestionnaire]:
+    """A citizen's invitations: waiting ones carry their link (derived, never stored)."""
+    if person_key is None:
+        return []
+    now = now_utc()
+    out = []
+    for inv, org, service_name, served_at in await repository.invitations_of_person(
+        session, person_key
+    ):
+        if inv.completed_at is not None:
+            state = "answered"
+        elif inv.status == "used":
+            state = "closed"
+        elif inv.expires_at <= now:
+            state = "expired"
+        else:
+            state = "waiting"
+        link = (
+            link_url(settings.base_url, link_token(settings.secret_key, inv.public_id))
+            if state == "waiting"
+            else None
+        )
+        out.append(MyQuestionnaire(org, service_name, served_at, state, link, inv.expires_at))
+    return out
+
+
+class LinkGone(Exception):
+    """The link exists but can no longer be used (HTTP 410)."""
+
+    def __init__(self, reason: str, invitation: Any = None) -> None:
+        self.reason = reason  # answered (this link), used (another link of the record), expired
+        self.invitation = invitation
+        super().__init__(reason)
+
+
+async def open_link(session: AsyncSession, token: str) -> Any:
+    """The invitation behind a link, its first opening recorded; None for an unknown link.
+
+    Opening does not use the link up; only a completed answer does (surveys).
+    """
+    if not 20 <= len(token) <= 64:
+        return None
+    found = await repository.invitation_by_token_hash(session, token_hash(token))
+    if found is None:
+        return None
+    inv = found[0]
+    if inv.completed_at is not None:
+        raise LinkGone("answered", inv)
+    if inv.status == "used":
+        raise LinkGone("used", inv)
+    if inv.expires_at <= now_utc():
+        raise LinkGone("expired", inv)
+    if inv.opened_at is None:
+        inv.opened_at = now_utc()
+        await session.flush()
+    return found
