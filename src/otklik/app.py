@@ -19,6 +19,7 @@ from otklik.errors import DomainError
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
 from otklik.identity.deps import LoginRequired
+from otklik.indicators import api as indicators_api
 from otklik.intake import api as intake_api
 from otklik.intake import pages as intake_pages
 from otklik.kit.pii import PiiVault
@@ -160,6 +161,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         intake_pages.router,
         outreach_api.router,
         outreach_pages.router,
+        indicators_api.router,
     ):
         app.include_router(router)
     default_openapi = app.openapi

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.identity.service import purge_expired
+from otklik.indicators.tasks import flag_drops
 from otklik.intake.service import purge_expired_contacts
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
 
@@ -23,4 +24,5 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("outreach.plan_invitations", 1, plan_invitations),
     ("outreach.deliver_messages", 1, deliver_messages),
     ("outreach.queue_reminders", 60, queue_reminders),
+    ("indicators.flag_drops", 3600, flag_drops),
 ]
