@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from otklik.cabinets import pages as cabinets_pages
 from otklik.config import Settings
 from otklik.db import create_engine, resolve_database_url, session_factory
 from otklik.errors import DomainError
@@ -162,6 +163,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         outreach_api.router,
         outreach_pages.router,
         indicators_api.router,
+        cabinets_pages.router,
     ):
         app.include_router(router)
     default_openapi = app.openapi

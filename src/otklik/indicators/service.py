@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -162,7 +163,7 @@ def item_out(code: str, c: dict[str, int] | None, m: Methodology, hide: bool) ->
     )
 
 
-def integral(means: dict[str, float | None], m: Methodology) -> float | None:
+def integral(means: Mapping[str, float | None], m: Methodology) -> float | None:
     """Weighted mean of the available (unsuppressed) integral items."""
     used = [(w, means[q]) for q, w in m.integral_weights.items() if means.get(q) is not None]
     weight = sum(w for w, _ in used)
@@ -268,7 +269,7 @@ async def compute(
     hide = responses < m.min_n
     items = [item_out(q, counts.get(q), m, hide) for q in m.items]
     means = {i.code: (counts[i.code]["total"] / i.n) for i in items if not i.suppressed and i.n}
-    value = integral(dict(means), m)
+    value = integral(means, m)
     recipients, timely = await repository.record_counts(
         session, scope, unit.filter, period.start, period.end, m.timely_days
     )
