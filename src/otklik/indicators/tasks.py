@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,15 +22,10 @@ MIN_WEEK_N = 5
 async def rebuild(
     session: AsyncSession, period: Period, progress: Callable[[int], None] | None = None
 ) -> int:
-    """Rebuild the rollup month by month (one set-based statement each); returns rows written."""
-    rows, start = 0, period.start
-    while start <= period.end:
-        nxt = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-        end = min(nxt - timedelta(days=1), period.end)
-        rows += await repository.rebuild_rollup(session, start, end)
-        if progress:
-            progress((end - start).days + 1)
-        start = end + timedelta(days=1)
+    """Rebuild the rollup of the period's days in one set-based pass; returns rows written."""
+    rows = await repository.rebuild_rollup(session, period.start, period.end)
+    if progress:
+        progress(period.days())
     return rows
 
 
