@@ -80,7 +80,7 @@ GENERATE = [
        SELECT gen_random_uuid(), 'bench', o.id, o.type_code, o.region_code, o.founder_id,
               'health.checkup', d, d, 'portal', 'recipient', '30-39', '{}'
        FROM generate_series(1, :n) g
-       JOIN organizations o ON o.id = :base + (g * 7919) % :orgs
+       JOIN organizations o ON o.id = :base + (g::bigint * 7919) % :orgs
        CROSS JOIN LATERAL (SELECT date '2026-01-01' + (g * 31) % 334 AS d) dd""",
     """INSERT INTO response_items (response_id, code, value, organization_id, answered_on)
        SELECT r.id, c.code,
