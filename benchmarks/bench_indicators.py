@@ -186,8 +186,8 @@ async def pages(url: str, tmp: Path) -> None:
         ogrn, region = (
             await conn.execute(
                 text(
-                    "SELECT o.ogrn, o.region_code FROM organizations o JOIN indicator_daily d "
-                    "ON d.organization_id = o.id GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1"
+                    "SELECT o.ogrn, o.region_code FROM organizations o JOIN indicator_rollup d "
+                    "ON d.organization_id = o.id AND d.grain = 'd' GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1"
                 )
             )
         ).one()

@@ -1,4 +1,4 @@
-"""Indicators: methodology versions, the daily rollup kept by triggers, signals
+"""Indicators: methodology versions, the rollup (day, month, year) kept by triggers, signals
 
 Revision ID: 20261201_1410
 Revises: 20261201_1330
@@ -37,66 +37,71 @@ DEFAULT_DEFINITION = {
     "confidence": 0.95,
 }
 
+COUNT_COLUMNS = ("n", "total", "n0", "n1", "n2", "n3", "n4", "n5")
 COUNTS = ", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(6))
-SET_ADD = ", ".join(
-    f"{c} = indicator_daily.{c} + EXCLUDED.{c}"
-    for c in ("n", "total", "n0", "n1", "n2", "n3", "n4", "n5")
+SET_ADD = ", ".join(f"{c} = indicator_rollup.{c} + EXCLUDED.{c}" for c in COUNT_COLUMNS)
+SET_SUB = ", ".join(f"{c} = d.{c} - o.{c}" for c in COUNT_COLUMNS)
+COLUMNS = "grain, day, organization_id, code, n, total, n0, n1, n2, n3, n4, n5"
+# every answer counts in its day, its month and its year
+GRAINS = "CROSS JOIN (VALUES ('d'), ('m'), ('y')) g(grain)"
+BUCKET = (
+    "CASE g.grain WHEN 'd' THEN answered_on "
+    "WHEN 'm' THEN date_trunc('month', answered_on)::date "
+    "ELSE date_trunc('year', answered_on)::date END"
 )
-SET_SUB = ", ".join(
-    f"{c} = d.{c} - o.{c}" for c in ("n", "total", "n0", "n1", "n2", "n3", "n4", "n5")
-)
-COLUMNS = "organization_id, day, code, n, total, n0, n1, n2, n3, n4, n5"
+KEY = "(grain, day, organization_id, code)"
 
 TRIGGERS = f"""
-CREATE FUNCTION indicator_daily_items_add() RETURNS trigger AS $$
+CREATE FUNCTION indicator_rollup_items_add() RETURNS trigger AS $$
 BEGIN
-  INSERT INTO indicator_daily ({COLUMNS})
-  SELECT organization_id, answered_on, code, count(*), sum(value), {COUNTS}
-  FROM new_rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-  ON CONFLICT (organization_id, day, code) DO UPDATE SET {SET_ADD};
+  INSERT INTO indicator_rollup ({COLUMNS})
+  SELECT g.grain, {BUCKET}, organization_id, code, count(*), sum(value), {COUNTS}
+  FROM new_rows {GRAINS} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT {KEY} DO UPDATE SET {SET_ADD};
   RETURN NULL;
 END $$ LANGUAGE plpgsql;
 
-CREATE FUNCTION indicator_daily_items_sub() RETURNS trigger AS $$
+CREATE FUNCTION indicator_rollup_items_sub() RETURNS trigger AS $$
 BEGIN
-  UPDATE indicator_daily d SET {SET_SUB}
-  FROM (SELECT organization_id, answered_on AS day, code, count(*) AS n, sum(value) AS total,
+  UPDATE indicator_rollup d SET {SET_SUB}
+  FROM (SELECT g.grain, {BUCKET} AS day, organization_id, code, count(*) AS n,
+               sum(value) AS total,
                {", ".join(f"count(*) FILTER (WHERE value = {v}) AS n{v}" for v in range(6))}
-        FROM old_rows GROUP BY 1, 2, 3) o
-  WHERE d.organization_id = o.organization_id AND d.day = o.day AND d.code = o.code;
+        FROM old_rows {GRAINS} GROUP BY 1, 2, 3, 4) o
+  WHERE (d.grain, d.day, d.organization_id, d.code) = (o.grain, o.day, o.organization_id, o.code);
   RETURN NULL;
 END $$ LANGUAGE plpgsql;
 
-CREATE FUNCTION indicator_daily_responses_add() RETURNS trigger AS $$
+CREATE FUNCTION indicator_rollup_responses_add() RETURNS trigger AS $$
 BEGIN
-  INSERT INTO indicator_daily ({COLUMNS})
-  SELECT organization_id, answered_on, '*', count(*), count(*), 0, 0, 0, 0, 0, 0
-  FROM new_rows GROUP BY 1, 2 ORDER BY 1, 2
-  ON CONFLICT (organization_id, day, code) DO UPDATE SET {SET_ADD};
+  INSERT INTO indicator_rollup ({COLUMNS})
+  SELECT g.grain, {BUCKET}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0
+  FROM new_rows {GRAINS} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT {KEY} DO UPDATE SET {SET_ADD};
   RETURN NULL;
 END $$ LANGUAGE plpgsql;
 
-CREATE FUNCTION indicator_daily_responses_sub() RETURNS trigger AS $$
+CREATE FUNCTION indicator_rollup_responses_sub() RETURNS trigger AS $$
 BEGIN
-  UPDATE indicator_daily d SET n = d.n - o.n, total = d.total - o.n
-  FROM (SELECT organization_id, answered_on AS day, count(*) AS n
-        FROM old_rows GROUP BY 1, 2) o
-  WHERE d.organization_id = o.organization_id AND d.day = o.day AND d.code = '*';
+  UPDATE indicator_rollup d SET n = d.n - o.n, total = d.total - o.n
+  FROM (SELECT g.grain, {BUCKET} AS day, organization_id, count(*) AS n
+        FROM old_rows {GRAINS} GROUP BY 1, 2, 3) o
+  WHERE (d.grain, d.day, d.organization_id, d.code) = (o.grain, o.day, o.organization_id, '*');
   RETURN NULL;
 END $$ LANGUAGE plpgsql;
 
-CREATE TRIGGER indicator_daily_items_add AFTER INSERT ON response_items
+CREATE TRIGGER indicator_rollup_items_add AFTER INSERT ON response_items
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-  EXECUTE FUNCTION indicator_daily_items_add();
-CREATE TRIGGER indicator_daily_items_sub AFTER DELETE ON response_items
+  EXECUTE FUNCTION indicator_rollup_items_add();
+CREATE TRIGGER indicator_rollup_items_sub AFTER DELETE ON response_items
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-  EXECUTE FUNCTION indicator_daily_items_sub();
-CREATE TRIGGER indicator_daily_responses_add AFTER INSERT ON responses
+  EXECUTE FUNCTION indicator_rollup_items_sub();
+CREATE TRIGGER indicator_rollup_responses_add AFTER INSERT ON responses
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
-  EXECUTE FUNCTION indicator_daily_responses_add();
-CREATE TRIGGER indicator_daily_responses_sub AFTER DELETE ON responses
+  EXECUTE FUNCTION indicator_rollup_responses_add();
+CREATE TRIGGER indicator_rollup_responses_sub AFTER DELETE ON responses
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
-  EXECUTE FUNCTION indicator_daily_responses_sub();
+  EXECUTE FUNCTION indicator_rollup_responses_sub();
 """  # noqa: S608 - constants only
 
 
@@ -124,17 +129,22 @@ def upgrade() -> None:
         )
     )
     op.create_table(
-        "indicator_daily",
-        sa.Column("organization_id", sa.BigInteger(), nullable=False),
+        "indicator_rollup",
+        sa.Column("grain", sa.String(length=1), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("organization_id", sa.BigInteger(), nullable=False),
         sa.Column("code", sa.String(length=40), nullable=False),
         *(
             sa.Column(c, sa.BigInteger() if c == "total" else sa.Integer(), nullable=False)
             for c in ("n", "total", "n0", "n1", "n2", "n3", "n4", "n5")
         ),
-        sa.PrimaryKeyConstraint("organization_id", "day", "code", name=op.f("pk_indicator_daily")),
+        sa.PrimaryKeyConstraint(
+            "grain", "day", "organization_id", "code", name=op.f("pk_indicator_rollup")
+        ),
     )
-    op.create_index("ix_indicator_daily_day", "indicator_daily", ["day"])
+    op.create_index(
+        "ix_indicator_rollup_organization", "indicator_rollup", ["organization_id", "grain", "day"]
+    )
     op.create_table(
         "signals",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
@@ -155,26 +165,26 @@ def upgrade() -> None:
     op.execute(TRIGGERS)
     # Backfill whatever answers already exist.
     op.execute(
-        f"INSERT INTO indicator_daily ({COLUMNS}) "  # noqa: S608 - constants only
-        f"SELECT organization_id, answered_on, code, count(*), sum(value), {COUNTS} "
-        "FROM response_items GROUP BY 1, 2, 3"
+        f"INSERT INTO indicator_rollup ({COLUMNS}) "  # noqa: S608 - constants only
+        f"SELECT g.grain, {BUCKET}, organization_id, code, count(*), sum(value), {COUNTS} "
+        f"FROM response_items {GRAINS} GROUP BY 1, 2, 3, 4"
     )
     op.execute(
-        f"INSERT INTO indicator_daily ({COLUMNS}) "  # noqa: S608 - constants only
-        "SELECT organization_id, answered_on, '*', count(*), count(*), 0, 0, 0, 0, 0, 0 "
-        "FROM responses GROUP BY 1, 2"
+        f"INSERT INTO indicator_rollup ({COLUMNS}) "  # noqa: S608 - constants only
+        f"SELECT g.grain, {BUCKET}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0 "
+        f"FROM responses {GRAINS} GROUP BY 1, 2, 3"
     )
 
 
 def downgrade() -> None:
     for table, name in (
-        ("responses", "indicator_daily_responses_sub"),
-        ("responses", "indicator_daily_responses_add"),
-        ("response_items", "indicator_daily_items_sub"),
-        ("response_items", "indicator_daily_items_add"),
+        ("responses", "indicator_rollup_responses_sub"),
+        ("responses", "indicator_rollup_responses_add"),
+        ("response_items", "indicator_rollup_items_sub"),
+        ("response_items", "indicator_rollup_items_add"),
     ):
         op.execute(f"DROP TRIGGER {name} ON {table}")
         op.execute(f"DROP FUNCTION {name}()")
     op.drop_table("signals")
-    op.drop_table("indicator_daily")
+    op.drop_table("indicator_rollup")
     op.drop_table("methodology_versions")

@@ -191,9 +191,11 @@ async def test_trigger_rollup_equals_rebuild(session: AsyncSession) -> None:
     await create_response(session, a, DAY, {"overall": 5, "staff": 4, "recommend": 1})
     await create_response(session, a, DAY, {"overall": 2, "recommend": 0})
     await create_response(session, b, date(2026, 11, 11), {"overall": 3, "comfort": 1})
-    period = parse_period("2026-11")
+    period = parse_period("2026")
     kept = await repository.rollup_rows(session, period.start, period.end)
-    assert len(kept) == 7  # a: *, overall, staff, recommend; b: *, overall, comfort
+    # per grain (day, month, year) a: *, overall, staff, recommend; b: *, overall, comfort;
+    # the month and year rows of a and b: 4 + 3 each
+    assert len(kept) == 3 * 7
     await rebuild(session, period)
     assert await repository.rollup_rows(session, period.start, period.end) == kept
 

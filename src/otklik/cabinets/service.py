@@ -59,7 +59,7 @@ async def trend(
     rows = await ind_repo.monthly_counts(session, scope, unit, start, period.end, codes)
     by_month: dict[date, dict[str, tuple[int, int]]] = {}
     for r in rows:
-        by_month.setdefault(r.month.date(), {})[r.code] = (int(r.n), int(r.total))
+        by_month.setdefault(r.month, {})[r.code] = (int(r.n), int(r.total))
     out = []
     for month, c in sorted(by_month.items()):
         resp = c.get("*", (0, 0))[0]

@@ -24,7 +24,7 @@ from sqlalchemy import Integer as SaInteger
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from otklik.indicators.models import IndicatorDaily, MethodologyVersion, Signal
+from otklik.indicators.models import IndicatorRollup, MethodologyVersion, Signal
 from otklik.intake.models import ServiceRecord
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.outreach.models import Invitation
@@ -54,6 +54,21 @@ class UnitFilter:
     @property
     def by_answer(self) -> bool:
         return self.service_code is not None or self.life_situation_code is not None
+
+
+def grain_for(start: date, end: date) -> str:
+    """The coarsest rollup grain whose rows tile [start, end] exactly: y, m or d."""
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):
+        return "y"
+    if start.day == 1 and (end + timedelta(days=1)).day == 1:
+        return "m"
+    return "d"
+
+
+def rollup_rows_in(start: date, end: date) -> ColumnElement[bool]:
+    """Rollup rows of the right grain for the days [start, end]."""
+    r = IndicatorRollup
+    return and_(r.grain == grain_for(start, end), r.day.between(start, end))
 
 
 def moscow_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -111,8 +126,8 @@ async def item_counts(
         src: Any = _answer_rows(unit, start, end)
         day_cond: ColumnElement[bool] = true()
     else:
-        src = IndicatorDaily.__table__
-        day_cond = src.c.day.between(start, end)
+        src = IndicatorRollup.__table__
+        day_cond = rollup_rows_in(start, end)
     stmt: Select[Any] = (
         select(src.c.code, *(func.sum(src.c[c]).label(c) for c in COUNT_COLUMNS))
         .join(Organization, Organization.id == src.c.organization_id)
@@ -128,12 +143,12 @@ async def monthly_counts(
     session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date, codes: list[str]
 ) -> list[Any]:
     """Per month and item: n and total, for trend charts (rollup units only)."""
-    d = IndicatorDaily
-    month = func.date_trunc("month", d.day).label("month")
-    stmt: Select[Any] = (
+    d = IndicatorRollup
+    month = d.day.label("month")
+    stmt = (
         select(month, d.code, func.sum(d.n).label("n"), func.sum(d.total).label("total"))
         .join(Organization, Organization.id == d.organization_id)
-        .where(d.day.between(start, end), d.code.in_(codes), unit.orgs)
+        .where(d.grain == "m", d.day.between(start, end), d.code.in_(codes), unit.orgs)
         .group_by(month, d.code)
         .order_by(month)
     )
@@ -238,7 +253,7 @@ async def weekly_scores(session: AsyncSession, code: str, start: date, end: date
 
     A job-level read over the whole country (no cabinet user behind it).
     """
-    d = IndicatorDaily
+    d = IndicatorRollup
     week = func.date_trunc("week", d.day).label("week")
     ss = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
     stmt = (
@@ -249,7 +264,7 @@ async def weekly_scores(session: AsyncSession, code: str, start: date, end: date
             func.sum(d.total).label("total"),
             func.sum(ss).label("sumsq"),
         )
-        .where(d.code == code, d.day.between(start, end))
+        .where(d.grain == "d", d.code == code, d.day.between(start, end))
         .group_by(d.organization_id, week)
         .order_by(d.organization_id, week)
     )
@@ -271,20 +286,38 @@ async def add_signals(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     return len((await session.execute(stmt)).all())
 
 
+_BUCKETS = (
+    "answered_on, date_trunc('month', answered_on)::date AS m, "
+    "date_trunc('year', answered_on)::date AS y"
+)
+_GRAIN = "CASE WHEN GROUPING(answered_on) = 0 THEN 'd' WHEN GROUPING(m) = 0 THEN 'm' ELSE 'y' END"
+_SETS = (
+    "GROUPING SETS ((organization_id, code, answered_on), (organization_id, code, m), "
+    "(organization_id, code, y))"
+)
 ROLLUP_INSERT = f"""
-INSERT INTO indicator_daily (organization_id, day, code, {", ".join(COUNT_COLUMNS)})
-SELECT organization_id, answered_on, code, count(*), sum(value),
+INSERT INTO indicator_rollup (grain, day, organization_id, code, {", ".join(COUNT_COLUMNS)})
+SELECT {_GRAIN}, coalesce(answered_on, m, y), organization_id, code, count(*), sum(value),
        {", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(6))}
-FROM response_items WHERE answered_on BETWEEN :start AND :end GROUP BY 1, 2, 3
+FROM (SELECT organization_id, code, value, {_BUCKETS} FROM response_items
+      WHERE answered_on BETWEEN :start AND :end) ri
+GROUP BY {_SETS}
 UNION ALL
-SELECT organization_id, answered_on, '*', count(*), count(*), 0, 0, 0, 0, 0, 0
-FROM responses WHERE answered_on BETWEEN :start AND :end GROUP BY 1, 2
+SELECT {_GRAIN}, coalesce(answered_on, m, y), organization_id, code, count(*), count(*),
+       0, 0, 0, 0, 0, 0
+FROM (SELECT organization_id, '*'::varchar AS code, {_BUCKETS} FROM responses
+      WHERE answered_on BETWEEN :start AND :end) r
+GROUP BY {_SETS}
 """  # noqa: S608 - constants only
 
 
 async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
-    """Replace the rollup rows of the days in one set-based pass over the answers."""
-    await session.execute(delete(IndicatorDaily).where(IndicatorDaily.day.between(start, end)))
+    """Replace the rollup of the whole years around [start, end] in one set-based pass.
+
+    Whole years, because a year's and a month's rows depend on every day in them.
+    """
+    start, end = date(start.year, 1, 1), date(end.year, 12, 31)
+    await session.execute(delete(IndicatorRollup).where(IndicatorRollup.day.between(start, end)))
     result = await session.execute(text(ROLLUP_INSERT), {"start": start, "end": end})
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -300,11 +333,13 @@ async def answer_bounds(session: AsyncSession) -> tuple[date | None, date | None
 
 async def rollup_rows(session: AsyncSession, start: date, end: date) -> list[tuple[Any, ...]]:
     """The rollup rows of the days, ordered (tests compare trigger-kept and rebuilt rows)."""
-    d = IndicatorDaily
+    d = IndicatorRollup
     stmt = (
-        select(d.organization_id, d.day, d.code, *(d.__table__.c[c] for c in COUNT_COLUMNS))
+        select(
+            d.grain, d.day, d.organization_id, d.code, *(d.__table__.c[c] for c in COUNT_COLUMNS)
+        )
         .where(d.day.between(start, end), d.n > 0)
-        .order_by(d.organization_id, d.day, d.code)
+        .order_by(d.grain, d.day, d.organization_id, d.code)
     )
     return [tuple(r) for r in (await session.execute(stmt)).all()]
 
