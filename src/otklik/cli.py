@@ -407,7 +407,7 @@ def indicators_compute(
         typer.Option("--period", help="2026, 2026-Q3, 2026-11 или 2026-11-01..2026-11-30"),
     ] = None,
 ) -> None:
-    """Пересчитать дневные итоги показателей за период (по умолчанию — текущий год)."""
+    """Пересчитать итоги показателей за годы периода (по умолчанию — текущий год)."""
     from datetime import datetime
 
     from otklik.indicators.periods import parse_period

@@ -1,4 +1,4 @@
-"""Cabinet queries: organization and region rows, set-based from the daily rollup.
+"""Cabinet queries: organization and region rows, set-based from the rollup.
 
 One statement per page: per-organization sums (current period, year to date, previous year),
 the integral index, its empirical-Bayes shrinkage towards the organization's type and region,

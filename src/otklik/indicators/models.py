@@ -1,4 +1,4 @@
-"""Methodology versions (data), the daily rollup the indicators read, and signals."""
+"""Methodology versions (data), the rollup (day, month, year) the indicators read, and signals."""
 
 from __future__ import annotations
 

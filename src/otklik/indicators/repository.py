@@ -1,4 +1,4 @@
-"""Every indicator query. Unit aggregates read the daily rollup and pass the scope filter."""
+"""Every indicator query. Unit aggregates read the rollup and pass the scope filter."""
 
 from __future__ import annotations
 
