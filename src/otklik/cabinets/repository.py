@@ -247,7 +247,8 @@ async def band_counts(
 
 
 async def region_rows(session: AsyncSession, m: Methodology, w: Window, scope: Scope) -> list[Any]:
-    """Per region: pooled integral (summed counts) and unweighted mean of organizations."""
+    """Per region (every region, for country-wide roles): pooled integral (summed counts) and
+    the unweighted mean of its organizations' values."""
     cur = _sums(m, w.start, w.end, "cur")
     o, r = Organization, Region
     pooled_c: Any = {"resp": func.sum(cur.c.resp)}
@@ -265,8 +266,8 @@ async def region_rows(session: AsyncSession, m: Methodology, w: Window, scope: S
             func.avg(per_org).label("unweighted"),
             func.count(per_org).label("rated"),
         )
-        .select_from(o)
-        .join(r, r.code == o.region_code)
+        .select_from(r)
+        .outerjoin(o, o.region_code == r.code)
         .outerjoin(cur, cur.c.oid == o.id)
         .group_by(r.code, r.name)
         .order_by(r.code)
