@@ -1,4 +1,4 @@
-"""Indicators: methodology versions, the rollup (day, month, year) kept by triggers, signals
+"""Indicators: methodology versions, the rollup (month, year) kept by triggers, signals
 
 Revision ID: 20261201_1410
 Revises: 20261201_1330
@@ -42,11 +42,10 @@ COUNTS = ", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(6))
 SET_ADD = ", ".join(f"{c} = indicator_rollup.{c} + EXCLUDED.{c}" for c in COUNT_COLUMNS)
 SET_SUB = ", ".join(f"{c} = d.{c} - o.{c}" for c in COUNT_COLUMNS)
 COLUMNS = "grain, day, organization_id, code, n, total, n0, n1, n2, n3, n4, n5"
-# every answer counts in its day, its month and its year
-GRAINS = "CROSS JOIN (VALUES ('d'), ('m'), ('y')) g(grain)"
+# every answer counts in its month and its year (other ranges read the answers themselves)
+GRAINS = "CROSS JOIN (VALUES ('m'), ('y')) g(grain)"
 BUCKET = (
-    "CASE g.grain WHEN 'd' THEN answered_on "
-    "WHEN 'm' THEN date_trunc('month', answered_on)::date "
+    "CASE g.grain WHEN 'm' THEN date_trunc('month', answered_on)::date "
     "ELSE date_trunc('year', answered_on)::date END"
 )
 KEY = "(grain, day, organization_id, code)"

@@ -193,9 +193,8 @@ async def test_trigger_rollup_equals_rebuild(session: AsyncSession) -> None:
     await create_response(session, b, date(2026, 11, 11), {"overall": 3, "comfort": 1})
     period = parse_period("2026")
     kept = await repository.rollup_rows(session, period.start, period.end)
-    # per grain (day, month, year) a: *, overall, staff, recommend; b: *, overall, comfort;
-    # the month and year rows of a and b: 4 + 3 each
-    assert len(kept) == 3 * 7
+    # per grain (month, year) a: *, overall, staff, recommend; b: *, overall, comfort
+    assert len(kept) == 2 * 7
     await rebuild(session, period)
     assert await repository.rollup_rows(session, period.start, period.end) == kept
 
@@ -209,3 +208,26 @@ async def test_new_answer_is_visible_at_once(session: AsyncSession, client: Asyn
     await create_response(session, org, DAY, {"overall": 1})
     second = (await client.get("/api/v1/indicators", params=params, headers=headers)).json()
     assert (first["counts"]["responses"], second["counts"]["responses"]) == (10, 11)
+
+
+async def test_custom_range_reads_answers_and_agrees(
+    session: AsyncSession, client: AsyncClient
+) -> None:
+    org = await _org_with_answers(session)  # all on 2026-11-10
+    await create_responses(session, org, date(2026, 11, 20), [1] * 10)
+    headers = await bearer(session, Role.coordinator)
+
+    async def overall(period: str) -> tuple[int, float | None]:
+        body = (
+            await client.get(
+                "/api/v1/indicators",
+                params={"unit": f"organization:{org.ogrn}", "period": period},
+                headers=headers,
+            )
+        ).json()
+        item = next(i for i in body["items"] if i["code"] == "overall")
+        return item["n"], item["mean"]
+
+    # the month from the rollup equals the same days read from the answers
+    assert await overall("2026-11") == await overall("2026-11-01..2026-11-30") == (20, 2.3)
+    assert await overall("2026-11-01..2026-11-15") == (10, 3.6)

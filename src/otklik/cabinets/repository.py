@@ -29,8 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators.methodology import Methodology
-from otklik.indicators.models import IndicatorRollup
-from otklik.indicators.repository import ORG_SCOPE, moscow_bounds, rollup_rows_in
+from otklik.indicators.repository import ORG_SCOPE, counts_source, moscow_bounds
 from otklik.intake.models import ServiceRecord
 from otklik.kit.pagination import like_pattern
 from otklik.kit.scope import Scope, apply_scope
@@ -58,7 +57,7 @@ class Filters:
 
 
 def _sums(m: Methodology, start: date, end: date, name: str) -> CTE:
-    d = IndicatorRollup
+    d = counts_source(start, end).c
     sq = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
     cols: list[Any] = [
         d.organization_id.label("oid"),
@@ -73,12 +72,7 @@ def _sums(m: Methodology, start: date, end: date, name: str) -> CTE:
             func.coalesce(func.sum(sq).filter(d.code == q), 0).label(f"ss_{q}"),
         ]
     codes = [*m.integral_weights, "overall", "*"]
-    return (
-        select(*cols)
-        .where(rollup_rows_in(start, end), d.code.in_(codes))
-        .group_by(d.organization_id)
-        .cte(name)
-    )
+    return select(*cols).where(d.code.in_(codes)).group_by(d.organization_id).cte(name)
 
 
 def integral_expr(c: Any, m: Methodology) -> ColumnElement[Any]:

@@ -1,4 +1,4 @@
-"""Methodology versions (data), the rollup (day, month, year) the indicators read, and signals."""
+"""Methodology versions (data), the rollup (month, year) the indicators read, and signals."""
 
 from __future__ import annotations
 
@@ -25,13 +25,13 @@ class MethodologyVersion(Base):
 
 
 class IndicatorRollup(Base):
-    """Per grain (d day, m month, y year), period start, organization and item: value counts.
+    """Per grain (m month, y year), period start, organization and item: value counts.
 
     ``n`` answers, ``total`` their sum, ``n0``..``n5`` the count of each value (yes/no items:
     ``n1`` yes, ``n0`` no); code ``*`` counts completed questionnaires. Kept by statement-level
-    triggers on ``response_items`` and ``responses`` in the answer's own transaction (all three
-    grains at once); ``otklik indicators compute`` rebuilds it set-based. A year's view of 20 000
-    organizations reads the ``y`` rows only.
+    triggers on ``response_items`` and ``responses`` in the answer's own transaction (both grains
+    at once); ``otklik indicators compute`` rebuilds it set-based. A year's view of 20 000
+    organizations reads the ``y`` rows only; ranges that are not whole months read the answers.
     """
 
     __tablename__ = "indicator_rollup"

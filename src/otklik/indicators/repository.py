@@ -56,19 +56,27 @@ class UnitFilter:
         return self.service_code is not None or self.life_situation_code is not None
 
 
-def grain_for(start: date, end: date) -> str:
-    """The coarsest rollup grain whose rows tile [start, end] exactly: y, m or d."""
+def grain_for(start: date, end: date) -> str | None:
+    """The rollup grain whose rows tile [start, end] exactly: y, m, or None (read answers)."""
     if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):
         return "y"
     if start.day == 1 and (end + timedelta(days=1)).day == 1:
         return "m"
-    return "d"
+    return None
 
 
-def rollup_rows_in(start: date, end: date) -> ColumnElement[bool]:
-    """Rollup rows of the right grain for the days [start, end]."""
+def counts_source(start: date, end: date) -> Any:
+    """Rows shaped like the rollup (organization_id, day, code, n, total, n0..n5) for the days:
+    the rollup's rows of the right grain, or the answers themselves for other ranges."""
+    grain = grain_for(start, end)
+    if grain is None:
+        return _answer_rows(UnitFilter(true()), start, end)
     r = IndicatorRollup
-    return and_(r.grain == grain_for(start, end), r.day.between(start, end))
+    return (
+        select(r.organization_id, r.day, r.code, *(r.__table__.c[c] for c in COUNT_COLUMNS))
+        .where(r.grain == grain, r.day.between(start, end))
+        .subquery("rollup")
+    )
 
 
 def moscow_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -89,24 +97,25 @@ async def get_methodology(session: AsyncSession, version: str | None) -> Methodo
 
 
 def _answer_rows(unit: UnitFilter, start: date, end: date) -> Any:
-    """Rollup-shaped rows computed from answers, for units the rollup does not key on."""
+    """Rollup-shaped rows computed from answers: for service and life-situation units, and for
+    ranges that are not whole months or years."""
     cond: list[ColumnElement[bool]] = [Response.answered_on.between(start, end)]
     if unit.service_code is not None:
         cond.append(Response.service_code == unit.service_code)
     if unit.life_situation_code is not None:
         cond.append(Response.life_situation_code == unit.life_situation_code)
-    items = (
-        select(
-            ResponseItem.organization_id,
-            ResponseItem.answered_on.label("day"),
-            ResponseItem.code,
-            literal(1).label("n"),
-            ResponseItem.value.label("total"),
-            *(cast(ResponseItem.value == v, SaInteger).label(f"n{v}") for v in range(6)),
-        )
-        .join(Response, Response.id == ResponseItem.response_id)
-        .where(*cond)
+    items = select(
+        ResponseItem.organization_id,
+        ResponseItem.answered_on.label("day"),
+        ResponseItem.code,
+        literal(1).label("n"),
+        ResponseItem.value.label("total"),
+        *(cast(ResponseItem.value == v, SaInteger).label(f"n{v}") for v in range(6)),
     )
+    if unit.by_answer:
+        items = items.join(Response, Response.id == ResponseItem.response_id).where(*cond)
+    else:  # items repeat the day: no join needed
+        items = items.where(ResponseItem.answered_on.between(start, end))
     heads = select(
         Response.organization_id,
         Response.answered_on.label("day"),
@@ -122,16 +131,11 @@ async def item_counts(
     session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
 ) -> dict[str, dict[str, int]]:
     """Per item code: n, total and n0..n5 over the unit and days (``*`` = responses)."""
-    if unit.by_answer:
-        src: Any = _answer_rows(unit, start, end)
-        day_cond: ColumnElement[bool] = true()
-    else:
-        src = IndicatorRollup.__table__
-        day_cond = rollup_rows_in(start, end)
+    src = _answer_rows(unit, start, end) if unit.by_answer else counts_source(start, end)
     stmt: Select[Any] = (
         select(src.c.code, *(func.sum(src.c[c]).label(c) for c in COUNT_COLUMNS))
         .join(Organization, Organization.id == src.c.organization_id)
-        .where(day_cond, unit.orgs)
+        .where(unit.orgs)
         .group_by(src.c.code)
     )
     stmt = apply_scope(stmt, scope, ORG_SCOPE)
@@ -251,22 +255,21 @@ async def comments(
 async def weekly_scores(session: AsyncSession, code: str, start: date, end: date) -> list[Any]:
     """Per organization and ISO week: n, sum and sum of squares of one item (for control charts).
 
-    A job-level read over the whole country (no cabinet user behind it).
+    A job-level read over the whole country (no cabinet user behind it), from the answers.
     """
-    d = IndicatorRollup
-    week = func.date_trunc("week", d.day).label("week")
-    ss = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
+    ri = ResponseItem
+    week = func.date_trunc("week", ri.answered_on).label("week")
     stmt = (
         select(
-            d.organization_id,
+            ri.organization_id,
             week,
-            func.sum(d.n).label("n"),
-            func.sum(d.total).label("total"),
-            func.sum(ss).label("sumsq"),
+            func.count().label("n"),
+            func.sum(ri.value).label("total"),
+            func.sum(ri.value * ri.value).label("sumsq"),
         )
-        .where(d.grain == "d", d.code == code, d.day.between(start, end))
-        .group_by(d.organization_id, week)
-        .order_by(d.organization_id, week)
+        .where(ri.code == code, ri.answered_on.between(start, end))
+        .group_by(ri.organization_id, week)
+        .order_by(ri.organization_id, week)
     )
     return list((await session.execute(stmt)).all())
 
@@ -286,24 +289,18 @@ async def add_signals(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     return len((await session.execute(stmt)).all())
 
 
-_BUCKETS = (
-    "answered_on, date_trunc('month', answered_on)::date AS m, "
-    "date_trunc('year', answered_on)::date AS y"
-)
-_GRAIN = "CASE WHEN GROUPING(answered_on) = 0 THEN 'd' WHEN GROUPING(m) = 0 THEN 'm' ELSE 'y' END"
-_SETS = (
-    "GROUPING SETS ((organization_id, code, answered_on), (organization_id, code, m), "
-    "(organization_id, code, y))"
-)
+_BUCKETS = "date_trunc('month', answered_on)::date AS m, date_trunc('year', answered_on)::date AS y"
+_GRAIN = "CASE WHEN GROUPING(m) = 0 THEN 'm' ELSE 'y' END"
+_SETS = "GROUPING SETS ((organization_id, code, m), (organization_id, code, y))"
 ROLLUP_INSERT = f"""
 INSERT INTO indicator_rollup (grain, day, organization_id, code, {", ".join(COUNT_COLUMNS)})
-SELECT {_GRAIN}, coalesce(answered_on, m, y), organization_id, code, count(*), sum(value),
+SELECT {_GRAIN}, coalesce(m, y), organization_id, code, count(*), sum(value),
        {", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(6))}
 FROM (SELECT organization_id, code, value, {_BUCKETS} FROM response_items
       WHERE answered_on BETWEEN :start AND :end) ri
 GROUP BY {_SETS}
 UNION ALL
-SELECT {_GRAIN}, coalesce(answered_on, m, y), organization_id, code, count(*), count(*),
+SELECT {_GRAIN}, coalesce(m, y), organization_id, code, count(*), count(*),
        0, 0, 0, 0, 0, 0
 FROM (SELECT organization_id, '*'::varchar AS code, {_BUCKETS} FROM responses
       WHERE answered_on BETWEEN :start AND :end) r
