@@ -35,7 +35,7 @@ def test_cabinet_at_360px_is_accessible(page_as: PageAs, email: str, landing: st
 def test_coordinator_drills_down_from_regions_to_an_organization(page_as: PageAs) -> None:
     page = page_as("mintrud@demo.otklik.ru")
     page.goto("/cabinet/indicators/regions")
-    page.locator("table tbody th a").first.click()
+    page.locator('table tbody th a[href*="region=16"]').click()
     page.wait_for_load_state()
     assert path_of(page) == "/cabinet/indicators/organizations"
     page.locator("#results table tbody th a").first.click()
