@@ -15,6 +15,9 @@ while generating). Three parts, each against a baseline measured in the same run
    would; for every 5th a reader polls the organization's current-month indicators until the
    answer is counted; p95 of submit-start to visible; goal < 5 s.
 
+``OTKLIK_BENCH_IND_PARTS`` (default ``generate,recompute,pages,freshness``) runs only some parts,
+on the data an earlier run left in ``OTKLIK_BENCH_DATABASE_URL``.
+
 Database: embedded PostgreSQL in a temporary folder under ``benchmarks/out/`` or
 ``OTKLIK_BENCH_DATABASE_URL`` (schema ``public`` is DROPPED: a throwaway database only).
 """
@@ -58,6 +61,8 @@ OUT = Path(__file__).resolve().parent / "out"
 PASSWORD = "bench-password-123"  # noqa: S105 - a throwaway benchmark database
 YEAR = parse_period("2026")
 PAGE_REQUESTS = 10
+# OTKLIK_BENCH_IND_PARTS=pages,freshness re-measures on the data of an earlier run
+PARTS = os.environ.get("OTKLIK_BENCH_IND_PARTS", "generate,recompute,pages,freshness").split(",")
 ITEMS = ("overall", "organization", "comfort", "staff", "information")
 
 GENERATE = [
@@ -187,7 +192,7 @@ async def pages(url: str, tmp: Path) -> None:
             await conn.execute(
                 text(
                     "SELECT o.ogrn, o.region_code FROM organizations o JOIN indicator_rollup d "
-                    "ON d.organization_id = o.id AND d.grain = 'd' GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1"
+                    "ON d.organization_id = o.id AND d.grain = 'y' GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1"
                 )
             )
         ).one()
@@ -296,14 +301,18 @@ def main() -> int:
     try:
         if not url:
             url = db.start_embedded(tmp / "pgdata", database="bench")
-        with psycopg.connect(db.to_libpq_url(url), autocommit=True) as conn:
-            conn.execute("DROP SCHEMA public CASCADE")
-            conn.execute("CREATE SCHEMA public")
-        migrate.upgrade(db.to_async_url(url))
-        asyncio.run(generate(url))
-        asyncio.run(recompute(url))
-        asyncio.run(pages(url, tmp))
-        asyncio.run(freshness(url))
+        if "generate" in PARTS:
+            with psycopg.connect(db.to_libpq_url(url), autocommit=True) as conn:
+                conn.execute("DROP SCHEMA public CASCADE")
+                conn.execute("CREATE SCHEMA public")
+            migrate.upgrade(db.to_async_url(url))
+            asyncio.run(generate(url))
+        if "recompute" in PARTS:
+            asyncio.run(recompute(url))
+        if "pages" in PARTS:
+            asyncio.run(pages(url, tmp))
+        if "freshness" in PARTS:
+            asyncio.run(freshness(url))
     finally:
         if not os.environ.get("OTKLIK_BENCH_DATABASE_URL"):
             db.stop_embedded()

@@ -195,7 +195,7 @@ async def test_trigger_rollup_equals_rebuild(session: AsyncSession) -> None:
     kept = await repository.rollup_rows(session, period.start, period.end)
     # per grain (month, year) a: *, overall, staff, recommend; b: *, overall, comfort
     assert len(kept) == 2 * 7
-    await rebuild(session, period)
+    assert await rebuild(session, period) == len(kept)
     assert await repository.rollup_rows(session, period.start, period.end) == kept
 
 

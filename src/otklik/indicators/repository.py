@@ -289,22 +289,27 @@ async def add_signals(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     return len((await session.execute(stmt)).all())
 
 
-_BUCKETS = "date_trunc('month', answered_on)::date AS m, date_trunc('year', answered_on)::date AS y"
-_GRAIN = "CASE WHEN GROUPING(m) = 0 THEN 'm' ELSE 'y' END"
-_SETS = "GROUPING SETS ((organization_id, code, m), (organization_id, code, y))"
+_MONTH = "date_trunc('month', answered_on)::date"
+# One aggregation pass over the answers gives the month rows; the year rows are summed from
+# the month rows the same statement just wrote (RETURNING), not from the answers again.
 ROLLUP_INSERT = f"""
-INSERT INTO indicator_rollup (grain, day, organization_id, code, {", ".join(COUNT_COLUMNS)})
-SELECT {_GRAIN}, coalesce(m, y), organization_id, code, count(*), sum(value),
-       {", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(6))}
-FROM (SELECT organization_id, code, value, {_BUCKETS} FROM response_items
-      WHERE answered_on BETWEEN :start AND :end) ri
-GROUP BY {_SETS}
-UNION ALL
-SELECT {_GRAIN}, coalesce(m, y), organization_id, code, count(*), count(*),
-       0, 0, 0, 0, 0, 0
-FROM (SELECT organization_id, '*'::varchar AS code, {_BUCKETS} FROM responses
-      WHERE answered_on BETWEEN :start AND :end) r
-GROUP BY {_SETS}
+WITH months AS (
+  INSERT INTO indicator_rollup (grain, day, organization_id, code, {", ".join(COUNT_COLUMNS)})
+  SELECT 'm', {_MONTH}, organization_id, code, count(*), sum(value),
+         {", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(6))}
+  FROM response_items WHERE answered_on BETWEEN :start AND :end GROUP BY 2, 3, 4
+  UNION ALL
+  SELECT 'm', {_MONTH}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0
+  FROM responses WHERE answered_on BETWEEN :start AND :end GROUP BY 2, 3
+  RETURNING *
+), years AS (
+  INSERT INTO indicator_rollup (grain, day, organization_id, code, {", ".join(COUNT_COLUMNS)})
+  SELECT 'y', date_trunc('year', day)::date, organization_id, code,
+         {", ".join(f"sum({c})" for c in COUNT_COLUMNS)}
+  FROM months GROUP BY 2, 3, 4
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM months) + (SELECT count(*) FROM years)
 """  # noqa: S608 - constants only
 
 
@@ -315,8 +320,7 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     """
     start, end = date(start.year, 1, 1), date(end.year, 12, 31)
     await session.execute(delete(IndicatorRollup).where(IndicatorRollup.day.between(start, end)))
-    result = await session.execute(text(ROLLUP_INSERT), {"start": start, "end": end})
-    return int(getattr(result, "rowcount", 0) or 0)
+    return int(await session.scalar(text(ROLLUP_INSERT), {"start": start, "end": end}) or 0)
 
 
 async def answer_bounds(session: AsyncSession) -> tuple[date | None, date | None]:
