@@ -136,6 +136,13 @@ async def test_shrunken_ranking(session: AsyncSession, client: AsyncClient) -> N
     # A: 4.25 + 0.987654 × 0.75 = 4.99074 -> 4.99; B: 4.25 - 0.740741 = 3.50926 -> 3.51
     assert rows["А-клиника"][5:7] == ["5.0", "4.99"]
     assert rows["Б-клиника"][5:7] == ["3.5", "3.51"]
+    # a name search narrows the table, not the group the ranking shrinks towards
+    body = (
+        await client.get(
+            "/cabinet/indicators/organizations", params={**P, "export": "table", "q": "А-клин"}
+        )
+    ).content
+    assert [r[5:7] for r in csv_rows(body) if len(r) > 5][1:] == [["5.0", "4.99"]]
 
 
 async def test_complementary_suppression_in_the_table(

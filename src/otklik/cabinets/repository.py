@@ -56,7 +56,20 @@ class Filters:
     status: str = ""  # below (integral < threshold), behind (annual target), or ""
 
 
-def _sums(m: Methodology, start: date, end: date, name: str) -> CTE:
+def _org_filters(f: Filters) -> list[ColumnElement[bool]]:
+    """Type and region filters: they keep type x region groups whole (the ranking's prior);
+    the name search applies to the finished rows."""
+    o = Organization
+    cond: list[ColumnElement[bool]] = []
+    if f.type_code:
+        cond.append(o.type_code == f.type_code)
+    if f.region_code:
+        cond.append(o.region_code == f.region_code)
+    return cond
+
+
+def _sums(m: Methodology, start: date, end: date, name: str, scope: Scope, f: Filters) -> CTE:
+    """Per organization in scope (and filters): responses and the integral items' sums."""
     d = counts_source(start, end).c
     sq = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
     cols: list[Any] = [
@@ -72,7 +85,11 @@ def _sums(m: Methodology, start: date, end: date, name: str) -> CTE:
             func.coalesce(func.sum(sq).filter(d.code == q), 0).label(f"ss_{q}"),
         ]
     codes = [*m.integral_weights, "overall", "*"]
-    return select(*cols).where(d.code.in_(codes)).group_by(d.organization_id).cte(name)
+    stmt = select(*cols).where(d.code.in_(codes)).group_by(d.organization_id)
+    orgs = apply_scope(select(Organization.id).where(*_org_filters(f)), scope, ORG_SCOPE)
+    if orgs.whereclause is not None:  # only restrict when something restricts
+        stmt = stmt.where(d.organization_id.in_(orgs))
+    return stmt.cte(name)
 
 
 def integral_expr(c: Any, m: Methodology) -> ColumnElement[Any]:
@@ -102,9 +119,9 @@ def _within(c: Any, m: Methodology) -> tuple[Any, Any]:
 def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Select[Any]:
     """Every organization in scope with its figures (one row each, not yet ordered)."""
     o, t, r = Organization, OrganizationType, Region
-    cur = _sums(m, w.start, w.end, "cur")
-    ytd = cur if w.ytd_start == w.start else _sums(m, w.ytd_start, w.end, "ytd")
-    prev = _sums(m, w.prev_start, w.prev_end, "prev")
+    cur = _sums(m, w.start, w.end, "cur", scope, f)
+    ytd = cur if w.ytd_start == w.start else _sums(m, w.ytd_start, w.end, "ytd", scope, f)
+    prev = _sums(m, w.prev_start, w.prev_end, "prev", scope, f)
     wss, wdf = _within(cur.c, m)
     base = (
         select(
@@ -117,9 +134,12 @@ def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Se
             r.name.label("region_name"),
             func.coalesce(cur.c.resp, 0).label("resp"),
             integral_expr(cur.c, m).label("integral"),
-            case((cur.c.resp >= m.min_n, cast(cur.c.s_overall, Float) / cur.c.n_overall)).label(
-                "overall"
-            ),
+            case(
+                (
+                    and_(cur.c.resp >= m.min_n, cur.c.n_overall >= m.min_n),
+                    cast(cur.c.s_overall, Float) / cur.c.n_overall,
+                )
+            ).label("overall"),
             integral_expr(ytd.c, m).label("ytd"),
             integral_expr(prev.c, m).label("baseline"),
             wss.label("wss"),
@@ -132,13 +152,7 @@ def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Se
     )
     if ytd is not cur:
         base = base.outerjoin(ytd, ytd.c.oid == o.id)
-    base = apply_scope(base, scope, ORG_SCOPE)
-    if f.q:
-        base = base.where(or_(o.short_name.ilike(like_pattern(f.q)), o.ogrn == f.q))
-    if f.type_code:
-        base = base.where(o.type_code == f.type_code)
-    if f.region_code:
-        base = base.where(o.region_code == f.region_code)
+    base = apply_scope(base, scope, ORG_SCOPE).where(*_org_filters(f))
     return _shrunk_and_status(base.cte("base"), m, w, f)
 
 
@@ -195,6 +209,8 @@ def _shrunk_and_status(b: CTE, m: Methodology, w: Window, f: Filters) -> Select[
         cast(status, String).label("status"),
         or_(primary, and_(n_primary == 1, smallest == 1)).label("hidden"),
     ).outerjoin(g, and_(g.c.type_code == b.c.type_code, g.c.region_code == b.c.region_code))
+    if f.q:
+        rows = rows.where(or_(b.c.name.ilike(like_pattern(f.q)), b.c.ogrn == f.q))
     if f.status == "below":
         rows = rows.where(b.c.integral < m.improvement_threshold)
     elif f.status == "behind":
@@ -243,7 +259,7 @@ async def band_counts(
 async def region_rows(session: AsyncSession, m: Methodology, w: Window, scope: Scope) -> list[Any]:
     """Per region (every region, for country-wide roles): pooled integral (summed counts) and
     the unweighted mean of its organizations' values."""
-    cur = _sums(m, w.start, w.end, "cur")
+    cur = _sums(m, w.start, w.end, "cur", scope, Filters())
     o, r = Organization, Region
     pooled_c: Any = {"resp": func.sum(cur.c.resp)}
     for q in m.integral_weights:
