@@ -168,7 +168,7 @@ async def recompute(url: str) -> None:
 
 
 async def _login(client: AsyncClient, session_factory: Any, role: Role, scope: str | None) -> None:
-    email = f"{role.value}@bench.test"
+    email = f"{role.value}-{time.time_ns()}@bench.test"  # unique across runs on one database
     async with db.transaction(session_factory) as s:
         await create_user(
             s, Actor.system("bench"), email=email, role=role, scope=scope, password=PASSWORD
