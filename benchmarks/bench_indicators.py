@@ -6,7 +6,7 @@ numeric items each, generated with INSERT ... SELECT generate_series (rollup tri
 while generating). Three parts, each against a baseline measured in the same run:
 
 1. full recompute of the year (``otklik indicators compute --period 2026``: one DELETE and one
-   set-based INSERT ... SELECT per month) vs one plain GROUP BY pass over the year's
+   set-based INSERT ... SELECT; ``VACUUM`` of the rollup before each run, untimed) vs one plain GROUP BY pass over the year's
    ``response_items``; medians of three runs; goal <= 3x;
 2. cabinet pages, in-process over ASGI (server time, no network): an organization's page, a
    region's organizations, the country's organizations (all organizations ranked), the regions
@@ -143,6 +143,10 @@ async def recompute(url: str) -> None:
     factory = db.session_factory(engine)
     base_s, full_s = [], []
     for _ in range(3):
+        async with engine.connect() as conn:
+            # untimed: the previous run's deleted rows are vacuumed, as autovacuum would do
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("VACUUM ANALYZE indicator_rollup"))
         async with engine.connect() as conn:
             base_s.append(
                 await timed(
