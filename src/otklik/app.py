@@ -13,12 +13,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from otklik.cabinets import pages as cabinets_pages
 from otklik.config import Settings
 from otklik.db import create_engine, resolve_database_url, session_factory
 from otklik.errors import DomainError
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
 from otklik.identity.deps import LoginRequired
+from otklik.indicators import api as indicators_api
 from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
 from otklik.intake import pages as intake_pages
@@ -164,6 +166,8 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         outreach_pages.router,
         surveys_pages.router,
         insights_pages.router,
+        indicators_api.router,
+        cabinets_pages.router,
     ):
         app.include_router(router)
     default_openapi = app.openapi

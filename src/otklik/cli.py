@@ -39,6 +39,7 @@ sources_app = typer.Typer(help="Информационные системы.", n
 registry_app = typer.Typer(help="Реестр.", no_args_is_help=True)
 intake_app = typer.Typer(help="Приём записей об оказанных услугах.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Сообщения канала log.", no_args_is_help=True)
+indicators_app = typer.Typer(help="Показатели.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(sources_app, name="sources")
@@ -46,6 +47,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(intake_app, name="intake")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(insights_app, name="insights")
+app.add_typer(indicators_app, name="indicators")
 err = Console(stderr=True)
 out = Console()
 CLI_ACTOR = Actor.system("cli")
@@ -398,6 +400,34 @@ async def _outbox_rows(session: AsyncSession, limit: int) -> list[dict[str, str]
         }
         for m in await outbox(session, limit)
     ]
+
+
+@indicators_app.command("compute")
+def indicators_compute(
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="2026, 2026-Q3, 2026-11 или 2026-11-01..2026-11-30"),
+    ] = None,
+) -> None:
+    """Пересчитать итоги показателей за годы периода (по умолчанию — текущий год)."""
+    from datetime import datetime
+
+    from otklik.indicators.periods import parse_period
+    from otklik.indicators.repository import MOSCOW
+    from otklik.indicators.tasks import rebuild
+
+    try:
+        p = parse_period(period or str(datetime.now(MOSCOW).year))
+    except DomainError as exc:
+        fail(exc.message)
+    with Progress(
+        TextColumn("Пересчёт"), BarColumn(), MofNCompleteColumn(), console=err, transient=True
+    ) as bar:
+        task = bar.add_task("compute", total=p.days())
+        rows = run_in_session(
+            get_settings(), lambda s: rebuild(s, p, lambda n: bar.advance(task, n))
+        )
+    out.print(f"Период {p.label}: записано строк итогов: {rows}.")
 
 
 def main() -> None:

@@ -1,0 +1,331 @@
+"""Indicators: full recompute of a year, cabinet pages' server time, answer-to-indicator delay.
+
+Data: ``OTKLIK_BENCH_IND_ORGS`` organizations (default 20 000) and ``OTKLIK_BENCH_IND_RESPONSES``
+responses (default 1 000 000; ``--large`` for 10 000 000) over 2026-01-01..2026-11-30, six
+numeric items each, generated with INSERT ... SELECT generate_series (rollup triggers off
+while generating). Three parts, each against a baseline measured in the same run:
+
+1. full recompute of the year (``otklik indicators compute --period 2026``: one DELETE and one
+   set-based INSERT ... SELECT; ``VACUUM`` of the rollup before each run, untimed) vs one plain GROUP BY pass over the year's
+   ``response_items``; medians of three runs; goal <= 3x;
+2. cabinet pages, in-process over ASGI (server time, no network): an organization's page, a
+   region's organizations, the country's organizations (all organizations ranked), the regions
+   page; p95 of 10 requests each vs ``/healthz``; goal < 200 ms;
+3. freshness: answers inserted at ~200/s for 10 s, each in its own transaction as the form
+   would; for every 5th a reader polls the organization's current-month indicators until the
+   answer is counted; p95 of submit-start to visible; goal < 5 s.
+
+``OTKLIK_BENCH_IND_PARTS`` (default ``generate,recompute,pages,freshness``) runs only some parts,
+on the data an earlier run left in ``OTKLIK_BENCH_DATABASE_URL``.
+
+Database: embedded PostgreSQL in a temporary folder under ``benchmarks/out/`` or
+``OTKLIK_BENCH_DATABASE_URL`` (schema ``public`` is DROPPED: a throwaway database only).
+"""
+
+# ruff: noqa: E501 - SQL text is easier to read unwrapped
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik import db, migrate
+from otklik.app import create_app
+from otklik.config import Settings
+from otklik.identity.audit import Actor
+from otklik.identity.roles import Role
+from otklik.identity.service import create_user
+from otklik.indicators import repository
+from otklik.indicators.periods import parse_period
+from otklik.indicators.tasks import rebuild
+from otklik.registry.reference import seed_reference
+from otklik.registry.service import seed_catalogue
+
+LARGE = "--large" in sys.argv
+ORGS = int(os.environ.get("OTKLIK_BENCH_IND_ORGS", "20000"))
+RESPONSES = 10_000_000 if LARGE else int(os.environ.get("OTKLIK_BENCH_IND_RESPONSES", "1000000"))
+OUT = Path(__file__).resolve().parent / "out"
+PASSWORD = "bench-password-123"  # noqa: S105 - a throwaway benchmark database
+YEAR = parse_period("2026")
+PAGE_REQUESTS = 10
+# OTKLIK_BENCH_IND_PARTS=pages,freshness re-measures on the data of an earlier run
+PARTS = os.environ.get("OTKLIK_BENCH_IND_PARTS", "generate,recompute,pages,freshness").split(",")
+ITEMS = ("overall", "organization", "comfort", "staff", "information")
+
+GENERATE = [
+    "ALTER TABLE responses DISABLE TRIGGER USER",
+    "ALTER TABLE response_items DISABLE TRIGGER USER",
+    "INSERT INTO questionnaire_versions (version, title, definition) VALUES ('bench', 'b', '{}')",
+    """INSERT INTO organizations (ogrn, inn, full_name, short_name, type_code, region_code,
+         founder_id, address, participates_from)
+       SELECT lpad((1000000000000 + g)::text, 13, '0'), lpad((1000000000 + g)::text, 10, '0'),
+              'Организация ' || g, 'Организация ' || g, t.codes[1 + g % array_length(t.codes, 1)],
+              f.regions[1 + g % array_length(f.regions, 1)],
+              f.ids[1 + g % array_length(f.ids, 1)], '', '2025-01-01'
+       FROM generate_series(1, :orgs) g,
+            (SELECT array_agg(code ORDER BY code) codes FROM organization_types) t,
+            (SELECT array_agg(id ORDER BY id) ids, array_agg(coalesce(region_code, '77') ORDER BY id) regions
+             FROM founders) f""",
+    """INSERT INTO responses (id, questionnaire_version, organization_id, organization_type_code,
+         region_code, founder_id, service_code, served_on, answered_on, channel, respondent,
+         age_band, answers)
+       SELECT gen_random_uuid(), 'bench', o.id, o.type_code, o.region_code, o.founder_id,
+              'health.checkup', d, d, 'portal', 'recipient', '30-39', '{}'
+       FROM generate_series(1, :n) g
+       JOIN organizations o ON o.id = :base + (g::bigint * 7919) % :orgs
+       CROSS JOIN LATERAL (SELECT date '2026-01-01' + (g * 31) % 334 AS d) dd""",
+    """INSERT INTO response_items (response_id, code, value, organization_id, answered_on)
+       SELECT r.id, c.code,
+              CASE WHEN c.code = 'recommend' THEN (abs(hashtext(r.id::text)) % 4 > 0)::int
+                   ELSE 5 - abs(hashtext(r.id::text || c.code)) % 4 * (abs(hashtext(c.code || r.id::text)) % 2) END,
+              r.organization_id, r.answered_on
+       FROM responses r CROSS JOIN (VALUES ('overall'), ('organization'), ('comfort'), ('staff'),
+            ('information'), ('recommend')) c(code)""",
+    "ALTER TABLE responses ENABLE TRIGGER USER",
+    "ALTER TABLE response_items ENABLE TRIGGER USER",
+    "ANALYZE",
+]
+BASELINE = """SELECT count(*) FROM (SELECT organization_id, answered_on, code, count(*), sum(value)
+              FROM response_items WHERE answered_on BETWEEN :s AND :e GROUP BY 1, 2, 3) x"""
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
+
+
+async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
+    t = time.perf_counter()
+    await fn()
+    return time.perf_counter() - t
+
+
+async def generate(url: str) -> None:
+    engine = db.create_engine(db.to_async_url(url))
+    async with db.transaction(db.session_factory(engine)) as s:
+        await seed_reference(s)
+        await seed_catalogue(s, Actor.system("bench"))
+    async with engine.begin() as conn:
+        t = time.perf_counter()
+        for sql in GENERATE[:4]:
+            await conn.execute(text(sql), {"orgs": ORGS})
+        base = (await conn.execute(text("SELECT min(id) FROM organizations"))).scalar_one()
+        await conn.execute(text(GENERATE[4]), {"n": RESPONSES, "base": base, "orgs": ORGS})
+        await conn.execute(text(GENERATE[5]))
+        for sql in GENERATE[6:8]:
+            await conn.execute(text(sql))
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("ANALYZE"))
+    items = RESPONSES * 6
+    print(
+        f"data: {ORGS} organizations, {RESPONSES} responses, {items} items, generated in "
+        f"{time.perf_counter() - t:.0f} s",
+        flush=True,
+    )
+    await engine.dispose()
+
+
+async def recompute(url: str) -> None:
+    engine = db.create_engine(db.to_async_url(url))
+    factory = db.session_factory(engine)
+    base_s, full_s = [], []
+    for _ in range(3):
+        async with engine.connect() as conn:
+            # untimed: the previous run's deleted rows are vacuumed, as autovacuum would do
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("VACUUM ANALYZE indicator_rollup"))
+        async with engine.connect() as conn:
+            base_s.append(
+                await timed(
+                    lambda c=conn: c.execute(text(BASELINE), {"s": YEAR.start, "e": YEAR.end})
+                )
+            )
+
+        async def full() -> None:
+            async with db.transaction(factory) as s:
+                await rebuild(s, YEAR)
+
+        full_s.append(await timed(full))
+    async with engine.connect() as conn:  # as autovacuum would after a rebuild
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("ANALYZE indicator_rollup"))
+    b, f = statistics.median(base_s), statistics.median(full_s)
+    print(
+        f"1. recompute 2026: {f:.1f} s (median of 3) vs plain GROUP BY pass {b:.1f} s: "
+        f"ratio {f / b:.2f}x (goal <= 3x)",
+        flush=True,
+    )
+    await engine.dispose()
+
+
+async def _login(client: AsyncClient, session_factory: Any, role: Role, scope: str | None) -> None:
+    email = f"{role.value}-{time.time_ns()}@bench.test"  # unique across runs on one database
+    async with db.transaction(session_factory) as s:
+        await create_user(
+            s, Actor.system("bench"), email=email, role=role, scope=scope, password=PASSWORD
+        )
+    page = await client.get("/login")
+    import re
+
+    token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+    assert token
+    r = await client.post(
+        "/login", data={"csrf_token": token[1], "email": email, "password": PASSWORD}
+    )
+    assert r.status_code == 303, r.text
+
+
+async def pages(url: str, tmp: Path) -> None:
+    settings = Settings(env="test", data_dir=tmp, secret_key="b" * 40, pii_key="p" * 40)
+    app = create_app(settings, db.to_async_url(url))
+    engine = db.create_engine(db.to_async_url(url))
+    app.state.sessionmaker = db.session_factory(engine)
+    factory = app.state.sessionmaker
+    async with engine.connect() as conn:
+        ogrn, region = (
+            await conn.execute(
+                text(
+                    "SELECT o.ogrn, o.region_code FROM organizations o JOIN indicator_rollup d "
+                    "ON d.organization_id = o.id AND d.grain = 'y' GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 1"
+                )
+            )
+        ).one()
+    cases = [
+        (
+            Role.organization,
+            f"organization:{ogrn}",
+            f"/cabinet/indicators/organization/{ogrn}?period=2026",
+        ),
+        (
+            Role.regional_authority,
+            f"region:{region}",
+            "/cabinet/indicators/organizations?period=2026",
+        ),
+        (Role.coordinator, None, "/cabinet/indicators/organizations?period=2026"),
+        (Role.analyst, None, "/cabinet/indicators/regions?period=2026"),
+    ]
+    transport = ASGITransport(app=app)
+    async with AsyncClient(transport=transport, base_url="http://bench") as plain:
+        base = [await timed(lambda: plain.get("/healthz")) for _ in range(PAGE_REQUESTS)]
+    print(f"2. baseline /healthz p95 {1000 * p95(base):.1f} ms", flush=True)
+    for role, scope, path in cases:
+        async with AsyncClient(transport=transport, base_url="http://bench") as client:
+            await _login(client, factory, role, scope)
+            first = await client.get(path)
+            assert first.status_code == 200, (path, first.status_code)
+            times = [await timed(lambda c=client, p=path: c.get(p)) for _ in range(PAGE_REQUESTS)]
+        print(
+            f"   {role.value:<20} {path.split('?')[0]:<52} p95 {1000 * p95(times):7.1f} ms "
+            f"(median {1000 * statistics.median(times):.1f}; {p95(times) / p95(base):.0f}x healthz)",
+            flush=True,
+        )
+    await engine.dispose()
+
+
+async def freshness(url: str) -> None:
+    engine = db.create_engine(db.to_async_url(url), pool_size=8)
+    factory = db.session_factory(engine)
+    async with engine.connect() as conn:
+        ids = [
+            r[0]
+            for r in await conn.execute(text("SELECT id FROM organizations ORDER BY id LIMIT 500"))
+        ]
+    today = date(2026, 11, 30)
+    month = parse_period("2026-11")
+    delays: list[float] = []
+    from otklik.indicators.repository import UnitFilter
+    from otklik.kit.scope import Scope
+    from otklik.registry.models import Organization
+
+    async def count(s: AsyncSession, oid: int) -> int:
+        c = await repository.item_counts(
+            s, Scope.country(), UnitFilter(Organization.id == oid), month.start, month.end
+        )
+        return c.get("*", {}).get("n", 0)
+
+    async def answer(i: int) -> None:
+        oid = ids[i % len(ids)]
+        async with factory() as s:
+            before = await count(s, oid) if i % 5 == 0 else 0
+        t0 = time.perf_counter()
+        async with db.transaction(factory) as s:
+            rid = (
+                await s.execute(
+                    text(
+                        "INSERT INTO responses (id, questionnaire_version, organization_id, organization_type_code,"
+                        " region_code, founder_id, service_code, served_on, answered_on, channel, respondent,"
+                        " age_band, answers) SELECT gen_random_uuid(), 'bench', id, type_code, region_code,"
+                        " founder_id, 'health.checkup', :d, :d, 'portal', 'recipient', '30-39', '{}'"
+                        " FROM organizations WHERE id = :o RETURNING id"
+                    ),
+                    {"d": today, "o": oid},
+                )
+            ).scalar_one()
+            await s.execute(
+                text(
+                    "INSERT INTO response_items SELECT :r, c, 4, :o, :d FROM unnest(CAST(:codes AS text[])) c"
+                ),
+                {"r": rid, "o": oid, "d": today, "codes": list(ITEMS)},
+            )
+        if i % 5:
+            return
+        async with factory() as s:
+            while await count(s, oid) <= before:
+                await asyncio.sleep(0.005)
+        delays.append(time.perf_counter() - t0)
+
+    tasks, start = [], time.perf_counter()
+    for i in range(2000):
+        tasks.append(asyncio.create_task(answer(i)))
+        await asyncio.sleep(max(0.0, start + (i + 1) / 200 - time.perf_counter()))
+    await asyncio.gather(*tasks)
+    rate = 2000 / (time.perf_counter() - start)
+    print(
+        f"3. freshness at {rate:.0f} answers/s: p95 submit -> visible {1000 * p95(delays):.0f} ms, "
+        f"median {1000 * statistics.median(delays):.0f} ms, n={len(delays)} (goal < 5 s)",
+        flush=True,
+    )
+    await engine.dispose()
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="indicators-", dir=OUT))
+    url = os.environ.get("OTKLIK_BENCH_DATABASE_URL")
+    try:
+        if not url:
+            url = db.start_embedded(tmp / "pgdata", database="bench")
+        if "generate" in PARTS:
+            with psycopg.connect(db.to_libpq_url(url), autocommit=True) as conn:
+                conn.execute("DROP SCHEMA public CASCADE")
+                conn.execute("CREATE SCHEMA public")
+            migrate.upgrade(db.to_async_url(url))
+            asyncio.run(generate(url))
+        if "recompute" in PARTS:
+            asyncio.run(recompute(url))
+        if "pages" in PARTS:
+            asyncio.run(pages(url, tmp))
+        if "freshness" in PARTS:
+            asyncio.run(freshness(url))
+    finally:
+        if not os.environ.get("OTKLIK_BENCH_DATABASE_URL"):
+            db.stop_embedded()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

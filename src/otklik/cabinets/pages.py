@@ -1,0 +1,215 @@
+"""Cabinet pages: an organization's indicators, the organizations and regions in scope."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from otklik.cabinets import exports, service
+from otklik.cabinets.repository import Filters
+from otklik.cabinets.svg import line_chart
+from otklik.errors import NotFound
+from otklik.identity.deps import DB, require_roles
+from otklik.identity.models import User
+from otklik.identity.roles import Role
+from otklik.indicators import repository as ind_repo
+from otklik.indicators import service as ind
+from otklik.indicators.methodology import ITEM_LABELS
+from otklik.indicators.periods import parse_period
+from otklik.indicators.stats import STATUS_LABELS
+from otklik.kit.web import render
+from otklik.outreach import funnel
+
+router = APIRouter(prefix="/cabinet/indicators", include_in_schema=False)
+AUTHORITY = (Role.regional_authority, Role.federal_authority)
+COUNTRY = (Role.coordinator, Role.analyst, Role.wg_secretary, Role.admin)
+CabinetUser = Annotated[User, Depends(require_roles(Role.organization, *AUTHORITY, *COUNTRY))]
+ListUser = Annotated[User, Depends(require_roles(*AUTHORITY, *COUNTRY))]
+CountryUser = Annotated[User, Depends(require_roles(*COUNTRY))]
+PeriodQ = Annotated[str, Query(max_length=40)]
+Text = Annotated[str, Query(max_length=200)]
+Short = Annotated[str, Query(max_length=60)]
+PageNo = Annotated[int, Query(ge=1, le=100_000)]
+Fmt = Literal["csv", "xlsx"]
+TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _today() -> date:
+    return datetime.now(ind_repo.MOSCOW).date()
+
+
+def _period(text: str) -> Any:
+    return parse_period(text or str(_today().year))
+
+
+@router.get("", response_class=HTMLResponse)
+async def home(session: DB, user: CabinetUser) -> Response:
+    """Each role lands on its own cabinet."""
+    if user.role == Role.organization:
+        ogrns = await ind_repo.organization_ogrns(session, [user.scope_organization_id or 0])
+        if not ogrns:
+            raise NotFound()
+        return RedirectResponse(
+            f"/cabinet/indicators/organization/{next(iter(ogrns.values()))}", 303
+        )
+    if user.role in AUTHORITY:
+        return RedirectResponse("/cabinet/indicators/organizations", 303)
+    return RedirectResponse("/cabinet/indicators/regions", 303)
+
+
+def _export(
+    fmt: str,
+    title: str,
+    version: str,
+    period: str,
+    table: tuple[list[str], list[list[Any]]],
+    name: str,
+) -> Response:
+    maker = exports.to_csv if fmt == "csv" else exports.to_xlsx
+    body = maker(title, version, period, *table)
+    return Response(
+        body,
+        media_type=TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}-{period}.{fmt}"'},
+    )
+
+
+@router.get("/organization/{ogrn}", response_class=HTMLResponse)
+async def organization(
+    request: Request,
+    session: DB,
+    user: CabinetUser,
+    ogrn: str,
+    period: PeriodQ = "",
+    methodology: Short = "",
+    q: Text = "",
+    score: Annotated[Literal["", "1", "2", "3", "4", "5"], Query()] = "",
+    page: PageNo = 1,
+    export: Literal["", "items", "trend"] = "",
+    fmt: Fmt = "csv",
+) -> Response:
+    p = _period(period)
+    m = await ind.methodology(session, methodology or None)
+    dash = await service.organization_dashboard(
+        session, user, ogrn, p, m, _today(), q=q, score=int(score) if score else None, page=page
+    )
+    if export == "items":
+        return _export(
+            fmt,
+            f"Показатели: {dash.data.unit.name}",
+            m.version,
+            p.text,
+            exports.organization_rows(dash.data),
+            f"indicators-{ogrn}",
+        )
+    if export == "trend":
+        return _export(
+            fmt,
+            f"Динамика по месяцам: {dash.data.unit.name}",
+            m.version,
+            p.text,
+            exports.trend_rows(dash.trend),
+            f"trend-{ogrn}",
+        )
+    report = (
+        await funnel.build(session, user, group="day", days=30)
+        if user.role == Role.organization
+        else None
+    )
+    return render(
+        request,
+        "cabinets/organization.html",
+        d=dash.data,
+        dash=dash,
+        group=dash.group,
+        period=p,
+        m=m,
+        labels=ITEM_LABELS,
+        funnel=report,
+        q=q,
+        score=int(score) if score else None,
+        page=page,
+        comment_pages=max(1, -(-dash.comments_total // service.COMMENTS_PER_PAGE)),
+        chart=line_chart(dash.trend, ("integral", "overall")),
+    )
+
+
+@router.get("/organizations", response_class=HTMLResponse)
+async def organizations(
+    request: Request,
+    session: DB,
+    user: ListUser,
+    period: PeriodQ = "",
+    methodology: Short = "",
+    q: Text = "",
+    type: Short = "",
+    region: Short = "",
+    status: Literal["", "below", "behind"] = "",
+    sort: Short = "-shrunk",
+    page: PageNo = 1,
+    export: Literal["", "table", "distribution"] = "",
+    fmt: Fmt = "csv",
+) -> Response:
+    p = _period(period)
+    m = await ind.methodology(session, methodology or None)
+    f = Filters(q=q, type_code=type, region_code=region, status=status)
+    today = _today()
+    if export == "table":
+        full = await service.organization_table(session, user, p, m, today, f, sort, 1, 100_000)
+        return _export(
+            fmt, "Организации", m.version, p.text, exports.table_rows(full.rows), "organizations"
+        )
+    dist = await service.distribution(session, user, p, m, today)
+    if export == "distribution":
+        return _export(
+            fmt,
+            "Распределение по интегральному индексу",
+            m.version,
+            p.text,
+            (["Интервал", "Организаций"], [list(x) for x in dist]),
+            "distribution",
+        )
+    table = await service.organization_table(session, user, p, m, today, f, sort, page)
+    types, regions = await service.filter_options(session, user)
+    return render(
+        request,
+        "cabinets/organizations.html",
+        table=table,
+        dist=dist,
+        top=max((n for _, n in dist), default=0),
+        period=p,
+        m=m,
+        f=f,
+        sort=sort,
+        types=types,
+        regions=regions,
+        statuses=STATUS_LABELS,
+    )
+
+
+@router.get("/regions", response_class=HTMLResponse)
+async def regions(
+    request: Request,
+    session: DB,
+    user: CountryUser,
+    period: PeriodQ = "",
+    methodology: Short = "",
+    export: Literal["", "table"] = "",
+    fmt: Fmt = "csv",
+) -> Response:
+    p = _period(period)
+    m = await ind.methodology(session, methodology or None)
+    rows = await service.regions(session, user, p, m, _today())
+    if export == "table":
+        return _export(fmt, "Субъекты РФ", m.version, p.text, exports.region_rows(rows), "regions")
+    for r in rows:
+        r["band"] = service.band(r["pooled"])
+    return render(
+        request, "cabinets/regions.html", rows=rows, period=p, m=m, bands=service.BIN_LABELS
+    )

@@ -1,0 +1,316 @@
+"""Cabinet queries: organization and region rows, set-based from the rollup.
+
+One statement per page: per-organization sums (current period, year to date, previous year),
+the integral index, its empirical-Bayes shrinkage towards the organization's type and region,
+the annual-target status and complementary suppression, all in SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Float,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.indicators.methodology import Methodology
+from otklik.indicators.repository import ORG_SCOPE, counts_source, moscow_bounds
+from otklik.intake.models import ServiceRecord
+from otklik.kit.pagination import like_pattern
+from otklik.kit.scope import Scope, apply_scope
+from otklik.registry.models import Organization, OrganizationType, Region
+
+
+@dataclass(frozen=True)
+class Window:
+    """The days a table covers: the period, the year to date and the previous year."""
+
+    start: date
+    end: date
+    ytd_start: date
+    prev_start: date
+    prev_end: date
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    type_code: str = ""
+    region_code: str = ""
+    status: str = ""  # below (integral < threshold), behind (annual target), or ""
+
+
+def _org_filters(f: Filters) -> list[ColumnElement[bool]]:
+    """Type and region filters: they keep type x region groups whole (the ranking's prior);
+    the name search applies to the finished rows."""
+    o = Organization
+    cond: list[ColumnElement[bool]] = []
+    if f.type_code:
+        cond.append(o.type_code == f.type_code)
+    if f.region_code:
+        cond.append(o.region_code == f.region_code)
+    return cond
+
+
+def _sums(m: Methodology, start: date, end: date, name: str, scope: Scope, f: Filters) -> CTE:
+    """Per organization in scope (and filters): responses and the integral items' sums."""
+    d = counts_source(start, end).c
+    sq = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
+    cols: list[Any] = [
+        d.organization_id.label("oid"),
+        func.coalesce(func.sum(d.n).filter(d.code == "*"), 0).label("resp"),
+        func.sum(d.total).filter(d.code == "overall").label("s_overall"),
+        func.sum(d.n).filter(d.code == "overall").label("n_overall"),
+    ]
+    for q in m.integral_weights:
+        cols += [
+            func.coalesce(func.sum(d.n).filter(d.code == q), 0).label(f"n_{q}"),
+            func.coalesce(func.sum(d.total).filter(d.code == q), 0).label(f"s_{q}"),
+            func.coalesce(func.sum(sq).filter(d.code == q), 0).label(f"ss_{q}"),
+        ]
+    codes = [*m.integral_weights, "overall", "*"]
+    stmt = select(*cols).where(d.code.in_(codes)).group_by(d.organization_id)
+    orgs = apply_scope(select(Organization.id).where(*_org_filters(f)), scope, ORG_SCOPE)
+    if orgs.whereclause is not None:  # only restrict when something restricts
+        stmt = stmt.where(d.organization_id.in_(orgs))
+    return stmt.cte(name)
+
+
+def integral_expr(c: Any, m: Methodology) -> ColumnElement[Any]:
+    """Weighted mean of the integral items with at least ``min_n`` answers; NULL if hidden."""
+    num: Any = literal(0.0)
+    den: Any = literal(0.0)
+    for q, w in m.integral_weights.items():
+        ok = c[f"n_{q}"] >= m.min_n
+        num = num + case((ok, w * cast(c[f"s_{q}"], Float) / c[f"n_{q}"]), else_=0.0)
+        den = den + case((ok, w), else_=0.0)
+    return case((and_(c["resp"] >= m.min_n, den > 0), num / func.nullif(den, 0)), else_=null())
+
+
+def _within(c: Any, m: Methodology) -> tuple[Any, Any]:
+    """Within-organization sum of squares and degrees of freedom over the integral items."""
+    wss: Any = literal(0.0)
+    wdf: Any = literal(0)
+    for q in m.integral_weights:
+        n = c[f"n_{q}"]
+        wss = wss + case(
+            (n > 0, c[f"ss_{q}"] - cast(c[f"s_{q}"], Float) * c[f"s_{q}"] / n), else_=0.0
+        )
+        wdf = wdf + case((n > 0, n - 1), else_=0)
+    return wss, wdf
+
+
+def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Select[Any]:
+    """Every organization in scope with its figures (one row each, not yet ordered)."""
+    o, t, r = Organization, OrganizationType, Region
+    cur = _sums(m, w.start, w.end, "cur", scope, f)
+    ytd = cur if w.ytd_start == w.start else _sums(m, w.ytd_start, w.end, "ytd", scope, f)
+    prev = _sums(m, w.prev_start, w.prev_end, "prev", scope, f)
+    wss, wdf = _within(cur.c, m)
+    base = (
+        select(
+            o.id.label("oid"),
+            o.ogrn,
+            o.short_name.label("name"),
+            o.type_code,
+            t.name.label("type_name"),
+            o.region_code,
+            r.name.label("region_name"),
+            func.coalesce(cur.c.resp, 0).label("resp"),
+            integral_expr(cur.c, m).label("integral"),
+            case(
+                (
+                    and_(cur.c.resp >= m.min_n, cur.c.n_overall >= m.min_n),
+                    cast(cur.c.s_overall, Float) / cur.c.n_overall,
+                )
+            ).label("overall"),
+            integral_expr(ytd.c, m).label("ytd"),
+            integral_expr(prev.c, m).label("baseline"),
+            wss.label("wss"),
+            wdf.label("wdf"),
+        )
+        .join(t, t.code == o.type_code)
+        .join(r, r.code == o.region_code)
+        .outerjoin(cur, cur.c.oid == o.id)
+        .outerjoin(prev, prev.c.oid == o.id)
+    )
+    if ytd is not cur:
+        base = base.outerjoin(ytd, ytd.c.oid == o.id)
+    base = apply_scope(base, scope, ORG_SCOPE).where(*_org_filters(f))
+    return _shrunk_and_status(base.cte("base"), m, w, f)
+
+
+def _shrunk_and_status(b: CTE, m: Methodology, w: Window, f: Filters) -> Select[Any]:
+    # Empirical Bayes: prior = mean of the group's integrals; sigma^2 = pooled within-group
+    # variance of ratings; tau^2 = max(0, variance of integrals - mean sampling variance).
+    grp = (b.c.type_code, b.c.region_code)
+    shown = b.c.integral.is_not(None)
+    g = (
+        select(
+            *grp,
+            func.avg(b.c.integral).label("mu"),
+            (
+                func.sum(b.c.wss).filter(shown) / func.nullif(func.sum(b.c.wdf).filter(shown), 0)
+            ).label("sigma2"),
+            func.var_samp(b.c.integral).label("var_between"),
+            func.avg(1.0 / b.c.resp).filter(shown).label("inv_n"),
+        )
+        .where(shown)
+        .group_by(*grp)
+        .cte("grp")
+    )
+    sampling = g.c.sigma2 / b.c.resp
+    tau2 = func.greatest(func.coalesce(g.c.var_between - g.c.sigma2 * g.c.inv_n, 0.0), 0.0)
+    weight = case((sampling + tau2 > 0, tau2 / (sampling + tau2)), else_=1.0)
+    shrunk = case((shown, g.c.mu + weight * (b.c.integral - g.c.mu)), else_=null())
+    target = func.least(b.c.baseline + m.annual_step, 5.0)
+    status = case(
+        (b.c.baseline.is_(None), "no_baseline"),
+        (b.c.baseline >= m.improvement_threshold, "not_applicable"),
+        (b.c.ytd.is_(None), "insufficient"),
+        (b.c.ytd >= target - 1e-9, "met"),
+        (b.c.ytd >= b.c.baseline + m.annual_step * w.elapsed - 1e-9, "on_track"),
+        else_="behind",
+    )
+    primary = b.c.resp < m.min_n
+    n_primary = func.count().filter(primary).over()
+    smallest = func.row_number().over(order_by=(primary, b.c.resp, b.c.oid))
+    rows = select(
+        b.c.oid,
+        b.c.ogrn,
+        b.c.name,
+        b.c.type_code,
+        b.c.type_name,
+        b.c.region_code,
+        b.c.region_name,
+        b.c.resp,
+        b.c.integral,
+        b.c.overall,
+        b.c.baseline,
+        case((b.c.baseline < m.improvement_threshold, target)).label("target"),
+        b.c.ytd,
+        shrunk.label("shrunk"),
+        cast(status, String).label("status"),
+        or_(primary, and_(n_primary == 1, smallest == 1)).label("hidden"),
+    ).outerjoin(g, and_(g.c.type_code == b.c.type_code, g.c.region_code == b.c.region_code))
+    if f.q:
+        rows = rows.where(or_(b.c.name.ilike(like_pattern(f.q)), b.c.ogrn == f.q))
+    if f.status == "below":
+        rows = rows.where(b.c.integral < m.improvement_threshold)
+    elif f.status == "behind":
+        rows = rows.where(status == "behind")
+    return rows
+
+
+SORTS = {
+    "name": "name",
+    "responses": "resp",
+    "integral": "integral",
+    "shrunk": "shrunk",
+    "overall": "overall",
+    "region": "region_name",
+}
+
+
+async def organization_page(
+    session: AsyncSession, stmt: Select[Any], sort: str, limit: int, offset: int
+) -> tuple[list[Any], int]:
+    """One page of organization rows, plus the total, in one statement."""
+    sub = stmt.subquery()
+    key = SORTS.get(sort.removeprefix("-"), "shrunk")
+    col = sub.c[key]
+    desc = sort.startswith("-") if sort else True
+    order = (col.desc().nulls_last() if desc else col.asc().nulls_last(), sub.c.name)
+    page = select(sub, func.count().over().label("full_count")).order_by(*order)
+    rows = list((await session.execute(page.limit(limit).offset(offset))).all())
+    total = int(rows[0].full_count) if rows else 0
+    if not rows and offset:
+        total = int(await session.scalar(select(func.count()).select_from(sub)) or 0)
+    return rows, total
+
+
+async def band_counts(
+    session: AsyncSession, stmt: Select[Any], edges: list[float]
+) -> dict[int, int]:
+    """Organizations per band of the shown integral index (band i: below edges[i])."""
+    sub = stmt.subquery()
+    shown = and_(sub.c.integral.is_not(None), sub.c.hidden.is_(False))
+    bucket = func.width_bucket(sub.c.integral, edges)
+    rows = await session.execute(select(bucket, func.count()).where(shown).group_by(bucket))
+    return {int(b): int(n) for b, n in rows}
+
+
+async def region_rows(session: AsyncSession, m: Methodology, w: Window, scope: Scope) -> list[Any]:
+    """Per region (every region, for country-wide roles): pooled integral (summed counts) and
+    the unweighted mean of its organizations' values."""
+    cur = _sums(m, w.start, w.end, "cur", scope, Filters())
+    o, r = Organization, Region
+    pooled_c: Any = {"resp": func.sum(cur.c.resp)}
+    for q in m.integral_weights:
+        for p in ("n", "s", "ss"):
+            pooled_c[f"{p}_{q}"] = func.sum(cur.c[f"{p}_{q}"])
+    per_org = integral_expr(cur.c, m)
+    stmt = (
+        select(
+            r.code,
+            r.name,
+            func.count(o.id).label("organizations"),
+            func.coalesce(pooled_c["resp"], 0).label("resp"),
+            integral_expr(pooled_c, m).label("pooled"),
+            func.avg(per_org).label("unweighted"),
+            func.count(per_org).label("rated"),
+        )
+        .select_from(r)
+        .outerjoin(o, o.region_code == r.code)
+        .outerjoin(cur, cur.c.oid == o.id)
+        .group_by(r.code, r.name)
+        .order_by(r.code)
+    )
+    return list((await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all())
+
+
+async def coverage_by_org(
+    session: AsyncSession, scope: Scope, ids: list[int], start: date, end: date
+) -> dict[int, int]:
+    """Service records served in the period for the given organizations (one page)."""
+    lo, hi = moscow_bounds(start, end)
+    sr = ServiceRecord
+    stmt = (
+        select(sr.organization_id, func.count())
+        .join(Organization, Organization.id == sr.organization_id)
+        .where(sr.organization_id.in_(ids), sr.served_at >= lo, sr.served_at < hi)
+        .group_by(sr.organization_id)
+    )
+    rows = await session.execute(apply_scope(stmt, scope, ORG_SCOPE))
+    return {int(a): int(b) for a, b in rows}
+
+
+async def filter_options(session: AsyncSession, scope: Scope) -> tuple[list[Any], list[Any]]:
+    """Types and regions that occur among the organizations in scope."""
+    o = Organization
+    types = select(OrganizationType.code, OrganizationType.name).where(
+        OrganizationType.code.in_(apply_scope(select(o.type_code), scope, ORG_SCOPE))
+    )
+    regions = select(Region.code, Region.name).where(
+        Region.code.in_(apply_scope(select(o.region_code), scope, ORG_SCOPE))
+    )
+    return (
+        list((await session.execute(types.order_by(OrganizationType.position))).all()),
+        list((await session.execute(regions.order_by(Region.code))).all()),
+    )

@@ -1,0 +1,56 @@
+"""Indicators API: one unit, one period, one methodology version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from otklik.identity.deps import DB, require_roles
+from otklik.identity.models import User
+from otklik.identity.roles import Role
+from otklik.identity.service import scope_of
+from otklik.indicators import service
+from otklik.indicators.repository import MOSCOW
+from otklik.indicators.schemas import IndicatorsOut
+from otklik.intake.schemas import ErrorOut
+
+router = APIRouter(prefix="/api/v1", tags=["indicators"])
+ROLES = (
+    Role.organization,
+    Role.regional_authority,
+    Role.federal_authority,
+    Role.coordinator,
+    Role.analyst,
+    Role.wg_secretary,
+    Role.admin,
+)
+IndicatorUser = Annotated[User, Depends(require_roles(*ROLES, api=True))]
+
+
+@router.get(
+    "/indicators",
+    response_model=IndicatorsOut,
+    responses={
+        400: {
+            "model": ErrorOut,
+            "description": "bad_unit, bad_period, period_backwards, period_too_long",
+        },
+        401: {"model": ErrorOut, "description": "unauthorized, invalid_token"},
+        403: {"model": ErrorOut, "description": "forbidden, out_of_scope"},
+        404: {"model": ErrorOut, "description": "unit_not_found, methodology_not_found"},
+        422: {"model": ErrorOut, "description": "validation_failed (нет обязательного параметра)"},
+    },
+    summary="Показатели единицы за период (с n, интервалами, целями)",
+)
+async def get_indicators(
+    session: DB,
+    user: IndicatorUser,
+    unit: Annotated[str, Query(description="вид:код, например organization:1027700132195")],
+    period: Annotated[str, Query(description="2026, 2026-Q3, 2026-11, 2026-11-01..2026-11-30")],
+    methodology: Annotated[str | None, Query(description="версия методики")] = None,
+) -> IndicatorsOut:
+    """Scores, shares, counts and targets of a unit in the caller's scope."""
+    today = datetime.now(MOSCOW).date()
+    return await service.indicators(session, scope_of(user), unit, period, methodology, today)

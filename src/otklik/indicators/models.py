@@ -1,0 +1,65 @@
+"""Methodology versions (data), the rollup (month, year) the indicators read, and signals."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, Index, Integer, String, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from otklik.kit.models import Base
+
+
+class MethodologyVersion(Base):
+    """Items, integral items and weights, thresholds: everything a formula may vary by."""
+
+    __tablename__ = "methodology_versions"
+
+    version: Mapped[str] = mapped_column(String(20), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    is_default: Mapped[bool] = mapped_column(server_default="false")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class IndicatorRollup(Base):
+    """Per grain (m month, y year), period start, organization and item: value counts.
+
+    ``n`` answers, ``total`` their sum, ``n0``..``n5`` the count of each value (yes/no items:
+    ``n1`` yes, ``n0`` no); code ``*`` counts completed questionnaires. Kept by statement-level
+    triggers on ``response_items`` and ``responses`` in the answer's own transaction (both grains
+    at once); ``otklik indicators compute`` rebuilds it set-based. A year's view of 20 000
+    organizations reads the ``y`` rows only; ranges that are not whole months read the answers.
+    """
+
+    __tablename__ = "indicator_rollup"
+    __table_args__ = (Index("ix_indicator_rollup_organization", "organization_id", "grain", "day"),)
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(BigInteger)
+    n0: Mapped[int] = mapped_column(Integer)
+    n1: Mapped[int] = mapped_column(Integer)
+    n2: Mapped[int] = mapped_column(Integer)
+    n3: Mapped[int] = mapped_column(Integer)
+    n4: Mapped[int] = mapped_column(Integer)
+    n5: Mapped[int] = mapped_column(Integer)
+
+
+class Signal(Base):
+    """Something worth a look (a significant drop, later incidents and insights)."""
+
+    __tablename__ = "signals"
+    __table_args__ = (UniqueConstraint("kind", "unit", "period"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[str] = mapped_column(String(80))
+    period: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)

@@ -1,0 +1,378 @@
+"""Every indicator query. Unit aggregates read the rollup and pass the scope filter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    union_all,
+)
+from sqlalchemy import Integer as SaInteger
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.indicators.models import IndicatorRollup, MethodologyVersion, Signal
+from otklik.intake.models import ServiceRecord
+from otklik.kit.scope import Scope, ScopeColumns, apply_scope
+from otklik.outreach.models import Invitation
+from otklik.registry.models import (
+    Founder,
+    LifeSituation,
+    Organization,
+    OrganizationType,
+    Region,
+    Service,
+)
+from otklik.surveys.models import Response, ResponseComment, ResponseItem
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)
+COUNT_COLUMNS = ("n", "total", "n0", "n1", "n2", "n3", "n4", "n5")
+
+
+@dataclass(frozen=True)
+class UnitFilter:
+    """Which organizations (and, for service units, which answers) a unit covers."""
+
+    orgs: ColumnElement[bool]
+    service_code: str | None = None
+    life_situation_code: str | None = None
+
+    @property
+    def by_answer(self) -> bool:
+        return self.service_code is not None or self.life_situation_code is not None
+
+
+def grain_for(start: date, end: date) -> str | None:
+    """The rollup grain whose rows tile [start, end] exactly: y, m, or None (read answers)."""
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):
+        return "y"
+    if start.day == 1 and (end + timedelta(days=1)).day == 1:
+        return "m"
+    return None
+
+
+def counts_source(start: date, end: date) -> Any:
+    """Rows shaped like the rollup (organization_id, day, code, n, total, n0..n5) for the days:
+    the rollup's rows of the right grain, or the answers themselves for other ranges."""
+    grain = grain_for(start, end)
+    if grain is None:
+        return _answer_rows(UnitFilter(true()), start, end)
+    r = IndicatorRollup
+    return (
+        select(r.organization_id, r.day, r.code, *(r.__table__.c[c] for c in COUNT_COLUMNS))
+        .where(r.grain == grain, r.day.between(start, end))
+        .subquery("rollup")
+    )
+
+
+def moscow_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """A closed range of Moscow days as a half-open range of instants."""
+    return (
+        datetime.combine(start, time(), MOSCOW),
+        datetime.combine(end + timedelta(days=1), time(), MOSCOW),
+    )
+
+
+async def get_methodology(session: AsyncSession, version: str | None) -> MethodologyVersion | None:
+    stmt = select(MethodologyVersion)
+    if version is None:
+        stmt = stmt.order_by(MethodologyVersion.is_default.desc(), MethodologyVersion.version)
+    else:
+        stmt = stmt.where(MethodologyVersion.version == version)
+    return (await session.scalars(stmt.limit(1))).first()
+
+
+def _answer_rows(unit: UnitFilter, start: date, end: date) -> Any:
+    """Rollup-shaped rows computed from answers: for service and life-situation units, and for
+    ranges that are not whole months or years."""
+    cond: list[ColumnElement[bool]] = [Response.answered_on.between(start, end)]
+    if unit.service_code is not None:
+        cond.append(Response.service_code == unit.service_code)
+    if unit.life_situation_code is not None:
+        cond.append(Response.life_situation_code == unit.life_situation_code)
+    items = select(
+        ResponseItem.organization_id,
+        ResponseItem.answered_on.label("day"),
+        ResponseItem.code,
+        literal(1).label("n"),
+        ResponseItem.value.label("total"),
+        *(cast(ResponseItem.value == v, SaInteger).label(f"n{v}") for v in range(6)),
+    )
+    if unit.by_answer:
+        items = items.join(Response, Response.id == ResponseItem.response_id).where(*cond)
+    else:  # items repeat the day: no join needed
+        items = items.where(ResponseItem.answered_on.between(start, end))
+    heads = select(
+        Response.organization_id,
+        Response.answered_on.label("day"),
+        literal("*").label("code"),
+        literal(1).label("n"),
+        literal(1).label("total"),
+        *(literal(0).label(f"n{v}") for v in range(6)),
+    ).where(*cond)
+    return union_all(items, heads).subquery("answers")
+
+
+async def item_counts(
+    session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
+) -> dict[str, dict[str, int]]:
+    """Per item code: n, total and n0..n5 over the unit and days (``*`` = responses)."""
+    src = _answer_rows(unit, start, end) if unit.by_answer else counts_source(start, end)
+    stmt: Select[Any] = (
+        select(src.c.code, *(func.sum(src.c[c]).label(c) for c in COUNT_COLUMNS))
+        .join(Organization, Organization.id == src.c.organization_id)
+        .where(unit.orgs)
+        .group_by(src.c.code)
+    )
+    stmt = apply_scope(stmt, scope, ORG_SCOPE)
+    rows = (await session.execute(stmt)).all()
+    return {r.code: {c: int(getattr(r, c) or 0) for c in COUNT_COLUMNS} for r in rows}
+
+
+async def monthly_counts(
+    session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date, codes: list[str]
+) -> list[Any]:
+    """Per month and item: n and total, for trend charts (rollup units only)."""
+    d = IndicatorRollup
+    month = d.day.label("month")
+    stmt = (
+        select(month, d.code, func.sum(d.n).label("n"), func.sum(d.total).label("total"))
+        .join(Organization, Organization.id == d.organization_id)
+        .where(d.grain == "m", d.day.between(start, end), d.code.in_(codes), unit.orgs)
+        .group_by(month, d.code)
+        .order_by(month)
+    )
+    return list((await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all())
+
+
+def _record_conditions(unit: UnitFilter) -> list[ColumnElement[bool]]:
+    cond = [unit.orgs]
+    if unit.service_code is not None:
+        cond.append(ServiceRecord.service_code == unit.service_code)
+    if unit.life_situation_code is not None:
+        cond.append(ServiceRecord.life_situation_code == unit.life_situation_code)
+    return cond
+
+
+async def record_counts(
+    session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date, timely_days: int
+) -> tuple[int, int]:
+    """Service records served in the period, and how many arrived within ``timely_days``."""
+    lo, hi = moscow_bounds(start, end)
+    sr = ServiceRecord
+    late = sr.received_at <= sr.served_at + timedelta(days=timely_days)
+    stmt = (
+        select(func.count(), func.count().filter(late))
+        .select_from(sr)
+        .join(Organization, Organization.id == sr.organization_id)
+        .where(sr.served_at >= lo, sr.served_at < hi, *_record_conditions(unit))
+    )
+    row = (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).one()
+    return int(row[0]), int(row[1])
+
+
+async def invitation_counts(
+    session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
+) -> tuple[int, float | None, float | None]:
+    """Invitations delivered in the period; median and p95 hours from record to invitation."""
+    lo, hi = moscow_bounds(start, end)
+    inv, sr = Invitation, ServiceRecord
+    hours = func.extract("epoch", inv.sent_at - sr.received_at) / 3600.0
+    sent = and_(inv.sent_at >= lo, inv.sent_at < hi)
+    stmt: Select[Any] = (
+        select(
+            func.count().filter(inv.delivered_at >= lo, inv.delivered_at < hi),
+            func.percentile_cont(0.5).within_group(hours).filter(sent),
+            func.percentile_cont(0.95).within_group(hours).filter(sent),
+        )
+        .select_from(inv)
+        .join(sr, sr.id == inv.service_record_id)
+        .join(Organization, Organization.id == inv.organization_id)
+        .where(
+            (inv.delivered_at >= lo) | sent,
+            inv.created_at < hi,
+            *_record_conditions(unit),
+        )
+    )
+    row = (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).one()
+    return int(row[0]), _float(row[1]), _float(row[2])
+
+
+def _float(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+async def comments(
+    session: AsyncSession,
+    scope: Scope,
+    organization_id: int,
+    start: date,
+    end: date,
+    *,
+    q: str,
+    score: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Any], int]:
+    """Masked comments of one organization, newest first, with the answer's overall score."""
+    c = ResponseComment
+    overall = (
+        select(ResponseItem.value)
+        .where(ResponseItem.response_id == c.response_id, ResponseItem.code == "overall")
+        .scalar_subquery()
+    )
+    stmt: Select[Any] = (
+        select(c.answered_on, c.text, overall.label("score"))
+        .join(Organization, Organization.id == c.organization_id)
+        .where(c.organization_id == organization_id, c.answered_on.between(start, end))
+    )
+    if q:
+        from otklik.kit.pagination import like_pattern
+
+        stmt = stmt.where(c.text.ilike(like_pattern(q)))
+    if score is not None:
+        stmt = stmt.where(overall == score)
+    stmt = apply_scope(stmt, scope, ORG_SCOPE)
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page = stmt.order_by(c.answered_on.desc(), c.response_id).limit(limit).offset(offset)
+    return list((await session.execute(page)).all()), int(total or 0)
+
+
+async def weekly_scores(session: AsyncSession, code: str, start: date, end: date) -> list[Any]:
+    """Per organization and ISO week: n, sum and sum of squares of one item (for control charts).
+
+    A job-level read over the whole country (no cabinet user behind it), from the answers.
+    """
+    ri = ResponseItem
+    week = func.date_trunc("week", ri.answered_on).label("week")
+    stmt = (
+        select(
+            ri.organization_id,
+            week,
+            func.count().label("n"),
+            func.sum(ri.value).label("total"),
+            func.sum(ri.value * ri.value).label("sumsq"),
+        )
+        .where(ri.code == code, ri.answered_on.between(start, end))
+        .group_by(ri.organization_id, week)
+        .order_by(ri.organization_id, week)
+    )
+    return list((await session.execute(stmt)).all())
+
+
+async def organization_ogrns(session: AsyncSession, ids: list[int]) -> dict[int, str]:
+    rows = await session.execute(
+        select(Organization.id, Organization.ogrn).where(Organization.id.in_(ids))
+    )
+    return {int(r[0]): str(r[1]) for r in rows}
+
+
+async def add_signals(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert signals; one already recorded for the same kind, unit and period is kept."""
+    if not rows:
+        return 0
+    stmt = pg_insert(Signal).values(rows).on_conflict_do_nothing().returning(Signal.id)
+    return len((await session.execute(stmt)).all())
+
+
+_MONTH = "date_trunc('month', answered_on)::date"
+# One aggregation pass over the answers gives the month rows; the year rows are summed from
+# the month rows the same statement just wrote (RETURNING), not from the answers again.
+ROLLUP_INSERT = f"""
+WITH months AS (
+  INSERT INTO indicator_rollup (grain, day, organization_id, code, {", ".join(COUNT_COLUMNS)})
+  SELECT 'm', {_MONTH}, organization_id, code, count(*), sum(value),
+         {", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(6))}
+  FROM response_items WHERE answered_on BETWEEN :start AND :end GROUP BY 2, 3, 4
+  UNION ALL
+  SELECT 'm', {_MONTH}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0
+  FROM responses WHERE answered_on BETWEEN :start AND :end GROUP BY 2, 3
+  RETURNING *
+), years AS (
+  INSERT INTO indicator_rollup (grain, day, organization_id, code, {", ".join(COUNT_COLUMNS)})
+  SELECT 'y', date_trunc('year', day)::date, organization_id, code,
+         {", ".join(f"sum({c})" for c in COUNT_COLUMNS)}
+  FROM months GROUP BY 2, 3, 4
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM months) + (SELECT count(*) FROM years)
+"""  # noqa: S608 - constants only
+
+
+async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
+    """Replace the rollup of the whole years around [start, end] in one set-based pass.
+
+    Whole years, because a year's and a month's rows depend on every day in them.
+    """
+    start, end = date(start.year, 1, 1), date(end.year, 12, 31)
+    await session.execute(delete(IndicatorRollup).where(IndicatorRollup.day.between(start, end)))
+    return int(await session.scalar(text(ROLLUP_INSERT), {"start": start, "end": end}) or 0)
+
+
+async def answer_bounds(session: AsyncSession) -> tuple[date | None, date | None]:
+    row = (
+        await session.execute(
+            select(func.min(Response.answered_on), func.max(Response.answered_on))
+        )
+    ).one()
+    return row[0], row[1]
+
+
+async def rollup_rows(session: AsyncSession, start: date, end: date) -> list[tuple[Any, ...]]:
+    """The rollup rows of the days, ordered (tests compare trigger-kept and rebuilt rows)."""
+    d = IndicatorRollup
+    stmt = (
+        select(
+            d.grain, d.day, d.organization_id, d.code, *(d.__table__.c[c] for c in COUNT_COLUMNS)
+        )
+        .where(d.day.between(start, end), d.n > 0)
+        .order_by(d.grain, d.day, d.organization_id, d.code)
+    )
+    return [tuple(r) for r in (await session.execute(stmt)).all()]
+
+
+async def find_unit(session: AsyncSession, kind: str, key: str) -> tuple[str, Any] | None:
+    """The Russian name and the id of a unit's target, or None when there is no such unit."""
+    if kind == "organization":
+        org = (
+            await session.execute(
+                select(Organization.short_name, Organization.id).where(Organization.ogrn == key)
+            )
+        ).first()
+        return (str(org[0]), int(org[1])) if org else None
+    if kind == "founder":
+        f = (
+            await session.execute(select(Founder.short_name, Founder.id).where(Founder.code == key))
+        ).first()
+        return (str(f[0]), int(f[1])) if f else None
+    model: Any = {
+        "region": (Region, Region.code, Region.name),
+        "type": (OrganizationType, OrganizationType.code, OrganizationType.name),
+        "service": (Service, Service.code, Service.name),
+        "life_situation": (LifeSituation, LifeSituation.code, LifeSituation.name),
+    }.get(kind)
+    if model is None:
+        return None
+    name = await session.scalar(select(model[2]).where(model[1] == key))
+    return (str(name), key) if name is not None else None
+
+
+async def organization_in_scope(session: AsyncSession, scope: Scope, organization_id: int) -> bool:
+    stmt = apply_scope(
+        select(Organization.id).where(Organization.id == organization_id), scope, ORG_SCOPE
+    )
+    return (await session.scalar(stmt)) is not None

@@ -1,0 +1,150 @@
+"""Statistics without dependencies: t and Wilson intervals, suppression, targets."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (modified Lentz's method)."""
+    tiny = 1e-300
+
+    def fix(v: float) -> float:
+        return v if abs(v) > tiny else tiny
+
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 / fix(1.0 - qab * x / qap)
+    h = d
+    for m in range(1, 300):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 / fix(1.0 + aa * d)
+        c = fix(1.0 + aa / c)
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 / fix(1.0 + aa * d)
+        c = fix(1.0 + aa / c)
+        step = d * c
+        h *= step
+        if abs(step - 1.0) < 1e-14:
+            break
+    return h
+
+
+def _betai(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta I_x(a, b)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    ln = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x)
+    front = math.exp(ln + b * math.log(1.0 - x))
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def t_cdf(t: float, df: int) -> float:
+    tail = 0.5 * _betai(df / 2.0, 0.5, df / (df + t * t))
+    return 1.0 - tail if t > 0 else tail
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The p-quantile of Student's t with ``df`` degrees of freedom (bisection, 1e-10)."""
+    lo, hi = -1e3, 1e3
+    for _ in range(200):
+        mid = (lo + hi) / 2.0
+        if t_cdf(mid, df) < p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-10:
+            break
+    return (lo + hi) / 2.0
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+
+
+def mean_interval(n: int, total: float, sumsq: float, confidence: float) -> Interval | None:
+    """t-interval for a mean from its sufficient statistics; None when n < 2."""
+    if n < 2:
+        return None
+    mean = total / n
+    var = max((sumsq - n * mean * mean) / (n - 1), 0.0)
+    half = t_quantile(1.0 - (1.0 - confidence) / 2.0, n - 1) * math.sqrt(var / n)
+    return Interval(mean - half, mean + half)
+
+
+def wilson(k: int, n: int, confidence: float) -> Interval | None:
+    """Wilson score interval for a share k/n; None when n = 0."""
+    if n <= 0:
+        return None
+    z = NormalDist().inv_cdf(1.0 - (1.0 - confidence) / 2.0)
+    p = k / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return Interval(max(0.0, centre - half), min(1.0, centre + half))
+
+
+def complementary_hidden(counts: Sequence[int], min_n: int) -> set[int]:
+    """Indices of cells to hide in a published table whose total is shown.
+
+    Primary: every cell with a count below ``min_n``. If exactly one cell is primary, the
+    smallest other cell is hidden too, so the first cannot be recovered from the total.
+    """
+    primary = {i for i, n in enumerate(counts) if n < min_n}
+    if len(primary) == 1 and len(counts) > 1:
+        others = [(n, i) for i, n in enumerate(counts) if i not in primary]
+        primary.add(min(others)[1])
+    return primary
+
+
+@dataclass(frozen=True)
+class Target:
+    baseline: float | None  # value for the previous year
+    target: float | None
+    status: str  # met, on_track, behind, not_applicable
+
+
+STATUS_LABELS = {
+    "met": "достигнута",
+    "on_track": "в графике",
+    "behind": "отстаёт",
+    "not_applicable": "не требуется",
+    "no_baseline": "нет данных за прошлый год",
+    "insufficient": "недостаточно данных",
+}
+
+
+def annual_target(
+    baseline: float | None,
+    current: float | None,
+    elapsed: float,
+    threshold: float,
+    step: float,
+) -> Target:
+    """Target for year Y from the value of Y-1; status from the value so far in Y.
+
+    ``elapsed`` is the share of Y covered so far (0-1). On track: the value so far is at least
+    the straight-line pace from the baseline to the target, ``baseline + step * elapsed``.
+    """
+    if baseline is None:
+        return Target(None, None, "no_baseline")
+    if baseline >= threshold:
+        return Target(baseline, None, "not_applicable")
+    target = round(min(baseline + step, 5.0), 2)
+    if current is None:
+        return Target(baseline, target, "insufficient")
+    if current >= target - 1e-9:
+        return Target(baseline, target, "met")
+    if current >= baseline + step * elapsed - 1e-9:
+        return Target(baseline, target, "on_track")
+    return Target(baseline, target, "behind")

@@ -1,0 +1,91 @@
+"""Plain helpers inserting anonymous responses (the respondent form is another domain)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.registry.models import Organization
+from otklik.surveys.models import Response, ResponseComment, ResponseItem
+
+QUESTIONNAIRE = "test.1"
+
+
+async def ensure_questionnaire(session: AsyncSession) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO questionnaire_versions (version, title, definition) "
+            "VALUES (:v, 'Тест', '{}'::jsonb) ON CONFLICT DO NOTHING"
+        ),
+        {"v": QUESTIONNAIRE},
+    )
+
+
+async def create_response(
+    session: AsyncSession,
+    organization: Organization,
+    answered_on: date,
+    scores: dict[str, int] | None = None,
+    comment: str | None = None,
+    service_code: str = "health.outpatient_visit",
+    life_situation_code: str | None = None,
+) -> Response:
+    """One completed questionnaire with numeric answers ``scores`` (code -> 0..5)."""
+    await ensure_questionnaire(session)
+    scores = {"overall": 5} if scores is None else scores
+    r = Response(
+        id=uuid.uuid4(),
+        questionnaire_version=QUESTIONNAIRE,
+        organization_id=organization.id,
+        organization_type_code=organization.type_code,
+        region_code=organization.region_code,
+        founder_id=organization.founder_id,
+        service_code=service_code,
+        life_situation_code=life_situation_code,
+        served_on=answered_on,
+        answered_on=answered_on,
+        channel="portal",
+        respondent="recipient",
+        age_band="30-39",
+        answers=dict(scores),
+    )
+    session.add(r)
+    await session.flush()
+    session.add_all(
+        ResponseItem(
+            response_id=r.id,
+            code=code,
+            value=value,
+            organization_id=organization.id,
+            answered_on=answered_on,
+        )
+        for code, value in scores.items()
+    )
+    if comment is not None:
+        session.add(
+            ResponseComment(
+                response_id=r.id,
+                code="comment",
+                text=comment,
+                organization_id=organization.id,
+                answered_on=answered_on,
+            )
+        )
+    await session.flush()
+    return r
+
+
+async def create_responses(
+    session: AsyncSession,
+    organization: Organization,
+    answered_on: date,
+    values: list[int],
+    code: str = "overall",
+    **extra: int,
+) -> None:
+    """One response per value of ``code`` (other items fixed by ``extra``)."""
+    for v in values:
+        await create_response(session, organization, answered_on, {code: v, **extra})

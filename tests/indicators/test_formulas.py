@@ -1,0 +1,161 @@
+"""Hand-computed golden values for every formula, and pooled-aggregation properties."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from otklik.errors import DomainError
+from otklik.indicators.methodology import DEFAULT as M
+from otklik.indicators.periods import parse_period
+from otklik.indicators.service import integral, item_out
+from otklik.indicators.stats import (
+    annual_target,
+    complementary_hidden,
+    mean_interval,
+    t_quantile,
+    wilson,
+)
+from otklik.indicators.tasks import ewma_drop
+
+
+def counts(values: list[int]) -> dict[str, int]:
+    c = {"n": len(values), "total": sum(values)}
+    c.update({f"n{v}": values.count(v) for v in range(6)})
+    return c
+
+
+def test_t_quantiles_match_tables() -> None:
+    # Student's t table: t(0.975; 1) = 12.706, t(0.975; 9) = 2.262, t(0.975; 29) = 2.045
+    assert t_quantile(0.975, 1) == pytest.approx(12.706, abs=1e-3)
+    assert t_quantile(0.975, 9) == pytest.approx(2.262, abs=1e-3)
+    assert t_quantile(0.975, 29) == pytest.approx(2.045, abs=1e-3)
+
+
+def test_item_score_t_interval_and_csat_wilson() -> None:
+    # 5,5,5,4,4,4,3,3,2,1: mean 3.6; s^2 = 16.4/9 = 1.8222; se = 0.42687;
+    # half = 2.26216 * 0.42687 = 0.96566 -> [2.63, 4.57]
+    # csat = 6/10 = 60 %; Wilson z=1.96: centre 0.57225, half 0.25957 -> [31.3 %, 83.2 %]
+    out = item_out("overall", counts([5, 5, 5, 4, 4, 4, 3, 3, 2, 1]), M, hide=False)
+    assert (out.n, out.mean, out.ci_low, out.ci_high) == (10, 3.6, 2.63, 4.57)
+    assert (out.csat, out.csat_ci_low, out.csat_ci_high) == (60.0, 31.3, 83.2)
+    assert not out.suppressed
+
+
+def test_raw_intervals() -> None:
+    ci = mean_interval(4, 2 + 4 + 4 + 6, 4 + 16 + 16 + 36, 0.95)
+    # mean 4, s^2 = (72 - 64)/3 = 2.6667, se = 0.8165, t(0.975;3) = 3.1824 -> half 2.5984
+    assert ci is not None
+    assert (ci.low, ci.high) == (pytest.approx(1.4016, abs=1e-4), pytest.approx(6.5984, abs=1e-4))
+    assert mean_interval(1, 5, 25, 0.95) is None
+    w = wilson(0, 10, 0.95)  # 0/10: [0, z^2/(n+z^2)] = [0, 3.8415/13.8415] = [0, 0.27753]
+    assert w is not None
+    assert (w.low, w.high) == (pytest.approx(0.0, abs=1e-12), pytest.approx(0.27753, abs=1e-5))
+
+
+def test_small_numbers_are_suppressed() -> None:
+    out = item_out("overall", counts([5] * 9), M, hide=False)
+    assert out.suppressed
+    assert out.mean is None
+    assert out.csat is None
+    assert out.n == 9
+    # the unit is hidden as a whole when it has fewer than 10 responses
+    assert item_out("overall", counts([5] * 12), M, hide=True).suppressed
+
+
+@pytest.mark.parametrize(
+    ("cells", "hidden"),
+    [
+        ([3, 12, 15, 40], {0, 1}),  # one primary cell: the smallest other is hidden too
+        ([3, 5, 20], {0, 1}),  # two primaries protect each other
+        ([12, 15], set()),
+        ([40, 9, 12, 11], {1, 3}),
+        ([3], {0}),
+    ],
+)
+def test_complementary_suppression(cells: list[int], hidden: set[int]) -> None:
+    assert complementary_hidden(cells, 10) == hidden
+
+
+@pytest.mark.parametrize(
+    ("baseline", "current", "elapsed", "target", "status"),
+    [
+        (4.2, 4.45, 0.5, 4.4, "met"),
+        (4.2, 4.31, 0.5, 4.4, "on_track"),  # pace: 4.2 + 0.2 * 0.5 = 4.3
+        (4.2, 4.25, 0.5, 4.4, "behind"),
+        (4.2, None, 0.5, 4.4, "insufficient"),
+        (4.6, 4.0, 0.5, None, "not_applicable"),
+        (None, 4.0, 0.5, None, "no_baseline"),
+    ],
+)
+def test_annual_targets(baseline, current, elapsed, target, status) -> None:  # type: ignore[no-untyped-def]
+    t = annual_target(baseline, current, elapsed, 4.5, 0.2)
+    assert t.status == status
+    assert t.target == (pytest.approx(target) if target is not None else None)
+
+
+def test_integral_is_weighted_mean_of_available_items() -> None:
+    means = {"organization": 4.0, "comfort": 5.0, "staff": 3.0, "overall": 1.0}
+    # information and accessibility absent; overall is not an integral item: (4+5+3)/3
+    assert integral(means, M) == pytest.approx(4.0)
+    assert integral({}, M) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-13",
+        "26",
+        "2026-Q5",
+        "2026-02-30..2026-03-01",
+        "2026-12-01..2026-11-01",
+        "2020-01-01..2026-01-01",
+        "",
+        "2026-11-01..",
+        "1999",
+    ],
+)
+def test_bad_periods(text: str) -> None:
+    with pytest.raises(DomainError) as exc:
+        parse_period(text)
+    assert exc.value.status_code == 400
+
+
+def test_periods() -> None:
+    assert (parse_period("2026-Q3").start.isoformat(), parse_period("2026-Q3").end.isoformat()) == (
+        "2026-07-01",
+        "2026-09-30",
+    )
+    assert parse_period("2024-02").end.day == 29
+    assert parse_period("2026").days() == 365
+    assert parse_period("2026-11-01..2026-11-30").days() == 30
+
+
+scores = st.lists(st.integers(1, 5), min_size=0, max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(scores, min_size=1, max_size=6))
+def test_pooled_aggregate_of_parts_equals_whole(parts: list[list[int]]) -> None:
+    """Adding the parts' counts gives the same figures as computing on all answers at once."""
+    merged: dict[str, int] = {}
+    for p in parts:
+        for k, v in counts(p).items():
+            merged[k] = merged.get(k, 0) + v
+    whole = [v for p in parts for v in p]
+    assert merged == counts(whole)
+    a, b = item_out("overall", merged, M, False), item_out("overall", counts(whole), M, False)
+    assert a == b
+    if len(whole) >= 10:
+        assert a.mean == round(sum(whole) / len(whole), 2)
+        assert a.csat == round(100 * sum(v >= 4 for v in whole) / len(whole), 1)
+
+
+def test_ewma_flags_a_drop_and_not_noise() -> None:
+    steady = [(20, 20 * 4.6, 20 * 4.6**2 + 20 * 0.25) for _ in range(8)]
+    assert ewma_drop(steady) is None
+    dropped = steady[:6] + [(20, 20 * 3.0, 20 * 9.0 + 20 * 0.25)] * 2
+    flag = ewma_drop(dropped)
+    assert flag is not None
+    assert flag["ewma"] < flag["lower_limit"]
