@@ -43,6 +43,7 @@ class Dashboard:
     data: IndicatorsOut
     trend: list[dict[str, Any]]
     group: IndicatorsOut
+    organization_id: int
     comments: list[Any] = field(default_factory=list)
     comments_total: int = 0
     comments_shown: bool = False
@@ -104,7 +105,7 @@ async def organization_dashboard(
     )
     group_unit = ind.Unit("group", f"{org.type_code}:{org.region_code}", "", group_filter)
     group = await ind.compute(session, Scope.country(), group_unit, period, m, today)
-    dash = Dashboard(data, await trend(session, scope, unit.filter, period, m), group)
+    dash = Dashboard(data, await trend(session, scope, unit.filter, period, m), group, org.id)
     if data.counts.responses >= m.min_n:
         dash.comments_shown = True
         dash.comments, dash.comments_total = await ind_repo.comments(
