@@ -93,3 +93,33 @@ async def test_correction_form_posts_with_csrf(client: AsyncClient, session: Asy
     assert (await client.post(url, data={"topics": ["waiting"]})).status_code == 403
     bad = await client.post(url, data={**data, "topics": ["nope"]})
     assert bad.status_code == 422
+
+
+async def test_overview_searches_sorts_and_pages(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    orgs = [
+        await create_organization(session, region="77", name=f"Школа № {i:02d}") for i in range(55)
+    ]
+    for i, org in enumerate(orgs):
+        for _ in range(1 + i % 3):
+            await add_response(session, org, 4, "Всё хорошо", day=date(2026, 11, 3))
+    await service.analyse_pending(session)
+    coordinator = await create_user(session, Role.coordinator)
+    await session.commit()
+    await login(client, coordinator.email)
+    first = await client.get("/insights?period=2026-11&sort=name")
+    assert first.status_code == 200
+    assert "Школа № 00" in first.text
+    assert "Школа № 54" not in first.text  # 50 a page
+    assert "Страница 1 из 2" in first.text
+    second = await client.get("/insights?period=2026-11&sort=name&page=2")
+    assert "Школа № 54" in second.text
+    assert "Школа № 00" not in second.text
+    found = await client.get("/insights", params={"period": "2026-11", "q": "№ 07"})
+    assert "Школа № 07" in found.text
+    assert "Школа № 08" not in found.text
+    assert "Найдено: 1." in found.text
+    busiest = await client.get("/insights?period=2026-11&sort=-comments")
+    body = busiest.text
+    assert body.index("Школа № 02") < body.index("Школа № 00")  # 3 comments before 1

@@ -20,6 +20,7 @@ from otklik.insights.analysis import URGENT_KINDS
 from otklik.insights.problems import effects, month_bounds
 from otklik.insights.service import correct_topics
 from otklik.insights.taxonomy import load
+from otklik.kit.pagination import Page, PageParams
 from otklik.kit.web import render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -54,15 +55,20 @@ async def overview(
     session: DB,
     user: InsightsUser,
     period: Annotated[str | None, Query(pattern=PERIOD)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    sort: Annotated[str, Query(max_length=40)] = "",
+    q: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     period = await _period(session, user, period)
     start, end = month_bounds(period)
     scope = scope_of(user)
+    params = PageParams.parse(page, 50, sort, q)
+    items, total = await repository.overview(session, scope, start, end, params)
     return render(
         request,
         "insights/index.html",
         period=period,
-        orgs=await repository.overview(session, scope, start, end, 200),
+        orgs=Page(items, total, params),
         urgent=await repository.urgent(session, scope, None, 50),
         show_text=user.role in TEXT_ROLES,
         kinds=URGENT_KINDS,

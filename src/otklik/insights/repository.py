@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
+    Select,
     and_,
     delete,
     func,
     insert,
     literal_column,
+    or_,
     select,
     true,
     update,
@@ -21,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.insights.models import CommentAnalysis, InsightCorrection, InsightModel, InsightSignal
+from otklik.kit.pagination import PageParams, like_pattern, order_by_param, paginate
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.registry.models import Organization
 from otklik.surveys.models import Response, ResponseComment, ResponseItem
@@ -174,26 +177,39 @@ async def visible_organization(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+OVERVIEW_SORTS = ("urgent", "negative", "comments", "name")
+
+
 async def overview(
-    session: AsyncSession, scope: Scope, start: date, end: date, limit: int
-) -> Sequence[Any]:
-    """Organizations in scope with analysed comments in the period: counts and urgent flags."""
+    session: AsyncSession, scope: Scope, start: date, end: date, params: PageParams
+) -> tuple[list[Any], int]:
+    """Organizations in scope with analysed comments in the period: counts and urgent flags,
+    searchable by name or OGRN, sorted by ``params.sort`` (most urgent first by default)."""
     a = CommentAnalysis
-    stmt = (
-        select(
-            Organization.id,
-            Organization.short_name,
-            func.count().label("comments"),
-            func.count().filter(a.sentiment == "negative").label("negative"),
-            func.count().filter(a.urgent).label("urgent"),
-        )
+    comments = func.count().label("comments")
+    negative = func.count().filter(a.sentiment == "negative").label("negative")
+    urgent_n = func.count().filter(a.urgent).label("urgent")
+    stmt = cast(
+        Select[Any],
+        select(Organization.id, Organization.short_name, comments, negative, urgent_n)
         .join(a, a.organization_id == Organization.id)
         .where(a.answered_on >= start, a.answered_on < end)
-        .group_by(Organization.id, Organization.short_name)
-        .order_by(func.count().filter(a.urgent).desc(), func.count().desc())
-        .limit(limit)
+        .group_by(Organization.id, Organization.short_name),
     )
-    return (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all()
+    if params.q:
+        pattern = like_pattern(params.q)
+        stmt = stmt.where(
+            or_(Organization.short_name.ilike(pattern), Organization.ogrn.like(pattern))
+        )
+    columns: dict[str, Any] = {
+        "urgent": urgent_n,
+        "negative": negative,
+        "comments": comments,
+        "name": Organization.short_name,
+    }
+    stmt, _ = order_by_param(stmt, params.sort, columns, "-urgent")
+    stmt = stmt.order_by(comments.desc(), Organization.id)
+    return await paginate(session, apply_scope(stmt, scope, ORG_SCOPE), params, scalars=False)
 
 
 async def urgent(
