@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,8 +21,9 @@ from otklik.identity import pages as identity_pages
 from otklik.identity.deps import LoginRequired
 from otklik.intake import api as intake_api
 from otklik.intake import pages as intake_pages
+from otklik.kit.headers import SecurityHeaders
 from otklik.kit.pii import PiiVault
-from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render
+from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render, templates
 from otklik.outreach import api as outreach_api
 from otklik.outreach import pages as outreach_pages
 from otklik.registry import api as registry_api
@@ -118,33 +119,12 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
     app.state.vault = PiiVault(settings.pii_key)
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        new_cookie = getattr(request.state, "csrf_cookie", None)
-        if new_cookie and request.cookies.get(CSRF_COOKIE) != new_cookie:
-            response.set_cookie(
-                CSRF_COOKIE,
-                new_cookie,
-                httponly=True,
-                samesite="lax",
-                secure=settings.secure_cookies and not settings.is_dev,
-            )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'",
-        )
-        if request.url.path.startswith(
-            ("/cabinet", "/admin", "/login", "/registry", "/s/", "/outreach", "/demo")
-        ):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(
+        SecurityHeaders,
+        csrf_cookie=CSRF_COOKIE,
+        secure_cookies=settings.secure_cookies and not settings.is_dev,
+    )
+    templates.env.auto_reload = settings.env == "demo"  # compiled templates are kept
 
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 

@@ -122,9 +122,9 @@ def _thanks(request: Request, ctx: object) -> Response:
     return render(request, "surveys/thanks.html", ctx=ctx, large=_large(request))
 
 
-async def _gone(request: Request, session: DB, exc: LinkGone) -> Response:
+def _gone(request: Request, exc: LinkGone) -> Response:
     if exc.reason == "answered" and exc.invitation is not None:
-        return _thanks(request, await service.organization_of(session, exc.invitation.id))
+        return _thanks(request, exc.invitation)
     message = GONE.get(exc.reason, GONE["used"])
     return render(
         request, "surveys/gone.html", status_code=410, message=message, large=_large(request)
@@ -137,13 +137,12 @@ async def questionnaire(request: Request, session: DB, token: str) -> Response:
     if limited := _limited(request, (0, client_key(request))):
         return limited
     try:
-        form = await service.open_form(session, token)
+        form = await service.open_form(session, token, draft_secret=settings_of(request).secret_key)
     except LinkGone as exc:
-        return await _gone(request, session, exc)
+        return _gone(request, exc)
     if form is None:
         return render(request, "surveys/unknown.html", status_code=404, large=_large(request))
-    values = await service.draft_values(session, settings_of(request), form)
-    return _form_page(request, form, Checked(values=values))
+    return _form_page(request, form, Checked(values=form.draft))
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
@@ -157,7 +156,7 @@ async def answer(request: Request, session: DB, token: str) -> Response:
     try:
         form = await service.open_form(session, token, lock=True)
     except LinkGone as exc:
-        return await _gone(request, session, exc)
+        return _gone(request, exc)
     if form is None:
         return render(request, "surveys/unknown.html", status_code=404, large=_large(request))
     named = dict(fields)
@@ -174,7 +173,7 @@ async def answer(request: Request, session: DB, token: str) -> Response:
     try:
         checked = await service.submit(session, settings, form, fields)
     except LinkGone as exc:
-        return await _gone(request, session, exc)
+        return _gone(request, exc)
     if checked.errors:
         return _form_page(request, form, checked, status_code=422)
     return _thanks(request, form.ctx)
