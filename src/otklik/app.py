@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from otklik.config import Settings
+from otklik.config import Settings, get_settings
 from otklik.db import create_engine, resolve_database_url, session_factory
 from otklik.errors import DomainError
 from otklik.identity import api as identity_api
@@ -29,6 +30,7 @@ from otklik.outreach import pages as outreach_pages
 from otklik.registry import api as registry_api
 from otklik.registry import pages as registry_pages
 from otklik.surveys import pages as surveys_pages
+from otklik.surveys.masking import warm_up as warm_up_masking
 
 log = logging.getLogger("otklik")
 
@@ -104,6 +106,9 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         if not hasattr(app.state, "sessionmaker"):
             engine = create_engine(database_url or resolve_database_url(settings))
             app.state.sessionmaker = session_factory(engine)
+            if settings.env != "test":
+                # The masking models (~2 s) load before the first respondent, not during.
+                await asyncio.to_thread(warm_up_masking)
             yield
             await engine.dispose()
         else:
@@ -153,3 +158,9 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application of one ``otklik serve`` worker process (settings from the environment)."""
+    settings = get_settings()
+    return create_app(settings, resolve_database_url(settings))
