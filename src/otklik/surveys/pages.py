@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from otklik.errors import (
     DomainError,
@@ -23,12 +24,12 @@ from otklik.identity.audit import Actor
 from otklik.identity.deps import DB, require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
-from otklik.kit.web import client_key, render, settings_of, verify_csrf
+from otklik.kit.web import client_key, render, settings_of, templates, verify_csrf
 from otklik.outreach.service import LinkGone
 from otklik.registry.models import SECTOR_LABELS, Sector
 from otklik.surveys import repository, service, versions
 from otklik.surveys.answers import Checked, ordered_errors
-from otklik.surveys.definitions import MAX_FILE_BYTES, RATING_LABELS
+from otklik.surveys.definitions import MAX_FILE_BYTES, RATING_LABELS, Definition, Question
 from otklik.surveys.limits import Buckets
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,20 @@ async def _read_fields(request: Request, limit: int) -> list[tuple[str, str]]:
         )
     except (UnicodeDecodeError, ValueError):
         raise ValidationFailed("Форма повреждена: обновите страницу и ответьте снова.") from None
+
+
+def blank_question(definition: Definition, q: Question) -> Markup:
+    """The HTML of a question without an answer or an error (the same as the ``question``
+    macro with empty values), rendered once per version in each process."""
+    cache = definition._blank_html
+    html = cache.get(q.code)
+    if html is None:
+        macro = templates.env.get_template("surveys/macros.html").module.question  # type: ignore[attr-defined]
+        html = cache[q.code] = macro(q, {}, {}, RATING_LABELS)  # Markup: autoescaped
+    return html
+
+
+templates.env.globals["blank_question"] = blank_question
 
 
 def _form_page(
