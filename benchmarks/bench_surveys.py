@@ -1,6 +1,7 @@
 """Respondent form throughput over real HTTP, against a bare endpoint of the same server.
 
-A real server (``otklik serve`` in a subprocess, one process) on a throwaway database
+A real server (``otklik serve --workers N`` in a subprocess, N = the cores unless
+``OTKLIK_BENCH_SURVEYS_WORKERS``; ``OTKLIK_ENV=production``) on a throwaway database
 (``OTKLIK_BENCH_DATABASE_URL``, else ``OTKLIK_TEST_DATABASE_URL``, else an embedded
 PostgreSQL; schema ``public`` is DROPPED and recreated). Distinct links are prepared in bulk
 (service records, invitations and their deliveries, inserted set-based with known tokens).
@@ -8,7 +9,9 @@ PostgreSQL; schema ``public`` is DROPPED and recreated). Distinct links are prep
 the load generator costs little) each take a link, GET the form and POST a complete answer.
 Per run: submissions/s, p50/p99 of a submission (GET + POST) and of single requests, then the
 same connections hammer ``GET /healthz`` for the same number of requests: the ratio of the two
-request rates. Medians of ``RUNS`` runs. Also the form page's size (HTML, CSS and script).
+request rates. Each phase also records the server's CPU seconds (all its processes) and the
+client's own: CPU per submission and per bare request is the figure that survives a busy
+machine. Medians of ``RUNS`` runs. Also the form page's size (HTML, CSS and script).
 """
 
 from __future__ import annotations
