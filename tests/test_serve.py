@@ -68,8 +68,9 @@ def test_serve_runs_several_worker_processes(database_url: str, tmp_path: Path) 
                     break
             except httpx.HTTPError:
                 time.sleep(0.3)
-        workers = [p for p in psutil.Process(proc.pid).children() if p.is_running()]
-        assert len(workers) >= 2
+        children = psutil.Process(proc.pid).children()
+        workers = [p for p in children if "spawn_main" in " ".join(p.cmdline())]
+        assert len(workers) == 2
         page = httpx.get(base + UNKNOWN_LINK, timeout=10)
         assert page.status_code == 404
         assert "Ссылка не найдена" in page.text
