@@ -1,6 +1,7 @@
 """Respondent form throughput over real HTTP, against a bare endpoint of the same server.
 
-A real server (``otklik serve`` in a subprocess, one process) on a throwaway database
+A real server (``otklik serve --workers N`` in a subprocess, N = the cores unless
+``OTKLIK_BENCH_SURVEYS_WORKERS``; ``OTKLIK_ENV=production``) on a throwaway database
 (``OTKLIK_BENCH_DATABASE_URL``, else ``OTKLIK_TEST_DATABASE_URL``, else an embedded
 PostgreSQL; schema ``public`` is DROPPED and recreated). Distinct links are prepared in bulk
 (service records, invitations and their deliveries, inserted set-based with known tokens).
@@ -8,7 +9,9 @@ PostgreSQL; schema ``public`` is DROPPED and recreated). Distinct links are prep
 the load generator costs little) each take a link, GET the form and POST a complete answer.
 Per run: submissions/s, p50/p99 of a submission (GET + POST) and of single requests, then the
 same connections hammer ``GET /healthz`` for the same number of requests: the ratio of the two
-request rates. Medians of ``RUNS`` runs. Also the form page's size (HTML, CSS and script).
+request rates. Each phase also records the server's CPU seconds (all its processes) and the
+client's own: CPU per submission and per bare request is the figure that survives a busy
+machine. Medians of ``RUNS`` runs. Also the form page's size (HTML, CSS and script).
 """
 
 from __future__ import annotations
@@ -25,10 +28,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
+import psutil
 import psycopg
 
 from otklik import db, migrate
@@ -40,6 +46,7 @@ from otklik.registry.service import import_file, seed_catalogue
 
 CLIENTS = 64
 RUNS = 3
+WORKERS = int(os.environ.get("OTKLIK_BENCH_SURVEYS_WORKERS") or len(os.sched_getaffinity(0)))
 PER_RUN = int(os.environ.get("OTKLIK_BENCH_SURVEYS_SUBMISSIONS", "3000"))
 WARMUP = 200
 ORGANIZATIONS = 200
@@ -161,7 +168,8 @@ def free_port() -> int:
 def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "OTKLIK_ENV": "test",
+        "OTKLIK_ENV": "production",  # as deployed: masking models loaded at start
+        "OTKLIK_SECURE_COOKIES": "false",
         "OTKLIK_DATABASE_URL": db.to_async_url(url),
         "OTKLIK_SECRET_KEY": SECRET,
         "OTKLIK_PII_KEY": secrets.token_urlsafe(48),
@@ -170,23 +178,36 @@ def start_server(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     otklik = str(Path(sys.executable).with_name("otklik"))
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own command line
-            [otklik, "serve", "--port", str(port)],
+            [otklik, "serve", "--port", str(port), "--workers", str(WORKERS)],
             cwd=ROOT,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc
-        except OSError:
+        try:  # every worker answers (each has loaded its masking models) before the runs
+            asyncio.run(load(port, [], healthz=WORKERS * 20))
+            return proc
+        except (OSError, asyncio.IncompleteReadError, IndexError, BenchFailure):
             if proc.poll() is not None:
                 raise BenchFailure(log.read_text(errors="replace")) from None
-            time.sleep(0.3)
+            time.sleep(0.5)
     raise BenchFailure("the server did not start")
+
+
+def server_cpu(proc: subprocess.Popen[bytes]) -> float:
+    """CPU seconds (user + system) of the server: the supervisor and its worker processes."""
+    root = psutil.Process(proc.pid)
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
 
 
 class Conn:
@@ -289,25 +310,46 @@ def run(url: str, tmp: Path) -> None:
         results = []
         for r in range(RUNS):
             chunk = links[WARMUP + r * PER_RUN : WARMUP + (r + 1) * PER_RUN]
-            form = asyncio.run(load(port, chunk))
-            bare = asyncio.run(load(port, [], healthz=2 * PER_RUN))
+            form = measured(proc, load(port, chunk))
+            bare = measured(proc, load(port, [], healthz=2 * PER_RUN))
             results.append((form, bare))
             print(
                 f"run {r + 1}: {form['submissions_per_s']:.0f} submissions/s "
                 f"({form['requests_per_s']:.0f} requests/s), submission p50 "
-                f"{form['submit_p50']:.0f} ms p99 {form['submit_p99']:.0f} ms, request p99 "
-                f"{form['request_p99']:.0f} ms; /healthz {bare['requests_per_s']:.0f} requests/s "
-                f"p99 {bare['request_p99']:.0f} ms",
+                f"{form['submit_p50']:.0f} ms p99 {form['submit_p99']:.0f} ms, server CPU "
+                f"{1000 * form['server_cpu'] / PER_RUN:.2f} ms/submission; /healthz "
+                f"{bare['requests_per_s']:.0f} requests/s p99 {bare['request_p99']:.0f} ms, "
+                f"server CPU {1000 * bare['server_cpu'] / (2 * PER_RUN):.3f} ms/request; "
+                f"load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)
+    report(results, html, assets)
 
+
+def measured(
+    proc: subprocess.Popen[bytes], phase: Coroutine[Any, Any, dict[str, float]]
+) -> dict[str, float]:
+    """A load phase with the server's and this client's CPU seconds spent during it."""
+    server0, client0 = server_cpu(proc), time.process_time()
+    result = asyncio.run(phase)
+    result["server_cpu"] = server_cpu(proc) - server0
+    result["client_cpu"] = time.process_time() - client0
+    return result
+
+
+def report(
+    results: list[tuple[dict[str, float], dict[str, float]]], html: int, assets: int
+) -> None:
     def med(part: int, key: str) -> float:
         return statistics.median(r[part][key] for r in results)
 
-    print(f"\nmedians of {RUNS} runs, {PER_RUN} submissions each, {CLIENTS} clients:")
+    print(
+        f"\nmedians of {RUNS} runs, {PER_RUN} submissions each, {CLIENTS} clients, "
+        f"{WORKERS} server processes:"
+    )
     print(f"  submissions/s: {med(0, 'submissions_per_s'):.0f} (goal >= 1000)")
     print(
         f"  submission (GET + POST) p50 {med(0, 'submit_p50'):.1f} ms, "
@@ -318,6 +360,18 @@ def run(url: str, tmp: Path) -> None:
     print(
         f"  form requests/s {med(0, 'requests_per_s'):.0f} vs /healthz "
         f"{med(1, 'requests_per_s'):.0f} requests/s: ratio {ratio:.2f}"
+    )
+    per_submission = 1000 * med(0, "server_cpu") / PER_RUN
+    per_bare = 1000 * med(1, "server_cpu") / (2 * PER_RUN)
+    print(
+        f"  server CPU: {per_submission:.2f} ms per submission (GET + POST), "
+        f"{per_bare:.3f} ms per /healthz request: ratio {per_submission / per_bare:.1f} "
+        f"(= {per_submission / 2 / per_bare:.1f} bare requests per form request); "
+        f"{2000 / per_submission:.0f} submissions/s would fill 2 cores (database not counted)"
+    )
+    print(
+        f"  client CPU: {1000 * med(0, 'client_cpu') / (2 * PER_RUN):.3f} ms per form request, "
+        f"{1000 * med(1, 'client_cpu') / (2 * PER_RUN):.3f} ms per /healthz request"
     )
     print(
         f"  form page: HTML {html / 1024:.1f} KB, CSS and script {assets / 1024:.1f} KB, "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from otklik.cabinets import pages as cabinets_pages
-from otklik.config import Settings
+from otklik.config import Settings, get_settings
 from otklik.db import create_engine, resolve_database_url, session_factory
 from otklik.errors import DomainError
 from otklik.identity import api as identity_api
@@ -24,13 +25,15 @@ from otklik.indicators import api as indicators_api
 from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
 from otklik.intake import pages as intake_pages
+from otklik.kit.headers import SecurityHeaders
 from otklik.kit.pii import PiiVault
-from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render
+from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render, templates
 from otklik.outreach import api as outreach_api
 from otklik.outreach import pages as outreach_pages
 from otklik.registry import api as registry_api
 from otklik.registry import pages as registry_pages
 from otklik.surveys import pages as surveys_pages
+from otklik.surveys.masking import warm_up as warm_up_masking
 
 log = logging.getLogger("otklik")
 
@@ -95,7 +98,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(request, 500, "internal_error", HTTP_MESSAGES[500])
 
 
-NO_STORE = ("/cabinet", "/admin", "/login", "/registry", "/s/", "/outreach", "/demo", "/intake")
 
 
 def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
@@ -106,6 +108,9 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         if not hasattr(app.state, "sessionmaker"):
             engine = create_engine(database_url or resolve_database_url(settings))
             app.state.sessionmaker = session_factory(engine)
+            if settings.env != "test":
+                # The masking models (~2 s) load before the first respondent, not during.
+                await asyncio.to_thread(warm_up_masking)
             yield
             await engine.dispose()
         else:
@@ -121,33 +126,12 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
     app.state.vault = PiiVault(settings.pii_key)
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        new_cookie = getattr(request.state, "csrf_cookie", None)
-        if new_cookie and request.cookies.get(CSRF_COOKIE) != new_cookie:
-            response.set_cookie(
-                CSRF_COOKIE,
-                new_cookie,
-                httponly=True,
-                samesite="lax",
-                secure=settings.secure_cookies and not settings.is_dev,
-            )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'",
-        )
-        if request.url.path.startswith(
-            ("/cabinet", "/admin", "/login", "/registry", "/s/", "/outreach", "/demo", "/insights")
-        ):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(
+        SecurityHeaders,
+        csrf_cookie=CSRF_COOKIE,
+        secure_cookies=settings.secure_cookies and not settings.is_dev,
+    )
+    templates.env.auto_reload = settings.env == "demo"  # compiled templates are kept
 
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
@@ -179,3 +163,9 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application of one ``otklik serve`` worker process (settings from the environment)."""
+    settings = get_settings()
+    return create_app(settings, resolve_database_url(settings))

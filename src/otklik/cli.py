@@ -272,7 +272,9 @@ def _serve(
 
     url = resolve_database_url(settings)
     web = create_app(settings, url)
-    config = uvicorn.Config(web, host=host, port=port, log_level="warning", proxy_headers=False)
+    config = uvicorn.Config(
+        web, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False
+    )
     server = uvicorn.Server(config)
 
     async def main() -> None:
@@ -289,18 +291,42 @@ def _serve(
     asyncio.run(main())
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Порт")] = 8000,
     host: Annotated[str, typer.Option(help="Адрес")] = "127.0.0.1",
+    workers: Annotated[
+        int, typer.Option(help="Число процессов сервера (0 — по числу ядер)", min=0)
+    ] = 0,
 ) -> None:
-    """Запустить веб-сервер (API и страницы)."""
+    """Запустить веб-сервер (API и страницы) в нескольких процессах на одном порту."""
+    import uvicorn
+
     settings = get_settings()
     try:
         settings.check_secrets()
     except SettingsError as exc:
         fail(str(exc))
-    _serve(settings, port, host, with_worker=False)
+    # Resolved once here (an embedded PostgreSQL starts in this process and lives as long as
+    # it); the worker processes read the URL from the environment.
+    os.environ["OTKLIK_DATABASE_URL"] = resolve_database_url(settings)
+    uvicorn.run(
+        "otklik.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers or _cores(),
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 @app.command()

@@ -88,7 +88,23 @@ def client_key(request: Request) -> str:
     return hashlib.sha256(host.encode()).hexdigest()[:32]
 
 
+class LazyCsrfToken:
+    """The page's CSRF token, computed (and its cookie issued) only if the template uses it:
+    pages without a form, such as the respondent's, set no cookie."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def __str__(self) -> str:
+        return csrf_token(self.request)
+
+    def __html__(self) -> str:
+        return str(self)
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("viewer", getattr(request.state, "viewer", None))
-    context["csrf_token"] = csrf_token(request)
+    context["csrf_token"] = LazyCsrfToken(request)
     return templates.TemplateResponse(request, template, context, status_code=status_code)

@@ -1,6 +1,7 @@
-"""What a citizen sees of outreach: their questionnaires and a link opened.
+"""What a citizen sees of outreach: their questionnaires, and why a link is gone.
 
-Completing an answer (which uses up every link of the record) belongs to surveys.
+Opening a link and completing an answer (which uses up every link of the record) belong to
+surveys.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.outreach import repository
-from otklik.outreach.links import link_token, link_url, token_hash
+from otklik.outreach.links import link_token, link_url
 
 
 def now_utc() -> datetime:
@@ -65,26 +66,3 @@ class LinkGone(Exception):
         self.reason = reason  # answered (this link), used (another link of the record), expired
         self.invitation = invitation
         super().__init__(reason)
-
-
-async def open_link(session: AsyncSession, token: str) -> Any:
-    """The invitation behind a link, its first opening recorded; None for an unknown link.
-
-    Opening does not use the link up; only a completed answer does (surveys).
-    """
-    if not 20 <= len(token) <= 64:
-        return None
-    found = await repository.invitation_by_token_hash(session, token_hash(token))
-    if found is None:
-        return None
-    inv = found[0]
-    if inv.completed_at is not None:
-        raise LinkGone("answered", inv)
-    if inv.status == "used":
-        raise LinkGone("used", inv)
-    if inv.expires_at <= now_utc():
-        raise LinkGone("expired", inv)
-    if inv.opened_at is None:
-        inv.opened_at = now_utc()
-        await session.flush()
-    return found

@@ -372,18 +372,6 @@ async def delivery_by_key(session: AsyncSession, key: uuid.UUID) -> Delivery | N
     )
 
 
-async def invitation_by_token_hash(session: AsyncSession, digest: bytes) -> Any:
-    """The invitation with what its page shows (organization, service, date)."""
-    stmt = (
-        select(Invitation, Organization.short_name, Service.name, ServiceRecord.served_at)
-        .join(ServiceRecord, ServiceRecord.id == Invitation.service_record_id)
-        .join(Organization, Organization.id == Invitation.organization_id)
-        .join(Service, Service.code == ServiceRecord.service_code)
-        .where(Invitation.token_hash == digest)
-    )
-    return (await session.execute(stmt)).first()
-
-
 async def outbox(session: AsyncSession, limit: int) -> list[OutboxMessage]:
     stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     return list((await session.scalars(stmt)).all())

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from markupsafe import Markup
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from otklik.errors import ValidationFailed
 from otklik.registry.models import Sector
@@ -77,6 +78,8 @@ class Definition(Strict):
     version: Annotated[str, Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,19}$")]
     title: Annotated[str, Field(min_length=1, max_length=200)]
     questions: Annotated[tuple[Question, ...], Field(min_length=1, max_length=60)]
+    # the form's HTML of each unanswered question, rendered once (pages.blank_question)
+    _blank_html: dict[str, Markup] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _references(self) -> Definition:

@@ -256,6 +256,11 @@ def _load_models() -> tuple[Callable[[list[str]], Iterator[Any]], Any]:
     return _models
 
 
+def warm_up() -> None:
+    """Load the models now (at server start) rather than on the first comment with a name."""
+    _load_models()
+
+
 @lru_cache(maxsize=8192)
 def _is_first_name(word: str, tags: frozenset[str] = frozenset({"Name"})) -> bool:
     """True if pymorphy3's likeliest reading of the word is a first name ("Оля", "Игорь")."""

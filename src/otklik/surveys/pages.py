@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from otklik.errors import (
     DomainError,
@@ -23,12 +24,12 @@ from otklik.identity.audit import Actor
 from otklik.identity.deps import DB, require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
-from otklik.kit.web import client_key, render, settings_of, verify_csrf
+from otklik.kit.web import client_key, render, settings_of, templates, verify_csrf
 from otklik.outreach.citizen import LinkGone
 from otklik.registry.models import SECTOR_LABELS, Sector
 from otklik.surveys import repository, service, versions
 from otklik.surveys.answers import Checked, ordered_errors
-from otklik.surveys.definitions import MAX_FILE_BYTES, RATING_LABELS
+from otklik.surveys.definitions import MAX_FILE_BYTES, RATING_LABELS, Definition, Question
 from otklik.surveys.limits import Buckets
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,20 @@ async def _read_fields(request: Request, limit: int) -> list[tuple[str, str]]:
         raise ValidationFailed("Форма повреждена: обновите страницу и ответьте снова.") from None
 
 
+def blank_question(definition: Definition, q: Question) -> Markup:
+    """The HTML of a question without an answer or an error (the same as the ``question``
+    macro with empty values), rendered once per version in each process."""
+    cache = definition._blank_html
+    html = cache.get(q.code)
+    if html is None:
+        macro = templates.env.get_template("surveys/macros.html").module.question  # type: ignore[attr-defined]
+        html = cache[q.code] = macro(q, {}, {}, RATING_LABELS)  # Markup: autoescaped
+    return html
+
+
+templates.env.globals["blank_question"] = blank_question
+
+
 def _form_page(
     request: Request,
     form: service.Form,
@@ -122,9 +137,9 @@ def _thanks(request: Request, ctx: object) -> Response:
     return render(request, "surveys/thanks.html", ctx=ctx, large=_large(request))
 
 
-async def _gone(request: Request, session: DB, exc: LinkGone) -> Response:
+def _gone(request: Request, exc: LinkGone) -> Response:
     if exc.reason == "answered" and exc.invitation is not None:
-        return _thanks(request, await service.organization_of(session, exc.invitation.id))
+        return _thanks(request, exc.invitation)
     message = GONE.get(exc.reason, GONE["used"])
     return render(
         request, "surveys/gone.html", status_code=410, message=message, large=_large(request)
@@ -137,13 +152,12 @@ async def questionnaire(request: Request, session: DB, token: str) -> Response:
     if limited := _limited(request, (0, client_key(request))):
         return limited
     try:
-        form = await service.open_form(session, token)
+        form = await service.open_form(session, token, draft_secret=settings_of(request).secret_key)
     except LinkGone as exc:
-        return await _gone(request, session, exc)
+        return _gone(request, exc)
     if form is None:
         return render(request, "surveys/unknown.html", status_code=404, large=_large(request))
-    values = await service.draft_values(session, settings_of(request), form)
-    return _form_page(request, form, Checked(values=values))
+    return _form_page(request, form, Checked(values=form.draft))
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
@@ -157,7 +171,7 @@ async def answer(request: Request, session: DB, token: str) -> Response:
     try:
         form = await service.open_form(session, token, lock=True)
     except LinkGone as exc:
-        return await _gone(request, session, exc)
+        return _gone(request, exc)
     if form is None:
         return render(request, "surveys/unknown.html", status_code=404, large=_large(request))
     named = dict(fields)
@@ -174,7 +188,7 @@ async def answer(request: Request, session: DB, token: str) -> Response:
     try:
         checked = await service.submit(session, settings, form, fields)
     except LinkGone as exc:
-        return await _gone(request, session, exc)
+        return _gone(request, exc)
     if checked.errors:
         return _form_page(request, form, checked, status_code=422)
     return _thanks(request, form.ctx)

@@ -2,35 +2,40 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.registry.models import Organization
-from otklik.surveys.models import (
-    QuestionnaireVersion,
-    Response,
-    ResponseComment,
-    ResponseItem,
-    SurveyDraft,
-)
+from otklik.surveys.models import QuestionnaireVersion, SurveyDraft
 
-# What the form shows and what a response records about the service (never who answered).
-CONTEXT = text(
+# What the form shows and what a response records about the service (never who answered),
+# with the link's state and its draft. The first opening of a usable link is recorded by the
+# same statement (the CTE; the SELECT still sees the row as it was).
+FORM = text(
     """
-    SELECT r.id AS record_id, o.id AS organization_id, o.ogrn, o.short_name, o.type_code,
-      o.region_code, o.founder_id, ot.sector, r.service_code, s.name AS service_name,
-      r.life_situation_code, (r.served_at AT TIME ZONE rg.timezone)::date AS served_on,
+    WITH opened AS (
+      UPDATE invitations SET opened_at = CAST(:now AS timestamptz)
+      WHERE token_hash = :h AND opened_at IS NULL AND completed_at IS NULL
+        AND status <> 'used' AND expires_at > CAST(:now AS timestamptz)
+    )
+    SELECT i.id, i.status, i.completed_at, i.expires_at, i.started_at,
+      i.questionnaire_version, r.id AS record_id, o.id AS organization_id, o.ogrn,
+      o.short_name, o.type_code, o.region_code, o.founder_id, ot.sector, r.service_code,
+      s.name AS service_name, r.life_situation_code,
+      (r.served_at AT TIME ZONE rg.timezone)::date AS served_on,
       (now() AT TIME ZONE rg.timezone)::date AS today, r.age_band,
       CASE WHEN c.position = 0 OR (c.position IS NULL AND i.person_key = r.person_key)
         THEN 'recipient' ELSE 'representative' END AS respondent,
       coalesce((SELECT d.channel FROM deliveries d
                 WHERE d.invitation_id = i.id AND d.status IN ('sent', 'delivered')
-                ORDER BY d.id DESC LIMIT 1), 'unknown') AS channel
+                ORDER BY d.id DESC LIMIT 1), 'unknown') AS channel,
+      sd.questionnaire_version AS draft_version, sd.answers AS draft_answers
     FROM invitations i
     JOIN service_records r ON r.id = i.service_record_id
     JOIN organizations o ON o.id = r.organization_id
@@ -38,7 +43,8 @@ CONTEXT = text(
     JOIN regions rg ON rg.code = o.region_code
     JOIN services s ON s.code = r.service_code
     LEFT JOIN contacts c ON c.id = i.contact_id
-    WHERE i.id = :id
+    LEFT JOIN survey_drafts sd ON sd.key = :draft
+    WHERE i.token_hash = :h
     """
 )
 # Every link of the record a token belongs to, locked in id order before anything writes.
@@ -46,11 +52,27 @@ LOCK_BY_TOKEN = text(
     "SELECT id, public_id, status, completed_at FROM invitations WHERE service_record_id = "
     "(SELECT service_record_id FROM invitations WHERE token_hash = :h) ORDER BY id FOR UPDATE"
 )
-# The answering link is completed, the record's other links used up, their queued messages
-# cancelled and the record's drafts deleted: one statement.
-COMPLETE = text(
+# The response with its numeric items and masked comments; the answering link completed, the
+# record's other links used up, their queued messages cancelled and the record's drafts
+# deleted: one statement, one round trip.
+STORE = text(
     """
-    WITH links AS (
+    WITH response AS (
+      INSERT INTO responses (id, questionnaire_version, organization_id,
+        organization_type_code, region_code, founder_id, service_code, life_situation_code,
+        served_on, answered_on, channel, respondent, age_band, answers)
+      VALUES (:rid, :questionnaire_version, :organization_id, :organization_type_code,
+        :region_code, :founder_id, :service_code, :life_situation_code, :served_on,
+        :answered_on, :channel, :respondent, :age_band, CAST(:answers AS jsonb))
+    ), items AS (
+      INSERT INTO response_items (response_id, code, value, organization_id, answered_on)
+      SELECT :rid, t.code, t.value, :organization_id, :answered_on
+      FROM unnest(CAST(:item_codes AS text[]), CAST(:item_values AS smallint[])) AS t(code, value)
+    ), comments AS (
+      INSERT INTO response_comments (response_id, code, text, organization_id, answered_on)
+      SELECT :rid, t.code, t.body, :organization_id, :answered_on
+      FROM unnest(CAST(:comment_codes AS text[]), CAST(:comment_texts AS text[])) AS t(code, body)
+    ), links AS (
       UPDATE invitations SET
         status = CASE WHEN id = :id THEN 'completed' ELSE 'used' END,
         completed_at = CASE WHEN id = :id THEN CAST(:now AS timestamptz) END,
@@ -139,35 +161,37 @@ async def _guarded(session: AsyncSession, stmt: Any) -> None:
 # --- the form ---
 
 
-async def context(session: AsyncSession, invitation_id: int) -> Any:
-    return (await session.execute(CONTEXT, {"id": invitation_id})).first()
+async def form(session: AsyncSession, digest: bytes, draft_key: bytes, now: datetime) -> Any:
+    """The link's row (state, context, draft; see FORM), its first opening recorded."""
+    params = {"h": digest, "draft": draft_key, "now": now}
+    return (await session.execute(FORM, params)).first()
 
 
 async def lock_links(session: AsyncSession, digest: bytes) -> list[Any]:
     """Every link of the record a token belongs to, locked: two submissions for one record
-    run one after another (and never hold one link each while waiting for the other)."""
+    run one after another (and never hold one link each while waiting for the other's)."""
     return list((await session.execute(LOCK_BY_TOKEN, {"h": digest})).all())
 
 
-async def complete(
-    session: AsyncSession, invitation_id: int, ids: list[int], drafts: list[bytes], now: datetime
-) -> None:
-    params = {"id": invitation_id, "ids": ids, "keys": drafts, "now": now}
-    await session.execute(COMPLETE, params)
-
-
-async def add_response(
+async def store_response(
     session: AsyncSession,
     response: dict[str, Any],
-    items: list[dict[str, Any]],
-    comments: list[dict[str, Any]],
+    items: list[tuple[str, int]],
+    comments: list[tuple[str, str]],
+    done: dict[str, Any],
 ) -> None:
-    """One multi-row insert per table, sent as one statement."""
-    stmt: Any = insert(Response).values([response])
-    for n, (model, rows) in enumerate(((ResponseItem, items), (ResponseComment, comments))):
-        if rows:  # the previous insert becomes a CTE of this one (rendered at the top level)
-            stmt = insert(model).values(rows).add_cte(stmt.cte(f"previous_{n}"))
-    await session.execute(stmt)
+    """The response and the record's completion (see STORE); ``done``: the answering link
+    ``id``, the record's link ``ids``, their draft ``keys`` and ``now``."""
+    params = {
+        **response,
+        "answers": json.dumps(response["answers"], ensure_ascii=False),
+        "item_codes": [code for code, _ in items],
+        "item_values": [value for _, value in items],
+        "comment_codes": [code for code, _ in comments],
+        "comment_texts": [body for _, body in comments],
+        **done,
+    }
+    await session.execute(STORE, params)
 
 
 async def mark_started(session: AsyncSession, invitation_id: int, now: datetime) -> None:
@@ -178,10 +202,6 @@ async def mark_started(session: AsyncSession, invitation_id: int, now: datetime)
 
 
 # --- drafts ---
-
-
-async def draft(session: AsyncSession, key: bytes) -> SurveyDraft | None:
-    return await session.scalar(select(SurveyDraft).where(SurveyDraft.key == key))
 
 
 async def save_draft(
@@ -195,10 +215,6 @@ async def save_draft(
         set_={"answers": answers, "questionnaire_version": version, "updated_at": text("now()")},
     )
     await session.execute(stmt)
-
-
-async def delete_drafts(session: AsyncSession, keys: list[bytes]) -> None:
-    await session.execute(delete(SurveyDraft).where(SurveyDraft.key.in_(keys)))
 
 
 async def purge_drafts(session: AsyncSession, now: datetime) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.errors import NotFound
-from otklik.outreach.citizen import LinkGone, open_link
+from otklik.outreach.citizen import LinkGone
 from otklik.outreach.links import link_token, token_hash
 from otklik.surveys import repository
 from otklik.surveys.answers import Checked, check
@@ -76,42 +76,45 @@ class Form:
     token: str
     expires_at: datetime
     started: bool
-    ctx: Any  # repository.CONTEXT row
+    ctx: Any  # the repository.FORM row
     definition: Definition
     questions: tuple[Question, ...]
     links: list[Any]  # the record's links, locked (when opened with ``lock``)
+    draft: dict[str, str]  # the saved answers (when opened with ``draft_secret``)
 
 
-async def open_form(session: AsyncSession, token: str, *, lock: bool = False) -> Form | None:
-    """The form behind a link (None: unknown link); ``LinkGone`` when it cannot be used.
+async def open_form(
+    session: AsyncSession, token: str, *, lock: bool = False, draft_secret: str | None = None
+) -> Form | None:
+    """The form behind a link (None: unknown link), its first opening recorded; ``LinkGone``
+    (carrying the row, for the thank-you page) when it cannot be used.
 
     ``lock`` (before writing): the record's links are locked first, in id order, so two
-    submissions never hold one link each while waiting for the other's.
+    submissions never hold one link each while waiting for the other's. ``draft_secret``:
+    the link's draft is read too.
     """
-    links = []
-    if lock and 20 <= len(token) <= 64:
-        links = await repository.lock_links(session, token_hash(token))
-    found = await open_link(session, token)
-    if found is None:
+    if not 20 <= len(token) <= 64:
         return None
-    inv = found[0]
-    ctx = await repository.context(session, inv.id)
-    version = inv.questionnaire_version or await current_version(session)
-    d = await definition(session, version)
-    started = inv.started_at is not None
-    return Form(inv.id, token, inv.expires_at, started, ctx, d, d.for_sector(ctx.sector), links)
-
-
-async def organization_of(session: AsyncSession, invitation_id: int) -> Any:
-    """The organization an invitation is about (for the thank-you page)."""
-    return await repository.context(session, invitation_id)
-
-
-async def draft_values(session: AsyncSession, settings: Settings, form: Form) -> dict[str, str]:
-    found = await repository.draft(session, draft_key(settings.secret_key, form.token))
-    if found is None or found.questionnaire_version != form.definition.version:
-        return {}
-    return {str(k): str(v) for k, v in found.answers.items()}
+    digest = token_hash(token)
+    links = await repository.lock_links(session, digest) if lock else []
+    key = draft_key(draft_secret, token) if draft_secret else b""
+    now = now_utc()
+    row = await repository.form(session, digest, key, now)
+    if row is None:
+        return None
+    if row.completed_at is not None:
+        raise LinkGone("answered", row)
+    if row.status == "used":
+        raise LinkGone("used", row)
+    if row.expires_at <= now:
+        raise LinkGone("expired", row)
+    d = await definition(session, row.questionnaire_version or await current_version(session))
+    draft: dict[str, str] = {}
+    if row.draft_answers is not None and row.draft_version == d.version:
+        draft = {str(k): str(v) for k, v in row.draft_answers.items()}
+    questions = d.for_sector(row.sector)
+    started = row.started_at is not None
+    return Form(row.id, token, row.expires_at, started, row, d, questions, links, draft)
 
 
 def _masked(questions: tuple[Question, ...], values: dict[str, str]) -> dict[str, str]:
@@ -139,16 +142,11 @@ async def save_draft(
 
 def _rows(
     form: Form, values: dict[str, str], answered_on: date
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[dict[str, Any], list[tuple[str, int]], list[tuple[str, str]]]:
     ctx = form.ctx
-    rid = uuid.uuid4()
     answers: dict[str, Any] = {}
-    items, comments = [], []
-    common = {
-        "response_id": rid,
-        "organization_id": ctx.organization_id,
-        "answered_on": answered_on,
-    }
+    items: list[tuple[str, int]] = []
+    comments: list[tuple[str, str]] = []
     for q in form.questions:
         value = values.get(q.code)
         if not value:
@@ -156,15 +154,15 @@ def _rows(
         if q.type == "text":
             value = mask_personal_data(value)
             if value:
-                comments.append({**common, "code": q.code, "text": value})
+                comments.append((q.code, value))
         elif q.type == "rating" and value != "na":
-            items.append({**common, "code": q.code, "value": int(value)})
+            items.append((q.code, int(value)))
         elif q.type == "yesno" and value in ("yes", "no"):
-            items.append({**common, "code": q.code, "value": int(value == "yes")})
+            items.append((q.code, int(value == "yes")))
         if value:
             answers[q.code] = int(value) if q.type == "rating" and value != "na" else value
     response = {
-        "id": rid,
+        "rid": uuid.uuid4(),
         "questionnaire_version": form.definition.version,
         "organization_id": ctx.organization_id,
         "organization_type_code": ctx.type_code,
@@ -206,11 +204,14 @@ async def submit(
     if any(row.completed_at is not None or row.status == "used" for row in links):
         raise LinkGone("used")
     response, items, comments = _rows(form, checked.values, answered_on or form.ctx.today)
-    await repository.add_response(session, response, items, comments)
     secret = settings.secret_key
-    drafts = [draft_key(secret, link_token(secret, row.public_id)) for row in links]
-    ids = [row.id for row in links]
-    await repository.complete(session, form.invitation_id, ids, drafts, now_utc())
+    done = {
+        "id": form.invitation_id,
+        "ids": [row.id for row in links],
+        "keys": [draft_key(secret, link_token(secret, row.public_id)) for row in links],
+        "now": now_utc(),
+    }
+    await repository.store_response(session, response, items, comments, done)
     return checked
 
 
