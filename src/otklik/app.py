@@ -98,8 +98,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(request, 500, "internal_error", HTTP_MESSAGES[500])
 
 
-
-
 def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
     settings.check_secrets()
 
