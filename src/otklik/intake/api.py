@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import math
-import time
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from otklik.errors import PayloadTooLarge, TooManyRequests, Unauthorized
+from otklik.errors import PayloadTooLarge, Unauthorized
 from otklik.identity.deps import DB, require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
@@ -22,6 +19,7 @@ from otklik.intake.models import Source
 from otklik.intake.schemas import ErrorOut, IngestOut, QualityOut, ServiceRecordIn
 from otklik.intake.service import authenticate_source, ingest
 from otklik.kit.pagination import PageParams
+from otklik.kit.ratelimit import TokenBuckets
 from otklik.kit.web import settings_of, vault_of
 
 router = APIRouter(prefix="/api/v1", tags=["intake"])
@@ -53,39 +51,13 @@ BODY_SCHEMA = {
 }
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
-
-
-class RateLimiter:
-    """A token bucket per source, in this process (each server process has its own)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.buckets: dict[int, _Bucket] = {}
-
-    def take(self, key: int) -> None:
-        now = time.monotonic()
-        b = self.buckets.setdefault(key, _Bucket(self.capacity, now))
-        b.tokens = min(self.capacity, b.tokens + (now - b.at) * self.rate)
-        b.at = now
-        if b.tokens < 1:
-            retry = math.ceil((1 - b.tokens) / self.rate)
-            raise TooManyRequests(
-                message("rate_limited", retry=retry),
-                code="rate_limited",
-                headers={"Retry-After": str(retry)},
-            )
-        b.tokens -= 1
-
-
-def _limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter | None = getattr(request.app.state, "intake_limiter", None)
+def _limiter(request: Request) -> TokenBuckets:
+    limiter: TokenBuckets | None = getattr(request.app.state, "intake_limiter", None)
     if limiter is None:
-        limiter = RateLimiter(settings_of(request).intake_requests_per_minute)
+        limiter = TokenBuckets(
+            settings_of(request).intake_requests_per_minute,
+            lambda retry: message("rate_limited", retry=retry),
+        )
         request.app.state.intake_limiter = limiter
     return limiter
 

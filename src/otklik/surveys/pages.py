@@ -24,13 +24,13 @@ from otklik.identity.audit import Actor
 from otklik.identity.deps import DB, require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
+from otklik.kit.ratelimit import TokenBuckets
 from otklik.kit.web import client_key, render, settings_of, templates, verify_csrf
 from otklik.outreach.citizen import LinkGone
 from otklik.registry.models import SECTOR_LABELS, Sector
 from otklik.surveys import repository, service, versions
 from otklik.surveys.answers import Checked, ordered_errors
 from otklik.surveys.definitions import MAX_FILE_BYTES, RATING_LABELS, Definition, Question
-from otklik.surveys.limits import Buckets
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -46,15 +46,22 @@ MAX_FIELDS = 100
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-def _limits(request: Request) -> tuple[Buckets, Buckets]:
+def _too_many(retry: int) -> str:
+    return (
+        f"Слишком много запросов. Подождите {retry} с и попробуйте снова — "
+        "ваши ответы не потеряются, если сохранить черновик."
+    )
+
+
+def _limits(request: Request) -> tuple[TokenBuckets, TokenBuckets]:
     state = request.app.state
     if not hasattr(state, "survey_limits"):
         s = settings_of(request)
         state.survey_limits = (
-            Buckets(s.survey_ip_per_minute),
-            Buckets(s.survey_token_per_minute),
+            TokenBuckets(s.survey_ip_per_minute, _too_many),
+            TokenBuckets(s.survey_token_per_minute, _too_many),
         )
-    limits: tuple[Buckets, Buckets] = state.survey_limits
+    limits: tuple[TokenBuckets, TokenBuckets] = state.survey_limits
     return limits
 
 

@@ -1,9 +1,10 @@
-"""Token buckets per client address and per link, in this process (like intake's)."""
+"""Token buckets per key, in this process (each server process keeps its own)."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from otklik.errors import TooManyRequests
@@ -17,15 +18,19 @@ class _Bucket:
     at: float
 
 
-class Buckets:
-    """``per_minute`` requests per key, with bursts up to the same number."""
+class TokenBuckets:
+    """``per_minute`` requests per key, with bursts up to the same number.
 
-    def __init__(self, per_minute: int) -> None:
+    ``message(retry_seconds)`` is the Russian text of the 429 answer.
+    """
+
+    def __init__(self, per_minute: int, message: Callable[[int], str]) -> None:
         self.capacity = float(per_minute)
         self.rate = per_minute / 60.0
-        self.buckets: dict[str, _Bucket] = {}
+        self.message = message
+        self.buckets: dict[Hashable, _Bucket] = {}
 
-    def take(self, key: str) -> None:
+    def take(self, key: Hashable) -> None:
         now = time.monotonic()
         if len(self.buckets) > MAX_KEYS:  # forget idle keys (their buckets are full anyway)
             horizon = self.capacity / self.rate
@@ -36,9 +41,6 @@ class Buckets:
         if b.tokens < 1:
             retry = math.ceil((1 - b.tokens) / self.rate)
             raise TooManyRequests(
-                f"Слишком много запросов. Подождите {retry} с и попробуйте снова — "
-                "ваши ответы не потеряются, если сохранить черновик.",
-                code="rate_limited",
-                headers={"Retry-After": str(retry)},
+                self.message(retry), code="rate_limited", headers={"Retry-After": str(retry)}
             )
         b.tokens -= 1
