@@ -15,6 +15,7 @@ from sqlalchemy import (
     CTE,
     ColumnElement,
     Float,
+    Integer,
     Select,
     String,
     and_,
@@ -72,16 +73,19 @@ def _sums(m: Methodology, start: date, end: date, name: str, scope: Scope, f: Fi
     """Per organization in scope (and filters): responses and the integral items' sums."""
     d = counts_source(start, end).c
     sq = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
+    # Sums of int4 accumulate in int8 (sums of the bigint total would go through numeric, far
+    # slower); one organization's period total stays far below 2^31. Exact in float8 too.
+    total = cast(d.total, Integer)
     cols: list[Any] = [
         d.organization_id.label("oid"),
         func.coalesce(func.sum(d.n).filter(d.code == "*"), 0).label("resp"),
-        func.sum(d.total).filter(d.code == "overall").label("s_overall"),
+        cast(func.sum(total).filter(d.code == "overall"), Float).label("s_overall"),
         func.sum(d.n).filter(d.code == "overall").label("n_overall"),
     ]
     for q in m.integral_weights:
         cols += [
             func.coalesce(func.sum(d.n).filter(d.code == q), 0).label(f"n_{q}"),
-            func.coalesce(func.sum(d.total).filter(d.code == q), 0).label(f"s_{q}"),
+            cast(func.coalesce(func.sum(total).filter(d.code == q), 0), Float).label(f"s_{q}"),
             func.coalesce(func.sum(sq).filter(d.code == q), 0).label(f"ss_{q}"),
         ]
     codes = [*m.integral_weights, "overall", "*"]
