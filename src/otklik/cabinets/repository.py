@@ -233,20 +233,41 @@ SORTS = {
 
 
 async def organization_page(
-    session: AsyncSession, stmt: Select[Any], sort: str, limit: int, offset: int
-) -> tuple[list[Any], int]:
-    """One page of organization rows, plus the total, in one statement."""
+    session: AsyncSession,
+    stmt: Select[Any],
+    sort: str,
+    limit: int,
+    offset: int,
+    edges: list[float] | None = None,
+) -> tuple[list[Any], int, dict[int, int] | None]:
+    """One page of organization rows, plus the total, in one statement.
+
+    With ``edges``, the same statement also counts the organizations per band of the shown
+    integral index over all its rows (as ``band_counts``), so an unfiltered page is computed
+    once, not twice; None when the page is past the end (no row to carry the counts).
+    """
     sub = stmt.subquery()
     key = SORTS.get(sort.removeprefix("-"), "shrunk")
     col = sub.c[key]
     desc = sort.startswith("-") if sort else True
     order = (col.desc().nulls_last() if desc else col.asc().nulls_last(), sub.c.name)
-    page = select(sub, func.count().over().label("full_count")).order_by(*order)
+    extra = [func.count().over().label("full_count")]
+    if edges is not None:
+        shown = and_(sub.c.integral.is_not(None), sub.c.hidden.is_(False))
+        bucket = func.width_bucket(sub.c.integral, edges)
+        extra += [
+            func.count().filter(and_(shown, bucket == i)).over().label(f"band_{i}")
+            for i in range(len(edges) + 1)
+        ]
+    page = select(sub, *extra).order_by(*order)
     rows = list((await session.execute(page.limit(limit).offset(offset))).all())
     total = int(rows[0].full_count) if rows else 0
     if not rows and offset:
         total = int(await session.scalar(select(func.count()).select_from(sub)) or 0)
-    return rows, total
+    bands = None
+    if edges is not None and rows:
+        bands = {i: int(rows[0]._mapping[f"band_{i}"]) for i in range(len(edges) + 1)}
+    return rows, total, bands
 
 
 async def band_counts(
