@@ -165,8 +165,8 @@ async def organizations(
         return _export(
             fmt, "Организации", m.version, p.text, exports.table_rows(full.rows), "organizations"
         )
-    dist = await service.distribution(session, user, p, m, today)
     if export == "distribution":
+        dist = await service.distribution(session, user, p, m, today)
         return _export(
             fmt,
             "Распределение по интегральному индексу",
@@ -176,6 +176,7 @@ async def organizations(
             "distribution",
         )
     table = await service.organization_table(session, user, p, m, today, f, sort, page)
+    dist = table.bands or await service.distribution(session, user, p, m, today)
     types, regions = await service.filter_options(session, user)
     return render(
         request,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     CTE,
     ColumnElement,
     Float,
+    Integer,
     Select,
     String,
     and_,
@@ -72,16 +73,19 @@ def _sums(m: Methodology, start: date, end: date, name: str, scope: Scope, f: Fi
     """Per organization in scope (and filters): responses and the integral items' sums."""
     d = counts_source(start, end).c
     sq = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
+    # Sums of int4 accumulate in int8 (sums of the bigint total would go through numeric, far
+    # slower); one organization's period total stays far below 2^31. Exact in float8 too.
+    total = cast(d.total, Integer)
     cols: list[Any] = [
         d.organization_id.label("oid"),
         func.coalesce(func.sum(d.n).filter(d.code == "*"), 0).label("resp"),
-        func.sum(d.total).filter(d.code == "overall").label("s_overall"),
+        cast(func.sum(total).filter(d.code == "overall"), Float).label("s_overall"),
         func.sum(d.n).filter(d.code == "overall").label("n_overall"),
     ]
     for q in m.integral_weights:
         cols += [
             func.coalesce(func.sum(d.n).filter(d.code == q), 0).label(f"n_{q}"),
-            func.coalesce(func.sum(d.total).filter(d.code == q), 0).label(f"s_{q}"),
+            cast(func.coalesce(func.sum(total).filter(d.code == q), 0), Float).label(f"s_{q}"),
             func.coalesce(func.sum(sq).filter(d.code == q), 0).label(f"ss_{q}"),
         ]
     codes = [*m.integral_weights, "overall", "*"]
@@ -229,20 +233,41 @@ SORTS = {
 
 
 async def organization_page(
-    session: AsyncSession, stmt: Select[Any], sort: str, limit: int, offset: int
-) -> tuple[list[Any], int]:
-    """One page of organization rows, plus the total, in one statement."""
+    session: AsyncSession,
+    stmt: Select[Any],
+    sort: str,
+    limit: int,
+    offset: int,
+    edges: list[float] | None = None,
+) -> tuple[list[Any], int, dict[int, int] | None]:
+    """One page of organization rows, plus the total, in one statement.
+
+    With ``edges``, the same statement also counts the organizations per band of the shown
+    integral index over all its rows (as ``band_counts``), so an unfiltered page is computed
+    once, not twice; None when the page is past the end (no row to carry the counts).
+    """
     sub = stmt.subquery()
     key = SORTS.get(sort.removeprefix("-"), "shrunk")
     col = sub.c[key]
     desc = sort.startswith("-") if sort else True
     order = (col.desc().nulls_last() if desc else col.asc().nulls_last(), sub.c.name)
-    page = select(sub, func.count().over().label("full_count")).order_by(*order)
+    extra = [func.count().over().label("full_count")]
+    if edges is not None:
+        shown = and_(sub.c.integral.is_not(None), sub.c.hidden.is_(False))
+        bucket = func.width_bucket(sub.c.integral, edges)
+        extra += [
+            func.count().filter(and_(shown, bucket == i)).over().label(f"band_{i}")
+            for i in range(len(edges) + 1)
+        ]
+    page = select(sub, *extra).order_by(*order)
     rows = list((await session.execute(page.limit(limit).offset(offset))).all())
     total = int(rows[0].full_count) if rows else 0
     if not rows and offset:
         total = int(await session.scalar(select(func.count()).select_from(sub)) or 0)
-    return rows, total
+    bands = None
+    if edges is not None and rows:
+        bands = {i: int(rows[0]._mapping[f"band_{i}"]) for i in range(len(edges) + 1)}
+    return rows, total, bands
 
 
 async def band_counts(
@@ -262,9 +287,9 @@ async def region_rows(session: AsyncSession, m: Methodology, w: Window, scope: S
     cur = _sums(m, w.start, w.end, "cur", scope, Filters())
     o, r = Organization, Region
     pooled_c: Any = {"resp": func.sum(cur.c.resp)}
-    for q in m.integral_weights:
+    for q in m.integral_weights:  # float8 sums of integers: exact, and faster than numeric
         for p in ("n", "s", "ss"):
-            pooled_c[f"{p}_{q}"] = func.sum(cur.c[f"{p}_{q}"])
+            pooled_c[f"{p}_{q}"] = func.sum(cast(cur.c[f"{p}_{q}"], Float))
     per_org = integral_expr(cur.c, m)
     stmt = (
         select(

@@ -28,6 +28,7 @@ PER_PAGE = 25
 COMMENTS_PER_PAGE = 20
 BINS = ((1.0, 3.5), (3.5, 4.0), (4.0, 4.5), (4.5, 4.8), (4.8, 5.01))
 BIN_LABELS = ("ниже 3,5", "3,5–4,0", "4,0–4,5", "4,5–4,8", "4,8 и выше")
+EDGES = [hi for _, hi in BINS[:-1]]
 
 
 def window(period: Period, today: date) -> Window:
@@ -128,6 +129,7 @@ class OrgTable:
     total: int
     page: int
     pages: int
+    bands: list[tuple[str, int]] | None = None  # the distribution, when computed alongside
 
 
 def _row(r: Any, recipients: dict[int, int]) -> dict[str, Any]:
@@ -156,14 +158,21 @@ async def organization_table(
     """One page of the organizations in scope with their figures (set-based, one query)."""
     scope = scope_of(user)
     stmt = repository.organization_rows(m, window(period, today), scope, f)
-    rows, total = await repository.organization_page(
-        session, stmt, sort, per_page, (page - 1) * per_page
+    edges = EDGES if f == Filters() else None  # unfiltered: the distribution comes along
+    rows, total, bands = await repository.organization_page(
+        session, stmt, sort, per_page, (page - 1) * per_page, edges
     )
     recipients = await repository.coverage_by_org(
         session, scope, [int(r.oid) for r in rows], period.start, period.end
     )
     pages = max(1, -(-total // per_page))
-    return OrgTable([_row(r, recipients) for r in rows], total, page, pages)
+    table = OrgTable([_row(r, recipients) for r in rows], total, page, pages)
+    table.bands = None if bands is None else _bands(bands)
+    return table
+
+
+def _bands(counts: dict[int, int]) -> list[tuple[str, int]]:
+    return [(label, counts.get(i, 0)) for i, label in enumerate(BIN_LABELS)]
 
 
 async def distribution(
@@ -171,8 +180,7 @@ async def distribution(
 ) -> list[tuple[str, int]]:
     """How many organizations fall into each band of the integral index."""
     stmt = repository.organization_rows(m, window(period, today), scope_of(user), Filters())
-    counts = await repository.band_counts(session, stmt, [hi for _, hi in BINS[:-1]])
-    return [(label, counts.get(i, 0)) for i, label in enumerate(BIN_LABELS)]
+    return _bands(await repository.band_counts(session, stmt, EDGES))
 
 
 async def regions(
