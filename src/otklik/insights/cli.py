@@ -36,10 +36,12 @@ def print_report(report: Report) -> None:
 
     out.print(f"micro F1 {report.micro_f1:.3f}  macro F1 {report.macro_f1:.3f}", highlight=False)
     common, k = macro_f1_at_least(report)
-    out.print(
-        f"macro F1 over the {k} topics with >= {COMPARABLE_SUPPORT} test positives {common:.3f}",
-        highlight=False,
-    )
+    if k:
+        out.print(
+            f"macro F1 over the {k} topics with >= {COMPARABLE_SUPPORT} test positives "
+            f"{common:.3f}",
+            highlight=False,
+        )
     if report.sentiment_accuracy is not None:
         three = report.sentiment_accuracy_3
         extra = f"  (3 classes: {three:.3f})" if three is not None else ""
