@@ -32,7 +32,16 @@ def print_report(report: Report) -> None:
     out.print(f"{'topic':<58} {'P':>5} {'R':>5} {'F1':>5} {'n':>5}", highlight=False)
     for topic, p, r, f, n in report.topics:
         out.print(f"{topic[:58]:<58} {p:5.2f} {r:5.2f} {f:5.2f} {n:5d}", highlight=False)
+    from otklik.insights.evaluate import COMPARABLE_SUPPORT, macro_f1_at_least
+
     out.print(f"micro F1 {report.micro_f1:.3f}  macro F1 {report.macro_f1:.3f}", highlight=False)
+    common, k = macro_f1_at_least(report)
+    if k:
+        out.print(
+            f"macro F1 over the {k} topics with >= {COMPARABLE_SUPPORT} test positives "
+            f"{common:.3f}",
+            highlight=False,
+        )
     if report.sentiment_accuracy is not None:
         three = report.sentiment_accuracy_3
         extra = f"  (3 classes: {three:.3f})" if three is not None else ""

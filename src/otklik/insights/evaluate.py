@@ -17,6 +17,8 @@ from otklik.insights.text import Lang, lemmas
 
 TEST_SEED = 42
 TEST_SHARE = 0.2
+# pxtextmining's smallest per-label test support: labels below it are compared separately.
+COMPARABLE_SUPPORT = 13
 
 
 @dataclass
@@ -29,6 +31,12 @@ class Report:
     n_train: int
     n_test: int
     train_seconds: float
+
+
+def macro_f1_at_least(report: Report, support: int = COMPARABLE_SUPPORT) -> tuple[float, int]:
+    """Macro F1 over the topics with at least ``support`` test positives, and their number."""
+    kept = [f for _, _, _, f, n in report.topics if n >= support]
+    return (float(np.mean(kept)) if kept else 0.0), len(kept)
 
 
 def split_examples(

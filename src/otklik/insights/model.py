@@ -2,8 +2,8 @@
 
 Features: TF-IDF over lemma 1-2 grams (with negation marks) + TF-IDF over character 2-5 grams
 (within word boundaries) + one-hot context tokens (question type, overall score). Topics: one
-linear SVM per topic (class_weight="balanced"), each with its own decision threshold tuned on a
-validation part cut from the training data (never the test data). Sentiment: a multinomial
+linear SVM per topic (unweighted classes), each with its own decision threshold tuned on
+out-of-fold scores of the training data (never the test data). Sentiment: a multinomial
 logistic regression over the same features.
 """
 
@@ -134,7 +134,7 @@ def targets(examples: Sequence[Example], topics: list[str]) -> NDArray[np.int8]:
 def _fit_one(x: csr_matrix, y: NDArray[np.int8], c: float) -> LinearSVC | None:
     if y.sum() == 0 or y.sum() == len(y):
         return None
-    return LinearSVC(C=c, class_weight="balanced").fit(x, y)
+    return LinearSVC(C=c).fit(x, y)
 
 
 def _best_threshold(scores: FloatArray, y: NDArray[np.int8]) -> float:
