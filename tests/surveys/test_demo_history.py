@@ -39,7 +39,7 @@ async def test_history_per_month_anonymous_and_once(session: AsyncSession) -> No
     assert last <= date(2026, 11, 30)
     counts = {(org, m.date()): n for org, m, n in per_org_month}
     assert all(30 <= counts[(o.id, m)] <= 40 for o in busy for m in month_starts(TODAY))
-    assert all(10 <= counts[(o.id, m)] <= 16 for o in others for m in month_starts(TODAY))
+    assert all(10 <= counts[(o.id, m)] <= 13 for o in others for m in month_starts(TODAY))
     # answered on or after the service, never before; in the service's month
     bad = await session.scalar(
         select(func.count()).where(
@@ -66,7 +66,7 @@ async def test_history_per_month_anonymous_and_once(session: AsyncSession) -> No
     assert mismatched == 0
     # about 30 % commented, plain text; versions and labels as the form writes them
     comments = await session.scalar(select(func.count()).select_from(ResponseComment)) or 0
-    assert 0.15 * written <= comments <= 0.45 * written
+    assert 0.2 * written <= comments <= 0.4 * written
     versions = set((await session.scalars(select(Response.questionnaire_version))).all())
     assert versions == {"2025.1"}
     channels = set((await session.scalars(select(Response.channel))).all())

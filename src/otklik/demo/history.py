@@ -31,7 +31,7 @@ CHUNK = 5000
 CHANNELS = ("portal", "portal", "portal", "email", "sms")
 ADULT = ("18-29", "30-44", "45-59", "60-74", "75+")
 MINOR = ("0-6", "7-13", "14-17")
-COMMENT_KEPT = 0.7  # demo_comment comments ~45 % of answers; the history keeps ~30 %
+COMMENT_KEPT = 0.6  # demo_comment comments ~50 % of answers; the history keeps ~30 %
 NEVER = datetime(2000, 1, 1, tzinfo=UTC)  # the history has no links
 
 
@@ -96,7 +96,7 @@ async def seed_answers(session: AsyncSession, ogrns: list[str], today: date) -> 
         now_quality, moved = quality(org.organization_id), drift(org.organization_id)
         for m, month in enumerate(months):
             base = now_quality - moved * (len(months) - 1 - m) / (len(months) - 1)
-            n = rng.randint(30, 40) if i < BUSY else rng.randint(10, 16)
+            n = rng.randint(30, 40) if i < BUSY else rng.randint(10, 13)
             batch += [_response(rng, d, org, month, base) for _ in range(n)]
         if len(batch) >= CHUNK:
             total += await _write(session, batch)
