@@ -379,14 +379,16 @@ def demo(
     migrate(settings)
     err.print("Заполнение демонстрационными данными…")
     logins = run_in_session(settings, lambda s: seed_demo(s, settings.data_dir / "demo", size))
+    clinic = next((x.scope or "" for x in logins if x.email == "clinic@demo.otklik.ru"), "")
+    clinic = clinic.removeprefix("organization:")
     err.print("Записи об услугах за две недели…")
     key, places = run_in_session(
-        settings, lambda s: simulator.prepare(s, settings, per_day=max(300, size * 3 // 2))
+        settings,
+        lambda s: simulator.prepare(s, settings, per_day=max(300, size * 3 // 2), first=clinic),
     )
     err.print("Ответы за прошлые месяцы…")
-    clinic = next((x.scope for x in logins if x.email == "clinic@demo.otklik.ru"), None)
     ogrns = [p.ogrn for p in places]
-    run_in_session(settings, lambda s: history.seed(s, clinic, ogrns))
+    run_in_session(settings, lambda s: history.seed(s, ogrns))
     out.print(f"\n[bold]Отклик — демонстрация[/bold]: http://{host}:{port}/")
     out.print(f"Пароль всех демонстрационных пользователей: [bold]{DEMO_PASSWORD}[/bold]")
     for login in logins:

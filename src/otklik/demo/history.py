@@ -82,6 +82,8 @@ async def seed_answers(session: AsyncSession, ogrns: list[str], today: date) -> 
     """Write the history for the organizations ``ogrns``, busiest first; once only (nothing
     when a response older than this month exists). Returns the number of responses."""
     months = month_starts(today)
+    # the busiest get every month since January of last year (annual targets need it)
+    long = month_starts(today, max(MONTHS, 11 + today.month))
     if not ogrns or await repository.has_answers_before(session, today.replace(day=1)):
         return 0
     d = await service.definition(session, DEFAULT_VERSION)
@@ -94,8 +96,9 @@ async def seed_answers(session: AsyncSession, ogrns: list[str], today: date) -> 
             continue
         rng = random.Random(org.organization_id)
         now_quality, moved = quality(org.organization_id), drift(org.organization_id)
-        for m, month in enumerate(months):
-            base = now_quality - moved * (len(months) - 1 - m) / (len(months) - 1)
+        span = long if i < BUSY else months
+        for m, month in enumerate(span):
+            base = now_quality - moved * (len(span) - 1 - m) / (len(span) - 1)
             n = rng.randint(30, 40) if i < BUSY else rng.randint(10, 13)
             batch += [_response(rng, d, org, month, base) for _ in range(n)]
         if len(batch) >= CHUNK:
@@ -116,8 +119,7 @@ async def _write(session: AsyncSession, batch: list[Any]) -> int:
     return len(responses)
 
 
-async def seed(session: AsyncSession, clinic_scope: str | None, ogrns: list[str]) -> int:
-    """The demo's history: the demo organization user's organization first, then ``ogrns``
-    (the simulator's places); today is Moscow's."""
-    first = [clinic_scope.removeprefix("organization:")] if clinic_scope else []
-    return await seed_answers(session, first + ogrns, datetime.now(MOSCOW).date())
+async def seed(session: AsyncSession, ogrns: list[str]) -> int:
+    """The demo's history for the simulator's places ``ogrns`` (the demo organization user's
+    first), up to the end of last month in Moscow."""
+    return await seed_answers(session, ogrns, datetime.now(MOSCOW).date())
