@@ -361,7 +361,7 @@ def demo(
     seed_only: Annotated[bool, typer.Option("--seed-only", help="Только заполнить базу")] = False,
 ) -> None:
     """Демонстрация: встроенная PostgreSQL, миграции, синтетическая страна, сервер."""
-    from otklik.demo import simulator
+    from otklik.demo import history, simulator
     from otklik.demo.seed import DEMO_PASSWORD, seed_demo
     from otklik.identity.roles import ROLE_LABELS
 
@@ -379,10 +379,16 @@ def demo(
     migrate(settings)
     err.print("Заполнение демонстрационными данными…")
     logins = run_in_session(settings, lambda s: seed_demo(s, settings.data_dir / "demo", size))
+    clinic = next((x.scope or "" for x in logins if x.email == "clinic@demo.otklik.ru"), "")
+    clinic = clinic.removeprefix("organization:")
     err.print("Записи об услугах за две недели…")
     key, places = run_in_session(
-        settings, lambda s: simulator.prepare(s, settings, per_day=max(300, size * 3 // 2))
+        settings,
+        lambda s: simulator.prepare(s, settings, per_day=max(300, size * 3 // 2), first=clinic),
     )
+    err.print("Ответы за прошлые месяцы…")
+    ogrns = [p.ogrn for p in places]
+    run_in_session(settings, lambda s: history.seed(s, ogrns))
     out.print(f"\n[bold]Отклик — демонстрация[/bold]: http://{host}:{port}/")
     out.print(f"Пароль всех демонстрационных пользователей: [bold]{DEMO_PASSWORD}[/bold]")
     for login in logins:

@@ -123,7 +123,9 @@ class Generator:
         return out
 
 
-async def places(session: AsyncSession, limit: int = 400) -> list[Place]:
+async def places(session: AsyncSession, limit: int = 400, first: str = "") -> list[Place]:
+    """The organizations the simulator serves: ``first`` (the demo organization user's)
+    first, then the others by OGRN."""
     offered: dict[str, list[str]] = defaultdict(list)
     for service, type_code in (
         await session.execute(
@@ -132,13 +134,20 @@ async def places(session: AsyncSession, limit: int = 400) -> list[Place]:
     ).all():
         offered[type_code].append(service)
     rows = await session.execute(
-        select(Organization.ogrn, Organization.type_code).order_by(Organization.ogrn).limit(limit)
+        select(Organization.ogrn, Organization.type_code)
+        .order_by((Organization.ogrn == first).desc(), Organization.ogrn)
+        .limit(limit)
     )
     return [Place(ogrn, tuple(offered[t])) for ogrn, t in rows if offered[t]]
 
 
 async def prepare(
-    session: AsyncSession, settings: Settings, *, days: int = 14, per_day: int = 2500
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    days: int = 14,
+    per_day: int = 2500,
+    first: str = "",
 ) -> tuple[str, list[Place]]:
     """Make sure the demo source exists (a fresh key each start) and has two weeks of history."""
     source = await intake_repository.get_source_by_name(session, SOURCE)
@@ -147,7 +156,7 @@ async def prepare(
     else:
         key = await rotate_key(session, ACTOR, SOURCE, grace=timedelta(0))
     await link_operator(session, ACTOR, OPERATOR, SOURCE)
-    found = await places(session)
+    found = await places(session, first=first)
     if found and not await intake_repository.source_has_records(session, source.id):
         await seed_history(session, settings, source.id, found, days=days, per_day=per_day)
         await seed_citizen(session, settings, source.id, found)

@@ -140,9 +140,13 @@ async def save_draft(
     return checked
 
 
-def _rows(
-    form: Form, values: dict[str, str], answered_on: date
+def response_rows(
+    form: Form, values: dict[str, str], answered_on: date, *, mask: bool = True
 ) -> tuple[dict[str, Any], list[tuple[str, int]], list[tuple[str, str]]]:
+    """A response's row, its numeric items and its comments, as ``store_response`` takes them.
+
+    ``mask=False`` is for the demo's synthetic history only (text known to hold no personal data).
+    """
     ctx = form.ctx
     answers: dict[str, Any] = {}
     items: list[tuple[str, int]] = []
@@ -152,7 +156,7 @@ def _rows(
         if not value:
             continue
         if q.type == "text":
-            value = mask_personal_data(value)
+            value = mask_personal_data(value) if mask else value
             if value:
                 comments.append((q.code, value))
         elif q.type == "rating" and value != "na":
@@ -203,7 +207,7 @@ async def submit(
         return checked  # this link was answered a moment ago (another tab): nothing more
     if any(row.completed_at is not None or row.status == "used" for row in links):
         raise LinkGone("used")
-    response, items, comments = _rows(form, checked.values, answered_on or form.ctx.today)
+    response, items, comments = response_rows(form, checked.values, answered_on or form.ctx.today)
     secret = settings.secret_key
     done = {
         "id": form.invitation_id,
