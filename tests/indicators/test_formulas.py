@@ -114,6 +114,8 @@ def test_integral_is_weighted_mean_of_available_items() -> None:
         "",
         "2026-11-01..",
         "1999",
+        "٢٠٢٦",  # Arabic-Indic digits: not a year (they would reach a file name)
+        "٢٠٢٦-١١",
     ],
 )
 def test_bad_periods(text: str) -> None:

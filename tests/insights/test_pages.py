@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,3 +124,33 @@ async def test_overview_searches_sorts_and_pages(
     busiest = await client.get("/insights?period=2026-11&sort=-comments")
     body = busiest.text
     assert body.index("Школа № 02") < body.index("Школа № 00")  # 3 comments before 1
+
+
+async def test_urgent_text_reaches_an_organization_only_above_the_threshold(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    small = await create_organization(session, region="50", name="Больница Подмосковья")
+    await add_response(session, small, 1, URGENT, day=date(2026, 11, 5))  # n = 1 < 10
+    await service.analyse_pending(session)
+    own = await create_user(session, Role.organization, scope=f"organization:{small.ogrn}")
+    authority = await create_user(session, Role.regional_authority, scope="region:50")
+    await session.commit()
+    await login(client, own.email)
+    page = await client.get(f"/insights/organizations/{small.id}?period=2026-11")
+    assert "Коррупция" in page.text  # the flag, whatever the numbers
+    assert URGENT not in page.text  # a single answer's text is not shown to its organization
+    assert URGENT not in (await client.get("/insights?period=2026-11")).text
+    client.cookies.clear()
+    await login(client, authority.email)
+    page = await client.get(f"/insights/organizations/{small.id}?period=2026-11")
+    assert URGENT in page.text  # the authority reviews it
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12", "٢٠٢٦-١١"])
+async def test_impossible_months_are_a_clear_400(
+    client: AsyncClient, session: AsyncSession, period: str
+) -> None:
+    coordinator = await create_user(session, Role.coordinator)
+    await session.commit()
+    await login(client, coordinator.email)
+    assert (await client.get("/insights", params={"period": period})).status_code == 400

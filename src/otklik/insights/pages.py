@@ -37,7 +37,7 @@ TEXT_ROLES = {"organization", "regional_authority", "federal_authority", "coordi
 CORRECT_ROLES = {"organization", "coordinator", "admin"}
 SMALL_N = 10
 PAGE = 20
-PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+PERIOD = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"
 InsightsUser = Annotated[User, Depends(require_roles(*ROLES))]
 SENTIMENTS = {"negative": "негативный", "neutral": "нейтральный", "positive": "позитивный"}
 
@@ -70,7 +70,8 @@ async def overview(
         period=period,
         orgs=Page(items, total, params),
         urgent=await repository.urgent(session, scope, None, 50),
-        show_text=user.role in TEXT_ROLES,
+        # an organization reads urgent texts on its own page, above the small-number threshold
+        show_text=user.role in TEXT_ROLES and user.role != Role.organization,
         kinds=URGENT_KINDS,
         own_org_id=user.scope_organization_id if user.role == Role.organization else None,
     )
@@ -127,6 +128,8 @@ async def organization(
         has_next=len(comments) > PAGE,
         page=page,
         show_text=show_text,
+        # flags always; their text to an organization only above the small-number threshold
+        urgent_text=show_text and (enough or user.role != Role.organization),
         can_correct=user.role in CORRECT_ROLES,
         taxonomy=load(),
         kinds=URGENT_KINDS,
