@@ -194,3 +194,30 @@ async def test_filters_and_search(session: AsyncSession, client: AsyncClient, ro
     )
     assert "Поликлиника Рассвет" in below.text
     assert "Больница Закат" not in below.text
+
+
+def overall_row(page: str) -> str:
+    start = page.index("Удовлетворённость в целом</th>")
+    return page[start : page.index("</tr>", start)]
+
+
+async def test_comparison_group_never_singles_out_another_organization(
+    session: AsyncSession, client: AsyncClient
+) -> None:
+    """With one other clinic in the type and region, the group minus the viewer's own answers
+    would be that clinic's scores: the group is withheld until three others answered."""
+    own = await create_organization(session, region="16")
+    neighbours = [await create_organization(session, region="16") for _ in range(3)]
+    await create_responses(session, own, DAY, [5] * 10)
+    await create_responses(session, neighbours[0], DAY, [2] * 10)
+    await signed_in(session, client, Role.organization, f"organization:{own.ogrn}")
+    url = f"/cabinet/indicators/organization/{own.ogrn}"
+    row = overall_row((await client.get(url, params=P)).text)
+    assert "5,00" in row  # its own score
+    assert "недостаточно данных" in row  # the group's
+    assert "3,50" not in row  # (10·5 + 10·2) / 20 would reveal the neighbour's 2,00
+    for other in neighbours[1:]:
+        await create_responses(session, other, DAY, [4] * 10)
+    row = overall_row((await client.get(url, params=P)).text)
+    assert "недостаточно данных" not in row
+    assert "3,75" in row  # (50 + 20 + 40 + 40) / 40

@@ -35,6 +35,7 @@ from otklik.intake.models import ServiceRecord
 from otklik.kit.pagination import like_pattern
 from otklik.kit.scope import Scope, apply_scope
 from otklik.registry.models import Organization, OrganizationType, Region
+from otklik.surveys.models import Response
 
 
 @dataclass(frozen=True)
@@ -339,3 +340,22 @@ async def filter_options(session: AsyncSession, scope: Scope) -> tuple[list[Any]
         list((await session.execute(types.order_by(OrganizationType.position))).all()),
         list((await session.execute(regions.order_by(Region.code))).all()),
     )
+
+
+async def other_responding(
+    session: AsyncSession, organization: Organization, start: date, end: date
+) -> int:
+    """How many other organizations of the same type and region were answered about in the
+    period (the comparison group is shown only when it cannot single one of them out)."""
+    stmt = (
+        select(func.count(func.distinct(Response.organization_id)))
+        .join(Organization, Organization.id == Response.organization_id)
+        .where(
+            Organization.type_code == organization.type_code,
+            Organization.region_code == organization.region_code,
+            Organization.id != organization.id,
+            Response.answered_on >= start,
+            Response.answered_on <= end,
+        )
+    )
+    return int(await session.scalar(stmt) or 0)

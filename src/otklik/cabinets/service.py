@@ -26,6 +26,7 @@ from otklik.registry.models import Organization
 
 PER_PAGE = 25
 COMMENTS_PER_PAGE = 20
+MIN_OTHERS = 3  # other organizations answered about, for a comparison group to be shown
 BINS = ((1.0, 3.5), (3.5, 4.0), (4.0, 4.5), (4.5, 4.8), (4.8, 5.01))
 BIN_LABELS = ("ниже 3,5", "3,5–4,0", "4,0–4,5", "4,5–4,8", "4,8 и выше")
 EDGES = [hi for _, hi in BINS[:-1]]
@@ -48,6 +49,25 @@ class Dashboard:
     comments: list[Any] = field(default_factory=list)
     comments_total: int = 0
     comments_shown: bool = False
+
+
+def withheld(out: IndicatorsOut) -> IndicatorsOut:
+    """``out`` with every score hidden ("недостаточно данных")."""
+    gone = {
+        "mean": None,
+        "ci_low": None,
+        "ci_high": None,
+        "csat": None,
+        "csat_ci_low": None,
+        "csat_ci_high": None,
+        "suppressed": True,
+    }
+    return out.model_copy(
+        update={
+            "items": [i.model_copy(update=gone) for i in out.items],
+            "integral": out.integral.model_copy(update={"value": None, "suppressed": True}),
+        }
+    )
 
 
 async def trend(
@@ -100,12 +120,16 @@ async def organization_dashboard(
     if org is None:
         raise NotFound()
     # The comparison group is an aggregate of the whole type and region, suppressed like any
-    # unit; it is read country-wide on purpose (it shows no organization's own figures).
+    # unit; it is read country-wide on purpose (it shows no organization's own figures), and
+    # withheld when the viewer could subtract its own answers and single another one out.
     group_filter = UnitFilter(
         and_(Organization.type_code == org.type_code, Organization.region_code == org.region_code)
     )
     group_unit = ind.Unit("group", f"{org.type_code}:{org.region_code}", "", group_filter)
     group = await ind.compute(session, Scope.country(), group_unit, period, m, today)
+    others = await repository.other_responding(session, org, period.start, period.end)
+    if others < MIN_OTHERS or group.counts.responses - data.counts.responses < m.min_n:
+        group = withheld(group)
     dash = Dashboard(data, await trend(session, scope, unit.filter, period, m), group, org.id)
     if data.counts.responses >= m.min_n:
         dash.comments_shown = True
