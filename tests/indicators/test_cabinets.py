@@ -221,3 +221,17 @@ async def test_comparison_group_never_singles_out_another_organization(
     row = overall_row((await client.get(url, params=P)).text)
     assert "недостаточно данных" not in row
     assert "3,75" in row  # (50 + 20 + 40 + 40) / 40
+
+
+async def test_trend_covers_the_twelve_months_to_the_period_end(
+    session: AsyncSession, client: AsyncClient
+) -> None:
+    org = await create_organization(session, region="16")
+    await create_responses(session, org, date(2025, 11, 10), [4] * 10)  # 13 months back
+    await create_responses(session, org, date(2025, 12, 10), [4] * 10)
+    await create_responses(session, org, DAY, [5] * 10)
+    await signed_in(session, client, Role.organization, f"organization:{org.ogrn}")
+    page = (await client.get(f"/cabinet/indicators/organization/{org.ogrn}", params=P)).text
+    assert "12.2025" in page
+    assert "11.2026" in page
+    assert "11.2025" not in page

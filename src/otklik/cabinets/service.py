@@ -74,9 +74,8 @@ async def trend(
     session: AsyncSession, scope: Scope, unit: UnitFilter, period: Period, m: Methodology
 ) -> list[dict[str, Any]]:
     """Monthly overall and integral-item means over the twelve months to the period's end."""
-    start = date(period.end.year - 1, period.end.month, 1)
-    if period.end.month == 12:
-        start = date(period.end.year, 1, 1)
+    end = period.end
+    start = date(end.year - (end.month < 12), end.month % 12 + 1, 1)  # 12 months, end's included
     codes = ["*", "overall", *m.integral_weights]
     rows = await ind_repo.monthly_counts(session, scope, unit, start, period.end, codes)
     by_month: dict[date, dict[str, tuple[int, int]]] = {}
