@@ -65,7 +65,9 @@ def install_error_handlers(app: FastAPI) -> None:
             return RedirectResponse(f"/login?next={target}", status_code=303)
         if _wants_json(request):
             return JSONResponse(exc.as_json(), status_code=exc.status_code, headers=exc.headers)
-        return _error(request, exc.status_code, exc.code, exc.message)
+        page = _error(request, exc.status_code, exc.code, exc.message)
+        page.headers.update(exc.headers or {})  # e.g. Retry-After on a 429 page
+        return page
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

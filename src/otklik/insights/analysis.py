@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from otklik.insights.model import Example, TopicModel
-from otklik.insights.taxonomy import Rule, Taxonomy, classify, load, rule_hits
-from otklik.insights.text import NEG_PREFIX, NEGATIONS_RU, lemma_ru, lemmas_of, normalize, words
+from otklik.insights.taxonomy import Rule, Taxonomy, classify, load, rule_hits, rule_of
+from otklik.insights.text import NEG_PREFIX, NEGATIONS_RU, lemma_ru, lemmas_of, words
 
 RULES_MODEL = "rules"
 
@@ -137,16 +136,7 @@ class Analysis:
     model_version: str
 
 
-def _compile(phrase: str) -> Rule:
-    items = []
-    for raw in phrase.split():
-        neg = raw.startswith(NEG_PREFIX)
-        word = lemma_ru(normalize(raw.removeprefix(NEG_PREFIX)))
-        items.append(NEG_PREFIX + word if neg else word)
-    return Rule(tuple(items))
-
-
-_URGENT = {kind: tuple(_compile(p) for p in phrases) for kind, phrases in _URGENT_RULES.items()}
+_URGENT = {kind: tuple(rule_of(p) for p in phrases) for kind, phrases in _URGENT_RULES.items()}
 # Rules by their first lemma (without NOT_): only rules whose first lemma occurs are tried.
 _BY_FIRST: dict[str, list[tuple[str, Rule]]] = {}
 for _kind, _rules in _URGENT.items():
@@ -202,19 +192,15 @@ def analyse(
     overall: int | None,
     *,
     taxonomy: Taxonomy | None = None,
-    model: TopicModel | None = None,
     model_version: str = RULES_MODEL,
     extra_topics: frozenset[str] = frozenset(),
 ) -> Analysis:
-    """Analyse one masked comment; a trained ``model`` (or its batch predictions passed as
-    ``extra_topics``) complements the rules (union)."""
+    """Analyse one masked comment; a trained model's batch predictions, passed as
+    ``extra_topics``, complement the rules (union)."""
     tax = taxonomy or load()
     plain_words = words(text)
     tokens = lemmas_of(plain_words)
     topics = set(classify(tokens, tax)) | extra_topics
-    if model is not None:
-        context = f"overall_{overall}" if overall else ""
-        topics |= set(model.predict_topics([Example(text, context=context)])[0])
     kind = urgent_kind(text, plain_words)
     return Analysis(
         [c for c in tax.codes if c in topics],

@@ -152,14 +152,6 @@ def _best_threshold(scores: FloatArray, y: NDArray[np.int8]) -> float:
     return float(0.5 * ((s[best] + nxt) / 2) + 0.5 * min(0.0, (s[best] + nxt) / 2))
 
 
-def split(n: int, share: float, seed: int) -> tuple[list[int], list[int]]:
-    """A seeded random split of ``range(n)`` into (rest, part of ``share``)."""
-    idx = list(range(n))
-    random.Random(seed).shuffle(idx)  # noqa: S311 - reproducible split
-    k = round(n * share)
-    return sorted(idx[k:]), sorted(idx[:k])
-
-
 def train(
     examples: Sequence[Example],
     topics: list[str],

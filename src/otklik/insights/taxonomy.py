@@ -55,6 +55,11 @@ def _item(raw: str) -> str:
     return lemma_ru(word)
 
 
+def rule_of(phrase: str) -> Rule:
+    """A rule from its phrase: lemmas in order; ``NOT_word`` negated; ``word*`` a prefix."""
+    return Rule(tuple(_item(w) for w in phrase.split()))
+
+
 @lru_cache(maxsize=8)
 def load(version: str = CURRENT) -> Taxonomy:
     """The taxonomy of ``version`` from the package data (KeyError-free: unknown -> ValueError)."""
@@ -67,7 +72,7 @@ def load(version: str = CURRENT) -> Taxonomy:
         Topic(
             t["code"],
             t["name"],
-            tuple(Rule(tuple(_item(w) for w in r.split())) for r in t.get("rules", [])),
+            tuple(rule_of(r) for r in t.get("rules", [])),
         )
         for t in data["topics"]
     )

@@ -7,18 +7,15 @@ surveys.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
+from otklik.identity.service import now_utc
 from otklik.outreach import repository
 from otklik.outreach.links import link_token, link_url
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
+from otklik.identity.service import now_utc
 from otklik.kit.pii import PiiVault
 from otklik.outreach import repository
 from otklik.outreach.channels import (
@@ -39,10 +40,6 @@ REASONS = {
     "sampled_out": "не попал в выборку",
     "no_channel": "нет канала связи",
 }
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 @lru_cache(maxsize=128)

@@ -3,8 +3,8 @@ and questionnaire versions for coordinators (upload, preview, publish)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from collections.abc import Hashable
 from typing import Annotated
 from urllib.parse import parse_qsl
 
@@ -16,7 +16,6 @@ from otklik.errors import (
     DomainError,
     NotFound,
     PayloadTooLarge,
-    TooManyRequests,
     UnsupportedMediaType,
     ValidationFailed,
 )
@@ -27,6 +26,7 @@ from otklik.identity.roles import Role
 from otklik.kit.ratelimit import TokenBuckets
 from otklik.kit.web import client_key, render, settings_of, templates, verify_csrf
 from otklik.outreach.citizen import LinkGone
+from otklik.outreach.links import token_hash
 from otklik.registry.models import SECTOR_LABELS, Sector
 from otklik.surveys import repository, service, versions
 from otklik.surveys.answers import Checked, ordered_errors
@@ -65,17 +65,12 @@ def _limits(request: Request) -> tuple[TokenBuckets, TokenBuckets]:
     return limits
 
 
-def _limited(request: Request, *keys: tuple[int, str]) -> Response | None:
-    """A 429 page (with Retry-After) when a bucket is empty; ``keys``: (0 address, 1 link)."""
+def _take(request: Request, *keys: tuple[int, Hashable]) -> None:
+    """Spend a request from each bucket (0 address, 1 link); ``TooManyRequests`` (429 page with
+    Retry-After) when one is empty."""
     limits = _limits(request)
-    try:
-        for which, key in keys:
-            limits[which].take(key)
-    except TooManyRequests as exc:
-        page = render(request, "error.html", status_code=429, status=429, message=exc.message)
-        page.headers.update(exc.headers or {})
-        return page
-    return None
+    for which, key in keys:
+        limits[which].take(key)
 
 
 def _large(request: Request) -> bool:
@@ -156,8 +151,7 @@ def _gone(request: Request, exc: LinkGone) -> Response:
 @router.get("/s/{token}", response_class=HTMLResponse)
 async def questionnaire(request: Request, session: DB, token: str) -> Response:
     """The respondent form; a partial answer comes back from its draft."""
-    if limited := _limited(request, (0, client_key(request))):
-        return limited
+    _take(request, (0, client_key(request)))
     try:
         form = await service.open_form(session, token, draft_secret=settings_of(request).secret_key)
     except LinkGone as exc:
@@ -171,9 +165,7 @@ async def questionnaire(request: Request, session: DB, token: str) -> Response:
 async def answer(request: Request, session: DB, token: str) -> Response:
     """Save a draft (``action=save``, or the autosave script) or submit the answer."""
     settings = settings_of(request)
-    link_key = hashlib.sha256(token.encode()).hexdigest()[:32]
-    if limited := _limited(request, (0, client_key(request)), (1, link_key)):
-        return limited
+    _take(request, (0, client_key(request)), (1, token_hash(token)))
     fields = await _read_fields(request, settings.survey_max_body_bytes)
     try:
         form = await service.open_form(session, token, lock=True)

@@ -10,13 +10,14 @@ import hmac
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.errors import NotFound
+from otklik.identity.service import now_utc
 from otklik.outreach.citizen import LinkGone
 from otklik.outreach.links import link_token, token_hash
 from otklik.surveys import repository
@@ -27,10 +28,6 @@ from otklik.surveys.masking import mask_personal_data
 CURRENT_TTL = 5.0
 _definitions: dict[str, Definition] = {}  # published versions never change
 _current: tuple[float, str] | None = None
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def draft_key(secret: str, token: str) -> bytes:
@@ -201,7 +198,7 @@ async def submit(
     checked = check(form.questions, fields, complete=True)
     if checked.errors:
         return checked
-    links = form.links or await repository.lock_links(session, token_hash(form.token))
+    links = form.links  # locked by open_form(lock=True)
     mine = next(row for row in links if row.id == form.invitation_id)
     if mine.completed_at is not None:
         return checked  # this link was answered a moment ago (another tab): nothing more
