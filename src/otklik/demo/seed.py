@@ -217,6 +217,9 @@ def demo_logins(first_ogrn: str) -> list[DemoLogin]:
         DemoLogin(Role.analyst, "analyst@demo.otklik.ru", None),
         DemoLogin(Role.wg_secretary, "secretary@demo.otklik.ru", None),
         DemoLogin(Role.portal_operator, "mintsifry@demo.otklik.ru", None),
+        DemoLogin(Role.participant, "participant16@demo.otklik.ru", "region:16"),
+        DemoLogin(Role.subcommission_secretary, "subcommission@demo.otklik.ru", None),
+        DemoLogin(Role.lab, "lab@demo.otklik.ru", None),
         DemoLogin(Role.is_operator, "mis@demo.otklik.ru", None),
         DemoLogin(Role.admin, "admin@demo.otklik.ru", None),
     ]

@@ -14,6 +14,9 @@ class Role(StrEnum):
     analyst = "analyst"
     wg_secretary = "wg_secretary"
     portal_operator = "portal_operator"
+    participant = "participant"
+    subcommission_secretary = "subcommission_secretary"
+    lab = "lab"
     is_operator = "is_operator"
     admin = "admin"
 
@@ -35,6 +38,9 @@ ROLE_LABELS: dict[Role, str] = {
     Role.analyst: "Аналитик (Аналитический центр)",
     Role.wg_secretary: "Секретарь рабочей группы",
     Role.portal_operator: "Оператор портала (Минцифры России)",
+    Role.participant: "Участник эксперимента",
+    Role.subcommission_secretary: "Секретарь подкомиссии",
+    Role.lab: "Лаборатория пользовательского тестирования",
     Role.is_operator: "Оператор информационной системы",
     Role.admin: "Администратор",
 }
@@ -49,6 +55,9 @@ ROLE_SCOPES: dict[Role, tuple[ScopeKind, ...]] = {
     Role.analyst: (ScopeKind.country, ScopeKind.region),
     Role.wg_secretary: (ScopeKind.country,),
     Role.portal_operator: (ScopeKind.country,),
+    Role.participant: (ScopeKind.founder, ScopeKind.region, ScopeKind.organization),
+    Role.subcommission_secretary: (ScopeKind.country,),
+    Role.lab: (ScopeKind.country, ScopeKind.region),
     Role.is_operator: (ScopeKind.country, ScopeKind.region, ScopeKind.founder),
     Role.admin: (ScopeKind.country,),
 }
