@@ -116,7 +116,7 @@ async def generate(url: str) -> None:
     engine = db.create_engine(db.to_async_url(url))
     async with db.transaction(db.session_factory(engine)) as s:
         await seed_reference(s)
-        await seed_catalogue(s, Actor.system("bench"))
+        await seed_catalogue(s)
     async with engine.begin() as conn:
         t = time.perf_counter()
         for sql in GENERATE[:4]:

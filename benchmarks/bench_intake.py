@@ -208,10 +208,8 @@ async def seed(url: str, tmp: Path) -> str:
     try:
         async with db.transaction(db.session_factory(engine)) as session:
             await seed_reference(session)
-            await seed_catalogue(session, ACTOR)
-            report = await import_file(
-                session, "organizations", csv_path, actor=ACTOR, max_bytes=100 * 2**20
-            )
+            await seed_catalogue(session)
+            report = await import_file(session, "organizations", csv_path, max_bytes=100 * 2**20)
             check(
                 not report.errors and report.inserted == ORGANIZATIONS,
                 f"organization import: {report.summary()}, first errors {report.errors[:3]}",

@@ -43,7 +43,6 @@ from outreach_support import PII_KEY, VAULT, RecordMaker, organizations
 from otklik import db, migrate
 from otklik.config import Settings
 from otklik.demo.seed import write_organizations_csv
-from otklik.identity.audit import Actor
 from otklik.outreach.channels import enabled_channels
 from otklik.outreach.service import deliver, plan
 from otklik.registry.reference import seed_reference
@@ -120,10 +119,8 @@ class Bench:
         engine = db.create_engine(db.to_async_url(self.url))
         async with db.transaction(db.session_factory(engine)) as session:
             await seed_reference(session)
-            await seed_catalogue(session, Actor.system("bench"))
-            await import_file(
-                session, "organizations", path, actor=Actor.system("bench"), max_bytes=2**26
-            )
+            await seed_catalogue(session)
+            await import_file(session, "organizations", path, max_bytes=2**26)
         await engine.dispose()
         path.unlink()
 

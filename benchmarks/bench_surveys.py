@@ -39,7 +39,6 @@ import psycopg
 
 from otklik import db, migrate
 from otklik.demo.seed import write_organizations_csv
-from otklik.identity.audit import Actor
 from otklik.outreach.links import link_token, token_hash
 from otklik.registry.reference import seed_reference
 from otklik.registry.service import import_file, seed_catalogue
@@ -81,10 +80,8 @@ async def seed(url: str, tmp: Path) -> None:
     write_organizations_csv(csv_path, ORGANIZATIONS)
     async with db.transaction(db.session_factory(engine)) as session:
         await seed_reference(session)
-        await seed_catalogue(session, Actor.system("bench"))
-        await import_file(
-            session, "organizations", csv_path, actor=Actor.system("bench"), max_bytes=2**26
-        )
+        await seed_catalogue(session)
+        await import_file(session, "organizations", csv_path, max_bytes=2**26)
     await engine.dispose()
 
 

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from otklik.app import create_app
 from otklik.config import Settings
 from otklik.db import create_engine, start_embedded, to_async_url, to_libpq_url, transaction
-from otklik.identity.audit import Actor
 from otklik.migrate import upgrade
 from otklik.registry.reference import seed_reference
 from otklik.registry.service import seed_catalogue
@@ -46,7 +45,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
     async with transaction(async_sessionmaker(engine)) as session:
         await seed_reference(session)
-        await seed_catalogue(session, Actor.system("test"))
+        await seed_catalogue(session)
     yield engine
     await engine.dispose()
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from otklik.cabinets import home as cabinets_home
 from otklik.cabinets import pages as cabinets_pages
 from otklik.config import Settings, get_settings
 from otklik.db import create_engine, resolve_database_url, session_factory
@@ -21,6 +22,7 @@ from otklik.errors import DomainError
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
 from otklik.identity.deps import LoginRequired
+from otklik.identity.roles import ROLE_LABELS, SCOPE_LABELS
 from otklik.indicators import api as indicators_api
 from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
@@ -32,6 +34,7 @@ from otklik.outreach import api as outreach_api
 from otklik.outreach import pages as outreach_pages
 from otklik.registry import api as registry_api
 from otklik.registry import pages as registry_pages
+from otklik.registry.models import SECTOR_LABELS
 from otklik.surveys import pages as surveys_pages
 from otklik.surveys.masking import warm_up as warm_up_masking
 
@@ -132,6 +135,9 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         secure_cookies=settings.secure_cookies and not settings.is_dev,
     )
     templates.env.auto_reload = settings.env == "demo"  # compiled templates are kept
+    templates.env.globals.update(
+        role_labels=ROLE_LABELS, scope_labels=SCOPE_LABELS, sector_labels=SECTOR_LABELS
+    )
 
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
 
@@ -141,6 +147,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
 
     for router in (
         identity_pages.router,
+        cabinets_home.router,
         registry_pages.router,
         identity_api.router,
         registry_api.router,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -20,12 +20,12 @@ from otklik.db import (
     create_engine,
     resolve_database_url,
     session_factory,
-    transaction,
 )
 from otklik.errors import DomainError
-from otklik.identity.audit import Actor
+from otklik.identity.audit import Actor, record_import
 from otklik.identity.roles import Role
 from otklik.insights.cli import insights_app
+from otklik.kit.cli import err, fail, run_in_session
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -48,36 +48,8 @@ app.add_typer(intake_app, name="intake")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(insights_app, name="insights")
 app.add_typer(indicators_app, name="indicators")
-err = Console(stderr=True)
 out = Console()
 CLI_ACTOR = Actor.system("cli")
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]Ошибка:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def run_in_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run ``fn`` in one transaction against the configured database; friendly errors."""
-
-    async def main() -> T:
-        engine = create_engine(resolve_database_url(settings))
-        try:
-            async with transaction(session_factory(engine)) as session:
-                return await fn(session)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except DomainError as exc:
-        fail(exc.message)
-    except (SettingsError, DatabaseUnavailable) as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"нет соединения с базой данных ({exc.__class__.__name__}).")
-    raise AssertionError("unreachable")
 
 
 def migrate(settings: Settings) -> None:
@@ -179,15 +151,16 @@ def registry_import(
         task = bar.add_task("import", total=None)
 
         async def go(session: AsyncSession) -> ImportReport:
-            return await import_file(
+            report = await import_file(
                 session,
                 kind,
                 file,
-                actor=CLI_ACTOR,
                 max_bytes=settings.import_max_bytes,
                 on_start=lambda total: bar.update(task, total=total),
                 progress=lambda n: bar.advance(task, n),
             )
+            await record_import(session, CLI_ACTOR, kind, file.name, report.summary())
+            return report
 
         report = run_in_session(settings, go)
     s = report.summary()
@@ -442,14 +415,13 @@ def indicators_compute(
     ] = None,
 ) -> None:
     """Пересчитать итоги показателей за годы периода (по умолчанию — текущий год)."""
-    from datetime import datetime
 
     from otklik.indicators.periods import parse_period
-    from otklik.indicators.repository import MOSCOW
     from otklik.indicators.tasks import rebuild
+    from otklik.kit.clock import moscow_date
 
     try:
-        p = parse_period(period or str(datetime.now(MOSCOW).year))
+        p = parse_period(period or str(moscow_date().year))
     except DomainError as exc:
         fail(exc.message)
     with Progress(

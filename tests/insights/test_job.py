@@ -12,13 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.errors import NotFound
 from otklik.identity.audit import Actor
 from otklik.identity.models import AuditEntry
-from otklik.identity.roles import ScopeKind
 from otklik.insights import service
 from otklik.insights.models import CommentAnalysis, InsightCorrection, InsightSignal
 from otklik.insights.problems import effects, previous_period
 from otklik.insights.service import BadTopics, correct_topics
 from otklik.insights.stats import Group, complement, rise_z, welch
-from otklik.kit.scope import Scope
+from otklik.kit.scope import Scope, ScopeKind
 from tests.factories import create_organization
 from tests.insights.factories import add_response
 

@@ -43,7 +43,6 @@ async def run(session: AsyncSession, path: Path, kind: str = "organizations", **
         session,
         kind,
         path,
-        actor=ACTOR,
         max_bytes=kw.get("max_bytes", 2**20),
         batch_size=kw.get("batch_size", 2),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,7 +12,7 @@ from otklik.cabinets import exports, service
 from otklik.cabinets.repository import Filters
 from otklik.cabinets.svg import line_chart
 from otklik.errors import NotFound
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.indicators import repository as ind_repo
@@ -20,7 +20,8 @@ from otklik.indicators import service as ind
 from otklik.indicators.methodology import ITEM_LABELS
 from otklik.indicators.periods import parse_period
 from otklik.indicators.stats import STATUS_LABELS
-from otklik.kit.web import render
+from otklik.kit.clock import moscow_date
+from otklik.kit.web import DB, render
 from otklik.outreach import funnel
 
 router = APIRouter(prefix="/cabinet/indicators", include_in_schema=False)
@@ -41,7 +42,7 @@ TYPES = {
 
 
 def _today() -> date:
-    return datetime.now(ind_repo.MOSCOW).date()
+    return moscow_date()
 
 
 def _period(text: str) -> Any:

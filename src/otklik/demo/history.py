@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.demo import repository
 from otklik.demo.citizens import answers, quality
-from otklik.demo.simulator import MOSCOW, SOURCE
+from otklik.demo.simulator import SOURCE
 from otklik.intake.repository import get_source_by_name
+from otklik.kit.clock import moscow_date
 from otklik.surveys import service
 from otklik.surveys.answers import check
 from otklik.surveys.definitions import DEFAULT_VERSION, Definition
@@ -124,7 +125,7 @@ async def seed(session: AsyncSession, ogrns: list[str]) -> int:
     """The demo's history for the simulator's places ``ogrns`` (the demo organization user's
     first), up to the end of last month in Moscow, with the service records and delivered
     invitations behind it (so coverage and response rate stay plausible)."""
-    today = datetime.now(MOSCOW).date()
+    today = moscow_date()
     written = await seed_answers(session, ogrns, today)
     source = await get_source_by_name(session, SOURCE)
     if written and source is not None:

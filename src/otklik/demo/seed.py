@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from otklik.identity.audit import Actor
+from otklik.identity.audit import Actor, record_import
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.service import create_user
@@ -269,11 +269,12 @@ def write_organizations_csv(path: Path, size: int, seed: int = SEED) -> None:
 async def seed_demo(session: AsyncSession, work_dir: Path, size: int = 2000) -> list[DemoLogin]:
     """Seed reference data, catalogue, organizations and one user per role (idempotent)."""
     await seed_reference(session)
-    await seed_catalogue(session, ACTOR)
+    await seed_catalogue(session)
     work_dir.mkdir(parents=True, exist_ok=True)
     orgs_csv = work_dir / "demo-organizations.csv"
     write_organizations_csv(orgs_csv, size)
-    await import_file(session, "organizations", orgs_csv, actor=ACTOR, max_bytes=200 * 2**20)
+    report = await import_file(session, "organizations", orgs_csv, max_bytes=200 * 2**20)
+    await record_import(session, ACTOR, "organizations", orgs_csv.name, report.summary())
     # the demo organization user: a Moscow polyclinic when there is one, else any organization
     first = await session.scalar(
         select(Organization.ogrn)

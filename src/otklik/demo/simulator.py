@@ -14,7 +14,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import select
@@ -25,12 +24,12 @@ from otklik.identity.audit import Actor
 from otklik.identity.models import User
 from otklik.intake import repository as intake_repository
 from otklik.intake.service import create_source, ingest, link_operator, rotate_key
+from otklik.kit.clock import MOSCOW
 from otklik.kit.pii import PiiVault
 from otklik.registry.models import Organization, ServiceOrganizationType
 from otklik.registry.validators import snils_with_checksum
 
 log = logging.getLogger(__name__)
-MOSCOW = ZoneInfo("Europe/Moscow")
 SOURCE = "demo-mis"
 OPERATOR = "mis@demo.otklik.ru"
 CITIZEN = "citizen@demo.otklik.ru"

@@ -43,3 +43,10 @@ async def record_audit(
         )
     )
     await session.flush()
+
+
+async def record_import(
+    session: AsyncSession, actor: Actor, kind: str, file_name: str, summary: dict[str, Any]
+) -> None:
+    """A registry import (the registry sits below identity, so its callers record it)."""
+    await record_audit(session, actor, "import", kind, file_name[:100], None, summary)

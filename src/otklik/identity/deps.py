@@ -7,18 +7,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import DomainError, Forbidden, Unauthorized
 from otklik.identity import repository
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.security import token_hash
-from otklik.identity.service import now_utc
-from otklik.kit.web import SESSION_COOKIE, db_session
-
-# scope="function": the commit happens before the response is sent, not after.
-DB = Annotated[AsyncSession, Depends(db_session, scope="function")]
+from otklik.identity.service import scope_of as scope_of  # for registry's api/pages
+from otklik.kit.clock import now_utc
+from otklik.kit.web import DB, SESSION_COOKIE
 
 
 @dataclass(frozen=True)

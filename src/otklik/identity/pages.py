@@ -1,4 +1,4 @@
-"""Sign-in, the cabinet home of each role, personal tokens and the administrator's pages."""
+"""Sign-in, personal tokens and the administrator's pages (the cabinet home is in cabinets)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from otklik.errors import TooManyRequests
 from otklik.identity import repository, service
-from otklik.identity.deps import DB, PageUser, optional_user, require_roles
+from otklik.identity.deps import PageUser, optional_user, require_roles
 from otklik.identity.models import User
-from otklik.identity.roles import Role, ScopeKind
+from otklik.identity.roles import Role
 from otklik.kit.pagination import PageParams
-from otklik.kit.web import SESSION_COOKIE, client_key, render, settings_of, verify_csrf
-from otklik.outreach.citizen import my_questionnaires
-from otklik.registry import repository as registry_repository
-from otklik.registry.models import Founder, Organization, Region
+from otklik.kit.web import DB, SESSION_COOKIE, client_key, render, settings_of, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(verify_csrf)
@@ -88,44 +85,6 @@ async def logout(request: Request, session: DB) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
-
-
-async def _scope_title(session: DB, user: User) -> str:
-    kind = ScopeKind(user.scope_kind)
-    if kind is ScopeKind.organization and user.scope_organization_id:
-        org = await session.get(Organization, user.scope_organization_id)
-        return org.short_name if org else ""
-    if kind is ScopeKind.region and user.scope_region_code:
-        region = await session.get(Region, user.scope_region_code)
-        return region.name if region else ""
-    if kind is ScopeKind.founder and user.scope_founder_id:
-        founder = await session.get(Founder, user.scope_founder_id)
-        return founder.short_name if founder else ""
-    return ""
-
-
-@router.get("/cabinet", response_class=HTMLResponse)
-async def cabinet(request: Request, session: DB, user: PageUser) -> Response:
-    scope = service.scope_of(user)
-    by_type = await registry_repository.count_organizations_by(session, scope, "type")
-    types = await registry_repository.list_types(session)
-    rows = [(t, by_type.get(t.code, 0)) for t in types if by_type.get(t.code)]
-    top = max((n for _, n in rows), default=0)
-    org = None
-    if user.scope_organization_id:
-        org = await session.get(Organization, user.scope_organization_id)
-    mine = await my_questionnaires(session, settings_of(request), user.person_key)
-    return render(
-        request,
-        "cabinet.html",
-        user=user,
-        scope_title=await _scope_title(session, user),
-        by_type=rows,
-        top=top,
-        total=sum(by_type.values()),
-        organization=org,
-        mine=mine,
-    )
 
 
 @router.get("/cabinet/tokens", response_class=HTMLResponse)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from otklik.kit.scope import ScopeKind  # re-exported: identity's scope kinds live in kit
+
 
 class Role(StrEnum):
     citizen = "citizen"
@@ -19,14 +21,6 @@ class Role(StrEnum):
     lab = "lab"
     is_operator = "is_operator"
     admin = "admin"
-
-
-class ScopeKind(StrEnum):
-    self_ = "self"
-    organization = "organization"
-    region = "region"
-    founder = "founder"
-    country = "country"
 
 
 ROLE_LABELS: dict[Role, str] = {

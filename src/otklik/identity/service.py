@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,7 @@ from otklik.errors import TooManyRequests, ValidationFailed
 from otklik.identity import repository
 from otklik.identity.audit import Actor, record_audit
 from otklik.identity.models import ApiToken, LoginAttempt, User, UserSession
-from otklik.identity.roles import ROLE_SCOPES, Role, ScopeKind
+from otklik.identity.roles import ROLE_SCOPES, Role
 from otklik.identity.security import (
     hash_password,
     keyed_hash,
@@ -22,15 +22,12 @@ from otklik.identity.security import (
     token_hash,
     verify_password,
 )
-from otklik.kit.scope import Scope
+from otklik.kit.clock import now_utc
+from otklik.kit.scope import Scope, ScopeKind
 from otklik.registry.models import Founder, Organization, Region
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$")
 MIN_PASSWORD = 10
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def scope_of(user: User) -> Scope:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.service import scope_of
 from otklik.indicators import service
-from otklik.indicators.repository import MOSCOW
 from otklik.indicators.schemas import IndicatorsOut
 from otklik.intake.schemas import ErrorOut
+from otklik.kit.clock import moscow_date
+from otklik.kit.web import DB
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
 ROLES = (
@@ -52,5 +52,5 @@ async def get_indicators(
     methodology: Annotated[str | None, Query(description="версия методики")] = None,
 ) -> IndicatorsOut:
     """Scores, shares, counts and targets of a unit in the caller's scope."""
-    today = datetime.now(MOSCOW).date()
+    today = moscow_date()
     return await service.indicators(session, scope_of(user), unit, period, methodology, today)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators.models import IndicatorRollup, MethodologyVersion, Signal
 from otklik.intake.models import ServiceRecord
+from otklik.kit.clock import MOSCOW
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.outreach.models import Invitation
 from otklik.registry.models import (
@@ -38,7 +38,6 @@ from otklik.registry.models import (
 )
 from otklik.surveys.models import Response, ResponseComment, ResponseItem
 
-MOSCOW = ZoneInfo("Europe/Moscow")
 ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)
 COUNT_COLUMNS = ("n", "total", "n0", "n1", "n2", "n3", "n4", "n5")
 

@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import DomainError, Forbidden, NotFound
-from otklik.identity.roles import ScopeKind
 from otklik.indicators import repository
 from otklik.indicators.methodology import ITEM_LABELS, Methodology
 from otklik.indicators.periods import Period, parse_period
@@ -28,7 +27,7 @@ from otklik.indicators.schemas import (
     UnitOut,
 )
 from otklik.indicators.stats import STATUS_LABELS, annual_target, mean_interval, wilson
-from otklik.kit.scope import Scope
+from otklik.kit.scope import Scope, ScopeKind
 from otklik.registry.models import SECTOR_LABELS, Organization, OrganizationType
 
 UNIT_KINDS = {

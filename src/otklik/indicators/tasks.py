@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.config import Settings
 from otklik.indicators import repository
 from otklik.indicators.periods import Period
+from otklik.kit.clock import moscow_date
 
 EWMA_LAMBDA = 0.3
 EWMA_L = 3.0
@@ -55,7 +56,7 @@ def ewma_drop(weeks: list[tuple[int, float, float]]) -> dict[str, Any] | None:
 
 async def flag_drops(session: AsyncSession, settings: Settings) -> int:
     """Store an ``indicator_drop`` signal per organization whose weekly overall score fell."""
-    today = datetime.now(repository.MOSCOW).date()
+    today = moscow_date()
     this_week = today - timedelta(days=today.weekday())
     start = this_week - timedelta(weeks=WEEKS)
     rows = await repository.weekly_scores(session, "overall", start, this_week - timedelta(days=1))

@@ -79,9 +79,9 @@ def train_cmd(
     ] = None,
 ) -> None:
     """Обучить модель на разметке и исправлениях, сохранить её версию и сделать активной."""
-    from otklik.cli import run_in_session
     from otklik.config import get_settings
     from otklik.insights import service
+    from otklik.kit.cli import run_in_session
 
     async def go(session: AsyncSession) -> tuple[str, Report]:
         return await service.train_and_store(session, labels)
@@ -96,9 +96,9 @@ def analyse_cmd(
     limit: Annotated[int, typer.Option(help="Сколько комментариев за один пакет")] = 500,
 ) -> None:
     """Разобрать новые комментарии сейчас (то же, что делает периодическая задача)."""
-    from otklik.cli import run_in_session
     from otklik.config import get_settings
     from otklik.insights.service import analyse_pending
+    from otklik.kit.cli import run_in_session
 
     settings = get_settings()
     total = 0

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from otklik.errors import PayloadTooLarge, Unauthorized
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.intake import quality
@@ -20,7 +20,7 @@ from otklik.intake.schemas import ErrorOut, IngestOut, QualityOut, ServiceRecord
 from otklik.intake.service import authenticate_source, ingest
 from otklik.kit.pagination import PageParams
 from otklik.kit.ratelimit import TokenBuckets
-from otklik.kit.web import settings_of, vault_of
+from otklik.kit.web import DB, settings_of, vault_of
 
 router = APIRouter(prefix="/api/v1", tags=["intake"])
 

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from otklik.errors import Forbidden, NotFound
 from otklik.identity.audit import Actor
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.intake import quality, repository, service
@@ -23,7 +23,7 @@ from otklik.intake.api import QUALITY_ROLES
 from otklik.intake.formats import read_records
 from otklik.kit.pagination import Page, PageParams
 from otklik.kit.tabular import FileProblem, write_xlsx
-from otklik.kit.web import render, settings_of, vault_of, verify_csrf
+from otklik.kit.web import DB, render, settings_of, vault_of, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(verify_csrf)

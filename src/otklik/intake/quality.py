@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,9 +20,8 @@ from otklik.intake.schemas import (
     RejectionOut,
     SourceQualityOut,
 )
+from otklik.kit.clock import moscow_date
 from otklik.kit.pagination import PageParams
-
-MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 def _round(value: float | None, digits: int = 1) -> float | None:
@@ -87,7 +85,7 @@ async def build(
     orgs, total, sort = await repository.timeliness_by_organization(
         session, scope, start, end, source_id, params
     )
-    first_day, last_day = start.astimezone(MOSCOW).date(), end.astimezone(MOSCOW).date()
+    first_day, last_day = moscow_date(start), moscow_date(end)
     rejections = await repository.rejections_by_code(session, first_day, last_day, source_id)
     org_rejects: dict[str, dict[str, int]] = defaultdict(dict)
     for ogrn, code, n in await repository.rejections_by_organization(

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +19,7 @@ from otklik.intake import repository
 from otklik.intake.messages import message
 from otklik.intake.models import IntakeBatch, Source
 from otklik.intake.validation import CleanRecord, validate
+from otklik.kit.clock import moscow_date
 from otklik.kit.pii import PiiVault
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,99}$")
@@ -86,7 +86,6 @@ class InvalidLine:
 
 
 INVALID_LINE = InvalidLine()
-MOSCOW = ZoneInfo("Europe/Moscow")
 
 
 @dataclass(slots=True)
@@ -288,7 +287,7 @@ async def _count(
             rejected=result.rejected,
         ),
     )
-    day = received.astimezone(MOSCOW).date()
+    day = moscow_date(received)
     counts = Counter((ogrns[e.index - first_index], e.code) for e in result.errors)
     await repository.add_rejections(
         session,

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, false
 from sqlalchemy.orm import InstrumentedAttribute
 
-from otklik.identity.roles import ScopeKind
-
 Ts = TypeVarTuple("Ts")
+
+
+class ScopeKind(StrEnum):
+    self_ = "self"
+    organization = "organization"
+    region = "region"
+    founder = "founder"
+    country = "country"
 
 
 @dataclass(frozen=True)

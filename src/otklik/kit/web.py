@@ -7,10 +7,10 @@ import hmac
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,18 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.config import Settings
 from otklik.db import transaction
 from otklik.errors import CsrfFailed
-from otklik.identity.roles import ROLE_LABELS, SCOPE_LABELS
 from otklik.kit.pii import PiiVault
-from otklik.registry.models import SECTOR_LABELS
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 CSRF_COOKIE = "otklik_csrf"
 SESSION_COOKIE = "otklik_session"
 
+# Domain labels (roles, scopes, sectors) are registered as globals by ``app.py``.
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-templates.env.globals.update(
-    role_labels=ROLE_LABELS, scope_labels=SCOPE_LABELS, sector_labels=SECTOR_LABELS
-)
 
 
 def _query(request: Request, **changes: Any) -> str:
@@ -55,6 +51,10 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed when the handler succeeds."""
     async with transaction(request.app.state.sessionmaker) as session:
         yield session
+
+
+# scope="function": the commit happens before the response is sent, not after.
+DB = Annotated[AsyncSession, Depends(db_session, scope="function")]
 
 
 def csrf_cookie_value(request: Request) -> str:

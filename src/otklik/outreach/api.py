@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from otklik.errors import NotFound, Unauthorized
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.intake.schemas import ErrorOut
-from otklik.kit.web import settings_of
+from otklik.kit.web import DB, settings_of
 from otklik.outreach import funnel
 from otklik.outreach.schemas import FunnelOut
 from otklik.outreach.service import delivery_status

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.identity.service import now_utc
+from otklik.kit.clock import now_utc
 from otklik.outreach import repository
 from otklik.outreach.links import link_token, link_url
 

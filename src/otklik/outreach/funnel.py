@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.service import scope_of
+from otklik.kit.clock import moscow_date
 from otklik.outreach import repository
 from otklik.outreach.schemas import FunnelOut, FunnelRowOut
 from otklik.outreach.service import REASONS
@@ -35,7 +35,6 @@ STAGES = (
     "started",
     "completed",
 )
-MOSCOW = ZoneInfo("Europe/Moscow")
 ROW_LIMIT = 500
 
 
@@ -68,8 +67,8 @@ async def build(session: AsyncSession, user: User, *, group: str, days: int) -> 
     )
     return FunnelOut(
         group=group,
-        date_from=start.astimezone(MOSCOW).date(),
-        date_to=end.astimezone(MOSCOW).date(),
+        date_from=moscow_date(start),
+        date_to=moscow_date(end),
         reasons=REASONS,
         total=total,
         rows=rows,

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from otklik.errors import NotFound
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
-from otklik.kit.web import render, settings_of
+from otklik.kit.web import DB, render, settings_of
 from otklik.outreach import funnel, repository
 from otklik.outreach.service import REASONS
 from otklik.outreach.texts import PLACE, Context

@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.identity.service import now_utc
+from otklik.kit.clock import now_utc
 from otklik.kit.pii import PiiVault
 from otklik.outreach import repository
 from otklik.outreach.channels import (

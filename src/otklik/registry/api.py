@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from otklik.errors import NotFound
-from otklik.identity.deps import DB, ApiUser, api_user
-from otklik.identity.service import scope_of
+from otklik.identity.deps import ApiUser, api_user, scope_of
 from otklik.kit.pagination import Page, PageParams
+from otklik.kit.web import DB
 from otklik.registry import repository
 from otklik.registry.schemas import (
     FounderOut,

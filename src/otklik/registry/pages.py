@@ -8,10 +8,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from otklik.errors import NotFound
-from otklik.identity.deps import DB, PageUser
-from otklik.identity.service import scope_of
+from otklik.identity.deps import PageUser, scope_of
 from otklik.kit.pagination import PageParams
-from otklik.kit.web import render
+from otklik.kit.web import DB, render
 from otklik.registry import repository
 
 router = APIRouter(prefix="/registry", include_in_schema=False)

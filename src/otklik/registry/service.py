@@ -20,7 +20,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from otklik.identity.audit import Actor, record_audit
 from otklik.kit.tabular import EXTRA_CELLS, FileProblem, open_table
 from otklik.registry import repository
 from otklik.registry.models import (
@@ -420,13 +419,15 @@ async def import_file(
     kind: str,
     path: Path,
     *,
-    actor: Actor,
     max_bytes: int,
     batch_size: int = 2000,
     on_start: Callable[[int | None], None] | None = None,
     progress: ProgressFn | None = None,
 ) -> ImportReport:
-    """Validate and upsert every row of ``path``; the caller commits (or rolls back)."""
+    """Validate and upsert every row of ``path``; the caller commits (or rolls back).
+
+    The caller records the import in the audit log (identity's, a domain above this one).
+    """
     if kind not in IMPORTERS:
         raise FileProblem(
             f"Неизвестный вид данных «{kind}»: ожидается {', '.join(IMPORTERS)}.",
@@ -470,13 +471,12 @@ async def import_file(
         await _write_batch(session, importer, batch, report)
     if report.rows == 0:
         raise FileProblem("В файле нет строк с данными.", code="empty_file")
-    await record_audit(session, actor, "import", kind, path.name[:100], None, report.summary())
     return report
 
 
-async def seed_catalogue(session: AsyncSession, actor: Actor) -> None:
+async def seed_catalogue(session: AsyncSession) -> None:
     """Import the packaged list of services and life situations (idempotent)."""
     data = resources.files("otklik.registry").joinpath("data")
     for kind, name in (("services", "services.csv"), ("life_situations", "life_situations.csv")):
         with resources.as_file(data.joinpath(name)) as path:
-            await import_file(session, kind, path, actor=actor, max_bytes=10 * 2**20)
+            await import_file(session, kind, path, max_bytes=10 * 2**20)

@@ -20,11 +20,11 @@ from otklik.errors import (
     ValidationFailed,
 )
 from otklik.identity.audit import Actor
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.kit.ratelimit import TokenBuckets
-from otklik.kit.web import client_key, render, settings_of, templates, verify_csrf
+from otklik.kit.web import DB, client_key, render, settings_of, templates, verify_csrf
 from otklik.outreach.citizen import LinkGone
 from otklik.outreach.links import token_hash
 from otklik.registry.models import SECTOR_LABELS, Sector

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.errors import NotFound
-from otklik.identity.service import now_utc
+from otklik.kit.clock import now_utc
 from otklik.outreach.citizen import LinkGone
 from otklik.outreach.links import link_token, token_hash
 from otklik.surveys import repository

@@ -1,0 +1,55 @@
+"""The cabinet home of every role: the scope's organizations and a citizen's questionnaires."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from otklik.identity.deps import PageUser
+from otklik.identity.models import User
+from otklik.identity.service import scope_of
+from otklik.kit.scope import ScopeKind
+from otklik.kit.web import DB, render, settings_of
+from otklik.outreach.citizen import my_questionnaires
+from otklik.registry import repository as registry_repository
+from otklik.registry.models import Founder, Organization, Region
+
+router = APIRouter(include_in_schema=False)
+
+
+async def _scope_title(session: DB, user: User) -> str:
+    kind = ScopeKind(user.scope_kind)
+    if kind is ScopeKind.organization and user.scope_organization_id:
+        org = await session.get(Organization, user.scope_organization_id)
+        return org.short_name if org else ""
+    if kind is ScopeKind.region and user.scope_region_code:
+        region = await session.get(Region, user.scope_region_code)
+        return region.name if region else ""
+    if kind is ScopeKind.founder and user.scope_founder_id:
+        founder = await session.get(Founder, user.scope_founder_id)
+        return founder.short_name if founder else ""
+    return ""
+
+
+@router.get("/cabinet", response_class=HTMLResponse)
+async def cabinet(request: Request, session: DB, user: PageUser) -> Response:
+    scope = scope_of(user)
+    by_type = await registry_repository.count_organizations_by(session, scope, "type")
+    types = await registry_repository.list_types(session)
+    rows = [(t, by_type.get(t.code, 0)) for t in types if by_type.get(t.code)]
+    top = max((n for _, n in rows), default=0)
+    org = None
+    if user.scope_organization_id:
+        org = await session.get(Organization, user.scope_organization_id)
+    mine = await my_questionnaires(session, settings_of(request), user.person_key)
+    return render(
+        request,
+        "cabinet.html",
+        user=user,
+        scope_title=await _scope_title(session, user),
+        by_type=rows,
+        top=top,
+        total=sum(by_type.values()),
+        organization=org,
+        mine=mine,
+    )
