@@ -40,6 +40,7 @@ lint: setup
 	$(UV) run ruff check src tests benchmarks migrations
 	$(UV) run ruff format --check src tests benchmarks migrations
 	$(UV) run mypy
+	$(UV) run lint-imports
 
 # Browser tests run in their own process: sync Playwright owns an event loop of its own.
 test: setup chromium lint

@@ -1,0 +1,1 @@
+"""Cabinets: role-scoped pages."""

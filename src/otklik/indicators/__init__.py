@@ -1,0 +1,1 @@
+"""Indicators: methodology, computation, rollups."""
