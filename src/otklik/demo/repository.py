@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.outreach import repository as outreach_repository
+
 ORGANIZATIONS = text(
     "SELECT o.id AS organization_id, o.ogrn, o.type_code, o.region_code, o.founder_id, "
     "ot.sector, ARRAY(SELECT s.service_code FROM service_organization_types s "
@@ -116,17 +118,13 @@ HISTORY_RECORDS = text(
       WHERE r.answered_on < :before
       RETURNING id, organization_id, served_at, person_key
     )
-    INSERT INTO invitations (public_id, service_record_id, person_key, organization_id,
-        token_hash, status, created_at, expires_at, sent_at, delivered_at, questionnaire_version)
-    SELECT gen_random_uuid(), id, person_key, organization_id,
-           sha256(convert_to('link/' || id, 'UTF8')), 'delivered', served_at + interval '1 day',
-           served_at + interval '31 days', served_at + interval '1 day',
-           served_at + interval '1 day', '2025.1'
-    FROM recs WHERE get_byte(person_key, 0) < 205
-    """
+    """  # noqa: S608 - composed of constant fragments
+    + outreach_repository.HISTORY_INVITATIONS.format(filter="get_byte(person_key, 0) < 205")
 )
 
 
 async def add_history_records(session: AsyncSession, source_id: int, before: date) -> None:
     """Service records and delivered invitations behind the answers given before ``before``."""
-    await session.execute(HISTORY_RECORDS, {"source": source_id, "before": before})
+    await session.execute(
+        HISTORY_RECORDS, {"source": source_id, "before": before, "questionnaire_version": "2025.1"}
+    )

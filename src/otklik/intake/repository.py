@@ -7,8 +7,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Select,
     and_,
+    any_,
+    bindparam,
     case,
     delete,
     func,
@@ -16,6 +19,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.intake.models import Contact, IntakeBatch, IntakeRejection, ServiceRecord, Source
@@ -339,6 +343,13 @@ async def source_has_records(session: AsyncSession, source_id: int) -> bool:
 
 async def get_source(session: AsyncSession, source_id: int) -> Source | None:
     return await session.get(Source, source_id)
+
+
+async def delete_contacts_of(session: AsyncSession, record_ids: list[int]) -> None:
+    """Forget the contacts of records outreach will not contact (it decided; intake deletes)."""
+    if record_ids:
+        ids = bindparam("records", record_ids, type_=ARRAY(BigInteger))
+        await session.execute(delete(Contact).where(Contact.service_record_id == any_(ids)))
 
 
 async def purge_expired_contacts(session: AsyncSession, now: datetime) -> int:

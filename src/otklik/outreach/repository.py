@@ -12,7 +12,6 @@ from sqlalchemy import (
     Select,
     any_,
     bindparam,
-    delete,
     func,
     insert,
     literal_column,
@@ -225,13 +224,6 @@ async def finish_tasks(
         ),
         {"now": now, "ids": ids, "statuses": statuses, "reasons": reasons},
     )
-
-
-async def delete_contacts(session: AsyncSession, record_ids: list[int]) -> None:
-    if record_ids:
-        await session.execute(
-            delete(Contact).where(Contact.service_record_id == any_(_ids("records", record_ids)))
-        )
 
 
 async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
@@ -468,3 +460,46 @@ async def funnel(
 ) -> list[Any]:
     stmt = funnel_query(scope, group, start, end).limit(limit)
     return list((await session.execute(stmt)).all())
+
+
+# --- statements on invitations and deliveries that other domains compose into their own ---
+# (outreach owns both tables: surveys and the demo put these fragments in their statements, so a
+# submission stays one statement.)
+
+# The first opening of a usable link (``:h`` token hash, ``:now``).
+OPEN_LINK = """
+  UPDATE invitations SET opened_at = CAST(:now AS timestamptz)
+  WHERE token_hash = :h AND opened_at IS NULL AND completed_at IS NULL
+    AND status <> 'used' AND expires_at > CAST(:now AS timestamptz)
+"""
+# The answering link (``:id``) completed and the record's other links (``:ids``) used up.
+COMPLETE_LINKS = """
+  UPDATE invitations SET
+    status = CASE WHEN id = :id THEN 'completed' ELSE 'used' END,
+    completed_at = CASE WHEN id = :id THEN CAST(:now AS timestamptz) END,
+    started_at = CASE WHEN id = :id THEN coalesce(started_at, :now) ELSE started_at END
+  WHERE id = ANY(:ids)
+"""
+# Their queued messages cancelled.
+CANCEL_QUEUED = """
+  UPDATE deliveries SET status = 'cancelled'
+  WHERE status = 'queued' AND invitation_id = ANY(:ids)
+"""
+# Delivered invitations for the rows of a CTE ``recs`` (id, organization_id, served_at,
+# person_key) whose person key passes ``filter``: the demo's history (no usable link).
+HISTORY_INVITATIONS = """
+INSERT INTO invitations (public_id, service_record_id, person_key, organization_id,
+    token_hash, status, created_at, expires_at, sent_at, delivered_at, questionnaire_version)
+SELECT gen_random_uuid(), id, person_key, organization_id,
+       sha256(convert_to('link/' || id, 'UTF8')), 'delivered', served_at + interval '1 day',
+       served_at + interval '31 days', served_at + interval '1 day',
+       served_at + interval '1 day', :questionnaire_version
+FROM recs WHERE {filter}
+"""
+
+
+async def mark_started(session: AsyncSession, invitation_id: int, now: datetime) -> None:
+    await session.execute(
+        text("UPDATE invitations SET started_at = :now WHERE id = :id AND started_at IS NULL"),
+        {"id": invitation_id, "now": now},
+    )

@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
+from otklik.intake import repository as intake_repository
 from otklik.kit.clock import now_utc
 from otklik.kit.pii import PiiVault
 from otklik.outreach import repository
@@ -233,7 +234,7 @@ async def plan(
     await repository.add_invitations(session, d.invites, expires)
     await repository.finish_tasks(session, now, d.task_ids, d.statuses, d.reasons)
     # Nobody will be contacted about these records: their contact data goes now.
-    await repository.delete_contacts(session, d.skipped_records)
+    await intake_repository.delete_contacts_of(session, d.skipped_records)
     return len(tasks)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.outreach import repository as outreach_repository
 from otklik.registry.models import Organization
 from otklik.surveys.models import QuestionnaireVersion, SurveyDraft
 
@@ -19,11 +20,9 @@ from otklik.surveys.models import QuestionnaireVersion, SurveyDraft
 # same statement (the CTE; the SELECT still sees the row as it was).
 FORM = text(
     """
-    WITH opened AS (
-      UPDATE invitations SET opened_at = CAST(:now AS timestamptz)
-      WHERE token_hash = :h AND opened_at IS NULL AND completed_at IS NULL
-        AND status <> 'used' AND expires_at > CAST(:now AS timestamptz)
-    )
+    WITH opened AS ("""  # noqa: S608 - composed of constant fragments
+    + outreach_repository.OPEN_LINK
+    + """)
     SELECT i.id, i.status, i.completed_at, i.expires_at, i.started_at,
       i.questionnaire_version, r.id AS record_id, o.id AS organization_id, o.ogrn,
       o.short_name, o.type_code, o.region_code, o.founder_id, ot.sector, r.service_code,
@@ -72,16 +71,11 @@ STORE = text(
       INSERT INTO response_comments (response_id, code, text, organization_id, answered_on)
       SELECT :rid, t.code, t.body, :organization_id, :answered_on
       FROM unnest(CAST(:comment_codes AS text[]), CAST(:comment_texts AS text[])) AS t(code, body)
-    ), links AS (
-      UPDATE invitations SET
-        status = CASE WHEN id = :id THEN 'completed' ELSE 'used' END,
-        completed_at = CASE WHEN id = :id THEN CAST(:now AS timestamptz) END,
-        started_at = CASE WHEN id = :id THEN coalesce(started_at, :now) ELSE started_at END
-      WHERE id = ANY(:ids)
-    ), cancelled AS (
-      UPDATE deliveries SET status = 'cancelled'
-      WHERE status = 'queued' AND invitation_id = ANY(:ids)
-    )
+    ), links AS ("""  # noqa: S608 - composed of constant fragments
+    + outreach_repository.COMPLETE_LINKS
+    + """), cancelled AS ("""
+    + outreach_repository.CANCEL_QUEUED
+    + """)
     DELETE FROM survey_drafts WHERE key = ANY(:keys)
     """
 )
@@ -192,13 +186,6 @@ async def store_response(
         **done,
     }
     await session.execute(STORE, params)
-
-
-async def mark_started(session: AsyncSession, invitation_id: int, now: datetime) -> None:
-    await session.execute(
-        text("UPDATE invitations SET started_at = :now WHERE id = :id AND started_at IS NULL"),
-        {"id": invitation_id, "now": now},
-    )
 
 
 # --- drafts ---

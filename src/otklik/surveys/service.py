@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.config import Settings
 from otklik.errors import NotFound
 from otklik.kit.clock import now_utc
+from otklik.outreach import repository as outreach_repository
 from otklik.outreach.citizen import LinkGone
 from otklik.outreach.links import link_token, token_hash
 from otklik.surveys import repository
@@ -133,7 +134,7 @@ async def save_draft(
         form.expires_at,
     )
     if not form.started:
-        await repository.mark_started(session, form.invitation_id, now_utc())
+        await outreach_repository.mark_started(session, form.invitation_id, now_utc())
     return checked
 
 
