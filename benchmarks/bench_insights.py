@@ -36,7 +36,12 @@ from otklik.insights.evaluate import split_examples
 from otklik.insights.model import Features, TopicModel, train
 from otklik.insights.text import words
 
-NHS = Path("/work/shared/data/nhs-fft-pxtextmining-v6framework_230831.csv.gz")
+# The public NHS file (../shared/data/SOURCES.md next to the repository), or OTKLIK_NHS_FILE.
+NHS = Path(
+    os.environ.get("OTKLIK_NHS_FILE")
+    or Path(__file__).resolve().parents[1].parent
+    / "shared/data/nhs-fft-pxtextmining-v6framework_230831.csv.gz"
+)
 N = int(os.environ.get("OTKLIK_BENCH_INSIGHTS_N", "5000"))
 REPEATS = 5
 TRAIN_REPEATS = 3

@@ -2,6 +2,13 @@
 
 A job returns how much it did; the worker runs it again at once while it keeps finding work
 (for a few seconds at most), so a backlog drains without waiting for the next interval.
+
+Why not Procrastinate, which the design names for periodic and ad-hoc jobs: every job here is a
+periodic sweep over a queue that is already rows in our own tables (claimed with
+``FOR UPDATE SKIP LOCKED``, enqueued in the same transaction as the data), so a job runner would
+add its own schema, a second worker model and a second way to fail, and would schedule
+nothing that this list and ``worker.py`` (about 60 lines) do not. Take Procrastinate when an
+ad-hoc job appears that is not a sweep (e.g. a one-off report export triggered from a page).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from otklik.cabinets.svg import line_chart
 from otklik.errors import NotFound
 from otklik.identity.deps import require_roles
 from otklik.identity.models import User
-from otklik.identity.roles import Role
+from otklik.identity.roles import INDICATOR_READERS, Role
 from otklik.indicators import repository as ind_repo
 from otklik.indicators import service as ind
 from otklik.indicators.methodology import ITEM_LABELS
@@ -27,7 +27,7 @@ from otklik.outreach import funnel
 router = APIRouter(prefix="/cabinet/indicators", include_in_schema=False)
 AUTHORITY = (Role.regional_authority, Role.federal_authority)
 COUNTRY = (Role.coordinator, Role.analyst, Role.wg_secretary, Role.admin)
-CabinetUser = Annotated[User, Depends(require_roles(Role.organization, *AUTHORITY, *COUNTRY))]
+CabinetUser = Annotated[User, Depends(require_roles(*INDICATOR_READERS))]
 ListUser = Annotated[User, Depends(require_roles(*AUTHORITY, *COUNTRY))]
 CountryUser = Annotated[User, Depends(require_roles(*COUNTRY))]
 PeriodQ = Annotated[str, Query(max_length=40)]

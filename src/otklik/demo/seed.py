@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.audit import Actor, record_import
@@ -298,7 +298,3 @@ async def seed_demo(session: AsyncSession, work_dir: Path, size: int = 2000) -> 
                 password=DEMO_PASSWORD,
             )
     return logins
-
-
-async def organization_count(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Organization)) or 0)

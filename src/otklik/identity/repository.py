@@ -16,10 +16,6 @@ async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-async def get_user(session: AsyncSession, user_id: int) -> User | None:
-    return await session.get(User, user_id)
-
-
 async def user_for_session(session: AsyncSession, token_hash: str, now: datetime) -> User | None:
     stmt = (
         select(User)

@@ -56,6 +56,18 @@ ROLE_SCOPES: dict[Role, tuple[ScopeKind, ...]] = {
     Role.admin: (ScopeKind.country,),
 }
 
+# Who reads the figures of decree 882 (indicators, funnels), each within their scope; comment
+# text is narrower (insights). The roles of decree 923 are not readers of these figures.
+INDICATOR_READERS: tuple[Role, ...] = (
+    Role.organization,
+    Role.regional_authority,
+    Role.federal_authority,
+    Role.coordinator,
+    Role.analyst,
+    Role.wg_secretary,
+    Role.admin,
+)
+
 SCOPE_LABELS: dict[ScopeKind, str] = {
     ScopeKind.self_: "личные данные",
     ScopeKind.organization: "организация",

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from otklik.identity.deps import require_roles
 from otklik.identity.models import User
-from otklik.identity.roles import Role
+from otklik.identity.roles import INDICATOR_READERS
 from otklik.identity.service import scope_of
 from otklik.indicators import service
 from otklik.indicators.schemas import IndicatorsOut
@@ -17,16 +17,7 @@ from otklik.kit.clock import moscow_date
 from otklik.kit.web import DB
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
-ROLES = (
-    Role.organization,
-    Role.regional_authority,
-    Role.federal_authority,
-    Role.coordinator,
-    Role.analyst,
-    Role.wg_secretary,
-    Role.admin,
-)
-IndicatorUser = Annotated[User, Depends(require_roles(*ROLES, api=True))]
+IndicatorUser = Annotated[User, Depends(require_roles(*INDICATOR_READERS, api=True))]
 
 
 @router.get(

@@ -8,22 +8,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.models import User
-from otklik.identity.roles import Role
 from otklik.identity.service import scope_of
 from otklik.kit.clock import moscow_date
 from otklik.outreach import repository
 from otklik.outreach.schemas import FunnelOut, FunnelRowOut
 from otklik.outreach.service import REASONS
 
-ROLES = (
-    Role.organization,
-    Role.regional_authority,
-    Role.federal_authority,
-    Role.coordinator,
-    Role.analyst,
-    Role.wg_secretary,
-    Role.admin,
-)
 STAGES = (
     "reported",
     "pending",

@@ -98,11 +98,6 @@ class Organization(TimestampMixin, Base):
     region: Mapped[Region] = relationship(lazy="raise")
     founder: Mapped[Founder] = relationship(lazy="raise")
 
-    def participates_on(self, day: date) -> bool:
-        if self.participates_from is None or self.participates_from > day:
-            return False
-        return self.participates_to is None or self.participates_to >= day
-
 
 class Service(Base):
     __tablename__ = "services"
