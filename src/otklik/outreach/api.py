@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from otklik.errors import NotFound, Unauthorized
 from otklik.identity.deps import require_roles
 from otklik.identity.models import User
+from otklik.identity.roles import INDICATOR_READERS
 from otklik.intake.schemas import ErrorOut
 from otklik.kit.web import DB, settings_of
 from otklik.outreach import funnel
@@ -60,7 +61,7 @@ async def post_delivery_status(
 )
 async def get_funnel(
     session: DB,
-    user: Annotated[User, Depends(require_roles(*funnel.ROLES, api=True))],
+    user: Annotated[User, Depends(require_roles(*INDICATOR_READERS, api=True))],
     group: Annotated[Literal["organization", "type", "region", "day"], Query()] = "day",
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> FunnelOut:
