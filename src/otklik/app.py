@@ -28,6 +28,7 @@ from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
 from otklik.intake import pages as intake_pages
 from otklik.kit.headers import SecurityHeaders
+from otklik.kit.openapi import document_api
 from otklik.kit.pii import PiiVault
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render, templates
 from otklik.outreach import api as outreach_api
@@ -133,6 +134,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         SecurityHeaders,
         csrf_cookie=CSRF_COOKIE,
         secure_cookies=settings.secure_cookies and not settings.is_dev,
+        hsts=settings.env == "production",
     )
     templates.env.auto_reload = settings.env == "demo"  # compiled templates are kept
     templates.env.globals.update(
@@ -165,7 +167,9 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            intake_api.extend_openapi(default_openapi())
+            schema = default_openapi()
+            intake_api.extend_openapi(schema)
+            document_api(schema, app.routes)
         return app.openapi_schema or default_openapi()
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -15,6 +15,7 @@ from otklik.identity.roles import Role
 from otklik.identity.security import token_hash
 from otklik.identity.service import scope_of as scope_of  # for registry's api/pages
 from otklik.kit.clock import now_utc
+from otklik.kit.openapi import answers
 from otklik.kit.web import DB, SESSION_COOKIE
 
 
@@ -49,6 +50,7 @@ async def page_user(user: Annotated[User | None, Depends(optional_user)]) -> Use
     return user
 
 
+@answers(401)
 async def api_user(request: Request, session: DB) -> User:
     """Bearer personal token, or the browser session."""
     auth = request.headers.get("authorization", "")
@@ -67,6 +69,7 @@ def require_roles(*roles: Role, api: bool = False) -> Callable[..., Coroutine[An
     allowed = {r.value for r in roles}
     base = api_user if api else page_user
 
+    @answers(401, 403)
     async def dep(user: User = Depends(base)) -> User:  # noqa: B008 - closure over ``base``
         if user.role not in allowed:
             raise Forbidden()

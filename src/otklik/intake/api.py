@@ -18,6 +18,7 @@ from otklik.intake.messages import message
 from otklik.intake.models import Source
 from otklik.intake.schemas import ErrorOut, IngestOut, QualityOut, ServiceRecordIn
 from otklik.intake.service import authenticate_source, ingest
+from otklik.kit.openapi import SOURCE_SECURITY
 from otklik.kit.pagination import PageParams
 from otklik.kit.ratelimit import TokenBuckets
 from otklik.kit.web import DB, settings_of, vault_of
@@ -91,7 +92,7 @@ async def _body(request: Request, limit: int) -> bytes:
     "/service-records",
     response_model=IngestOut,
     responses=ERRORS,
-    openapi_extra=BODY_SCHEMA,
+    openapi_extra=BODY_SCHEMA | SOURCE_SECURITY,
     summary="Принять записи об оказанных услугах",
 )
 async def post_service_records(request: Request, session: DB) -> Response:

@@ -23,7 +23,9 @@ STATIC_HEADERS = (
     ("Referrer-Policy", "no-referrer"),
     ("Content-Security-Policy", CSP),
 )
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 NO_STORE_PREFIXES = (
+    "/api/",
     "/cabinet",
     "/admin",
     "/login",
@@ -57,11 +59,15 @@ def _cookie_header(name: str, value: str, *, secure: bool) -> str:
 
 
 class SecurityHeaders:
-    """Adds the headers above (unless a response set its own) and, when a page issued a new
-    CSRF cookie value (``request.state.csrf_cookie``), the cookie itself."""
+    """Adds the headers above (unless a response set its own; HSTS in production) and, when a
+    page issued a new CSRF cookie value (``request.state.csrf_cookie``), the cookie itself."""
 
-    def __init__(self, app: ASGIApp, *, csrf_cookie: str, secure_cookies: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, *, csrf_cookie: str, secure_cookies: bool, hsts: bool = False
+    ) -> None:
         self.app = app
+        # HSTS only in production, where the server is reached over HTTPS (demo runs on http).
+        self.static_headers = (*STATIC_HEADERS, HSTS) if hsts else STATIC_HEADERS
         self.csrf_cookie = csrf_cookie
         self.secure_cookies = secure_cookies
 
@@ -79,7 +85,7 @@ class SecurityHeaders:
                 if new_cookie and _request_cookie(scope, self.csrf_cookie) != new_cookie:
                     value = _cookie_header(self.csrf_cookie, new_cookie, secure=self.secure_cookies)
                     headers.append("set-cookie", value)
-                for name, value in STATIC_HEADERS:
+                for name, value in self.static_headers:
                     headers.setdefault(name, value)
                 if no_store:
                     headers.setdefault("Cache-Control", "no-store")

@@ -14,6 +14,7 @@ from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import INDICATOR_READERS
 from otklik.intake.schemas import ErrorOut
+from otklik.kit.openapi import CALLBACK_SECURITY
 from otklik.kit.web import DB, settings_of
 from otklik.outreach import funnel
 from otklik.outreach.schemas import FunnelOut
@@ -37,6 +38,7 @@ class DeliveryStatusOut(BaseModel):
     response_model=DeliveryStatusOut,
     responses={401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
     summary="Статус доставки сообщения (портал, SMS-шлюз)",
+    openapi_extra=CALLBACK_SECURITY,
 )
 async def post_delivery_status(
     request: Request, session: DB, body: DeliveryStatusIn
