@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from otklik.errors import NotFound
 from otklik.identity.deps import require_roles
 from otklik.identity.models import User
-from otklik.identity.roles import Role
+from otklik.identity.roles import INDICATOR_READERS, Role
 from otklik.kit.web import DB, render, settings_of
 from otklik.outreach import funnel, repository
 from otklik.outreach.service import REASONS
@@ -19,7 +19,7 @@ from otklik.outreach.texts import PLACE, Context
 from otklik.outreach.texts import render as render_message
 
 router = APIRouter(include_in_schema=False)
-FunnelUser = Annotated[User, Depends(require_roles(*funnel.ROLES))]
+FunnelUser = Annotated[User, Depends(require_roles(*INDICATOR_READERS))]
 TemplateUser = Annotated[User, Depends(require_roles(Role.coordinator, Role.analyst, Role.admin))]
 GROUPS = {
     "day": "по дням",
