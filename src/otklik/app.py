@@ -50,6 +50,23 @@ HTTP_MESSAGES = {
     500: "Внутренняя ошибка. Мы уже знаем о ней; попробуйте повторить позже.",
 }
 
+# Every router of the application, in matching order (the authorization matrix test walks them).
+ROUTERS = (
+    identity_pages.router,
+    cabinets_home.router,
+    registry_pages.router,
+    identity_api.router,
+    registry_api.router,
+    intake_api.router,
+    intake_pages.router,
+    outreach_api.router,
+    outreach_pages.router,
+    surveys_pages.router,
+    insights_pages.router,
+    indicators_api.router,
+    cabinets_pages.router,
+)
+
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
@@ -147,21 +164,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for router in (
-        identity_pages.router,
-        cabinets_home.router,
-        registry_pages.router,
-        identity_api.router,
-        registry_api.router,
-        intake_api.router,
-        intake_pages.router,
-        outreach_api.router,
-        outreach_pages.router,
-        surveys_pages.router,
-        insights_pages.router,
-        indicators_api.router,
-        cabinets_pages.router,
-    ):
+    for router in ROUTERS:
         app.include_router(router)
     default_openapi = app.openapi
 
@@ -169,7 +172,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         if app.openapi_schema is None:
             schema = default_openapi()
             intake_api.extend_openapi(schema)
-            document_api(schema, app.routes)
+            document_api(schema, [route for router in ROUTERS for route in router.routes])
         return app.openapi_schema or default_openapi()
 
     app.openapi = openapi  # type: ignore[method-assign]

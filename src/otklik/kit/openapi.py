@@ -63,6 +63,7 @@ ERROR_SCHEMA: dict[str, Any] = {
         }
     },
 }
+ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 DESCRIPTIONS = {
     400: "bad_request: некорректный запрос",
     401: "unauthorized: нет или неверные учётные данные",
@@ -119,7 +120,7 @@ def document_api(schema: dict[str, Any], routes: Iterable[BaseRoute]) -> None:
             for status in sorted(statuses):
                 answer = responses.setdefault(str(status), {})
                 answer.setdefault("description", DESCRIPTIONS[status])
-                answer.setdefault(
-                    "content",
-                    {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
-                )
+            for status, answer in responses.items():
+                if status.startswith("4"):
+                    # every error has the one body (FastAPI's own 422 shape is never sent)
+                    answer["content"] = {"application/json": {"schema": ERROR_REF}}

@@ -1,0 +1,101 @@
+"""Schemathesis against the application: every operation of the OpenAPI document, 25 generated
+examples each, with valid credentials for each API family (personal token, source key, delivery
+callback token). No 5xx, no undocumented status, every answer matches its schema.
+
+Runs in its own pytest session (``make test``'s third step): the app commits for real through its
+own engine, so its rows must not meet the rolled-back tests of the main run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy.pool import NullPool
+
+from otklik.app import create_app
+from otklik.config import Settings
+from otklik.db import create_engine, session_factory, transaction
+from otklik.identity.roles import Role
+from otklik.identity.service import create_api_token
+from otklik.registry.reference import seed_reference
+from otklik.registry.service import seed_catalogue
+from tests.factories import create_organization, create_source, create_user
+
+CALLBACK = "callback-" + "c" * 40
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+async def _seed(database_url: str) -> dict[str, str]:
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            await seed_reference(session)
+            await seed_catalogue(session)
+            await create_organization(session, region="77")
+            user = await create_user(session, Role.coordinator)
+            token = await create_api_token(session, user, "schemathesis")
+            _, key = await create_source(session, "schemathesis")
+        return {"personal": token, "source": key, "callback": CALLBACK}
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def api(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[FastAPI, dict[str, str]]:
+    credentials = asyncio.run(_seed(database_url))
+    app = create_app(
+        Settings(
+            env="test",
+            data_dir=Path(tmp_path_factory.mktemp("fuzz")),
+            secret_key="t" * 40,
+            pii_key="p" * 40,
+            delivery_callback_token=CALLBACK,
+            quiet_hours_start=0,
+            quiet_hours_end=0,
+        )
+    )
+    # Each ASGI call of the test client runs in an event loop of its own: no pooled connections.
+    app.state.sessionmaker = session_factory(create_engine(database_url, poolclass=NullPool))
+    return app, credentials
+
+
+@pytest.fixture(scope="session")
+def api_schema(api: tuple[FastAPI, dict[str, str]]) -> Any:
+    return schemathesis.openapi.from_asgi("/openapi.json", api[0])
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+def _credential(path: str, credentials: dict[str, str]) -> str:
+    if path == "/api/v1/service-records":
+        return credentials["source"]
+    if path == "/api/v1/outreach/delivery-status":
+        return credentials["callback"]
+    return credentials["personal"]
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_conforms_to_its_schema(case: Any, api: tuple[FastAPI, dict[str, str]]) -> None:
+    token = _credential(case.path, api[1])
+    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
