@@ -30,7 +30,7 @@ from otklik.intake import pages as intake_pages
 from otklik.kit.headers import SecurityHeaders
 from otklik.kit.openapi import document_api
 from otklik.kit.pii import PiiVault
-from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render, templates
+from otklik.kit.web import CSRF_COOKIE, WEB_DIR, RejectNul, render, templates
 from otklik.outreach import api as outreach_api
 from otklik.outreach import pages as outreach_pages
 from otklik.registry import api as registry_api
@@ -147,6 +147,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
     app.state.vault = PiiVault(settings.pii_key)
     install_error_handlers(app)
 
+    app.add_middleware(RejectNul)
     app.add_middleware(
         SecurityHeaders,
         csrf_cookie=CSRF_COOKIE,

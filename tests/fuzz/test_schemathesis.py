@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -78,14 +79,6 @@ def api(
     return app, credentials
 
 
-@pytest.fixture(scope="session")
-def api_schema(api: tuple[FastAPI, dict[str, str]]) -> Any:
-    return schemathesis.openapi.from_asgi("/openapi.json", api[0])
-
-
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
 def _credential(path: str, credentials: dict[str, str]) -> str:
     if path == "/api/v1/service-records":
         return credentials["source"]
@@ -94,8 +87,33 @@ def _credential(path: str, credentials: dict[str, str]) -> str:
     return credentials["personal"]
 
 
-@schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms_to_its_schema(case: Any, api: tuple[FastAPI, dict[str, str]]) -> None:
-    token = _credential(case.path, api[1])
-    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+def _fuzz(strategy: Any, headers: dict[str, str], examples: int) -> None:
+    @given(case=strategy)
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    run()
+
+
+def test_api_conforms_to_its_schema(api: tuple[FastAPI, dict[str, str]]) -> None:
+    app, credentials = api
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    failures: list[str] = []
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 15
+    for operation in operations:
+        headers = {"Authorization": f"Bearer {_credential(operation.path, credentials)}"}
+        # 25 valid examples per operation, 10 invalid ones (these must get a documented 4xx)
+        for mode, examples in ((GenerationMode.POSITIVE, 25), (GenerationMode.NEGATIVE, 10)):
+            try:
+                _fuzz(operation.as_strategy(generation_mode=mode), headers, examples)
+            except (Exception, BaseExceptionGroup) as exc:  # every operation's failures
+                failures.append(f"{operation.label} ({mode.value}): {exc}"[:2000])
+    assert not failures, "\n\n".join(failures)

@@ -119,7 +119,12 @@ async def post_service_records(request: Request, session: DB) -> Response:
 @router.get(
     "/intake/quality",
     response_model=QualityOut,
-    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses={
+        401: {"model": ErrorOut},
+        403: {"model": ErrorOut},
+        404: {"model": ErrorOut, "description": "нет такого источника"},
+        422: {"model": ErrorOut},
+    },
     summary="Своевременность и качество передачи записей",
 )
 async def get_quality(
