@@ -43,8 +43,10 @@ lint: setup
 	$(UV) run lint-imports
 
 # Browser tests run in their own process: sync Playwright owns an event loop of its own.
+# Schemathesis (tests/fuzz) too: the app commits for real there, apart from the rolled-back tests.
 test: setup chromium lint
-	$(UV) run pytest --ignore=tests/e2e
+	$(UV) run pytest --ignore=tests/e2e --ignore=tests/fuzz
+	$(UV) run pytest tests/fuzz
 	$(UV) run pytest tests/e2e
 
 bench: setup
