@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import otklik.models  # noqa: F401 - every table, so foreign keys between domains resolve
 from otklik.config import Settings, SettingsError, get_settings
 from otklik.db import (
     DatabaseUnavailable,
