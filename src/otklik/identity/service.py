@@ -117,14 +117,22 @@ async def create_user(
 async def authenticate(
     session: AsyncSession, settings: Settings, email: str, password: str, client: str
 ) -> User | None:
-    """Check a password, throttling repeated failures per account and per client.
+    """Check a password, throttling repeated failures per (account, client) pair.
 
+    A client is throttled after ``login_max_failures`` failures on one account or four times
+    that over all accounts; an account is locked for everyone only after the much higher
+    ``login_lock_failures`` (so nobody can lock out somebody else with a few guesses).
+    Concurrent attempts on one account are counted one after another (a database lock).
     Unknown user and wrong password give the same answer and take the same time.
     """
     key = keyed_hash(settings.secret_key, "login:" + email.strip().lower())
     since = now_utc() - timedelta(minutes=settings.login_window_minutes)
-    by_key, by_client = await repository.count_failures(session, key, client, since)
-    if by_key >= settings.login_max_failures or by_client >= settings.login_max_failures * 4:
+    by_pair, by_key, by_client = await repository.count_failures(session, key, client, since)
+    if (
+        by_pair >= settings.login_max_failures
+        or by_client >= settings.login_max_failures * 4
+        or by_key >= settings.login_lock_failures
+    ):
         raise TooManyRequests(
             f"Слишком много неудачных попыток входа. Повторите через "
             f"{settings.login_window_minutes} минут."
