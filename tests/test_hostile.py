@@ -55,3 +55,18 @@ async def test_nul_in_a_form_body_is_a_clear_400(client: AsyncClient) -> None:
     )
     assert resp.status_code == 400, resp.status_code
     assert "нулевой символ" in resp.text
+
+
+async def test_huge_page_numbers_are_refused_cleanly(
+    app: FastAPI, client: AsyncClient, session: AsyncSession
+) -> None:
+    admin = await create_user(session, Role.admin)
+    assert await login(client, admin.email) == 303
+    paths = [p for p in _get_paths(app) if "%00" not in p]
+    assert "/admin/users" in paths
+    for path in paths:
+        for page in ("9223372036854775807", "99999999999999999999999", "100001"):
+            resp = await client.get(f"{path}?page={page}")
+            assert resp.status_code < 500, (path, page, resp.status_code)
+    assert (await client.get("/admin/users?page=9223372036854775807")).status_code == 400
+    assert (await client.get("/admin/users?page=100000")).status_code == 200

@@ -12,7 +12,7 @@ from otklik.identity import repository, service
 from otklik.identity.deps import DB, PageUser, optional_user, require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role, ScopeKind
-from otklik.kit.pagination import PageParams
+from otklik.kit.pagination import PageNo, PageParams
 from otklik.kit.web import SESSION_COOKIE, client_key, render, settings_of, verify_csrf
 from otklik.outreach.citizen import my_questionnaires
 from otklik.registry import repository as registry_repository
@@ -157,7 +157,7 @@ async def audit(
     request: Request,
     session: DB,
     user: AdminUser,
-    page: int = 1,
+    page: PageNo = 1,
     q: str = "",
     entity: str = "",
 ) -> Response:
@@ -169,7 +169,7 @@ async def audit(
 
 @router.get("/admin/users", response_class=HTMLResponse)
 async def users(
-    request: Request, session: DB, user: AdminUser, page: int = 1, q: str = ""
+    request: Request, session: DB, user: AdminUser, page: PageNo = 1, q: str = ""
 ) -> Response:
     result = await repository.list_users(session, PageParams.parse(page, 50, "", q))
     return render(request, "admin_users.html", page=result)
