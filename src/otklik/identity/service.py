@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.errors import TooManyRequests, ValidationFailed
+from otklik.errors import NotFound, TooManyRequests, ValidationFailed
 from otklik.identity import repository
 from otklik.identity.audit import Actor, record_audit
 from otklik.identity.models import ApiToken, LoginAttempt, User, UserSession
@@ -179,8 +179,11 @@ async def create_api_token(session: AsyncSession, user: User, name: str) -> str:
 
 
 async def revoke_api_token(session: AsyncSession, user: User, token_id: int) -> bool:
+    """Revoke one of the user's own tokens; another user's token is "not found" (404)."""
     token = await session.get(ApiToken, token_id)
-    if token is None or token.user_id != user.id or token.revoked_at is not None:
+    if token is None or token.user_id != user.id:
+        raise NotFound("Токен не найден.")
+    if token.revoked_at is not None:
         return False
     token.revoked_at = now_utc()
     await session.flush()
