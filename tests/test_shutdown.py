@@ -35,7 +35,7 @@ def _postmaster(pgdata: Path) -> int | None:
         pid = int((pgdata / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
-    return pid if _running(pid) else None
+    return pid if pid > 0 and _running(pid) else None
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,8 @@ POLL_SECONDS = 0.5
 
 
 def _alive(pid: int) -> bool:
+    if pid <= 0:  # never signal a process group
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -46,7 +48,7 @@ def _server_running(pgdata: Path) -> bool:
         pid = int((pgdata / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return False
-    return _alive(pid)
+    return _alive(pid)  # negative: a single-user backend (initdb), not a server
 
 
 def _stop(pgdata: Path) -> None:
