@@ -7,11 +7,12 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENDOR := src/otklik/web/static/vendor
 
-.PHONY: help setup demo test lint bench chromium clean
+.PHONY: help setup demo test test-clock lint bench chromium clean
 
 help:
 	@echo "make demo   — run the demo (http://127.0.0.1:8000/)"
 	@echo "make test   — lint, type-check and run all tests"
+	@echo "make test-clock — the time-sensitive tests at five frozen instants"
 	@echo "make bench  — run the benchmarks"
 
 .tools/bin/uv:
@@ -48,6 +49,17 @@ test: setup chromium lint
 	$(UV) run pytest --ignore=tests/e2e --ignore=tests/fuzz
 	$(UV) run pytest tests/fuzz
 	$(UV) run pytest tests/e2e
+	$(MAKE) --no-print-directory test-clock
+
+# The time-sensitive tests with the clock (Python and PostgreSQL's now()) set to 20:59, 21:30
+# and 23:59 UTC and to the last minute of a month and of a year (tests/clock.py).
+CLOCK_TESTS := tests/surveys tests/outreach tests/intake/test_api.py tests/intake/test_privacy.py \
+	tests/identity tests/indicators/test_signals.py tests/indicators/test_cabinets.py
+test-clock: setup
+	@set -e; for at in $$($(UV) run python -m tests.clock); do \
+		echo "== clock at $$at"; \
+		OTKLIK_FROZEN_AT=$$at $(UV) run pytest -q -p no:cacheprovider $(CLOCK_TESTS); \
+	done
 
 bench: setup
 	$(UV) run python benchmarks/run.py

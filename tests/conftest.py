@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+import time_machine
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from otklik.app import create_app
@@ -20,6 +24,32 @@ from otklik.registry.reference import seed_reference
 from otklik.registry.service import seed_catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
+# ``make test-clock``: the whole run at a chosen instant (UTC, ISO 8601), Python and PostgreSQL.
+FROZEN_AT = os.environ.get("OTKLIK_FROZEN_AT")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if FROZEN_AT:
+        # tick: the clock starts at FROZEN_AT and runs on, so timeouts and sleeps still work
+        time_machine.travel(datetime.fromisoformat(FROZEN_AT), tick=True).start()
+
+
+def _set_database_clock(conn: psycopg.Connection[Any], database: str) -> None:
+    """Give the database the tests' clock: ``now()`` resolves to ``public.now()`` (search_path
+    puts public before pg_catalog), which adds the offset of the frozen clock; the column
+    defaults created by the migrations then use it too. Without a frozen clock: the real one."""
+    if not FROZEN_AT:
+        conn.execute(f'ALTER DATABASE "{database}" RESET search_path')
+        return
+    real = conn.execute("SELECT pg_catalog.now()").fetchone()
+    assert real is not None
+    offset = datetime.now(UTC) - real[0]
+    seconds = round(offset.total_seconds(), 3)
+    conn.execute(
+        "CREATE FUNCTION public.now() RETURNS timestamptz LANGUAGE sql STABLE AS "
+        f"$$ SELECT pg_catalog.now() + interval '{seconds} seconds' $$"
+    )
+    conn.execute(f'ALTER DATABASE "{database}" SET search_path = public, pg_catalog')
 
 
 def _base_url() -> str:
@@ -36,6 +66,7 @@ def database_url() -> str:
     with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
         conn.execute("CREATE SCHEMA public")
+        _set_database_clock(conn, str(make_url(url).database))
     upgrade(to_async_url(url))
     return to_async_url(url)
 

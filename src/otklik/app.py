@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from otklik.cabinets import home as cabinets_home
@@ -28,6 +29,7 @@ from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
 from otklik.intake import pages as intake_pages
 from otklik.kit.headers import SecurityHeaders
+from otklik.kit.hostile import NulCharacter, is_nul_error, reject_nul
 from otklik.kit.openapi import document_api
 from otklik.kit.pii import PiiVault
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, RejectNul, render, templates
@@ -114,6 +116,12 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return _error(request, 400, "bad_request", "Некорректные параметры запроса.")
 
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        if is_nul_error(exc):  # a NUL in a body: refused by the driver, nothing written
+            return _error(request, 400, NulCharacter.code, NulCharacter.message)
+        return await unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         # Only the path: query strings and bodies may carry personal data.
@@ -142,6 +150,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         version="1.0",
         description="Оценка гражданами качества услуг организаций социальной сферы.",
         lifespan=lifespan,
+        dependencies=[Depends(reject_nul)],
     )
     app.state.settings = settings
     app.state.vault = PiiVault(settings.pii_key)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import otklik.models  # noqa: F401 - every table, so foreign keys between domains resolve
 from otklik.config import Settings, SettingsError, get_settings
 from otklik.db import (
     DatabaseUnavailable,
@@ -68,6 +69,46 @@ def db_upgrade() -> None:
     """Применить миграции и обновить встроенные справочники."""
     migrate(get_settings())
     out.print("База данных обновлена.")
+
+
+@db_app.command("backup")
+def db_backup(
+    file: Annotated[Path, typer.Argument(help="Файл копии (формат pg_dump custom)")],
+) -> None:
+    """Сохранить резервную копию всей базы данных в файл."""
+    from otklik.backup import backup
+
+    url = _url_or_fail(get_settings())
+    try:
+        backup(url, file)
+    except DomainError as exc:
+        fail(exc.message)
+    out.print(f"Резервная копия сохранена: {file}", highlight=False)
+
+
+@db_app.command("restore")
+def db_restore(
+    file: Annotated[Path, typer.Argument(help="Файл копии, сделанной otklik db backup")],
+) -> None:
+    """Восстановить базу данных из резервной копии (только в пустую базу)."""
+    from otklik.backup import restore
+
+    url = _url_or_fail(get_settings())
+    try:
+        restore(url, file)
+    except DomainError as exc:
+        fail(exc.message)
+    except OSError as exc:
+        fail(f"нет соединения с базой данных ({exc.__class__.__name__}).")
+    out.print("База данных восстановлена из резервной копии.")
+
+
+def _url_or_fail(settings: Settings) -> str:
+    try:
+        return resolve_database_url(settings)
+    except (SettingsError, DatabaseUnavailable) as exc:
+        fail(str(exc))
+    raise AssertionError("unreachable")
 
 
 @users_app.command("create")

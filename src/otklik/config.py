@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    login_lock_failures: int = Field(default=100, ge=1)
     import_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
     secure_cookies: bool = True
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,6 +49,7 @@ def start_embedded(pgdata: Path, database: str = "otklik") -> str:
                     f"could not start the embedded PostgreSQL in {pgdata}: {exc}. "
                     "Its log is in the 'log' file of that folder."
                 ) from exc
+        _start_watchdog(pgdata)
         if not database.isidentifier():
             raise DatabaseUnavailable(f"bad embedded database name: {database!r}")
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608
@@ -55,6 +58,17 @@ def start_embedded(pgdata: Path, database: str = "otklik") -> str:
         _embedded[pgdata] = server
     uri: str = _embedded[pgdata].get_uri(database)
     return uri
+
+
+def _start_watchdog(pgdata: Path) -> None:
+    """A detached process that stops the server once no process uses it (``otklik.pgwatch``)."""
+    subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "otklik.pgwatch", str(pgdata)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def stop_embedded() -> None:

@@ -166,6 +166,14 @@ def login(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
     page.wait_for_load_state()
 
 
+def open_outbox(page: Page) -> None:
+    """Open the demo outbox, signing in as the demo's administrator when asked to."""
+    page.goto("/demo/outbox")
+    if page.url.split("?")[0].endswith("/login"):
+        login(page, "admin@demo.otklik.ru")
+        page.goto("/demo/outbox")
+
+
 @pytest.fixture(scope="session")
 def auth_states(browser: Browser, demo_server: str) -> Callable[[str], dict[str, Any]]:
     """Cache of signed-in storage states, one form login per account for the whole run."""

@@ -13,7 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from .conftest import PROJECT_ROOT, ContextFactory, login
+from .conftest import PROJECT_ROOT, ContextFactory, login, open_outbox
 
 DEMO_EMAILS = [
     "citizen@demo.otklik.ru",
@@ -459,7 +459,7 @@ def test_coordinator_sees_timeliness_of_the_demo_source(page_as: PageAs) -> None
 
 def wait_for_outbox(page: Page) -> None:
     for _ in range(30):
-        page.goto("/demo/outbox")
+        open_outbox(page)
         if page.get_by_role("link", name=re.compile("Открыть анкету")).count():
             return
         page.wait_for_timeout(1000)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import ContextFactory
+from .conftest import ContextFactory, open_outbox
 from .test_pages import COORDINATOR, SCREENSHOTS, SMALL, PageAs, assert_accessible, path_of
 
 FORM_H1 = "Оценка качества услуги"
@@ -22,7 +22,7 @@ def unanswered_link(page: Page) -> str:
     Opening a link keeps the demo's simulated citizens away from it.
     """
     for _ in range(40):
-        page.goto("/demo/outbox")
+        open_outbox(page)
         hrefs = page.locator("a", has_text="Открыть анкету").evaluate_all(
             "els => els.map(e => e.getAttribute('href'))"
         )
@@ -33,6 +33,7 @@ def unanswered_link(page: Page) -> str:
             _taken.add(path)
             response = page.request.get(path)
             if response.status == 200 and 'name="overall"' in response.text():
+                page.context.clear_cookies()  # the respondent is not the administrator
                 return path
         page.wait_for_timeout(1000)
     raise AssertionError("no unanswered invitation in the demo outbox")

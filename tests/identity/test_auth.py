@@ -9,8 +9,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import ValidationFailed
-from otklik.identity.models import AuditEntry
+from otklik.identity.models import ApiToken, AuditEntry
 from otklik.identity.roles import Role
+from otklik.identity.service import create_api_token
 from tests.factories import PASSWORD, create_user, csrf_from, login
 
 
@@ -87,6 +88,31 @@ async def test_personal_api_token(session: AsyncSession, client: AsyncClient) ->
     bad = await client.get("/api/v1/me", headers={"Authorization": "Bearer otk_nope"})
     assert bad.status_code == 401
     assert bad.json()["error"]["code"] == "invalid_token"
+
+
+async def test_another_users_token_is_not_found_nor_offered(
+    session: AsyncSession, client: AsyncClient
+) -> None:
+    owner = await create_user(session, Role.coordinator)
+    theirs = await create_api_token(session, owner, "чужой")
+    their_id = await session.scalar(select(ApiToken.id).where(ApiToken.prefix == theirs[:10]))
+    me = await create_user(session, Role.coordinator)
+    await login(client, me.email)
+    page = await client.get("/cabinet/tokens")
+    assert f"/cabinet/tokens/{their_id}/revoke" not in page.text
+    assert "чужой" not in page.text
+    resp = await client.post(
+        f"/cabinet/tokens/{their_id}/revoke", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert resp.status_code == 404
+    missing = await client.post(
+        "/cabinet/tokens/999999999/revoke", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert missing.status_code == 404
+    token = await session.get(ApiToken, their_id)
+    assert token is not None
+    await session.refresh(token)
+    assert token.revoked_at is None
 
 
 async def test_admin_pages_need_admin(session: AsyncSession, client: AsyncClient) -> None:

@@ -102,6 +102,22 @@ async def test_comments_hidden_below_threshold(session: AsyncSession, client: As
     assert "недостаточно данных" in page.text.lower()
 
 
+@pytest.mark.parametrize("role", [Role.analyst, Role.wg_secretary])
+async def test_figures_only_roles_never_read_comment_text(
+    session: AsyncSession, client: AsyncClient, role: Role
+) -> None:
+    org = await create_organization(session)
+    for _ in range(10):
+        await create_response(session, org, DAY, {"overall": 5}, comment="Текст для организации")
+    await signed_in(session, client, role)
+    for params in (P, {**P, "q": "Текст"}):
+        page = await client.get(f"/cabinet/indicators/organization/{org.ogrn}", params=params)
+        assert page.status_code == 200
+        assert "5,00" in page.text  # the figures are there
+        assert "Текст для организации" not in page.text
+        assert "только показатели" in page.text
+
+
 async def test_drill_down_is_scoped(session: AsyncSession, client: AsyncClient) -> None:
     other = await create_organization(session, region="77")
     await signed_in(session, client, Role.regional_authority, "region:16")

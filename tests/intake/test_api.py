@@ -368,3 +368,58 @@ async def test_openapi_documents_the_record_and_every_error_shape(client: AsyncC
         record["required"]
     )
     assert "PersonIn" in schema["components"]["schemas"]
+
+
+def _person(**changes: Any) -> dict[str, Any]:
+    return {"snils": snils(), "birth_date": "1980-05-01", **changes}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"recipient": _person(snils="000-000-000 00")}, "recipient.snils", "invalid_snils"),
+        ({"recipient": _person(snils="111-111-111 45")}, "recipient.snils", "invalid_snils"),
+        ({"recipient": _person(snils="1-1-2-2-3-3-4-4-5-9-5")}, "recipient.snils", "invalid_snils"),
+        ({"recipient": _person(birth_date="19800501")}, "recipient.birth_date", "invalid_date"),
+        ({"recipient": _person(email="a\x00b@example.ru")}, "recipient.email", "invalid_email"),
+        ({"recipient": _person(email="a\x07b@example.ru")}, "recipient.email", "invalid_email"),
+        ({"recipient": _person(email="ab\u202e@example.ru")}, "recipient.email", "invalid_email"),
+        ({"recipient": _person(email="a\u200bb@example.ru")}, "recipient.email", "invalid_email"),
+    ],
+)
+async def test_intake_refuses_what_its_docs_refuse(
+    client: AsyncClient, org: Organization, key: str, change: dict[str, Any], field: str, code: str
+) -> None:
+    body = await post(client, key, [service_record(org.ogrn, **change)])
+    assert body["rejected"] == 1
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [(field, code)]
+
+
+async def test_six_representatives_are_one_problem_not_two(
+    client: AsyncClient, org: Organization, key: str
+) -> None:
+    reps = [{"snils": snils(), "relation": "parent"} for _ in range(6)]
+    record = service_record(org.ogrn, representatives=reps)
+    record["recipient"]["birth_date"] = "2015-01-01"
+    body = await post(client, key, [record])
+    assert [e["code"] for e in body["errors"]] == ["too_many_representatives"]
+
+
+async def test_duplicate_keys_and_a_missing_content_type_are_refused(
+    client: AsyncClient, org: Organization, key: str
+) -> None:
+    good = orjson.dumps([service_record(org.ogrn)])
+    twice = b'[{"record_id": "A-1", "record_id": "A-2"}]'
+    resp = await client.post(
+        URL, content=twice, headers={**auth(key), "Content-Type": "application/json"}
+    )
+    assert resp.status_code == 400
+    assert resp.json()["error"]["code"] == "duplicate_key"
+    assert "record_id" in resp.json()["error"]["message"]
+    resp = await client.post(
+        URL, content=twice[1:-1], headers={**auth(key), "Content-Type": "application/x-ndjson"}
+    )
+    assert resp.json()["errors"][0]["code"] == "invalid_line"
+    resp = await client.post(URL, content=good, headers=auth(key))
+    assert resp.status_code == 415
+    assert resp.json()["error"]["code"] == "unsupported_media_type"

@@ -246,10 +246,16 @@ async def test_log_channel_outbox_and_citizen_cabinet(
     citizen = await create_user(session, Role.citizen)
     citizen.person_key = VAULT.person_key(person.replace("-", "").replace(" ", ""))
     await session.commit()
+    anonymous = await client.get("/demo/outbox")
+    assert anonymous.status_code == 303  # live personal links: the administrator only
+    assert "Открыть анкету" not in anonymous.text
+    admin = await create_user(session, Role.admin)
+    await login(client, admin.email)
     outbox = await client.get("/demo/outbox")
     assert outbox.status_code == 200
     assert outbox.text.count("Открыть анкету") == 2
     await login(client, citizen.email)
+    assert (await client.get("/demo/outbox")).status_code == 403
     cabinet = await client.get("/cabinet")
     assert "Поликлиника № 9" in cabinet.text
     assert "Заполнить анкету" in cabinet.text

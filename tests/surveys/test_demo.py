@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.config import Settings
 from otklik.demo.citizens import answer_invitations, quality
 from otklik.outreach.models import Invitation
+from otklik.registry.models import Region
 from otklik.surveys.models import Response
 from tests.factories import create_organization, service_record, snils
 from tests.outreach.test_planning import adult
@@ -37,7 +39,11 @@ async def test_citizens_answer_a_share_dated_after_the_service(
     total = await session.scalar(select(func.count()).select_from(Response))
     assert total == answered
     days = (await session.scalars(select(Response.answered_on))).all()
-    assert all(served.date() <= d <= served.date() + timedelta(days=3) for d in days)
+    # A service's day is the region's calendar day, not the UTC one (they differ 21:00-24:00 UTC)
+    tz = await session.scalar(select(Region.timezone).where(Region.code == org.region_code))
+    assert tz is not None
+    served_on = served.astimezone(ZoneInfo(tz)).date()
+    assert all(served_on <= d <= served_on + timedelta(days=3) for d in days), (served_on, days)
     assert len(set(days)) > 1
     assert 2.4 <= quality(1) <= 4.9
     assert quality(1) != quality(2)

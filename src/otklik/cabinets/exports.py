@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from otklik.indicators.schemas import IndicatorsOut
+from otklik.kit.tabular import csv_safe, xlsx_safe
 
 SUPPRESSED = "недостаточно данных"
 
@@ -129,7 +130,7 @@ def to_csv(
     w = csv.writer(buf, delimiter=";")
     w.writerows(meta(title, version, period))
     w.writerow(header)
-    w.writerows(rows)
+    w.writerows(csv_safe(row) for row in rows)
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -144,7 +145,7 @@ def to_xlsx(
         ws.append(line)
     ws.append(header)
     for row in rows:
-        ws.append(list(row))
+        ws.append(xlsx_safe(ws, row))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

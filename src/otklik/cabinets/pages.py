@@ -21,6 +21,7 @@ from otklik.indicators.methodology import ITEM_LABELS
 from otklik.indicators.periods import parse_period
 from otklik.indicators.stats import STATUS_LABELS
 from otklik.kit.clock import moscow_date
+from otklik.kit.pagination import PageNo
 from otklik.kit.web import DB, render
 from otklik.outreach import funnel
 
@@ -33,7 +34,6 @@ CountryUser = Annotated[User, Depends(require_roles(*COUNTRY))]
 PeriodQ = Annotated[str, Query(max_length=40)]
 Text = Annotated[str, Query(max_length=200)]
 Short = Annotated[str, Query(max_length=60)]
-PageNo = Annotated[int, Query(ge=1, le=100_000)]
 Fmt = Literal["csv", "xlsx"]
 TYPES = {
     "csv": "text/csv; charset=utf-8",

@@ -13,6 +13,7 @@ from otklik.cabinets import repository
 from otklik.cabinets.repository import Filters, Window
 from otklik.errors import NotFound
 from otklik.identity.models import User
+from otklik.identity.roles import COMMENT_TEXT_ROLES
 from otklik.identity.service import scope_of
 from otklik.indicators import repository as ind_repo
 from otklik.indicators import service as ind
@@ -49,6 +50,7 @@ class Dashboard:
     comments: list[Any] = field(default_factory=list)
     comments_total: int = 0
     comments_shown: bool = False
+    comments_allowed: bool = True  # False: the viewer's role sees figures only
 
 
 def withheld(out: IndicatorsOut) -> IndicatorsOut:
@@ -130,7 +132,8 @@ async def organization_dashboard(
     if others < MIN_OTHERS or group.counts.responses - data.counts.responses < m.min_n:
         group = withheld(group)
     dash = Dashboard(data, await trend(session, scope, unit.filter, period, m), group, org.id)
-    if data.counts.responses >= m.min_n:
+    dash.comments_allowed = user.role in COMMENT_TEXT_ROLES
+    if dash.comments_allowed and data.counts.responses >= m.min_n:
         dash.comments_shown = True
         dash.comments, dash.comments_total = await ind_repo.comments(
             session,

@@ -12,7 +12,7 @@ from otklik.identity import repository, service
 from otklik.identity.deps import PageUser, optional_user, require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
-from otklik.kit.pagination import PageParams
+from otklik.kit.pagination import PageNo, PageParams
 from otklik.kit.web import DB, SESSION_COOKIE, client_key, render, settings_of, verify_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -116,7 +116,7 @@ async def audit(
     request: Request,
     session: DB,
     user: AdminUser,
-    page: int = 1,
+    page: PageNo = 1,
     q: str = "",
     entity: str = "",
 ) -> Response:
@@ -128,7 +128,7 @@ async def audit(
 
 @router.get("/admin/users", response_class=HTMLResponse)
 async def users(
-    request: Request, session: DB, user: AdminUser, page: int = 1, q: str = ""
+    request: Request, session: DB, user: AdminUser, page: PageNo = 1, q: str = ""
 ) -> Response:
     result = await repository.list_users(session, PageParams.parse(page, 50, "", q))
     return render(request, "admin_users.html", page=result)

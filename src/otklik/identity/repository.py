@@ -44,15 +44,24 @@ async def user_for_api_token(session: AsyncSession, token_hash: str, now: dateti
 
 async def count_failures(
     session: AsyncSession, key_hash: str, client: str, since: datetime
-) -> tuple[int, int]:
-    by_key = func.count().filter(LoginAttempt.key_hash == key_hash)
-    by_client = func.count().filter(LoginAttempt.client == client)
-    stmt = select(by_key, by_client).where(
-        LoginAttempt.at > since,
-        or_(LoginAttempt.key_hash == key_hash, LoginAttempt.client == client),
+) -> tuple[int, int, int]:
+    """Failures since ``since`` for the (account, client) pair, the account and the client.
+
+    Holds a transaction-level lock on the account first, so concurrent sign-ins to one
+    account are counted one after another (the lock ends with the request's transaction).
+    """
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended("login:" + key_hash, 0)))
     )
+    by_key = LoginAttempt.key_hash == key_hash
+    by_client = LoginAttempt.client == client
+    stmt = select(
+        func.count().filter(by_key, by_client),
+        func.count().filter(by_key),
+        func.count().filter(by_client),
+    ).where(LoginAttempt.at > since, or_(by_key, by_client))
     row = (await session.execute(stmt)).one()
-    return int(row[0]), int(row[1])
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 async def clear_failures(session: AsyncSession, key_hash: str) -> None:

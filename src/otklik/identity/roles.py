@@ -68,6 +68,18 @@ INDICATOR_READERS: tuple[Role, ...] = (
     Role.admin,
 )
 
+# Who may read citizens' (masked) comment text; every other role sees figures and flags only
+# (docs/insights.md).
+COMMENT_TEXT_ROLES: frozenset[Role] = frozenset(
+    {
+        Role.organization,
+        Role.regional_authority,
+        Role.federal_authority,
+        Role.coordinator,
+        Role.admin,
+    }
+)
+
 SCOPE_LABELS: dict[ScopeKind, str] = {
     ScopeKind.self_: "личные данные",
     ScopeKind.organization: "организация",

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.errors import TooManyRequests, ValidationFailed
+from otklik.errors import NotFound, TooManyRequests, ValidationFailed
 from otklik.identity import repository
 from otklik.identity.audit import Actor, record_audit
 from otklik.identity.models import ApiToken, LoginAttempt, User, UserSession
@@ -114,14 +114,22 @@ async def create_user(
 async def authenticate(
     session: AsyncSession, settings: Settings, email: str, password: str, client: str
 ) -> User | None:
-    """Check a password, throttling repeated failures per account and per client.
+    """Check a password, throttling repeated failures per (account, client) pair.
 
+    A client is throttled after ``login_max_failures`` failures on one account or four times
+    that over all accounts; an account is locked for everyone only after the much higher
+    ``login_lock_failures`` (so nobody can lock out somebody else with a few guesses).
+    Concurrent attempts on one account are counted one after another (a database lock).
     Unknown user and wrong password give the same answer and take the same time.
     """
     key = keyed_hash(settings.secret_key, "login:" + email.strip().lower())
     since = now_utc() - timedelta(minutes=settings.login_window_minutes)
-    by_key, by_client = await repository.count_failures(session, key, client, since)
-    if by_key >= settings.login_max_failures or by_client >= settings.login_max_failures * 4:
+    by_pair, by_key, by_client = await repository.count_failures(session, key, client, since)
+    if (
+        by_pair >= settings.login_max_failures
+        or by_client >= settings.login_max_failures * 4
+        or by_key >= settings.login_lock_failures
+    ):
         raise TooManyRequests(
             f"Слишком много неудачных попыток входа. Повторите через "
             f"{settings.login_window_minutes} минут."
@@ -168,8 +176,11 @@ async def create_api_token(session: AsyncSession, user: User, name: str) -> str:
 
 
 async def revoke_api_token(session: AsyncSession, user: User, token_id: int) -> bool:
+    """Revoke one of the user's own tokens; another user's token is "not found" (404)."""
     token = await session.get(ApiToken, token_id)
-    if token is None or token.user_id != user.id or token.revoked_at is not None:
+    if token is None or token.user_id != user.id:
+        raise NotFound("Токен не найден.")
+    if token.revoked_at is not None:
         return False
     token.revoked_at = now_utc()
     await session.flush()

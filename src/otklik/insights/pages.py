@@ -13,7 +13,7 @@ from otklik.errors import NotFound
 from otklik.identity.audit import Actor
 from otklik.identity.deps import require_roles
 from otklik.identity.models import User
-from otklik.identity.roles import Role
+from otklik.identity.roles import COMMENT_TEXT_ROLES, Role
 from otklik.identity.service import scope_of
 from otklik.insights import repository
 from otklik.insights.analysis import URGENT_KINDS
@@ -32,8 +32,7 @@ ROLES = (
     Role.analyst,
     Role.admin,
 )
-# Who may read masked comment text; analysts see the figures only.
-TEXT_ROLES = {"organization", "regional_authority", "federal_authority", "coordinator", "admin"}
+
 CORRECT_ROLES = {"organization", "coordinator", "admin"}
 SMALL_N = 10
 PAGE = 20
@@ -71,7 +70,7 @@ async def overview(
         orgs=Page(items, total, params),
         urgent=await repository.urgent(session, scope, None, 50),
         # an organization reads urgent texts on its own page, above the small-number threshold
-        show_text=user.role in TEXT_ROLES and user.role != Role.organization,
+        show_text=user.role in COMMENT_TEXT_ROLES and user.role != Role.organization,
         kinds=URGENT_KINDS,
         own_org_id=user.scope_organization_id if user.role == Role.organization else None,
     )
@@ -101,7 +100,7 @@ async def organization(
         if enough
         else []
     )
-    show_text = user.role in TEXT_ROLES
+    show_text = user.role in COMMENT_TEXT_ROLES
     examples: dict[str, list[str]] = {}
     comments = []
     if enough and show_text:

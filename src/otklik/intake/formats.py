@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from otklik.errors import DomainError, PayloadTooLarge, UnsupportedMediaType
 from otklik.intake.messages import message
@@ -14,7 +13,7 @@ from otklik.intake.service import INVALID_LINE
 from otklik.kit.tabular import EXTRA_CELLS, FileProblem, open_table
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
-JSON_TYPES = ("application/json", "")
+JSON_TYPES = ("application/json",)  # no Content-Type is a 415, not a guess
 
 # Flat columns of CSV/XLSX files: recipient_* and representative[2..5]_* become nested objects.
 RECORD_COLUMNS = ("record_id", "organization_ogrn", "service_code", "served_at")
@@ -38,6 +37,32 @@ class BadRequestBody(DomainError):
     code = "invalid_json"
 
 
+class DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN and Infinity are not JSON
+
+
+def loads_strict(data: bytes) -> Any:
+    """JSON that refuses a key repeated in one object (instead of keeping the last one)."""
+    return json.loads(data, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+
+
 def parse_body(body: bytes, content_type: str, max_records: int) -> list[Any]:
     """Records of a request body, or a whole-request error (400, 413, 415)."""
     media = content_type.split(";", 1)[0].strip().lower()
@@ -51,8 +76,10 @@ def parse_body(body: bytes, content_type: str, max_records: int) -> list[Any]:
     if media not in JSON_TYPES:
         raise UnsupportedMediaType(message("unsupported_media_type"))
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        data = loads_strict(body)
+    except DuplicateKey as exc:
+        raise BadRequestBody(message("duplicate_key", key=exc.key), code="duplicate_key") from None
+    except ValueError:
         raise BadRequestBody(message("invalid_json")) from None
     if not isinstance(data, list):
         raise BadRequestBody(message("not_a_list"), code="not_a_list")
@@ -65,8 +92,8 @@ def parse_body(body: bytes, content_type: str, max_records: int) -> list[Any]:
 
 def _load_line(line: bytes) -> Any:
     try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
+        return loads_strict(line)
+    except ValueError:  # also a repeated key: the line is refused, never "last one wins"
         return INVALID_LINE
 
 

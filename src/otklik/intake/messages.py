@@ -8,6 +8,7 @@ MESSAGES: dict[str, str] = {
     # whole request
     "unauthorized": "Нет ключа API источника или он неверен, отозван либо источник отключён.",
     "invalid_json": "Тело запроса не является корректным JSON.",
+    "duplicate_key": "В JSON ключ «{key}» повторяется в одном объекте; укажите его один раз.",
     "not_a_list": "Ожидается JSON-массив записей или NDJSON (одна запись в строке).",
     "too_many_records": "В одном запросе не более {limit} записей.",
     "payload_too_large": "Тело запроса больше {limit} байт.",

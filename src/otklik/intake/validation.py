@@ -8,6 +8,7 @@ whole batch (see ``repository.check_staged``).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -39,6 +40,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 RECORD_ID_RE = re.compile(r"^[\x21-\x7e]{1,100}$")
 CODE_RE = re.compile(r"^[a-z0-9_.\-]{1,100}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", re.ASCII)
 AGE_BANDS = ((7, "0-6"), (14, "7-13"), (18, "14-17"), (30, "18-29"), (45, "30-44"))
 AGE_BANDS_OLDER = ((60, "45-59"), (75, "60-74"))
 
@@ -83,6 +85,11 @@ def age_band(birth: date, on: date) -> str:
         if years < limit:
             return band
     return "75+"
+
+
+def has_hidden_characters(text: str) -> bool:
+    """NUL and other control characters, bidi overrides, zero-width and other format marks."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
 
 
 PHONE_RE = re.compile(r"^[0-9+\-() ]{1,30}$")
@@ -158,6 +165,8 @@ class _Checker:
             raw_birth = self.string(obj, "birth_date", path + ".birth_date", required=True)
             if raw_birth is not None:
                 try:
+                    if not DATE_RE.match(raw_birth):  # fromisoformat also takes 19800501
+                        raise ValueError(raw_birth)
                     birth = date.fromisoformat(raw_birth)
                 except ValueError:
                     self.add(path + ".birth_date", "invalid_date")
@@ -174,7 +183,7 @@ class _Checker:
         portal = self.flag(obj, "portal_account_confirmed", path + ".portal_account_confirmed")
         email = self.string(obj, "email", path + ".email", required=False)
         if email is not None:
-            if len(email) > 254 or not EMAIL_RE.match(email):
+            if len(email) > 254 or not EMAIL_RE.match(email) or has_hidden_characters(email):
                 self.add(path + ".email", "invalid_email")
             email = email.lower()
         phone = self.string(obj, "phone", path + ".phone", required=False)
@@ -260,7 +269,7 @@ def validate(
             parts.append(text)
     band = age_band(birth, served_date) if birth else ""
     minor = band in ("0-6", "7-13", "14-17")
-    if minor and not reps:
+    if minor and not obj.get("representatives"):  # not when they were given but refused
         c.add("representatives", "representative_required")
     if c.problems:
         return c.problems

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Query
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 100_000
+# A page number query parameter: beyond MAX_PAGE is a 400, never an integer overflow in SQL.
+PageNo = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,7 @@ class PageParams:
     @classmethod
     def parse(cls, page: int, per_page: int, sort: str, q: str) -> PageParams:
         return cls(
-            page=max(page, 1),
+            page=min(max(page, 1), MAX_PAGE),
             per_page=min(max(per_page, 1), MAX_PER_PAGE),
             sort=sort[:40],
             q=q.strip()[:200],

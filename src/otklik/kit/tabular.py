@@ -199,6 +199,28 @@ def _open_xlsx(path: Path, required: set[str], aliases: dict[str, str]) -> Table
     return Table(headers, rows(), total, "xlsx")
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV / formula injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(row: Sequence[Any]) -> list[Any]:
+    """``row`` for CSV: a text that a spreadsheet would run as a formula gets a leading '."""
+    return [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in row]
+
+
+def xlsx_safe(ws: Any, row: Sequence[Any]) -> list[Any]:
+    """``row`` for a write-only sheet: every text is stored as text, never as a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cells = []
+    for v in row:
+        cell = WriteOnlyCell(ws, value=v)
+        if isinstance(v, str):
+            cell.data_type = "s"
+        cells.append(cell)
+    return cells
+
+
 def write_error_report(
     path: Path,
     errors: Sequence[Sequence[Any]],
@@ -208,7 +230,7 @@ def write_error_report(
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";")
     writer.writerow(header)
-    writer.writerows(errors)
+    writer.writerows(csv_safe(row) for row in errors)
     path.write_text(buf.getvalue(), encoding="utf-8-sig")
 
 
@@ -220,5 +242,5 @@ def write_xlsx(path: Path, title: str, header: list[str], rows: Iterable[Sequenc
     ws = wb.create_sheet(title[:31])
     ws.append(header)
     for row in rows:
-        ws.append(list(row))
+        ws.append(xlsx_safe(ws, row))
     wb.save(path)

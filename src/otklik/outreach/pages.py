@@ -21,6 +21,7 @@ from otklik.outreach.texts import render as render_message
 router = APIRouter(include_in_schema=False)
 FunnelUser = Annotated[User, Depends(require_roles(*INDICATOR_READERS))]
 TemplateUser = Annotated[User, Depends(require_roles(Role.coordinator, Role.analyst, Role.admin))]
+AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
 GROUPS = {
     "day": "по дням",
     "organization": "по организациям",
@@ -73,8 +74,11 @@ async def templates_page(request: Request, user: TemplateUser) -> Response:
 
 
 @router.get("/demo/outbox", response_class=HTMLResponse)
-async def demo_outbox(request: Request, session: DB) -> Response:
-    """Development and demo only: what the ``log`` channel would have sent."""
+async def demo_outbox(request: Request, session: DB, user: AdminUser) -> Response:
+    """Development and demo only, administrators only: what the ``log`` channel sent.
+
+    The links are live personal links, so even a demo shows them only after sign-in.
+    """
     if not settings_of(request).log_channel_enabled:
         raise NotFound()
     messages = await repository.outbox(session, 50)

@@ -9,13 +9,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from otklik.errors import NotFound
 from otklik.identity.deps import PageUser, scope_of
-from otklik.kit.pagination import PageParams
+from otklik.kit.pagination import PageNo, PageParams
 from otklik.kit.web import DB, render
 from otklik.registry import repository
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
 
-PageNo = Annotated[int, Query(ge=1, le=100_000)]
 Text = Annotated[str, Query(max_length=200)]
 Short = Annotated[str, Query(max_length=60)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from operator import mul
 
 _INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -39,20 +40,25 @@ def _snils_checksum(first9: str) -> int:
     return total % 101 % 100
 
 
+SNILS_RE = re.compile(r"^[0-9]{3}-?[0-9]{3}-?[0-9]{3}[ -]?[0-9]{2}$", re.ASCII)
+
+
 def snils_digits(value: str) -> str | None:
     """The 11 digits of a SNILS written as ``112-233-445 95`` or ``11223344595``; else None."""
-    digits = value.replace("-", "").replace(" ", "")
-    if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
+    if not SNILS_RE.match(value):
         return None
-    return digits
+    return value.replace("-", "").replace(" ", "")
 
 
 def snils_is_valid(digits: str) -> bool:
     """SNILS checksum: weighted sum of the first 9 digits (weights 9..1), mod 101, 100 -> 00.
 
-    Numbers up to 001-001-998 were issued before checksums existed and are not checked.
+    Numbers up to 001-001-998 were issued before checksums existed and are not checked;
+    a number of one repeated digit (000-000-000 00 …) is never valid.
     """
     if len(digits) != 11 or not digits.isdigit():
+        return False
+    if len(set(digits[:9])) == 1:  # 000-000-000, 111-111-111 …: never issued
         return False
     if int(digits[:9]) <= 1001998:
         return True

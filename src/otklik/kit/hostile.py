@@ -1,0 +1,36 @@
+"""Hostile input refused at one place: a NUL character anywhere in a request.
+
+PostgreSQL text cannot hold NUL (0x00), so a NUL that reached a query used to end as a 500.
+``reject_nul`` (an application-wide dependency) refuses one in the path or the query string
+before any route runs; ``is_nul_error`` recognises the driver's refusal of one that came in a
+body, so the error handler answers 400 and the request's transaction rolls back.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from sqlalchemy.exc import DBAPIError
+
+from otklik.errors import DomainError
+
+
+class NulCharacter(DomainError):
+    status_code = 400
+    code = "nul_character"
+    message = "Запрос содержит недопустимый нулевой символ (NUL). Уберите его и повторите."
+
+
+def has_nul(text: str) -> bool:
+    return "\x00" in text or "%00" in text
+
+
+async def reject_nul(request: Request) -> None:
+    """Dependency of every route: no NUL in the path or the query string."""
+    if "\x00" in request.url.path or has_nul(
+        request.scope.get("query_string", b"").decode("latin-1")
+    ):
+        raise NulCharacter
+
+
+def is_nul_error(exc: DBAPIError) -> bool:
+    return "NUL (0x00)" in str(exc.orig)

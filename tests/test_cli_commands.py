@@ -1,0 +1,200 @@
+"""Every ``otklik`` command as a user runs it: a subprocess against a freshly migrated database.
+
+Good and bad arguments; each answer is an exit code and a Russian message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import make_url
+
+from otklik.db import to_libpq_url
+from tests.factories import snils
+
+OTKLIK = [str(Path(sys.executable).with_name("otklik"))]
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+@pytest.fixture(scope="module")
+def fresh_url(database_url: str) -> Iterator[str]:
+    """An empty database next to the test database (created here, dropped afterwards)."""
+    url = make_url(to_libpq_url(database_url))
+    name = f"{url.database}_cli"
+    admin = url.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def otklik(url: str, tmp: Path, *args: str, stdin: str = "", **env: str) -> Run:
+    environ = {
+        **os.environ,
+        "OTKLIK_DATABASE_URL": url,
+        "OTKLIK_DATA_DIR": str(tmp),
+        "OTKLIK_ENV": "test",
+        "COLUMNS": "200",
+        **env,
+    }
+    done = subprocess.run(  # noqa: S603
+        [*OTKLIK, *args], input=stdin, capture_output=True, text=True, env=environ, timeout=300
+    )
+    run = Run(done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in run.text, (args, run.text)
+    return run
+
+
+def test_every_command_from_a_fresh_database(fresh_url: str, tmp_path: Path) -> None:
+    def ok(*args: str, stdin: str = "", expect: str = "") -> Run:
+        run = otklik(fresh_url, tmp_path, *args, stdin=stdin)
+        assert run.code == 0, (args, run.text)
+        assert expect in run.text, (args, run.text)
+        return run
+
+    def refused(*args: str, code: int = 1, expect: str = "", **env: str) -> Run:
+        run = otklik(fresh_url, tmp_path, *args, **env)
+        assert run.code == code, (args, run.code, run.text)
+        assert expect in run.text, (args, run.text)
+        return run
+
+    ok("--help", expect="Отклик")
+    ok("db", "upgrade", expect="База данных обновлена.")
+    ok("db", "upgrade", expect="База данных обновлена.")  # again: nothing to do, no error
+    password = "correct horse battery\n"
+    ok(
+        "users",
+        "create",
+        "--email",
+        "admin@example.ru",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin=password,
+        expect="Пользователь создан",
+    )
+    refused("users", "create", "--email", "admin@example.ru", "--role", "admin", expect="Ошибка")
+    refused("users", "create", "--email", "не почта", "--role", "admin", expect="Ошибка")
+    refused(
+        "users",
+        "create",
+        "--email",
+        "o@example.ru",
+        "--role",
+        "organization",
+        "--scope",
+        "organization:1234567890123",
+        expect="Ошибка",
+    )
+    refused("users", "create", "--email", "x@example.ru", "--role", "king", code=2)
+    ok(
+        "users",
+        "create",
+        "--email",
+        "op@example.ru",
+        "--role",
+        "is_operator",
+        expect="Пользователь создан",
+    )
+    token = ok("users", "token", "admin@example.ru").out.strip()
+    assert token.startswith("otk_")
+    refused("users", "token", "nobody@example.ru", expect="Пользователь не найден")
+    key = ok("sources", "create", "mis-1").out.strip()
+    assert key.startswith("otks_")
+    refused("sources", "create", "mis-1", expect="Ошибка")
+    refused("sources", "create", "МИС 1", expect="латинские буквы")
+    ok("sources", "link", "mis-1", "--email", "op@example.ru", expect="связан")
+    refused("sources", "link", "нет-такой", "--email", "op@example.ru", expect="Ошибка")
+    refused("sources", "link", "mis-1", "--email", "nobody@example.ru", expect="Ошибка")
+    refused("registry", "import", "planets", str(tmp_path / "x.csv"), expect="Ошибка")
+    refused("registry", "import", "organizations", str(tmp_path / "missing.csv"), expect="Ошибка")
+    bad = tmp_path / "records.csv"
+    with bad.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(
+            [
+                "record_id",
+                "organization_ogrn",
+                "service_code",
+                "served_at",
+                "recipient_snils",
+                "recipient_birth_date",
+            ]
+        )
+        w.writerow(
+            [
+                '=HYPERLINK("http://evil.example")',
+                "1027700132195",
+                "x.y",
+                "2026-01-01T10:00:00+03:00",
+                snils(),
+                "1980-05-01",
+            ]
+        )
+    refused("intake", "import", "--source", "mis-1", str(bad), code=3, expect="Полный отчёт")
+    report = (tmp_path / "records.csv.errors.csv").read_text("utf-8-sig")
+    assert "'=HYPERLINK" in report
+    assert "\n=" not in report
+    refused("intake", "import", "--source", "нет-такой", str(bad), expect="Ошибка")
+    refused("intake", "import", "--source", "mis-1", str(tmp_path / "none.csv"), expect="Ошибка")
+    refused(
+        "intake",
+        "consume",
+        "--source",
+        "mis-1",
+        "--nats-url",
+        "nats://127.0.0.1:9",
+        "--once",
+        expect="Ошибка",
+    )
+    ok("outbox", "list", expect="Сообщений пока нет.")
+    ok("outbox", "list", "--json")
+    refused(
+        "outbox",
+        "list",
+        expect="канал log",
+        OTKLIK_ENV="production",
+        OTKLIK_SECRET_KEY="s" * 40,
+        OTKLIK_PII_KEY="p" * 40,
+    )
+    ok("indicators", "compute", "--period", "2026-11", expect="Период")
+    refused("indicators", "compute", "--period", "2026-13", expect="Месяц 13 не существует")
+    ok("worker", "--once")
+    ok("insights", "analyse", "--limit", "10")
+    refused("insights", "evaluate", "--labels", str(tmp_path / "none.csv"), expect="Ошибка")
+    refused(
+        "users",
+        "token",
+        "admin@example.ru",
+        expect="Ошибка",
+        OTKLIK_DATABASE_URL="postgresql://postgres@127.0.0.1:9/none",
+    )
+    refused("serve", expect="Ошибка", OTKLIK_ENV="production", OTKLIK_SECRET_KEY="short")
+    refused(
+        "demo",
+        expect="Ошибка",
+        OTKLIK_ENV="production",
+        OTKLIK_SECRET_KEY="s" * 40,
+        OTKLIK_PII_KEY="p" * 40,
+    )
+    refused("no-such-command", code=2)
