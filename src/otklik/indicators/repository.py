@@ -24,6 +24,7 @@ from sqlalchemy import Integer as SaInteger
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.indicators import rollup
 from otklik.indicators.models import IndicatorRollup, MethodologyVersion, Signal
 from otklik.intake.models import ServiceRecord
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
@@ -40,7 +41,7 @@ from otklik.surveys.models import Response, ResponseComment, ResponseItem
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)
-COUNT_COLUMNS = ("n", "total", "n0", "n1", "n2", "n3", "n4", "n5")
+COUNT_COLUMNS = rollup.COUNT_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -289,32 +290,6 @@ async def add_signals(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     return len((await session.execute(stmt)).all())
 
 
-_COUNTS = ", ".join(COUNT_COLUMNS)
-_GRAINS = "GROUP BY GROUPING SETS ((m, organization_id, code), (y, organization_id, code))"
-_GRAIN_KEYS = "CASE WHEN grouping(m) = 0 THEN 'm' ELSE 'y' END, coalesce(m, y)"
-_DAYS = (
-    "date_trunc('month', answered_on)::date AS m, date_trunc('year', answered_on)::date AS y, "
-    "organization_id"
-)
-# One aggregation pass over the answers writes both grains (grouping sets: month and year
-# groups from the same scan), ordered like the primary key so its index fills in order.
-ROLLUP_INSERT = f"""
-INSERT INTO indicator_rollup (grain, day, organization_id, code, {_COUNTS})
-SELECT {_GRAIN_KEYS}, organization_id, code, count(*), sum(value),
-       {", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(6))}
-FROM (SELECT {_DAYS}, code, value FROM response_items
-      WHERE answered_on BETWEEN :start AND :end) a
-{_GRAINS}
-UNION ALL
-SELECT {_GRAIN_KEYS}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0
-FROM (SELECT {_DAYS}, '*' AS code FROM responses WHERE answered_on BETWEEN :start AND :end) r
-{_GRAINS}
-ORDER BY 1, 2, 3, 4
-"""  # noqa: S608 - constants only
-# The aggregation holds ~1.7 M groups at 20 000 organizations: in memory, not spilled to disk.
-REBUILD_WORK_MEM = "SET LOCAL work_mem = '256MB'"
-
-
 async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     """Replace the rollup of the whole years around [start, end] in one set-based pass.
 
@@ -322,8 +297,8 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     """
     start, end = date(start.year, 1, 1), date(end.year, 12, 31)
     await session.execute(delete(IndicatorRollup).where(IndicatorRollup.day.between(start, end)))
-    await session.execute(text(REBUILD_WORK_MEM))
-    result = await session.execute(text(ROLLUP_INSERT), {"start": start, "end": end})
+    await session.execute(text(rollup.REBUILD_WORK_MEM))
+    result = await session.execute(text(rollup.REBUILD), {"start": start, "end": end})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
