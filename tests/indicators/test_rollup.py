@@ -1,4 +1,4 @@
-"""The rollup's arithmetic readable in ``indicators/rollup.py`` is the arithmetic the database runs."""
+"""The rollup arithmetic readable in ``indicators/rollup.py`` is what the database runs."""
 
 from __future__ import annotations
 

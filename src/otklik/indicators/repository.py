@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Select,
     and_,
     cast,
@@ -145,19 +146,50 @@ async def item_counts(
 
 
 async def monthly_counts(
-    session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date, codes: list[str]
+    session: AsyncSession,
+    scope: Scope,
+    unit: UnitFilter,
+    start: date,
+    end: date,
+    codes: list[str] | None = None,
 ) -> list[Any]:
-    """Per month and item: n and total, for trend charts (rollup units only)."""
-    d = IndicatorRollup
-    month = d.day.label("month")
+    """Per month and item code: n and total (the rollup's months, or the answers for service
+    and life-situation units)."""
+    if unit.by_answer:
+        a = _answer_rows(unit, start, end)
+        month: Any = func.date_trunc("month", a.c.day)
+        code, n, total = a.c.code, a.c.n, a.c.total
+        oid = a.c.organization_id
+        where: list[ColumnElement[bool]] = []
+    else:
+        d = IndicatorRollup
+        month, code, n, total, oid = d.day, d.code, d.n, d.total, d.organization_id
+        where = [d.grain == "m", d.day.between(start, end)]
+    if codes is not None:
+        where.append(code.in_(codes))
+    label = cast(month, Date).label("month")
     stmt = (
-        select(month, d.code, func.sum(d.n).label("n"), func.sum(d.total).label("total"))
-        .join(Organization, Organization.id == d.organization_id)
-        .where(d.grain == "m", d.day.between(start, end), d.code.in_(codes), unit.orgs)
-        .group_by(month, d.code)
-        .order_by(month)
+        select(label, code.label("code"), func.sum(n).label("n"), func.sum(total).label("total"))
+        .join(Organization, Organization.id == oid)
+        .where(unit.orgs, *where)
+        .group_by(label, code)
+        .order_by(label)
     )
     return list((await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all())
+
+
+async def daily_counts(
+    session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
+) -> list[int]:
+    """Answers per day and item code (``*`` = questionnaires) of a unit, from the answers."""
+    a = _answer_rows(unit, start, end)
+    stmt = (
+        select(func.sum(a.c.n))
+        .join(Organization, Organization.id == a.c.organization_id)
+        .where(unit.orgs)
+        .group_by(a.c.day, a.c.code)
+    )
+    return [int(n) for n in await session.scalars(apply_scope(stmt, scope, ORG_SCOPE))]
 
 
 def _record_conditions(unit: UnitFilter) -> list[ColumnElement[bool]]:
@@ -171,19 +203,20 @@ def _record_conditions(unit: UnitFilter) -> list[ColumnElement[bool]]:
 
 async def record_counts(
     session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date, timely_days: int
-) -> tuple[int, int]:
-    """Service records served in the period, and how many arrived within ``timely_days``."""
+) -> tuple[int, int, int]:
+    """Distinct recipients (person keys) served in the period, their service records, and how
+    many records arrived within ``timely_days``."""
     lo, hi = moscow_bounds(start, end)
     sr = ServiceRecord
     late = sr.received_at <= sr.served_at + timedelta(days=timely_days)
     stmt = (
-        select(func.count(), func.count().filter(late))
+        select(func.count(func.distinct(sr.person_key)), func.count(), func.count().filter(late))
         .select_from(sr)
         .join(Organization, Organization.id == sr.organization_id)
         .where(sr.served_at >= lo, sr.served_at < hi, *_record_conditions(unit))
     )
     row = (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).one()
-    return int(row[0]), int(row[1])
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 async def invitation_counts(

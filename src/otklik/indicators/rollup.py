@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - SQL text built from constants only
 """The rollup's arithmetic, readable in one place.
 
 ``indicator_rollup(grain, day, organization_id, code, n, total, n0..n5)`` holds, per grain (``m``
@@ -71,7 +72,7 @@ BEGIN
   WHERE (d.grain, d.day, d.organization_id, d.code) = (o.grain, o.day, o.organization_id, '*');
   RETURN NULL;
 END """,
-}  # noqa: S608 - constants only
+}
 
 _GROUPS = "GROUP BY GROUPING SETS ((m, organization_id, code), (y, organization_id, code))"
 _GRAIN_KEYS = "CASE WHEN grouping(m) = 0 THEN 'm' ELSE 'y' END, coalesce(m, y)"
@@ -92,6 +93,6 @@ SELECT {_GRAIN_KEYS}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0
 FROM (SELECT {_DAYS}, '*' AS code FROM responses WHERE answered_on BETWEEN :start AND :end) r
 {_GROUPS}
 ORDER BY 1, 2, 3, 4
-"""  # noqa: S608 - constants only
+"""
 # The aggregation holds ~1.7 M groups at 20 000 organizations: in memory, not spilled to disk.
 REBUILD_WORK_MEM = "SET LOCAL work_mem = '256MB'"
