@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 Number = Fraction | float | int | Decimal
 HIDDEN_LABEL = "недостаточно данных"
