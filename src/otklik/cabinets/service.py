@@ -15,8 +15,8 @@ from otklik.errors import NotFound
 from otklik.identity.models import User
 from otklik.identity.service import scope_of
 from otklik.indicators import repository as ind_repo
+from otklik.indicators import series, tables
 from otklik.indicators import service as ind
-from otklik.indicators import tables
 from otklik.indicators.methodology import Methodology
 from otklik.indicators.periods import Period
 from otklik.indicators.repository import UnitFilter
@@ -93,7 +93,7 @@ async def organization_dashboard(
     others = await repository.other_responding(session, org, period.start, period.end)
     if others < MIN_OTHERS or group.counts.responses - data.counts.responses < m.min_n:
         group = withheld(group)
-    dash = Dashboard(data, await ind.trend(session, scope, unit, period, m), group, org.id)
+    dash = Dashboard(data, await series.trend(session, scope, unit, period, m), group, org.id)
     if not data.integral.suppressed or any(not i.suppressed for i in data.items):
         dash.comments_shown = data.counts.responses >= m.min_n
     if dash.comments_shown:

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import DomainError, Forbidden, NotFound
 from otklik.identity.roles import ScopeKind
-from otklik.indicators import protection, repository, table_queries, tables
-from otklik.indicators.disclosure import YearMask, count, percent, ratio, shown, year_mask
+from otklik.indicators import protection, repository
+from otklik.indicators.disclosure import count, percent, ratio, shown
 from otklik.indicators.methodology import ITEM_LABELS, Methodology
-from otklik.indicators.periods import Period, month_of, parse_period, year_of
+from otklik.indicators.periods import Period, parse_period, year_of
 from otklik.indicators.repository import UnitFilter
 from otklik.indicators.schemas import (
     CountsOut,
@@ -130,7 +130,7 @@ Means = Mapping[str, Fraction | None]
 EMPTY = dict.fromkeys(repository.COUNT_COLUMNS, 0)
 
 
-def _hidden_item(code: str, n: int) -> ItemOut:
+def hidden_item(code: str, n: int) -> ItemOut:
     return ItemOut(
         code=code,
         label=ITEM_LABELS.get(code, code),
@@ -150,7 +150,7 @@ def item_out(code: str, c: dict[str, int] | None, m: Methodology, hide: bool) ->
     c = c or EMPTY
     n = c["n"]
     if hide or n < m.min_n:
-        return _hidden_item(code, n)
+        return hidden_item(code, n)
     sumsq = sum(v * v * c[f"n{v}"] for v in range(1, 6))
     ci = mean_interval(n, c["total"], sumsq, m.confidence)
     sat = sum(c[f"n{v}"] for v in range(m.satisfied_min, 6))
@@ -287,14 +287,17 @@ async def indicators(
     today: date,
     aggregation: str = "pooled",
 ) -> IndicatorsOut:
-    """Every indicator of one unit and period, within the caller's scope."""
+    """Every indicator of one unit and period, within the caller's scope; ``unweighted``: the
+    344н-style figures (``series.unweighted``)."""
+    from otklik.indicators import series  # series builds on this module
+
     period = parse_period(period_text)
     unit = await resolve_unit(session, unit_spec)
     m = await methodology(session, version)
     await check_scope(session, scope, unit)
     out = await compute(session, scope, unit, period, m, today)
     if aggregation == "unweighted":
-        return await unweighted(session, scope, unit, period, m, out)
+        return await series.unweighted(session, scope, unit, period, m, out)
     return out
 
 
@@ -356,93 +359,3 @@ async def compute(
         improvement_zone=zone,
         targets=await targets(session, scope, unit, period, m, today),
     )
-
-
-class BadAggregation(DomainError):
-    status_code = 400
-    code = "bad_aggregation"
-    message = (
-        "Невзвешенное среднее (344н) считается для единиц из нескольких организаций "
-        "(субъект, тип, отрасль, учредитель, страна) за месяц, квартал или год."
-    )
-
-
-async def unweighted(
-    session: AsyncSession,
-    scope: Scope,
-    unit: Unit,
-    period: Period,
-    m: Methodology,
-    pooled: IndicatorsOut,
-) -> IndicatorsOut:
-    """The 344н-style figures: each item and the integral as the plain mean of the values the
-    organizations table shows for the unit's organizations (hidden rows left out); ``n`` is
-    the number of organizations averaged. Counts and ratios stay those of the unit."""
-    if unit.kind in ("organization", "service", "life_situation") or period.kind == "range":
-        raise BadAggregation()
-    hidden = sorted(await tables.hidden_organizations(session, period, m))
-    stmt = table_queries.unit_means(m, period.start, period.end, scope, unit.filter.orgs)
-    row = (await session.execute(stmt, {"hidden_ids": hidden})).one()._mapping
-    items = []
-    for code in m.items:
-        k = int(row[f"k_{code}"])
-        if k == 0 or pooled.counts.responses < m.min_n:
-            items.append(_hidden_item(code, k))
-            continue
-        items.append(
-            _hidden_item(code, k).model_copy(update={"mean": shown(row[code]), "suppressed": False})
-        )
-    value = None if pooled.integral.suppressed else shown(row["integral"])
-    zone = [i.code for i in items if i.mean is not None and i.mean < m.improvement_threshold]
-    if value is not None and value < m.improvement_threshold:
-        zone.append("integral")
-    return pooled.model_copy(
-        update={
-            "aggregation": "unweighted",
-            "items": items,
-            "integral": pooled.integral.model_copy(
-                update={"value": value, "suppressed": value is None}
-            ),
-            "improvement_zone": zone,
-        }
-    )
-
-
-async def trend(
-    session: AsyncSession, scope: Scope, unit: Unit, period: Period, m: Methodology
-) -> list[dict[str, Any]]:
-    """Monthly overall and integral means over the twelve months to the period's end, each
-    month hidden as the unit's own month would be (its year's protection, as the headline)."""
-    end = period.end
-    start = date(end.year - (end.month < 12), end.month % 12 + 1, 1)  # 12 months, end's included
-    codes = ["*", "overall", *m.integral_weights]
-    rows = await repository.monthly_counts(session, scope, unit.filter, start, end, codes)
-    masks: dict[int, dict[str, YearMask]] = {}
-    people: dict[int, tables.Population] = {}
-    for year in {start.year, end.year}:
-        months = await protection.year_months(session, scope, unit, year)
-        masks[year] = {code: year_mask(n, m.min_n) for code, n in months.items()}
-        if unit.kind == "organization":
-            people[year] = await tables.population(session, year)
-    by_month: dict[date, dict[str, dict[str, int]]] = {}
-    for r in rows:
-        by_month.setdefault(r.month, {})[r.code] = {"n": int(r.n), "total": int(r.total)}
-    out = []
-    for month, c in sorted(by_month.items()):
-        hidden = {q for q, mask in masks[month.year].items() if mask.hides("month", month.month)}
-        if unit.kind == "organization":
-            shut = tables.hidden_in(people[month.year], month_of(month), m.min_n)
-            if int(unit.target_id) in shut:
-                hidden.add("*")
-        means = shown_means(c, m, hidden)
-        out.append(
-            {
-                "month": month,
-                "responses": c.get("*", {"n": 0})["n"],
-                "overall": shown(means.get("overall")),
-                "integral": shown(
-                    integral({q: v for q, v in means.items() if q in m.integral_weights}, m)
-                ),
-            }
-        )
-    return out
