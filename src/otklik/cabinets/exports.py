@@ -116,7 +116,8 @@ def region_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]
 
 
 def _r(v: float | None) -> float | None:
-    return None if v is None else round(float(v), 2)
+    """Figures arrive rounded for display (``indicators.disclosure.shown``): no second rounding."""
+    return None if v is None else float(v)
 
 
 def meta(title: str, version: str, period: str) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""Cabinet data: what each role's pages show, assembled from the indicator engine."""
+"""Cabinet data: what each role's pages show, assembled from the indicator engine only."""
 
 from __future__ import annotations
 
@@ -10,35 +10,26 @@ from sqlalchemy import and_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.cabinets import repository
-from otklik.cabinets.repository import Filters, Window
+from otklik.cabinets.repository import Filters
 from otklik.errors import NotFound
 from otklik.identity.models import User
 from otklik.identity.roles import COMMENT_TEXT_ROLES
 from otklik.identity.service import scope_of
 from otklik.indicators import repository as ind_repo
+from otklik.indicators import series, tables
 from otklik.indicators import service as ind
 from otklik.indicators.methodology import Methodology
 from otklik.indicators.periods import Period
 from otklik.indicators.repository import UnitFilter
 from otklik.indicators.schemas import IndicatorsOut
-from otklik.indicators.stats import STATUS_LABELS, complementary_hidden
+from otklik.indicators.tables import BIN_LABELS, OrgTable, band
 from otklik.kit.scope import Scope
 from otklik.registry.models import Organization
 
+__all__ = ["BIN_LABELS", "OrgTable", "band"]
 PER_PAGE = 25
 COMMENTS_PER_PAGE = 20
 MIN_OTHERS = 3  # other organizations answered about, for a comparison group to be shown
-BINS = ((1.0, 3.5), (3.5, 4.0), (4.0, 4.5), (4.5, 4.8), (4.8, 5.01))
-BIN_LABELS = ("ниже 3,5", "3,5–4,0", "4,0–4,5", "4,5–4,8", "4,8 и выше")
-EDGES = [hi for _, hi in BINS[:-1]]
-
-
-def window(period: Period, today: date) -> Window:
-    y = period.year
-    start = date(y, 1, 1)
-    days = (date(y, 12, 31) - start).days + 1
-    elapsed = max(0.0, min(1.0, ((min(period.end, today) - start).days + 1) / days))
-    return Window(period.start, period.end, start, date(y - 1, 1, 1), date(y - 1, 12, 31), elapsed)
 
 
 @dataclass
@@ -72,34 +63,6 @@ def withheld(out: IndicatorsOut) -> IndicatorsOut:
     )
 
 
-async def trend(
-    session: AsyncSession, scope: Scope, unit: UnitFilter, period: Period, m: Methodology
-) -> list[dict[str, Any]]:
-    """Monthly overall and integral-item means over the twelve months to the period's end."""
-    end = period.end
-    start = date(end.year - (end.month < 12), end.month % 12 + 1, 1)  # 12 months, end's included
-    codes = ["*", "overall", *m.integral_weights]
-    rows = await ind_repo.monthly_counts(session, scope, unit, start, period.end, codes)
-    by_month: dict[date, dict[str, tuple[int, int]]] = {}
-    for r in rows:
-        by_month.setdefault(r.month, {})[r.code] = (int(r.n), int(r.total))
-    out = []
-    for month, c in sorted(by_month.items()):
-        resp = c.get("*", (0, 0))[0]
-        means = {
-            q: t / n for q, (n, t) in c.items() if q != "*" and n >= m.min_n and resp >= m.min_n
-        }
-        out.append(
-            {
-                "month": month,
-                "responses": resp,
-                "overall": means.get("overall"),
-                "integral": ind.integral(means, m),
-            }
-        )
-    return out
-
-
 async def organization_dashboard(
     session: AsyncSession,
     user: User,
@@ -120,21 +83,24 @@ async def organization_dashboard(
     org = await session.get(Organization, int(unit.target_id))
     if org is None:
         raise NotFound()
-    # The comparison group is an aggregate of the whole type and region, suppressed like any
-    # unit; it is read country-wide on purpose (it shows no organization's own figures), and
-    # withheld when the viewer could subtract its own answers and single another one out.
+    # The comparison group is an aggregate of the whole type and region, read country-wide on
+    # purpose (it shows no organization's own figures). Its cells are protected as the group
+    # minus the viewer's own organization, and it is withheld unless at least three other
+    # organizations were answered about: otherwise a member could subtract its own answers.
     group_filter = UnitFilter(
         and_(Organization.type_code == org.type_code, Organization.region_code == org.region_code)
     )
     group_unit = ind.Unit("group", f"{org.type_code}:{org.region_code}", "", group_filter)
-    group = await ind.compute(session, Scope.country(), group_unit, period, m, today)
+    group = await ind.compute(session, Scope.country(), group_unit, period, m, today, minus=unit)
     others = await repository.other_responding(session, org, period.start, period.end)
     if others < MIN_OTHERS or group.counts.responses - data.counts.responses < m.min_n:
         group = withheld(group)
-    dash = Dashboard(data, await trend(session, scope, unit.filter, period, m), group, org.id)
+    dash = Dashboard(data, await series.trend(session, scope, unit, period, m), group, org.id)
     dash.comments_allowed = user.role in COMMENT_TEXT_ROLES
-    if dash.comments_allowed and data.counts.responses >= m.min_n:
-        dash.comments_shown = True
+    shown_any = not data.integral.suppressed or any(not i.suppressed for i in data.items)
+    if dash.comments_allowed and shown_any:
+        dash.comments_shown = data.counts.responses >= m.min_n
+    if dash.comments_shown:
         dash.comments, dash.comments_total = await ind_repo.comments(
             session,
             scope,
@@ -149,27 +115,6 @@ async def organization_dashboard(
     return dash
 
 
-@dataclass
-class OrgTable:
-    rows: list[dict[str, Any]]
-    total: int
-    page: int
-    pages: int
-    bands: list[tuple[str, int]] | None = None  # the distribution, when computed alongside
-
-
-def _row(r: Any, recipients: dict[int, int]) -> dict[str, Any]:
-    row = dict(r._mapping)
-    rec = recipients.get(int(r.oid), 0)
-    row["recipients"] = rec
-    row["coverage"] = round(100 * r.resp / rec, 1) if rec else None
-    row["status_label"] = STATUS_LABELS[r.status]
-    if r.hidden:
-        for k in ("integral", "overall", "shrunk", "ytd"):
-            row[k] = None
-    return row
-
-
 async def organization_table(
     session: AsyncSession,
     user: User,
@@ -181,54 +126,22 @@ async def organization_table(
     page: int,
     per_page: int = PER_PAGE,
 ) -> OrgTable:
-    """One page of the organizations in scope with their figures (set-based, one query)."""
-    scope = scope_of(user)
-    stmt = repository.organization_rows(m, window(period, today), scope, f)
-    edges = EDGES if f == Filters() else None  # unfiltered: the distribution comes along
-    rows, total, bands = await repository.organization_page(
-        session, stmt, sort, per_page, (page - 1) * per_page, edges
+    """One page of the organizations in scope with their shown figures."""
+    return await tables.organization_table(
+        session, scope_of(user), period, m, today, f, sort, page, per_page
     )
-    recipients = await repository.coverage_by_org(
-        session, scope, [int(r.oid) for r in rows], period.start, period.end
-    )
-    pages = max(1, -(-total // per_page))
-    table = OrgTable([_row(r, recipients) for r in rows], total, page, pages)
-    table.bands = None if bands is None else _bands(bands)
-    return table
-
-
-def _bands(counts: dict[int, int]) -> list[tuple[str, int]]:
-    return [(label, counts.get(i, 0)) for i, label in enumerate(BIN_LABELS)]
 
 
 async def distribution(
     session: AsyncSession, user: User, period: Period, m: Methodology, today: date
 ) -> list[tuple[str, int]]:
-    """How many organizations fall into each band of the integral index."""
-    stmt = repository.organization_rows(m, window(period, today), scope_of(user), Filters())
-    return _bands(await repository.band_counts(session, stmt, EDGES))
+    return await tables.distribution(session, scope_of(user), period, m, today)
 
 
 async def regions(
     session: AsyncSession, user: User, period: Period, m: Methodology, today: date
 ) -> list[dict[str, Any]]:
-    """Regions as units: pooled and unweighted integral, with complementary suppression."""
-    rows = await repository.region_rows(session, m, window(period, today), scope_of(user))
-    hidden = complementary_hidden([int(r.resp) for r in rows], m.min_n)
-    out = []
-    for i, r in enumerate(rows):
-        d = dict(r._mapping)
-        d["hidden"] = i in hidden
-        if d["hidden"]:
-            d["pooled"] = d["unweighted"] = None
-        out.append(d)
-    return out
-
-
-def band(value: float | None) -> int | None:
-    if value is None:
-        return None
-    return next(i for i, (lo, hi) in enumerate(BINS) if value < hi or i == len(BINS) - 1)
+    return await tables.regions(session, scope_of(user), period, m, today)
 
 
 async def filter_options(session: AsyncSession, user: User) -> tuple[list[Any], list[Any]]:

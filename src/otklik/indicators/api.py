@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -26,7 +26,9 @@ IndicatorUser = Annotated[User, Depends(require_roles(*INDICATOR_READERS, api=Tr
     responses={
         400: {
             "model": ErrorOut,
-            "description": "bad_unit, bad_period, period_backwards, period_too_long",
+            "description": "bad_unit, bad_period, period_backwards, period_too_long, "
+            "period_not_allowed (диапазон дат, разность которого с другим раскрыла бы ответы), "
+            "bad_aggregation",
         },
         401: {"model": ErrorOut, "description": "unauthorized, invalid_token"},
         403: {"model": ErrorOut, "description": "forbidden, out_of_scope"},
@@ -41,7 +43,13 @@ async def get_indicators(
     unit: Annotated[str, Query(description="вид:код, например organization:1027700132195")],
     period: Annotated[str, Query(description="2026, 2026-Q3, 2026-11, 2026-11-01..2026-11-30")],
     methodology: Annotated[str | None, Query(description="версия методики")] = None,
+    aggregation: Annotated[
+        Literal["pooled", "unweighted"],
+        Query(description="pooled — по ответам; unweighted — среднее значений организаций (344н)"),
+    ] = "pooled",
 ) -> IndicatorsOut:
     """Scores, shares, counts and targets of a unit in the caller's scope."""
     today = moscow_date()
-    return await service.indicators(session, scope_of(user), unit, period, methodology, today)
+    return await service.indicators(
+        session, scope_of(user), unit, period, methodology, today, aggregation
+    )

@@ -113,3 +113,22 @@ def year_of(year: int) -> Period:
 
 def month_of(day: date) -> Period:
     return parse_period(f"{day:%Y-%m}")
+
+
+class PeriodNotAllowed(DomainError):
+    status_code = 400
+    code = "period_not_allowed"
+    message = (
+        "За такой диапазон дат показатели не выдаются: разность двух диапазонов могла бы "
+        "раскрыть отдельные ответы. Укажите месяц (2026-11), квартал (2026-Q3) или год (2026)."
+    )
+
+
+FIXED = ("month", "quarter", "year")
+
+
+def fixed_grain(period: Period) -> Period:
+    """Published tables are given for whole months, quarters and years only."""
+    if period.kind not in FIXED:
+        raise PeriodNotAllowed()
+    return period

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Select,
     and_,
     cast,
@@ -23,6 +24,7 @@ from sqlalchemy import Integer as SaInteger
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.indicators import rollup
 from otklik.indicators.models import IndicatorRollup, MethodologyVersion, Signal
 from otklik.intake.models import ServiceRecord
 from otklik.kit.clock import MOSCOW
@@ -39,7 +41,7 @@ from otklik.registry.models import (
 from otklik.surveys.models import Response, ResponseComment, ResponseItem
 
 ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)
-COUNT_COLUMNS = ("n", "total", "n0", "n1", "n2", "n3", "n4", "n5")
+COUNT_COLUMNS = rollup.COUNT_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -143,19 +145,50 @@ async def item_counts(
 
 
 async def monthly_counts(
-    session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date, codes: list[str]
+    session: AsyncSession,
+    scope: Scope,
+    unit: UnitFilter,
+    start: date,
+    end: date,
+    codes: list[str] | None = None,
 ) -> list[Any]:
-    """Per month and item: n and total, for trend charts (rollup units only)."""
-    d = IndicatorRollup
-    month = d.day.label("month")
+    """Per month and item code: n and total (the rollup's months, or the answers for service
+    and life-situation units)."""
+    if unit.by_answer:
+        a = _answer_rows(unit, start, end)
+        month: Any = func.date_trunc("month", a.c.day)
+        code, n, total = a.c.code, a.c.n, a.c.total
+        oid = a.c.organization_id
+        where: list[ColumnElement[bool]] = []
+    else:
+        d = IndicatorRollup
+        month, code, n, total, oid = d.day, d.code, d.n, d.total, d.organization_id
+        where = [d.grain == "m", d.day.between(start, end)]
+    if codes is not None:
+        where.append(code.in_(codes))
+    label = cast(month, Date).label("month")
     stmt = (
-        select(month, d.code, func.sum(d.n).label("n"), func.sum(d.total).label("total"))
-        .join(Organization, Organization.id == d.organization_id)
-        .where(d.grain == "m", d.day.between(start, end), d.code.in_(codes), unit.orgs)
-        .group_by(month, d.code)
-        .order_by(month)
+        select(label, code.label("code"), func.sum(n).label("n"), func.sum(total).label("total"))
+        .join(Organization, Organization.id == oid)
+        .where(unit.orgs, *where)
+        .group_by(label, code)
+        .order_by(label)
     )
     return list((await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all())
+
+
+async def daily_counts(
+    session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
+) -> list[int]:
+    """Answers per day and item code (``*`` = questionnaires) of a unit, from the answers."""
+    a = _answer_rows(unit, start, end)
+    stmt = (
+        select(func.sum(a.c.n))
+        .join(Organization, Organization.id == a.c.organization_id)
+        .where(unit.orgs)
+        .group_by(a.c.day, a.c.code)
+    )
+    return [int(n) for n in await session.scalars(apply_scope(stmt, scope, ORG_SCOPE))]
 
 
 def _record_conditions(unit: UnitFilter) -> list[ColumnElement[bool]]:
@@ -169,19 +202,20 @@ def _record_conditions(unit: UnitFilter) -> list[ColumnElement[bool]]:
 
 async def record_counts(
     session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date, timely_days: int
-) -> tuple[int, int]:
-    """Service records served in the period, and how many arrived within ``timely_days``."""
+) -> tuple[int, int, int]:
+    """Distinct recipients (person keys) served in the period, their service records, and how
+    many records arrived within ``timely_days``."""
     lo, hi = moscow_bounds(start, end)
     sr = ServiceRecord
     late = sr.received_at <= sr.served_at + timedelta(days=timely_days)
     stmt = (
-        select(func.count(), func.count().filter(late))
+        select(func.count(func.distinct(sr.person_key)), func.count(), func.count().filter(late))
         .select_from(sr)
         .join(Organization, Organization.id == sr.organization_id)
         .where(sr.served_at >= lo, sr.served_at < hi, *_record_conditions(unit))
     )
     row = (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).one()
-    return int(row[0]), int(row[1])
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 async def invitation_counts(
@@ -288,32 +322,6 @@ async def add_signals(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     return len((await session.execute(stmt)).all())
 
 
-_COUNTS = ", ".join(COUNT_COLUMNS)
-_GRAINS = "GROUP BY GROUPING SETS ((m, organization_id, code), (y, organization_id, code))"
-_GRAIN_KEYS = "CASE WHEN grouping(m) = 0 THEN 'm' ELSE 'y' END, coalesce(m, y)"
-_DAYS = (
-    "date_trunc('month', answered_on)::date AS m, date_trunc('year', answered_on)::date AS y, "
-    "organization_id"
-)
-# One aggregation pass over the answers writes both grains (grouping sets: month and year
-# groups from the same scan), ordered like the primary key so its index fills in order.
-ROLLUP_INSERT = f"""
-INSERT INTO indicator_rollup (grain, day, organization_id, code, {_COUNTS})
-SELECT {_GRAIN_KEYS}, organization_id, code, count(*), sum(value),
-       {", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(6))}
-FROM (SELECT {_DAYS}, code, value FROM response_items
-      WHERE answered_on BETWEEN :start AND :end) a
-{_GRAINS}
-UNION ALL
-SELECT {_GRAIN_KEYS}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0
-FROM (SELECT {_DAYS}, '*' AS code FROM responses WHERE answered_on BETWEEN :start AND :end) r
-{_GRAINS}
-ORDER BY 1, 2, 3, 4
-"""  # noqa: S608 - constants only
-# The aggregation holds ~1.7 M groups at 20 000 organizations: in memory, not spilled to disk.
-REBUILD_WORK_MEM = "SET LOCAL work_mem = '256MB'"
-
-
 async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     """Replace the rollup of the whole years around [start, end] in one set-based pass.
 
@@ -321,8 +329,8 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     """
     start, end = date(start.year, 1, 1), date(end.year, 12, 31)
     await session.execute(delete(IndicatorRollup).where(IndicatorRollup.day.between(start, end)))
-    await session.execute(text(REBUILD_WORK_MEM))
-    result = await session.execute(text(ROLLUP_INSERT), {"start": start, "end": end})
+    await session.execute(text(rollup.REBUILD_WORK_MEM))
+    result = await session.execute(text(rollup.REBUILD), {"start": start, "end": end})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

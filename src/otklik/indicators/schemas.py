@@ -23,15 +23,17 @@ class PeriodOut(BaseModel):
 
 
 class CountsOut(BaseModel):
-    service_recipients: int = Field(description="записей об оказанных услугах за период")
-    invitations_delivered: int
+    service_recipients: int | None = Field(
+        description="получателей услуг за период (разных людей); null, если меньше порога"
+    )
+    invitations_delivered: int | None = Field(description="null, если меньше порога")
     responses: int = Field(description="заполненных анкет")
 
 
 class ItemOut(BaseModel):
     code: str
     label: str
-    n: int
+    n: int = Field(description="ответов (при aggregation=unweighted — организаций)")
     mean: float | None = Field(description="средний балл; null, если данные скрыты")
     ci_low: float | None
     ci_high: float | None
@@ -82,7 +84,7 @@ class IndicatorsOut(BaseModel):
     min_n: int = Field(description="порог малых чисел")
     counts: CountsOut
     response_rate: float | None = Field(description="анкеты ÷ доставленные приглашения, %")
-    coverage: float | None = Field(description="анкеты ÷ получатели услуг, %")
+    coverage: float | None = Field(description="анкеты ÷ получатели услуг (разные люди), %")
     coverage_target: float = Field(description="цель охвата, %")
     timeliness: float | None = Field(description="доля записей, поступивших вовремя, %")
     invitation_delay: DelayOut

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import DomainError, Forbidden, NotFound
-from otklik.indicators import repository
+from otklik.indicators import protection, repository
+from otklik.indicators.disclosure import count, percent, ratio, shown
 from otklik.indicators.methodology import ITEM_LABELS, Methodology
-from otklik.indicators.periods import Period, parse_period
+from otklik.indicators.periods import Period, parse_period, year_of
 from otklik.indicators.repository import UnitFilter
 from otklik.indicators.schemas import (
     CountsOut,
@@ -26,7 +29,7 @@ from otklik.indicators.schemas import (
     TargetOut,
     UnitOut,
 )
-from otklik.indicators.stats import STATUS_LABELS, annual_target, mean_interval, wilson
+from otklik.indicators.stats import STATUS_LABELS, mean_interval, wilson
 from otklik.kit.scope import Scope, ScopeKind
 from otklik.registry.models import SECTOR_LABELS, Organization, OrganizationType
 
@@ -122,28 +125,31 @@ async def methodology(session: AsyncSession, version: str | None) -> Methodology
     return Methodology.from_definition(row.version, row.definition)
 
 
-def _pct(v: float | None) -> float | None:
-    return None if v is None else round(100.0 * v, 1)
+Means = Mapping[str, Fraction | None]
+EMPTY = dict.fromkeys(repository.COUNT_COLUMNS, 0)
+
+
+def hidden_item(code: str, n: int) -> ItemOut:
+    return ItemOut(
+        code=code,
+        label=ITEM_LABELS.get(code, code),
+        n=n,
+        mean=None,
+        ci_low=None,
+        ci_high=None,
+        csat=None,
+        csat_ci_low=None,
+        csat_ci_high=None,
+        suppressed=True,
+    )
 
 
 def item_out(code: str, c: dict[str, int] | None, m: Methodology, hide: bool) -> ItemOut:
-    """One item's score, t-interval and share satisfied from its value counts."""
-    c = c or dict.fromkeys(repository.COUNT_COLUMNS, 0)
+    """One item's score, interval and share satisfied from its value counts, as shown."""
+    c = c or EMPTY
     n = c["n"]
-    suppressed = hide or n < m.min_n
-    if suppressed or n == 0:
-        return ItemOut(
-            code=code,
-            label=ITEM_LABELS.get(code, code),
-            n=n,
-            mean=None,
-            ci_low=None,
-            ci_high=None,
-            csat=None,
-            csat_ci_low=None,
-            csat_ci_high=None,
-            suppressed=suppressed,
-        )
+    if hide or n < m.min_n:
+        return hidden_item(code, n)
     sumsq = sum(v * v * c[f"n{v}"] for v in range(1, 6))
     ci = mean_interval(n, c["total"], sumsq, m.confidence)
     sat = sum(c[f"n{v}"] for v in range(m.satisfied_min, 6))
@@ -152,30 +158,25 @@ def item_out(code: str, c: dict[str, int] | None, m: Methodology, hide: bool) ->
         code=code,
         label=ITEM_LABELS.get(code, code),
         n=n,
-        mean=round(c["total"] / n, 2),
-        ci_low=round(ci.low, 2) if ci else None,
-        ci_high=round(ci.high, 2) if ci else None,
-        csat=_pct(sat / n),
-        csat_ci_low=_pct(w.low) if w else None,
-        csat_ci_high=_pct(w.high) if w else None,
+        mean=shown(Fraction(c["total"], n)),
+        ci_low=shown(ci.low) if ci else None,
+        ci_high=shown(ci.high) if ci else None,
+        csat=percent(sat, n),
+        csat_ci_low=shown(100 * w.low, 1) if w else None,
+        csat_ci_high=shown(100 * w.high, 1) if w else None,
         suppressed=False,
     )
 
 
-def integral(means: Mapping[str, float | None], m: Methodology) -> float | None:
-    """Weighted mean of the available (unsuppressed) integral items."""
-    used = [(w, means[q]) for q, w in m.integral_weights.items() if means.get(q) is not None]
+def integral(means: Means, m: Methodology) -> Fraction | None:
+    """Exact weighted mean of the available (shown) integral items."""
+    used = [
+        (Fraction(w), v) for q, w in m.integral_weights.items() if (v := means.get(q)) is not None
+    ]
     weight = sum(w for w, _ in used)
     if not used or weight == 0:
         return None
-    return sum(w * v for w, v in used if v is not None) / weight
-
-
-def raw_means(counts: dict[str, dict[str, int]], m: Methodology) -> dict[str, float | None]:
-    """Unrounded means of every item with at least ``min_n`` answers (and responses)."""
-    if counts.get("*", {}).get("n", 0) < m.min_n:
-        return {}
-    return {q: c["total"] / c["n"] for q, c in counts.items() if q != "*" and c["n"] >= m.min_n}
+    return sum(w * v for w, v in used) / weight
 
 
 def _share(k: int, n: int, m: Methodology, hide: bool) -> ShareOut:
@@ -184,64 +185,96 @@ def _share(k: int, n: int, m: Methodology, hide: bool) -> ShareOut:
     w = wilson(k, n, m.confidence)
     return ShareOut(
         n=n,
-        value=_pct(k / n),
-        ci_low=_pct(w.low) if w else None,
-        ci_high=_pct(w.high) if w else None,
+        value=percent(k, n),
+        ci_low=shown(100 * w.low, 1) if w else None,
+        ci_high=shown(100 * w.high, 1) if w else None,
         suppressed=False,
     )
 
 
-def _ratio(a: int, b: int) -> float | None:
-    return _pct(a / b) if b else None
-
-
-def _elapsed(period: Period, today: date) -> float:
+def elapsed_share(period: Period, today: date) -> Decimal:
+    """Share of the period's year elapsed by the period's end (or today), six decimals."""
     start = date(period.year, 1, 1)
     end = min(period.end, today)
     days = (date(period.year, 12, 31) - start).days + 1
-    return max(0.0, min(1.0, ((end - start).days + 1) / days))
+    share = max(0.0, min(1.0, ((end - start).days + 1) / days))
+    return Decimal(share).quantize(Decimal("0.000001"))
+
+
+def target_status(
+    baseline: float | None, current: float | None, elapsed: Decimal, m: Methodology
+) -> tuple[float | None, str]:
+    """Target and status from shown values, in ``Decimal`` exactly as the tables' SQL does:
+    target = min(baseline + step, 5); met if current ≥ target; on track if current ≥ the
+    shown straight-line pace baseline + step × elapsed."""
+    if baseline is None:
+        return None, "no_baseline"
+    b = Decimal(str(baseline))
+    if b >= Decimal(str(m.improvement_threshold)):
+        return None, "not_applicable"
+    step = Decimal(str(m.annual_step))
+    target = min(b + step, Decimal(5))
+    if current is None:
+        return float(target), "insufficient"
+    c = Decimal(str(current))
+    if c >= target:
+        return float(target), "met"
+    pace = shown(b + step * elapsed)
+    return float(target), "on_track" if pace is not None and c >= Decimal(str(pace)) else "behind"
+
+
+def shown_means(
+    counts: dict[str, dict[str, int]], m: Methodology, hidden: set[str]
+) -> dict[str, Fraction]:
+    """Exact means of the items a unit shows (enough answers, not hidden by protection)."""
+    if counts.get("*", EMPTY)["n"] < m.min_n or "*" in hidden:
+        return {}
+    return {
+        q: Fraction(c["total"], c["n"])
+        for q, c in counts.items()
+        if q != "*" and q not in hidden and c["n"] >= m.min_n
+    }
+
+
+def _value(means: Means, m: Methodology, code: str) -> float | None:
+    return shown(integral(means, m)) if code == "integral" else shown(means.get(code))
 
 
 async def targets(
     session: AsyncSession, scope: Scope, unit: Unit, period: Period, m: Methodology, today: date
 ) -> list[TargetOut]:
-    """Annual targets for the year of the period's end, from the previous year's values."""
+    """Annual targets for the year of the period's end, from the previous year's shown values."""
     y = period.year
-    prev = raw_means(
-        await repository.item_counts(
-            session, scope, unit.filter, date(y - 1, 1, 1), date(y - 1, 12, 31)
-        ),
+    prev_year, ytd_period = year_of(y - 1), Period("range", date(y, 1, 1), period.end, "")
+    prev_hidden = await protection.hidden_codes(session, scope, unit, prev_year, m)
+    prev = shown_means(
+        await repository.item_counts(session, scope, unit.filter, prev_year.start, prev_year.end),
         m,
+        prev_hidden,
     )
-    ytd = raw_means(
-        await repository.item_counts(session, scope, unit.filter, date(y, 1, 1), period.end), m
+    ytd_hidden = await protection.ytd_hidden_codes(session, scope, unit, period, m)
+    ytd = shown_means(
+        await repository.item_counts(session, scope, unit.filter, ytd_period.start, period.end),
+        m,
+        ytd_hidden,
     )
-    prev["integral"], ytd["integral"] = integral(prev, m), integral(ytd, m)
+    elapsed = elapsed_share(period, today)
     out = []
     for code in (*m.items, "integral"):
-        t = annual_target(
-            prev.get(code),
-            ytd.get(code),
-            _elapsed(period, today),
-            m.improvement_threshold,
-            m.annual_step,
-        )
+        baseline, current = _value(prev, m, code), _value(ytd, m, code)
+        target, status = target_status(baseline, current, elapsed, m)
         out.append(
             TargetOut(
                 code=code,
                 label=ITEM_LABELS.get(code, code),
-                baseline=_round(t.baseline),
-                target=_round(t.target),
-                current=_round(ytd.get(code)),
-                status=t.status,
-                status_label=STATUS_LABELS[t.status],
+                baseline=baseline,
+                target=target,
+                current=current,
+                status=status,
+                status_label=STATUS_LABELS[status],
             )
         )
     return out
-
-
-def _round(v: float | None) -> float | None:
-    return None if v is None else round(v, 2)
 
 
 async def indicators(
@@ -251,34 +284,51 @@ async def indicators(
     period_text: str,
     version: str | None,
     today: date,
+    aggregation: str = "pooled",
 ) -> IndicatorsOut:
-    """Every indicator of one unit and period, within the caller's scope."""
+    """Every indicator of one unit and period, within the caller's scope; ``unweighted``: the
+    344н-style figures (``series.unweighted``)."""
+    from otklik.indicators import series  # series builds on this module
+
     period = parse_period(period_text)
     unit = await resolve_unit(session, unit_spec)
     m = await methodology(session, version)
     await check_scope(session, scope, unit)
-    return await compute(session, scope, unit, period, m, today)
+    out = await compute(session, scope, unit, period, m, today)
+    if aggregation == "unweighted":
+        return await series.unweighted(session, scope, unit, period, m, out)
+    return out
 
 
 async def compute(
-    session: AsyncSession, scope: Scope, unit: Unit, period: Period, m: Methodology, today: date
+    session: AsyncSession,
+    scope: Scope,
+    unit: Unit,
+    period: Period,
+    m: Methodology,
+    today: date,
+    minus: Unit | None = None,
 ) -> IndicatorsOut:
+    """The unit's figures as shown. ``minus``: protect the cells of the unit minus that one
+    (a comparison group shown to one of its members)."""
+    hidden = await protection.hidden_codes(session, scope, unit, period, m, minus)
     counts = await repository.item_counts(session, scope, unit.filter, period.start, period.end)
-    responses = counts.get("*", {}).get("n", 0)
-    hide = responses < m.min_n
-    items = [item_out(q, counts.get(q), m, hide) for q in m.items]
-    means = {i.code: (counts[i.code]["total"] / i.n) for i in items if not i.suppressed and i.n}
-    value = integral(means, m)
-    recipients, timely = await repository.record_counts(
+    responses = counts.get("*", EMPTY)["n"]
+    hide = responses < m.min_n or "*" in hidden
+    items = [item_out(q, counts.get(q), m, hide or q in hidden) for q in m.items]
+    means = shown_means(counts, m, hidden)
+    value = integral({q: v for q, v in means.items() if q in m.integral_weights}, m)
+    people, records, timely = await repository.record_counts(
         session, scope, unit.filter, period.start, period.end, m.timely_days
     )
     delivered, median, p95 = await repository.invitation_counts(
         session, scope, unit.filter, period.start, period.end
     )
-    rec = counts.get(m.recommend_item, dict.fromkeys(repository.COUNT_COLUMNS, 0))
-    zone = [q for q, v in means.items() if v < m.improvement_threshold]
-    if value is not None and value < m.improvement_threshold:
+    rec = counts.get(m.recommend_item, EMPTY)
+    zone = [i.code for i in items if i.mean is not None and i.mean < m.improvement_threshold]
+    if (v := shown(value)) is not None and v < m.improvement_threshold:
         zone.append("integral")
+    answers = 0 if hide else responses
     return IndicatorsOut(
         unit=UnitOut(kind=unit.kind, id=unit.key, name=unit.name),
         period=PeriodOut(text=period.text, start=period.start, end=period.end, label=period.label),
@@ -286,20 +336,25 @@ async def compute(
         aggregation="pooled",
         min_n=m.min_n,
         counts=CountsOut(
-            service_recipients=recipients, invitations_delivered=delivered, responses=responses
+            service_recipients=count(people, m.min_n),
+            invitations_delivered=count(delivered, m.min_n),
+            responses=responses,
         ),
-        response_rate=_ratio(responses, delivered),
-        coverage=_ratio(responses, recipients),
+        response_rate=None if hide else ratio(answers, delivered, m.min_n),
+        coverage=None if hide else ratio(answers, people, m.min_n),
         coverage_target=100 * m.coverage_target,
-        timeliness=_ratio(timely, recipients),
-        invitation_delay=DelayOut(median_hours=_round(median), p95_hours=_round(p95)),
+        timeliness=percent(timely, records) if records >= m.min_n else None,
+        invitation_delay=DelayOut(
+            median_hours=shown(median) if delivered >= m.min_n else None,
+            p95_hours=shown(p95) if delivered >= m.min_n else None,
+        ),
         items=items,
         integral=IntegralOut(
-            value=_round(value),
+            value=shown(value),
             items=[q for q in m.integral_weights if q in means],
             suppressed=value is None,
         ),
-        recommendation=_share(rec["n1"], rec["n"], m, hide),
+        recommendation=_share(rec["n1"], rec["n"], m, hide or m.recommend_item in hidden),
         improvement_zone=zone,
         targets=await targets(session, scope, unit, period, m, today),
     )

@@ -1,0 +1,403 @@
+"""Queries behind the published tables (organizations, regions), set-based from the rollup.
+
+One statement per page: per-organization sums (current period, year to date, previous year),
+the integral index (in ``numeric``, rounded half-up like every shown figure), its empirical-Bayes
+shrinkage towards the organization's type and region, and the annual-target status. Which rows
+are hidden is decided beforehand over the whole population (``tables.hidden_organizations``)
+and passed in as ids: no filter, search, sort or page can change it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    BigInteger,
+    ColumnElement,
+    Float,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.indicators.methodology import Methodology
+from otklik.indicators.models import IndicatorRollup
+from otklik.indicators.repository import ORG_SCOPE, counts_source, moscow_bounds
+from otklik.intake.models import ServiceRecord
+from otklik.kit.pagination import like_pattern
+from otklik.kit.scope import Scope, apply_scope
+from otklik.registry.models import Organization, OrganizationType, Region
+
+
+@dataclass(frozen=True)
+class Window:
+    """The days a table covers: the period, the year to date and the previous year."""
+
+    start: date
+    end: date
+    ytd_start: date
+    prev_start: date
+    prev_end: date
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    type_code: str = ""
+    region_code: str = ""
+    status: str = ""  # below (shown integral < threshold), behind (annual target), or ""
+
+
+async def population(session: AsyncSession, year: int) -> list[Any]:
+    """Every organization with its questionnaires per month of ``year`` (whole country: the
+    protection of a table never depends on who looks at it)."""
+    r, o = IndicatorRollup, Organization
+    month = cast(func.extract("month", r.day), Integer)
+    months = (
+        select(
+            r.organization_id.label("oid"),
+            func.array_agg(month).label("months"),
+            func.array_agg(r.n).label("counts"),
+        )
+        .where(r.grain == "m", r.code == "*", r.day.between(date(year, 1, 1), date(year, 12, 31)))
+        .where(r.n > 0)
+        .group_by(r.organization_id)
+        .subquery()
+    )
+    stmt = select(
+        o.id, o.region_code, o.type_code, o.founder_id, months.c.months, months.c.counts
+    ).join(months, months.c.oid == o.id)
+    return list((await session.execute(stmt)).all())
+
+
+def _sums(m: Methodology, start: date, end: date, name: str, scope: Scope) -> CTE:
+    """Per organization in scope: responses and the integral items' sums."""
+    d = counts_source(start, end).c
+    sq = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
+    # Sums of int4 accumulate in int8 (sums of the bigint total would go through numeric, far
+    # slower); one organization's period total stays far below 2^31.
+    total = cast(d.total, Integer)
+    cols: list[Any] = [
+        d.organization_id.label("oid"),
+        func.coalesce(func.sum(d.n).filter(d.code == "*"), 0).label("resp"),
+        func.sum(total).filter(d.code == "overall").label("s_overall"),
+        func.sum(d.n).filter(d.code == "overall").label("n_overall"),
+    ]
+    for q in m.integral_weights:
+        cols += [
+            func.coalesce(func.sum(d.n).filter(d.code == q), 0).label(f"n_{q}"),
+            func.coalesce(func.sum(total).filter(d.code == q), 0).label(f"s_{q}"),
+            func.coalesce(func.sum(sq).filter(d.code == q), 0).label(f"ss_{q}"),
+        ]
+    codes = [*m.integral_weights, "overall", "*"]
+    stmt = select(*cols).where(d.code.in_(codes)).group_by(d.organization_id)
+    orgs = apply_scope(select(Organization.id), scope, ORG_SCOPE)
+    if orgs.whereclause is not None:  # only restrict when something restricts
+        stmt = stmt.where(d.organization_id.in_(orgs))
+    return stmt.cte(name)
+
+
+def _exact(s: Any, n: Any) -> Any:
+    return cast(s, Numeric) / n
+
+
+def integral_expr(c: Any, m: Methodology) -> ColumnElement[Any]:
+    """The integral index as ``service.integral`` defines it (weighted mean of the item means
+    with at least ``min_n`` answers), in exact ``numeric``; NULL when the unit is small."""
+    num: Any = literal(0, Numeric)
+    den: Any = literal(0, Numeric)
+    for q, w in m.integral_weights.items():
+        ok = c[f"n_{q}"] >= m.min_n
+        num = num + case((ok, w * _exact(c[f"s_{q}"], c[f"n_{q}"])), else_=0)
+        den = den + case((ok, w), else_=0)
+    return case((and_(c["resp"] >= m.min_n, den > 0), num / func.nullif(den, 0)), else_=null())
+
+
+def shown(v: Any) -> Any:
+    """Half-up to two decimals, as ``disclosure.shown`` (``numeric`` rounds half away from 0)."""
+    return func.round(cast(v, Numeric), 2)
+
+
+def _within(c: Any, m: Methodology) -> tuple[Any, Any]:
+    """Within-organization sum of squares and degrees of freedom over the integral items."""
+    wss: Any = literal(0.0)
+    wdf: Any = literal(0)
+    for q in m.integral_weights:
+        n = c[f"n_{q}"]
+        s = cast(c[f"s_{q}"], Float)
+        wss = wss + case((n > 0, c[f"ss_{q}"] - s * s / n), else_=0.0)
+        wdf = wdf + case((n > 0, n - 1), else_=0)
+    return wss, wdf
+
+
+IDS = bindparam("hidden_ids", type_=ARRAY(BigInteger))
+PREV_IDS = bindparam("prev_hidden_ids", type_=ARRAY(BigInteger))
+
+
+def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Select[Any]:
+    """Every organization in scope with its shown figures (one row each, not yet ordered).
+
+    Binds ``hidden_ids`` (rows hidden in this period's table) and ``prev_hidden_ids`` (hidden in
+    the previous year's table: their baseline, hence target, is not shown).
+    """
+    o, t, r = Organization, OrganizationType, Region
+    cur = _sums(m, w.start, w.end, "cur", scope)
+    ytd = cur if w.ytd_start == w.start else _sums(m, w.ytd_start, w.end, "ytd", scope)
+    prev = _sums(m, w.prev_start, w.prev_end, "prev", scope)
+    wss, wdf = _within(cur.c, m)
+    hidden = o.id == any_(IDS)
+    base = (
+        select(
+            o.id.label("oid"),
+            o.ogrn,
+            o.short_name.label("name"),
+            o.type_code,
+            t.name.label("type_name"),
+            o.region_code,
+            r.name.label("region_name"),
+            func.coalesce(cur.c.resp, 0).label("resp"),
+            hidden.label("hidden"),
+            case((~hidden, shown(integral_expr(cur.c, m)))).label("integral"),
+            case(
+                (
+                    and_(~hidden, cur.c.resp >= m.min_n, cur.c.n_overall >= m.min_n),
+                    shown(_exact(cur.c.s_overall, cur.c.n_overall)),
+                )
+            ).label("overall"),
+            shown(integral_expr(ytd.c, m)).label("ytd"),
+            case((~(o.id == any_(PREV_IDS)), shown(integral_expr(prev.c, m)))).label("baseline"),
+            wss.label("wss"),
+            wdf.label("wdf"),
+        )
+        .join(t, t.code == o.type_code)
+        .join(r, r.code == o.region_code)
+        .outerjoin(cur, cur.c.oid == o.id)
+        .outerjoin(prev, prev.c.oid == o.id)
+    )
+    if ytd is not cur:
+        base = base.outerjoin(ytd, ytd.c.oid == o.id)
+    return _shrunk_and_status(apply_scope(base, scope, ORG_SCOPE).cte("base"), m, w, f)
+
+
+def _shrunk_and_status(b: CTE, m: Methodology, w: Window, f: Filters) -> Select[Any]:
+    # Empirical Bayes: prior = mean of the group's shown integrals; sigma^2 = pooled within-group
+    # variance of ratings; tau^2 = max(0, variance of integrals - mean sampling variance).
+    grp = (b.c.type_code, b.c.region_code)
+    shown_ = b.c.integral.is_not(None)
+    value = cast(b.c.integral, Float)
+    g = (
+        select(
+            *grp,
+            func.avg(value).label("mu"),
+            (
+                func.sum(b.c.wss).filter(shown_) / func.nullif(func.sum(b.c.wdf).filter(shown_), 0)
+            ).label("sigma2"),
+            func.var_samp(value).label("var_between"),
+            func.avg(1.0 / b.c.resp).filter(shown_).label("inv_n"),
+        )
+        .where(shown_)
+        .group_by(*grp)
+        .cte("grp")
+    )
+    sampling = g.c.sigma2 / b.c.resp
+    tau2 = func.greatest(func.coalesce(g.c.var_between - g.c.sigma2 * g.c.inv_n, 0.0), 0.0)
+    weight = case((sampling + tau2 > 0, tau2 / (sampling + tau2)), else_=1.0)
+    shrunk = case((shown_, shown(g.c.mu + weight * (value - g.c.mu))), else_=null())
+    # every rule compares shown (rounded) values; a hidden row shows no derived figure
+    step = literal(Decimal(str(m.annual_step)), Numeric)
+    target = func.least(b.c.baseline + step, 5)
+    status = case(
+        (b.c.hidden, "hidden"),
+        (b.c.baseline.is_(None), "no_baseline"),
+        (b.c.baseline >= m.improvement_threshold, "not_applicable"),
+        (b.c.ytd.is_(None), "insufficient"),
+        (b.c.ytd >= target, "met"),
+        (b.c.ytd >= shown(b.c.baseline + step * w.elapsed), "on_track"),
+        else_="behind",
+    )
+    rows = select(
+        b.c.oid,
+        b.c.ogrn,
+        b.c.name,
+        b.c.type_code,
+        b.c.type_name,
+        b.c.region_code,
+        b.c.region_name,
+        b.c.resp,
+        b.c.integral,
+        b.c.overall,
+        case((~b.c.hidden, b.c.baseline)).label("baseline"),
+        case((and_(~b.c.hidden, b.c.baseline < m.improvement_threshold), target)).label("target"),
+        case((~b.c.hidden, b.c.ytd)).label("ytd"),
+        shrunk.label("shrunk"),
+        cast(status, String).label("status"),
+        b.c.hidden,
+    ).outerjoin(g, and_(g.c.type_code == b.c.type_code, g.c.region_code == b.c.region_code))
+    if f.type_code:
+        rows = rows.where(b.c.type_code == f.type_code)
+    if f.region_code:
+        rows = rows.where(b.c.region_code == f.region_code)
+    if f.q:
+        rows = rows.where(or_(b.c.name.ilike(like_pattern(f.q)), b.c.ogrn == f.q))
+    if f.status == "below":
+        rows = rows.where(b.c.integral < m.improvement_threshold)
+    elif f.status == "behind":
+        rows = rows.where(status == "behind")
+    return rows
+
+
+SORTS = {
+    "name": "name",
+    "responses": "resp",
+    "integral": "integral",
+    "shrunk": "shrunk",
+    "overall": "overall",
+    "region": "region_name",
+}
+
+
+async def organization_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    params: dict[str, Any],
+    sort: str,
+    limit: int,
+    offset: int,
+    edges: list[float] | None = None,
+) -> tuple[list[Any], int, dict[int, int] | None]:
+    """One page of organization rows, plus the total, in one statement.
+
+    Sorting uses the shown columns only (a hidden row's are NULL and sort last). With
+    ``edges``, the same statement counts the organizations per band of the shown integral
+    index over all its rows (``band_counts``); None when the page is past the end.
+    """
+    sub = stmt.subquery()
+    key = SORTS.get(sort.removeprefix("-"), "shrunk")
+    col = sub.c[key]
+    desc = sort.startswith("-") if sort else True
+    order = (col.desc().nulls_last() if desc else col.asc().nulls_last(), sub.c.name, sub.c.oid)
+    extra = [func.count().over().label("full_count")]
+    if edges is not None:
+        bucket = func.width_bucket(cast(sub.c.integral, Float), edges)
+        extra += [
+            func.count()
+            .filter(and_(sub.c.integral.is_not(None), bucket == i))
+            .over()
+            .label(f"band_{i}")
+            for i in range(len(edges) + 1)
+        ]
+    page = select(sub, *extra).order_by(*order)
+    rows = list((await session.execute(page.limit(limit).offset(offset), params)).all())
+    total = int(rows[0].full_count) if rows else 0
+    if not rows and offset:
+        total = int(await session.scalar(select(func.count()).select_from(sub), params) or 0)
+    bands = None
+    if edges is not None and rows:
+        bands = {i: int(rows[0]._mapping[f"band_{i}"]) for i in range(len(edges) + 1)}
+    return rows, total, bands
+
+
+async def band_counts(
+    session: AsyncSession, stmt: Select[Any], params: dict[str, Any], edges: list[float]
+) -> dict[int, int]:
+    """Organizations per band of the shown integral index (band i: below edges[i])."""
+    sub = stmt.subquery()
+    bucket = func.width_bucket(cast(sub.c.integral, Float), edges)
+    query = select(bucket, func.count()).where(sub.c.integral.is_not(None)).group_by(bucket)
+    return {int(b): int(n) for b, n in await session.execute(query, params)}
+
+
+async def region_rows(
+    session: AsyncSession, m: Methodology, w: Window, scope: Scope, hidden_ids: list[int]
+) -> list[Any]:
+    """Per region: pooled integral (summed counts) and the unweighted (344н) mean of its
+    organizations' shown values, both exact (rounded when shown)."""
+    cur = _sums(m, w.start, w.end, "cur", scope)
+    o, r = Organization, Region
+    pooled_c: Any = {"resp": func.sum(cur.c.resp)}
+    for q in m.integral_weights:
+        for p in ("n", "s"):
+            pooled_c[f"{p}_{q}"] = func.sum(cur.c[f"{p}_{q}"])
+    # the 344н mean averages the values the organizations table shows (hidden rows left out)
+    per_org = case((~(o.id == any_(IDS)), shown(integral_expr(cur.c, m))))
+    stmt = (
+        select(
+            r.code,
+            r.name,
+            func.count(o.id).label("organizations"),
+            func.coalesce(pooled_c["resp"], 0).label("resp"),
+            integral_expr(pooled_c, m).label("pooled"),
+            func.avg(per_org).label("unweighted"),
+            func.count(per_org).label("rated"),
+        )
+        .select_from(r)
+        .outerjoin(o, o.region_code == r.code)
+        .outerjoin(cur, cur.c.oid == o.id)
+        .group_by(r.code, r.name)
+        .order_by(r.code)
+    )
+    stmt = apply_scope(stmt, scope, ORG_SCOPE)
+    return list((await session.execute(stmt, {"hidden_ids": hidden_ids})).all())
+
+
+def unit_means(m: Methodology, start: date, end: date, scope: Scope, orgs: Any) -> Select[Any]:
+    """Per organization of a unit: the shown mean of every item and the shown integral (the
+    parts of the 344н-style unweighted mean). Binds ``hidden_ids``."""
+    codes = list(dict.fromkeys([*m.items, *m.integral_weights]))
+    d = counts_source(start, end).c
+    cols: list[Any] = [func.coalesce(func.sum(d.n).filter(d.code == "*"), 0).label("resp")]
+    for item in codes:
+        cols += [
+            func.coalesce(func.sum(d.n).filter(d.code == item), 0).label(f"n_{item}"),
+            func.coalesce(func.sum(d.total).filter(d.code == item), 0).label(f"s_{item}"),
+        ]
+    per = (
+        select(d.organization_id.label("oid"), *cols)
+        .join(Organization, Organization.id == d.organization_id)
+        .where(orgs, ~(d.organization_id == any_(IDS)))
+        .group_by(d.organization_id)
+    )
+    per_cte = apply_scope(per, scope, ORG_SCOPE).cte("per")
+    c = per_cte.c
+    ok = c.resp >= m.min_n
+    out: list[Any] = [func.count(case((ok, 1))).label("organizations")]
+    for item in codes:
+        item_ok = and_(ok, c[f"n_{item}"] >= m.min_n)
+        mean = case((item_ok, shown(_exact(c[f"s_{item}"], c[f"n_{item}"]))))
+        out += [func.avg(mean).label(item), func.count(mean).label(f"k_{item}")]
+    out.append(func.avg(shown(integral_expr(c, m))).label("integral"))
+    return select(*out)
+
+
+async def recipients_by_org(
+    session: AsyncSession, scope: Scope, ids: list[int], start: date, end: date
+) -> dict[int, int]:
+    """Distinct service recipients (person keys) served in the period, per organization."""
+    lo, hi = moscow_bounds(start, end)
+    sr = ServiceRecord
+    stmt = (
+        select(sr.organization_id, func.count(func.distinct(sr.person_key)))
+        .join(Organization, Organization.id == sr.organization_id)
+        .where(sr.organization_id.in_(ids), sr.served_at >= lo, sr.served_at < hi)
+        .group_by(sr.organization_id)
+    )
+    rows = await session.execute(apply_scope(stmt, scope, ORG_SCOPE))
+    return {int(a): int(b) for a, b in rows}
