@@ -11,6 +11,7 @@ import otklik.insights.models
 import otklik.intake.models
 import otklik.outreach.models
 import otklik.registry.models
+import otklik.roadmaps.models
 import otklik.surveys.models  # noqa: F401 - register tables on the metadata
 from otklik.config import get_settings
 from otklik.db import resolve_database_url

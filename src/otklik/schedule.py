@@ -17,6 +17,7 @@ from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments
 from otklik.intake.service import purge_expired_contacts
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
+from otklik.roadmaps.tasks import recompute_risk
 from otklik.surveys.service import purge_drafts
 
 Job = Callable[[AsyncSession, Settings], Awaitable[int]]
@@ -31,4 +32,5 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("demo.answer_invitations", 5, answer_invitations),  # does nothing outside the demo
     ("insights.analyse_comments", 30, analyse_comments),
     ("indicators.flag_drops", 3600, flag_drops),
+    ("roadmaps.recompute_risk", 3600, recompute_risk),
 ]

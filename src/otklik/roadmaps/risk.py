@@ -1,0 +1,233 @@
+"""Deadline risk: one set-based pass over every active roadmap, and its reasons in words.
+
+A measure's risk is a logistic score of what the platform sees (weights are ours, written
+down below, not fitted): progress behind the plan for today, a reported forecast later than
+the due date, late dependencies, the owner's slippage on their last five finished measures,
+a late progress report, an expired due date. The roadmap's risk is the highest risk on its
+critical path: the chain of dependencies, walked back from the measure that finishes last,
+always through the predecessor that finishes last.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+THRESHOLD = 0.5  # a measure rising to this notifies its owner and the analysts
+OWNER_HISTORY = 5
+
+MEASURES_SQL = """
+WITH m AS (
+  SELECT m.id, m.roadmap_id, m.owner_user_id, m.planned_start, m.planned_due, m.progress,
+         m.completed_on, m.last_report_at, m.risk AS old_risk,
+         coalesce(m.forecast_due, m.planned_due) AS fdue,
+         coalesce(m.last_report_at, r.activated_at)
+           + make_interval(days => r.report_every_days) < :now AS report_late
+  FROM roadmap_measures m JOIN roadmaps r ON r.id = m.roadmap_id
+  WHERE r.state = 'active'
+),
+dep AS (
+  SELECT d.measure_id, count(*) AS n,
+         count(*) FILTER (WHERE p.progress < 100 AND (
+           coalesce(p.forecast_due, p.planned_due) > p.planned_due
+           OR p.planned_due < :today
+           OR coalesce(p.forecast_due, p.planned_due) > m.planned_start)) AS late
+  FROM roadmap_measure_dependencies d
+  JOIN m ON m.id = d.measure_id
+  JOIN roadmap_measures p ON p.id = d.depends_on_id
+  GROUP BY d.measure_id
+),
+hist AS (
+  SELECT owner_user_id, count(*) AS n, avg(greatest(slip, 0)) AS slip
+  FROM (
+    SELECT owner_user_id, completed_on - coalesce(baseline_due, planned_due) AS slip,
+           row_number() OVER (PARTITION BY owner_user_id
+                              ORDER BY completed_on DESC, id DESC) AS rn
+    FROM roadmap_measures
+    WHERE completed_on IS NOT NULL AND owner_user_id IN (SELECT owner_user_id FROM m)
+  ) h
+  WHERE rn <= :history
+  GROUP BY owner_user_id
+),
+f AS (
+  SELECT m.*, coalesce(dep.n, 0) AS deps, coalesce(dep.late, 0) AS deps_late,
+         coalesce(hist.n, 0) AS owner_n, coalesce(hist.slip, 0)::float AS owner_slip,
+         CASE WHEN :today >= m.planned_due THEN 1.0
+              WHEN :today <= m.planned_start THEN 0.0
+              ELSE (:today - m.planned_start)::float / (m.planned_due - m.planned_start)
+         END AS planned,
+         m.fdue - m.planned_due AS fslip, m.planned_due - :today AS days_left
+  FROM m LEFT JOIN dep ON dep.measure_id = m.id LEFT JOIN hist USING (owner_user_id)
+),
+calc AS (
+  SELECT f.*,
+    CASE WHEN progress = 100 THEN (CASE WHEN completed_on > planned_due THEN 1.0 ELSE 0.0 END)
+    ELSE round((1 / (1 + exp(-(
+        -3.0
+        + 6.0 * greatest(planned - progress / 100.0, 0)
+        + CASE WHEN deps > 0 THEN 2.0 * deps_late / deps ELSE 0 END
+        + 0.08 * least(owner_slip, 30)
+        + CASE WHEN fslip > 0 THEN 2.5 + 0.05 * least(fslip, 60) ELSE 0 END
+        + CASE WHEN report_late THEN 0.8 ELSE 0 END
+        + CASE WHEN days_left < 0 THEN 6.0 ELSE 0 END))))::numeric, 3)::float
+    END AS risk
+  FROM f
+),
+upd AS (
+  UPDATE roadmap_measures t
+  SET risk = c.risk,
+      risk_factors = jsonb_build_object(
+        'planned', round(c.planned::numeric * 100), 'progress', c.progress,
+        'deps', c.deps, 'deps_late', c.deps_late,
+        'owner_n', c.owner_n, 'owner_slip', round(c.owner_slip::numeric),
+        'forecast_slip', c.fslip, 'forecast_due', c.fdue, 'days_left', c.days_left,
+        'report_late', c.report_late, 'last_report', c.last_report_at,
+        'completed_on', c.completed_on)
+  FROM calc c
+  WHERE t.id = c.id
+  RETURNING t.id, t.roadmap_id, t.owner_user_id, c.old_risk, c.risk
+),
+rose AS (
+  SELECT * FROM upd WHERE risk >= :threshold AND coalesce(old_risk, 0) < :threshold
+),
+notify AS (
+  INSERT INTO roadmap_risk_alerts (user_id, roadmap_id, measure_id, risk_before, risk_after)
+  SELECT owner_user_id, roadmap_id, id, old_risk, risk FROM rose
+  UNION
+  SELECT u.id, rose.roadmap_id, rose.id, rose.old_risk, rose.risk
+  FROM rose JOIN roadmaps r ON r.id = rose.roadmap_id
+  JOIN users u ON u.role = 'analyst' AND u.is_active
+   AND (u.scope_kind = 'country' OR u.scope_region_code = r.region_code)
+  RETURNING 1
+),
+timeline AS (
+  INSERT INTO roadmap_events (roadmap_id, measure_id, actor_label, kind, comment)
+  SELECT roadmap_id, id, 'Расчёт риска', 'risk_alert',
+         'Риск срыва срока вырос до ' || replace(to_char(risk, 'FM0.00'), '.', ',')
+  FROM rose
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM upd) AS measures, (SELECT count(*) FROM notify) AS alerts,
+       (SELECT count(*) FROM timeline) AS events
+"""
+
+ROADMAPS_SQL = """
+WITH RECURSIVE last AS (
+  SELECT DISTINCT ON (m.roadmap_id) m.roadmap_id, m.id, m.risk
+  FROM roadmap_measures m JOIN roadmaps r ON r.id = m.roadmap_id
+  WHERE r.state = 'active'
+  ORDER BY m.roadmap_id, coalesce(m.forecast_due, m.planned_due) DESC, m.id
+),
+cp AS (
+  SELECT roadmap_id, id, risk, 1 AS depth FROM last
+  UNION ALL
+  SELECT cp.roadmap_id, p.id, p.risk, cp.depth + 1
+  FROM cp CROSS JOIN LATERAL (
+    SELECT m.id, m.risk
+    FROM roadmap_measure_dependencies d JOIN roadmap_measures m ON m.id = d.depends_on_id
+    WHERE d.measure_id = cp.id
+    ORDER BY coalesce(m.forecast_due, m.planned_due) DESC, m.id
+    LIMIT 1
+  ) p
+  WHERE cp.depth < 500
+),
+path AS (
+  SELECT roadmap_id, max(coalesce(risk, 0)) AS risk,
+         array_agg(id ORDER BY depth DESC) AS ids,
+         (array_agg(id ORDER BY coalesce(risk, 0) DESC, depth DESC))[1] AS worst
+  FROM cp GROUP BY roadmap_id
+)
+UPDATE roadmaps r
+SET risk = path.risk, risk_computed_at = :now,
+    risk_factors = jsonb_build_object('critical_path', to_jsonb(path.ids), 'worst', path.worst)
+FROM path WHERE r.id = path.roadmap_id
+"""
+
+
+async def recompute(
+    session: AsyncSession, now: datetime, today: date, threshold: float = THRESHOLD
+) -> tuple[int, int]:
+    """Recompute every active measure and roadmap; returns (measures, alerts created)."""
+    row = (
+        await session.execute(
+            text(MEASURES_SQL),
+            {"now": now, "today": today, "threshold": threshold, "history": OWNER_HISTORY},
+        )
+    ).one()
+    await session.execute(text(ROADMAPS_SQL), {"now": now})
+    return int(row.measures), int(row.alerts)
+
+
+def _plural(n: int, one: str, few: str, many: str) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return one
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return few
+    return many
+
+
+def _days(n: int) -> str:
+    return f"{n} {_plural(n, 'день', 'дня', 'дней')}"
+
+
+def _day(value: Any) -> str:
+    return date.fromisoformat(str(value)[:10]).strftime("%d.%m.%Y")
+
+
+def reasons(f: dict[str, Any] | None) -> list[str]:
+    """The factors of one measure's risk, in Russian, the strongest first."""
+    if not f:
+        return []
+    out: list[str] = []
+    if f.get("completed_on"):
+        late = int(f.get("forecast_slip") or 0)
+        return [f"выполнено с опозданием на {_days(late)}"] if late > 0 else []
+    if int(f["days_left"]) < 0:
+        out.append(f"срок истёк {_days(-int(f['days_left']))} назад, выполнено {f['progress']} %")
+    if int(f["forecast_slip"]) > 0:
+        out.append(
+            f"прогноз завершения — {_day(f['forecast_due'])}, на {_days(int(f['forecast_slip']))}"
+            " позже срока"
+        )
+    if int(f["planned"]) - int(f["progress"]) >= 10:
+        out.append(f"выполнено {f['progress']} % при плановых {f['planned']} % на сегодня")
+    if int(f["deps_late"]) > 0:
+        n, late = int(f["deps"]), int(f["deps_late"])
+        verb = "опаздывает" if late == 1 else "опаздывают"
+        word = _plural(n, "зависимости", "зависимостей", "зависимостей")
+        out.append(f"{late} из {n} {word} {verb}")
+    if int(f["owner_n"]) > 0 and int(f["owner_slip"]) > 0:
+        n = int(f["owner_n"])
+        slip = _days(int(f["owner_slip"]))
+        if n == 1:
+            out.append(f"последнее мероприятие владельца сдвинулось на {slip}")
+        else:
+            word = _plural(n, "мероприятие", "мероприятия", "мероприятий")
+            out.append(f"последние {n} {word} владельца сдвинулись в среднем на {slip}")
+    if f.get("report_late"):
+        last = f.get("last_report")
+        out.append(
+            f"отчёт о ходе выполнения просрочен (последний — {_day(last)})"
+            if last
+            else "отчёт о ходе выполнения просрочен (отчётов ещё не было)"
+        )
+    return out
+
+
+def roadmap_reasons(
+    factors: dict[str, Any] | None, titles: dict[int, str], risks: dict[int, float | None]
+) -> list[str]:
+    if not factors:
+        return []
+    path = [int(i) for i in factors.get("critical_path", [])]
+    worst = factors.get("worst")
+    n = len(path)
+    out = [f"критический путь: {n} {_plural(n, 'мероприятие', 'мероприятия', 'мероприятий')}"]
+    if worst is not None and int(worst) in titles:
+        risk = risks.get(int(worst)) or 0.0
+        share = f"{risk:.2f}".replace(".", ",")
+        out.append(f"наибольший риск на нём — «{titles[int(worst)]}» ({share})")
+    return out
