@@ -33,8 +33,7 @@ dep AS (
   SELECT d.measure_id, count(*) AS n,
          count(*) FILTER (WHERE p.progress < 100 AND (
            coalesce(p.forecast_due, p.planned_due) > p.planned_due
-           OR p.planned_due < :today
-           OR coalesce(p.forecast_due, p.planned_due) > m.planned_start)) AS late
+           OR p.planned_due < :today)) AS late
   FROM roadmap_measure_dependencies d
   JOIN m ON m.id = d.measure_id
   JOIN roadmap_measures p ON p.id = d.depends_on_id
