@@ -253,6 +253,10 @@ async def transition(
     )  # fmt: skip
     await _notify_next(session, cr, to)
     await session.refresh(cr)
+    if to == "control_check":
+        from otklik.improvement.checks import open_round  # checks builds on this module
+
+        await open_round(session, cr)
     return cr
 
 
