@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.improvement.models import Notification
 from otklik.roadmaps import repository, risk, service
 from otklik.roadmaps.models import Measure, RiskAlert, Roadmap
 from otklik.roadmaps.schemas import ReportIn
@@ -63,6 +64,12 @@ async def test_slipping_roadmap_gets_a_high_risk_with_reasons(session: AsyncSess
         await session.scalars(select(RiskAlert.user_id).where(RiskAlert.roadmap_id == roadmap.id))
     )
     assert {p.owner.id, p.analyst.id} <= users
+    mails = set(
+        await session.scalars(
+            select(Notification.user_id).where(Notification.link == f"/roadmaps/{roadmap.id}")
+        )
+    )
+    assert {p.owner.id, p.analyst.id} <= mails
     assert alerts >= 2 * 3
     _, again = await risk.recompute(session, NOW, TODAY)
     assert again == 0

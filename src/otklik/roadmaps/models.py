@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from otklik.improvement.models import ChangeRequest
 from otklik.kit.models import Base, TimestampMixin
 
 
@@ -94,6 +95,19 @@ class MeasureDependency(Base):
     )
     depends_on_id: Mapped[int] = mapped_column(
         ForeignKey("roadmap_measures.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class MeasureChangeRequest(Base):
+    """A change request a measure delivers (owned by ``improvement``; linked here)."""
+
+    __tablename__ = "roadmap_measure_change_requests"
+
+    measure_id: Mapped[int] = mapped_column(
+        ForeignKey("roadmap_measures.id", ondelete="CASCADE"), primary_key=True
+    )
+    change_request_id: Mapped[int] = mapped_column(
+        ForeignKey(ChangeRequest.id, ondelete="CASCADE"), primary_key=True, index=True
     )
 
 

@@ -10,11 +10,13 @@ from sqlalchemy import ColumnElement, Row, and_, func, literal, or_, select, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.models import User
+from otklik.improvement.models import ChangeRequest
 from otklik.kit.pagination import PageParams, like_pattern, order_by_param, paginate
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.registry.models import LifeSituation, Service
 from otklik.roadmaps.models import (
     Measure,
+    MeasureChangeRequest,
     MeasureDependency,
     MeasureReport,
     RiskAlert,
@@ -60,6 +62,34 @@ async def add_dependencies(session: AsyncSession, pairs: Sequence[tuple[int, int
     if pairs:
         session.add_all(MeasureDependency(measure_id=a, depends_on_id=b) for a, b in pairs)
         await session.flush()
+
+
+async def visible_change_requests(
+    session: AsyncSession, scope: Scope, ids: Sequence[int]
+) -> set[int]:
+    cols = ScopeColumns(
+        organization_id=cast("ColumnElement[int]", ChangeRequest.organization_id),
+        region_code=cast("ColumnElement[str]", ChangeRequest.region_code),
+        founder_id=cast("ColumnElement[int]", ChangeRequest.founder_id),
+    )
+    stmt = apply_scope(select(ChangeRequest.id).where(ChangeRequest.id.in_(ids)), scope, cols)
+    return {int(i) for i in await session.scalars(stmt)}
+
+
+async def add_links(session: AsyncSession, pairs: Sequence[tuple[int, int]]) -> None:
+    if pairs:
+        session.add_all(MeasureChangeRequest(measure_id=a, change_request_id=b) for a, b in pairs)
+        await session.flush()
+
+
+async def links(session: AsyncSession, roadmap_id: int) -> Sequence[Any]:
+    stmt = (
+        select(MeasureChangeRequest.measure_id, MeasureChangeRequest.change_request_id)
+        .join(Measure, Measure.id == MeasureChangeRequest.measure_id)
+        .where(Measure.roadmap_id == roadmap_id)
+        .order_by(MeasureChangeRequest.change_request_id)
+    )
+    return (await session.execute(stmt)).all()
 
 
 async def visible_roadmap(session: AsyncSession, scope: Scope, roadmap_id: int) -> Roadmap | None:

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.improvement import repository as improvement_repository
+
 THRESHOLD = 0.5  # a measure rising to this notifies its owner and the analysts
 OWNER_HISTORY = 5
 
@@ -100,7 +102,7 @@ notify AS (
   FROM rose JOIN roadmaps r ON r.id = rose.roadmap_id
   JOIN users u ON u.role = 'analyst' AND u.is_active
    AND (u.scope_kind = 'country' OR u.scope_region_code = r.region_code)
-  RETURNING 1
+  RETURNING user_id, roadmap_id, measure_id, risk_after
 ),
 timeline AS (
   INSERT INTO roadmap_events (roadmap_id, measure_id, actor_label, kind, comment)
@@ -109,8 +111,11 @@ timeline AS (
   FROM rose
   RETURNING 1
 )
-SELECT (SELECT count(*) FROM upd) AS measures, (SELECT count(*) FROM notify) AS alerts,
-       (SELECT count(*) FROM timeline) AS events
+SELECT (SELECT count(*) FROM upd) AS measures, (SELECT count(*) FROM timeline) AS events,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+          'user_id', n.user_id, 'roadmap_id', n.roadmap_id, 'risk', n.risk_after,
+          'title', m.title)), '[]'::jsonb)
+        FROM notify n JOIN roadmap_measures m ON m.id = n.measure_id) AS alerts
 """
 
 ROADMAPS_SQL = """
@@ -157,7 +162,20 @@ async def recompute(
         )
     ).one()
     await session.execute(text(ROADMAPS_SQL), {"now": now})
-    return int(row.measures), int(row.alerts)
+    await improvement_repository.notify(session, [_email(a) for a in row.alerts])
+    return int(row.measures), len(row.alerts)
+
+
+def _email(alert: dict[str, Any]) -> dict[str, Any]:
+    """An e-mail through the improvement outbox (sent by its job over SMTP)."""
+    share = f"{float(alert['risk']):.2f}".replace(".", ",")
+    return {
+        "user_id": alert["user_id"],
+        "subject": f"Риск срыва срока: {alert['title']}"[:300],
+        "text": f"Риск срыва срока мероприятия «{alert['title']}» вырос до {share}. "
+        "Причины и график — на странице дорожной карты.",
+        "link": f"/roadmaps/{alert['roadmap_id']}",
+    }
 
 
 def _plural(n: int, one: str, few: str, many: str) -> str:

@@ -154,8 +154,15 @@ async def create(session: AsyncSession, user: User, data: RoadmapIn, now: dateti
                 f"measures.{i}.owner",
                 f"Владелец мероприятия «{m.title}» не видит эту дорожную карту (другая область).",
             )
-    if data.measures and any(m.change_requests for m in data.measures):
-        raise _fail("measures", "Связь с запросами на изменение пока не поддерживается.")
+    wanted = sorted({c for m in data.measures for c in m.change_requests})
+    found = await repository.visible_change_requests(session, scope_of(user), wanted)
+    for i, m in enumerate(data.measures):
+        missing = [c for c in m.change_requests if c not in found]
+        if missing:
+            raise _fail(
+                f"measures.{i}.change_requests",
+                f"Запрос на изменение № {missing[0]} не найден или вне вашей области доступа.",
+            )
     await repository.add(session, roadmap)
     rows = [
         Measure(
@@ -174,6 +181,10 @@ async def create(session: AsyncSession, user: User, data: RoadmapIn, now: dateti
     ids = {m.key: row.id for m, row in zip(data.measures, rows, strict=True)}
     await repository.add_dependencies(
         session, [(ids[k], ids[d]) for k, deps in edges.items() for d in deps]
+    )
+    await repository.add_links(
+        session,
+        [(ids[m.key], c) for m in data.measures for c in dict.fromkeys(m.change_requests)],
     )
     await _event(session, roadmap.id, user, "created", None, "draft", "", now)
     return roadmap
