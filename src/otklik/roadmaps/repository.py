@@ -53,6 +53,10 @@ async def users_by_email(session: AsyncSession, emails: Sequence[str]) -> dict[s
     return {u.email.lower(): u for u in rows}
 
 
+async def user_email(session: AsyncSession, user_id: int) -> str | None:
+    return await session.scalar(select(User.email).where(User.id == user_id))
+
+
 async def add(session: AsyncSession, *objects: Any) -> None:
     session.add_all(objects)
     await session.flush()
