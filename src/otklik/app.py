@@ -33,6 +33,7 @@ from otklik.outreach import pages as outreach_pages
 from otklik.registry import api as registry_api
 from otklik.registry import pages as registry_pages
 from otklik.roadmaps import api as roadmaps_api
+from otklik.roadmaps import pages as roadmaps_pages
 from otklik.surveys import pages as surveys_pages
 from otklik.surveys.masking import warm_up as warm_up_masking
 
@@ -154,6 +155,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         indicators_api.router,
         cabinets_pages.router,
         roadmaps_api.router,
+        roadmaps_pages.router,
     ):
         app.include_router(router)
     default_openapi = app.openapi

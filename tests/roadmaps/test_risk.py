@@ -45,8 +45,10 @@ async def test_slipping_roadmap_gets_a_high_risk_with_reasons(session: AsyncSess
     measures, alerts = await risk.recompute(session, NOW, TODAY)
     assert measures >= 3
     first, second, third = await _measures(session, roadmap.id)
-    assert first.risk is not None and first.risk > 0.95
-    assert second.risk is not None and second.risk > 0.9
+    assert first.risk is not None
+    assert first.risk > 0.95
+    assert second.risk is not None
+    assert second.risk > 0.9
     reasons = risk.reasons(second.risk_factors)
     assert "1 из 1 зависимости опаздывает" in reasons
     assert any(r.startswith("прогноз завершения — 14.02.2027, на 15 дней позже") for r in reasons)
@@ -89,12 +91,14 @@ async def test_a_roadmap_on_time_has_a_low_risk(session: AsyncSession) -> None:
     await risk.recompute(session, NOW, TODAY)
     first, second, third = await _measures(session, roadmap.id)
     assert first.risk == 0.0
-    assert second.risk is not None and second.risk < 0.2
+    assert second.risk is not None
+    assert second.risk < 0.2
     assert risk.reasons(second.risk_factors) == []
     row = await session.get(Roadmap, roadmap.id)
     assert row is not None
     await session.refresh(row)
-    assert row.risk is not None and row.risk < 0.2
+    assert row.risk is not None
+    assert row.risk < 0.2
 
 
 def test_reason_words_agree_with_numbers() -> None:
