@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from otklik.errors import DomainError
 from otklik.identity.models import User
 from otklik.identity.roles import Role
-from otklik.improvement import checks, decisions, passports
+from otklik.improvement import checks, decisions, passports, repository
 from otklik.improvement.models import ChangeRequest, ControlCheckItem, Passport
 from otklik.improvement.service import TransitionConflict, transition
 from tests.factories import create_organization, create_user, csrf_from
@@ -189,7 +189,7 @@ async def test_control_check_fail_then_pass(session: AsyncSession, world: World)
     )
     assert state == "implementation"
     await transition(session, o, cr.id, "control_check")
-    items = await checks.repository.check_items(session, cr.id)
+    items = await repository.check_items(session, cr.id)
     assert all(i.round == 2 for i in items)
     assert (
         await checks.record(session, a, cr.id, {i.id: ("pass", "") for i in items})
