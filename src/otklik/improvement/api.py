@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -55,8 +56,8 @@ def out(cr: ChangeRequest, evidence: list[ChangeRequestEvidence]) -> dict[str, A
             {
                 "indicator": cr.hyp_indicator,
                 "unit": cr.hyp_unit or "",
-                "from": cr.hyp_from,
-                "to": cr.hyp_to,
+                "from": float(cr.hyp_from),
+                "to": float(cr.hyp_to),
                 "by": cr.hyp_by,
             }
         )
@@ -142,7 +143,9 @@ async def create(session: DB, user: ApiUser, body: ChangeRequestIn) -> ChangeReq
     hyp = None
     if body.hypothesis is not None:
         h = body.hypothesis
-        hyp = service.Hypothesis(h.indicator, h.unit, h.from_, h.to, h.by)
+        hyp = service.Hypothesis(
+            h.indicator, h.unit, Decimal(str(h.from_)), Decimal(str(h.to)), h.by
+        )
     cr = await service.create_change_request(
         session,
         user,

@@ -212,3 +212,53 @@ async def check_items(session: AsyncSession, cr_id: int) -> list[ControlCheckIte
 async def state_counts(session: AsyncSession, scope: Scope) -> dict[str, int]:
     stmt = apply_scope(select(CR.state, func.count()).group_by(CR.state), scope, CR_SCOPE)
     return {s: int(n) for s, n in (await session.execute(stmt)).all()}
+
+
+async def sources(session: AsyncSession, scope: Scope, limit: int) -> dict[str, list[Any]]:
+    """Recent evidence a request can start from, in scope: problems, rising topics, drops."""
+    from otklik.indicators.models import Signal
+    from otklik.insights.models import InsightSignal
+
+    org_scope = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)
+    s = InsightSignal
+    insight = apply_scope(
+        select(
+            s.kind,
+            s.organization_id,
+            s.period,
+            s.payload,
+            Organization.short_name,
+        )
+        .join(Organization, Organization.id == s.organization_id)
+        .where(s.kind.in_(("problem", "rising")))
+        .order_by(s.period.desc(), s.id.desc())
+        .limit(limit),
+        scope,
+        org_scope,
+    )
+    g = Signal
+    drops = apply_scope(
+        select(g.id, g.period, g.payload, Organization.id.label("organization_id"),
+               Organization.short_name)
+        .join(Organization, func.concat("organization:", Organization.ogrn) == g.unit)
+        .where(g.kind == "indicator_drop")
+        .order_by(g.created_at.desc())
+        .limit(limit),
+        scope,
+        org_scope,
+    )  # fmt: skip
+    return {
+        "insight": list((await session.execute(insight)).all()),
+        "drops": list((await session.execute(drops)).all()),
+    }
+
+
+async def subject_options(session: AsyncSession) -> list[tuple[str, str]]:
+    """``(kind:code, name)`` of every service and life situation, for a form's select."""
+    s = await session.execute(select(Service.code, Service.name).order_by(Service.name))
+    ls = await session.execute(
+        select(LifeSituation.code, LifeSituation.name).order_by(LifeSituation.name)
+    )
+    return [(f"service:{c}", n) for c, n in s] + [
+        (f"life_situation:{c}", f"Жизненная ситуация: {n}") for c, n in ls
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,8 +18,8 @@ class HypothesisIO(BaseModel):
 
     indicator: str = Field(max_length=60, description="код показателя, например overall")
     unit: str = Field(default="", max_length=40, description="единица: балл, доля, дней")
-    from_: Decimal = Field(alias="from", description="исходное значение")
-    to: Decimal = Field(description="ожидаемое значение")
+    from_: float = Field(alias="from", description="исходное значение")
+    to: float = Field(description="ожидаемое значение")
     by: date = Field(description="к какой дате")
 
 

@@ -117,7 +117,7 @@ PASSPORT_STEPS: dict[tuple[str, str], Step] = {
     ("digital_agreed", "wg_approved"): Step(_WG, "Одобрено рабочей группой"),
     ("wg_approved", "approved"): Step(_SC, "Утверждено подкомиссией"),
     ("approved", "in_force"): Step(_A | _SC, "Ввести в действие"),
-    ("expertise", "draft"): Step(_A | frozenset({Role.portal_operator}), "Вернуть", True),
+    ("expertise", "draft"): Step(_A | _WG | frozenset({Role.portal_operator}), "Вернуть", True),
     ("digital_agreed", "draft"): Step(_WG, "Вернуть", True),
     ("wg_approved", "draft"): Step(_SC, "Вернуть", True),
 }
