@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, and_, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, DateTime, Row, and_, func, literal, or_, select, update
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.models import User
@@ -33,9 +34,19 @@ SCOPE_COLUMNS = ScopeColumns(
 HIGH_RISK = 0.5
 
 
+def _last_report() -> ColumnElement[datetime]:
+    started = func.greatest(Roadmap.activated_at, cast_ts(Measure.planned_start))
+    return func.coalesce(Measure.last_report_at, started)
+
+
+def cast_ts(column: Any) -> ColumnElement[datetime]:
+    return sa_cast(column, DateTime(timezone=True))
+
+
 def report_overdue(now: datetime) -> ColumnElement[bool]:
-    """A measure of an active roadmap whose next progress report is late."""
-    last = func.coalesce(Measure.last_report_at, Roadmap.activated_at)
+    """A measure of an active roadmap whose next progress report is late (reports are due
+    every ``report_every_days`` from the measure's start, or from activation if later)."""
+    last = _last_report()
     return and_(
         Roadmap.state == "active",
         Measure.progress < 100,
@@ -243,7 +254,7 @@ async def list_roadmaps(
 
 async def due_reports(session: AsyncSession, user_id: int, now: datetime) -> Sequence[Any]:
     """The user's measures in active roadmaps with the date the next report is due."""
-    last = func.coalesce(Measure.last_report_at, Roadmap.activated_at)
+    last = _last_report()
     next_due = last + func.make_interval(0, 0, 0, Roadmap.report_every_days)
     stmt = (
         select(

@@ -26,7 +26,7 @@ WITH m AS (
   SELECT m.id, m.roadmap_id, m.owner_user_id, m.planned_start, m.planned_due, m.progress,
          m.completed_on, m.last_report_at, m.risk AS old_risk,
          coalesce(m.forecast_due, m.planned_due) AS fdue,
-         coalesce(m.last_report_at, r.activated_at)
+         coalesce(m.last_report_at, greatest(r.activated_at, m.planned_start::timestamptz))
            + make_interval(days => r.report_every_days) < :now AS report_late
   FROM roadmap_measures m JOIN roadmaps r ON r.id = m.roadmap_id
   WHERE r.state = 'active'
