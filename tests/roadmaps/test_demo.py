@@ -1,4 +1,4 @@
-"""The demo's roadmaps: one on time, one slipping with a high risk and reasons, one overdue report."""
+"""Demo roadmaps: one on time, one slipping with a high risk and reasons, one overdue report."""
 
 from __future__ import annotations
 
