@@ -4,8 +4,8 @@ A measure's risk is a logistic score of what the platform sees (weights are ours
 down below, not fitted): progress behind the plan for today, a reported forecast later than
 the due date, late dependencies, the owner's slippage on their last five finished measures,
 a late progress report, an expired due date. The roadmap's risk is the highest risk on its
-critical path: the chain of dependencies, walked back from the measure that finishes last,
-always through the predecessor that finishes last.
+critical path (its unfinished measures): the chain of dependencies, walked back from the
+measure that finishes last, always through the predecessor that finishes last.
 """
 
 from __future__ import annotations
@@ -89,10 +89,11 @@ upd AS (
         'completed_on', c.completed_on)
   FROM calc c
   WHERE t.id = c.id
-  RETURNING t.id, t.roadmap_id, t.owner_user_id, c.old_risk, c.risk
+  RETURNING t.id, t.roadmap_id, t.owner_user_id, c.old_risk, c.risk, c.progress
 ),
 rose AS (
-  SELECT * FROM upd WHERE risk >= :threshold AND coalesce(old_risk, 0) < :threshold
+  SELECT * FROM upd
+  WHERE progress < 100 AND risk >= :threshold AND coalesce(old_risk, 0) < :threshold
 ),
 notify AS (
   INSERT INTO roadmap_risk_alerts (user_id, roadmap_id, measure_id, risk_before, risk_after)
@@ -120,17 +121,17 @@ SELECT (SELECT count(*) FROM upd) AS measures, (SELECT count(*) FROM timeline) A
 
 ROADMAPS_SQL = """
 WITH RECURSIVE last AS (
-  SELECT DISTINCT ON (m.roadmap_id) m.roadmap_id, m.id, m.risk
+  SELECT DISTINCT ON (m.roadmap_id) m.roadmap_id, m.id, m.risk, m.progress
   FROM roadmap_measures m JOIN roadmaps r ON r.id = m.roadmap_id
   WHERE r.state = 'active'
   ORDER BY m.roadmap_id, coalesce(m.forecast_due, m.planned_due) DESC, m.id
 ),
 cp AS (
-  SELECT roadmap_id, id, risk, 1 AS depth FROM last
+  SELECT roadmap_id, id, risk, progress, 1 AS depth FROM last
   UNION ALL
-  SELECT cp.roadmap_id, p.id, p.risk, cp.depth + 1
+  SELECT cp.roadmap_id, p.id, p.risk, p.progress, cp.depth + 1
   FROM cp CROSS JOIN LATERAL (
-    SELECT m.id, m.risk
+    SELECT m.id, m.risk, m.progress
     FROM roadmap_measure_dependencies d JOIN roadmap_measures m ON m.id = d.depends_on_id
     WHERE d.measure_id = cp.id
     ORDER BY coalesce(m.forecast_due, m.planned_due) DESC, m.id
@@ -139,9 +140,10 @@ cp AS (
   WHERE cp.depth < 500
 ),
 path AS (
-  SELECT roadmap_id, max(coalesce(risk, 0)) AS risk,
+  SELECT roadmap_id, coalesce(max(risk) FILTER (WHERE progress < 100), 0) AS risk,
          array_agg(id ORDER BY depth DESC) AS ids,
-         (array_agg(id ORDER BY coalesce(risk, 0) DESC, depth DESC))[1] AS worst
+         (array_agg(id ORDER BY coalesce(risk, 0) DESC, depth DESC)
+            FILTER (WHERE progress < 100))[1] AS worst
   FROM cp GROUP BY roadmap_id
 )
 UPDATE roadmaps r
