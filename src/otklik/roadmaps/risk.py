@@ -20,6 +20,7 @@ from otklik.improvement import repository as improvement_repository
 
 THRESHOLD = 0.5  # a measure rising to this notifies its owner and the analysts
 OWNER_HISTORY = 5
+MAIL_BATCH = 5000  # rows of the e-mail outbox per statement (bind parameters < 65 535)
 
 MEASURES_SQL = """
 WITH m AS (
@@ -164,7 +165,9 @@ async def recompute(
         )
     ).one()
     await session.execute(text(ROADMAPS_SQL), {"now": now})
-    await improvement_repository.notify(session, [_email(a) for a in row.alerts])
+    mails = [_email(a) for a in row.alerts]
+    for i in range(0, len(mails), MAIL_BATCH):  # one multi-row INSERT per batch
+        await improvement_repository.notify(session, mails[i : i + MAIL_BATCH])
     return int(row.measures), len(row.alerts)
 
 
