@@ -8,10 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.service import create_api_token
+from otklik.improvement.service import create_change_request
 from otklik.roadmaps import risk
 from tests.factories import create_user
 
-from .factories import NOW, TODAY, People, active, payload
+from .factories import NOW, SERVICE, TODAY, People, active, payload
 
 
 async def _auth(session: AsyncSession, user: User) -> dict[str, str]:
@@ -84,3 +85,26 @@ async def test_bad_input_is_a_precise_422(client: AsyncClient, session: AsyncSes
     assert resp.status_code == 422
     total = (await client.get("/api/v1/roadmaps", headers=owner)).json()["total"]
     assert total == 0
+
+
+async def test_measures_link_change_requests_in_scope(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    p = await People(session).make()
+    mine = await create_change_request(
+        session, p.owner, subject_kind="service", subject_code=SERVICE, title="Запись", problem="x"
+    )
+    stranger = await create_user(session, Role.participant, "region:77")
+    theirs = await create_change_request(
+        session, stranger, subject_kind="service", subject_code=SERVICE, title="Чужой", problem="y"
+    )
+    owner = await _auth(session, p.owner)
+    data = payload(p.owner.email)
+    data["measures"][1]["change_requests"] = [theirs.id]
+    resp = await client.post("/api/v1/roadmaps", json=data, headers=owner)
+    assert resp.status_code == 422
+    assert "вне вашей области" in resp.json()["error"]["message"]
+    data["measures"][1]["change_requests"] = [mine.id, mine.id]
+    resp = await client.post("/api/v1/roadmaps", json=data, headers=owner)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["measures"][1]["change_requests"] == [mine.id]
