@@ -10,6 +10,8 @@ measure that finishes last, always through the predecessor that finishes last.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -30,7 +32,9 @@ WITH m AS (
          coalesce(m.last_report_at, greatest(r.activated_at, m.planned_start::timestamptz))
            + make_interval(days => r.report_every_days) < :now AS report_late
   FROM roadmap_measures m JOIN roadmaps r ON r.id = m.roadmap_id
+  -- a finished measure is computed once more after it finishes, then left alone
   WHERE r.state = 'active'
+    AND (m.progress < 100 OR m.risk_factors->>'completed_on' IS NULL)
 ),
 dep AS (
   SELECT d.measure_id, count(*) AS n,
@@ -75,21 +79,22 @@ calc AS (
         + CASE WHEN fslip > 0 THEN 2.5 + 0.05 * least(fslip, 60) ELSE 0 END
         + CASE WHEN report_late THEN 0.8 ELSE 0 END
         + CASE WHEN days_left < 0 THEN 6.0 ELSE 0 END))))::numeric, 3)::float
-    END AS risk
+    END AS risk,
+    jsonb_build_object(
+        'planned', round(planned::numeric * 100), 'progress', progress,
+        'deps', deps, 'deps_late', deps_late,
+        'owner_n', owner_n, 'owner_slip', round(owner_slip::numeric),
+        'forecast_slip', fslip, 'forecast_due', fdue, 'days_left', days_left,
+        'report_late', report_late, 'last_report', last_report_at,
+        'completed_on', completed_on) AS factors
   FROM f
 ),
 upd AS (
   UPDATE roadmap_measures t
-  SET risk = c.risk,
-      risk_factors = jsonb_build_object(
-        'planned', round(c.planned::numeric * 100), 'progress', c.progress,
-        'deps', c.deps, 'deps_late', c.deps_late,
-        'owner_n', c.owner_n, 'owner_slip', round(c.owner_slip::numeric),
-        'forecast_slip', c.fslip, 'forecast_due', c.fdue, 'days_left', c.days_left,
-        'report_late', c.report_late, 'last_report', c.last_report_at,
-        'completed_on', c.completed_on)
+  SET risk = c.risk, risk_factors = c.factors
   FROM calc c
   WHERE t.id = c.id
+    AND (t.risk IS DISTINCT FROM c.risk OR t.risk_factors IS DISTINCT FROM c.factors)
   RETURNING t.id, t.roadmap_id, t.owner_user_id, c.old_risk, c.risk, c.progress
 ),
 rose AS (
@@ -120,51 +125,79 @@ SELECT (SELECT count(*) FROM upd) AS measures, (SELECT count(*) FROM timeline) A
         FROM notify n JOIN roadmap_measures m ON m.id = n.measure_id) AS alerts
 """
 
-ROADMAPS_SQL = """
-WITH RECURSIVE last AS (
-  SELECT DISTINCT ON (m.roadmap_id) m.roadmap_id, m.id, m.risk, m.progress
-  FROM roadmap_measures m JOIN roadmaps r ON r.id = m.roadmap_id
-  WHERE r.state = 'active'
-  ORDER BY m.roadmap_id, coalesce(m.forecast_due, m.planned_due) DESC, m.id
-),
-cp AS (
-  SELECT roadmap_id, id, risk, progress, 1 AS depth FROM last
-  UNION ALL
-  SELECT cp.roadmap_id, p.id, p.risk, p.progress, cp.depth + 1
-  FROM cp CROSS JOIN LATERAL (
-    SELECT m.id, m.risk, m.progress
-    FROM roadmap_measure_dependencies d JOIN roadmap_measures m ON m.id = d.depends_on_id
-    WHERE d.measure_id = cp.id
-    ORDER BY coalesce(m.forecast_due, m.planned_due) DESC, m.id
-    LIMIT 1
-  ) p
-  WHERE cp.depth < 500
-),
-path AS (
-  SELECT roadmap_id, coalesce(max(risk) FILTER (WHERE progress < 100), 0) AS risk,
-         array_agg(id ORDER BY depth DESC) AS ids,
-         (array_agg(id ORDER BY coalesce(risk, 0) DESC, depth DESC)
-            FILTER (WHERE progress < 100))[1] AS worst
-  FROM cp GROUP BY roadmap_id
+# every active measure with the dependency that finishes last (its "driver" on a path)
+PATHS_SQL = """
+WITH driver AS (
+  SELECT DISTINCT ON (d.measure_id) d.measure_id, p.id AS driver_id
+  FROM roadmap_measure_dependencies d
+  JOIN roadmap_measures p ON p.id = d.depends_on_id
+  JOIN roadmaps r ON r.id = p.roadmap_id AND r.state = 'active'
+  ORDER BY d.measure_id, coalesce(p.forecast_due, p.planned_due) DESC, p.id
 )
-UPDATE roadmaps r
-SET risk = path.risk, risk_computed_at = :now,
-    risk_factors = jsonb_build_object('critical_path', to_jsonb(path.ids), 'worst', path.worst)
-FROM path WHERE r.id = path.roadmap_id
+SELECT m.roadmap_id, m.id, m.risk, m.progress, coalesce(m.forecast_due, m.planned_due) AS fdue,
+       driver.driver_id
+FROM roadmap_measures m JOIN roadmaps r ON r.id = m.roadmap_id AND r.state = 'active'
+LEFT JOIN driver ON driver.measure_id = m.id
 """
+
+ROADMAPS_SQL = """
+UPDATE roadmaps r
+SET risk = x.risk, risk_factors = x.factors, risk_computed_at = :now
+FROM unnest(CAST(:ids AS bigint[]), CAST(:risks AS float8[]), CAST(:factors AS jsonb[]))
+     AS x(id, risk, factors)
+WHERE r.id = x.id
+"""
+
+
+def critical_paths(rows: Sequence[Any]) -> dict[int, tuple[float, dict[str, Any]]]:
+    """Per roadmap: walk back from the measure finishing last through each measure's driver;
+    the risk is the highest among the path's unfinished measures."""
+    by_roadmap: dict[int, list[Any]] = {}
+    for r in rows:
+        by_roadmap.setdefault(int(r.roadmap_id), []).append(r)
+    out: dict[int, tuple[float, dict[str, Any]]] = {}
+    for roadmap_id, measures in by_roadmap.items():
+        index = {int(m.id): m for m in measures}
+        node = max(measures, key=lambda m: (m.fdue, -int(m.id)))
+        path: list[Any] = []
+        seen: set[int] = set()
+        while node is not None and int(node.id) not in seen:
+            seen.add(int(node.id))
+            path.append(node)
+            node = index.get(int(node.driver_id)) if node.driver_id is not None else None
+        open_ = [m for m in path if m.progress < 100]
+        worst = max(open_, key=lambda m: m.risk or 0.0, default=None)
+        factors = {
+            "critical_path": [int(m.id) for m in reversed(path)],
+            "worst": int(worst.id) if worst is not None else None,
+        }
+        out[roadmap_id] = (float(worst.risk or 0.0) if worst is not None else 0.0, factors)
+    return out
 
 
 async def recompute(
     session: AsyncSession, now: datetime, today: date, threshold: float = THRESHOLD
 ) -> tuple[int, int]:
-    """Recompute every active measure and roadmap; returns (measures, alerts created)."""
+    """Recompute every active measure and roadmap; returns (measures changed, alerts)."""
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))  # sorts and hashes in memory
     row = (
         await session.execute(
             text(MEASURES_SQL),
             {"now": now, "today": today, "threshold": threshold, "history": OWNER_HISTORY},
         )
     ).one()
-    await session.execute(text(ROADMAPS_SQL), {"now": now})
+    paths = critical_paths((await session.execute(text(PATHS_SQL))).all())
+    if paths:
+        ids = list(paths)
+        await session.execute(
+            text(ROADMAPS_SQL),
+            {
+                "now": now,
+                "ids": ids,
+                "risks": [paths[i][0] for i in ids],
+                "factors": [json.dumps(paths[i][1]) for i in ids],
+            },
+        )
     mails = [_email(a) for a in row.alerts]
     for i in range(0, len(mails), MAIL_BATCH):  # one multi-row INSERT per batch
         await improvement_repository.notify(session, mails[i : i + MAIL_BATCH])
