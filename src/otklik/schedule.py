@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.demo.citizens import answer_invitations
+from otklik.demo.improvement import from_evidence
 from otklik.identity.service import purge_expired
 from otklik.improvement.tasks import send_notifications
 from otklik.indicators.tasks import flag_drops
@@ -33,4 +34,5 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("insights.analyse_comments", 30, analyse_comments),
     ("indicators.flag_drops", 3600, flag_drops),
     ("improvement.send_notifications", 10, send_notifications),
+    ("demo.improvement_from_evidence", 60, from_evidence),  # does nothing outside the demo
 ]
