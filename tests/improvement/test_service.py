@@ -104,3 +104,22 @@ async def test_notification_reaches_the_next_actor_by_email(
     assert await send_notifications(session, settings) == 0 or all(
         m["To"] != analyst.email for m in box.messages[1:]
     )
+
+
+async def test_content_is_edited_only_in_draft_or_after_return(session: AsyncSession) -> None:
+    from otklik.improvement.service import edit_content
+
+    cr, owner, _org = await _request(session)
+    kw = {"title": "Новое название", "problem": "Уточнено", "change": {}, "hypothesis": None,
+          "planned_release": None}  # fmt: skip
+    await edit_content(session, owner, cr.id, **kw)  # type: ignore[arg-type]
+    await session.refresh(cr)
+    assert cr.title == "Новое название"
+    assert cr.hyp_indicator is None
+    await transition(session, owner, cr.id, "submitted")
+    with pytest.raises(TransitionConflict, match="только в черновике"):
+        await edit_content(session, owner, cr.id, **kw)  # type: ignore[arg-type]
+    analyst = await create_user(session, Role.analyst)
+    await transition(session, analyst, cr.id, "returned", "добавьте расчёт")
+    await edit_content(session, owner, cr.id, **{**kw, "title": "После возврата"})  # type: ignore[arg-type]
+    assert (await transition(session, owner, cr.id, "submitted")).title == "После возврата"

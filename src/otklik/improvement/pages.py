@@ -163,6 +163,46 @@ def _decimal(value: str, label: str) -> Decimal:
         raise ValidationFailed(f"{label}: нужно число.", code="bad_number") from exc
 
 
+def _hypothesis(
+    indicator: str, unit: str, frm: str, to: str, by: date | None
+) -> service.Hypothesis | None:
+    if not indicator.strip():
+        return None
+    if by is None:
+        raise ValidationFailed("В гипотезе укажите срок.", code="bad_hypothesis")
+    return service.Hypothesis(
+        indicator, unit, _decimal(frm, "Исходное значение"), _decimal(to, "Ожидаемое значение"), by
+    )
+
+
+@router.post(BASE + "/{cr_id}/edit", dependencies=[Csrf])
+async def edit(
+    session: DB,
+    user: Annotated[User, Depends(require_roles(*PROPOSERS))],
+    cr_id: int,
+    title: Annotated[str, Form(max_length=300)],
+    problem: Annotated[str, Form(max_length=20000)],
+    hyp_indicator: Annotated[str, Form(max_length=60)] = "",
+    hyp_unit: Annotated[str, Form(max_length=40)] = "",
+    hyp_from: Annotated[str, Form(max_length=20)] = "",
+    hyp_to: Annotated[str, Form(max_length=20)] = "",
+    hyp_by: Annotated[date | None, Form()] = None,
+    planned_release: Annotated[date | None, Form()] = None,
+    change: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
+    await service.edit_content(
+        session,
+        user,
+        cr_id,
+        title=title,
+        problem=problem,
+        change={"text": change.strip()} if change.strip() else {},
+        hypothesis=_hypothesis(hyp_indicator, hyp_unit, hyp_from, hyp_to, hyp_by),
+        planned_release=planned_release,
+    )
+    return RedirectResponse(f"{BASE}/{cr_id}", status_code=303)
+
+
 @router.post(BASE + "/new", dependencies=[Csrf])
 async def create(
     session: DB,
@@ -180,17 +220,7 @@ async def create(
     change: Annotated[str, Form(max_length=20000)] = "",
 ) -> Response:
     kind, _, code = subject.partition(":")
-    hyp = None
-    if hyp_indicator.strip():
-        if hyp_by is None:
-            raise ValidationFailed("В гипотезе укажите срок.", code="bad_hypothesis")
-        hyp = service.Hypothesis(
-            hyp_indicator,
-            hyp_unit,
-            _decimal(hyp_from, "Исходное значение"),
-            _decimal(hyp_to, "Ожидаемое значение"),
-            hyp_by,
-        )
+    hyp = _hypothesis(hyp_indicator, hyp_unit, hyp_from, hyp_to, hyp_by)
     pairs = [tuple(e.split(":", 1)) for e in evidence or [] if ":" in e]
     cr = await service.create_change_request(
         session,
@@ -225,7 +255,7 @@ async def detail(request: Request, session: DB, user: Reader, cr_id: int) -> Res
         check=await repository.check_items(session, cr.id),
         can_check=cr.state == "control_check" and user.role == Role.analyst,
         can_attach=cr.state not in ("closed", "rejected"),
-        editable=cr.state in EDITABLE,
+        editable=cr.state in EDITABLE and user.role in PROPOSERS,
         **_labels(),
     )
 

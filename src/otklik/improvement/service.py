@@ -300,3 +300,53 @@ async def comment_on(session: AsyncSession, actor: User, cr_id: int, text: str) 
         action="comment",
         comment=text[:4000],
     )
+
+
+async def edit_content(
+    session: AsyncSession,
+    actor: User,
+    cr_id: int,
+    *,
+    title: str,
+    problem: str,
+    change: dict[str, Any],
+    hypothesis: Hypothesis | None,
+    planned_release: date | None,
+) -> None:
+    """Change the content of a request in ``draft`` or ``returned`` (by the proposer side)."""
+    from otklik.improvement.workflow import EDITABLE
+
+    if actor.role not in PROPOSERS:
+        raise Forbidden("Содержание запроса меняет его владелец.", code="role_not_allowed")
+    cr = await repository.lock(session, scope_of(actor), cr_id)
+    if cr is None:
+        raise NotFound("Запрос на изменение не найден или вне вашей области доступа.")
+    if cr.state not in EDITABLE:
+        raise TransitionConflict(
+            f"Запрос в состоянии «{CR_LABELS[cr.state]}»: содержание меняется только в "
+            "черновике или после возврата на доработку.",
+            code="request_locked",
+        )
+    title, problem = title.strip(), problem.strip()
+    if not title or not problem:
+        raise ValidationFailed(
+            "Укажите название запроса и описание проблемы.", code="missing_fields"
+        )
+    values: dict[str, Any] = {
+        "title": title[:300],
+        "problem": problem,
+        "change": change,
+        "planned_release": planned_release,
+        "hyp_indicator": None, "hyp_unit": None, "hyp_from": None, "hyp_to": None, "hyp_by": None,
+        **_hypothesis_values(hypothesis),
+    }  # fmt: skip
+    before = {"title": cr.title, "problem": cr.problem}
+    await repository.bump(session, cr, **values)
+    await repository.add_event(
+        session, entity="change_request", entity_id=cr.id, actor_user_id=actor.id,
+        actor_label=actor.email, action="edited", comment="Содержание изменено",
+    )  # fmt: skip
+    await record_audit(
+        session, actor_of(actor), "edit", "change_request", str(cr.id), before,
+        {"title": values["title"], "problem": problem},
+    )  # fmt: skip
