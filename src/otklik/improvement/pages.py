@@ -23,6 +23,7 @@ from otklik.improvement.workflow import (
     EDITABLE,
     EVIDENCE_LABELS,
     OUTCOME_LABELS,
+    OWNER_STATES,
     PROPOSERS,
     states_for,
     steps_from,
@@ -48,8 +49,10 @@ def _labels() -> dict[str, Any]:
 async def hub(request: Request, session: DB, user: Reader) -> Response:
     scope = scope_of(user)
     mine = states_for(Role(user.role))
+    decide = [s for s in mine if s not in OWNER_STATES]
+    own = [s for s in mine if s in OWNER_STATES]
     queue, total = await repository.listing(
-        session, scope, PageParams(per_page=50, sort="updated"), states=mine
+        session, scope, PageParams(per_page=50, sort="updated"), queue=(decide, own, user.id)
     )
     names = await repository.subject_names(
         session, {(c.subject_kind, c.subject_code) for c in queue}
