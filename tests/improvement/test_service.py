@@ -121,5 +121,13 @@ async def test_content_is_edited_only_in_draft_or_after_return(session: AsyncSes
         await edit_content(session, owner, cr.id, **kw)  # type: ignore[arg-type]
     analyst = await create_user(session, Role.analyst)
     await transition(session, analyst, cr.id, "returned", "добавьте расчёт")
+    # a returned request waits for its owner only: no e-mail to other proposers
+    told = (
+        await session.scalars(
+            select(Notification.user_id).where(Notification.link == f"/improvement/changes/{cr.id}")
+        )
+    ).all()
+    assert owner.id in told
+    assert analyst.id not in told
     await edit_content(session, owner, cr.id, **{**kw, "title": "После возврата"})  # type: ignore[arg-type]
     assert (await transition(session, owner, cr.id, "submitted")).title == "После возврата"

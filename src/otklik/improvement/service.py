@@ -26,7 +26,13 @@ from otklik.identity.service import scope_of
 from otklik.improvement import repository
 from otklik.improvement.evidence import resolve_evidence
 from otklik.improvement.models import CR_OUTCOMES, CR_STATES, SUBJECT_KINDS, ChangeRequest
-from otklik.improvement.workflow import CR_LABELS, CR_STEPS, PROPOSERS, next_roles
+from otklik.improvement.workflow import (
+    CR_LABELS,
+    CR_STEPS,
+    OWNER_STATES,
+    PROPOSERS,
+    next_roles,
+)
 
 
 class TransitionConflict(DomainError):
@@ -274,7 +280,10 @@ async def _notify_next(session: AsyncSession, cr: ChangeRequest, state: str) -> 
     roles = next_roles(state)
     if not roles:
         return
-    users = await repository.users_with_roles(session, sorted(r.value for r in roles), cr)
+    if state in OWNER_STATES:  # the owner's own step: only the owner is told
+        users = [cr.owner_user_id] if cr.owner_user_id is not None else []
+    else:
+        users = await repository.users_with_roles(session, sorted(r.value for r in roles), cr)
     subject = f"Запрос на изменение № {cr.id}: {CR_LABELS[state].lower()}"
     text = f"Запрос «{cr.title}» перешёл в состояние «{CR_LABELS[state]}» и ждёт вашего решения."
     link = f"/improvement/changes/{cr.id}"
