@@ -85,7 +85,9 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
 async def _login(client: AsyncClient, factory: Any, role: Role) -> None:
     email = f"{role.value}-{time.time_ns()}@bench.test"
     async with db.transaction(factory) as s:
-        await create_user(s, Actor.system("bench"), email=email, role=role, password=PASSWORD)
+        await create_user(
+            s, Actor.system("bench"), email=email, role=role, scope=None, password=PASSWORD
+        )
     page = await client.get("/login")
     token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
     assert token

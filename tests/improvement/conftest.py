@@ -14,6 +14,7 @@ from otklik.improvement.models import ChangeRequest
 from otklik.improvement.service import create_change_request
 from otklik.registry.models import Organization
 from tests.factories import create_organization, create_user, login
+from tests.outreach.conftest import smtp  # noqa: F401 - the local SMTP server fixture
 
 
 @dataclass

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.config import Settings
 from otklik.errors import Forbidden, ValidationFailed
 from otklik.identity.roles import Role
 from otklik.improvement import repository
@@ -19,7 +21,9 @@ from otklik.improvement.service import (
     create_change_request,
     transition,
 )
+from otklik.improvement.tasks import send_notifications
 from tests.factories import create_organization, create_user
+from tests.outreach.conftest import Mailbox
 
 
 async def _request(session: AsyncSession, **kw: object) -> object:
@@ -79,3 +83,51 @@ async def test_scope_hides_other_regions(session: AsyncSession) -> None:
 
     assert await repository.get(session, scope_of(other), cr.id) is None
     assert await repository.get(session, scope_of(own), cr.id) is not None
+
+
+async def test_notification_reaches_the_next_actor_by_email(
+    session: AsyncSession, smtp: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    box, port = smtp
+    cr, owner, _org = await _request(session)
+    analyst = await create_user(session, Role.analyst, email="next-actor@example.test")
+    await transition(session, owner, cr.id, "submitted")
+    settings = Settings(
+        env="test", data_dir=tmp_path, secret_key="t" * 40, pii_key="p" * 40,
+        smtp_host="127.0.0.1", smtp_port=port,
+    )  # fmt: skip
+    assert await send_notifications(session, settings) >= 1
+    mine = [m for m in box.messages if m["To"] == analyst.email]
+    assert len(mine) == 1
+    assert "Подан" in mine[0]["Subject"] or "подан" in mine[0]["Subject"]
+    assert f"/improvement/changes/{cr.id}" in mine[0].get_content()
+    assert await send_notifications(session, settings) == 0 or all(
+        m["To"] != analyst.email for m in box.messages[1:]
+    )
+
+
+async def test_content_is_edited_only_in_draft_or_after_return(session: AsyncSession) -> None:
+    from otklik.improvement.service import edit_content
+
+    cr, owner, _org = await _request(session)
+    kw = {"title": "Новое название", "problem": "Уточнено", "change": {}, "hypothesis": None,
+          "planned_release": None}  # fmt: skip
+    await edit_content(session, owner, cr.id, **kw)  # type: ignore[arg-type]
+    await session.refresh(cr)
+    assert cr.title == "Новое название"
+    assert cr.hyp_indicator is None
+    await transition(session, owner, cr.id, "submitted")
+    with pytest.raises(TransitionConflict, match="только в черновике"):
+        await edit_content(session, owner, cr.id, **kw)  # type: ignore[arg-type]
+    analyst = await create_user(session, Role.analyst)
+    await transition(session, analyst, cr.id, "returned", "добавьте расчёт")
+    # a returned request waits for its owner only: no e-mail to other proposers
+    told = (
+        await session.scalars(
+            select(Notification.user_id).where(Notification.link == f"/improvement/changes/{cr.id}")
+        )
+    ).all()
+    assert owner.id in told
+    assert analyst.id not in told
+    await edit_content(session, owner, cr.id, **{**kw, "title": "После возврата"})  # type: ignore[arg-type]
+    assert (await transition(session, owner, cr.id, "submitted")).title == "После возврата"

@@ -8,19 +8,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.identity.models import User
 from otklik.improvement import checks, decisions, passports, repository
-from otklik.improvement.models import ChangeRequest
+from otklik.improvement.models import ChangeRequest, ChangeRequestEvidence
 from otklik.improvement.service import Hypothesis, create_change_request, transition
 from otklik.indicators.models import Signal
 from otklik.indicators.repository import MOSCOW
-from otklik.indicators.tasks import flag_drops
 from otklik.insights.models import InsightSignal
-from otklik.insights.service import analyse_pending
 from otklik.registry.models import Organization
 
 SERVICE = "health.outpatient_visit"
@@ -110,16 +108,23 @@ async def _passports(session: AsyncSession, u: dict[str, User]) -> None:
     await passports.transition_passport(session, u["portal"], std.id, "digital_agreed")
 
 
-async def _evidence(session: AsyncSession, settings: Settings) -> list[tuple[str, str, int]]:
-    """Real problems and drops of region 16: analyse the history's comments first."""
-    for _ in range(40):  # bounded: the demo starts even if the backlog is larger
-        if not await analyse_pending(session):
-            break
-    await flag_drops(session, settings)
+async def _evidence(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """Real problems and drops of region 16 found so far, not yet linked to a request."""
+    used = select(ChangeRequestEvidence.ref)
     org16 = select(Organization.id).where(Organization.region_code == "16")
     problems = await session.execute(
         select(InsightSignal.organization_id, InsightSignal.period, InsightSignal.payload)
-        .where(InsightSignal.kind == "problem", InsightSignal.organization_id.in_(org16))
+        .where(
+            InsightSignal.kind == "problem",
+            InsightSignal.organization_id.in_(org16),
+            func.concat(
+                InsightSignal.organization_id,
+                ":",
+                InsightSignal.period,
+                ":",
+                InsightSignal.payload["topic"].astext,
+            ).not_in(used),
+        )
         .order_by(InsightSignal.period.desc(), InsightSignal.id)
         .limit(3)
     )
@@ -127,7 +132,11 @@ async def _evidence(session: AsyncSession, settings: Settings) -> list[tuple[str
     drops = await session.execute(
         select(Signal.id, Organization.id)
         .join(Organization, func.concat("organization:", Organization.ogrn) == Signal.unit)
-        .where(Signal.kind == "indicator_drop", Organization.region_code == "16")
+        .where(
+            Signal.kind == "indicator_drop",
+            Organization.region_code == "16",
+            func.cast(Signal.id, String).not_in(used),
+        )
         .limit(2)
     )
     out += [("drop_signal", str(sid), int(oid)) for sid, oid in drops]
@@ -164,7 +173,7 @@ async def seed(session: AsyncSession, settings: Settings) -> int:
         return 0
     await _passports(session, u)
     today = datetime.now(MOSCOW).date()
-    sources = await _evidence(session, settings)
+    sources = await _evidence(session)
     states = [
         "draft", "submitted", "expertise", "wg_review", "wg_review", "subcommission_decision",
         "approved", "rejected", "returned", "implementation", "control_check", "released",
@@ -232,3 +241,46 @@ def _quarter_end(today: date, quarters: int) -> date:
     month = (month - 1) % 12 + 1
     nxt = date(year + month // 12, month % 12 + 1, 1)
     return nxt - timedelta(days=1)
+
+
+FROM_EVIDENCE = ["submitted", "expertise", "wg_review"]
+
+
+async def from_evidence(session: AsyncSession, settings: Settings) -> int:
+    """Worker job (demo only): once the worker has analysed the history's comments and flagged
+    drops, region 16's participant opens requests from a few of those real findings."""
+    if settings.env != "demo":
+        return 0
+    linked = await session.scalar(
+        select(func.count())
+        .select_from(ChangeRequestEvidence)
+        .where(ChangeRequestEvidence.kind.in_(("insight_problem", "drop_signal")))
+    )
+    if (linked or 0) >= len(FROM_EVIDENCE) + 1:
+        return 0
+    u = await _users(session)
+    if len(u) < 6:
+        return 0
+    today = datetime.now(MOSCOW).date()
+    sources = (await _evidence(session))[: len(FROM_EVIDENCE) + 1 - int(linked or 0)]
+    for k, (kind, ref, org) in enumerate(sources):
+        cr = await create_change_request(
+            session,
+            u["owner"],
+            subject_kind="service",
+            subject_code=SERVICE,
+            title=f"По сигналу граждан: {TITLES[(k + 2) % len(TITLES)].lower()}",
+            problem="Найдено в ответах граждан: тема снижает общую оценку организации.",
+            evidence=[(kind, ref)],
+            hypothesis=Hypothesis(
+                "overall", "балл", Decimal("3.8"), Decimal("4.2"), _quarter_end(today, 2)
+            ),
+            planned_release=today + timedelta(days=60),
+            organization_id=org,
+        )
+        target = FROM_EVIDENCE[k % len(FROM_EVIDENCE)]
+        for to, who in PATH:
+            await transition(session, u[who], cr.id, to, "")
+            if to == target:
+                break
+    return 0  # nothing to repeat at once: the next run is a minute later

@@ -23,6 +23,7 @@ from otklik.improvement.workflow import (
     EDITABLE,
     EVIDENCE_LABELS,
     OUTCOME_LABELS,
+    OWNER_STATES,
     PROPOSERS,
     states_for,
     steps_from,
@@ -48,8 +49,10 @@ def _labels() -> dict[str, Any]:
 async def hub(request: Request, session: DB, user: Reader) -> Response:
     scope = scope_of(user)
     mine = states_for(Role(user.role))
+    decide = [s for s in mine if s not in OWNER_STATES]
+    own = [s for s in mine if s in OWNER_STATES]
     queue, total = await repository.listing(
-        session, scope, PageParams(per_page=50, sort="updated"), states=mine
+        session, scope, PageParams(per_page=50, sort="updated"), queue=(decide, own, user.id)
     )
     names = await repository.subject_names(
         session, {(c.subject_kind, c.subject_code) for c in queue}
@@ -163,6 +166,46 @@ def _decimal(value: str, label: str) -> Decimal:
         raise ValidationFailed(f"{label}: нужно число.", code="bad_number") from exc
 
 
+def _hypothesis(
+    indicator: str, unit: str, frm: str, to: str, by: date | None
+) -> service.Hypothesis | None:
+    if not indicator.strip():
+        return None
+    if by is None:
+        raise ValidationFailed("В гипотезе укажите срок.", code="bad_hypothesis")
+    return service.Hypothesis(
+        indicator, unit, _decimal(frm, "Исходное значение"), _decimal(to, "Ожидаемое значение"), by
+    )
+
+
+@router.post(BASE + "/{cr_id}/edit", dependencies=[Csrf])
+async def edit(
+    session: DB,
+    user: Annotated[User, Depends(require_roles(*PROPOSERS))],
+    cr_id: int,
+    title: Annotated[str, Form(max_length=300)],
+    problem: Annotated[str, Form(max_length=20000)],
+    hyp_indicator: Annotated[str, Form(max_length=60)] = "",
+    hyp_unit: Annotated[str, Form(max_length=40)] = "",
+    hyp_from: Annotated[str, Form(max_length=20)] = "",
+    hyp_to: Annotated[str, Form(max_length=20)] = "",
+    hyp_by: Annotated[date | None, Form()] = None,
+    planned_release: Annotated[date | None, Form()] = None,
+    change: Annotated[str, Form(max_length=20000)] = "",
+) -> Response:
+    await service.edit_content(
+        session,
+        user,
+        cr_id,
+        title=title,
+        problem=problem,
+        change={"text": change.strip()} if change.strip() else {},
+        hypothesis=_hypothesis(hyp_indicator, hyp_unit, hyp_from, hyp_to, hyp_by),
+        planned_release=planned_release,
+    )
+    return RedirectResponse(f"{BASE}/{cr_id}", status_code=303)
+
+
 @router.post(BASE + "/new", dependencies=[Csrf])
 async def create(
     session: DB,
@@ -180,17 +223,7 @@ async def create(
     change: Annotated[str, Form(max_length=20000)] = "",
 ) -> Response:
     kind, _, code = subject.partition(":")
-    hyp = None
-    if hyp_indicator.strip():
-        if hyp_by is None:
-            raise ValidationFailed("В гипотезе укажите срок.", code="bad_hypothesis")
-        hyp = service.Hypothesis(
-            hyp_indicator,
-            hyp_unit,
-            _decimal(hyp_from, "Исходное значение"),
-            _decimal(hyp_to, "Ожидаемое значение"),
-            hyp_by,
-        )
+    hyp = _hypothesis(hyp_indicator, hyp_unit, hyp_from, hyp_to, hyp_by)
     pairs = [tuple(e.split(":", 1)) for e in evidence or [] if ":" in e]
     cr = await service.create_change_request(
         session,
@@ -225,7 +258,7 @@ async def detail(request: Request, session: DB, user: Reader, cr_id: int) -> Res
         check=await repository.check_items(session, cr.id),
         can_check=cr.state == "control_check" and user.role == Role.analyst,
         can_attach=cr.state not in ("closed", "rejected"),
-        editable=cr.state in EDITABLE,
+        editable=cr.state in EDITABLE and user.role in PROPOSERS,
         **_labels(),
     )
 

@@ -248,6 +248,7 @@ async def passport(request: Request, session: DB, user: Reader, pid: int) -> Res
         timeline=await timeline(session, "passport", p.id),
         body_json=json.dumps(p.body, ensure_ascii=False, indent=2),
         can_edit=p.status == "draft" and user.role in PROPOSERS,
+        can_copy=user.role in PROPOSERS,
     )
 
 
@@ -261,6 +262,22 @@ async def passport_transition(
 ) -> Response:
     await passports.transition_passport(session, user, pid, to, comment)
     return RedirectResponse(f"/improvement/passports/{pid}", status_code=303)
+
+
+@router.post("/improvement/passports/{pid}/new-version", dependencies=[Csrf])
+async def passport_new_version(session: DB, user: Reader, pid: int) -> Response:
+    """A new draft version starting from this one (an approved version itself never changes)."""
+    p = await passports.get(session, pid)
+    new = await passports.create_version(
+        session,
+        user,
+        subject_kind=p.subject_kind,
+        subject_code=p.subject_code,
+        doc=p.doc,
+        body=p.body,
+        region_code=p.region_code,
+    )
+    return RedirectResponse(f"/improvement/passports/{new.id}", status_code=303)
 
 
 @router.post("/improvement/passports/{pid}/edit", dependencies=[Csrf])

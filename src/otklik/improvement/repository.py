@@ -61,11 +61,18 @@ async def listing(
     *,
     states: Sequence[str] = (),
     subject: str = "",
+    queue: tuple[Sequence[str], Sequence[str], int] | None = None,
 ) -> tuple[list[ChangeRequest], int]:
-    """One page of requests in scope, with the filtered total (one count, one page query)."""
+    """One page of requests in scope, with the filtered total (one count, one page query).
+    ``queue`` = (states to decide, states where only the owner acts, the owner's user id)."""
     stmt = scoped(scope)
     if states:
         stmt = stmt.where(CR.state.in_(states))
+    if queue is not None:
+        decide, own, user_id = queue
+        stmt = stmt.where(
+            or_(CR.state.in_(decide), CR.state.in_(own) & (CR.owner_user_id == user_id))
+        )
     if subject:
         kind, _, code = subject.partition(":")
         stmt = stmt.where(CR.subject_code == (code or kind))

@@ -26,7 +26,13 @@ from otklik.identity.service import scope_of
 from otklik.improvement import repository
 from otklik.improvement.evidence import resolve_evidence
 from otklik.improvement.models import CR_OUTCOMES, CR_STATES, SUBJECT_KINDS, ChangeRequest
-from otklik.improvement.workflow import CR_LABELS, CR_STEPS, PROPOSERS, next_roles
+from otklik.improvement.workflow import (
+    CR_LABELS,
+    CR_STEPS,
+    OWNER_STATES,
+    PROPOSERS,
+    next_roles,
+)
 
 
 class TransitionConflict(DomainError):
@@ -274,7 +280,10 @@ async def _notify_next(session: AsyncSession, cr: ChangeRequest, state: str) -> 
     roles = next_roles(state)
     if not roles:
         return
-    users = await repository.users_with_roles(session, sorted(r.value for r in roles), cr)
+    if state in OWNER_STATES:  # the owner's own step: only the owner is told
+        users = [cr.owner_user_id] if cr.owner_user_id is not None else []
+    else:
+        users = await repository.users_with_roles(session, sorted(r.value for r in roles), cr)
     subject = f"Запрос на изменение № {cr.id}: {CR_LABELS[state].lower()}"
     text = f"Запрос «{cr.title}» перешёл в состояние «{CR_LABELS[state]}» и ждёт вашего решения."
     link = f"/improvement/changes/{cr.id}"
@@ -300,3 +309,53 @@ async def comment_on(session: AsyncSession, actor: User, cr_id: int, text: str) 
         action="comment",
         comment=text[:4000],
     )
+
+
+async def edit_content(
+    session: AsyncSession,
+    actor: User,
+    cr_id: int,
+    *,
+    title: str,
+    problem: str,
+    change: dict[str, Any],
+    hypothesis: Hypothesis | None,
+    planned_release: date | None,
+) -> None:
+    """Change the content of a request in ``draft`` or ``returned`` (by the proposer side)."""
+    from otklik.improvement.workflow import EDITABLE
+
+    if actor.role not in PROPOSERS:
+        raise Forbidden("Содержание запроса меняет его владелец.", code="role_not_allowed")
+    cr = await repository.lock(session, scope_of(actor), cr_id)
+    if cr is None:
+        raise NotFound("Запрос на изменение не найден или вне вашей области доступа.")
+    if cr.state not in EDITABLE:
+        raise TransitionConflict(
+            f"Запрос в состоянии «{CR_LABELS[cr.state]}»: содержание меняется только в "
+            "черновике или после возврата на доработку.",
+            code="request_locked",
+        )
+    title, problem = title.strip(), problem.strip()
+    if not title or not problem:
+        raise ValidationFailed(
+            "Укажите название запроса и описание проблемы.", code="missing_fields"
+        )
+    values: dict[str, Any] = {
+        "title": title[:300],
+        "problem": problem,
+        "change": change,
+        "planned_release": planned_release,
+        "hyp_indicator": None, "hyp_unit": None, "hyp_from": None, "hyp_to": None, "hyp_by": None,
+        **_hypothesis_values(hypothesis),
+    }  # fmt: skip
+    before = {"title": cr.title, "problem": cr.problem}
+    await repository.bump(session, cr, **values)
+    await repository.add_event(
+        session, entity="change_request", entity_id=cr.id, actor_user_id=actor.id,
+        actor_label=actor.email, action="edited", comment="Содержание изменено",
+    )  # fmt: skip
+    await record_audit(
+        session, actor_of(actor), "edit", "change_request", str(cr.id), before,
+        {"title": values["title"], "problem": problem},
+    )  # fmt: skip

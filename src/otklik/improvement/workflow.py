@@ -90,6 +90,10 @@ def states_for(role: Role) -> list[str]:
     return sorted({frm for (frm, _to), s in CR_STEPS.items() if role in s.roles})
 
 
+# States where the next step is the proposer's own: they wait for the request's owner only.
+OWNER_STATES = frozenset(frm for (frm, _to), s in CR_STEPS.items() if s.roles == PROPOSERS)
+
+
 def steps_from(state: str, role: str) -> list[tuple[str, Step]]:
     return [(to, s) for (frm, to), s in CR_STEPS.items() if frm == state and role in s.roles]
 
