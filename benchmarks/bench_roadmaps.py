@@ -9,10 +9,12 @@ one analyst with country scope (told of every rise).
 
 Measured: ``otklik.roadmaps.risk.recompute`` (measure risk with reasons' factors, the owners'
 history, dependencies, alerts and e-mail outbox rows for rises, the critical path of every
-roadmap), each run in its own committed transaction. The first run raises the alerts; the
-later runs are the steady hourly job. Baseline in the same run: a plain
+roadmap), each run in its own committed transaction: the first run (every measure new, the
+alerts raised), the next day's run (every unfinished measure's factors change: the daily full
+recomputation, compared with the goal) and an hourly run after it (nothing changed, nothing
+written). Baseline in the same run: a plain
 ``SELECT roadmap_id, count(*), max(planned_due), avg(progress) FROM roadmap_measures GROUP BY
-roadmap_id`` (median of the repeats). Goal: recompute < 20 s.
+roadmap_id`` (median of the three). Goal: recompute < 20 s.
 
 Database: embedded PostgreSQL under ``benchmarks/out/`` or ``OTKLIK_BENCH_DATABASE_URL``
 (schema ``public`` is DROPPED: a throwaway database only).
@@ -27,7 +29,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -42,7 +44,6 @@ from otklik.roadmaps import risk
 
 N = int(os.environ.get("OTKLIK_BENCH_ROADMAPS", "10000"))
 PER = 20
-REPEATS = 3
 OUT = Path(__file__).resolve().parent / "out"
 
 GENERATE = [
@@ -108,30 +109,34 @@ async def run(url: str) -> None:
     )
     base: list[float] = []
     runs: list[float] = []
-    for i in range(REPEATS):
+    # the first run raises the alerts; the next day every unfinished measure changes (the
+    # daily full recomputation, the figure that counts); then an hourly run with no change
+    plan = [("first run, alerts", today), ("next day", today + timedelta(days=1))]
+    plan += [("next day, an hour later", today + timedelta(days=1))]
+    for label, day in plan:
         async with db.transaction(factory) as s:
             t0 = time.perf_counter()
             (await s.execute(text(BASELINE))).all()
             base.append(time.perf_counter() - t0)
         async with db.transaction(factory) as s:
             t0 = time.perf_counter()
-            measures, alerts = await risk.recompute(s, datetime.now(UTC), today)
-            await s.flush()
+            measures, alerts = await risk.recompute(s, datetime.now(UTC), day)
         runs.append(time.perf_counter() - t0)  # commit included
         print(
-            f"run {i + 1}: recompute {runs[-1]:.2f} s ({measures} measures, {alerts} alerts); "
-            f"plain GROUP BY {base[-1]:.2f} s",
+            f"{label}: recompute {runs[-1]:.2f} s ({measures} measures written, {alerts} alerts);"
+            f" plain GROUP BY {base[-1]:.2f} s",
             flush=True,
         )
     async with engine.connect() as conn:
         high = (
             await conn.execute(text("SELECT count(*) FROM roadmaps WHERE risk >= 0.5"))
         ).scalar()
-    b, r = statistics.median(base), statistics.median(runs)
+    b = statistics.median(base)
     print(
-        f"deadline risk for {counts[0]} roadmaps / {counts[1]} measures: median {r:.2f} s "
-        f"(first run with alerts {runs[0]:.2f} s; {r / b:.1f}x a plain GROUP BY of {b:.2f} s; "
-        f"goal < 20 s); roadmaps at high risk: {high}",
+        f"deadline risk for {counts[0]} roadmaps / {counts[1]} measures: daily full recompute "
+        f"{runs[1]:.2f} s ({runs[1] / b:.1f}x a plain GROUP BY over the measures, median "
+        f"{b:.2f} s; goal < 20 s); first run with alerts {runs[0]:.2f} s, hourly {runs[2]:.2f} s;"
+        f" roadmaps at high risk: {high}",
         flush=True,
     )
     await engine.dispose()
