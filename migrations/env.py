@@ -6,11 +6,13 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import otklik.identity.models
+import otklik.improvement.models
 import otklik.indicators.models
 import otklik.insights.models
 import otklik.intake.models
 import otklik.outreach.models
 import otklik.registry.models
+import otklik.roadmaps.models
 import otklik.surveys.models  # noqa: F401 - register tables on the metadata
 from otklik.config import get_settings
 from otklik.db import resolve_database_url

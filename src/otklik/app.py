@@ -24,6 +24,9 @@ from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
 from otklik.identity.deps import LoginRequired
 from otklik.identity.roles import ROLE_LABELS, SCOPE_LABELS
+from otklik.improvement import api as improvement_api
+from otklik.improvement import pages as improvement_pages
+from otklik.improvement import pages_bodies as improvement_bodies
 from otklik.indicators import api as indicators_api
 from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
@@ -38,6 +41,8 @@ from otklik.outreach import pages as outreach_pages
 from otklik.registry import api as registry_api
 from otklik.registry import pages as registry_pages
 from otklik.registry.models import SECTOR_LABELS
+from otklik.roadmaps import api as roadmaps_api
+from otklik.roadmaps import pages as roadmaps_pages
 from otklik.surveys import pages as surveys_pages
 from otklik.surveys.masking import warm_up as warm_up_masking
 
@@ -66,6 +71,11 @@ ROUTERS = (
     surveys_pages.router,
     insights_pages.router,
     indicators_api.router,
+    improvement_api.router,
+    improvement_pages.router,
+    improvement_bodies.router,
+    roadmaps_api.router,
+    roadmaps_pages.router,
     cabinets_pages.router,
 )
 
