@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import otklik.effects.models
 import otklik.identity.models
 import otklik.incidents.models
 import otklik.indicators.models

@@ -159,9 +159,7 @@ async def add_event(session: AsyncSession, **values: Any) -> None:
     await session.flush()
 
 
-async def organization_place(
-    session: AsyncSession, scope: Scope, organization_id: int
-) -> Any:
+async def organization_place(session: AsyncSession, scope: Scope, organization_id: int) -> Any:
     stmt = apply_scope(
         select(Organization.id, Organization.region_code, Organization.founder_id).where(
             Organization.id == organization_id
