@@ -11,6 +11,7 @@ import otklik.incidents.models
 import otklik.indicators.models
 import otklik.insights.models
 import otklik.intake.models
+import otklik.labs.models
 import otklik.outreach.models
 import otklik.registry.models
 import otklik.surveys.models  # noqa: F401 - register tables on the metadata
