@@ -17,10 +17,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from otklik.cabinets import pages as cabinets_pages
 from otklik.config import Settings, get_settings
 from otklik.db import create_engine, resolve_database_url, session_factory
+from otklik.effects import api as effects_api
 from otklik.errors import DomainError
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
 from otklik.identity.deps import LoginRequired
+from otklik.incidents import api as incidents_api
+from otklik.incidents import pages as incidents_pages
 from otklik.indicators import api as indicators_api
 from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
@@ -28,6 +31,7 @@ from otklik.intake import pages as intake_pages
 from otklik.kit.headers import SecurityHeaders
 from otklik.kit.pii import PiiVault
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render, templates
+from otklik.labs import api as labs_api
 from otklik.outreach import api as outreach_api
 from otklik.outreach import pages as outreach_pages
 from otklik.registry import api as registry_api
@@ -152,6 +156,10 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         insights_pages.router,
         indicators_api.router,
         cabinets_pages.router,
+        incidents_api.router,
+        incidents_pages.router,
+        effects_api.router,
+        labs_api.router,
     ):
         app.include_router(router)
     default_openapi = app.openapi

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select, text
+from sqlalchemy import Row, case, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.identity.models import User
 from otklik.incidents import detect
 from otklik.incidents.models import Incident, IncidentCursor, IncidentEvent, IncidentEvidence
 from otklik.incidents.rules import OPEN, WARN_SHARE
@@ -174,12 +175,12 @@ async def organization_place(session: AsyncSession, scope: Scope, organization_i
 async def board(session: AsyncSession, scope: Scope, now: datetime) -> dict[str, list[Row[Any]]]:
     """Open incidents by severity and age; SLA status; MTTA / MTTR per owner and month."""
     age = func.extract("epoch", now - Incident.opened_at) / 86400
-    bucket = text(
-        "CASE WHEN extract(epoch FROM :now - opened_at) < 86400 THEN 'до 1 дня'"
-        " WHEN extract(epoch FROM :now - opened_at) < 3 * 86400 THEN '1–3 дня'"
-        " WHEN extract(epoch FROM :now - opened_at) < 10 * 86400 THEN '3–10 дней'"
-        " ELSE 'больше 10 дней' END"
-    ).bindparams(now=now)
+    bucket = case(
+        (age < 1, "до 1 дня"),
+        (age < 3, "1–3 дня"),
+        (age < 10, "3–10 дней"),
+        else_="больше 10 дней",
+    )
     base: Any = apply_scope(
         select(Incident.severity, bucket.label("bucket"), func.count(), func.max(age))
         .where(Incident.state.in_(OPEN))
@@ -188,10 +189,11 @@ async def board(session: AsyncSession, scope: Scope, now: datetime) -> dict[str,
         scope,
         SCOPE_COLS,
     )
-    status = text(
-        "CASE WHEN ack_breached OR resolve_breached THEN 'нарушен'"
-        " WHEN paused_at IS NOT NULL THEN 'часы остановлены'"
-        " WHEN ack_warned OR resolve_warned THEN 'предупреждение' ELSE 'в срок' END"
+    status = case(
+        (Incident.ack_breached | Incident.resolve_breached, "нарушен"),
+        (Incident.paused_at.is_not(None), "часы остановлены"),
+        (Incident.ack_warned | Incident.resolve_warned, "предупреждение"),
+        else_="в срок",
     )
     sla_stmt: Any = apply_scope(
         select(status.label("status"), func.count())
@@ -205,7 +207,7 @@ async def board(session: AsyncSession, scope: Scope, now: datetime) -> dict[str,
     hours = 3600.0
     mtt = apply_scope(
         select(
-            Incident.owner_user_id,
+            User.email.label("owner"),
             month.label("month"),
             func.count(Incident.acknowledged_at).label("n_ack"),
             (
@@ -217,9 +219,9 @@ async def board(session: AsyncSession, scope: Scope, now: datetime) -> dict[str,
                 func.avg(func.extract("epoch", Incident.resolved_at - Incident.opened_at)) / hours
             ).label("mttr"),
         )
-        .where(Incident.owner_user_id.is_not(None))
-        .group_by(Incident.owner_user_id, text("2"))
-        .order_by(text("2 DESC"), Incident.owner_user_id),
+        .join(User, User.id == Incident.owner_user_id)
+        .group_by(User.email, text("2"))
+        .order_by(text("2 DESC"), User.email),
         scope,
         SCOPE_COLS,
     )
@@ -228,3 +230,10 @@ async def board(session: AsyncSession, scope: Scope, now: datetime) -> dict[str,
         "sla": list((await session.execute(sla_stmt)).all()),
         "mtt": list((await session.execute(mtt)).all()),
     }
+
+
+async def region_timezone(session: AsyncSession, region_code: str | None) -> str | None:
+    if region_code is None:
+        return None
+    tz: str | None = await session.scalar(select(Region.timezone).where(Region.code == region_code))
+    return tz
