@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.identity.roles import Role
 from otklik.identity.service import now_utc
 from otklik.incidents import service
+from otklik.indicators.repository import MOSCOW
 from tests.factories import create_organization, create_user, csrf_from, login
 from tests.incidents.factories import drop_signals
 
@@ -75,7 +76,7 @@ async def test_transitions_escalation_and_decision(
     decided = await client.post(
         f"/api/v1/incidents/{iid}/decision",
         json={
-            "meeting_date": date.today().isoformat(),
+            "meeting_date": datetime.now(MOSCOW).date().isoformat(),  # Moscow "today"
             "protocol": "П-12",
             "decision": "Поручить региону устранить очередь",
         },

@@ -16,6 +16,7 @@ from otklik.identity.roles import Role, ScopeKind
 from otklik.incidents import repository
 from otklik.incidents.models import Incident
 from otklik.incidents.rules import OPEN, TRANSITIONS, sla
+from otklik.indicators.repository import MOSCOW
 from otklik.kit.scope import Scope
 
 SUBJECT_RE = re.compile(r"^[a-z_]{2,20}:[A-Za-z0-9_.\-]{1,100}$")
@@ -205,7 +206,7 @@ async def decide(
         raise ValidationFailed("Укажите номер протокола (до 50 символов).", code="bad_protocol")
     if not 5 <= len(decision) <= 4000:
         raise ValidationFailed("Текст решения: от 5 до 4000 символов.", code="bad_decision")
-    if meeting_date > now.date():
+    if meeting_date > now.astimezone(MOSCOW).date():  # the secretary's calendar day
         raise ValidationFailed("Дата заседания не может быть в будущем.", code="bad_meeting_date")
     incident = await _load(session, Scope.country(), incident_id)
     if incident.state != "escalated":
