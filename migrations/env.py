@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 import otklik.effects.models
 import otklik.identity.models
+import otklik.improvement.models
 import otklik.incidents.models
 import otklik.indicators.models
 import otklik.insights.models

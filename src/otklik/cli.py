@@ -362,6 +362,7 @@ def demo(
 ) -> None:
     """Демонстрация: встроенная PostgreSQL, миграции, синтетическая страна, сервер."""
     from otklik.demo import history, simulator
+    from otklik.demo import improvement as improvement_demo
     from otklik.demo.seed import DEMO_PASSWORD, seed_demo
     from otklik.identity.roles import ROLE_LABELS
 
@@ -389,6 +390,8 @@ def demo(
     err.print("Ответы за прошлые месяцы…")
     ogrns = [p.ogrn for p in places]
     run_in_session(settings, lambda s: history.seed(s, ogrns))
+    err.print("Улучшение услуг: паспорта, запросы на изменение, заседание рабочей группы…")
+    run_in_session(settings, lambda s: improvement_demo.seed(s, settings))
     out.print(f"\n[bold]Отклик — демонстрация[/bold]: http://{host}:{port}/")
     out.print(f"Пароль всех демонстрационных пользователей: [bold]{DEMO_PASSWORD}[/bold]")
     for login in logins:

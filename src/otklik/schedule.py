@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.config import Settings
 from otklik.demo.citizens import answer_invitations
 from otklik.identity.service import purge_expired
+from otklik.improvement.tasks import send_notifications
 from otklik.incidents.tasks import open_incidents
 from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments
@@ -32,5 +33,6 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("demo.answer_invitations", 5, answer_invitations),  # does nothing outside the demo
     ("insights.analyse_comments", 30, analyse_comments),
     ("indicators.flag_drops", 3600, flag_drops),
+    ("improvement.send_notifications", 10, send_notifications),
     ("incidents.open_incidents", 60, open_incidents),
 ]
