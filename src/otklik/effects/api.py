@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
 
-from otklik.effects import repository, service
+from otklik.effects import links, repository, service
 from otklik.effects.schemas import EffectOut
 from otklik.errors import NotFound
 from otklik.identity.deps import DB, require_roles
@@ -64,3 +65,43 @@ async def compute_effect(session: DB, user: Analyst, assessment_id: int) -> Effe
         raise NotFound("Оценка эффекта не найдена или вне вашей области доступа.")
     await service.compute(session, a, datetime.now(MOSCOW).date(), now_utc())
     return EffectOut.of(a)
+
+
+class CloseIn(BaseModel):
+    reason: str = Field(default="", max_length=2000)
+
+
+@router.get(
+    "/change-requests/{cr_id}/effect",
+    response_model=EffectOut,
+    responses=ERRORS,
+    summary="Измеренный эффект запроса на изменение",
+)
+async def change_effect(session: DB, user: Reader, cr_id: int) -> EffectOut:
+    a = await repository.for_change(session, scope_of(user), cr_id)
+    if a is None:
+        raise NotFound("Эффект этого запроса ещё не оценивался.", code="no_assessment")
+    return EffectOut.of(a)
+
+
+@router.post(
+    "/change-requests/{cr_id}/effect",
+    response_model=EffectOut,
+    responses={
+        **ERRORS,
+        422: {"model": ErrorOut, "description": "no_hypothesis, no_release_date, not_released"},
+    },
+    summary="Оценить эффект выпущенного изменения",
+)
+async def assess(session: DB, user: Analyst, cr_id: int) -> EffectOut:
+    a = await links.assess_change(session, user, cr_id, datetime.now(MOSCOW).date(), now_utc())
+    return EffectOut.of(a)
+
+
+@router.post(
+    "/change-requests/{cr_id}/close-with-effect",
+    responses={**ERRORS, 422: {"model": ErrorOut, "description": "assessment_required"}},
+    summary="Закрыть запрос с выводом об эффекте (или с причиной, почему его нельзя оценить)",
+)
+async def close(session: DB, user: Analyst, cr_id: int, body: CloseIn) -> dict[str, str]:
+    return {"outcome": await links.close_change(session, user, cr_id, body.reason)}

@@ -134,3 +134,49 @@ async def listing(
     }
     stmt, _ = order_by_param(stmt, params.sort, cols, "-id")
     return await paginate(session, stmt, params)
+
+
+RELEASED_ON = text(
+    """
+SELECT max(at) FROM improvement_events
+WHERE entity = 'change_request' AND entity_id = :cr AND to_state = 'released'
+"""
+)
+
+# the affected units of a regional or national change: organizations offering the service
+UNITS = text(
+    """
+SELECT o.id FROM organizations o
+JOIN service_organization_types s ON s.type_code = o.type_code
+WHERE s.service_code = :service AND (CAST(:region AS text) IS NULL OR o.region_code = :region)
+"""
+)
+
+DUE = text(
+    """
+SELECT c.id, c.title, c.state, c.hyp_indicator, r.released_at,
+       e.id AS assessment_id, e.verdict
+FROM change_requests c
+LEFT JOIN LATERAL (SELECT max(at) AS released_at FROM improvement_events
+                   WHERE entity = 'change_request' AND entity_id = c.id
+                     AND to_state = 'released') r ON true
+LEFT JOIN effect_assessments e ON e.change_request_id = c.id
+WHERE c.state IN ('released', 'effect_assessment')
+  AND (CAST(:region AS text) IS NULL OR c.region_code = :region)
+ORDER BY r.released_at NULLS LAST, c.id
+LIMIT 500
+"""
+)
+
+
+async def released_at(session: AsyncSession, cr_id: int) -> Any:
+    return await session.scalar(RELEASED_ON, {"cr": cr_id})
+
+
+async def units_for(session: AsyncSession, service_code: str, region: str | None) -> list[int]:
+    rows = await session.scalars(UNITS, {"service": service_code, "region": region})
+    return [int(r) for r in rows.all()]
+
+
+async def due(session: AsyncSession, region: str | None) -> list[Any]:
+    return list((await session.execute(DUE, {"region": region})).all())

@@ -70,16 +70,17 @@ def permutation_interval(t: np.ndarray, c: np.ndarray, seed: int = 20261206) -> 
     a = assign @ pooled / nt - (pooled.sum() - assign @ pooled) / nc
     b = assign @ is_t / nt - (nt - assign @ is_t) / nc
     est, se, _ = _welch(t, c)
-    span = 6 * max(se, 1e-6)
-    grid = np.linspace(est - span, est + span, 601)
-    observed = np.abs(est - grid)  # the observed statistic under d is est - d
-    perm = np.abs(a[None, :] - grid[:, None] * b[None, :])
-    pvals = (perm >= observed[:, None] - 1e-12).mean(axis=1)
-    kept = grid[pvals > ALPHA]
     p0 = float((np.abs(a) >= abs(est) - 1e-12).mean())
-    if kept.size == 0:
-        return Interval(est, est, est, p0, "did_permutation")
-    return Interval(est, float(kept.min()), float(kept.max()), p0, "did_permutation")
+    for width in (6.0, 24.0, 96.0):  # widen the grid until the kept set is inside it
+        span = width * max(se, 1e-3)
+        grid = np.linspace(est - span, est + span, 601)
+        observed = np.abs(est - grid)  # the observed statistic under d is est - d
+        perm = np.abs(a[None, :] - grid[:, None] * b[None, :])
+        kept = grid[(perm >= observed[:, None] - 1e-12).mean(axis=1) > ALPHA]
+        if kept.size and kept.min() > grid[0] and kept.max() < grid[-1]:
+            return Interval(est, float(kept.min()), float(kept.max()), p0, "did_permutation")
+    # too few units: no effect size can be rejected, the interval is unbounded
+    return Interval(est, -math.inf, math.inf, p0, "did_permutation")
 
 
 def did(t: np.ndarray, c: np.ndarray) -> Interval:
@@ -117,6 +118,8 @@ def verdict(
         return "inconclusive", f"мало ответов: нужно не меньше {MIN_ANSWERS} с каждой стороны"
     if units[0] < min_units or (interval.method != "its" and units[1] < MIN_UNITS):
         return "inconclusive", f"мало организаций: нужно не меньше {MIN_UNITS} с каждой стороны"
+    if not (math.isfinite(interval.low) and math.isfinite(interval.high)):
+        return "inconclusive", "слишком мало организаций, чтобы интервал был конечным"
     if pretrend_p is not None and pretrend_p < ALPHA:
         return "inconclusive", "до изменения тренды групп расходились (проверка плацебо)"
     hoped = interval.low > 0 if direction > 0 else interval.high < 0
