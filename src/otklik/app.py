@@ -18,6 +18,7 @@ from otklik.cabinets import pages as cabinets_pages
 from otklik.config import Settings, get_settings
 from otklik.db import create_engine, resolve_database_url, session_factory
 from otklik.effects import api as effects_api
+from otklik.effects import pages as effects_pages
 from otklik.errors import DomainError
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
@@ -35,6 +36,7 @@ from otklik.kit.headers import SecurityHeaders
 from otklik.kit.pii import PiiVault
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render, templates
 from otklik.labs import api as labs_api
+from otklik.labs import pages as labs_pages
 from otklik.outreach import api as outreach_api
 from otklik.outreach import pages as outreach_pages
 from otklik.registry import api as registry_api
@@ -165,7 +167,9 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         incidents_api.router,
         incidents_pages.router,
         effects_api.router,
+        effects_pages.router,
         labs_api.router,
+        labs_pages.router,
     ):
         app.include_router(router)
     default_openapi = app.openapi

@@ -17,8 +17,10 @@ from otklik.identity.deps import DB, require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.service import now_utc, scope_of
+from otklik.improvement.repository import subject_options
 from otklik.incidents import repository, service
 from otklik.incidents.api import ACTORS, READERS, STATE
+from otklik.incidents.links import create_change_request_for
 from otklik.incidents.rules import KINDS, SEVERITIES, STATES, TRANSITIONS
 from otklik.kit.pagination import Page, PageParams
 from otklik.kit.web import render, verify_csrf
@@ -27,6 +29,7 @@ router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(require_roles(*READERS))]
 Worker = Annotated[User, Depends(require_roles(*ACTORS))]
 Secretary = Annotated[User, Depends(require_roles(Role.subcommission_secretary))]
+Proposer = Annotated[User, Depends(require_roles(Role.participant, Role.coordinator))]
 MOSCOW = ZoneInfo("Europe/Moscow")
 HEADER = [
     "№",
@@ -194,6 +197,10 @@ async def detail(request: Request, session: DB, user: Reader, incident_id: int) 
         moves=moves if user.role in {r.value for r in ACTORS} else {},
         can_decide=user.role == Role.subcommission_secretary and incident.state == "escalated",
         can_review=user.role in {r.value for r in ACTORS} and incident.state == "closed",
+        can_link=user.role in ("participant", "coordinator")
+        and incident.review is not None
+        and incident.change_request_id is None,
+        services=[o for o in await subject_options(session) if o[0].startswith("service:")],
         can_own=user.role in {r.value for r in ACTORS}
         and incident.state in STATES
         and incident.state not in ("resolved", "closed"),
@@ -222,6 +229,17 @@ async def owner(
         session, scope_of(user), Actor(user.id, user.email), now_utc(), incident_id, email
     )
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/change-request", dependencies=[Depends(verify_csrf)])
+async def change_request(
+    session: DB,
+    user: Proposer,
+    incident_id: int,
+    service_code: Annotated[str, Form(max_length=100)],
+) -> Response:
+    cr_id = await create_change_request_for(session, user, now_utc(), incident_id, service_code)
+    return RedirectResponse(f"/improvement/change-requests/{cr_id}", status_code=303)
 
 
 @router.post("/incidents/{incident_id}/decision", dependencies=[Depends(verify_csrf)])
