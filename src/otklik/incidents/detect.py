@@ -62,7 +62,7 @@ SELECT 'topic_burst', 'rising:' || g.organization_id || ':' || g.period || ':'
                      'organization_id', o.id),
   g.created_at, NULL::bigint
 FROM insight_signals g JOIN organizations o ON o.id = g.organization_id
-WHERE g.kind = 'rising'
+WHERE g.kind = 'rising' AND (g.payload->>'diff')::numeric < 0  -- a topic that lowers scores
 """
 
 URGENT = """
