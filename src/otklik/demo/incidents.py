@@ -19,6 +19,7 @@ from otklik.config import Settings
 from otklik.demo.history import drift
 from otklik.effects import service as effects
 from otklik.effects.models import EffectAssessment
+from otklik.effects.practices import adopt
 from otklik.identity.audit import Actor
 from otklik.identity.models import User
 from otklik.identity.service import now_utc
@@ -134,7 +135,7 @@ async def _labs(session: AsyncSession, u: dict[str, User]) -> int:
     return 4
 
 
-async def _effects(session: AsyncSession, today: date) -> list[str]:
+async def _effects(session: AsyncSession, today: date, u: dict[str, User]) -> list[str]:
     """Three changes released in the history's past, measured by the real estimator."""
     rows = (
         await session.execute(
@@ -163,6 +164,10 @@ async def _effects(session: AsyncSession, today: date) -> list[str]:
         )  # fmt: skip
         await effects.compute(session, a, today, now_utc())
         verdicts.append(a.verdict)
+        if a.verdict == "confirmed" and "coord" in u:  # a practice two other regions adopt
+            for region in ("77", "50"):
+                if region != a.region_code:
+                    await adopt(session, u["coord"], a.id, SERVICE, region)
     return verdicts
 
 
@@ -175,5 +180,5 @@ async def seed(session: AsyncSession, settings: Settings) -> dict[str, Any]:
     return {
         "incidents": await _incidents(session, settings, u),
         "studies": await _labs(session, u),
-        "effects": await _effects(session, today),
+        "effects": await _effects(session, today, u),
     }

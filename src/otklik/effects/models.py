@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Float, Integer, SmallInteger, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -42,4 +52,19 @@ class EffectAssessment(Base):
     caveat: Mapped[str] = mapped_column(Text, server_default="")
     data_date: Mapped[date | None] = mapped_column(Date)
     computed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class PracticeAdoption(Base):
+    """A confirmed change (a best practice) adopted elsewhere as a linked change request."""
+
+    __tablename__ = "practice_adoptions"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("effect_assessments.id", ondelete="CASCADE"), index=True
+    )
+    region_code: Mapped[str | None] = mapped_column(String(2))
+    change_request_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    adopted_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from otklik.effects import links, repository
 from otklik.effects.api import READERS
+from otklik.effects.practices import adopt, library
 from otklik.effects.service import VERDICTS
 from otklik.identity.deps import DB, require_roles
 from otklik.identity.models import User
@@ -63,3 +64,25 @@ async def close(
 ) -> Response:
     await links.close_change(session, user, cr_id, reason)
     return RedirectResponse("/effects", status_code=303)
+
+
+@router.get("/practices", response_class=HTMLResponse)
+async def practices(
+    request: Request, session: DB, user: Reader, q: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    return render(
+        request, "effects/practices.html", rows=await library(session, q.strip()), q=q,
+        can_adopt=user.role in (Role.participant, Role.coordinator),
+    )  # fmt: skip
+
+
+@router.post("/practices/{assessment_id}/adopt", dependencies=[Depends(verify_csrf)])
+async def adopt_practice(
+    session: DB,
+    user: Annotated[User, Depends(require_roles(Role.participant, Role.coordinator))],
+    assessment_id: int,
+    service_code: Annotated[str, Form(max_length=100)],
+    region_code: Annotated[str, Form(max_length=2)] = "",
+) -> Response:
+    cr_id = await adopt(session, user, assessment_id, service_code, region_code.strip() or None)
+    return RedirectResponse(f"/improvement/change-requests/{cr_id}", status_code=303)
