@@ -171,12 +171,13 @@ WITH added AS (
   SELECT incident_id, count(*) AS n, max(observed_at) AS last,
          jsonb_object_agg(kind, 1) AS kinds
   FROM added GROUP BY incident_id
+), sev AS (
+  SELECT cause_key, min(severity) AS severity FROM incident_staged GROUP BY cause_key
 ), bumped AS (
   UPDATE incidents i SET signal_count = i.signal_count + per.n,
     last_signal_at = greatest(i.last_signal_at, per.last),
-    severity = least(i.severity, (SELECT min(s.severity) FROM incident_staged s
-                                  WHERE s.cause_key = i.cause_key))
-  FROM per WHERE i.id = per.incident_id
+    severity = least(i.severity, sev.severity)
+  FROM per, sev WHERE i.id = per.incident_id AND sev.cause_key = i.cause_key
   RETURNING i.id, per.n, per.kinds
 )
 INSERT INTO incident_events (incident_id, at, kind, actor, data)

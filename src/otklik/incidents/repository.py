@@ -41,6 +41,7 @@ async def detect_batch(session: AsyncSession, now: datetime, batch: int) -> dict
     ).rowcount  # type: ignore[attr-defined]
     if not staged:
         return {"signals": 0, "opened": 0, "reopened": 0}
+    await session.execute(text("ANALYZE incident_staged"))  # the planner sees the batch's size
     await session.execute(text(detect.STORM))
     reopened = list((await session.scalars(text(detect.REOPEN), {"now": now})).all())
     opened = list((await session.scalars(text(detect.OPEN_NEW), {"now": now})).all())
