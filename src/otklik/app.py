@@ -19,6 +19,8 @@ from otklik.cabinets import home as cabinets_home
 from otklik.cabinets import pages as cabinets_pages
 from otklik.config import Settings, get_settings
 from otklik.db import create_engine, resolve_database_url, session_factory
+from otklik.effects import api as effects_api
+from otklik.effects import pages as effects_pages
 from otklik.errors import DomainError
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
@@ -27,6 +29,8 @@ from otklik.identity.roles import ROLE_LABELS, SCOPE_LABELS
 from otklik.improvement import api as improvement_api
 from otklik.improvement import pages as improvement_pages
 from otklik.improvement import pages_bodies as improvement_bodies
+from otklik.incidents import api as incidents_api
+from otklik.incidents import pages as incidents_pages
 from otklik.indicators import api as indicators_api
 from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
@@ -36,6 +40,8 @@ from otklik.kit.hostile import NulCharacter, is_nul_error, reject_nul
 from otklik.kit.openapi import document_api
 from otklik.kit.pii import PiiVault
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, RejectNul, render, templates
+from otklik.labs import api as labs_api
+from otklik.labs import pages as labs_pages
 from otklik.outreach import api as outreach_api
 from otklik.outreach import pages as outreach_pages
 from otklik.registry import api as registry_api
@@ -76,6 +82,12 @@ ROUTERS = (
     improvement_bodies.router,
     roadmaps_api.router,
     roadmaps_pages.router,
+    incidents_api.router,
+    incidents_pages.router,
+    effects_api.router,
+    effects_pages.router,
+    labs_api.router,
+    labs_pages.router,
     cabinets_pages.router,
 )
 
