@@ -9,7 +9,9 @@ import otklik.identity.models
 import otklik.indicators.models
 import otklik.insights.models
 import otklik.intake.models
+import otklik.mszu.models
 import otklik.outreach.models
+import otklik.priorities.models
 import otklik.registry.models
 import otklik.surveys.models  # noqa: F401 - register tables on the metadata
 from otklik.config import get_settings

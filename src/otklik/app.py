@@ -28,8 +28,12 @@ from otklik.intake import pages as intake_pages
 from otklik.kit.headers import SecurityHeaders
 from otklik.kit.pii import PiiVault
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render, templates
+from otklik.mszu import api as mszu_api
+from otklik.mszu import pages as mszu_pages
 from otklik.outreach import api as outreach_api
 from otklik.outreach import pages as outreach_pages
+from otklik.priorities import api as priorities_api
+from otklik.priorities import pages as priorities_pages
 from otklik.registry import api as registry_api
 from otklik.registry import pages as registry_pages
 from otklik.surveys import pages as surveys_pages
@@ -152,13 +156,19 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         insights_pages.router,
         indicators_api.router,
         cabinets_pages.router,
+        mszu_api.router,
+        mszu_pages.router,
+        priorities_api.router,
+        priorities_pages.router,
     ):
         app.include_router(router)
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            intake_api.extend_openapi(default_openapi())
+            schema = default_openapi()
+            intake_api.extend_openapi(schema)
+            mszu_api.extend_openapi(schema)
         return app.openapi_schema or default_openapi()
 
     app.openapi = openapi  # type: ignore[method-assign]
