@@ -26,6 +26,7 @@ from otklik.errors import DomainError
 from otklik.identity.audit import Actor
 from otklik.identity.roles import Role
 from otklik.insights.cli import insights_app
+from otklik.mszu.cli import mszu_app
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -47,6 +48,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(intake_app, name="intake")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(insights_app, name="insights")
+app.add_typer(mszu_app, name="mszu")
 app.add_typer(indicators_app, name="indicators")
 err = Console(stderr=True)
 out = Console()

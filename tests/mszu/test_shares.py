@@ -81,3 +81,23 @@ async def test_a_regional_user_sees_only_its_region(
     assert await login(client, user.email) == 303
     body = (await client.get("/api/v1/mszu/shares?unit=region&period=2025")).json()
     assert [i["region"] for i in body["items"]] == ["16"]
+
+
+async def test_a_coordinator_uploads_a_trajectory(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    from tests.factories import csrf_from
+
+    user = await create_user(session, Role.coordinator)
+    await session.commit()
+    assert await login(client, user.email) == 303
+    csrf = csrf_from((await client.get("/mszu/shares?period=2026")).text)
+    bad = await client.post("/mszu/trajectory", data={"csrf_token": csrf, "points": "2027;120 %"})
+    assert bad.status_code == 422
+    assert "доля от 0 до 1" in bad.text
+    ok = await client.post(
+        "/mszu/trajectory", data={"csrf_token": csrf, "points": "2025;60 %\n2030;0,99"}
+    )
+    assert ok.status_code == 303
+    body = (await client.get("/api/v1/mszu/shares?unit=country&period=2025")).json()
+    assert body["trajectory"] == "загружена координатором"

@@ -209,7 +209,17 @@ async def share_page(
         source=source,
         trend=trend,
         chart=share_chart(trend),
+        uploaded=await repository.trajectory(session),
+        can_upload=user.role == Role.coordinator,
     )
+
+
+@router.post("/mszu/trajectory", dependencies=[Csrf])
+async def trajectory(
+    session: DB, user: ViewUser, points: Annotated[str, Form(max_length=2000)] = ""
+) -> Response:
+    await service.upload_trajectory(session, _actor(user), user.role, points)
+    return RedirectResponse("/mszu/shares", status_code=303)
 
 
 def _pct(v: float | None) -> float | str:

@@ -227,3 +227,50 @@ async def in_force_codes(session: AsyncSession) -> set[str] | None:
     """Services of the approved list; ``None`` when nothing is approved yet."""
     v = await repository.current_approved(session)
     return set(await repository.items(session, v.number)) if v else None
+
+
+def parse_trajectory(text_: str) -> dict[int, float]:
+    """Lines ``year;share`` (share 0–1 or a percent such as ``87,5 %``), at least two years."""
+    points: dict[int, float] = {}
+    for n, line in enumerate(text_.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.replace("\t", ";").split(";")]
+        try:
+            year = int(parts[0])
+            raw = parts[1].replace(",", ".").replace("%", "").strip()
+            value = float(raw) / (100 if "%" in parts[1] or float(raw) > 1 else 1)
+        except (ValueError, IndexError):
+            raise ValidationFailed(
+                f"Строка {n}: ожидается «год;доля», например «2027;0,8» или «2027;80 %».",
+                code="bad_trajectory",
+            ) from None
+        if not 2020 <= year <= 2040 or not 0 <= value <= 1 or year in points:
+            raise ValidationFailed(
+                f"Строка {n}: год 2020–2040 без повторов, доля от 0 до 1 (0–100 %).",
+                code="bad_trajectory",
+            )
+        points[year] = round(value, 4)
+    if len(points) < 2:
+        raise ValidationFailed("Траектория: не меньше двух лет.", code="bad_trajectory")
+    return points
+
+
+async def upload_trajectory(
+    session: AsyncSession, actor: Actor, role: str, text_: str
+) -> dict[int, float]:
+    """A coordinator replaces the default linear trajectory (audited; empty text restores it)."""
+    _require(role, Role.coordinator)
+    points = parse_trajectory(text_) if text_.strip() else {}
+    before = await repository.trajectory(session)
+    await repository.replace_trajectory(session, points, actor.label)
+    await record_audit(
+        session,
+        actor,
+        "update",
+        "mszu_trajectory",
+        "national",
+        {str(k): v for k, v in before.items()},
+        {str(k): v for k, v in points.items()},
+    )
+    return points
