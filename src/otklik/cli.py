@@ -391,6 +391,11 @@ def demo(
     err.print("Ответы за прошлые месяцы…")
     ogrns = [p.ogrn for p in places]
     run_in_session(settings, lambda s: history.seed(s, ogrns))
+    # decree 923, issue 14: МСЗУ list, application statistics, priorities, information measures
+    from otklik.demo.mszu import seed_mszu_demo
+
+    err.print("Перечень МСЗУ, статистика заявлений, приоритеты…")
+    run_in_session(settings, seed_mszu_demo)
     out.print(f"\n[bold]Отклик — демонстрация[/bold]: http://{host}:{port}/")
     out.print(f"Пароль всех демонстрационных пользователей: [bold]{DEMO_PASSWORD}[/bold]")
     for login in logins:

@@ -82,10 +82,14 @@ def close_quarter(
     """Закрыть отчётный квартал: его статистику больше нельзя добавить или заменить."""
     from otklik.cli import run_in_session
     from otklik.config import get_settings
+    from otklik.errors import DomainError
     from otklik.indicators.periods import parse_period
     from otklik.mszu import repository
 
-    p = parse_period(quarter)
+    try:
+        p = parse_period(quarter)
+    except DomainError as exc:
+        _fail(exc.message)
     if p.kind != "quarter":
         _fail("укажите квартал в виде 2026-Q3.")
     added = run_in_session(get_settings(), lambda s: repository.add_closure(s, p.start, "cli"))
