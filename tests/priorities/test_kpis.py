@@ -25,6 +25,11 @@ async def test_kpis_api_answers_with_no_data_where_tables_are_missing(
     assert body["response_rate"]["value"] is None  # no invitations: no data, not zero
     assert body["change_requests_on_time"]["value"] is None
     assert "нет данных" in body["incidents_ack_in_sla"]["note"]
+    assert [t["month"] for t in body["trend"]][::11] == ["2026-01", "2026-12"]
+    assert body["trend"][0]["response_rate"] is None
+    detail = await client.get("/participants/region:16?period=2026")
+    assert detail.status_code == 200
+    assert "Доля ответов по месяцам" in detail.text
     assert (await client.get("/api/v1/participants/region:77/kpis")).status_code == 403
     bad = await client.get("/api/v1/participants/planet:3/kpis")
     assert bad.status_code == 422

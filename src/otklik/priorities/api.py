@@ -96,5 +96,6 @@ async def get_kpis(
             "n_year_before": mine.n_before,
         },
         **external,
+        "trend": await kpis.trend(session, *kpis.parse_code(code), p),
         "peers": len(peers),
     }

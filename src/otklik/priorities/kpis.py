@@ -135,6 +135,25 @@ async def external(session: AsyncSession) -> dict[str, dict[str, Any]]:
     return out
 
 
+async def trend(session: AsyncSession, kind: str, key: str, period: Period) -> list[dict[str, Any]]:
+    """Answer rate by month over the twelve months ending with the period, with n."""
+    end = period.end.replace(day=1)
+    start = (
+        date(end.year, 1, 1)
+        if end.month == 12
+        else date(end.year - 1, end.month + 1, 1)
+    )
+    return [
+        {
+            "month": m.strftime("%Y-%m"),
+            "delivered": d,
+            "responses": r,
+            "response_rate": round(r / d, 4) if d else None,
+        }
+        for m, d, r in await repository.kpi_trend(session, kind, key, start, end)
+    ]
+
+
 async def participant(
     session: AsyncSession, user: User, code: str, period: Period
 ) -> tuple[Kpi, list[Kpi], dict[str, dict[str, Any]]]:

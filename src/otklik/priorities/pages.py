@@ -162,6 +162,31 @@ async def participants_page(
     )
 
 
+@router.get("/participants/{code}", response_class=HTMLResponse)
+async def participant_page(
+    request: Request,
+    session: DB,
+    user: ViewUser,
+    code: str,
+    period: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    p = parse_period(period or str(today_moscow().year))
+    mine, peers, external = await kpis.participant(session, user, code, p)
+    kind, key = kpis.parse_code(code)
+    return render(
+        request,
+        "priorities/participant.html",
+        k=mine,
+        peers=peers,
+        external=external,
+        trend=await kpis.trend(session, kind, key, p),
+        kind=kind,
+        code=code,
+        period=p,
+        target=kpis.TARGET_RATE,
+    )
+
+
 @router.get("/measures", response_class=HTMLResponse)
 async def measures_page(
     request: Request,

@@ -196,3 +196,40 @@ async def unit_names(session: AsyncSession, kind: str) -> dict[str, str]:
 async def founder_id(session: AsyncSession, code: str) -> int | None:
     found = await session.scalar(text("SELECT id FROM founders WHERE code = :c"), {"c": code})
     return None if found is None else int(found)
+
+
+def _trend_sql(kind: str) -> Any:
+    key = KEYS[kind]
+    return text(
+        f"""
+        WITH months AS (
+            SELECT generate_series(CAST(:start AS date), CAST(:end AS date), '1 month')::date AS m
+        ), d AS (
+            SELECT date_trunc('month', i.delivered_at AT TIME ZONE 'Europe/Moscow')::date AS m,
+                   count(*) AS n
+            FROM invitations i JOIN organizations o ON o.id = i.organization_id
+            JOIN founders f ON f.id = o.founder_id
+            WHERE {key} = :key AND i.delivered_at >= :start
+              AND i.delivered_at < CAST(:end AS date) + interval '1 month'
+            GROUP BY 1
+        ), r AS (
+            SELECT date_trunc('month', x.answered_on)::date AS m, count(*) AS n
+            FROM responses x JOIN organizations o ON o.id = x.organization_id
+            JOIN founders f ON f.id = o.founder_id
+            WHERE {key} = :key AND x.answered_on >= :start
+              AND x.answered_on < CAST(:end AS date) + interval '1 month'
+            GROUP BY 1
+        )
+        SELECT months.m, coalesce(d.n, 0), coalesce(r.n, 0)
+        FROM months LEFT JOIN d ON d.m = months.m LEFT JOIN r ON r.m = months.m
+        ORDER BY months.m
+        """  # noqa: S608 - the key comes from the fixed KEYS map, never from input
+    )
+
+
+async def kpi_trend(
+    session: AsyncSession, kind: str, key: str, start: date, end: date
+) -> list[tuple[date, int, int]]:
+    """(month, delivered, responses) for each month from ``start`` to ``end`` (first days)."""
+    rows = await session.execute(_trend_sql(kind), {"key": key, "start": start, "end": end})
+    return [(m, int(d), int(r)) for m, d, r in rows]
