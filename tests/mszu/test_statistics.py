@@ -145,3 +145,26 @@ async def test_file_import_uses_the_same_checks(session: AsyncSession, tmp_path:
     assert (report.accepted, report.rejected) == (1, 1)
     assert report.errors[0][0] == 3  # the file's line
     assert report.errors[0][2] == "negative_count"
+
+
+async def test_openapi_documents_the_new_endpoints(client: AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    post = schema["paths"]["/api/v1/service-statistics"]["post"]
+    assert set(post["requestBody"]["content"]) == {"application/json", "application/x-ndjson"}
+    assert {"200", "400", "401", "413", "415", "429"} <= set(post["responses"])
+    row = schema["components"]["schemas"]["StatisticIn"]
+    assert set(row["required"]) == {
+        "service_code",
+        "region_code",
+        "month",
+        "channel",
+        "applications",
+    }
+    for path in (
+        "/api/v1/mszu/shares",
+        "/api/v1/priorities",
+        "/api/v1/participants/{code}/kpis",
+        "/api/v1/mszu/list/{number}",
+    ):
+        assert "200" in schema["paths"][path]["get"]["responses"], path
+    assert "RankedOut" in schema["components"]["schemas"]

@@ -15,6 +15,7 @@ from otklik.intake.schemas import ErrorOut
 from otklik.mszu.api import VIEW_ROLES
 from otklik.mszu.statistics import today_moscow
 from otklik.priorities import kpis, service
+from otklik.priorities.schemas import CriteriaOut, KpisOut, PrioritiesOut
 
 router = APIRouter(prefix="/api/v1", tags=["priorities"])
 Viewer = Annotated[User, Depends(require_roles(*VIEW_ROLES, api=True))]
@@ -39,7 +40,12 @@ def ranked_out(r: service.Ranked) -> dict[str, Any]:
     }
 
 
-@router.get("/priorities", responses=ERRORS, summary="Рейтинг услуг и жизненных ситуаций")
+@router.get(
+    "/priorities",
+    response_model=PrioritiesOut,
+    responses=ERRORS,
+    summary="Рейтинг услуг и жизненных ситуаций",
+)
 async def get_priorities(
     session: DB,
     user: Viewer,
@@ -55,7 +61,12 @@ async def get_priorities(
     }
 
 
-@router.post("/priorities/criteria", responses=ERRORS, summary="Новая версия весов критериев")
+@router.post(
+    "/priorities/criteria",
+    response_model=CriteriaOut,
+    responses=ERRORS,
+    summary="Новая версия весов критериев",
+)
 async def post_criteria(
     session: DB,
     user: Analyst,
@@ -67,7 +78,10 @@ async def post_criteria(
 
 
 @router.get(
-    "/participants/{code}/kpis", responses=ERRORS, summary="Показатели эффективности участника"
+    "/participants/{code}/kpis",
+    response_model=KpisOut,
+    responses=ERRORS,
+    summary="Показатели эффективности участника",
 )
 async def get_kpis(
     session: DB,

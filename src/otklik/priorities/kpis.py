@@ -138,11 +138,7 @@ async def external(session: AsyncSession) -> dict[str, dict[str, Any]]:
 async def trend(session: AsyncSession, kind: str, key: str, period: Period) -> list[dict[str, Any]]:
     """Answer rate by month over the twelve months ending with the period, with n."""
     end = period.end.replace(day=1)
-    start = (
-        date(end.year, 1, 1)
-        if end.month == 12
-        else date(end.year - 1, end.month + 1, 1)
-    )
+    start = date(end.year, 1, 1) if end.month == 12 else date(end.year - 1, end.month + 1, 1)
     return [
         {
             "month": m.strftime("%Y-%m"),
