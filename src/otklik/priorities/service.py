@@ -5,7 +5,7 @@ a value (volume first through log1p, since volumes span orders of magnitude); a 
 a value for a criterion gets 0 there and the gap is shown. Score = Σ weight × normalised value;
 a criterion's contribution is its term. Stability: 1 000 draws (seeded by the version) multiply
 every weight by a uniform factor in [0.8, 1.2] and renormalise to a sum of 1; a subject's rank
-range is the lowest and highest rank it takes over the draws.
+range is the lowest and highest rank it takes over the draws and the version's own weights.
 """
 
 from __future__ import annotations
@@ -149,19 +149,19 @@ def rank(subjects: list[Ranked], weights: dict[str, float], seed: int) -> list[R
     w = np.array([weights[k] for k in keys])
     contrib = norm * w
     scores = contrib.sum(axis=1)
-    order = np.argsort(-scores, kind="stable")
-    ranks = np.empty(len(subjects), dtype=int)
-    ranks[order] = np.arange(1, len(subjects) + 1)
     rng = np.random.default_rng(seed)
     draws = w * rng.uniform(1 - SPREAD, 1 + SPREAD, size=(DRAWS, len(keys)))
     draws /= draws.sum(axis=1, keepdims=True)
-    sims = norm @ draws.T  # subjects × draws
-    sim_ranks = np.empty_like(sims, dtype=np.int32)
-    idx = np.argsort(-sims, axis=0, kind="stable")
+    # row 0 is the version's own weights: the rank shown is ranked exactly like the draws
+    draws = np.vstack([w, draws])
+    # draws × subjects, contiguous rows: sorting each row is ~3× faster than sorting columns
+    sims = (draws @ norm.T).astype(np.float32)
+    idx = np.argsort(-sims, axis=1)
+    sim_ranks = np.empty_like(idx, dtype=np.int32)
     np.put_along_axis(
-        sim_ranks, idx, np.arange(1, len(subjects) + 1, dtype=np.int32)[:, None], axis=0
+        sim_ranks, idx, np.arange(1, len(subjects) + 1, dtype=np.int32)[None, :], axis=1
     )
-    lo_r, hi_r = sim_ranks.min(axis=1), sim_ranks.max(axis=1)
+    ranks, lo_r, hi_r = sim_ranks[0], sim_ranks.min(axis=0), sim_ranks.max(axis=0)
     for i, s in enumerate(subjects):
         s.contributions = {k: round(float(contrib[i, j]), 4) for j, k in enumerate(keys)}
         s.score = round(float(scores[i]), 4)
