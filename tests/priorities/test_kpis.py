@@ -36,7 +36,8 @@ async def test_kpis_api_answers_with_no_data_where_tables_are_missing(
     assert "Код участника" in bad.json()["error"]["message"]
     page = await client.get("/participants?period=2026")
     assert page.status_code == 200
-    assert "Запросы на изменение выпущены в срок: <strong>нет данных</strong>" in page.text
+    assert "Изменения, дорожные карты, отчёты и инциденты" in page.text
+    assert "нет данных" in page.text
 
 
 async def test_information_measures_are_validated_and_listed(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,19 +19,47 @@ from otklik.identity.models import User
 from otklik.identity.roles import ScopeKind
 from otklik.identity.service import scope_of
 from otklik.indicators.periods import Period
-from otklik.priorities import repository
+from otklik.indicators.repository import MOSCOW
+from otklik.priorities import repository, repository_kpis
 
 TARGET_RATE = 0.40
-# indicator → (label, the table it needs, which other branch builds it)
+# indicator → (label, the table (query group) it needs, value column, n column)
 EXTERNAL = {
-    "change_requests_on_time": ("Запросы на изменение выпущены в срок", "change_requests"),
-    "measures_on_time": ("Мероприятия дорожных карт в срок", "roadmap_measures"),
-    "median_slip_days": ("Медианное отставание мероприятий, дней", "roadmap_measures"),
-    "reports_on_time": ("Отчёты о ходе исполнения в срок", "progress_reports"),
-    "incidents_ack_in_sla": ("Инциденты приняты в работу в срок (SLA)", "incidents"),
-    "incidents_resolved_in_sla": ("Инциденты решены в срок (SLA)", "incidents"),
-    "confirmed_effects": ("Доля изменений с подтверждённым эффектом", "change_requests"),
+    "change_requests_on_time": (
+        "Запросы на изменение выпущены в срок",
+        "change_requests",
+        "on_time",
+        "due",
+    ),
+    "measures_on_time": ("Мероприятия дорожных карт в срок", "roadmap_measures", "on_time", "due"),
+    "median_slip_days": (
+        "Медианное отставание мероприятий, дней",
+        "roadmap_measures",
+        "median_slip",
+        "due",
+    ),
+    "reports_on_time": (
+        "Отчёты о ходе исполнения в срок",
+        "roadmap_measure_reports",
+        "on_time",
+        "due",
+    ),
+    "incidents_ack_in_sla": (
+        "Инциденты приняты в работу в срок (SLA)",
+        "incidents",
+        "ack_ok",
+        "ack_n",
+    ),
+    "incidents_resolved_in_sla": ("Инциденты решены в срок (SLA)", "incidents", "res_ok", "res_n"),
+    "confirmed_effects": (
+        "Доля изменений с подтверждённым эффектом",
+        "change_requests",
+        "confirmed",
+        "closed",
+    ),
 }
+NO_TABLE = "нет данных: этих данных ещё нет на платформе"
+NO_EVENTS = "нет данных: за период нет событий"
 KINDS = ("region", "founder", "organization")
 
 
@@ -119,19 +147,71 @@ async def table(session: AsyncSession, kind: str, period: Period) -> list[Kpi]:
     return sorted(out, key=lambda k: k.code)
 
 
-async def external(session: AsyncSession) -> dict[str, dict[str, Any]]:
-    """Indicators of other domains: ``None`` with the reason while their tables are absent."""
-    out: dict[str, dict[str, Any]] = {}
-    for code, (label, table_name) in EXTERNAL.items():
+async def external(
+    session: AsyncSession, kind: str, period: Period, today: date | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """{indicator: {participant key: {value, n}}} for every participant of a kind, one query per
+    table group; an indicator whose table is absent maps to ``{}`` (shown as "нет данных")."""
+    day = today or datetime.now(MOSCOW).date()
+    groups: dict[str, dict[str, dict[str, Any]] | None] = {}
+    for table_name in {t for _, t, _, _ in EXTERNAL.values()}:
         present = await repository.table_exists(session, table_name)
-        out[code] = {
-            "label": label,
-            "value": None,
-            "n": 0,
-            "note": "нет данных: расчёт появится вместе с этими данными"
-            if not present
-            else "нет данных: расчёт ещё не подключён",
-        }
+        groups[table_name] = (
+            await repository_kpis.group_rows(
+                session, table_name, kind, period.start, period.end, day
+            )
+            if present
+            else None
+        )
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for code, (_, table_name, value_col, n_col) in EXTERNAL.items():
+        rows = groups[table_name]
+        out[code] = (
+            {} if rows is None else {k: _value(code, r, value_col, n_col) for k, r in rows.items()}
+        )
+    return out
+
+
+async def comparison(
+    session: AsyncSession, kind: str, period: Period
+) -> tuple[list[Kpi], dict[str, dict[str, dict[str, Any]]], dict[str, bool]]:
+    """Every participant of a kind with all indicators (a participant known only from change
+    requests, roadmaps or incidents gets a row too)."""
+    rows = await table(session, kind, period)
+    values = await external(session, kind, period)
+    known = {k.code for k in rows}
+    extra = sorted({key for v in values.values() for key in v} - known)
+    if extra:
+        names = await repository.unit_names(session, kind)
+        rows += [Kpi(k, names.get(k, k), 0, 0, None, 0, None, 0, None, None) for k in extra]
+        rows.sort(key=lambda k: k.code)
+    return rows, values, await external_present(session)
+
+
+def _value(code: str, row: dict[str, Any], value_col: str, n_col: str) -> dict[str, Any]:
+    n = int(row[n_col] or 0)
+    if not n:
+        return {"value": None, "n": 0}
+    if code == "median_slip_days":
+        return {"value": float(row[value_col]), "n": n}
+    return {"value": round(int(row[value_col] or 0) / n, 4), "n": n}
+
+
+async def external_present(session: AsyncSession) -> dict[str, bool]:
+    return {
+        code: await repository.table_exists(session, t) for code, (_, t, _, _) in EXTERNAL.items()
+    }
+
+
+def external_of(
+    key: str, values: dict[str, dict[str, dict[str, Any]]], present: dict[str, bool]
+) -> dict[str, dict[str, Any]]:
+    """One participant's indicators of other domains with labels and notes."""
+    out = {}
+    for code, (label, *_rest) in EXTERNAL.items():
+        got = values[code].get(key, {"value": None, "n": 0})
+        note = "" if got["value"] is not None else NO_EVENTS if present[code] else NO_TABLE
+        out[code] = {"label": label, **got, "note": note}
     return out
 
 
@@ -163,4 +243,5 @@ async def participant(
         if key not in names:
             raise NotFound("Такого участника нет в реестре.")
         mine = Kpi(key, names[key], 0, 0, None, 0, None, 0, None, None)
-    return mine, peers, await external(session)
+    values = await external(session, kind, period)
+    return mine, peers, external_of(key, values, await external_present(session))

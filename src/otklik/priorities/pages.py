@@ -113,8 +113,8 @@ async def participants_page(
     fmt: Literal["xlsx", "csv"] = "xlsx",
 ) -> Response:
     p = parse_period(period or str(today_moscow().year))
-    rows = await kpis.table(session, kind, p)
-    external = await kpis.external(session)
+    rows, values, present = await kpis.comparison(session, kind, p)
+    labels = {code: label for code, (label, *_rest) in kpis.EXTERNAL.items()}
     if export:
         header = [
             "Код",
@@ -129,7 +129,7 @@ async def participants_page(
             "Изменение",
             "95 % ДИ от",
             "95 % ДИ до",
-            *(e["label"] for e in external.values()),
+            *labels.values(),
         ]
         data = [
             (
@@ -144,7 +144,7 @@ async def participants_page(
                 k.n_before,
                 k.change,
                 *(k.change_ci or ("", "")),
-                *("нет данных" for _ in external),
+                *(_cell(values[c].get(k.code)) for c in labels),
             )
             for k in rows
         ]
@@ -155,11 +155,17 @@ async def participants_page(
         request,
         "priorities/participants.html",
         rows=rows,
-        external=external,
+        values=values,
+        present=present,
+        labels=labels,
         kind=kind,
         period=p,
         target=kpis.TARGET_RATE,
     )
+
+
+def _cell(got: dict[str, object] | None) -> object:
+    return "нет данных" if not got or got["value"] is None else got["value"]
 
 
 @router.get("/participants/{code}", response_class=HTMLResponse)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.errors import NotFound, ValidationFailed
 from otklik.identity.audit import Actor, record_audit
 from otklik.indicators.repository import MOSCOW
-from otklik.priorities import repository
+from otklik.priorities import repository, repository_kpis
 from otklik.priorities.models import CriteriaVersion
 
 CRITERIA: dict[str, str] = {
@@ -204,7 +204,20 @@ async def subjects(session: AsyncSession, start: date, end: date) -> list[Ranked
         groups.setdefault((code, name), []).append(by_code[service_code])
     for (code, name), members in groups.items():
         out.append(Ranked("life_situation", code, name, _combine(members)))
+    await _from_other_domains(session, out)
     return out
+
+
+async def _from_other_domains(session: AsyncSession, subjects_: list[Ranked]) -> None:
+    """Open incidents and the passport's burden, where those tables exist (else "нет данных")."""
+    if await repository.table_exists(session, "incidents"):
+        counts = await repository_kpis.open_incidents(session)
+        for s in subjects_:
+            s.raw["open_incidents"] = float(counts.get((s.kind, s.code), 0))
+    if await repository.table_exists(session, "passports"):
+        burden = await repository_kpis.burden(session)
+        for s in subjects_:
+            s.raw.update(burden.get((s.kind, s.code), {}))
 
 
 def _f(v: Any) -> float | None:
