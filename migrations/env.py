@@ -13,7 +13,9 @@ import otklik.indicators.models
 import otklik.insights.models
 import otklik.intake.models
 import otklik.labs.models
+import otklik.mszu.models
 import otklik.outreach.models
+import otklik.priorities.models
 import otklik.registry.models
 import otklik.roadmaps.models
 import otklik.surveys.models  # noqa: F401 - register tables on the metadata

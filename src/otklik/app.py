@@ -42,8 +42,12 @@ from otklik.kit.pii import PiiVault
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, RejectNul, render, templates
 from otklik.labs import api as labs_api
 from otklik.labs import pages as labs_pages
+from otklik.mszu import api as mszu_api
+from otklik.mszu import pages as mszu_pages
 from otklik.outreach import api as outreach_api
 from otklik.outreach import pages as outreach_pages
+from otklik.priorities import api as priorities_api
+from otklik.priorities import pages as priorities_pages
 from otklik.registry import api as registry_api
 from otklik.registry import pages as registry_pages
 from otklik.registry.models import SECTOR_LABELS
@@ -88,6 +92,10 @@ ROUTERS = (
     effects_pages.router,
     labs_api.router,
     labs_pages.router,
+    mszu_api.router,
+    mszu_pages.router,
+    priorities_api.router,
+    priorities_pages.router,
     cabinets_pages.router,
 )
 
@@ -205,6 +213,7 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
             schema = default_openapi()
             intake_api.extend_openapi(schema)
             document_api(schema, [route for router in ROUTERS for route in router.routes])
+            mszu_api.extend_openapi(schema)
         return app.openapi_schema or default_openapi()
 
     app.openapi = openapi  # type: ignore[method-assign]

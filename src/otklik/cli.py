@@ -27,6 +27,7 @@ from otklik.identity.audit import Actor, record_import
 from otklik.identity.roles import Role
 from otklik.insights.cli import insights_app
 from otklik.kit.cli import err, fail, run_in_session
+from otklik.mszu.cli import mszu_app
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -48,6 +49,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(intake_app, name="intake")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(insights_app, name="insights")
+app.add_typer(mszu_app, name="mszu")
 app.add_typer(indicators_app, name="indicators")
 out = Console()
 CLI_ACTOR = Actor.system("cli")
@@ -413,6 +415,11 @@ def demo(
     # Incidents, lab studies and measured effects (issue 13): one separate step.
     err.print("Инциденты из сигналов, лабораторные исследования, измеренные эффекты…")
     run_in_session(settings, lambda s: incidents_demo.seed(s, settings))
+    # decree 923, issue 14: МСЗУ list, application statistics, priorities, information measures
+    from otklik.demo.mszu import seed_mszu_demo
+
+    err.print("Перечень МСЗУ, статистика заявлений, приоритеты…")
+    run_in_session(settings, seed_mszu_demo)
     out.print(f"\n[bold]Отклик — демонстрация[/bold]: http://{host}:{port}/")
     out.print(f"Пароль всех демонстрационных пользователей: [bold]{DEMO_PASSWORD}[/bold]")
     for login in logins:

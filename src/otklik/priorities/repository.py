@@ -1,0 +1,235 @@
+"""Every query of the priorities domain: criteria versions, criterion values, KPIs, measures."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.priorities.models import CriteriaVersion, InformationMeasure
+
+
+async def versions(session: AsyncSession) -> list[CriteriaVersion]:
+    stmt = select(CriteriaVersion).order_by(CriteriaVersion.version.desc())
+    return list(await session.scalars(stmt))
+
+
+async def version(session: AsyncSession, number: int | None) -> CriteriaVersion | None:
+    stmt = select(CriteriaVersion).order_by(CriteriaVersion.version.desc())
+    if number is not None:
+        stmt = stmt.where(CriteriaVersion.version == number)
+    return (await session.scalars(stmt.limit(1))).first()
+
+
+async def next_version(session: AsyncSession) -> int:
+    await session.execute(text("LOCK TABLE priority_criteria_versions IN SHARE ROW EXCLUSIVE MODE"))
+    return int(await session.scalar(select(func.max(CriteriaVersion.version))) or 0) + 1
+
+
+# Raw criterion values of every service over [start, end]; NULL where there is no data.
+SERVICE_VALUES = text(
+    """
+    WITH st AS (
+        SELECT service_code, sum(applications) AS total,
+               sum(applications) FILTER (WHERE channel IN ('portal', 'proactive')) AS electronic
+        FROM service_statistics WHERE month BETWEEN date_trunc('month', CAST(:start AS date))
+                                            AND CAST(:end AS date)
+        GROUP BY service_code
+    ), rec AS (
+        SELECT service_code, count(*) AS n FROM service_records
+        WHERE served_at >= :start AND served_at < CAST(:end AS date) + 1 GROUP BY service_code
+    ), sat AS (
+        SELECT r.service_code, avg(i.value) AS mean
+        FROM response_items i JOIN responses r ON r.id = i.response_id
+        WHERE i.code = 'overall' AND i.answered_on BETWEEN :start AND :end
+        GROUP BY r.service_code
+    ), neg AS (
+        SELECT r.service_code, avg((a.sentiment = 'negative')::int) AS share
+        FROM comment_analyses a JOIN responses r ON r.id = a.response_id
+        WHERE a.answered_on BETWEEN :start AND :end GROUP BY r.service_code
+    )
+    SELECT s.code, s.name, coalesce(st.total, rec.n) AS volume, sat.mean, neg.share,
+           CASE WHEN st.total > 0 THEN 1 - st.electronic::float / st.total END AS not_electronic,
+           coalesce(st.total, 0) AS stat_total, coalesce(st.electronic, 0) AS stat_electronic
+    FROM services s
+    LEFT JOIN st ON st.service_code = s.code LEFT JOIN rec ON rec.service_code = s.code
+    LEFT JOIN sat ON sat.service_code = s.code LEFT JOIN neg ON neg.service_code = s.code
+    ORDER BY s.code
+    """
+)
+LIFE_SITUATION_SERVICES = text(
+    "SELECT l.code, l.name, ls.service_code FROM life_situations l "
+    "JOIN life_situation_services ls ON ls.life_situation_code = l.code ORDER BY l.code"
+)
+
+
+async def service_values(session: AsyncSession, start: date, end: date) -> list[dict[str, Any]]:
+    rows = await session.execute(SERVICE_VALUES, {"start": start, "end": end})
+    return [dict(r._mapping) for r in rows]
+
+
+async def life_situation_services(session: AsyncSession) -> list[tuple[str, str, str]]:
+    return [(a, b, c) for a, b, c in await session.execute(LIFE_SITUATION_SERVICES)]
+
+
+async def table_exists(session: AsyncSession, name: str) -> bool:
+    return bool(await session.scalar(text("SELECT to_regclass(:n) IS NOT NULL"), {"n": name}))
+
+
+# --- information measures ---
+
+
+async def measures(session: AsyncSession, region: str | None) -> list[InformationMeasure]:
+    stmt = select(InformationMeasure).order_by(InformationMeasure.started_on.desc())
+    if region is not None:
+        stmt = stmt.where(InformationMeasure.region_code == region)
+    return list(await session.scalars(stmt))
+
+
+# Answer rate (responses / delivered invitations) of each measure's organizations in the
+# 30 days before it started and the 30 days after it ended, one statement for all measures.
+MEASURE_RATES = text(
+    """
+    WITH m AS (
+        SELECT id, region_code, organization_ids, started_on, ended_on
+        FROM information_measures WHERE id = ANY(:ids)
+    ), w AS (
+        SELECT id, region_code, organization_ids, 'before' AS side,
+               started_on - 30 AS lo, started_on - 1 AS hi FROM m
+        UNION ALL
+        SELECT id, region_code, organization_ids, 'after', ended_on + 1,
+               LEAST(ended_on + 30, CAST(:today AS date)) FROM m
+    ), orgs AS (
+        SELECT w.id, w.side, w.lo, w.hi, o.id AS organization_id
+        FROM w JOIN organizations o ON o.region_code = w.region_code
+        WHERE cardinality(w.organization_ids) = 0 OR o.id = ANY(w.organization_ids)
+    ), delivered AS (
+        SELECT orgs.id, orgs.side, count(i.id) AS n FROM orgs
+        JOIN invitations i ON i.organization_id = orgs.organization_id
+         AND i.delivered_at >= orgs.lo AND i.delivered_at < orgs.hi + 1
+        GROUP BY orgs.id, orgs.side
+    ), answered AS (
+        SELECT orgs.id, orgs.side, count(r.id) AS n FROM orgs
+        JOIN responses r ON r.organization_id = orgs.organization_id
+         AND r.answered_on BETWEEN orgs.lo AND orgs.hi
+        GROUP BY orgs.id, orgs.side
+    )
+    SELECT w.id, w.side, coalesce(d.n, 0), coalesce(a.n, 0), w.hi >= w.lo
+    FROM w LEFT JOIN delivered d ON d.id = w.id AND d.side = w.side
+    LEFT JOIN answered a ON a.id = w.id AND a.side = w.side
+    """
+)
+
+
+async def measure_rates(
+    session: AsyncSession, ids: list[int], today: date
+) -> dict[tuple[int, str], tuple[int, int, bool]]:
+    rows = await session.execute(MEASURE_RATES, {"ids": ids, "today": today})
+    return {(int(i), str(s)): (int(d), int(a), bool(ok)) for i, s, d, a, ok in rows}
+
+
+# --- participants' performance indicators ---
+
+KEYS = {
+    "region": "o.region_code",
+    "founder": "f.code",
+    "organization": "o.ogrn",
+}
+
+
+def _kpi_sql(kind: str) -> Any:
+    key = KEYS[kind]
+    return text(
+        f"""
+        WITH d AS (
+            SELECT {key} AS k, count(*) AS delivered FROM invitations i
+            JOIN organizations o ON o.id = i.organization_id
+            JOIN founders f ON f.id = o.founder_id
+            WHERE i.delivered_at >= :start AND i.delivered_at < CAST(:end AS date) + 1
+            GROUP BY 1
+        ), r AS (
+            SELECT {key} AS k,
+                   count(*) FILTER (WHERE x.answered_on BETWEEN :start AND :end) AS responses
+            FROM responses x JOIN organizations o ON o.id = x.organization_id
+            JOIN founders f ON f.id = o.founder_id
+            WHERE x.answered_on BETWEEN :start AND :end GROUP BY 1
+        ), s AS (
+            SELECT {key} AS k,
+                   avg(i.value) FILTER (WHERE i.answered_on BETWEEN :start AND :end) AS mean1,
+                   var_samp(i.value) FILTER (WHERE i.answered_on BETWEEN :start AND :end) AS var1,
+                   count(*) FILTER (WHERE i.answered_on BETWEEN :start AND :end) AS n1,
+                   avg(i.value) FILTER (WHERE i.answered_on BETWEEN :pstart AND :pend) AS mean0,
+                   var_samp(i.value) FILTER (WHERE i.answered_on BETWEEN :pstart AND :pend)
+                       AS var0,
+                   count(*) FILTER (WHERE i.answered_on BETWEEN :pstart AND :pend) AS n0
+            FROM response_items i JOIN organizations o ON o.id = i.organization_id
+            JOIN founders f ON f.id = o.founder_id
+            WHERE i.code = 'overall' AND i.answered_on BETWEEN :pstart AND :end GROUP BY 1
+        )
+        SELECT coalesce(d.k, r.k, s.k) AS code, coalesce(d.delivered, 0) AS delivered,
+               coalesce(r.responses, 0) AS responses, s.mean1, s.var1, coalesce(s.n1, 0) AS n1,
+               s.mean0, s.var0, coalesce(s.n0, 0) AS n0
+        FROM d FULL JOIN r ON r.k = d.k FULL JOIN s ON s.k = coalesce(d.k, r.k)
+        """  # noqa: S608 - the key comes from the fixed KEYS map, never from input
+    )
+
+
+async def kpi_rows(
+    session: AsyncSession, kind: str, start: date, end: date, pstart: date, pend: date
+) -> list[dict[str, Any]]:
+    params = {"start": start, "end": end, "pstart": pstart, "pend": pend}
+    rows = await session.execute(_kpi_sql(kind), params)
+    return [dict(r._mapping) for r in rows if r.code is not None]
+
+
+async def unit_names(session: AsyncSession, kind: str) -> dict[str, str]:
+    sql = {
+        "region": "SELECT code, name FROM regions",
+        "founder": "SELECT code, short_name FROM founders",
+        "organization": "SELECT ogrn, short_name FROM organizations",
+    }[kind]
+    return {str(c): str(n) for c, n in await session.execute(text(sql))}
+
+
+async def founder_id(session: AsyncSession, code: str) -> int | None:
+    found = await session.scalar(text("SELECT id FROM founders WHERE code = :c"), {"c": code})
+    return None if found is None else int(found)
+
+
+def _trend_sql(kind: str) -> Any:
+    key = KEYS[kind]
+    return text(
+        f"""
+        WITH months AS (
+            SELECT generate_series(CAST(:start AS date), CAST(:end AS date), '1 month')::date AS m
+        ), d AS (
+            SELECT date_trunc('month', i.delivered_at AT TIME ZONE 'Europe/Moscow')::date AS m,
+                   count(*) AS n
+            FROM invitations i JOIN organizations o ON o.id = i.organization_id
+            JOIN founders f ON f.id = o.founder_id
+            WHERE {key} = :key AND i.delivered_at >= :start
+              AND i.delivered_at < CAST(:end AS date) + interval '1 month'
+            GROUP BY 1
+        ), r AS (
+            SELECT date_trunc('month', x.answered_on)::date AS m, count(*) AS n
+            FROM responses x JOIN organizations o ON o.id = x.organization_id
+            JOIN founders f ON f.id = o.founder_id
+            WHERE {key} = :key AND x.answered_on >= :start
+              AND x.answered_on < CAST(:end AS date) + interval '1 month'
+            GROUP BY 1
+        )
+        SELECT months.m, coalesce(d.n, 0), coalesce(r.n, 0)
+        FROM months LEFT JOIN d ON d.m = months.m LEFT JOIN r ON r.m = months.m
+        ORDER BY months.m
+        """  # noqa: S608 - the key comes from the fixed KEYS map, never from input
+    )
+
+
+async def kpi_trend(
+    session: AsyncSession, kind: str, key: str, start: date, end: date
+) -> list[tuple[date, int, int]]:
+    """(month, delivered, responses) for each month from ``start`` to ``end`` (first days)."""
+    rows = await session.execute(_trend_sql(kind), {"key": key, "start": start, "end": end})
+    return [(m, int(d), int(r)) for m, d, r in rows]

@@ -1,0 +1,71 @@
+"""Participants' indicators and information measures: computed, scoped, "нет данных" not zero."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.identity.roles import Role
+from otklik.mszu.statistics import today_moscow
+from tests.factories import create_user, csrf_from, login
+
+
+async def test_kpis_api_answers_with_no_data_where_tables_are_missing(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    user = await create_user(session, Role.participant, scope="region:16")
+    await session.commit()
+    assert await login(client, user.email) == 303
+    resp = await client.get("/api/v1/participants/region:16/kpis?period=2026")
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["response_rate"]["target"] == 0.4
+    assert body["response_rate"]["value"] is None  # no invitations: no data, not zero
+    assert body["change_requests_on_time"]["value"] is None
+    assert "нет данных" in body["incidents_ack_in_sla"]["note"]
+    assert [t["month"] for t in body["trend"]][::11] == ["2026-01", "2026-12"]
+    assert body["trend"][0]["response_rate"] is None
+    detail = await client.get("/participants/region:16?period=2026")
+    assert detail.status_code == 200
+    assert "Доля ответов по месяцам" in detail.text
+    assert (await client.get("/api/v1/participants/region:77/kpis")).status_code == 403
+    bad = await client.get("/api/v1/participants/planet:3/kpis")
+    assert bad.status_code == 422
+    assert "Код участника" in bad.json()["error"]["message"]
+    page = await client.get("/participants?period=2026")
+    assert page.status_code == 200
+    assert "Изменения, дорожные карты, отчёты и инциденты" in page.text
+    assert "нет данных" in page.text
+
+
+async def test_information_measures_are_validated_and_listed(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    user = await create_user(session, Role.regional_authority, scope="region:16")
+    await session.commit()
+    assert await login(client, user.email) == 303
+    page = await client.get("/measures")
+    assert page.status_code == 200
+    csrf = csrf_from(page.text)
+    today = today_moscow()
+    form = {
+        "csrf_token": csrf,
+        "title": "Плакаты в поликлиниках",
+        "channels": ["posters", "staff"],
+        "started_on": (today - timedelta(days=40)).isoformat(),
+        "ended_on": (today - timedelta(days=10)).isoformat(),
+    }
+    bad = await client.post("/measures", data={**form, "ended_on": "2000-01-01"})
+    assert bad.status_code == 422
+    assert "окончание не раньше начала" in bad.text
+    other = await client.post("/measures", data={**form, "region": "77"})
+    assert other.status_code == 403
+    nochannel = await client.post("/measures", data={**form, "channels": []})
+    assert nochannel.status_code == 422
+    ok = await client.post("/measures", data=form)
+    assert ok.status_code == 303
+    listing = await client.get("/measures")
+    assert "Плакаты в поликлиниках" in listing.text
+    assert "пока нельзя оценить" in listing.text
