@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import otklik.exchange.models
 import otklik.identity.models
 import otklik.indicators.models
 import otklik.insights.models

@@ -18,6 +18,8 @@ from otklik.cabinets import pages as cabinets_pages
 from otklik.config import Settings, get_settings
 from otklik.db import create_engine, resolve_database_url, session_factory
 from otklik.errors import DomainError
+from otklik.exchange import pages as exchange_pages
+from otklik.exchange.receiver import ReceiverState, create_receiver
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
 from otklik.identity.deps import LoginRequired
@@ -152,8 +154,11 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         insights_pages.router,
         indicators_api.router,
         cabinets_pages.router,
+        exchange_pages.router,
     ):
         app.include_router(router)
+    if settings.env == "demo":  # the demo's own ИАС МКГУ, so the transfer is seen live
+        app.mount("/demo/iasmkgu", create_receiver(ReceiverState(token=settings.iasmkgu_token)))
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

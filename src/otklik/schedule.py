@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.demo.citizens import answer_invitations
+from otklik.exchange.tasks import transfer_to_iasmkgu
 from otklik.identity.service import purge_expired
 from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments
@@ -31,4 +32,5 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("demo.answer_invitations", 5, answer_invitations),  # does nothing outside the demo
     ("insights.analyse_comments", 30, analyse_comments),
     ("indicators.flag_drops", 3600, flag_drops),
+    ("exchange.transfer_to_iasmkgu", 60, transfer_to_iasmkgu),
 ]
