@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import otklik.effects.models
+import otklik.exchange.models
 import otklik.identity.models
 import otklik.improvement.models
 import otklik.incidents.models

@@ -22,6 +22,8 @@ from otklik.db import create_engine, resolve_database_url, session_factory
 from otklik.effects import api as effects_api
 from otklik.effects import pages as effects_pages
 from otklik.errors import DomainError
+from otklik.exchange import pages as exchange_pages
+from otklik.exchange.receiver import ReceiverState, create_receiver
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
 from otklik.identity.deps import LoginRequired
@@ -96,6 +98,7 @@ ROUTERS = (
     mszu_pages.router,
     priorities_api.router,
     priorities_pages.router,
+    exchange_pages.router,
     cabinets_pages.router,
 )
 
@@ -206,6 +209,8 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
+    if settings.env == "demo":  # the demo's own ИАС МКГУ, so the transfer is seen live
+        app.mount("/demo/iasmkgu", create_receiver(ReceiverState(token=settings.iasmkgu_token)))
     default_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

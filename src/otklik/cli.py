@@ -42,6 +42,7 @@ registry_app = typer.Typer(help="Реестр.", no_args_is_help=True)
 intake_app = typer.Typer(help="Приём записей об оказанных услугах.", no_args_is_help=True)
 outbox_app = typer.Typer(help="Сообщения канала log.", no_args_is_help=True)
 indicators_app = typer.Typer(help="Показатели.", no_args_is_help=True)
+exchange_app = typer.Typer(help="Передача анкет во внешние системы.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(sources_app, name="sources")
@@ -51,6 +52,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(insights_app, name="insights")
 app.add_typer(mszu_app, name="mszu")
 app.add_typer(indicators_app, name="indicators")
+app.add_typer(exchange_app, name="exchange")
 out = Console()
 CLI_ACTOR = Actor.system("cli")
 
@@ -390,6 +392,7 @@ def demo(
     os.environ.setdefault("OTKLIK_QUIET_HOURS_START", "0")
     os.environ.setdefault("OTKLIK_QUIET_HOURS_END", "0")
     os.environ.setdefault("OTKLIK_BASE_URL", f"http://{host}:{port}")
+    os.environ.setdefault("OTKLIK_IASMKGU_URL", f"http://127.0.0.1:{port}/demo/iasmkgu/batches")
     get_settings.cache_clear()
     settings = get_settings()
     if not settings.is_dev:
@@ -490,6 +493,58 @@ def indicators_compute(
             get_settings(), lambda s: rebuild(s, p, lambda n: bar.advance(task, n))
         )
     out.print(f"Период {p.label}: записано строк итогов: {rows}.")
+
+
+@exchange_app.command("iasmkgu")
+def exchange_iasmkgu(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Только анкеты с этой даты (ГГГГ-ММ-ДД)")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Показать, что будет передано, ничего не меняя")
+    ] = False,
+) -> None:
+    """Упаковать новые анкеты в пакеты и отправить в ИАС МКГУ все пакеты, срок которых настал."""
+    from datetime import date
+
+    from otklik.exchange import repository, service
+    from otklik.identity.service import now_utc
+
+    first: date | None = None
+    try:
+        first = date.fromisoformat(since) if since else None
+    except ValueError:
+        fail(f"--since: ожидается дата ГГГГ-ММ-ДД, получено «{(since or '')[:20]}».")
+    settings = get_settings()
+    if dry_run:
+        n, low, high = run_in_session(
+            settings, lambda s: repository.count_queued(s, first or service.EPOCH)
+        )
+        batches = -(-n // settings.iasmkgu_batch)
+        span = f" за {low:%d.%m.%Y} — {high:%d.%m.%Y}" if low and high else ""
+        out.print(f"Будет упаковано анкет: {n}{span}, пакетов: {batches}. Ничего не изменено.")
+        return
+    if not settings.iasmkgu_url:
+        fail("не задан адрес ИАС МКГУ (OTKLIK_IASMKGU_URL): передавать некуда.")
+
+    async def run(session: AsyncSession) -> service.Packed:
+        packed = await service.pack(session, settings, since=first)
+        while await service.send_due(session, settings, now_utc()):
+            pass
+        return packed
+
+    packed = run_in_session(settings, run)
+    summary = run_in_session(settings, lambda s: service.reconciliation(s, settings))
+    out.print(
+        f"Упаковано анкет: {packed.answers} в {packed.batches} пакетов. "
+        f"Принято получателем всего: {summary.acknowledged}; "
+        f"в непринятых пакетах: {summary.in_flight}; ждут упаковки: {summary.queued}."
+    )
+    if summary.in_flight:
+        for row in summary.rows:
+            if row.status == "retrying":
+                out.print(f"  не принято {row.answers}: {row.last_error}", highlight=False)
+        raise typer.Exit(1)
 
 
 def main() -> None:

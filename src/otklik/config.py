@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     survey_ip_per_minute: int = Field(default=300, ge=1)
     survey_token_per_minute: int = Field(default=30, ge=1)
     survey_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # transfer to ИАС МКГУ: unset URL -> answers wait in the queue (docs/exchange.md)
+    iasmkgu_url: str | None = None
+    iasmkgu_token: str | None = None
+    iasmkgu_batch: int = Field(default=1000, ge=1, le=50_000)
 
     @property
     def is_dev(self) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.config import Settings
 from otklik.demo.citizens import answer_invitations
 from otklik.demo.improvement import from_evidence
+from otklik.exchange.tasks import transfer_to_iasmkgu
 from otklik.identity.service import purge_expired
 from otklik.improvement.tasks import send_notifications
 from otklik.incidents.tasks import open_incidents
@@ -46,4 +47,5 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("demo.improvement_from_evidence", 60, from_evidence),  # does nothing outside the demo
     ("roadmaps.recompute_risk", 3600, recompute_risk),
     ("incidents.open_incidents", 60, open_incidents),
+    ("exchange.transfer_to_iasmkgu", 60, transfer_to_iasmkgu),
 ]
