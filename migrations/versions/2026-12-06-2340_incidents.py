@@ -1,7 +1,7 @@
 """Incidents: incidents, their evidence, timeline and the job's cursor
 
 Revision ID: 20261206_2340
-Revises: 20261206_2330
+Revises: 20261206_2335
 Create Date: 2026-12-06 23:40:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "20261206_2340"
-down_revision: str | None = "20261206_2330"
+down_revision: str | None = "20261206_2335"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """МСЗУ list, application statistics, trajectory; priority criteria; information measures
 
 Revision ID: 20261206_2350
-Revises: 20261201_1450
+Revises: 20261206_2340_practices
 Create Date: 2026-12-06 23:50:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "20261206_2350"
-down_revision: str | None = "20261201_1450"
+down_revision: str | None = "20261206_2340_practices"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

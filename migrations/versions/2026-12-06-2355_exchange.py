@@ -1,7 +1,7 @@
 """Exchange: batches to ИАС МКГУ, the answers they carry, the queue filled on every answer
 
 Revision ID: 20261206_2355
-Revises: 20261201_1450
+Revises: 20261206_2350
 Create Date: 2026-12-06 23:55:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "20261206_2355"
-down_revision: str | None = "20261201_1450"
+down_revision: str | None = "20261206_2350"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

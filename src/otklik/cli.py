@@ -508,7 +508,7 @@ def exchange_iasmkgu(
     from datetime import date
 
     from otklik.exchange import repository, service
-    from otklik.identity.service import now_utc
+    from otklik.kit.clock import now_utc
 
     first: date | None = None
     try:

@@ -115,7 +115,7 @@ async def test_every_answer_arrives_exactly_once_through_receiver_failures(
             await session.execute(
                 select(ExchangeBatch.status, func.count()).group_by(ExchangeBatch.status)
             )
-        ).all()  # noqa: E501
+        ).all()
     )
     assert statuses.get("split") == 1  # the 413 batch became two
     assert state.requests > len(state.receipts)  # retries happened and were idempotent
@@ -148,7 +148,8 @@ async def test_lines_carry_the_documented_fields_and_no_identity(
     await service.pack(session, configured(settings, url))
     batch = (await session.scalars(select(ExchangeBatch))).one()
     head, lines = service.decode(batch.body)
-    assert head["count"] == 4 and head["batch_id"] == str(batch.id)
+    assert head["count"] == 4
+    assert head["batch_id"] == str(batch.id)
     assert head["format"] == service.FORMAT_VERSION
     records = [json.loads(line) for line in lines]
     assert {r["response_key"] for r in records} == {str(i) for i in ids}

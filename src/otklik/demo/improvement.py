@@ -17,8 +17,8 @@ from otklik.improvement import checks, decisions, passports, repository
 from otklik.improvement.models import ChangeRequest, ChangeRequestEvidence
 from otklik.improvement.service import Hypothesis, create_change_request, transition
 from otklik.indicators.models import Signal
-from otklik.indicators.repository import MOSCOW
 from otklik.insights.models import InsightSignal
+from otklik.kit.clock import MOSCOW
 from otklik.registry.models import Organization
 
 SERVICE = "health.outpatient_visit"

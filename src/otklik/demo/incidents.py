@@ -22,13 +22,12 @@ from otklik.effects.models import EffectAssessment
 from otklik.effects.practices import adopt
 from otklik.identity.audit import Actor
 from otklik.identity.models import User
-from otklik.identity.service import now_utc
 from otklik.incidents import service as incidents
 from otklik.incidents.models import Incident
-from otklik.indicators.repository import MOSCOW
 from otklik.indicators.tasks import flag_drops
 from otklik.intake.models import IntakeBatch
 from otklik.intake.service import create_source
+from otklik.kit.clock import MOSCOW, now_utc
 from otklik.kit.scope import Scope
 from otklik.labs import service as labs
 from otklik.labs.links import link_finding

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.models import User
 from otklik.improvement.models import ChangeRequest
-from otklik.indicators.repository import MOSCOW
+from otklik.kit.clock import MOSCOW
 from otklik.roadmaps import risk, service
 from otklik.roadmaps.models import Measure, Roadmap
 from otklik.roadmaps.schemas import ReplanIn, ReportIn, RoadmapIn

@@ -11,12 +11,13 @@ from pydantic import BaseModel, Field
 from otklik.effects import links, repository, service
 from otklik.effects.schemas import EffectOut
 from otklik.errors import NotFound
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
-from otklik.identity.service import now_utc, scope_of
-from otklik.indicators.repository import MOSCOW
+from otklik.identity.service import scope_of
 from otklik.intake.schemas import ErrorOut
+from otklik.kit.clock import MOSCOW, now_utc
+from otklik.kit.web import DB
 
 router = APIRouter(prefix="/api/v1", tags=["effects"])
 READERS = (

@@ -14,7 +14,7 @@ from otklik.identity.models import User
 from otklik.identity.service import scope_of
 from otklik.improvement import repository as cr_repository
 from otklik.improvement.service import transition
-from otklik.indicators.repository import MOSCOW
+from otklik.kit.clock import MOSCOW
 
 
 async def assess_change(

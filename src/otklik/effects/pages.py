@@ -12,13 +12,13 @@ from otklik.effects import links, repository
 from otklik.effects.api import READERS
 from otklik.effects.practices import adopt, library
 from otklik.effects.service import VERDICTS
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
-from otklik.identity.service import now_utc, scope_of
-from otklik.indicators.repository import MOSCOW
+from otklik.identity.service import scope_of
+from otklik.kit.clock import MOSCOW, now_utc
 from otklik.kit.pagination import Page, PageParams
-from otklik.kit.web import render, verify_csrf
+from otklik.kit.web import DB, render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(require_roles(*READERS))]

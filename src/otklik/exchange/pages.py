@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from otklik.exchange import repository, service
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.kit.pagination import Page, PageParams
-from otklik.kit.web import render, settings_of
+from otklik.kit.web import DB, render, settings_of
 
 router = APIRouter(include_in_schema=False)
 ExchangeUser = Annotated[User, Depends(require_roles(Role.coordinator, Role.analyst, Role.admin))]

@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.exchange import service
-from otklik.identity.service import now_utc
+from otklik.kit.clock import now_utc
 
 PACK_PER_RUN = 10  # batches packed per run: the worker runs the job again while it finds work
 

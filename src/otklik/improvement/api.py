@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from otklik.errors import NotFound
-from otklik.identity.deps import DB, ApiUser, require_roles
+from otklik.identity.deps import ApiUser, require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.service import scope_of
@@ -28,6 +28,7 @@ from otklik.improvement.schemas import (
 from otklik.improvement.workflow import PROPOSERS
 from otklik.intake.schemas import ErrorOut
 from otklik.kit.pagination import PageParams
+from otklik.kit.web import DB
 
 router = APIRouter(prefix="/api/v1", tags=["change-requests"])
 READERS = (

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from otklik.errors import NotFound, ValidationFailed
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.service import scope_of
@@ -29,7 +29,7 @@ from otklik.improvement.workflow import (
     steps_from,
 )
 from otklik.kit.pagination import Page, PageParams
-from otklik.kit.web import render, verify_csrf
+from otklik.kit.web import DB, render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(require_roles(*READERS))]

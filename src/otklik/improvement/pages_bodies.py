@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from otklik.errors import ValidationFailed
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.improvement import decisions, passports
@@ -23,7 +23,7 @@ from otklik.improvement.models import Meeting, Passport
 from otklik.improvement.repository import subject_names, subject_options, timeline
 from otklik.improvement.workflow import DOC_LABELS, PASSPORT_LABELS, PASSPORT_STEPS, PROPOSERS
 from otklik.kit.pagination import Page, PageParams, order_by_param, paginate
-from otklik.kit.web import render, verify_csrf
+from otklik.kit.web import DB, render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 Secretary = Annotated[User, Depends(require_roles(Role.wg_secretary, Role.subcommission_secretary))]

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from otklik.identity.audit import Actor, record_audit
 from otklik.identity.models import User
-from otklik.identity.roles import Role, ScopeKind
+from otklik.identity.roles import Role
 from otklik.identity.service import scope_of
 from otklik.improvement import repository
 from otklik.improvement.evidence import resolve_evidence
@@ -33,6 +33,7 @@ from otklik.improvement.workflow import (
     PROPOSERS,
     next_roles,
 )
+from otklik.kit.scope import ScopeKind
 
 
 class TransitionConflict(DomainError):

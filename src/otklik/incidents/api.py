@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Query
 
 from otklik.errors import NotFound
 from otklik.identity.audit import Actor
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
-from otklik.identity.service import now_utc, scope_of
+from otklik.identity.service import scope_of
 from otklik.incidents import repository, service
 from otklik.incidents.schemas import (
     DecisionIn,
@@ -23,7 +23,9 @@ from otklik.incidents.schemas import (
     TransitionIn,
 )
 from otklik.intake.schemas import ErrorOut
+from otklik.kit.clock import now_utc
 from otklik.kit.pagination import PageParams
+from otklik.kit.web import DB
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 READERS = (

@@ -13,17 +13,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from otklik.errors import NotFound
 from otklik.identity.audit import Actor
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
-from otklik.identity.service import now_utc, scope_of
+from otklik.identity.service import scope_of
 from otklik.improvement.repository import subject_options
 from otklik.incidents import repository, service
 from otklik.incidents.api import ACTORS, READERS, STATE
 from otklik.incidents.links import create_change_request_for
 from otklik.incidents.rules import KINDS, SEVERITIES, STATES, TRANSITIONS
+from otklik.kit.clock import now_utc
 from otklik.kit.pagination import Page, PageParams
-from otklik.kit.web import render, verify_csrf
+from otklik.kit.web import DB, render, verify_csrf
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[User, Depends(require_roles(*READERS))]

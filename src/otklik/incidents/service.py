@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.errors import DomainError, NotFound, ValidationFailed
 from otklik.identity.audit import Actor, record_audit
 from otklik.identity.models import User
-from otklik.identity.roles import Role, ScopeKind
+from otklik.identity.roles import Role
 from otklik.incidents import repository
 from otklik.incidents.models import Incident
 from otklik.incidents.rules import OPEN, TRANSITIONS, sla
-from otklik.indicators.repository import MOSCOW
-from otklik.kit.scope import Scope
+from otklik.kit.clock import MOSCOW
+from otklik.kit.scope import Scope, ScopeKind
 
 SUBJECT_RE = re.compile(r"^[a-z_]{2,20}:[A-Za-z0-9_.\-]{1,100}$")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.identity.service import now_utc
 from otklik.incidents import service
+from otklik.kit.clock import now_utc
 
 
 async def open_incidents(session: AsyncSession, settings: Settings) -> int:

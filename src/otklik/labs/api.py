@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.service import scope_of
 from otklik.intake.schemas import ErrorOut
+from otklik.kit.web import DB
 from otklik.labs import report
 
 router = APIRouter(prefix="/api/v1/labs", tags=["labs"])

@@ -13,12 +13,12 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from otklik.identity.audit import Actor
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.service import scope_of
 from otklik.kit.pagination import Page, PageParams
-from otklik.kit.web import render, settings_of, verify_csrf
+from otklik.kit.web import DB, render, settings_of, verify_csrf
 from otklik.labs import report, repository, service
 from otklik.labs.links import link_finding
 

@@ -7,9 +7,8 @@ from typing import Any
 from sqlalchemy import false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from otklik.identity.roles import ScopeKind
 from otklik.kit.pagination import PageParams, like_pattern, order_by_param, paginate
-from otklik.kit.scope import Scope
+from otklik.kit.scope import Scope, ScopeKind
 from otklik.labs.models import LabFinding, LabResult, LabSession, LabStudy, LabTask
 
 

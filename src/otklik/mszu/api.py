@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from otklik.errors import NotFound
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.indicators.periods import parse_period
 from otklik.intake.api import ERRORS, _body, _limiter, _source
 from otklik.intake.formats import parse_body
 from otklik.intake.schemas import ErrorOut
-from otklik.kit.web import settings_of
+from otklik.kit.web import DB, settings_of
 from otklik.mszu import repository, shares
 from otklik.mszu.schemas import ListVersionOut, SharesOut, StatisticIn, StatisticsOut
 from otklik.mszu.statistics import ingest_statistics

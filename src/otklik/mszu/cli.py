@@ -80,10 +80,10 @@ def close_quarter(
     quarter: Annotated[str, typer.Argument(help="Квартал, например 2026-Q3")],
 ) -> None:
     """Закрыть отчётный квартал: его статистику больше нельзя добавить или заменить."""
-    from otklik.cli import run_in_session
     from otklik.config import get_settings
     from otklik.errors import DomainError
     from otklik.indicators.periods import parse_period
+    from otklik.kit.cli import run_in_session
     from otklik.mszu import repository
 
     try:

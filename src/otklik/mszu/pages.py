@@ -13,13 +13,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from otklik.errors import Forbidden, NotFound, ValidationFailed
 from otklik.identity.audit import Actor
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.indicators.periods import parse_period
 from otklik.intake import repository as intake_repository
 from otklik.kit.tabular import FileProblem
-from otklik.kit.web import render, settings_of, verify_csrf
+from otklik.kit.web import DB, render, settings_of, verify_csrf
 from otklik.mszu import repository, service, shares, statistics
 from otklik.mszu.api import VIEW_ROLES
 from otklik.mszu.exports import GAP_BANDS, gap_band, share_chart, table_file

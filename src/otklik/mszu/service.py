@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.errors import Forbidden, NotFound, ValidationFailed
 from otklik.identity.audit import Actor, record_audit
 from otklik.identity.roles import Role
-from otklik.indicators.repository import MOSCOW
+from otklik.kit.clock import MOSCOW
 from otklik.mszu import repository
 from otklik.mszu.models import MODES, MszuListVersion
 

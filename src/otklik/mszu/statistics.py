@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from otklik.indicators.repository import MOSCOW
 from otklik.intake.service import INVALID_LINE
+from otklik.kit.clock import MOSCOW
 from otklik.kit.tabular import EXTRA_CELLS, FileProblem, open_table
 from otklik.mszu import repository
 from otklik.mszu.messages import message

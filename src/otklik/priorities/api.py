@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query
 
 from otklik.identity.audit import Actor
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.indicators.periods import parse_period
 from otklik.intake.schemas import ErrorOut
+from otklik.kit.web import DB
 from otklik.mszu.api import VIEW_ROLES
 from otklik.mszu.statistics import today_moscow
 from otklik.priorities import kpis, service

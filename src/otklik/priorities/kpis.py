@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import Forbidden, NotFound, ValidationFailed
 from otklik.identity.models import User
-from otklik.identity.roles import ScopeKind
 from otklik.identity.service import scope_of
 from otklik.indicators.periods import Period
-from otklik.indicators.repository import MOSCOW
+from otklik.kit.clock import MOSCOW
+from otklik.kit.scope import ScopeKind
 from otklik.priorities import repository, repository_kpis
 
 TARGET_RATE = 0.40

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.errors import Forbidden, ValidationFailed
 from otklik.identity.audit import Actor, record_audit
 from otklik.identity.models import User
-from otklik.identity.roles import ScopeKind
 from otklik.identity.service import scope_of
-from otklik.indicators.repository import MOSCOW
+from otklik.kit.clock import MOSCOW
+from otklik.kit.scope import ScopeKind
 from otklik.priorities import repository
 from otklik.priorities.models import InformationMeasure
 

@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from otklik.errors import ValidationFailed
 from otklik.identity.audit import Actor
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.indicators.periods import parse_period
-from otklik.kit.web import render, verify_csrf
+from otklik.kit.web import DB, render, verify_csrf
 from otklik.mszu.api import VIEW_ROLES
 from otklik.mszu.exports import table_file
 from otklik.mszu.statistics import today_moscow

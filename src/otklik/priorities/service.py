@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import NotFound, ValidationFailed
 from otklik.identity.audit import Actor, record_audit
-from otklik.indicators.repository import MOSCOW
+from otklik.kit.clock import MOSCOW
 from otklik.priorities import repository, repository_kpis
 from otklik.priorities.models import CriteriaVersion
 

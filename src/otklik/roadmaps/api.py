@@ -7,13 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.service import scope_of
-from otklik.indicators.repository import MOSCOW
 from otklik.intake.schemas import ErrorOut
+from otklik.kit.clock import MOSCOW
 from otklik.kit.pagination import PageParams
+from otklik.kit.web import DB
 from otklik.roadmaps import detail, repository, service
 from otklik.roadmaps.schemas import (
     ReplanIn,

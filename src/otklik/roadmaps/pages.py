@@ -13,12 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from otklik.errors import DomainError, NotFound
-from otklik.identity.deps import DB, require_roles
+from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.service import scope_of
-from otklik.indicators.repository import MOSCOW
+from otklik.kit.clock import MOSCOW
 from otklik.kit.pagination import Page, PageParams
-from otklik.kit.web import render, verify_csrf
+from otklik.kit.web import DB, render, verify_csrf
 from otklik.roadmaps import detail, gantt, repository, service, workflow
 from otklik.roadmaps.api import READERS
 from otklik.roadmaps.schemas import ReportIn

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from otklik.identity.models import User
-from otklik.identity.roles import Role, ScopeKind
+from otklik.identity.roles import Role
 from otklik.identity.service import resolve_scope, scope_of
-from otklik.kit.scope import Scope
+from otklik.kit.scope import Scope, ScopeKind
 from otklik.registry.models import Organization
 from otklik.roadmaps import repository, workflow
 from otklik.roadmaps.models import Measure, MeasureReport, Roadmap, RoadmapEvent

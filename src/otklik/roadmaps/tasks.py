@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.indicators.repository import MOSCOW
+from otklik.kit.clock import MOSCOW
 from otklik.roadmaps import risk
 
 
