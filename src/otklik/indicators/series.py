@@ -77,12 +77,9 @@ async def trend(
     codes = ["*", "overall", *m.integral_weights]
     rows = await repository.monthly_counts(session, scope, unit.filter, start, end, codes)
     masks: dict[int, dict[str, YearMask]] = {}
-    people: dict[int, tables.Population] = {}
     for year in {start.year, end.year}:
         months = await protection.year_months(session, scope, unit, year)
         masks[year] = {code: year_mask(n, m.min_n) for code, n in months.items()}
-        if unit.kind == "organization":
-            people[year] = await tables.population(session, year)
     by_month: dict[date, dict[str, dict[str, int]]] = {}
     for r in rows:
         by_month.setdefault(r.month, {})[r.code] = {"n": int(r.n), "total": int(r.total)}
@@ -90,7 +87,7 @@ async def trend(
     for month, c in sorted(by_month.items()):
         hidden = {q for q, mask in masks[month.year].items() if mask.hides("month", month.month)}
         if unit.kind == "organization":
-            shut = tables.hidden_in(people[month.year], month_of(month), m.min_n)
+            shut = await tables.hidden_for(session, month_of(month), m.min_n)
             if int(unit.target_id) in shut:
                 hidden.add("*")
         means = shown_means(c, m, hidden)

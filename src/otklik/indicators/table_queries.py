@@ -88,6 +88,19 @@ async def population(session: AsyncSession, year: int) -> list[Any]:
     return list((await session.execute(stmt)).all())
 
 
+async def population_fingerprint(session: AsyncSession, year: int) -> tuple[int, int, int]:
+    """A cheap digest of the year's questionnaire counts per organization (the year rows of the
+    rollup): equal digests, equal population, so its protection can be reused."""
+    r = IndicatorRollup
+    stmt = select(
+        func.coalesce(func.sum(r.n), 0),
+        func.count(),
+        func.coalesce(func.sum(r.organization_id * r.n), 0),
+    ).where(r.grain == "y", r.code == "*", r.day == date(year, 1, 1))
+    row = (await session.execute(stmt)).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
 def _sums(m: Methodology, start: date, end: date, name: str, scope: Scope) -> CTE:
     """Per organization in scope: responses and the integral items' sums."""
     d = counts_source(start, end).c

@@ -46,7 +46,39 @@ class Population:
     months: list[list[int]]
 
 
+# Protection reused while the year's counts are unchanged (keyed by their digest): a page
+# needs the population of up to three periods and the trend twelve months of it.
+_POPULATIONS: dict[tuple[int, tuple[int, int, int]], Population] = {}
+_HIDDEN: dict[tuple[int, tuple[int, int, int], str, int], frozenset[int]] = {}
+_KEEP = 8
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    while len(cache) >= _KEEP * (16 if cache is _HIDDEN else 1):
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
 async def population(session: AsyncSession, year: int) -> Population:
+    """Every organization with answers in ``year`` and its per-month counts (cached by digest)."""
+    key = (year, await q.population_fingerprint(session, year))
+    if key not in _POPULATIONS:
+        _remember(_POPULATIONS, key, await _read_population(session, year))
+    return _POPULATIONS[key]
+
+
+async def hidden_for(session: AsyncSession, period: Period, min_n: int) -> frozenset[int]:
+    """Ids of the organizations hidden in the table of a fixed-grain period (cached by digest)."""
+    period = fixed_grain(period)
+    fp = await q.population_fingerprint(session, period.year)
+    key = (period.year, fp, f"{period.kind}:{period.start}", min_n)
+    if key not in _HIDDEN:
+        pop = await population(session, period.year)
+        _remember(_HIDDEN, key, frozenset(hidden_in(pop, period, min_n)))
+    return _HIDDEN[key]
+
+
+async def _read_population(session: AsyncSession, year: int) -> Population:
     rows = await q.population(session, year)
     months = []
     for r in rows:
@@ -86,8 +118,7 @@ def hidden_in(pop: Population, period: Period, min_n: int) -> set[int]:
 
 
 async def hidden_organizations(session: AsyncSession, period: Period, m: Methodology) -> set[int]:
-    period = fixed_grain(period)
-    return hidden_in(await population(session, period.year), period, m.min_n)
+    return set(await hidden_for(session, period, m.min_n))
 
 
 async def hidden_regions(session: AsyncSession, period: Period, m: Methodology) -> set[str]:
