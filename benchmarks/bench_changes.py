@@ -55,7 +55,10 @@ GENERATE = [
     """INSERT INTO change_requests (title, problem, subject_kind, subject_code, region_code,
          owner_label, state, hyp_indicator, hyp_unit, hyp_from, hyp_to, hyp_by, planned_release,
          created_at, updated_at)
-       SELECT 'Запрос ' || g || ': сократить срок и число документов', 'Проблема ' || g,
+       SELECT 'Запрос ' || g || ': ' || (ARRAY['сократить срок', 'убрать лишние документы',
+              'электронная очередь', 'запись через портал', 'проактивное информирование',
+              'понятная навигация', 'напоминание о приёме', 'единое окно', 'онлайн-консультация',
+              'отказ от бумажной карты'])[1 + g % 10], 'Проблема ' || g,
               'service', s.codes[1 + g % array_length(s.codes, 1)],
               r.codes[1 + g % array_length(r.codes, 1)], 'Участник ' || (g % 500),
               (CAST(:states AS text[]))[1 + g % :n_states], 'overall', 'балл', 3.9, 4.3,
@@ -152,7 +155,8 @@ async def run(url: str, tmp: Path) -> None:
             ("page 1", {}),
             ("page 500", {"page": 500}),
             ("state=wg_review", {"state": "wg_review"}),
-            ("search q=Запрос 777", {"q": "Запрос 777"}),
+            ("search q=очередь", {"q": "очередь"}),
+            ("search q=77777 (number)", {"q": "77777"}),
         ):
             first = await client.get("/api/v1/change-requests", params=params)
             assert first.status_code == 200, first.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, func, insert, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.models import User
@@ -17,7 +17,7 @@ from otklik.improvement.models import (
     ImprovementEvent,
     Notification,
 )
-from otklik.kit.pagination import PageParams, like_pattern, order_by_param
+from otklik.kit.pagination import PageParams, order_by_param
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.registry.models import LifeSituation, Organization, Service
 
@@ -79,12 +79,22 @@ async def listing(
         if code:
             stmt = stmt.where(CR.subject_kind == kind)
     if params.q:
-        pattern = like_pattern(params.q)
-        stmt = stmt.where(or_(CR.title.ilike(pattern), CR.subject_code.ilike(pattern)))
+        stmt = stmt.where(_search(params.q))
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
     stmt, _ = order_by_param(stmt, params.sort, SORTS, "-updated")
     stmt = stmt.order_by(CR.id.desc()).limit(params.per_page).offset(params.offset)
     return cast(list[ChangeRequest], list((await session.scalars(stmt)).all())), int(total or 0)
+
+
+def _search(q: str) -> Any:
+    """Words of the title (Russian stemming, GIN index), a subject code, or a request number."""
+    words = func.to_tsvector(literal_column("'russian'"), CR.title).op("@@")(
+        func.plainto_tsquery(literal_column("'russian'"), q)
+    )
+    found = or_(words, CR.subject_code == q)
+    if q.isdigit() and len(q) < 18:
+        found = or_(found, CR.id == int(q))
+    return found
 
 
 async def evidence_of(
