@@ -87,14 +87,14 @@ async def listing(
 
 
 def _search(q: str) -> Any:
-    """Words of the title (Russian stemming, GIN index), a subject code, or a request number."""
+    """A request number, or words of the title (Russian stemming, GIN index) or a subject code
+    (both kinds listed, so the (kind, code) index serves it)."""
+    if q.isdigit() and len(q) < 18:
+        return CR.id == int(q)
     words = func.to_tsvector(literal_column("'russian'"), CR.title).op("@@")(
         func.plainto_tsquery(literal_column("'russian'"), q)
     )
-    found = or_(words, CR.subject_code == q)
-    if q.isdigit() and len(q) < 18:
-        found = or_(found, CR.id == int(q))
-    return found
+    return or_(words, CR.subject_kind.in_(("service", "life_situation")) & (CR.subject_code == q))
 
 
 async def evidence_of(
