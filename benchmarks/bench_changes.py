@@ -105,7 +105,7 @@ async def run(url: str, tmp: Path) -> None:
     factory = db.session_factory(engine)
     async with db.transaction(factory) as s:
         await seed_reference(s)
-        await seed_catalogue(s, Actor.system("bench"))
+        await seed_catalogue(s)
     t0 = time.perf_counter()
     async with db.transaction(factory) as s:
         for sql in GENERATE[:-1]:

@@ -37,7 +37,6 @@ from sqlalchemy import text
 from otklik import db, migrate
 from otklik.config import Settings
 from otklik.exchange import repository, service
-from otklik.identity.audit import Actor
 from otklik.identity.service import now_utc
 from otklik.registry.reference import seed_reference
 from otklik.registry.service import seed_catalogue
@@ -97,7 +96,7 @@ async def generate(url: str) -> None:
     engine = db.create_engine(db.to_async_url(url))
     async with db.transaction(db.session_factory(engine)) as s:
         await seed_reference(s)
-        await seed_catalogue(s, Actor.system("bench"))
+        await seed_catalogue(s)
     t = time.perf_counter()
     async with engine.begin() as conn:
         for sql in GENERATE:

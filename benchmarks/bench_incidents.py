@@ -82,7 +82,7 @@ async def run(url: str) -> None:
     factory = db.session_factory(engine)
     async with db.transaction(factory) as s:
         await seed_reference(s)
-        await seed_catalogue(s, Actor.system("bench"))
+        await seed_catalogue(s)
         await s.execute(text(ORGANIZATIONS), {"n": ORGS})
         t0 = time.perf_counter()
         await s.execute(text(SIGNAL_ROWS), {"n": SIGNALS, "orgs": ORGS})

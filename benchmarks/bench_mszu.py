@@ -58,7 +58,7 @@ async def _keys(url: str) -> tuple[list[str], list[str]]:
     engine = db.create_engine(db.to_async_url(url))
     async with db.transaction(db.session_factory(engine)) as session:
         await seed_reference(session)
-        await seed_catalogue(session, Actor.system("bench"))
+        await seed_catalogue(session)
     async with engine.connect() as conn:
         services = [r[0] for r in await conn.exec_driver_sql("SELECT code FROM services")]
         regions = [r[0] for r in await conn.exec_driver_sql("SELECT code FROM regions")]

@@ -36,7 +36,6 @@ import psycopg
 from sqlalchemy import text
 
 from otklik import db, migrate
-from otklik.identity.audit import Actor
 from otklik.indicators.repository import MOSCOW
 from otklik.registry.reference import seed_reference
 from otklik.registry.service import seed_catalogue
@@ -85,7 +84,7 @@ async def run(url: str) -> None:
     factory = db.session_factory(engine)
     async with db.transaction(factory) as s:
         await seed_reference(s)
-        await seed_catalogue(s, Actor.system("bench"))
+        await seed_catalogue(s)
     today = datetime.now(MOSCOW).date()
     t0 = time.perf_counter()
     async with db.transaction(factory) as s:
