@@ -37,7 +37,7 @@ from sqlalchemy import text
 from otklik import db, migrate
 from otklik.config import Settings
 from otklik.exchange import repository, service
-from otklik.identity.service import now_utc
+from otklik.kit.clock import now_utc
 from otklik.registry.reference import seed_reference
 from otklik.registry.service import seed_catalogue
 
@@ -182,7 +182,9 @@ def main() -> int:
             iasmkgu_batch=BATCH,
             channel_timeout_seconds=60,
         )
-        sends, copies, memory = [], [], []
+        sends: list[float] = []
+        copies: list[float] = []
+        memory: list[float] = []
         for i in range(RUNS):
             asyncio.run(requeue(url))
             sends.append(asyncio.run(transfer(url, settings, memory if i == 0 else [])))

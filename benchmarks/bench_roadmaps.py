@@ -36,7 +36,7 @@ import psycopg
 from sqlalchemy import text
 
 from otklik import db, migrate
-from otklik.indicators.repository import MOSCOW
+from otklik.kit.clock import MOSCOW
 from otklik.registry.reference import seed_reference
 from otklik.registry.service import seed_catalogue
 from otklik.roadmaps import risk
