@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import otklik.models  # noqa: F401 - every table, so foreign keys between domains resolve
@@ -76,7 +77,7 @@ def run_in_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]
         fail(exc.message)
     except (SettingsError, DatabaseUnavailable) as exc:
         fail(str(exc))
-    except OSError as exc:
+    except (OSError, OperationalError, InterfaceError) as exc:
         fail(f"нет соединения с базой данных ({exc.__class__.__name__}).")
     raise AssertionError("unreachable")
 
