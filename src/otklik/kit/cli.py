@@ -8,6 +8,7 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings, SettingsError
@@ -46,6 +47,6 @@ def run_in_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]
         fail(exc.message)
     except (SettingsError, DatabaseUnavailable) as exc:
         fail(str(exc))
-    except OSError as exc:
+    except (OSError, OperationalError, InterfaceError) as exc:
         fail(f"нет соединения с базой данных ({exc.__class__.__name__}).")
     raise AssertionError("unreachable")
