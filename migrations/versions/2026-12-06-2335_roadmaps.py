@@ -1,7 +1,7 @@
 """Roadmaps: roadmaps, measures, dependencies, progress reports, timeline, risk alerts
 
 Revision ID: 20261206_2335
-Revises: 20261206_2330
+Revises: 20261206_2331
 Create Date: 2026-12-06 22:55:18.555138+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "20261206_2335"
-down_revision: str | None = "20261206_2330"
+down_revision: str | None = "20261206_2331"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

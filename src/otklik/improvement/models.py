@@ -105,6 +105,11 @@ class ChangeRequest(Base):
         Index("ix_change_requests_organization", "organization_id"),
         Index("ix_change_requests_founder", "founder_id"),
         Index("ix_change_requests_subject", "subject_kind", "subject_code"),
+        Index(
+            "ix_change_requests_title_fts",
+            text("to_tsvector('russian', title)"),
+            postgresql_using="gin",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

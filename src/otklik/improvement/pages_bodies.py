@@ -239,6 +239,9 @@ async def passport(request: Request, session: DB, user: Reader, pid: int) -> Res
         request,
         "improvement/passport.html",
         p=p,
+        subject_name=(await subject_names(session, {(p.subject_kind, p.subject_code)})).get(
+            f"{p.subject_kind}:{p.subject_code}", p.subject_code
+        ),
         base=base,
         deviations=passports.deviations(p.body, base.body) if base else [],
         versions=list(others.all()),

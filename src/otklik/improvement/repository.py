@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, func, insert, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.models import User
@@ -17,7 +17,7 @@ from otklik.improvement.models import (
     ImprovementEvent,
     Notification,
 )
-from otklik.kit.pagination import PageParams, like_pattern, order_by_param
+from otklik.kit.pagination import PageParams, order_by_param
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.registry.models import LifeSituation, Organization, Service
 
@@ -79,12 +79,22 @@ async def listing(
         if code:
             stmt = stmt.where(CR.subject_kind == kind)
     if params.q:
-        pattern = like_pattern(params.q)
-        stmt = stmt.where(or_(CR.title.ilike(pattern), CR.subject_code.ilike(pattern)))
+        stmt = stmt.where(_search(params.q))
     total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
     stmt, _ = order_by_param(stmt, params.sort, SORTS, "-updated")
     stmt = stmt.order_by(CR.id.desc()).limit(params.per_page).offset(params.offset)
     return cast(list[ChangeRequest], list((await session.scalars(stmt)).all())), int(total or 0)
+
+
+def _search(q: str) -> Any:
+    """A request number, or words of the title (Russian stemming, GIN index) or a subject code
+    (both kinds listed, so the (kind, code) index serves it)."""
+    if q.isdigit() and len(q) < 18:
+        return CR.id == int(q)
+    words = func.to_tsvector(literal_column("'russian'"), CR.title).op("@@")(
+        func.plainto_tsquery(literal_column("'russian'"), q)
+    )
+    return or_(words, CR.subject_kind.in_(("service", "life_situation")) & (CR.subject_code == q))
 
 
 async def evidence_of(
