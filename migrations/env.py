@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 import otklik.identity.models
+import otklik.improvement.models
 import otklik.indicators.models
 import otklik.insights.models
 import otklik.intake.models

@@ -21,6 +21,9 @@ from otklik.errors import DomainError
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
 from otklik.identity.deps import LoginRequired
+from otklik.improvement import api as improvement_api
+from otklik.improvement import pages as improvement_pages
+from otklik.improvement import pages_bodies as improvement_bodies
 from otklik.indicators import api as indicators_api
 from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
@@ -155,6 +158,9 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         surveys_pages.router,
         insights_pages.router,
         indicators_api.router,
+        improvement_api.router,
+        improvement_pages.router,
+        improvement_bodies.router,
         cabinets_pages.router,
         mszu_api.router,
         mszu_pages.router,

@@ -364,6 +364,7 @@ def demo(
 ) -> None:
     """Демонстрация: встроенная PostgreSQL, миграции, синтетическая страна, сервер."""
     from otklik.demo import history, simulator
+    from otklik.demo import improvement as improvement_demo
     from otklik.demo.seed import DEMO_PASSWORD, seed_demo
     from otklik.identity.roles import ROLE_LABELS
 
@@ -391,6 +392,8 @@ def demo(
     err.print("Ответы за прошлые месяцы…")
     ogrns = [p.ogrn for p in places]
     run_in_session(settings, lambda s: history.seed(s, ogrns))
+    err.print("Улучшение услуг: паспорта, запросы на изменение, заседание рабочей группы…")
+    run_in_session(settings, lambda s: improvement_demo.seed(s, settings))
     # decree 923, issue 14: МСЗУ list, application statistics, priorities, information measures
     from otklik.demo.mszu import seed_mszu_demo
 

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.demo.citizens import answer_invitations
+from otklik.demo.improvement import from_evidence
 from otklik.identity.service import purge_expired
+from otklik.improvement.tasks import send_notifications
 from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments
 from otklik.intake.service import purge_expired_contacts
@@ -31,4 +33,6 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("demo.answer_invitations", 5, answer_invitations),  # does nothing outside the demo
     ("insights.analyse_comments", 30, analyse_comments),
     ("indicators.flag_drops", 3600, flag_drops),
+    ("improvement.send_notifications", 10, send_notifications),
+    ("demo.improvement_from_evidence", 60, from_evidence),  # does nothing outside the demo
 ]
