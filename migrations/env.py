@@ -14,6 +14,7 @@ import otklik.mszu.models
 import otklik.outreach.models
 import otklik.priorities.models
 import otklik.registry.models
+import otklik.roadmaps.models
 import otklik.surveys.models  # noqa: F401 - register tables on the metadata
 from otklik.config import get_settings
 from otklik.db import resolve_database_url

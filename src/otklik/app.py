@@ -39,6 +39,8 @@ from otklik.priorities import api as priorities_api
 from otklik.priorities import pages as priorities_pages
 from otklik.registry import api as registry_api
 from otklik.registry import pages as registry_pages
+from otklik.roadmaps import api as roadmaps_api
+from otklik.roadmaps import pages as roadmaps_pages
 from otklik.surveys import pages as surveys_pages
 from otklik.surveys.masking import warm_up as warm_up_masking
 
@@ -162,6 +164,8 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         improvement_pages.router,
         improvement_bodies.router,
         cabinets_pages.router,
+        roadmaps_api.router,
+        roadmaps_pages.router,
         mszu_api.router,
         mszu_pages.router,
         priorities_api.router,

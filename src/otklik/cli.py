@@ -365,6 +365,7 @@ def demo(
     """Демонстрация: встроенная PostgreSQL, миграции, синтетическая страна, сервер."""
     from otklik.demo import history, simulator
     from otklik.demo import improvement as improvement_demo
+    from otklik.demo import roadmaps as roadmaps_demo
     from otklik.demo.seed import DEMO_PASSWORD, seed_demo
     from otklik.identity.roles import ROLE_LABELS
 
@@ -394,6 +395,8 @@ def demo(
     run_in_session(settings, lambda s: history.seed(s, ogrns))
     err.print("Улучшение услуг: паспорта, запросы на изменение, заседание рабочей группы…")
     run_in_session(settings, lambda s: improvement_demo.seed(s, settings))
+    err.print("Дорожные карты: мероприятия, отчёты, риск срыва сроков…")
+    run_in_session(settings, roadmaps_demo.seed)
     # decree 923, issue 14: МСЗУ list, application statistics, priorities, information measures
     from otklik.demo.mszu import seed_mszu_demo
 

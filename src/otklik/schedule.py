@@ -19,6 +19,7 @@ from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments
 from otklik.intake.service import purge_expired_contacts
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
+from otklik.roadmaps.tasks import recompute_risk
 from otklik.surveys.service import purge_drafts
 
 Job = Callable[[AsyncSession, Settings], Awaitable[int]]
@@ -35,4 +36,5 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("indicators.flag_drops", 3600, flag_drops),
     ("improvement.send_notifications", 10, send_notifications),
     ("demo.improvement_from_evidence", 60, from_evidence),  # does nothing outside the demo
+    ("roadmaps.recompute_risk", 3600, recompute_risk),
 ]
