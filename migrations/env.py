@@ -5,11 +5,14 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import otklik.effects.models
 import otklik.identity.models
 import otklik.improvement.models
+import otklik.incidents.models
 import otklik.indicators.models
 import otklik.insights.models
 import otklik.intake.models
+import otklik.labs.models
 import otklik.mszu.models
 import otklik.outreach.models
 import otklik.priorities.models

@@ -17,6 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from otklik.cabinets import pages as cabinets_pages
 from otklik.config import Settings, get_settings
 from otklik.db import create_engine, resolve_database_url, session_factory
+from otklik.effects import api as effects_api
+from otklik.effects import pages as effects_pages
 from otklik.errors import DomainError
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
@@ -24,6 +26,8 @@ from otklik.identity.deps import LoginRequired
 from otklik.improvement import api as improvement_api
 from otklik.improvement import pages as improvement_pages
 from otklik.improvement import pages_bodies as improvement_bodies
+from otklik.incidents import api as incidents_api
+from otklik.incidents import pages as incidents_pages
 from otklik.indicators import api as indicators_api
 from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
@@ -31,6 +35,8 @@ from otklik.intake import pages as intake_pages
 from otklik.kit.headers import SecurityHeaders
 from otklik.kit.pii import PiiVault
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render, templates
+from otklik.labs import api as labs_api
+from otklik.labs import pages as labs_pages
 from otklik.mszu import api as mszu_api
 from otklik.mszu import pages as mszu_pages
 from otklik.outreach import api as outreach_api
@@ -170,6 +176,12 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
         mszu_pages.router,
         priorities_api.router,
         priorities_pages.router,
+        incidents_api.router,
+        incidents_pages.router,
+        effects_api.router,
+        effects_pages.router,
+        labs_api.router,
+        labs_pages.router,
     ):
         app.include_router(router)
     default_openapi = app.openapi

@@ -365,6 +365,7 @@ def demo(
     """Демонстрация: встроенная PostgreSQL, миграции, синтетическая страна, сервер."""
     from otklik.demo import history, simulator
     from otklik.demo import improvement as improvement_demo
+    from otklik.demo import incidents as incidents_demo
     from otklik.demo import roadmaps as roadmaps_demo
     from otklik.demo.seed import DEMO_PASSWORD, seed_demo
     from otklik.identity.roles import ROLE_LABELS
@@ -402,6 +403,9 @@ def demo(
 
     err.print("Перечень МСЗУ, статистика заявлений, приоритеты…")
     run_in_session(settings, seed_mszu_demo)
+    # Incidents, lab studies and measured effects (issue 13): one separate step.
+    err.print("Инциденты из сигналов, лабораторные исследования, измеренные эффекты…")
+    run_in_session(settings, lambda s: incidents_demo.seed(s, settings))
     out.print(f"\n[bold]Отклик — демонстрация[/bold]: http://{host}:{port}/")
     out.print(f"Пароль всех демонстрационных пользователей: [bold]{DEMO_PASSWORD}[/bold]")
     for login in logins:

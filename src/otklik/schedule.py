@@ -15,6 +15,7 @@ from otklik.demo.citizens import answer_invitations
 from otklik.demo.improvement import from_evidence
 from otklik.identity.service import purge_expired
 from otklik.improvement.tasks import send_notifications
+from otklik.incidents.tasks import open_incidents
 from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments
 from otklik.intake.service import purge_expired_contacts
@@ -37,4 +38,5 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("improvement.send_notifications", 10, send_notifications),
     ("demo.improvement_from_evidence", 60, from_evidence),  # does nothing outside the demo
     ("roadmaps.recompute_risk", 3600, recompute_risk),
+    ("incidents.open_incidents", 60, open_incidents),
 ]

@@ -359,3 +359,31 @@ async def edit_content(
         session, actor_of(actor), "edit", "change_request", str(cr.id), before,
         {"title": values["title"], "problem": problem},
     )  # fmt: skip
+
+
+async def link_evidence(
+    session: AsyncSession, actor: User, cr_id: int, kind: str, ref: str
+) -> ChangeRequest:
+    """Join one more source to an existing request (e.g. a lab finding); a link already
+    present is not added twice."""
+    cr = await repository.get(session, scope_of(actor), cr_id)
+    if cr is None:
+        raise NotFound("Запрос на изменение не найден или вне вашей области доступа.")
+    if cr.state == "closed":
+        raise TransitionConflict("Закрытый запрос нельзя дополнить.", state=cr.state)
+    existing = (await repository.evidence_of(session, [cr.id])).get(cr.id, [])
+    if any(e.kind == kind and e.ref == ref for e in existing):
+        return cr
+    await repository.add_evidence(
+        session, cr.id, [await resolve_evidence(session, scope_of(actor), kind, ref)]
+    )
+    await repository.add_event(
+        session,
+        entity="change_request",
+        entity_id=cr.id,
+        actor_user_id=actor.id,
+        actor_label=actor.email,
+        action="evidence",
+        comment=f"{kind}:{ref}",
+    )
+    return cr

@@ -1,0 +1,230 @@
+"""The set-based SQL of the incident job: candidate signals from every source, grouped.
+
+Each source yields rows ``(kind, ref, cause_key, subject, title, organization_id,
+region_code, founder_id, severity, rule, payload, observed_at, signal_id)``. ``ref`` is stable
+for the same signal, so the job is idempotent: a signal already in ``incident_evidence`` is
+never staged again.
+"""
+
+from __future__ import annotations
+
+from otklik.incidents.rules import (
+    DELIVERY_MIN,
+    DELIVERY_SEVERE_SHARE,
+    DELIVERY_SHARE,
+    DROP_SEVERE,
+    OPEN,
+    REOPEN_DAYS,
+    SILENT_DAYS,
+    STORM_ORGS,
+    sla_case,
+)
+
+OPEN_SQL = "(" + ", ".join(f"'{s}'" for s in OPEN) + ")"
+
+STAGE_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS incident_staged (
+  kind text, ref text, cause_key text, subject text, title text, organization_id bigint,
+  region_code text, founder_id int, severity int, rule text, payload jsonb,
+  observed_at timestamptz, signal_id bigint
+) ON COMMIT DELETE ROWS
+"""
+
+COLUMNS = (
+    "kind, ref, cause_key, subject, title, organization_id, region_code, founder_id,"
+    " severity, rule, payload, observed_at, signal_id"
+)
+
+DROPS = f"""
+SELECT 'indicator_drop', 'signals:' || s.id,
+  'org:' || o.id || ':indicator:' || coalesce(s.payload->>'item', 'overall'),
+  'indicator:' || coalesce(s.payload->>'item', 'overall'),
+  'Падение оценки: ' || o.short_name, o.id, o.region_code, o.founder_id,
+  CASE WHEN (s.payload->>'baseline')::numeric - (s.payload->>'ewma')::numeric >= {DROP_SEVERE}
+       THEN 2 ELSE 3 END,
+  CASE WHEN (s.payload->>'baseline')::numeric - (s.payload->>'ewma')::numeric >= {DROP_SEVERE}
+       THEN 'падение на {DROP_SEVERE} балла и больше' ELSE 'падение ниже границы EWMA' END,
+  s.payload || jsonb_build_object('period', s.period, 'organization_id', o.id), s.created_at,
+  s.id
+FROM (SELECT * FROM signals WHERE kind = 'indicator_drop' AND id > :cursor
+      ORDER BY id LIMIT :batch) s
+JOIN organizations o ON s.unit = 'organization:' || o.ogrn
+"""  # noqa: S608 - constants only
+
+BURSTS = """
+SELECT 'topic_burst', 'rising:' || g.organization_id || ':' || g.period || ':'
+    || (g.payload->>'topic'),
+  'org:' || o.id || ':topic:' || (g.payload->>'topic'), 'topic:' || (g.payload->>'topic'),
+  'Всплеск темы «' || coalesce(g.payload->>'name', g.payload->>'topic') || '»: ' || o.short_name,
+  o.id, o.region_code, o.founder_id, 3, 'всплеск проблемной темы',
+  jsonb_build_object('topic', g.payload->>'topic', 'name', g.payload->>'name', 'period', g.period,
+                     'share', g.payload->'share', 'previous_share', g.payload->'previous_share',
+                     'organization_id', o.id),
+  g.created_at, NULL::bigint
+FROM insight_signals g JOIN organizations o ON o.id = g.organization_id
+WHERE g.kind = 'rising' AND (g.payload->>'diff')::numeric < 0  -- a topic that lowers scores
+"""
+
+URGENT = """
+SELECT 'urgent', 'urgent:' || a.response_id || ':' || a.code,
+  'org:' || o.id || ':urgent:' || a.urgent_kind, 'urgent:' || a.urgent_kind,
+  'Срочный сигнал в отзывах: ' || o.short_name, o.id, o.region_code, o.founder_id,
+  CASE WHEN a.urgent_kind IN ('danger', 'violence') THEN 1 ELSE 2 END,
+  CASE WHEN a.urgent_kind IN ('danger', 'violence')
+       THEN 'угроза жизни, здоровью или насилие' ELSE 'коррупция или дискриминация' END,
+  jsonb_build_object('urgent_kind', a.urgent_kind, 'answered_on', a.answered_on,
+                     'organization_id', o.id),
+  a.analysed_at, NULL::bigint
+FROM comment_analyses a JOIN organizations o ON o.id = a.organization_id
+WHERE a.urgent AND a.analysed_at >= :now - interval '14 days'
+"""
+
+SILENT = f"""
+SELECT 'silent_source', 'silent:' || b.source_id || ':' || (b.last AT TIME ZONE 'UTC')::date,
+  'source:' || b.source_id || '\\:silent', 'intake:' || src.name,
+  'Источник «' || src.name || '» не передаёт сведения {SILENT_DAYS} дня', NULL::bigint,
+  NULL::text, NULL::int, 2, 'источник молчит {SILENT_DAYS} дня',
+  jsonb_build_object('source', src.name, 'last_received_at', b.last), :now, NULL::bigint
+FROM (SELECT source_id, max(received_at) AS last FROM intake_batches GROUP BY source_id) b
+JOIN sources src ON src.id = b.source_id
+WHERE src.is_active AND b.last < :now - interval '{SILENT_DAYS} days'
+"""  # noqa: S608 - constants only
+
+DELIVERIES = f"""
+SELECT 'delivery_failures', 'delivery:' || d.channel || ':' || d.day,
+  'channel:' || d.channel || '\\:delivery', 'delivery:' || d.channel,
+  'Сбои доставки приглашений: канал ' || d.channel, NULL::bigint, NULL::text, NULL::int,
+  CASE WHEN d.failed >= {DELIVERY_SEVERE_SHARE} * d.total THEN 2 ELSE 3 END,
+  'доля сбоев доставки за день',
+  jsonb_build_object('channel', d.channel, 'day', d.day, 'total', d.total, 'failed', d.failed),
+  :now, NULL::bigint
+FROM (SELECT channel, (created_at AT TIME ZONE 'Europe/Moscow')::date AS day,
+             count(*) AS total, count(*) FILTER (WHERE status = 'failed') AS failed
+      FROM deliveries WHERE created_at >= :now - interval '2 days'
+      GROUP BY 1, 2) d
+WHERE d.total >= {DELIVERY_MIN} AND d.failed >= {DELIVERY_SHARE} * d.total
+"""  # noqa: S608 - constants only
+
+STAGE = f"""
+INSERT INTO incident_staged ({COLUMNS})
+SELECT * FROM (
+  {DROPS} UNION ALL {BURSTS} UNION ALL {URGENT} UNION ALL {SILENT} UNION ALL {DELIVERIES}
+) c ({COLUMNS})
+WHERE NOT EXISTS (SELECT 1 FROM incident_evidence e WHERE e.kind = c.kind AND e.ref = c.ref)
+"""  # noqa: S608 - constants only
+
+# A storm: many organizations of one region with the same subject become one regional incident
+# (and so does any later signal while that regional incident is open).
+STORM = f"""
+UPDATE incident_staged s
+SET cause_key = 'region:' || s.region_code || ':' || s.subject, organization_id = NULL,
+    founder_id = NULL, severity = greatest(s.severity - 1, 1),
+    title = 'Массовый сигнал в регионе ' || s.region_code || ': ' || s.subject,
+    rule = 'массовый сигнал: {STORM_ORGS} и более организаций региона'
+WHERE s.organization_id IS NOT NULL AND (
+  (s.region_code, s.subject) IN (
+    SELECT region_code, subject FROM incident_staged WHERE organization_id IS NOT NULL
+    GROUP BY 1, 2 HAVING count(DISTINCT organization_id) >= {STORM_ORGS})
+  OR EXISTS (SELECT 1 FROM incidents i WHERE i.state IN {OPEN_SQL}
+             AND i.cause_key = 'region:' || s.region_code || ':' || s.subject))
+"""  # noqa: S608 - constants only
+
+REOPEN = f"""
+WITH last AS (
+  SELECT DISTINCT ON (i.cause_key) i.id, i.state, i.resolved_at
+  FROM incidents i WHERE i.cause_key IN (SELECT cause_key FROM incident_staged)
+  ORDER BY i.cause_key, i.id DESC
+)
+UPDATE incidents i
+SET state = 'in_progress', reopened = i.reopened + 1, resolved_at = NULL,
+    resolve_due = :now + {sla_case("i.severity", 1)}, resolve_warned = false,
+    resolve_breached = false
+FROM last
+WHERE i.id = last.id AND last.state = 'resolved'
+  AND last.resolved_at >= :now - interval '{REOPEN_DAYS} days'
+RETURNING i.id
+"""  # noqa: S608 - constants only
+
+OPEN_NEW = f"""
+INSERT INTO incidents (title, source, cause_key, subject, organization_id, region_code,
+  founder_id, severity, severity_rule, state, opened_at, ack_due, resolve_due)
+SELECT title, 'signal', cause_key, subject, organization_id, region_code, founder_id, severity,
+  rule, 'new', :now, :now + {sla_case("severity", 0)}, :now + {sla_case("severity", 1)}
+FROM (SELECT DISTINCT ON (cause_key) * FROM incident_staged
+      ORDER BY cause_key, severity, observed_at) s
+WHERE NOT EXISTS (SELECT 1 FROM incidents i WHERE i.cause_key = s.cause_key
+                  AND i.state IN {OPEN_SQL})
+ORDER BY cause_key
+ON CONFLICT (cause_key) WHERE state IN {OPEN_SQL} DO NOTHING
+RETURNING id
+"""  # noqa: S608 - constants only
+
+ATTACH = f"""
+WITH added AS (
+  INSERT INTO incident_evidence (incident_id, kind, ref, payload, observed_at)
+  SELECT i.id, s.kind, s.ref, s.payload, s.observed_at
+  FROM incident_staged s JOIN incidents i ON i.cause_key = s.cause_key
+   AND i.state IN {OPEN_SQL}
+  ON CONFLICT (kind, ref) DO NOTHING
+  RETURNING incident_id, kind, observed_at
+), per AS (
+  SELECT incident_id, count(*) AS n, max(observed_at) AS last,
+         jsonb_object_agg(kind, 1) AS kinds
+  FROM added GROUP BY incident_id
+), sev AS (
+  SELECT cause_key, min(severity) AS severity FROM incident_staged GROUP BY cause_key
+), bumped AS (
+  UPDATE incidents i SET signal_count = i.signal_count + per.n,
+    last_signal_at = greatest(i.last_signal_at, per.last),
+    severity = least(i.severity, sev.severity)
+  FROM per, sev WHERE i.id = per.incident_id AND sev.cause_key = i.cause_key
+  RETURNING i.id, per.n, per.kinds
+)
+INSERT INTO incident_events (incident_id, at, kind, actor, data)
+SELECT id, :now, 'evidence', 'система', jsonb_build_object('signals', n, 'kinds', kinds)
+FROM bumped
+"""  # noqa: S608 - constants only
+
+EVENTS = """
+INSERT INTO incident_events (incident_id, at, kind, actor, to_state, data)
+SELECT id, :now, :kind, 'система', :state, '{}'::jsonb FROM unnest(CAST(:ids AS bigint[])) AS id
+"""
+
+CURSOR = """
+INSERT INTO incident_cursors (name, position)
+SELECT 'signals', coalesce(max(signal_id), 0) FROM incident_staged
+ON CONFLICT (name) DO UPDATE SET position = greatest(incident_cursors.position,
+                                                     excluded.position)
+"""
+
+SLA_WARN = f"""
+WITH w AS (
+  UPDATE incidents SET
+    ack_warned = ack_warned OR (acknowledged_at IS NULL
+      AND :now >= ack_due - (ack_due - opened_at) * :share),
+    resolve_warned = resolve_warned OR (paused_at IS NULL
+      AND :now >= resolve_due - (resolve_due - opened_at) * :share)
+  WHERE state IN {OPEN_SQL} AND (
+    (NOT ack_warned AND acknowledged_at IS NULL
+       AND :now >= ack_due - (ack_due - opened_at) * :share)
+    OR (NOT resolve_warned AND paused_at IS NULL
+       AND :now >= resolve_due - (resolve_due - opened_at) * :share))
+  RETURNING id
+)
+INSERT INTO incident_events (incident_id, at, kind, actor, data)
+SELECT id, :now, 'sla_warning', 'система', '{{}}'::jsonb FROM w
+"""  # noqa: S608 - constants only
+
+SLA_BREACH = f"""
+WITH b AS (
+  UPDATE incidents SET
+    ack_breached = ack_breached OR (acknowledged_at IS NULL AND :now > ack_due),
+    resolve_breached = resolve_breached OR (paused_at IS NULL AND :now > resolve_due)
+  WHERE state IN {OPEN_SQL} AND (
+    (NOT ack_breached AND acknowledged_at IS NULL AND :now > ack_due)
+    OR (NOT resolve_breached AND paused_at IS NULL AND :now > resolve_due))
+  RETURNING id
+)
+INSERT INTO incident_events (incident_id, at, kind, actor, data)
+SELECT id, :now, 'sla_breach', 'система', '{{}}'::jsonb FROM b
+"""  # noqa: S608 - constants only

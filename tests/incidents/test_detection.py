@@ -1,0 +1,142 @@
+"""The incident job: grouping by cause, evidence joining, reopening, storms, SLA flags."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.identity.audit import Actor
+from otklik.incidents import service
+from otklik.incidents.models import Incident, IncidentEvent, IncidentEvidence
+from otklik.intake.models import IntakeBatch
+from otklik.kit.scope import Scope
+from tests.factories import create_organization, create_source
+from tests.incidents.factories import drop_signals
+
+NOW = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)  # 01:30 on 1 January in Moscow
+ACTOR = Actor.system("test")
+
+
+async def test_one_cause_one_incident_and_later_signals_join(session: AsyncSession) -> None:
+    org = await create_organization(session)
+    await drop_signals(session, [org], "2026-W47")
+    found = await service.detect(session, NOW)
+    assert found["opened"] == 1
+    await drop_signals(session, [org], "2026-W48", ewma=3.9)  # a deeper drop of the same cause
+    found = await service.detect(session, NOW + timedelta(hours=1))
+    assert found == {"signals": 1, "opened": 0, "reopened": 0, "sla_events": 0}
+    incident = (await session.scalars(select(Incident))).one()
+    assert incident.signal_count == 2
+    assert incident.severity == 2  # a 0.7-point drop raises the severity
+    assert incident.source == "signal"
+    assert incident.ack_due == NOW + timedelta(hours=72)  # clocks of the opening severity
+    assert await session.scalar(select(func.count()).select_from(IncidentEvidence)) == 2
+    # idempotent: running again stages nothing
+    assert (await service.detect(session, NOW + timedelta(hours=2)))["signals"] == 0
+
+
+async def test_resolved_incident_is_reopened_not_duplicated(session: AsyncSession) -> None:
+    org = await create_organization(session)
+    await drop_signals(session, [org], "2026-W47")
+    await service.detect(session, NOW)
+    incident = (await session.scalars(select(Incident))).one()
+    scope = Scope.country()
+    await service.transition(session, scope, ACTOR, NOW, incident.id, "acknowledge")
+    await service.transition(session, scope, ACTOR, NOW, incident.id, "start")
+    await service.transition(session, scope, ACTOR, NOW, incident.id, "resolve", "исправили")
+    await drop_signals(session, [org], "2026-W49")
+    found = await service.detect(session, NOW + timedelta(days=3))
+    assert found["reopened"] == 1
+    assert found["opened"] == 0
+    await session.refresh(incident)
+    assert incident.state == "in_progress"
+    assert incident.reopened == 1
+    assert await session.scalar(select(func.count()).select_from(Incident)) == 1
+    kinds = [
+        e.kind for e in (await session.scalars(select(IncidentEvent).order_by(IncidentEvent.id)))
+    ]
+    assert kinds[0] == "opened"
+    assert "reopened" in kinds
+
+
+async def test_signal_storm_opens_a_bounded_number_of_incidents(session: AsyncSession) -> None:
+    orgs = [await create_organization(session, region="16") for _ in range(40)]
+    orgs += [await create_organization(session, region="77") for _ in range(3)]
+    # 1 000 drop signals in one minute: 25 weeks of each of 40 organizations
+    for week in range(25):
+        await drop_signals(session, orgs[:40], f"2026-W{week + 1:02d}")
+    found = await service.detect(session, NOW)
+    assert found["signals"] == 1000
+    await drop_signals(session, orgs[40:])
+    await service.detect(session, NOW)
+    incidents = (await session.scalars(select(Incident).order_by(Incident.id))).all()
+    # one regional incident for the storm, one per organization of the quiet region
+    assert [i.cause_key for i in incidents] == [
+        "region:16:indicator:overall",
+        *sorted(f"org:{o.id}:indicator:overall" for o in orgs[40:]),
+    ]
+    storm = incidents[0]
+    assert storm.signal_count == 1000
+    assert storm.severity == 2
+    assert storm.organization_id is None
+
+
+async def test_silent_source_opens_one_incident(session: AsyncSession) -> None:
+    source, _ = await create_source(session)
+    session.add(
+        IntakeBatch(
+            source_id=source.id,
+            channel="api",
+            received_at=NOW - timedelta(days=4),
+            records=1,
+            accepted=1,
+            duplicates=0,
+            rejected=0,
+        )
+    )
+    await session.flush()
+    await service.detect(session, NOW)
+    await service.detect(session, NOW + timedelta(hours=1))
+    incident = (await session.scalars(select(Incident))).one()
+    assert incident.cause_key == f"source:{source.id}:silent"
+    assert incident.severity == 2
+    assert incident.signal_count == 1
+
+
+async def test_sla_warning_breach_and_waiting_pause(session: AsyncSession) -> None:
+    org = await create_organization(session, region="25")  # Vladivostok, UTC+10
+    scope = Scope.country()
+    incident = await service.open_manual(
+        session,
+        scope,
+        ACTOR,
+        NOW,
+        title="Не работает запись к врачу",
+        subject="service:x",
+        severity=1,
+        organization_id=org.id,
+        region_code=None,
+    )
+    assert incident.ack_due == NOW + timedelta(hours=4)
+    assert (await service.detect(session, NOW + timedelta(hours=2)))["sla_events"] == 0
+    assert (await service.detect(session, NOW + timedelta(hours=3)))["sla_events"] == 1
+    await session.refresh(incident)
+    assert incident.ack_warned
+    assert not incident.breached
+    await service.detect(session, NOW + timedelta(hours=4, minutes=1))
+    await session.refresh(incident)
+    assert incident.ack_breached
+    # waiting stops the resolution clock; resuming shifts its due time by the pause
+    t = NOW + timedelta(hours=5)
+    await service.transition(session, scope, ACTOR, t, incident.id, "acknowledge")
+    await service.transition(session, scope, ACTOR, t, incident.id, "start")
+    await service.transition(session, scope, ACTOR, t, incident.id, "wait", "ждём поставщика")
+    assert (await service.detect(session, NOW + timedelta(hours=30)))["sla_events"] == 0
+    await service.transition(
+        session, scope, ACTOR, NOW + timedelta(hours=35), incident.id, "resume"
+    )
+    await session.refresh(incident)
+    assert incident.resolve_due == NOW + timedelta(hours=24 + 30)
+    assert not incident.resolve_breached
