@@ -101,3 +101,21 @@ async def test_a_coordinator_uploads_a_trajectory(
     assert ok.status_code == 303
     body = (await client.get("/api/v1/mszu/shares?unit=country&period=2025")).json()
     assert body["trajectory"] == "загружена координатором"
+
+
+async def test_a_federal_ministry_sees_its_sector_by_founder(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    source, _ = await create_source(session)
+    rows = [
+        _row("16", "2025-05", "portal", 5),
+        {**_row("16", "2025-05", "portal", 7), "service_code": "edu.school_enrollment"},
+    ]
+    await ingest_statistics(session, source.id, rows)
+    user = await create_user(session, Role.federal_authority, scope="founder:minzdrav")
+    await session.commit()
+    assert await login(client, user.email) == 303
+    body = (await client.get("/api/v1/mszu/shares?unit=founder&period=2025")).json()
+    assert [(i["founder"], i["applications"]) for i in body["items"]] == [("minzdrav", 5)]
+    regions = (await client.get("/api/v1/mszu/shares?unit=region&period=2025")).json()
+    assert [(i["region"], i["applications"]) for i in regions["items"]] == [("16", 5)]

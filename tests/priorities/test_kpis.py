@@ -37,7 +37,7 @@ async def test_kpis_api_answers_with_no_data_where_tables_are_missing(
     page = await client.get("/participants?period=2026")
     assert page.status_code == 200
     assert "Изменения, дорожные карты, отчёты и инциденты" in page.text
-    assert "нет данных" in page.text
+    assert "нет данных" in page.text.lower()
 
 
 async def test_information_measures_are_validated_and_listed(
@@ -69,3 +69,36 @@ async def test_information_measures_are_validated_and_listed(
     listing = await client.get("/measures")
     assert "Плакаты в поликлиниках" in listing.text
     assert "пока нельзя оценить" in listing.text
+
+
+async def test_an_open_incident_feeds_the_criteria_and_the_sla_indicators(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    from datetime import UTC, datetime
+
+    from otklik.identity.audit import Actor
+    from otklik.incidents.service import open_manual
+    from otklik.kit.scope import Scope
+    from otklik.priorities import kpis
+    from otklik.priorities.service import subjects, window
+
+    await open_manual(
+        session,
+        Scope.country(),
+        Actor.system("test"),
+        datetime.now(UTC),
+        title="Очереди на запись к врачу",
+        subject="service:health.checkup",
+        severity=2,
+        organization_id=None,
+        region_code="16",
+    )
+    start, end = window()
+    raw = {s.code: s.raw for s in await subjects(session, start, end)}
+    assert raw["health.checkup"]["open_incidents"] == 1
+    assert raw["health.vaccination"]["open_incidents"] == 0
+    from otklik.indicators.periods import parse_period
+
+    values = await kpis.external(session, "region", parse_period(str(today_moscow().year)))
+    # just opened: neither acknowledged nor due yet, so not counted (no data, not zero)
+    assert values["incidents_ack_in_sla"].get("16", {"value": None})["value"] is None

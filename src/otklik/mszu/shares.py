@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from otklik.identity.models import User
 from otklik.identity.service import scope_of
@@ -61,12 +62,13 @@ class ShareRow:
 
 def _founder_of_row(scope_founder: int | None) -> Any:
     """The scope's founder when it answers for this row (same sector; its region or federal)."""
+    f = aliased(Founder)  # not correlated with the founders of the «by founder» view
     return (
-        select(Founder.id)
+        select(f.id)
         .where(
-            Founder.id == scope_founder,
-            Founder.sector == Service.sector,
-            or_(Founder.kind == "federal", Founder.region_code == St.region_code),
+            f.id == scope_founder,
+            f.sector == Service.sector,
+            or_(f.kind == "federal", f.region_code == St.region_code),
         )
         .scalar_subquery()
     )
@@ -170,6 +172,8 @@ async def shares(
             )
             .group_by(Founder.code, Founder.short_name)
         )
+        if user is not None and user.scope_founder_id is not None:
+            stmt = stmt.where(Founder.id == user.scope_founder_id)  # a founder sees itself only
     else:
         stmt = _base(user, codes, start, end, literal("RU"), literal("Российская Федерация"))
     rows = [
