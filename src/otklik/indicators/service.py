@@ -27,7 +27,7 @@ from otklik.indicators.schemas import (
     TargetOut,
     UnitOut,
 )
-from otklik.indicators.stats import STATUS_LABELS, annual_target, mean_interval, wilson
+from otklik.indicators.stats import STATUS_LABELS, annual_target, score_interval, wilson
 from otklik.kit.scope import Scope
 from otklik.registry.models import SECTOR_LABELS, Organization, OrganizationType
 
@@ -128,7 +128,7 @@ def _pct(v: float | None) -> float | None:
 
 
 def item_out(code: str, c: dict[str, int] | None, m: Methodology, hide: bool) -> ItemOut:
-    """One item's score, t-interval and share satisfied from its value counts."""
+    """One item's score, bounded score interval and share satisfied from its value counts."""
     c = c or dict.fromkeys(repository.COUNT_COLUMNS, 0)
     n = c["n"]
     suppressed = hide or n < m.min_n
@@ -145,8 +145,7 @@ def item_out(code: str, c: dict[str, int] | None, m: Methodology, hide: bool) ->
             csat_ci_high=None,
             suppressed=suppressed,
         )
-    sumsq = sum(v * v * c[f"n{v}"] for v in range(1, 6))
-    ci = mean_interval(n, c["total"], sumsq, m.confidence)
+    ci = score_interval([c[f"n{v}"] for v in range(1, 6)], m.confidence)
     sat = sum(c[f"n{v}"] for v in range(m.satisfied_min, 6))
     w = wilson(sat, n, m.confidence)
     return ItemOut(
