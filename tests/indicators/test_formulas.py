@@ -157,7 +157,7 @@ def test_pooled_aggregate_of_parts_equals_whole(parts: list[list[int]]) -> None:
 
 
 def test_ewma_flags_a_drop_and_not_noise() -> None:
-    steady = dict.fromkeys(range(19), (20, 20 * 4.6, 20 * 4.6 ** 2 + 20 * 0.25))
+    steady = dict.fromkeys(range(19), (20, 20 * 4.6, 20 * 4.6**2 + 20 * 0.25))
     dropped = {**steady, 17: (20, 20 * 3.0, 20 * 9.0), 18: (20, 20 * 3.0, 20 * 9.0)}
     thin = {i: (4, 4 * 3.0, 4 * 9.0) if i > 15 else w for i, w in dropped.items()}
     flags = ewma_drops({1: steady, 2: dropped, 3: thin, 4: dict(list(steady.items())[:3])})
