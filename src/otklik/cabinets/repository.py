@@ -1,7 +1,7 @@
 """Cabinet queries: organization and region rows, set-based from the rollup.
 
 One statement per page: per-organization sums (current period, year to date, previous year),
-the integral index, its empirical-Bayes shrinkage towards the organization's type and region,
+the integral index, its empirical-Bayes shrinkage towards the organization's type nationally,
 the annual-target status and complementary suppression, all in SQL.
 """
 
@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.identity.roles import ScopeKind
 from otklik.indicators.methodology import Methodology
 from otklik.indicators.repository import ORG_SCOPE, counts_source, moscow_bounds
 from otklik.intake.models import ServiceRecord
@@ -89,7 +90,13 @@ def _sums(m: Methodology, start: date, end: date, name: str, scope: Scope, f: Fi
             cast(func.coalesce(func.sum(total).filter(d.code == q), 0), Float).label(f"s_{q}"),
             func.coalesce(func.sum(sq).filter(d.code == q), 0).label(f"ss_{q}"),
         ]
-    codes = [*m.integral_weights, "overall", "*"]
+    respondent = d.code == "*integral"  # respondents' own integrals (ranking's variance)
+    cols += [
+        func.coalesce(func.sum(d.n).filter(respondent), 0).label("n_resp_integral"),
+        func.coalesce(func.sum(d.isum).filter(respondent), 0.0).label("s_resp_integral"),
+        func.coalesce(func.sum(d.isumsq).filter(respondent), 0.0).label("ss_resp_integral"),
+    ]
+    codes = [*m.integral_weights, "overall", "*", "*integral"]
     stmt = select(*cols).where(d.code.in_(codes)).group_by(d.organization_id)
     orgs = apply_scope(select(Organization.id).where(*_org_filters(f)), scope, ORG_SCOPE)
     if orgs.whereclause is not None:  # only restrict when something restricts
@@ -108,26 +115,12 @@ def integral_expr(c: Any, m: Methodology) -> ColumnElement[Any]:
     return case((and_(c["resp"] >= m.min_n, den > 0), num / func.nullif(den, 0)), else_=null())
 
 
-def _within(c: Any, m: Methodology) -> tuple[Any, Any]:
-    """Within-organization sum of squares and degrees of freedom over the integral items."""
-    wss: Any = literal(0.0)
-    wdf: Any = literal(0)
-    for q in m.integral_weights:
-        n = c[f"n_{q}"]
-        wss = wss + case(
-            (n > 0, c[f"ss_{q}"] - cast(c[f"s_{q}"], Float) * c[f"s_{q}"] / n), else_=0.0
-        )
-        wdf = wdf + case((n > 0, n - 1), else_=0)
-    return wss, wdf
-
-
 def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Select[Any]:
     """Every organization in scope with its figures (one row each, not yet ordered)."""
     o, t, r = Organization, OrganizationType, Region
     cur = _sums(m, w.start, w.end, "cur", scope, f)
     ytd = cur if w.ytd_start == w.start else _sums(m, w.ytd_start, w.end, "ytd", scope, f)
     prev = _sums(m, w.prev_start, w.prev_end, "prev", scope, f)
-    wss, wdf = _within(cur.c, m)
     base = (
         select(
             o.id.label("oid"),
@@ -147,8 +140,7 @@ def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Se
             ).label("overall"),
             integral_expr(ytd.c, m).label("ytd"),
             integral_expr(prev.c, m).label("baseline"),
-            wss.label("wss"),
-            wdf.label("wdf"),
+            cur.c.n_resp_integral,
         )
         .join(t, t.code == o.type_code)
         .join(r, r.code == o.region_code)
@@ -158,29 +150,53 @@ def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Se
     if ytd is not cur:
         base = base.outerjoin(ytd, ytd.c.oid == o.id)
     base = apply_scope(base, scope, ORG_SCOPE).where(*_org_filters(f))
-    return _shrunk_and_status(base.cte("base"), m, w, f)
+    whole = scope.kind is ScopeKind.country and not _org_filters(f)
+    nation = cur if whole else _sums(m, w.start, w.end, "nation", Scope.country(), Filters())
+    return _shrunk_and_status(base.cte("base"), type_priors(nation, m), m, w, f)
 
 
-def _shrunk_and_status(b: CTE, m: Methodology, w: Window, f: Filters) -> Select[Any]:
-    # Empirical Bayes: prior = mean of the group's integrals; sigma^2 = pooled within-group
-    # variance of ratings; tau^2 = max(0, variance of integrals - mean sampling variance).
-    grp = (b.c.type_code, b.c.region_code)
-    shown = b.c.integral.is_not(None)
-    g = (
+def type_priors(nation: CTE, m: Methodology) -> CTE:
+    """Per organization type, over every organization of the type in the country (whoever
+    views): prior mean mu and between-organization variance tau^2 of the integral index, and
+    sigma^2, the pooled within-organization variance of respondents' own integrals.
+
+    tau^2 = max(0, var(integrals) - sigma^2 * mean(1/n)): the spread of the integrals beyond
+    what sampling alone explains (method of moments)."""
+    o = Organization
+    rows = (
         select(
-            *grp,
-            func.avg(b.c.integral).label("mu"),
-            (
-                func.sum(b.c.wss).filter(shown) / func.nullif(func.sum(b.c.wdf).filter(shown), 0)
-            ).label("sigma2"),
-            func.var_samp(b.c.integral).label("var_between"),
-            func.avg(1.0 / b.c.resp).filter(shown).label("inv_n"),
+            o.type_code,
+            integral_expr(nation.c, m).label("x"),
+            cast(nation.c.n_resp_integral, Float).label("n"),
+            nation.c.s_resp_integral.label("s"),
+            nation.c.ss_resp_integral.label("ss"),
         )
-        .where(shown)
-        .group_by(*grp)
-        .cte("grp")
+        .join(nation, nation.c.oid == o.id)
+        .subquery("nation_rows")
     )
-    sampling = g.c.sigma2 / b.c.resp
+    ok = and_(rows.c.x.is_not(None), rows.c.n > 1)
+    within = func.sum(rows.c.ss - rows.c.s * rows.c.s / rows.c.n) / func.nullif(
+        func.sum(rows.c.n - 1), 0
+    )
+    return (
+        select(
+            rows.c.type_code,
+            func.avg(rows.c.x).label("mu"),
+            within.label("sigma2"),
+            func.var_samp(rows.c.x).label("var_between"),
+            func.avg(1.0 / rows.c.n).label("inv_n"),
+        )
+        .where(ok)
+        .group_by(rows.c.type_code)
+        .cte("type_prior")
+    )
+
+
+def _shrunk_and_status(b: CTE, g: CTE, m: Methodology, w: Window, f: Filters) -> Select[Any]:
+    # Empirical Bayes towards the organization's type (see type_priors): the sampling variance
+    # of an organization's integral is sigma^2 / n over its respondents with an integral.
+    shown = b.c.integral.is_not(None)
+    sampling = g.c.sigma2 / func.nullif(b.c.n_resp_integral, 0)
     tau2 = func.greatest(func.coalesce(g.c.var_between - g.c.sigma2 * g.c.inv_n, 0.0), 0.0)
     weight = case((sampling + tau2 > 0, tau2 / (sampling + tau2)), else_=1.0)
     shrunk = case((shown, g.c.mu + weight * (b.c.integral - g.c.mu)), else_=null())
@@ -213,7 +229,7 @@ def _shrunk_and_status(b: CTE, m: Methodology, w: Window, f: Filters) -> Select[
         shrunk.label("shrunk"),
         cast(status, String).label("status"),
         or_(primary, and_(n_primary == 1, smallest == 1)).label("hidden"),
-    ).outerjoin(g, and_(g.c.type_code == b.c.type_code, g.c.region_code == b.c.region_code))
+    ).outerjoin(g, g.c.type_code == b.c.type_code)
     if f.q:
         rows = rows.where(or_(b.c.name.ilike(like_pattern(f.q)), b.c.ogrn == f.q))
     if f.status == "below":

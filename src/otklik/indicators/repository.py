@@ -9,9 +9,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    Float,
     Select,
+    String,
     and_,
     cast,
+    column,
     delete,
     func,
     literal,
@@ -66,14 +69,21 @@ def grain_for(start: date, end: date) -> str | None:
 
 
 def counts_source(start: date, end: date) -> Any:
-    """Rows shaped like the rollup (organization_id, day, code, n, total, n0..n5) for the days:
-    the rollup's rows of the right grain, or the answers themselves for other ranges."""
+    """Rows shaped like the rollup (organization_id, day, code, n, total, n0..n5, isum, isumsq)
+    for the days: the rollup's rows of the right grain, or the answers themselves otherwise."""
     grain = grain_for(start, end)
     if grain is None:
         return _answer_rows(UnitFilter(true()), start, end)
     r = IndicatorRollup
     return (
-        select(r.organization_id, r.day, r.code, *(r.__table__.c[c] for c in COUNT_COLUMNS))
+        select(
+            r.organization_id,
+            r.day,
+            r.code,
+            *(r.__table__.c[c] for c in COUNT_COLUMNS),
+            r.isum,
+            r.isumsq,
+        )
         .where(r.grain == grain, r.day.between(start, end))
         .subquery("rollup")
     )
@@ -104,6 +114,7 @@ def _answer_rows(unit: UnitFilter, start: date, end: date) -> Any:
         cond.append(Response.service_code == unit.service_code)
     if unit.life_situation_code is not None:
         cond.append(Response.life_situation_code == unit.life_situation_code)
+    zero = (literal(0.0).label("isum"), literal(0.0).label("isumsq"))
     items = select(
         ResponseItem.organization_id,
         ResponseItem.answered_on.label("day"),
@@ -111,6 +122,7 @@ def _answer_rows(unit: UnitFilter, start: date, end: date) -> Any:
         literal(1).label("n"),
         ResponseItem.value.label("total"),
         *(cast(ResponseItem.value == v, SaInteger).label(f"n{v}") for v in range(6)),
+        *zero,
     )
     if unit.by_answer:
         items = items.join(Response, Response.id == ResponseItem.response_id).where(*cond)
@@ -123,8 +135,53 @@ def _answer_rows(unit: UnitFilter, start: date, end: date) -> Any:
         literal(1).label("n"),
         literal(1).label("total"),
         *(literal(0).label(f"n{v}") for v in range(6)),
+        *zero,
     ).where(*cond)
-    return union_all(items, heads).subquery("answers")
+    integrals = _respondent_integrals(unit, cond, start, end)
+    return union_all(items, heads, integrals).subquery("answers")
+
+
+# The integral weights of the default methodology version (as the rollup's triggers use them).
+INTEGRAL_WEIGHTS = (
+    text(
+        "SELECT key AS code, value::float8 AS w FROM methodology_versions, "
+        "jsonb_each_text(definition -> 'integral_weights') WHERE is_default"
+    )
+    .columns(column("code", String), column("w", Float))
+    .subquery("weights")
+)
+
+
+def _respondent_integrals(
+    unit: UnitFilter, cond: list[ColumnElement[bool]], start: date, end: date
+) -> Select[Any]:
+    """Rollup-shaped ``*integral`` rows: one per questionnaire, its own integral as ``isum``."""
+    ri, w = ResponseItem, INTEGRAL_WEIGHTS
+    per: Any = (
+        select(
+            func.min(ri.organization_id).label("organization_id"),
+            func.min(ri.answered_on).label("day"),
+            (func.sum(w.c.w * ri.value) / func.sum(w.c.w)).label("v"),
+        )
+        .join(w, w.c.code == ri.code)
+        .where(w.c.w > 0)
+        .group_by(ri.response_id)
+    )
+    if unit.by_answer:
+        per = per.join(Response, Response.id == ri.response_id).where(*cond)
+    else:
+        per = per.where(ri.answered_on.between(start, end))
+    p = per.subquery("per_response")
+    return select(
+        p.c.organization_id,
+        p.c.day,
+        literal("*integral").label("code"),
+        literal(1).label("n"),
+        literal(0).label("total"),
+        *(literal(0).label(f"n{v}") for v in range(6)),
+        p.c.v.label("isum"),
+        (p.c.v * p.c.v).label("isumsq"),
+    )
 
 
 async def item_counts(
@@ -296,18 +353,32 @@ _DAYS = (
     "date_trunc('month', answered_on)::date AS m, date_trunc('year', answered_on)::date AS y, "
     "organization_id"
 )
+_WEIGHTS = (
+    "SELECT key AS code, value::float8 AS w FROM methodology_versions, "
+    "jsonb_each_text(definition -> 'integral_weights') WHERE is_default"
+)
 # One aggregation pass over the answers writes both grains (grouping sets: month and year
 # groups from the same scan), ordered like the primary key so its index fills in order.
 ROLLUP_INSERT = f"""
-INSERT INTO indicator_rollup (grain, day, organization_id, code, {_COUNTS})
+INSERT INTO indicator_rollup (grain, day, organization_id, code, {_COUNTS}, isum, isumsq)
 SELECT {_GRAIN_KEYS}, organization_id, code, count(*), sum(value),
-       {", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(6))}
+       {", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(6))}, 0, 0
 FROM (SELECT {_DAYS}, code, value FROM response_items
       WHERE answered_on BETWEEN :start AND :end) a
 {_GRAINS}
 UNION ALL
-SELECT {_GRAIN_KEYS}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0
+SELECT {_GRAIN_KEYS}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0, 0, 0
 FROM (SELECT {_DAYS}, '*' AS code FROM responses WHERE answered_on BETWEEN :start AND :end) r
+{_GRAINS}
+UNION ALL
+SELECT {_GRAIN_KEYS}, organization_id, '*integral', count(*), 0, 0, 0, 0, 0, 0, 0,
+       sum(v), sum(v * v)
+FROM (SELECT {_DAYS}, '*integral' AS code, v
+      FROM (SELECT min(organization_id) AS organization_id, min(answered_on) AS answered_on,
+                   sum(w.w * value) / sum(w.w) AS v
+            FROM response_items JOIN ({_WEIGHTS}) w USING (code)
+            WHERE answered_on BETWEEN :start AND :end AND w.w > 0
+            GROUP BY response_id) p) i
 {_GRAINS}
 ORDER BY 1, 2, 3, 4
 """  # noqa: S608 - constants only
@@ -341,7 +412,13 @@ async def rollup_rows(session: AsyncSession, start: date, end: date) -> list[tup
     d = IndicatorRollup
     stmt = (
         select(
-            d.grain, d.day, d.organization_id, d.code, *(d.__table__.c[c] for c in COUNT_COLUMNS)
+            d.grain,
+            d.day,
+            d.organization_id,
+            d.code,
+            *(d.__table__.c[c] for c in COUNT_COLUMNS),
+            d.isum,
+            d.isumsq,
         )
         .where(d.day.between(start, end), d.n > 0)
         .order_by(d.grain, d.day, d.organization_id, d.code)
@@ -380,3 +457,17 @@ async def organization_in_scope(session: AsyncSession, scope: Scope, organizatio
         select(Organization.id).where(Organization.id == organization_id), scope, ORG_SCOPE
     )
     return (await session.scalar(stmt)) is not None
+
+
+async def integral_moments(
+    session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
+) -> tuple[int, float, float]:
+    """Respondents with an integral, the sum and the sum of squares of their own integrals."""
+    src = _answer_rows(unit, start, end) if unit.by_answer else counts_source(start, end)
+    stmt: Select[Any] = (
+        select(func.sum(src.c.n), func.sum(src.c.isum), func.sum(src.c.isumsq))
+        .join(Organization, Organization.id == src.c.organization_id)
+        .where(unit.orgs, src.c.code == "*integral")
+    )
+    row = (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).one()
+    return int(row[0] or 0), float(row[1] or 0.0), float(row[2] or 0.0)

@@ -27,7 +27,13 @@ from otklik.indicators.schemas import (
     TargetOut,
     UnitOut,
 )
-from otklik.indicators.stats import STATUS_LABELS, annual_target, score_interval, wilson
+from otklik.indicators.stats import (
+    STATUS_LABELS,
+    annual_target,
+    integral_interval,
+    score_interval,
+    wilson,
+)
 from otklik.kit.scope import Scope
 from otklik.registry.models import SECTOR_LABELS, Organization, OrganizationType
 
@@ -269,6 +275,12 @@ async def compute(
     items = [item_out(q, counts.get(q), m, hide) for q in m.items]
     means = {i.code: (counts[i.code]["total"] / i.n) for i in items if not i.suppressed and i.n}
     value = integral(means, m)
+    ci = None
+    if value is not None:
+        moments = await repository.integral_moments(
+            session, scope, unit.filter, period.start, period.end
+        )
+        ci = integral_interval(value, *moments, m.confidence)
     recipients, timely = await repository.record_counts(
         session, scope, unit.filter, period.start, period.end, m.timely_days
     )
@@ -296,6 +308,8 @@ async def compute(
         items=items,
         integral=IntegralOut(
             value=_round(value),
+            ci_low=_round(ci.low) if ci else None,
+            ci_high=_round(ci.high) if ci else None,
             items=[q for q in m.integral_weights if q in means],
             suppressed=value is None,
         ),
