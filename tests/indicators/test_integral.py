@@ -16,8 +16,8 @@ from otklik.indicators.periods import parse_period
 from otklik.indicators.tasks import rebuild
 from tests.factories import create_organization
 from tests.indicators.factories import create_response
-from tests.indicators.test_cabinets import csv_rows, signed_in
 from tests.indicators.test_api import bearer
+from tests.indicators.test_cabinets import csv_rows, signed_in
 
 DAY = date(2026, 11, 10)
 INTEGRAL = "*integral"
@@ -45,7 +45,8 @@ async def test_respondent_integrals_follow_split_inserts_and_deletes(
     )
     expected = (2, 4.0 + 2.5, 16.0 + 6.25)
     kept = await _integral_rows(session)
-    assert kept["m"] == pytest.approx(expected) and kept["y"] == pytest.approx(expected)
+    assert kept["m"] == pytest.approx(expected)
+    assert kept["y"] == pytest.approx(expected)
     # one item removed: the first questionnaire's integral becomes 3
     await session.execute(
         text("DELETE FROM response_items WHERE response_id = :r AND code = 'organization'"),
