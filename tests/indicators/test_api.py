@@ -55,7 +55,13 @@ async def test_organization_figures(session: AsyncSession, client: AsyncClient) 
     assert items["comfort"]["n"] == 0
     assert items["comfort"]["mean"] is None
     # integral: only staff is available among the integral items
-    assert body["integral"] == {"value": 5.0, "items": ["staff"], "suppressed": False}
+    assert body["integral"] == {
+        "value": 5.0,
+        "ci_low": 4.11,  # ten respondents whose own integral is 5 (see test_statistics)
+        "ci_high": 5.0,
+        "items": ["staff"],
+        "suppressed": False,
+    }
     assert body["recommendation"]["value"] == 70.0
     assert body["counts"]["responses"] == 10
     assert "overall" in body["improvement_zone"]

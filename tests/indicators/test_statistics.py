@@ -6,10 +6,12 @@ properties") come from ``benchmarks/bench_statistics.py``, which runs the same s
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 
 from otklik.indicators import control
-from otklik.indicators.stats import bounded_interval_arrays, score_interval
+from otklik.indicators.stats import INTEGRAL_SMOOTHING, bounded_interval_arrays, score_interval
 
 VALUES = np.arange(1.0, 6.0)
 # Distributions of answers 1..5: skewed towards 5 (the usual case), piled on 5, symmetric,
@@ -54,6 +56,35 @@ def test_item_intervals_keep_95_percent_with_balanced_misses() -> None:
         # above and 0.55 % below at n 10-19 for the skewed shape
         assert 0.01 <= above <= 0.04, (band, above)
         assert 0.01 <= below <= 0.04, (band, below)
+
+
+def integral_coverage(
+    runs: int = 3000, seed: int = 11
+) -> dict[tuple[int, int], tuple[float, float, float]]:
+    """Respondents rate five items from a shared mood (item correlation about 0.5), skewed
+    towards 5; the interval is built from the respondents' own integrals."""
+    rng = np.random.default_rng(seed)
+    cuts = np.array([-2.2, -1.6, -0.9, 0.1])
+    truth = 1 + sum(1 - NormalDist().cdf(c) for c in cuts)  # every item has the same law
+    out = {}
+    for lo, hi in BANDS:
+        n = rng.integers(lo, hi + 1, runs)
+        who = np.repeat(np.arange(runs), n)
+        mood = rng.standard_normal(who.size)[:, None]
+        latent = np.sqrt(0.5) * mood + np.sqrt(0.5) * rng.standard_normal((who.size, 5))
+        own = (1 + (latent[..., None] > cuts).sum(-1)).mean(axis=1)
+        mean = np.bincount(who, own) / n
+        var = np.bincount(who, own * own) / n - mean**2
+        low, high = bounded_interval_arrays(n, mean, var, 0.95, INTEGRAL_SMOOTHING)
+        above, below = float((low > truth).mean()), float((high < truth).mean())
+        out[(lo, hi)] = (1 - above - below, above, below)
+    return out
+
+
+def test_integral_interval_keeps_95_percent() -> None:
+    for band, (coverage, above, below) in integral_coverage().items():
+        assert 0.93 <= coverage <= 0.97, (band, coverage)
+        assert max(above, below) <= 0.04, (band, above, below)
 
 
 def test_t_interval_would_fail_the_same_simulation() -> None:

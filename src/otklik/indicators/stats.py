@@ -92,12 +92,19 @@ def mean_interval(n: int, total: float, sumsq: float, confidence: float) -> Inte
 # Half an answer on each scale point (the Jeffreys prior of a Dirichlet over the five points):
 # the dispersion is never zero, so ten fives give 4.13-5.00, not 5.00-5.00.
 SMOOTHING = 0.5
+# A respondent's integral averages several items, so it is smoothed by half an answer in all
+# (a tenth on each point); chosen by the same simulation (docs/indicators.md).
+INTEGRAL_SMOOTHING = 0.1
 SCALE_LOW, SCALE_HIGH = 1.0, 5.0
 Array = npt.NDArray[np.float64]
 
 
 def bounded_interval_arrays(
-    n: npt.ArrayLike, mean: npt.ArrayLike, var: npt.ArrayLike, confidence: float
+    n: npt.ArrayLike,
+    mean: npt.ArrayLike,
+    var: npt.ArrayLike,
+    confidence: float,
+    smoothing: float = SMOOTHING,
 ) -> tuple[Array, Array]:
     """Score interval for means of answers on the 1-5 scale (vectorised over units).
 
@@ -112,7 +119,7 @@ def bounded_interval_arrays(
     n_ = np.asarray(n, dtype=np.float64)
     m_ = np.asarray(mean, dtype=np.float64)
     v_ = np.asarray(var, dtype=np.float64)
-    a = SMOOTHING
+    a = smoothing
     pts = np.arange(SCALE_LOW, SCALE_HIGH + 1.0)
     total = n_ + a * len(pts)
     ms = (n_ * m_ + a * pts.sum()) / total
@@ -154,7 +161,7 @@ def integral_interval(
         return None
     mean = total / n
     var = max(sumsq / n - mean * mean, 0.0)
-    low, high = bounded_interval_arrays(n, value, var, confidence)
+    low, high = bounded_interval_arrays(n, value, var, confidence, INTEGRAL_SMOOTHING)
     return Interval(float(low), float(high))
 
 
