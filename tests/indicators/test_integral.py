@@ -80,6 +80,14 @@ async def test_integral_interval_in_the_api(session: AsyncSession, client: Async
     assert (i["value"], i["ci_high"]) == (5.0, 5.0)
     assert 4.0 < i["ci_low"] < 4.3
     assert out["2026-11-01..2026-11-30"] == i
+    # the organization's page and its export show the same interval
+    await signed_in(session, client, Role.coordinator)
+    url = f"/cabinet/indicators/organization/{org.ogrn}"
+    page = await client.get(url, params={"period": "2026-11"})
+    assert "95 % ДИ 4,11–5,00" in page.text
+    export = await client.get(url, params={"period": "2026-11", "export": "items"})
+    row = next(r for r in csv_rows(export.content) if r and r[0] == "Интегральный индекс")
+    assert row[2:5] == ["5.0", "4.11", "5.0"]
 
 
 async def _responses(session: AsyncSession, org: object, pairs: list[tuple[int, int]]) -> None:
