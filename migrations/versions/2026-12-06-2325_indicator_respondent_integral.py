@@ -6,8 +6,9 @@ and sum of squares of each respondent's own integral (the weighted mean of the i
 they answered, weights of the default methodology version). Their variance is the sampling
 variance of an organization's integral index (items correlated as they are), used by its
 interval and by the ranking's shrinkage. Statement-level triggers keep them; because a
-statement may add or remove only some of a questionnaire's items, a trigger recomputes each
-touched questionnaire's integral after and before the statement and adds the difference.
+statement may add or remove only some of a questionnaire's items, a trigger reads each touched
+questionnaire's items (by primary key), takes its integral after the statement and before it
+(after minus / plus the statement's own rows) and adds the difference.
 
 Revision ID: 20261206_2325
 Revises: 20261201_1450
@@ -27,14 +28,6 @@ WEIGHTS = (
     "(SELECT key AS code, value::float8 AS w FROM methodology_versions, "
     "jsonb_each_text(definition -> 'integral_weights') WHERE is_default)"
 )
-# a questionnaire's integral from the items in `src`, restricted to the touched ones
-PER_RESPONSE = """
-  SELECT i.response_id, min(i.organization_id) AS organization_id,
-         min(i.answered_on) AS answered_on, sum(w.w * i.value) / sum(w.w) AS v
-  FROM {src} i JOIN {weights} w USING (code)
-  WHERE i.response_id IN (SELECT response_id FROM {changed}) AND w.w > 0
-  GROUP BY i.response_id
-"""
 GRAINS = "CROSS JOIN (VALUES ('m'), ('y')) g(grain)"
 BUCKET = (
     "CASE g.grain WHEN 'm' THEN date_trunc('month', answered_on)::date "
@@ -52,16 +45,27 @@ UPSERT = f"""
 """  # noqa: S608 - constants only
 
 
-def _function(name: str, changed: str, after: str, before: str) -> str:
-    now = PER_RESPONSE.format(src=after, weights=WEIGHTS, changed=changed)
-    was = PER_RESPONSE.format(src=before, weights=WEIGHTS, changed=changed)
+def _function(name: str, rows: str, sign: str) -> str:
+    """Per touched questionnaire: its integral now (its items, read through the primary key)
+    and before the statement (now minus / plus the statement's own rows), as +1 / -1 rows."""
     return f"""
 CREATE FUNCTION {name}() RETURNS trigger AS $$
 BEGIN
-  WITH delta AS (
-    SELECT organization_id, answered_on, v, 1 AS s FROM ({now}) a
+  WITH changed AS (
+    SELECT r.response_id, min(r.organization_id) AS organization_id,
+           min(r.answered_on) AS answered_on, sum(w.w * r.value) AS cw, sum(w.w) AS cn
+    FROM {rows} r JOIN {WEIGHTS} w USING (code) WHERE w.w > 0 GROUP BY r.response_id
+  ), state AS (
+    SELECT c.organization_id, c.answered_on, a.aw, a.an,
+           a.aw {sign} c.cw AS bw, a.an {sign} c.cn AS bn
+    FROM changed c CROSS JOIN LATERAL (
+      SELECT coalesce(sum(w.w * i.value), 0) AS aw, coalesce(sum(w.w), 0) AS an
+      FROM response_items i JOIN {WEIGHTS} w USING (code)
+      WHERE i.response_id = c.response_id AND w.w > 0) a
+  ), delta AS (
+    SELECT organization_id, answered_on, aw / an AS v, 1 AS s FROM state WHERE an > 1e-9
     UNION ALL
-    SELECT organization_id, answered_on, v, -1 AS s FROM ({was}) b
+    SELECT organization_id, answered_on, bw / bn, -1 FROM state WHERE bn > 1e-9
   )
   {UPSERT}
   RETURN NULL;
@@ -69,15 +73,9 @@ END $$ LANGUAGE plpgsql;
 """  # noqa: S608 - constants only
 
 
-KEEP = "response_items"
-ADDED = (
-    "(SELECT * FROM response_items x WHERE NOT EXISTS (SELECT 1 FROM new_rows r "
-    "WHERE (r.response_id, r.code) = (x.response_id, x.code)))"
-)
-REMOVED = "(SELECT * FROM response_items UNION ALL SELECT * FROM old_rows)"
 TRIGGERS = (
-    _function("indicator_rollup_integral_add", "new_rows", KEEP, ADDED)
-    + _function("indicator_rollup_integral_sub", "old_rows", KEEP, REMOVED)
+    _function("indicator_rollup_integral_add", "new_rows", "-")
+    + _function("indicator_rollup_integral_sub", "old_rows", "+")
     + """
 CREATE TRIGGER indicator_rollup_integral_add AFTER INSERT ON response_items
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
