@@ -27,7 +27,7 @@ async def bearer(session: AsyncSession, role: Role, scope: str | None = None) ->
 
 async def _org_with_answers(session: AsyncSession) -> Organization:
     org = await create_organization(session, region="16")
-    # overall 5,5,5,4,4,4,3,3,2,1 (golden: mean 3.6, CI 2.63-4.57, csat 60 %);
+    # overall 5,5,5,4,4,4,3,3,2,1 (golden: mean 3.6, CI 2.76-4.26, csat 60 %);
     # staff all 5; recommend yes 7 of 10
     for i, v in enumerate([5, 5, 5, 4, 4, 4, 3, 3, 2, 1]):
         await create_response(
@@ -50,12 +50,18 @@ async def test_organization_figures(session: AsyncSession, client: AsyncClient) 
     assert body["period"]["start"] == "2026-11-01"
     items = {i["code"]: i for i in body["items"]}
     o = items["overall"]
-    assert (o["n"], o["mean"], o["ci_low"], o["ci_high"], o["csat"]) == (10, 3.6, 2.63, 4.57, 60.0)
+    assert (o["n"], o["mean"], o["ci_low"], o["ci_high"], o["csat"]) == (10, 3.6, 2.76, 4.26, 60.0)
     assert items["staff"]["mean"] == 5.0
     assert items["comfort"]["n"] == 0
     assert items["comfort"]["mean"] is None
     # integral: only staff is available among the integral items
-    assert body["integral"] == {"value": 5.0, "items": ["staff"], "suppressed": False}
+    assert body["integral"] == {
+        "value": 5.0,
+        "ci_low": 4.11,  # ten respondents whose own integral is 5 (see test_statistics)
+        "ci_high": 5.0,
+        "items": ["staff"],
+        "suppressed": False,
+    }
     assert body["recommendation"]["value"] == 70.0
     assert body["counts"]["responses"] == 10
     assert "overall" in body["improvement_zone"]
@@ -193,8 +199,9 @@ async def test_trigger_rollup_equals_rebuild(session: AsyncSession) -> None:
     await create_response(session, b, date(2026, 11, 11), {"overall": 3, "comfort": 1})
     period = parse_period("2026")
     kept = await repository.rollup_rows(session, period.start, period.end)
-    # per grain (month, year) a: *, overall, staff, recommend; b: *, overall, comfort
-    assert len(kept) == 2 * 7
+    # per grain (month, year) a: *, overall, staff, recommend, *integral (one respondent
+    # answered staff); b: *, overall, comfort, *integral
+    assert len(kept) == 2 * 9
     assert await rebuild(session, period) == len(kept)
     assert await repository.rollup_rows(session, period.start, period.end) == kept
 

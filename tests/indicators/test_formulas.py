@@ -19,7 +19,7 @@ from otklik.indicators.stats import (
     t_quantile,
     wilson,
 )
-from otklik.indicators.tasks import ewma_drop
+from otklik.indicators.tasks import ewma_drops
 
 
 def counts(values: list[int]) -> dict[str, int]:
@@ -35,12 +35,14 @@ def test_t_quantiles_match_tables() -> None:
     assert t_quantile(0.975, 29) == pytest.approx(2.045, abs=1e-3)
 
 
-def test_item_score_t_interval_and_csat_wilson() -> None:
-    # 5,5,5,4,4,4,3,3,2,1: mean 3.6; s^2 = 16.4/9 = 1.8222; se = 0.42687;
-    # half = 2.26216 * 0.42687 = 0.96566 -> [2.63, 4.57]
+def test_item_score_interval_and_csat_wilson() -> None:
+    # 5,5,5,4,4,4,3,3,2,1: mean 3.6, sum of squares 146. With half an answer on each point:
+    # 12.5 answers, mean 43.5/12.5 = 3.48, variance 173.5/12.5 - 3.48^2 = 1.7696; dispersion
+    # c = 1.7696 / (2.48 * 1.52) = 0.46944; n/c = 21.302 effective answers; Wilson at
+    # p = (3.6-1)/4 = 0.65: centre 0.62710, half 0.18784 -> [0.43926, 0.81494] -> [2.76, 4.26]
     # csat = 6/10 = 60 %; Wilson z=1.96: centre 0.57225, half 0.25957 -> [31.3 %, 83.2 %]
     out = item_out("overall", counts([5, 5, 5, 4, 4, 4, 3, 3, 2, 1]), M, hide=False)
-    assert (out.n, out.mean, out.ci_low, out.ci_high) == (10, 3.6, 2.63, 4.57)
+    assert (out.n, out.mean, out.ci_low, out.ci_high) == (10, 3.6, 2.76, 4.26)
     assert (out.csat, out.csat_ci_low, out.csat_ci_high) == (60.0, 31.3, 83.2)
     assert not out.suppressed
 
@@ -160,9 +162,9 @@ def test_pooled_aggregate_of_parts_equals_whole(parts: list[list[int]]) -> None:
 
 
 def test_ewma_flags_a_drop_and_not_noise() -> None:
-    steady = [(20, 20 * 4.6, 20 * 4.6**2 + 20 * 0.25) for _ in range(8)]
-    assert ewma_drop(steady) is None
-    dropped = steady[:6] + [(20, 20 * 3.0, 20 * 9.0 + 20 * 0.25)] * 2
-    flag = ewma_drop(dropped)
-    assert flag is not None
-    assert flag["ewma"] < flag["lower_limit"]
+    steady = dict.fromkeys(range(19), (20, 20 * 4.6, 20 * 4.6**2 + 20 * 0.25))
+    dropped = {**steady, 17: (20, 20 * 3.0, 20 * 9.0), 18: (20, 20 * 3.0, 20 * 9.0)}
+    thin = {i: (4, 4 * 3.0, 4 * 9.0) if i > 15 else w for i, w in dropped.items()}
+    flags = ewma_drops({1: steady, 2: dropped, 3: thin, 4: dict(list(steady.items())[:3])})
+    assert list(flags) == [2]  # weeks of fewer than 5 answers and short baselines are skipped
+    assert flags[2]["ewma"] < flags[2]["lower_limit"] < flags[2]["baseline"] == 4.6

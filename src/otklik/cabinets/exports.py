@@ -37,8 +37,8 @@ def organization_rows(data: IndicatorsOut) -> tuple[list[str], list[list[Any]]]:
             "Интегральный индекс",
             data.counts.responses,
             cell(data.integral.value, data.integral.suppressed),
-            "",
-            "",
+            cell(data.integral.ci_low, data.integral.suppressed),
+            cell(data.integral.ci_high, data.integral.suppressed),
             "",
         ]
     )

@@ -58,7 +58,9 @@ def withheld(out: IndicatorsOut) -> IndicatorsOut:
     return out.model_copy(
         update={
             "items": [i.model_copy(update=gone) for i in out.items],
-            "integral": out.integral.model_copy(update={"value": None, "suppressed": True}),
+            "integral": out.integral.model_copy(
+                update={"value": None, "ci_low": None, "ci_high": None, "suppressed": True}
+            ),
         }
     )
 

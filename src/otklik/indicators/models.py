@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, UniqueConstraint, func
+from sqlalchemy import BigInteger, Date, Float, Index, Integer, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,7 +28,8 @@ class IndicatorRollup(Base):
     """Per grain (m month, y year), period start, organization and item: value counts.
 
     ``n`` answers, ``total`` their sum, ``n0``..``n5`` the count of each value (yes/no items:
-    ``n1`` yes, ``n0`` no); code ``*`` counts completed questionnaires. Kept by statement-level
+    ``n1`` yes, ``n0`` no); code ``*`` counts completed questionnaires; code ``*integral``
+    holds respondent-level integral moments (``isum``, ``isumsq``). Kept by statement-level
     triggers on ``response_items`` and ``responses`` in the answer's own transaction (both grains
     at once); ``otklik indicators compute`` rebuilds it set-based. A year's view of 20 000
     organizations reads the ``y`` rows only; ranges that are not whole months read the answers.
@@ -49,6 +50,10 @@ class IndicatorRollup(Base):
     n3: Mapped[int] = mapped_column(Integer)
     n4: Mapped[int] = mapped_column(Integer)
     n5: Mapped[int] = mapped_column(Integer)
+    # code "*integral": n respondents with an integral, the sum and sum of squares of their own
+    # integrals (weighted mean of the integral items each answered; default version's weights)
+    isum: Mapped[float] = mapped_column(Float, server_default="0")
+    isumsq: Mapped[float] = mapped_column(Float, server_default="0")
 
 
 class Signal(Base):

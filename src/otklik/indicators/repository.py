@@ -9,9 +9,12 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Float,
     Select,
+    String,
     and_,
     cast,
+    column,
     delete,
     func,
     literal,
@@ -67,14 +70,21 @@ def grain_for(start: date, end: date) -> str | None:
 
 
 def counts_source(start: date, end: date) -> Any:
-    """Rows shaped like the rollup (organization_id, day, code, n, total, n0..n5) for the days:
-    the rollup's rows of the right grain, or the answers themselves for other ranges."""
+    """Rows shaped like the rollup (organization_id, day, code, n, total, n0..n5, isum, isumsq)
+    for the days: the rollup's rows of the right grain, or the answers themselves otherwise."""
     grain = grain_for(start, end)
     if grain is None:
         return _answer_rows(UnitFilter(true()), start, end)
     r = IndicatorRollup
     return (
-        select(r.organization_id, r.day, r.code, *(r.__table__.c[c] for c in COUNT_COLUMNS))
+        select(
+            r.organization_id,
+            r.day,
+            r.code,
+            *(r.__table__.c[c] for c in COUNT_COLUMNS),
+            r.isum,
+            r.isumsq,
+        )
         .where(r.grain == grain, r.day.between(start, end))
         .subquery("rollup")
     )
@@ -105,6 +115,7 @@ def _answer_rows(unit: UnitFilter, start: date, end: date) -> Any:
         cond.append(Response.service_code == unit.service_code)
     if unit.life_situation_code is not None:
         cond.append(Response.life_situation_code == unit.life_situation_code)
+    zero = (literal(0.0).label("isum"), literal(0.0).label("isumsq"))
     items = select(
         ResponseItem.organization_id,
         ResponseItem.answered_on.label("day"),
@@ -112,6 +123,7 @@ def _answer_rows(unit: UnitFilter, start: date, end: date) -> Any:
         literal(1).label("n"),
         ResponseItem.value.label("total"),
         *(cast(ResponseItem.value == v, SaInteger).label(f"n{v}") for v in range(6)),
+        *zero,
     )
     if unit.by_answer:
         items = items.join(Response, Response.id == ResponseItem.response_id).where(*cond)
@@ -124,8 +136,48 @@ def _answer_rows(unit: UnitFilter, start: date, end: date) -> Any:
         literal(1).label("n"),
         literal(1).label("total"),
         *(literal(0).label(f"n{v}") for v in range(6)),
+        *zero,
     ).where(*cond)
-    return union_all(items, heads).subquery("answers")
+    integrals = _respondent_integrals(unit, cond, start, end)
+    return union_all(items, heads, integrals).subquery("answers")
+
+
+# The integral weights of the default methodology version (as the rollup's triggers use them).
+INTEGRAL_WEIGHTS = (
+    text(rollup.WEIGHTS).columns(column("code", String), column("w", Float)).subquery("weights")
+)
+
+
+def _respondent_integrals(
+    unit: UnitFilter, cond: list[ColumnElement[bool]], start: date, end: date
+) -> Select[Any]:
+    """Rollup-shaped ``*integral`` rows: one per questionnaire, its own integral as ``isum``."""
+    ri, w = ResponseItem, INTEGRAL_WEIGHTS
+    per: Any = (
+        select(
+            func.min(ri.organization_id).label("organization_id"),
+            func.min(ri.answered_on).label("day"),
+            (func.sum(w.c.w * ri.value) / func.sum(w.c.w)).label("v"),
+        )
+        .join(w, w.c.code == ri.code)
+        .where(w.c.w > 0)
+        .group_by(ri.response_id)
+    )
+    if unit.by_answer:
+        per = per.join(Response, Response.id == ri.response_id).where(*cond)
+    else:
+        per = per.where(ri.answered_on.between(start, end))
+    p = per.subquery("per_response")
+    return select(
+        p.c.organization_id,
+        p.c.day,
+        literal("*integral").label("code"),
+        literal(1).label("n"),
+        literal(0).label("total"),
+        *(literal(0).label(f"n{v}") for v in range(6)),
+        p.c.v.label("isum"),
+        (p.c.v * p.c.v).label("isumsq"),
+    )
 
 
 async def item_counts(
@@ -348,7 +400,13 @@ async def rollup_rows(session: AsyncSession, start: date, end: date) -> list[tup
     d = IndicatorRollup
     stmt = (
         select(
-            d.grain, d.day, d.organization_id, d.code, *(d.__table__.c[c] for c in COUNT_COLUMNS)
+            d.grain,
+            d.day,
+            d.organization_id,
+            d.code,
+            *(d.__table__.c[c] for c in COUNT_COLUMNS),
+            d.isum,
+            d.isumsq,
         )
         .where(d.day.between(start, end), d.n > 0)
         .order_by(d.grain, d.day, d.organization_id, d.code)
@@ -387,3 +445,17 @@ async def organization_in_scope(session: AsyncSession, scope: Scope, organizatio
         select(Organization.id).where(Organization.id == organization_id), scope, ORG_SCOPE
     )
     return (await session.scalar(stmt)) is not None
+
+
+async def integral_moments(
+    session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
+) -> tuple[int, float, float]:
+    """Respondents with an integral, the sum and the sum of squares of their own integrals."""
+    src = _answer_rows(unit, start, end) if unit.by_answer else counts_source(start, end)
+    stmt: Select[Any] = (
+        select(func.sum(src.c.n), func.sum(src.c.isum), func.sum(src.c.isumsq))
+        .join(Organization, Organization.id == src.c.organization_id)
+        .where(unit.orgs, src.c.code == "*integral")
+    )
+    row = (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).one()
+    return int(row[0] or 0), float(row[1] or 0.0), float(row[2] or 0.0)

@@ -1,18 +1,27 @@
 # ruff: noqa: S608 - SQL text built from constants only
 """The rollup's arithmetic, readable in one place.
 
-``indicator_rollup(grain, day, organization_id, code, n, total, n0..n5)`` holds, per grain (``m``
-month, ``y`` year), period start, organization and item: the number of answers ``n``, their sum
-``total`` and the count of each value ``n0..n5``; code ``*`` counts questionnaires (``total`` =
-``n``). Every formula of the engine reads these sufficient statistics: a mean is total / n, a
-sum of squares is Σ v²·n_v, a share satisfied is Σ_{v ≥ 4} n_v / n.
+``indicator_rollup(grain, day, organization_id, code, n, total, n0..n5, isum, isumsq)`` holds,
+per grain (``m`` month, ``y`` year), period start, organization and item: the number of answers
+``n``, their sum ``total`` and the count of each value ``n0..n5``; code ``*`` counts
+questionnaires (``total`` = ``n``); code ``*integral`` holds respondent-level integral moments:
+``n`` questionnaires with at least one integral item, ``isum`` / ``isumsq`` the sum and sum of
+squares of each questionnaire's own integral (weighted mean of its integral items, weights of
+the default methodology version). Every formula of the engine reads these sufficient
+statistics: a mean is total / n, a sum of squares is Σ v²·n_v, a share satisfied is
+Σ_{v ≥ 4} n_v / n, the variance of respondents' integrals is (isumsq − isum²/n) / (n − 1).
 
 Two writers keep it, and both are spelled here:
 
-* the statement-level triggers on ``responses`` / ``response_items`` (created by the migration
-  ``2026-12-01-1450_indicators``, which keeps its own frozen copy; ``TRIGGER_BODIES`` are the
-  bodies it installs, and a test compares them with the database's), adding and subtracting the
-  inserted or deleted answers' counts in the answer's own transaction;
+* the statement-level triggers on ``responses`` / ``response_items`` (created by the migrations
+  ``2026-12-01-1450_indicators`` and, for the ``*integral`` rows,
+  ``2026-12-06-2325_indicator_respondent_integral``, which keep their own frozen copies;
+  ``TRIGGER_BODIES`` are the bodies they install, and a test compares them with the
+  database's), adding and subtracting the inserted or deleted answers' counts in the answer's
+  own transaction. A statement may add or remove only some of a questionnaire's items, so the
+  ``*integral`` triggers read each touched questionnaire's items (by primary key), take its
+  integral after the statement and before it (after minus / plus the statement's own rows) and
+  add the difference;
 * ``REBUILD``, the set-based rebuild behind ``otklik indicators compute``.
 """
 
@@ -74,6 +83,51 @@ BEGIN
 END """,
 }
 
+# The integral weights of the default methodology version.
+WEIGHTS = (
+    "SELECT key AS code, value::float8 AS w FROM methodology_versions, "
+    "jsonb_each_text(definition -> 'integral_weights') WHERE is_default"
+)
+_INTEGRAL_UPSERT = f"""
+  INSERT INTO indicator_rollup (grain, day, organization_id, code, n, total,
+                                n0, n1, n2, n3, n4, n5, isum, isumsq)
+  SELECT g.grain, {BUCKET}, organization_id, '*integral', sum(s), 0, 0, 0, 0, 0, 0, 0,
+         sum(s * v), sum(s * v * v)
+  FROM delta {GRAINS} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT (grain, day, organization_id, code) DO UPDATE SET
+    n = indicator_rollup.n + EXCLUDED.n, isum = indicator_rollup.isum + EXCLUDED.isum,
+    isumsq = indicator_rollup.isumsq + EXCLUDED.isumsq;
+"""
+
+
+def _integral_body(rows: str, sign: str) -> str:
+    """Per touched questionnaire: its integral now and before the statement, as +1 / -1 rows."""
+    return f"""
+BEGIN
+  WITH changed AS (
+    SELECT r.response_id, min(r.organization_id) AS organization_id,
+           min(r.answered_on) AS answered_on, sum(w.w * r.value) AS cw, sum(w.w) AS cn
+    FROM {rows} r JOIN ({WEIGHTS}) w USING (code) WHERE w.w > 0 GROUP BY r.response_id
+  ), state AS (
+    SELECT c.organization_id, c.answered_on, a.aw, a.an,
+           a.aw {sign} c.cw AS bw, a.an {sign} c.cn AS bn
+    FROM changed c CROSS JOIN LATERAL (
+      SELECT coalesce(sum(w.w * i.value), 0) AS aw, coalesce(sum(w.w), 0) AS an
+      FROM response_items i JOIN ({WEIGHTS}) w USING (code)
+      WHERE i.response_id = c.response_id AND w.w > 0) a
+  ), delta AS (
+    SELECT organization_id, answered_on, aw / an AS v, 1 AS s FROM state WHERE an > 1e-9
+    UNION ALL
+    SELECT organization_id, answered_on, bw / bn, -1 FROM state WHERE bn > 1e-9
+  )
+  {_INTEGRAL_UPSERT}
+  RETURN NULL;
+END """
+
+
+TRIGGER_BODIES["indicator_rollup_integral_add"] = _integral_body("new_rows", "-")
+TRIGGER_BODIES["indicator_rollup_integral_sub"] = _integral_body("old_rows", "+")
+
 _GROUPS = "GROUP BY GROUPING SETS ((m, organization_id, code), (y, organization_id, code))"
 _GRAIN_KEYS = "CASE WHEN grouping(m) = 0 THEN 'm' ELSE 'y' END, coalesce(m, y)"
 _DAYS = (
@@ -81,16 +135,27 @@ _DAYS = (
     "organization_id"
 )
 # One aggregation pass over the answers writes both grains (grouping sets: month and year
-# groups from the same scan), ordered like the primary key so its index fills in order.
+# groups from the same scan), ordered like the primary key so its index fills in order. The
+# third branch takes each questionnaire's own integral, then its moments.
 REBUILD = f"""
-INSERT INTO indicator_rollup ({COLUMNS})
-SELECT {_GRAIN_KEYS}, organization_id, code, count(*), sum(value), {VALUE_COUNTS}
+INSERT INTO indicator_rollup ({COLUMNS}, isum, isumsq)
+SELECT {_GRAIN_KEYS}, organization_id, code, count(*), sum(value), {VALUE_COUNTS}, 0, 0
 FROM (SELECT {_DAYS}, code, value FROM response_items
       WHERE answered_on BETWEEN :start AND :end) a
 {_GROUPS}
 UNION ALL
-SELECT {_GRAIN_KEYS}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0
+SELECT {_GRAIN_KEYS}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0, 0, 0
 FROM (SELECT {_DAYS}, '*' AS code FROM responses WHERE answered_on BETWEEN :start AND :end) r
+{_GROUPS}
+UNION ALL
+SELECT {_GRAIN_KEYS}, organization_id, '*integral', count(*), 0, 0, 0, 0, 0, 0, 0,
+       sum(v), sum(v * v)
+FROM (SELECT {_DAYS}, '*integral' AS code, v
+      FROM (SELECT min(organization_id) AS organization_id, min(answered_on) AS answered_on,
+                   sum(w.w * value) / sum(w.w) AS v
+            FROM response_items JOIN ({WEIGHTS}) w USING (code)
+            WHERE answered_on BETWEEN :start AND :end AND w.w > 0
+            GROUP BY response_id) p) i
 {_GROUPS}
 ORDER BY 1, 2, 3, 4
 """

@@ -53,6 +53,10 @@ class ShareOut(BaseModel):
 
 class IntegralOut(BaseModel):
     value: float | None
+    ci_low: float | None = Field(
+        default=None, description="95 % интервал по интегральным оценкам самих респондентов"
+    )
+    ci_high: float | None = None
     items: list[str] = Field(description="показатели, вошедшие в индекс")
     suppressed: bool
 

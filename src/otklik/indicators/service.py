@@ -29,7 +29,7 @@ from otklik.indicators.schemas import (
     TargetOut,
     UnitOut,
 )
-from otklik.indicators.stats import STATUS_LABELS, mean_interval, wilson
+from otklik.indicators.stats import STATUS_LABELS, integral_interval, score_interval, wilson
 from otklik.kit.scope import Scope, ScopeKind
 from otklik.registry.models import SECTOR_LABELS, Organization, OrganizationType
 
@@ -145,13 +145,12 @@ def hidden_item(code: str, n: int) -> ItemOut:
 
 
 def item_out(code: str, c: dict[str, int] | None, m: Methodology, hide: bool) -> ItemOut:
-    """One item's score, interval and share satisfied from its value counts, as shown."""
+    """One item's score, bounded score interval and share satisfied, as shown."""
     c = c or EMPTY
     n = c["n"]
     if hide or n < m.min_n:
         return hidden_item(code, n)
-    sumsq = sum(v * v * c[f"n{v}"] for v in range(1, 6))
-    ci = mean_interval(n, c["total"], sumsq, m.confidence)
+    ci = score_interval([c[f"n{v}"] for v in range(1, 6)], m.confidence)
     sat = sum(c[f"n{v}"] for v in range(m.satisfied_min, 6))
     w = wilson(sat, n, m.confidence)
     return ItemOut(
@@ -232,7 +231,7 @@ def shown_means(
     return {
         q: Fraction(c["total"], c["n"])
         for q, c in counts.items()
-        if q != "*" and q not in hidden and c["n"] >= m.min_n
+        if not q.startswith("*") and q not in hidden and c["n"] >= m.min_n
     }
 
 
@@ -318,6 +317,12 @@ async def compute(
     items = [item_out(q, counts.get(q), m, hide or q in hidden) for q in m.items]
     means = shown_means(counts, m, hidden)
     value = integral({q: v for q, v in means.items() if q in m.integral_weights}, m)
+    ci = None  # the integral's interval: only beside a shown value, its months protected too
+    if value is not None and "*integral" not in hidden:
+        moments = await repository.integral_moments(
+            session, scope, unit.filter, period.start, period.end
+        )
+        ci = integral_interval(float(value), *moments, m.confidence)
     people, records, timely = await repository.record_counts(
         session, scope, unit.filter, period.start, period.end, m.timely_days
     )
@@ -351,6 +356,8 @@ async def compute(
         items=items,
         integral=IntegralOut(
             value=shown(value),
+            ci_low=shown(ci.low) if ci else None,
+            ci_high=shown(ci.high) if ci else None,
             items=[q for q in m.integral_weights if q in means],
             suppressed=value is None,
         ),

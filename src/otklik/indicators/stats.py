@@ -1,4 +1,8 @@
-"""Statistics without dependencies: t and Wilson intervals, suppression, targets."""
+"""Statistics: bounded score intervals, t and Wilson intervals, suppression, targets.
+
+The interval for a mean on the bounded 1-5 scale (``bounded_interval``) was chosen by the
+coverage simulation in ``tests/indicators/test_statistics.py`` (figures in docs/indicators.md).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+
+import numpy as np
+import numpy.typing as npt
 
 
 def _betacf(a: float, b: float, x: float) -> float:
@@ -80,6 +87,82 @@ def mean_interval(n: int, total: float, sumsq: float, confidence: float) -> Inte
     var = max((sumsq - n * mean * mean) / (n - 1), 0.0)
     half = t_quantile(1.0 - (1.0 - confidence) / 2.0, n - 1) * math.sqrt(var / n)
     return Interval(mean - half, mean + half)
+
+
+# Half an answer on each scale point (the Jeffreys prior of a Dirichlet over the five points):
+# the dispersion is never zero, so ten fives give 4.13-5.00, not 5.00-5.00.
+SMOOTHING = 0.5
+# A respondent's integral averages several items, so it is smoothed by half an answer in all
+# (a tenth on each point); chosen by the same simulation (docs/indicators.md).
+INTEGRAL_SMOOTHING = 0.1
+SCALE_LOW, SCALE_HIGH = 1.0, 5.0
+Array = npt.NDArray[np.float64]
+
+
+def bounded_interval_arrays(
+    n: npt.ArrayLike,
+    mean: npt.ArrayLike,
+    var: npt.ArrayLike,
+    confidence: float,
+    smoothing: float = SMOOTHING,
+) -> tuple[Array, Array]:
+    """Score interval for means of answers on the 1-5 scale (vectorised over units).
+
+    ``n`` answers with ``mean`` and ``var`` (their own, biased variance: sum of squared
+    deviations / n). On the unit scale t = (x - 1) / 4 a variable with mean p has variance
+    c * p * (1 - p), 0 < c <= 1 (c = 1 when every answer is 1 or 5). The dispersion c is taken
+    from the answers plus half an answer on each point 1..5, and the interval is Wilson's score
+    interval with n / c effective answers: it never leaves 1-5, is never empty or zero-width,
+    follows the skew of answers near the bound, and is Wilson's interval exactly for answers
+    that are all 1 or 5.
+    """
+    n_ = np.asarray(n, dtype=np.float64)
+    m_ = np.asarray(mean, dtype=np.float64)
+    v_ = np.asarray(var, dtype=np.float64)
+    a = smoothing
+    pts = np.arange(SCALE_LOW, SCALE_HIGH + 1.0)
+    total = n_ + a * len(pts)
+    ms = (n_ * m_ + a * pts.sum()) / total
+    vs = (n_ * (v_ + m_ * m_) + a * (pts * pts).sum()) / total - ms * ms
+    span = SCALE_HIGH - SCALE_LOW
+    c = np.clip(vs / ((ms - SCALE_LOW) * (SCALE_HIGH - ms)), 1e-9, 1.0)
+    ne = n_ / c
+    p = np.clip((m_ - SCALE_LOW) / span, 0.0, 1.0)
+    z = NormalDist().inv_cdf(1.0 - (1.0 - confidence) / 2.0)
+    den = 1.0 + z * z / ne
+    centre = (p + z * z / (2 * ne)) / den
+    half = z * np.sqrt(p * (1 - p) / ne + z * z / (4 * ne * ne)) / den
+    low = SCALE_LOW + span * np.maximum(0.0, centre - half)
+    high = SCALE_LOW + span * np.minimum(1.0, centre + half)
+    return low, high
+
+
+def score_interval(counts: Sequence[int], confidence: float) -> Interval | None:
+    """Interval for an item's mean from the counts of the values 1..5; None when no answer."""
+    n = sum(counts)
+    if n <= 0:
+        return None
+    mean = sum(v * c for v, c in enumerate(counts, start=1)) / n
+    var = max(sum(v * v * c for v, c in enumerate(counts, start=1)) / n - mean * mean, 0.0)
+    low, high = bounded_interval_arrays(n, mean, var, confidence)
+    return Interval(float(low), float(high))
+
+
+def integral_interval(
+    value: float, n: int, total: float, sumsq: float, confidence: float
+) -> Interval | None:
+    """Interval for the integral index ``value`` from its ``n`` respondents' own integrals.
+
+    ``total`` and ``sumsq`` are the sum and the sum of squares of the respondent-level
+    integrals (each respondent's weighted mean of the integral items they answered): their
+    variance is the sampling variance of the index, correlated items and all.
+    """
+    if n <= 0:
+        return None
+    mean = total / n
+    var = max(sumsq / n - mean * mean, 0.0)
+    low, high = bounded_interval_arrays(n, value, var, confidence, INTEGRAL_SMOOTHING)
+    return Interval(float(low), float(high))
 
 
 def wilson(k: int, n: int, confidence: float) -> Interval | None:

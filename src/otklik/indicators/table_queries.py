@@ -2,7 +2,7 @@
 
 One statement per page: per-organization sums (current period, year to date, previous year),
 the integral index (in ``numeric``, rounded half-up like every shown figure), its empirical-Bayes
-shrinkage towards the organization's type and region, and the annual-target status. Which rows
+shrinkage towards the organization's type nationally, and the annual-target status. Which rows
 are hidden is decided beforehand over the whole population (``tables.hidden_organizations``)
 and passed in as ids: no filter, search, sort or page can change it.
 """
@@ -42,7 +42,7 @@ from otklik.indicators.models import IndicatorRollup
 from otklik.indicators.repository import ORG_SCOPE, counts_source, moscow_bounds
 from otklik.intake.models import ServiceRecord
 from otklik.kit.pagination import like_pattern
-from otklik.kit.scope import Scope, apply_scope
+from otklik.kit.scope import Scope, ScopeKind, apply_scope
 from otklik.registry.models import Organization, OrganizationType, Region
 
 
@@ -102,7 +102,8 @@ async def population_fingerprint(session: AsyncSession, year: int) -> tuple[int,
 
 
 def _sums(m: Methodology, start: date, end: date, name: str, scope: Scope) -> CTE:
-    """Per organization in scope: responses and the integral items' sums."""
+    """Per organization in scope: responses, the integral items' sums and the moments of the
+    respondents' own integrals (``*integral`` rows: the ranking's sampling variance)."""
     d = counts_source(start, end).c
     sq = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
     # Sums of int4 accumulate in int8 (sums of the bigint total would go through numeric, far
@@ -120,7 +121,13 @@ def _sums(m: Methodology, start: date, end: date, name: str, scope: Scope) -> CT
             func.coalesce(func.sum(total).filter(d.code == q), 0).label(f"s_{q}"),
             func.coalesce(func.sum(sq).filter(d.code == q), 0).label(f"ss_{q}"),
         ]
-    codes = [*m.integral_weights, "overall", "*"]
+    respondent = d.code == "*integral"
+    cols += [
+        func.coalesce(func.sum(d.n).filter(respondent), 0).label("n_resp_integral"),
+        func.coalesce(func.sum(d.isum).filter(respondent), 0.0).label("s_resp_integral"),
+        func.coalesce(func.sum(d.isumsq).filter(respondent), 0.0).label("ss_resp_integral"),
+    ]
+    codes = [*m.integral_weights, "overall", "*", "*integral"]
     stmt = select(*cols).where(d.code.in_(codes)).group_by(d.organization_id)
     orgs = apply_scope(select(Organization.id), scope, ORG_SCOPE)
     if orgs.whereclause is not None:  # only restrict when something restricts
@@ -149,20 +156,47 @@ def shown(v: Any) -> Any:
     return func.round(cast(v, Numeric), 2)
 
 
-def _within(c: Any, m: Methodology) -> tuple[Any, Any]:
-    """Within-organization sum of squares and degrees of freedom over the integral items."""
-    wss: Any = literal(0.0)
-    wdf: Any = literal(0)
-    for q in m.integral_weights:
-        n = c[f"n_{q}"]
-        s = cast(c[f"s_{q}"], Float)
-        wss = wss + case((n > 0, c[f"ss_{q}"] - s * s / n), else_=0.0)
-        wdf = wdf + case((n > 0, n - 1), else_=0)
-    return wss, wdf
-
-
 IDS = bindparam("hidden_ids", type_=ARRAY(BigInteger))
 PREV_IDS = bindparam("prev_hidden_ids", type_=ARRAY(BigInteger))
+
+
+def type_priors(nation: CTE, m: Methodology) -> CTE:
+    """Per organization type, over every organization of the type in the country whose row the
+    table shows (whoever views, whatever the filters): prior mean mu and between-organization
+    variance tau^2 of the integral index, and sigma^2, the pooled within-organization variance
+    of respondents' own integrals.
+
+    tau^2 = max(0, var(integrals) - sigma^2 * mean(1/n)): the spread of the integrals beyond
+    what sampling alone explains (method of moments)."""
+    o = Organization
+    rows = (
+        select(
+            o.type_code,
+            cast(integral_expr(nation.c, m), Float).label("x"),
+            cast(nation.c.n_resp_integral, Float).label("n"),
+            nation.c.s_resp_integral.label("s"),
+            nation.c.ss_resp_integral.label("ss"),
+        )
+        .join(nation, nation.c.oid == o.id)
+        .where(~(o.id == any_(IDS)))
+        .subquery("nation_rows")
+    )
+    ok = and_(rows.c.x.is_not(None), rows.c.n > 1)
+    within = func.sum(rows.c.ss - rows.c.s * rows.c.s / rows.c.n) / func.nullif(
+        func.sum(rows.c.n - 1), 0
+    )
+    return (
+        select(
+            rows.c.type_code,
+            func.avg(rows.c.x).label("mu"),
+            within.label("sigma2"),
+            func.var_samp(rows.c.x).label("var_between"),
+            func.avg(1.0 / rows.c.n).label("inv_n"),
+        )
+        .where(ok)
+        .group_by(rows.c.type_code)
+        .cte("type_prior")
+    )
 
 
 def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Select[Any]:
@@ -175,7 +209,6 @@ def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Se
     cur = _sums(m, w.start, w.end, "cur", scope)
     ytd = cur if w.ytd_start == w.start else _sums(m, w.ytd_start, w.end, "ytd", scope)
     prev = _sums(m, w.prev_start, w.prev_end, "prev", scope)
-    wss, wdf = _within(cur.c, m)
     hidden = o.id == any_(IDS)
     base = (
         select(
@@ -197,8 +230,7 @@ def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Se
             ).label("overall"),
             shown(integral_expr(ytd.c, m)).label("ytd"),
             case((~(o.id == any_(PREV_IDS)), shown(integral_expr(prev.c, m)))).label("baseline"),
-            wss.label("wss"),
-            wdf.label("wdf"),
+            func.coalesce(cur.c.n_resp_integral, 0).label("n_resp_integral"),
         )
         .join(t, t.code == o.type_code)
         .join(r, r.code == o.region_code)
@@ -207,30 +239,22 @@ def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Se
     )
     if ytd is not cur:
         base = base.outerjoin(ytd, ytd.c.oid == o.id)
-    return _shrunk_and_status(apply_scope(base, scope, ORG_SCOPE).cte("base"), m, w, f)
+    nation = (
+        cur
+        if scope.kind is ScopeKind.country
+        else _sums(m, w.start, w.end, "nation", Scope.country())
+    )
+    g = type_priors(nation, m)
+    return _shrunk_and_status(apply_scope(base, scope, ORG_SCOPE).cte("base"), g, m, w, f)
 
 
-def _shrunk_and_status(b: CTE, m: Methodology, w: Window, f: Filters) -> Select[Any]:
-    # Empirical Bayes: prior = mean of the group's shown integrals; sigma^2 = pooled within-group
-    # variance of ratings; tau^2 = max(0, variance of integrals - mean sampling variance).
-    grp = (b.c.type_code, b.c.region_code)
+def _shrunk_and_status(b: CTE, g: CTE, m: Methodology, w: Window, f: Filters) -> Select[Any]:
+    # Empirical Bayes towards the organization's type nationally (see type_priors): the
+    # sampling variance of an organization's integral is sigma^2 / n over its respondents with
+    # an integral.
     shown_ = b.c.integral.is_not(None)
     value = cast(b.c.integral, Float)
-    g = (
-        select(
-            *grp,
-            func.avg(value).label("mu"),
-            (
-                func.sum(b.c.wss).filter(shown_) / func.nullif(func.sum(b.c.wdf).filter(shown_), 0)
-            ).label("sigma2"),
-            func.var_samp(value).label("var_between"),
-            func.avg(1.0 / b.c.resp).filter(shown_).label("inv_n"),
-        )
-        .where(shown_)
-        .group_by(*grp)
-        .cte("grp")
-    )
-    sampling = g.c.sigma2 / b.c.resp
+    sampling = g.c.sigma2 / func.nullif(b.c.n_resp_integral, 0)
     tau2 = func.greatest(func.coalesce(g.c.var_between - g.c.sigma2 * g.c.inv_n, 0.0), 0.0)
     weight = case((sampling + tau2 > 0, tau2 / (sampling + tau2)), else_=1.0)
     shrunk = case((shown_, shown(g.c.mu + weight * (value - g.c.mu))), else_=null())
@@ -263,7 +287,7 @@ def _shrunk_and_status(b: CTE, m: Methodology, w: Window, f: Filters) -> Select[
         shrunk.label("shrunk"),
         cast(status, String).label("status"),
         b.c.hidden,
-    ).outerjoin(g, and_(g.c.type_code == b.c.type_code, g.c.region_code == b.c.region_code))
+    ).outerjoin(g, g.c.type_code == b.c.type_code)
     if f.type_code:
         rows = rows.where(b.c.type_code == f.type_code)
     if f.region_code:

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.indicators import repository
+from otklik.indicators import control, repository
 from otklik.indicators.periods import Period
 from otklik.kit.clock import moscow_date
 
-EWMA_LAMBDA = 0.3
-EWMA_L = 3.0
-WEEKS = 16
-MIN_WEEK_N = 5
+WEEKS = control.BASELINE_WEEKS + control.MONITORED_WEEKS
 
 
 async def rebuild(
@@ -30,28 +27,36 @@ async def rebuild(
     return rows
 
 
-def ewma_drop(weeks: list[tuple[int, float, float]]) -> dict[str, Any] | None:
-    """EWMA control chart on weekly means (n, sum, sum of squares per week, oldest first).
-
-    The first half of the weeks sets the baseline mean and per-answer deviation; the chart
-    runs over the rest; a drop is flagged when the last EWMA falls below the lower limit.
-    """
-    weeks = [w for w in weeks if w[0] >= MIN_WEEK_N]
-    if len(weeks) < 6:
-        return None
-    half = len(weeks) // 2
-    base, rest = weeks[:half], weeks[half:]
-    n0 = sum(w[0] for w in base)
-    mu = sum(w[1] for w in base) / n0
-    var = max((sum(w[2] for w in base) - n0 * mu * mu) / max(n0 - 1, 1), 1e-6)
-    z = mu
-    lcl = mu
-    for n, total, _ in rest:
-        z = EWMA_LAMBDA * (total / n) + (1 - EWMA_LAMBDA) * z
-        lcl = mu - EWMA_L * math.sqrt(var / n) * math.sqrt(EWMA_LAMBDA / (2 - EWMA_LAMBDA))
-    if z >= lcl:
-        return None
-    return {"baseline": round(mu, 3), "ewma": round(z, 3), "lower_limit": round(lcl, 3)}
+def ewma_drops(weeks: dict[int, dict[int, tuple[int, float, float]]]) -> dict[int, dict[str, Any]]:
+    """Charts every unit at once: ``weeks[unit][i]`` = (n, sum, sum of squares) of week i of the
+    window (0 = oldest); the first ``BASELINE_WEEKS`` are the baseline. Returns the payload of
+    each unit whose EWMA fell below its lower limit."""
+    units = list(weeks)
+    if not units:
+        return {}
+    nb, mw = control.BASELINE_WEEKS, control.MONITORED_WEEKS
+    base = np.zeros((len(units), 4))
+    wn = np.zeros((len(units), mw))
+    wt = np.zeros((len(units), mw))
+    for r, u in enumerate(units):
+        for i, (n, total, sumsq) in weeks[u].items():
+            if n < control.MIN_WEEK_N:
+                continue
+            if i < nb:
+                base[r] += (n, total, sumsq, 1)
+            else:
+                wn[r, i - nb], wt[r, i - nb] = n, total
+    chart = control.ewma_chart(base[:, 0], base[:, 1], base[:, 2], base[:, 3], wn, wt)
+    return {
+        u: {
+            "baseline": round(float(chart.baseline[r]), 3),
+            "ewma": round(float(chart.ewma[r]), 3),
+            "lower_limit": round(float(chart.lower_limit[r]), 3),
+            "alpha": control.ALPHA,
+        }
+        for r, u in enumerate(units)
+        if chart.alarm[r]
+    }
 
 
 async def flag_drops(session: AsyncSession, settings: Settings) -> int:
@@ -60,12 +65,15 @@ async def flag_drops(session: AsyncSession, settings: Settings) -> int:
     this_week = today - timedelta(days=today.weekday())
     start = this_week - timedelta(weeks=WEEKS)
     rows = await repository.weekly_scores(session, "overall", start, this_week - timedelta(days=1))
-    by_org: dict[int, list[tuple[int, float, float]]] = {}
+    by_org: dict[int, dict[int, tuple[int, float, float]]] = {}
     for r in rows:
-        by_org.setdefault(int(r.organization_id), []).append(
-            (int(r.n), float(r.total), float(r.sumsq))
+        i = (r.week.date() if isinstance(r.week, datetime) else r.week) - start
+        by_org.setdefault(int(r.organization_id), {})[i.days // 7] = (
+            int(r.n),
+            float(r.total),
+            float(r.sumsq),
         )
-    flagged = {oid: p for oid, w in by_org.items() if (p := ewma_drop(w)) is not None}
+    flagged = ewma_drops(by_org)
     if not flagged:
         return 0
     ogrns = await repository.organization_ogrns(session, list(flagged))
