@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import make_url
 
 from otklik.db import create_engine, session_factory, to_async_url, to_libpq_url, transaction
-from otklik.identity.audit import Actor
 from otklik.registry.service import seed_catalogue
 from tests.factories import create_organization
 from tests.indicators.factories import create_response
@@ -66,7 +65,7 @@ async def test_backup_restores_every_row_and_the_same_indicators(
     assert otklik(source, tmp_path, "db", "upgrade").code == 0
     engine = create_engine(to_async_url(source))
     async with transaction(session_factory(engine)) as s:
-        await seed_catalogue(s, Actor.system("test"))
+        await seed_catalogue(s)
         for n in range(3):
             org = await create_organization(s)
             for v in [5, 4, 4, 3, 5, 2, 4, 5, 3, 4][n:]:

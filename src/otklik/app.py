@@ -41,7 +41,7 @@ from otklik.kit.headers import SecurityHeaders
 from otklik.kit.hostile import NulCharacter, is_nul_error, reject_nul
 from otklik.kit.openapi import document_api
 from otklik.kit.pii import PiiVault
-from otklik.kit.web import CSRF_COOKIE, WEB_DIR, RejectNul, render, templates
+from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render, templates
 from otklik.labs import api as labs_api
 from otklik.labs import pages as labs_pages
 from otklik.mszu import api as mszu_api
@@ -189,7 +189,6 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
     app.state.vault = PiiVault(settings.pii_key)
     install_error_handlers(app)
 
-    app.add_middleware(RejectNul)
     app.add_middleware(
         SecurityHeaders,
         csrf_cookie=CSRF_COOKIE,

@@ -119,7 +119,11 @@ async def test_a_closed_quarter_refuses_changes_but_not_repeats(
 async def test_whole_request_errors(client: AsyncClient, key: str) -> None:
     resp = await client.post(URL, json=[row()])
     assert resp.status_code == 401
-    resp = await client.post(URL, content=b"{not json", headers={"Authorization": f"Bearer {key}"})
+    auth = {"Authorization": f"Bearer {key}"}
+    resp = await client.post(URL, content=b"{not json", headers=auth)
+    assert resp.status_code == 415  # no Content-Type: refused, as on the service-records intake
+    json_type = {**auth, "Content-Type": "application/json"}
+    resp = await client.post(URL, content=b"{not json", headers=json_type)
     assert resp.status_code == 400
     assert resp.json()["error"]["code"] == "invalid_json"
     ndjson = orjson.dumps(row()) + b"\n{broken\n"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +14,6 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from otklik.config import Settings
 from otklik.db import transaction
@@ -110,37 +108,3 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context.setdefault("viewer", getattr(request.state, "viewer", None))
     context["csrf_token"] = LazyCsrfToken(request)
     return templates.TemplateResponse(request, template, context, status_code=status_code)
-
-
-class RejectNul:
-    """400 for a NUL byte (``%00``) in the path or the query string, before any route runs.
-
-    PostgreSQL text cannot hold NUL, so such a value would otherwise fail deep in a query.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            raw = scope.get("raw_path") or b""
-            query = scope.get("query_string") or b""
-            if "\x00" in scope["path"] or b"%00" in raw or b"%00" in query or b"\x00" in query:
-                await _bad_request(scope, send)
-                return
-        await self.app(scope, receive, send)
-
-
-async def _bad_request(scope: Scope, send: Send) -> None:
-    message = "Некорректный запрос: недопустимый символ (NUL)."
-    if scope["path"].startswith("/api/"):
-        body = json.dumps(
-            {"error": {"code": "bad_request", "message": message}}, ensure_ascii=False
-        ).encode()
-        kind = b"application/json"
-    else:
-        body = message.encode()
-        kind = b"text/plain; charset=utf-8"
-    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 400, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
