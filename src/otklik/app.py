@@ -38,7 +38,14 @@ from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
 from otklik.intake import pages as intake_pages
 from otklik.kit.headers import SecurityHeaders
-from otklik.kit.hostile import NulCharacter, is_nul_error, reject_nul
+from otklik.kit.hostile import (
+    OUT_OF_RANGE_CODE,
+    OUT_OF_RANGE_MESSAGE,
+    NulCharacter,
+    is_nul_error,
+    is_out_of_range,
+    reject_nul,
+)
 from otklik.kit.openapi import document_api
 from otklik.kit.pii import PiiVault
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render, templates
@@ -153,6 +160,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def database_error(request: Request, exc: DBAPIError) -> Response:
         if is_nul_error(exc):  # a NUL in a body: refused by the driver, nothing written
             return _error(request, 400, NulCharacter.code, NulCharacter.message)
+        if is_out_of_range(exc):
+            return _error(request, 400, OUT_OF_RANGE_CODE, OUT_OF_RANGE_MESSAGE)
         return await unexpected(request, exc)
 
     @app.exception_handler(Exception)

@@ -34,3 +34,13 @@ async def reject_nul(request: Request) -> None:
 
 def is_nul_error(exc: DBAPIError) -> bool:
     return "NUL (0x00)" in str(exc.orig)
+
+
+OUT_OF_RANGE_CODE = "value_out_of_range"
+OUT_OF_RANGE_MESSAGE = "Некорректный запрос: число вне допустимого диапазона."
+
+
+def is_out_of_range(exc: DBAPIError) -> bool:
+    """A number too large for its column (SQLSTATE 22003), e.g. an id of 2^70 in a path: no
+    such object can exist and nothing was written."""
+    return getattr(exc.orig, "sqlstate", None) == "22003"
