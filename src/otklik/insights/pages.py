@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -20,6 +19,7 @@ from otklik.insights.analysis import URGENT_KINDS
 from otklik.insights.problems import effects, month_bounds
 from otklik.insights.service import correct_topics
 from otklik.insights.taxonomy import load
+from otklik.kit.clock import moscow_date
 from otklik.kit.pagination import Page, PageParams
 from otklik.kit.web import DB, render, verify_csrf
 
@@ -44,7 +44,7 @@ SENTIMENTS = {"negative": "негативный", "neutral": "нейтральн
 async def _period(session: DB, user: User, period: str | None) -> str:
     if period:
         return period
-    day = await repository.latest_day(session, scope_of(user)) or datetime.now(UTC).date()
+    day = await repository.latest_day(session, scope_of(user)) or moscow_date()
     return f"{day:%Y-%m}"
 
 
