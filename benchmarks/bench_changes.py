@@ -33,7 +33,7 @@ from typing import Any
 
 import psycopg
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from otklik import db, migrate
 from otklik.app import create_app
@@ -171,6 +171,21 @@ async def run(url: str, tmp: Path) -> None:
             )
     async with AsyncClient(transport=transport, base_url="http://bench") as client:
         await _login(client, factory, Role.analyst)
+        # statements of one transition request (load-independent): count and list them
+        seen: list[str] = []
+
+        def count(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+            seen.append(" ".join(statement.split())[:90])
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        r = await client.post(
+            f"/api/v1/change-requests/{submitted[-1]}/transitions", json={"to": "expertise"}
+        )
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert r.status_code == 200, r.text
+        print(f"2. one transition request: {len(seen)} SQL statements", flush=True)
+        for k, st in enumerate(seen, 1):
+            print(f"   {k:2}. {st}", flush=True)
         times = []
         for i in submitted[:REQUESTS]:
             t = await timed(

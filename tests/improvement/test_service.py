@@ -131,3 +131,75 @@ async def test_content_is_edited_only_in_draft_or_after_return(session: AsyncSes
     assert analyst.id not in told
     await edit_content(session, owner, cr.id, **{**kw, "title": "После возврата"})  # type: ignore[arg-type]
     assert (await transition(session, owner, cr.id, "submitted")).title == "После возврата"
+
+
+async def test_close_requires_the_effect_or_a_recorded_reason(session: AsyncSession) -> None:
+    """Issue 13 item 3 on improvement's own close transition (not only the effects path)."""
+    from sqlalchemy import update
+
+    from otklik.effects.models import EffectAssessment
+    from otklik.improvement.models import ChangeRequest
+
+    cr, _owner, org = await _request(session)
+    analyst = await create_user(session, Role.analyst)
+    await session.execute(
+        update(ChangeRequest).where(ChangeRequest.id == cr.id).values(state="effect_assessment")
+    )
+
+    async def refused(outcome: str, comment: str = "") -> TransitionConflict:
+        with pytest.raises(TransitionConflict) as e:
+            await transition(session, analyst, cr.id, "closed", comment, outcome)
+        assert e.value.status_code == 409
+        state = await session.scalar(select(ChangeRequest.state).where(ChangeRequest.id == cr.id))
+        assert state == "effect_assessment"  # nothing written
+        return e.value
+
+    # no assessment, no reason: refused, whatever the conclusion
+    for outcome in ("confirmed", "inconclusive"):
+        e = await refused(outcome)
+        assert e.code == "assessment_required"
+        assert "укажите причину" in e.message
+    # a reason, but a claimed effect without a measurement: refused
+    e = await refused("confirmed", "данных нет")
+    assert "недостаточно данных" in e.message
+    # the assessment is still being measured: refused without a reason, says so
+    a = EffectAssessment(
+        change_request_id=cr.id, title="t", indicator="overall", direction=1,
+        released_on=date(2026, 9, 1), window_days=60, organization_ids=[org.id],
+    )  # fmt: skip
+    session.add(a)
+    await session.flush()
+    e = await refused("confirmed")
+    assert "ещё не завершена" in e.message
+    # measured: the conclusion must be the verdict's
+    a.verdict = "not_confirmed"
+    await session.flush()
+    e = await refused("confirmed")
+    assert e.code == "outcome_mismatch"
+    assert "эффект не подтверждён" in e.message
+    closed = await transition(session, analyst, cr.id, "closed", "", "not_confirmed")
+    assert (closed.state, closed.outcome) == ("closed", "not_confirmed")
+
+
+async def test_close_with_a_recorded_reason_is_inconclusive(session: AsyncSession) -> None:
+    from sqlalchemy import update
+
+    from otklik.improvement.models import ChangeRequest
+
+    cr, _owner, _org = await _request(session)
+    analyst = await create_user(session, Role.analyst)
+    await session.execute(
+        update(ChangeRequest).where(ChangeRequest.id == cr.id).values(state="effect_assessment")
+    )
+    closed = await transition(
+        session, analyst, cr.id, "closed", "нет сопоставимых организаций", "inconclusive"
+    )
+    assert (closed.state, closed.outcome) == ("closed", "inconclusive")
+    comments = (
+        await session.scalars(
+            select(ImprovementEvent.comment).where(
+                ImprovementEvent.entity_id == cr.id, ImprovementEvent.to_state == "closed"
+            )
+        )
+    ).all()
+    assert comments == ["нет сопоставимых организаций"]

@@ -143,9 +143,7 @@ async def _evidence(session: AsyncSession) -> list[tuple[str, str, int]]:
     return out
 
 
-async def _walk(
-    session: AsyncSession, u: dict[str, User], cr: ChangeRequest, target: str, outcome: str
-) -> None:
+async def _walk(session: AsyncSession, u: dict[str, User], cr: ChangeRequest, target: str) -> None:
     if target == "draft":
         return
     if target in ("rejected", "returned"):
@@ -159,7 +157,11 @@ async def _walk(
             await checks.record(
                 session, u["analyst"], cr.id, {i.id: ("pass", "проверено") for i in items}
             )
-        await transition(session, u[who], cr.id, to, "", outcome if to == "closed" else None)
+        if to == "closed":  # no measured effect in the seed: closed with the reason why
+            reason = "эффект не оценён: демонстрационный запрос без данных до и после выпуска"
+            await transition(session, u[who], cr.id, to, reason, "inconclusive")
+        else:
+            await transition(session, u[who], cr.id, to, "")
         if to == target:
             return
 
@@ -179,7 +181,6 @@ async def seed(session: AsyncSession, settings: Settings) -> int:
         "approved", "rejected", "returned", "implementation", "control_check", "released",
         "effect_assessment", "closed", "closed", "closed",
     ]  # fmt: skip
-    outcomes = ["confirmed", "not_confirmed", "inconclusive"]
     created: list[tuple[ChangeRequest, str]] = []
     for k, state in enumerate(states):
         ev: list[tuple[str, str]] = []
@@ -206,7 +207,7 @@ async def seed(session: AsyncSession, settings: Settings) -> int:
     for k, (cr, state) in enumerate(created):
         if state == "wg_review" and k == 4:
             continue  # decided at the WG meeting below
-        await _walk(session, u, cr, state, outcomes[k % 3])
+        await _walk(session, u, cr, state)
     await _meeting(session, u, created[4][0], today)
     return len(created)
 

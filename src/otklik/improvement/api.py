@@ -104,8 +104,12 @@ async def list_change_requests(
     )
 
 
-async def _detail(session: DB, user: User, cr_id: int) -> ChangeRequestDetail:
-    cr = await repository.get(session, scope_of(user), cr_id)
+async def _detail(
+    session: DB, user: User, cr_id: int, cr: ChangeRequest | None = None
+) -> ChangeRequestDetail:
+    """The detail; ``cr`` when the caller already holds the row (no second read)."""
+    if cr is None:
+        cr = await repository.get(session, scope_of(user), cr_id)
     if cr is None:
         raise NotFound("Запрос на изменение не найден или вне вашей области доступа.")
     ev = await repository.evidence_of(session, [cr.id])
@@ -178,7 +182,7 @@ async def create(session: DB, user: Proposer, body: ChangeRequestIn) -> ChangeRe
 async def post_transition(
     session: DB, user: Reader, cr_id: int, body: TransitionIn
 ) -> ChangeRequestDetail:
-    await service.transition(
+    cr = await service.transition(
         session, user, cr_id, body.to, body.comment, body.outcome, body.version
     )
-    return await _detail(session, user, cr_id)
+    return await _detail(session, user, cr_id, cr)

@@ -296,15 +296,7 @@ async def upload(
     att = await attachments.attach(
         session, "change_request", cr.id, user.id, file.filename or "", data
     )
-    await repository.add_event(
-        session,
-        entity="change_request",
-        entity_id=cr.id,
-        actor_user_id=user.id,
-        actor_label=user.email,
-        action="attachment",
-        comment=f"Приложен файл «{att.filename}»",
-    )
+    await repository.log(session, cr.id, user, "attachment", f"Приложен файл «{att.filename}»")
     return RedirectResponse(f"{BASE}/{cr_id}#files", status_code=303)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Select, func, insert, literal_column, or_, select, update
+from sqlalchemy import Select, func, insert, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from otklik.identity.models import User
 from otklik.improvement.models import (
@@ -122,6 +124,138 @@ async def add_evidence(session: AsyncSession, cr_id: int, rows: list[dict[str, A
 
 async def add_event(session: AsyncSession, **values: Any) -> None:
     await session.execute(insert(ImprovementEvent).values(**values))
+
+
+_EVENT = """INSERT INTO improvement_events
+  (entity, entity_id, actor_user_id, actor_label, action, from_state, to_state, comment)
+VALUES ('change_request', :id, :actor_id, :actor_label, :action,
+        CAST(:from_state AS varchar), CAST(:to_state AS varchar), :comment)"""
+_EVENT_AND_AUDIT = """WITH ev AS (INSERT INTO improvement_events
+  (entity, entity_id, actor_user_id, actor_label, action, from_state, to_state, comment)
+VALUES ('change_request', :id, :actor_id, :actor_label, :action,
+        CAST(:from_state AS varchar), CAST(:to_state AS varchar), :comment))
+INSERT INTO audit_log (actor_user_id, actor_label, action, entity, entity_id, before, after)
+VALUES (:actor_id, :actor_label, :audit_action, 'change_request', CAST(:id AS varchar),
+        CAST(:before AS jsonb), CAST(:after AS jsonb))"""
+
+
+async def log(
+    session: AsyncSession,
+    cr_id: int,
+    actor: User,
+    action: str,
+    comment: str = "",
+    *,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    audit: tuple[str, dict[str, Any] | None, dict[str, Any] | None] | None = None,
+) -> None:
+    """A change request's timeline event and, with ``audit`` = (action, before, after), its
+    audit entry: one statement, one round trip."""
+    params: dict[str, Any] = {
+        "id": cr_id,
+        "actor_id": actor.id,
+        "actor_label": actor.email,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "comment": comment[:4000],
+    }
+    if audit is None:
+        await session.execute(text(_EVENT), params)
+        return
+    name, before, after = audit
+    params |= {
+        "audit_action": name,
+        "before": None if before is None else json.dumps(before, ensure_ascii=False),
+        "after": None if after is None else json.dumps(after, ensure_ascii=False),
+    }
+    await session.execute(text(_EVENT_AND_AUDIT), params)
+
+
+# A transition's writes in one statement: the state and version, the timeline event, the
+# audit entry and the e-mails to whoever acts next (the recipients are selected inside it).
+_TRANSITION = """
+WITH upd AS (
+  UPDATE change_requests
+  SET state = :to, outcome = coalesce(CAST(:outcome AS varchar), outcome),
+      version = version + 1, updated_at = now()
+  WHERE id = :id
+  RETURNING id, version, updated_at, organization_id, region_code, founder_id, owner_user_id
+),
+ev AS (
+  INSERT INTO improvement_events
+    (entity, entity_id, actor_user_id, actor_label, action, from_state, to_state, comment)
+  SELECT 'change_request', id, :actor_id, :actor_label, 'transition', :from_state, :to, :comment
+  FROM upd
+),
+au AS (
+  INSERT INTO audit_log (actor_user_id, actor_label, action, entity, entity_id, before, after)
+  SELECT :actor_id, :actor_label, 'transition', 'change_request', CAST(id AS varchar),
+         jsonb_build_object('state', CAST(:from_state AS text)),
+         jsonb_build_object('state', CAST(:to AS text))
+  FROM upd
+),
+mail AS (
+  INSERT INTO improvement_notifications (user_id, subject, text, link)
+  SELECT u.id, :subject, :text, :link
+  FROM upd JOIN users u ON CASE
+    WHEN CAST(:owner_only AS boolean) THEN u.id = upd.owner_user_id
+    ELSE u.role = ANY(CAST(:roles AS varchar[])) AND u.is_active AND (
+      u.scope_kind = 'country'
+      OR (u.scope_kind = 'organization' AND u.scope_organization_id = upd.organization_id)
+      OR (u.scope_kind = 'region' AND u.scope_region_code = upd.region_code)
+      OR (u.scope_kind = 'founder' AND u.scope_founder_id = upd.founder_id))
+  END
+)
+SELECT version, updated_at FROM upd
+"""
+
+
+async def apply_transition(
+    session: AsyncSession,
+    cr: ChangeRequest,
+    actor: User,
+    to: str,
+    comment: str,
+    outcome: str | None,
+    mail: dict[str, Any],
+) -> None:
+    """Write one transition of a locked request (see ``_TRANSITION``) and bring the loaded
+    object up to date without reading it again. ``mail``: subject, text, link, roles (the
+    recipients' roles; empty: nobody) and owner_only (the owner alone is told)."""
+    row = (
+        await session.execute(
+            text(_TRANSITION),
+            {
+                "id": cr.id,
+                "to": to,
+                "outcome": outcome,
+                "from_state": cr.state,
+                "actor_id": actor.id,
+                "actor_label": actor.email,
+                "comment": comment[:4000],
+                **mail,
+            },
+        )
+    ).one()
+    for key, value in (
+        ("state", to),
+        ("outcome", outcome if outcome is not None else cr.outcome),
+        ("version", row.version),
+        ("updated_at", row.updated_at),
+    ):
+        set_committed_value(cr, key, value)
+
+
+async def effect_verdict(session: AsyncSession, cr_id: int) -> str | None:
+    """The verdict of the request's effect assessment (``pending`` while it is measured), or
+    None without one. Read by table name: the effects domain sits beside this one."""
+    verdict = await session.scalar(
+        text("SELECT verdict FROM effect_assessments WHERE change_request_id = :id"),
+        {"id": cr_id},
+    )
+    return None if verdict is None else str(verdict)
 
 
 async def timeline(session: AsyncSession, entity: str, entity_id: int) -> Sequence[Any]:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import DomainError, Forbidden, NotFound, ValidationFailed
-from otklik.identity.audit import Actor, record_audit
+from otklik.identity.audit import Actor
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.identity.service import scope_of
@@ -29,6 +29,7 @@ from otklik.improvement.models import CR_OUTCOMES, CR_STATES, SUBJECT_KINDS, Cha
 from otklik.improvement.workflow import (
     CR_LABELS,
     CR_STEPS,
+    OUTCOME_LABELS,
     OWNER_STATES,
     PROPOSERS,
     next_roles,
@@ -181,19 +182,10 @@ async def create_change_request(
     session.add(cr)
     await session.flush()
     await repository.add_evidence(session, cr.id, snapshots)
-    await repository.add_event(
-        session,
-        entity="change_request",
-        entity_id=cr.id,
-        actor_user_id=actor.id,
-        actor_label=actor.email,
-        action="created",
-        to_state="draft",
-        comment="",
-    )
-    await record_audit(
-        session, actor_of(actor), "create", "change_request", str(cr.id), None, {"title": title}
-    )
+    await repository.log(
+        session, cr.id, actor, "created", to_state="draft",
+        audit=("create", None, {"title": title}),
+    )  # fmt: skip
     return cr
 
 
@@ -231,40 +223,51 @@ async def transition(
     comment = comment.strip()
     if step.comment_required and not comment:
         raise ValidationFailed("Укажите причину в комментарии.", code="comment_required")
-    values: dict[str, Any] = {"state": to}
     if to == "closed":
-        if outcome not in CR_OUTCOMES:
-            raise ValidationFailed(
-                "Для закрытия укажите вывод об эффекте: confirmed, not_confirmed или inconclusive.",
-                code="outcome_required",
-            )
-        values["outcome"] = outcome
+        await _require_effect(session, cr.id, outcome, comment)
     if to == "released":
         await _require_passed_check(session, cr.id)
-    before = cr.state
-    await repository.bump(session, cr, **values)
-    await repository.add_event(
-        session,
-        entity="change_request",
-        entity_id=cr.id,
-        actor_user_id=actor.id,
-        actor_label=actor.email,
-        action="transition",
-        from_state=before,
-        to_state=to,
-        comment=comment[:4000],
+    await repository.apply_transition(
+        session, cr, actor, to, comment, outcome if to == "closed" else None, _mail(cr, to)
     )
-    await record_audit(
-        session, actor_of(actor), "transition", "change_request", str(cr.id),
-        {"state": before}, {"state": to},
-    )  # fmt: skip
-    await _notify_next(session, cr, to)
-    await session.refresh(cr)
     if to == "control_check":
         from otklik.improvement.checks import open_round  # checks builds on this module
 
         await open_round(session, cr)
     return cr
+
+
+async def _require_effect(
+    session: AsyncSession, cr_id: int, outcome: str | None, comment: str
+) -> None:
+    """A request is closed with its measured effect, or with a recorded reason why the effect
+    cannot be assessed (then the conclusion can only be "inconclusive")."""
+    if outcome not in CR_OUTCOMES:
+        raise ValidationFailed(
+            "Для закрытия укажите вывод об эффекте: confirmed, not_confirmed или inconclusive.",
+            code="outcome_required",
+        )
+    verdict = await repository.effect_verdict(session, cr_id)
+    if verdict is not None and verdict != "pending":
+        if outcome != verdict:
+            raise TransitionConflict(
+                f"Вывод при закрытии должен совпадать с оценкой эффекта: "
+                f"«{OUTCOME_LABELS[verdict]}».",
+                code="outcome_mismatch",
+            )
+        return
+    if not comment:
+        raise TransitionConflict(
+            "Запрос закрывается только после оценки эффекта"
+            + (", а она ещё не завершена" if verdict == "pending" else "")
+            + ". Если эффект оценить нельзя, укажите причину в комментарии.",
+            code="assessment_required",
+        )
+    if outcome != "inconclusive":
+        raise TransitionConflict(
+            "Без оценки эффекта вывод может быть только «недостаточно данных» (inconclusive).",
+            code="assessment_required",
+        )
 
 
 async def _require_passed_check(session: AsyncSession, cr_id: int) -> None:
@@ -276,22 +279,18 @@ async def _require_passed_check(session: AsyncSession, cr_id: int) -> None:
         )
 
 
-async def _notify_next(session: AsyncSession, cr: ChangeRequest, state: str) -> None:
-    """An e-mail (outbox row, same transaction) to everyone who must act next."""
+def _mail(cr: ChangeRequest, state: str) -> dict[str, Any]:
+    """The e-mail (outbox row, same statement as the transition) to everyone who must act
+    next: in the owner's own step only the owner; nobody when the request is finished."""
     roles = next_roles(state)
-    if not roles:
-        return
-    if state in OWNER_STATES:  # the owner's own step: only the owner is told
-        users = [cr.owner_user_id] if cr.owner_user_id is not None else []
-    else:
-        users = await repository.users_with_roles(session, sorted(r.value for r in roles), cr)
-    subject = f"Запрос на изменение № {cr.id}: {CR_LABELS[state].lower()}"
-    text = f"Запрос «{cr.title}» перешёл в состояние «{CR_LABELS[state]}» и ждёт вашего решения."
-    link = f"/improvement/changes/{cr.id}"
-    await repository.notify(
-        session,
-        [{"user_id": u, "subject": subject[:300], "text": text, "link": link} for u in users],
-    )
+    return {
+        "subject": f"Запрос на изменение № {cr.id}: {CR_LABELS[state].lower()}"[:300],
+        "text": f"Запрос «{cr.title}» перешёл в состояние «{CR_LABELS[state]}» "
+        "и ждёт вашего решения.",
+        "link": f"/improvement/changes/{cr.id}",
+        "roles": sorted(r.value for r in roles),
+        "owner_only": bool(roles) and state in OWNER_STATES,
+    }
 
 
 async def comment_on(session: AsyncSession, actor: User, cr_id: int, text: str) -> None:
@@ -301,15 +300,7 @@ async def comment_on(session: AsyncSession, actor: User, cr_id: int, text: str) 
     text = text.strip()
     if not text:
         raise ValidationFailed("Комментарий пуст.", code="empty_comment")
-    await repository.add_event(
-        session,
-        entity="change_request",
-        entity_id=cr.id,
-        actor_user_id=actor.id,
-        actor_label=actor.email,
-        action="comment",
-        comment=text[:4000],
-    )
+    await repository.log(session, cr.id, actor, "comment", text)
 
 
 async def edit_content(
@@ -352,13 +343,9 @@ async def edit_content(
     }  # fmt: skip
     before = {"title": cr.title, "problem": cr.problem}
     await repository.bump(session, cr, **values)
-    await repository.add_event(
-        session, entity="change_request", entity_id=cr.id, actor_user_id=actor.id,
-        actor_label=actor.email, action="edited", comment="Содержание изменено",
-    )  # fmt: skip
-    await record_audit(
-        session, actor_of(actor), "edit", "change_request", str(cr.id), before,
-        {"title": values["title"], "problem": problem},
+    await repository.log(
+        session, cr.id, actor, "edited", "Содержание изменено",
+        audit=("edit", before, {"title": values["title"], "problem": problem}),
     )  # fmt: skip
 
 
@@ -378,13 +365,5 @@ async def link_evidence(
     await repository.add_evidence(
         session, cr.id, [await resolve_evidence(session, scope_of(actor), kind, ref)]
     )
-    await repository.add_event(
-        session,
-        entity="change_request",
-        entity_id=cr.id,
-        actor_user_id=actor.id,
-        actor_label=actor.email,
-        action="evidence",
-        comment=f"{kind}:{ref}",
-    )
+    await repository.log(session, cr.id, actor, "evidence", f"{kind}:{ref}")
     return cr
