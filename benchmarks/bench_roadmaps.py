@@ -31,9 +31,10 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from otklik import db, migrate
 from otklik.kit.clock import MOSCOW
@@ -108,6 +109,12 @@ async def run(url: str) -> None:
     )
     base: list[float] = []
     runs: list[float] = []
+    statements: list[int] = []  # SQL statements per recompute (load-independent)
+    seen: list[str] = []
+
+    def count(_c: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        seen.append(" ".join(statement.split())[:60])
+
     # the first run raises the alerts; the next day every unfinished measure changes (the
     # daily full recomputation, the figure that counts); then an hourly run with no change
     plan = [("first run, alerts", today), ("next day", today + timedelta(days=1))]
@@ -117,12 +124,17 @@ async def run(url: str) -> None:
             t0 = time.perf_counter()
             (await s.execute(text(BASELINE))).all()
             base.append(time.perf_counter() - t0)
+        seen.clear()
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
         async with db.transaction(factory) as s:
             t0 = time.perf_counter()
             measures, alerts = await risk.recompute(s, datetime.now(UTC), day)
         runs.append(time.perf_counter() - t0)  # commit included
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+        statements.append(len(seen))
         print(
-            f"{label}: recompute {runs[-1]:.2f} s ({measures} measures written, {alerts} alerts);"
+            f"{label}: recompute {runs[-1]:.2f} s ({measures} measures written, {alerts} alerts,"
+            f" {statements[-1]} SQL statements);"
             f" plain GROUP BY {base[-1]:.2f} s",
             flush=True,
         )
