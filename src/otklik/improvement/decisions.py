@@ -1,7 +1,8 @@
 """Decisions of bodies: meetings of the WG and the subcommission, agendas, recorded decisions.
 
 A decision is recorded by the body's secretary only once the meeting has a protocol number and
-date; recording it moves the item (a change request or a passport) as the decision says.
+date; recording it moves the item (a change request, a passport or a roadmap) as the decision
+says.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from otklik.improvement.models import ChangeRequest, Meeting, MeetingItem, Passp
 from otklik.improvement.passports import transition_passport
 from otklik.improvement.service import TransitionConflict, transition
 from otklik.improvement.workflow import DOC_LABELS
+from otklik.kit.clock import now_utc
+from otklik.roadmaps import service as roadmap_service
+from otklik.roadmaps.models import Roadmap
 
 BODY_LABELS = {
     "wg": "Межведомственная рабочая группа",
@@ -41,7 +45,15 @@ PASSPORT_MOVES = {
     ("wg", "approved"): "wg_approved",
     ("subcommission", "approved"): "approved",
 }
+# a roadmap's decisions, as a passport's: not approved = back to (or stays in) its draft
+ROADMAP_MOVES = {
+    ("wg", "approved"): "wg_approved",
+    ("subcommission", "approved"): "subcommission_approved",
+    ("subcommission", "rejected"): "draft",
+    ("subcommission", "returned"): "draft",
+}
 AWAITING_CR = {"wg": "wg_review", "subcommission": "subcommission_decision"}
+AWAITING_ROADMAP = {"wg": "draft", "subcommission": "wg_approved"}
 AWAITING_PASSPORT = {"wg": ("expertise", "digital_agreed"), "subcommission": ("wg_approved",)}
 
 
@@ -94,9 +106,21 @@ async def awaiting(session: AsyncSession, body: str) -> list[dict[str, Any]]:
         .order_by(Passport.id)
         .limit(200)
     )
+    on_agenda_r = select(MeetingItem.entity_id).where(
+        MeetingItem.entity == "roadmap", MeetingItem.decision.is_(None)
+    )
+    roadmaps = await session.execute(
+        select(Roadmap.id, Roadmap.title)
+        .where(Roadmap.state == AWAITING_ROADMAP[body], Roadmap.id.not_in(on_agenda_r))
+        .order_by(Roadmap.id)
+        .limit(200)
+    )
     out = [
         {"entity": "change_request", "id": i, "title": f"Запрос на изменение № {i}: {t}"}
         for i, t in crs
+    ]
+    out += [
+        {"entity": "roadmap", "id": i, "title": f"Дорожная карта № {i}: {t}"} for i, t in roadmaps
     ]
     out += [
         {
@@ -188,6 +212,11 @@ async def decide(
         raise ValidationFailed("Укажите причину решения.", code="comment_required")
     if item.entity == "change_request":
         await transition(session, user, item.entity_id, CR_MOVES[(m.body, decision)], note.strip())
+    elif item.entity == "roadmap":
+        await roadmap_service.decide(
+            session, user, item.entity_id, ROADMAP_MOVES.get((m.body, decision)), note.strip(),
+            now_utc(),
+        )  # fmt: skip
     else:
         target = PASSPORT_MOVES.get((m.body, decision), "draft")
         await _passport_as_body(session, user, item.entity_id, target, note.strip())

@@ -263,6 +263,30 @@ async def transition(
     return roadmap
 
 
+async def decide(
+    session: AsyncSession,
+    user: User,
+    roadmap_id: int,
+    target: str | None,
+    note: str,
+    now: datetime,
+) -> Roadmap:
+    """A body's decision recorded at its meeting: ``target`` moves the roadmap (through the
+    same role-gated transition as the roadmap's page); None (the WG did not approve a draft)
+    leaves it in its draft, with the decision and its reason on the timeline."""
+    if target is not None:
+        return await transition(session, user, roadmap_id, target, note, now)
+    roadmap = await visible(session, user, roadmap_id)
+    if roadmap.state != "draft" or user.role != Role.wg_secretary:
+        raise TransitionConflict(
+            f"Дорожная карта в состоянии «{workflow.STATE_LABELS[roadmap.state]}»: "
+            "это решение к ней не применяется.",
+            state=roadmap.state,
+        )
+    await _event(session, roadmap.id, user, "decision", "draft", "draft", note, now)
+    return roadmap
+
+
 async def report(
     session: AsyncSession,
     user: User,
