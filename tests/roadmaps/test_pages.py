@@ -42,7 +42,7 @@ async def test_list_detail_exports_and_report_form(
     assert "<svg" in detail.text
     assert "Диаграмма Ганта" in detail.text
     assert "срок истёк" in detail.text
-    assert "Риск по критическому пути" in detail.text
+    assert "Риск срыва сроков:" in detail.text
 
     m_id = detail.text.split(f"/roadmaps/{roadmap.id}/measures/")[1].split("/")[0]
     form = await client.get(f"/roadmaps/{roadmap.id}/measures/{m_id}/report")

@@ -6,7 +6,18 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, DateTime, Row, and_, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Row,
+    and_,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,6 +82,24 @@ async def user_email(session: AsyncSession, user_id: int) -> str | None:
 async def add(session: AsyncSession, *objects: Any) -> None:
     session.add_all(objects)
     await session.flush()
+
+
+async def lock_draft(session: AsyncSession, roadmap_id: int) -> bool:
+    """Lock the roadmap's row if it is a draft (False when it is not, or not any more)."""
+    found = await session.scalar(
+        select(Roadmap.id)
+        .where(Roadmap.id == roadmap_id, Roadmap.state == "draft")
+        .with_for_update()
+    )
+    return found is not None
+
+
+async def drop_measures(session: AsyncSession, roadmap_id: int) -> None:
+    """A draft's measures (their dependencies and links go with them, ON DELETE CASCADE)."""
+    await session.execute(
+        delete(Measure).where(Measure.roadmap_id == roadmap_id),
+        execution_options={"synchronize_session": False},
+    )
 
 
 async def add_dependencies(session: AsyncSession, pairs: Sequence[tuple[int, int]]) -> None:

@@ -125,22 +125,15 @@ def _check_measures(items: list[MeasureIn]) -> dict[str, list[str]]:
     return edges
 
 
-async def create(session: AsyncSession, user: User, data: RoadmapIn, now: datetime) -> Roadmap:
-    """A draft roadmap with its measures and dependencies, checked before anything is written."""
-    if user.role not in CREATORS:
-        raise Forbidden("Дорожную карту создают участник эксперимента или аналитик.")
+async def _checked(
+    session: AsyncSession, user: User, data: RoadmapIn, roadmap: Roadmap
+) -> tuple[dict[str, list[str]], dict[str, User]]:
+    """Everything about a plan checked before anything is written: dates, dependencies (no
+    cycles), the subject, owners who are active and see the roadmap, change requests in scope.
+    Returns the dependency edges and the owners by e-mail."""
     edges = _check_measures(data.measures)
     if await repository.subject_name(session, data.subject.kind, data.subject.code) is None:
         raise _fail("subject.code", f"Предмет улучшения «{data.subject.code}» не найден в реестре.")
-    roadmap = Roadmap(
-        title=data.title.strip(),
-        subject_kind=data.subject.kind,
-        subject_code=data.subject.code,
-        owner_user_id=user.id,
-        state="draft",
-        report_every_days=data.report_every_days,
-    )
-    await _place(session, user, data.scope, roadmap)
     owners = await repository.users_by_email(session, [m.owner.lower() for m in data.measures])
     for i, m in enumerate(data.measures):
         owner = owners.get(m.owner.lower())
@@ -163,7 +156,16 @@ async def create(session: AsyncSession, user: User, data: RoadmapIn, now: dateti
                 f"measures.{i}.change_requests",
                 f"Запрос на изменение № {missing[0]} не найден или вне вашей области доступа.",
             )
-    await repository.add(session, roadmap)
+    return edges, owners
+
+
+async def _write_measures(
+    session: AsyncSession,
+    roadmap: Roadmap,
+    data: RoadmapIn,
+    edges: dict[str, list[str]],
+    owners: dict[str, User],
+) -> None:
     rows = [
         Measure(
             roadmap_id=roadmap.id,
@@ -186,7 +188,60 @@ async def create(session: AsyncSession, user: User, data: RoadmapIn, now: dateti
         session,
         [(ids[m.key], c) for m in data.measures for c in dict.fromkeys(m.change_requests)],
     )
+
+
+async def create(session: AsyncSession, user: User, data: RoadmapIn, now: datetime) -> Roadmap:
+    """A draft roadmap with its measures and dependencies, checked before anything is written."""
+    if user.role not in CREATORS:
+        raise Forbidden("Дорожную карту создают участник эксперимента или аналитик.")
+    _check_measures(data.measures)
+    roadmap = Roadmap(
+        title=data.title.strip(),
+        subject_kind=data.subject.kind,
+        subject_code=data.subject.code,
+        owner_user_id=user.id,
+        state="draft",
+        report_every_days=data.report_every_days,
+    )
+    await _place(session, user, data.scope, roadmap)
+    edges, owners = await _checked(session, user, data, roadmap)
+    await repository.add(session, roadmap)
+    await _write_measures(session, roadmap, data, edges, owners)
     await _event(session, roadmap.id, user, "created", None, "draft", "", now)
+    return roadmap
+
+
+async def update(
+    session: AsyncSession, user: User, roadmap_id: int, data: RoadmapIn, now: datetime
+) -> Roadmap:
+    """A new plan for a draft (its owner or an analyst): the title, subject, report period and
+    the whole list of measures are replaced, checked exactly as on creation, before anything is
+    written. Once the WG has approved it, dates change only by re-planning a measure (the
+    baseline stays, so the slip shows)."""
+    if user.role not in CREATORS:
+        raise Forbidden("Дорожную карту изменяют участник эксперимента или аналитик.")
+    roadmap = await visible(session, user, roadmap_id)
+    if user.role == Role.participant and user.id != roadmap.owner_user_id:
+        raise Forbidden("Изменять дорожную карту может её владелец или аналитик.")
+    if not await repository.lock_draft(session, roadmap.id):
+        raise TransitionConflict(
+            f"Дорожная карта в состоянии «{workflow.STATE_LABELS[roadmap.state]}»: план "
+            "меняется целиком только в черновике. После одобрения сроки мероприятия меняют "
+            "перепланированием (базовый план сохраняется).",
+            code="roadmap_locked",
+            state=roadmap.state,
+        )
+    edges, owners = await _checked(session, user, data, roadmap)
+    roadmap.title = data.title.strip()
+    roadmap.subject_kind = data.subject.kind
+    roadmap.subject_code = data.subject.code
+    roadmap.report_every_days = data.report_every_days
+    await repository.drop_measures(session, roadmap.id)
+    await _write_measures(session, roadmap, data, edges, owners)
+    n = len(data.measures)
+    await _event(
+        session, roadmap.id, user, "edited", None, None, f"План изменён: {n} мероприятий", now
+    )
     return roadmap
 
 
