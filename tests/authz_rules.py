@@ -51,6 +51,7 @@ PROPOSERS = frozenset({R.participant, R.analyst, R.lab, R.coordinator})
 SECRETARIES = frozenset({R.wg_secretary, R.subcommission_secretary})
 # roadmaps, МСЗУ, priorities: the 923 readers without organizations and labs
 PLAN_READERS = CR_READERS - {R.organization, R.lab}
+PLANNERS = frozenset({R.participant, R.analyst})  # create, edit and re-plan roadmaps
 # incidents: readers; actors are readers less the analyst and the subcommission secretary
 INCIDENT_READERS = frozenset(
     {
@@ -146,6 +147,11 @@ DECREE_923: dict[tuple[str, str], Rule] = {
         CR_READERS, ok=404, params={**PASSPORT, "fmt": "json"}
     ),
     ("POST", "/improvement/passports/import"): Rule(PROPOSERS, ok=400),
+    # improvement: service passports (JSON)
+    ("GET", "/api/v1/passports"): Rule(CR_READERS),
+    ("GET", "/api/v1/passports/{pid}"): Rule(CR_READERS, ok=404, params=PASSPORT),
+    ("GET", "/api/v1/passports/{pid}/export"): Rule(CR_READERS, ok=404, params=PASSPORT),
+    ("POST", "/api/v1/passports"): Rule(PROPOSERS, ok=422, json={}),
     # roadmaps
     ("GET", "/api/v1/roadmaps"): Rule(PLAN_READERS),
     ("GET", "/api/v1/roadmaps/{roadmap_id}"): Rule(PLAN_READERS, ok=404, params=ROADMAP),
@@ -167,6 +173,17 @@ DECREE_923: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/roadmaps/{roadmap_id}/measures/{measure_id}/report"): Rule(
         PLAN_READERS, ok=404, params=MEASURE
+    ),
+    # roadmap planning pages: create and edit a draft, re-plan a measure
+    ("GET", "/roadmaps/new"): Rule(PLANNERS),
+    ("POST", "/roadmaps/new"): Rule(PLANNERS, ok=422),
+    ("GET", "/roadmaps/{roadmap_id}/edit"): Rule(PLANNERS, ok=404, params=ROADMAP),
+    ("POST", "/roadmaps/{roadmap_id}/edit"): Rule(PLANNERS, ok=404, params=ROADMAP),
+    ("GET", "/roadmaps/{roadmap_id}/measures/{measure_id}/plan"): Rule(
+        PLANNERS, ok=404, params=MEASURE
+    ),
+    ("POST", "/roadmaps/{roadmap_id}/measures/{measure_id}/plan"): Rule(
+        PLANNERS, ok=404, params=MEASURE
     ),
     # incidents
     ("GET", "/api/v1/incidents"): Rule(INCIDENT_READERS),

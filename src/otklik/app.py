@@ -31,6 +31,7 @@ from otklik.identity.roles import ROLE_LABELS, SCOPE_LABELS
 from otklik.improvement import api as improvement_api
 from otklik.improvement import pages as improvement_pages
 from otklik.improvement import pages_bodies as improvement_bodies
+from otklik.improvement import passports_api as improvement_passports_api
 from otklik.incidents import api as incidents_api
 from otklik.incidents import pages as incidents_pages
 from otklik.indicators import api as indicators_api
@@ -91,6 +92,7 @@ ROUTERS = (
     insights_pages.router,
     indicators_api.router,
     improvement_api.router,
+    improvement_passports_api.router,
     improvement_pages.router,
     improvement_bodies.router,
     roadmaps_api.router,

@@ -79,3 +79,63 @@ def test_analyst_list_sorts_and_exports(page_as: PageAs) -> None:
     with page.expect_download() as info:
         page.get_by_role("link", name="XLSX").click()
     assert info.value.suggested_filename.endswith(".xlsx")
+
+
+@pytest.mark.e2e
+def test_participant_creates_and_edits_a_roadmap_by_keyboard(page_as: PageAs) -> None:
+    page = page_as(PARTICIPANT, viewport=SMALL)
+    page.goto("/roadmaps")
+    page.get_by_role("link", name="Новая дорожная карта").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Новая дорожная карта")
+    _no_sideways_scroll(page, "/roadmaps/new")
+    assert_accessible(page, "/roadmaps/new (360px)")
+
+    page.locator("#title").focus()
+    page.keyboard.type("Справка без визита в поликлинику")
+    page.locator("#subject").select_option("service:health.outpatient_visit")
+    for n, (title, start, due, deps) in enumerate(
+        [
+            ("Электронная подпись врача", "2027-01-10", "2027-02-10", "2"),
+            ("Выдача справки через портал", "2027-02-11", "2027-03-31", "1"),
+        ],
+        start=1,
+    ):
+        page.locator(f"#m_title-{n}").focus()
+        page.keyboard.type(title)
+        page.keyboard.press("Tab")  # to the owner's e-mail
+        page.keyboard.type(PARTICIPANT)
+        page.locator(f"#m_start-{n}").fill(start)
+        page.locator(f"#m_due-{n}").fill(due)
+        page.locator(f"#m_deps-{n}").focus()
+        page.keyboard.type(deps)
+    # 1 depends on 2 and 2 on 1: refused, said precisely, the form kept
+    page.get_by_role("button", name="Создать черновик").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".error-summary")).to_contain_text(
+        "Зависимости мероприятий образуют цикл: «1» → «2» → «1»."
+    )
+    expect(page.locator("#m_title-2")).to_have_value("Выдача справки через портал")
+    _no_sideways_scroll(page, "/roadmaps/new with an error")
+    assert_accessible(page, "/roadmaps/new with an error (360px)")
+
+    page.locator("#m_deps-1").fill("")
+    page.locator("#m_weight-2").fill("3")
+    page.get_by_role("button", name="Создать черновик").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Справка без визита в поликлинику")
+    expect(page.locator("#measures")).to_contain_text("Выдача справки через портал")
+
+    page.get_by_role("link", name="Изменить план").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Изменение плана дорожной карты")
+    expect(page.locator("#m_deps-2")).to_have_value("1")
+    expect(page.locator("#m_weight-2")).to_have_value("3")
+    _no_sideways_scroll(page, page.url)
+    assert_accessible(page, f"{page.url} (360px)")
+    page.locator("#m_due-2").fill("2027-04-15")
+    page.get_by_role("button", name="Сохранить план").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Справка без визита в поликлинику")
+    expect(page.locator("#measures")).to_contain_text("15.04.2027")
+    expect(page.locator("#timeline-h + ol")).to_contain_text("План изменён")
