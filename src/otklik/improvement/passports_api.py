@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import BigInteger, ColumnElement, Select, String, cast, func, null, or_, select
+from sqlalchemy import BigInteger, ColumnElement, String, cast, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import NotFound
@@ -146,7 +146,7 @@ async def list_passports(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PassportPage:
-    stmt: Select[tuple[Passport]] = select(Passport).where(await _visible(session, user))
+    stmt = select(Passport).where(await _visible(session, user))
     if subject:
         kind, _, code = subject.partition(":")
         stmt = stmt.where(Passport.subject_code == (code or kind))
