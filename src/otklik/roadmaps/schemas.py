@@ -109,7 +109,10 @@ class RoadmapOut(BaseModel):
     subject: SubjectOut
     owner: str
     report_every_days: int
-    risk: float | None = Field(description="the highest measure risk on the critical path")
+    risk: float | None = Field(
+        description="the larger of the critical path's highest measure risk and the weighted "
+        "mean risk of the unfinished measures (weights: the measures' weights)"
+    )
     risk_reasons: list[str]
     critical_path: list[int]
     risk_computed_at: datetime | None
