@@ -23,6 +23,7 @@ from otklik.effects import api as effects_api
 from otklik.effects import pages as effects_pages
 from otklik.errors import DomainError
 from otklik.exchange import pages as exchange_pages
+from otklik.yswd import pages as yswd_pages
 from otklik.exchange.receiver import ReceiverState, create_receiver
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
@@ -106,6 +107,7 @@ ROUTERS = (
     priorities_api.router,
     priorities_pages.router,
     exchange_pages.router,
+    yswd_pages.router,
     cabinets_pages.router,
 )
 

@@ -110,7 +110,8 @@ INSERT INTO incident_staged ({COLUMNS})
 SELECT * FROM (
   {DROPS} UNION ALL {BURSTS} UNION ALL {URGENT} UNION ALL {SILENT} UNION ALL {DELIVERIES}
 ) c ({COLUMNS})
-WHERE NOT EXISTS (SELECT 1 FROM incident_evidence e WHERE e.kind = c.kind AND e.ref = c.ref)
+WHERE c.kind = 'indicator_drop'  -- read past the cursor only, which moves with the evidence
+   OR NOT EXISTS (SELECT 1 FROM incident_evidence e WHERE e.kind = c.kind AND e.ref = c.ref)
 """  # noqa: S608 - constants only
 
 # A storm: many organizations of one region with the same subject become one regional incident

@@ -228,5 +228,3 @@ async def demo_unanswered(
     return list((await session.execute(stmt, params)).scalars().all())
 
 
-async def organization_by_ogrn(session: AsyncSession, ogrn: str) -> Organization | None:
-    return await session.scalar(select(Organization).where(Organization.ogrn == ogrn))
