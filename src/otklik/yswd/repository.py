@@ -17,18 +17,20 @@ from otklik.yswd.models import YswdEntry
 
 ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)  # type: ignore[arg-type]
 
-# Released changes that touch the organization: its own, or one whose assessment covers it.
+# Released changes that touch the organization: its own; once assessed, those whose assessment
+# covers it; before that, a change of its whole region.
 CHANGES = """
 SELECT c.id, c.title, c.change, c.state, c.planned_release,
        (SELECT min(e.at) FROM improvement_events e WHERE e.entity = 'change_request'
           AND e.entity_id = c.id AND e.to_state = 'released') AS released_at,
        (SELECT v.snapshot FROM change_request_evidence v WHERE v.change_request_id = c.id
           AND v.kind IN ('insight_problem', 'rising_topic') ORDER BY v.id LIMIT 1) AS topic,
-       a.verdict, a.estimate, a.ci_low, a.ci_high, a.indicator, a.n_treated, a.n_control
+       a.id AS assessment_id, a.verdict, a.estimate, a.ci_low, a.ci_high, a.indicator, a.n_treated, a.n_control
 FROM change_requests c
 LEFT JOIN effect_assessments a ON a.change_request_id = c.id
 WHERE c.state IN ('released', 'effect_assessment', 'closed')
-  AND (c.organization_id = :org OR :org = ANY(a.organization_ids))
+  AND (c.organization_id = :org OR CASE WHEN a.id IS NOT NULL THEN :org = ANY(a.organization_ids)
+       ELSE c.organization_id IS NULL AND c.region_code = :region END)
 ORDER BY c.id DESC
 LIMIT 50
 """
@@ -67,8 +69,8 @@ async def organization_in_scope(session: AsyncSession, scope: Scope, org_id: int
     return (await session.scalars(stmt)).one_or_none()
 
 
-async def changes(session: AsyncSession, org_id: int) -> Sequence[Any]:
-    return (await session.execute(text(CHANGES), {"org": org_id})).all()
+async def changes(session: AsyncSession, org_id: int, region: str) -> Sequence[Any]:
+    return (await session.execute(text(CHANGES), {"org": org_id, "region": region})).all()
 
 
 async def incidents(session: AsyncSession, org_id: int, region: str) -> Sequence[Any]:
@@ -128,5 +130,3 @@ async def entry_for_update(session: AsyncSession, scope: Scope, entry_id: int) -
         .with_for_update()
     )
     return (await session.scalars(stmt)).one_or_none()
-
-

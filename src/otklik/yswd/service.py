@@ -36,7 +36,11 @@ from otklik.yswd import repository
 from otklik.yswd.models import YswdEntry
 
 SHARE_DAYS = 365  # the share of comments: the year before the change
-STATES = {"review": "на проверке у органа власти", "approved": "опубликована", "returned": "возвращена"}
+STATES = {
+    "review": "на проверке у органа власти",
+    "approved": "опубликована",
+    "returned": "возвращена",
+}
 INDICATOR_WORDS = {"overall": "общая оценка"}
 
 
@@ -61,7 +65,9 @@ def topic_names() -> dict[str, str]:
     return load_taxonomy().names
 
 
-async def _share(session: AsyncSession, org_id: int, topic: str, on: date, min_n: int) -> float | None:
+async def _share(
+    session: AsyncSession, org_id: int, topic: str, on: date, min_n: int
+) -> float | None:
     total, with_topic = await repository.topic_counts(
         session, org_id, topic, on - timedelta(days=SHARE_DAYS), on
     )
@@ -96,7 +102,7 @@ async def entries(session: AsyncSession, org: Any, min_n: int) -> list[Entry]:
     """Every public entry of the organization, the newest first."""
     names = topic_names()
     out: list[Entry] = []
-    for c in await repository.changes(session, org.id):
+    for c in await repository.changes(session, org.id, org.region_code):
         on = _local(c.released_at) or c.planned_release
         topic = (c.topic or {}).get("topic")
         share = await _share(session, org.id, topic, on, min_n) if topic and on else None
@@ -241,5 +247,9 @@ async def cabinet(session: AsyncSession, scope: Scope) -> dict[str, Any]:
     """The organization's own entries, or the authority's queue of entries to review."""
     if scope.kind is ScopeKind.organization and scope.organization_id is not None:
         org = await repository.organization_in_scope(session, scope, scope.organization_id)
-        return {"org": org, "own": await repository.own(session, scope.organization_id), "queue": []}
+        return {
+            "org": org,
+            "own": await repository.own(session, scope.organization_id),
+            "queue": [],
+        }
     return {"org": None, "own": [], "queue": await repository.for_review(session, scope)}
