@@ -223,9 +223,10 @@ DECREE_923: dict[tuple[str, str], Rule] = {
     # «Вы сказали — мы сделали» (the public page is in the matrix's own public rules)
     ("GET", "/yswd"): Rule(YSWD_MEMBERS),
     ("POST", "/yswd/entries"): Rule(
-        frozenset({R.organization}), ok=422,
+        frozenset({R.organization}),
+        ok=422,
         form={"topic": "нет", "said": "очереди", "done": "сделали", "done_on": "2026-01-01"},
-    ),  # fmt: skip
+    ),
     ("POST", "/yswd/entries/{entry_id}/review"): Rule(
         AUTHORITIES, ok=404, params={"entry_id": NONE}, form={"decision": "approve"}
     ),

@@ -23,7 +23,6 @@ from otklik.effects import api as effects_api
 from otklik.effects import pages as effects_pages
 from otklik.errors import DomainError
 from otklik.exchange import pages as exchange_pages
-from otklik.yswd import pages as yswd_pages
 from otklik.exchange.receiver import ReceiverState, create_receiver
 from otklik.identity import api as identity_api
 from otklik.identity import pages as identity_pages
@@ -65,6 +64,7 @@ from otklik.roadmaps import api as roadmaps_api
 from otklik.roadmaps import pages as roadmaps_pages
 from otklik.surveys import pages as surveys_pages
 from otklik.surveys.masking import warm_up as warm_up_masking
+from otklik.yswd import pages as yswd_pages
 
 log = logging.getLogger("otklik")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -135,8 +136,12 @@ async def test_own_entry_is_public_only_after_its_authority_approves(
     user = await create_user(session, Role.organization, scope=f"organization:{org.ogrn}")
     member = Actor(user.id, user.email)
     scope = scope_of(user)
-    fields = {"topic": "waiting", "said": "Долго ждать в очереди", "done": "Открыли второе окно",
-              "done_on": date(2026, 12, 1)}  # fmt: skip
+    fields: dict[str, Any] = {
+        "topic": "waiting",
+        "said": "Долго ждать в очереди",
+        "done": "Открыли второе окно",
+        "done_on": date(2026, 12, 1),
+    }
     with pytest.raises(ValidationFailed) as bad:
         await service.submit(session, scope, member, TODAY, **{**fields, "topic": "nope"})
     assert bad.value.code == "bad_topic"

@@ -15,7 +15,6 @@ from markupsafe import Markup
 
 from otklik.errors import (
     DomainError,
-    NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
@@ -29,7 +28,7 @@ from otklik.kit.web import DB, client_key, render, settings_of, templates, verif
 from otklik.outreach.citizen import LinkGone
 from otklik.outreach.links import token_hash
 from otklik.registry.models import SECTOR_LABELS, Sector
-from otklik.surveys import repository, service, versions
+from otklik.surveys import service, versions
 from otklik.surveys.answers import Checked, ordered_errors
 from otklik.surveys.definitions import MAX_FILE_BYTES, RATING_LABELS, Definition, Question
 

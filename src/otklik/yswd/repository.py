@@ -15,7 +15,7 @@ from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.registry.models import Organization, Region
 from otklik.yswd.models import YswdEntry
 
-ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)  # type: ignore[arg-type]
+ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)
 
 # Released changes that touch the organization: its own; once assessed, those whose assessment
 # covers it; before that, a change of its whole region.
@@ -25,13 +25,24 @@ SELECT c.id, c.title, c.change, c.state, c.planned_release,
           AND e.entity_id = c.id AND e.to_state = 'released') AS released_at,
        (SELECT v.snapshot FROM change_request_evidence v WHERE v.change_request_id = c.id
           AND v.kind IN ('insight_problem', 'rising_topic') ORDER BY v.id LIMIT 1) AS topic,
-       a.id AS assessment_id, a.verdict, a.estimate, a.ci_low, a.ci_high, a.indicator, a.n_treated, a.n_control
+       a.id AS assessment_id, a.verdict, a.estimate, a.ci_low, a.ci_high, a.indicator,
+       a.n_treated, a.n_control
 FROM change_requests c
 LEFT JOIN effect_assessments a ON a.change_request_id = c.id
 WHERE c.state IN ('released', 'effect_assessment', 'closed')
   AND (c.organization_id = :org OR CASE WHEN a.id IS NOT NULL THEN :org = ANY(a.organization_ids)
        ELSE c.organization_id IS NULL AND c.region_code = :region END)
 ORDER BY c.id DESC
+LIMIT 50
+"""
+
+# Changes measured without a change request (a best practice's own record): those covering it.
+ASSESSED = """
+SELECT a.title, a.released_on, a.id AS assessment_id, a.verdict, a.estimate, a.ci_low, a.ci_high,
+       a.indicator, a.n_treated, a.n_control
+FROM effect_assessments a
+WHERE a.change_request_id IS NULL AND :org = ANY(a.organization_ids)
+ORDER BY a.id DESC
 LIMIT 50
 """
 
@@ -71,6 +82,10 @@ async def organization_in_scope(session: AsyncSession, scope: Scope, org_id: int
 
 async def changes(session: AsyncSession, org_id: int, region: str) -> Sequence[Any]:
     return (await session.execute(text(CHANGES), {"org": org_id, "region": region})).all()
+
+
+async def assessed(session: AsyncSession, org_id: int) -> Sequence[Any]:
+    return (await session.execute(text(ASSESSED), {"org": org_id})).all()
 
 
 async def incidents(session: AsyncSession, org_id: int, region: str) -> Sequence[Any]:

@@ -2,8 +2,9 @@
 
 Entries come from three places:
 
-* released changes that touch the organization (its own change request, or one whose effect
-  assessment covers it): the topic of the comments it answered, what was changed, and the
+* released changes that touch the organization (its own change request, one of its region
+  until assessed, one whose effect assessment covers it, or a measured change without a
+  request that covers it): the topic of the comments it answered, what was changed, and the
   measured effect with its interval — or «эффект ещё измеряется» until the assessment has a
   verdict;
 * closed incidents of the organization (or regional ones with a signal of the organization),
@@ -114,6 +115,12 @@ async def entries(session: AsyncSession, org: Any, min_n: int) -> list[Entry]:
         out.append(
             Entry("change", on, names.get(topic) if topic else None, share, said,
                   _change_text(c), _effect(c))
+        )  # fmt: skip
+    for a in await repository.assessed(session, org.id):
+        word = INDICATOR_WORDS.get(a.indicator, a.indicator)
+        out.append(
+            Entry("change", a.released_on, None, None, f"Граждане ставили низкие оценки ({word})",
+                  str(a.title), _effect(a))
         )  # fmt: skip
     for i in await repository.incidents(session, org.id, org.region_code):
         on = _local(i.closed_at or i.resolved_at)
