@@ -214,6 +214,7 @@ WITH w AS (
 )
 INSERT INTO incident_events (incident_id, at, kind, actor, data)
 SELECT id, :now, 'sla_warning', 'система', '{{}}'::jsonb FROM w
+RETURNING incident_id
 """  # noqa: S608 - constants only
 
 SLA_BREACH = f"""
@@ -228,4 +229,5 @@ WITH b AS (
 )
 INSERT INTO incident_events (incident_id, at, kind, actor, data)
 SELECT id, :now, 'sla_breach', 'система', '{{}}'::jsonb FROM b
+RETURNING incident_id
 """  # noqa: S608 - constants only

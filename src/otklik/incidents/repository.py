@@ -10,6 +10,7 @@ from sqlalchemy import Row, case, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.models import User
+from otklik.improvement.repository import notify
 from otklik.incidents import detect
 from otklik.incidents.models import Incident, IncidentCursor, IncidentEvent, IncidentEvidence
 from otklik.incidents.rules import OPEN, WARN_SHARE
@@ -62,11 +63,37 @@ async def detect_batch(session: AsyncSession, now: datetime, batch: int) -> dict
 
 
 async def check_sla(session: AsyncSession, now: datetime) -> int:
-    """Flag warnings (a quarter of a clock left) and breaches; one timeline event each."""
+    """Flag warnings (a quarter of a clock left) and breaches; one timeline event each, and an
+    e-mail to the incident's owner through improvement's notification outbox (same
+    transaction; the ``improvement.send_notifications`` job sends it)."""
     params = {"now": now, "share": WARN_SHARE}
-    warned = (await session.execute(text(detect.SLA_WARN), params)).rowcount  # type: ignore[attr-defined]
-    breached = (await session.execute(text(detect.SLA_BREACH), {"now": now})).rowcount  # type: ignore[attr-defined]
-    return int(warned or 0) + int(breached or 0)
+    warned = list((await session.scalars(text(detect.SLA_WARN), params)).all())
+    breached = list((await session.scalars(text(detect.SLA_BREACH), {"now": now})).all())
+    rows: list[dict[str, Any]] = []
+    for ids, subject, body in (
+        (warned, "скоро истекает срок", "До конца срока реакции или устранения осталось меньше"
+         " четверти времени."),
+        (breached, "срок нарушен", "Срок реакции или устранения истёк: инцидент отмечен как"
+         " нарушивший срок."),
+    ):  # fmt: skip
+        if not ids:
+            continue
+        owned = await session.execute(
+            select(Incident.id, Incident.title, Incident.owner_user_id).where(
+                Incident.id.in_(ids), Incident.owner_user_id.is_not(None)
+            )
+        )
+        rows += [
+            {
+                "user_id": owner,
+                "subject": f"Инцидент № {i}: {subject}"[:300],
+                "text": f"Инцидент «{title}». {body}",
+                "link": f"/incidents/{i}",
+            }
+            for i, title, owner in owned
+        ]
+    await notify(session, rows)
+    return len(warned) + len(breached)
 
 
 async def get_for_update(session: AsyncSession, scope: Scope, incident_id: int) -> Incident | None:
