@@ -82,6 +82,9 @@ PORTAL = frozenset({R.portal_operator})
 COORDINATOR = frozenset({R.coordinator})
 MEASURE_EDITORS = frozenset({R.coordinator, R.analyst, R.regional_authority, R.admin})
 EXCHANGE = frozenset({R.coordinator, R.analyst, R.admin})
+# «Вы сказали — мы сделали»: the organization writes, its authority reviews
+AUTHORITIES = frozenset({R.regional_authority, R.federal_authority})
+YSWD_MEMBERS = AUTHORITIES | {R.organization}
 
 CR = {"cr_id": NONE}
 MEETING = {"meeting_id": NONE}
@@ -234,6 +237,16 @@ DECREE_923: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/practices"): Rule(EFFECT_READERS),
     ("POST", "/practices/{assessment_id}/adopt"): Rule(CR_FROM_EVIDENCE, ok=400, params=ASSESSMENT),
+    # «Вы сказали — мы сделали» (the public page is in the matrix's own public rules)
+    ("GET", "/yswd"): Rule(YSWD_MEMBERS),
+    ("POST", "/yswd/entries"): Rule(
+        frozenset({R.organization}),
+        ok=422,
+        form={"topic": "нет", "said": "очереди", "done": "сделали", "done_on": "2026-01-01"},
+    ),
+    ("POST", "/yswd/entries/{entry_id}/review"): Rule(
+        AUTHORITIES, ok=404, params={"entry_id": NONE}, form={"decision": "approve"}
+    ),
     # user-testing labs
     ("GET", "/api/v1/labs/studies/{study_id}"): Rule(LAB_READERS, ok=404, params=STUDY),
     ("GET", "/labs"): Rule(LAB_READERS),

@@ -65,6 +65,7 @@ from otklik.roadmaps import api as roadmaps_api
 from otklik.roadmaps import pages as roadmaps_pages
 from otklik.surveys import pages as surveys_pages
 from otklik.surveys.masking import warm_up as warm_up_masking
+from otklik.yswd import pages as yswd_pages
 
 log = logging.getLogger("otklik")
 
@@ -108,6 +109,7 @@ ROUTERS = (
     priorities_api.router,
     priorities_pages.router,
     exchange_pages.router,
+    yswd_pages.router,
     cabinets_pages.router,
 )
 

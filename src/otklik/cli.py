@@ -383,6 +383,7 @@ def demo(
     from otklik.demo import improvement as improvement_demo
     from otklik.demo import incidents as incidents_demo
     from otklik.demo import roadmaps as roadmaps_demo
+    from otklik.demo import yswd as yswd_demo
     from otklik.demo.seed import DEMO_PASSWORD, seed_demo
     from otklik.identity.roles import ROLE_LABELS
 
@@ -418,6 +419,8 @@ def demo(
     # Incidents, lab studies and measured effects (issue 13): one separate step.
     err.print("Инциденты из сигналов, лабораторные исследования, измеренные эффекты…")
     run_in_session(settings, lambda s: incidents_demo.seed(s, settings))
+    err.print("«Вы сказали — мы сделали» демонстрационной поликлиники…")
+    run_in_session(settings, yswd_demo.seed)
     # decree 923, issue 14: МСЗУ list, application statistics, priorities, information measures
     from otklik.demo.mszu import seed_mszu_demo
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.config import Settings
 from otklik.identity.audit import Actor
+from otklik.identity.roles import Role
+from otklik.improvement.tasks import send_notifications
 from otklik.incidents import service
 from otklik.incidents.models import Incident, IncidentEvent, IncidentEvidence
 from otklik.intake.models import IntakeBatch
 from otklik.kit.scope import Scope
-from tests.factories import create_organization, create_source
+from tests.factories import create_organization, create_source, create_user
 from tests.incidents.factories import drop_signals
+from tests.outreach.conftest import Mailbox
 
 NOW = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)  # 01:30 on 1 January in Moscow
 ACTOR = Actor.system("test")
@@ -140,3 +145,43 @@ async def test_sla_warning_breach_and_waiting_pause(session: AsyncSession) -> No
     await session.refresh(incident)
     assert incident.resolve_due == NOW + timedelta(hours=24 + 30)
     assert not incident.resolve_breached
+
+
+async def test_sla_warning_and_breach_e_mail_the_owner(
+    session: AsyncSession, smtp: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    box, port = smtp
+    org = await create_organization(session, region="16")
+    owner = await create_user(
+        session, Role.participant, scope="region:16", email="owner@example.test"
+    )
+    scope = Scope.country()
+    incident = await service.open_manual(
+        session, scope, ACTOR, NOW, title="Не работает запись к врачу", subject="service:x",
+        severity=1, organization_id=org.id, region_code=None,
+    )  # fmt: skip
+    await service.assign_owner(session, scope, ACTOR, NOW, incident.id, owner.email)
+    settings = Settings(
+        env="test", data_dir=tmp_path, secret_key="t" * 40, pii_key="p" * 40,
+        smtp_host="127.0.0.1", smtp_port=port,
+    )  # fmt: skip
+    await service.detect(session, NOW + timedelta(hours=3))  # a quarter of 4 hours left
+    await service.detect(session, NOW + timedelta(hours=3, minutes=30))  # no second warning
+    assert await send_notifications(session, settings) == 1
+    await service.detect(session, NOW + timedelta(hours=4, minutes=1))
+    assert await send_notifications(session, settings) == 1
+    mine = [m for m in box.messages if m["To"] == owner.email]
+    assert [m["Subject"] for m in mine] == [
+        f"Инцидент № {incident.id}: скоро истекает срок",
+        f"Инцидент № {incident.id}: срок нарушен",
+    ]
+    assert f"/incidents/{incident.id}" in mine[1].get_content()
+    # an incident without an owner: its flags, no e-mail
+    other = await service.open_manual(
+        session, scope, ACTOR, NOW, title="Нет талонов к окулисту", subject="service:y",
+        severity=1, organization_id=org.id, region_code=None,
+    )  # fmt: skip
+    assert (await service.detect(session, NOW + timedelta(hours=3)))["sla_events"] == 1
+    assert await send_notifications(session, settings) == 0
+    await session.refresh(other)
+    assert other.ack_warned

@@ -150,10 +150,14 @@ async def _effects(session: AsyncSession, today: date, u: dict[str, User]) -> li
         return []
     release = (today.replace(day=1) - timedelta(days=130)).replace(day=1)
     k = max(5, len(orgs) // 6)
+    clinic = await session.scalar(  # the pilot runs in the demo organization user's clinic
+        select(User.scope_organization_id).where(User.email == "clinic@demo.otklik.ru")
+    )
+    pilot = [clinic] if clinic in orgs else orgs[len(orgs) // 2 : len(orgs) // 2 + 1]
     plans: list[tuple[str, list[int], int]] = [
         ("Онлайн-запись без звонка в регистратуру", orgs[-k:], 1),
         ("Единое окно выдачи справок", orgs[:k], 1),
-        ("Пилот: электронная очередь в одной поликлинике", orgs[len(orgs) // 2 : len(orgs) // 2 + 1], 1),
+        ("Пилот: электронная очередь в одной поликлинике", pilot, 1),
     ]  # fmt: skip
     verdicts = []
     for title, units, direction in plans:

@@ -212,6 +212,7 @@ def demo_logins(first_ogrn: str) -> list[DemoLogin]:
         DemoLogin(Role.citizen, "citizen@demo.otklik.ru", None),
         DemoLogin(Role.organization, "clinic@demo.otklik.ru", f"organization:{first_ogrn}"),
         DemoLogin(Role.regional_authority, "region16@demo.otklik.ru", "region:16"),
+        DemoLogin(Role.regional_authority, "region77@demo.otklik.ru", "region:77"),
         DemoLogin(Role.federal_authority, "minzdrav@demo.otklik.ru", "founder:minzdrav"),
         DemoLogin(Role.coordinator, "mintrud@demo.otklik.ru", None),
         DemoLogin(Role.analyst, "analyst@demo.otklik.ru", None),

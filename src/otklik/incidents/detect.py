@@ -110,7 +110,8 @@ INSERT INTO incident_staged ({COLUMNS})
 SELECT * FROM (
   {DROPS} UNION ALL {BURSTS} UNION ALL {URGENT} UNION ALL {SILENT} UNION ALL {DELIVERIES}
 ) c ({COLUMNS})
-WHERE NOT EXISTS (SELECT 1 FROM incident_evidence e WHERE e.kind = c.kind AND e.ref = c.ref)
+WHERE c.kind = 'indicator_drop'  -- read past the cursor only, which moves with the evidence
+   OR NOT EXISTS (SELECT 1 FROM incident_evidence e WHERE e.kind = c.kind AND e.ref = c.ref)
 """  # noqa: S608 - constants only
 
 # A storm: many organizations of one region with the same subject become one regional incident
@@ -213,6 +214,7 @@ WITH w AS (
 )
 INSERT INTO incident_events (incident_id, at, kind, actor, data)
 SELECT id, :now, 'sla_warning', 'система', '{{}}'::jsonb FROM w
+RETURNING incident_id
 """  # noqa: S608 - constants only
 
 SLA_BREACH = f"""
@@ -227,4 +229,5 @@ WITH b AS (
 )
 INSERT INTO incident_events (incident_id, at, kind, actor, data)
 SELECT id, :now, 'sla_breach', 'система', '{{}}'::jsonb FROM b
+RETURNING incident_id
 """  # noqa: S608 - constants only

@@ -1,5 +1,6 @@
-"""Survey pages: the respondent form at /s/{token}, the thank-you page, "you said - we did",
-and questionnaire versions for coordinators (upload, preview, publish)."""
+"""Survey pages: the respondent form at /s/{token}, the thank-you page (it links to the
+organization's "you said - we did" page, which lives in ``yswd``), and questionnaire versions
+for coordinators (upload, preview, publish)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from markupsafe import Markup
 
 from otklik.errors import (
     DomainError,
-    NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
@@ -28,7 +28,7 @@ from otklik.kit.web import DB, client_key, render, settings_of, templates, verif
 from otklik.outreach.citizen import LinkGone
 from otklik.outreach.links import token_hash
 from otklik.registry.models import SECTOR_LABELS, Sector
-from otklik.surveys import repository, service, versions
+from otklik.surveys import service, versions
 from otklik.surveys.answers import Checked, ordered_errors
 from otklik.surveys.definitions import MAX_FILE_BYTES, RATING_LABELS, Definition, Question
 
@@ -191,14 +191,6 @@ async def answer(request: Request, session: DB, token: str) -> Response:
     if checked.errors:
         return _form_page(request, form, checked, status_code=422)
     return _thanks(request, form.ctx)
-
-
-@router.get("/o/{ogrn}/you-said-we-did", response_class=HTMLResponse)
-async def you_said_we_did(request: Request, session: DB, ogrn: str) -> Response:
-    org = await repository.organization_by_ogrn(session, ogrn[:15])
-    if org is None:
-        raise NotFound("Организация не найдена.")
-    return render(request, "surveys/you_said_we_did.html", org=org, large=_large(request))
 
 
 # --- questionnaire versions (coordinators) ---

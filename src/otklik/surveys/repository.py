@@ -12,7 +12,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.outreach import repository as outreach_repository
-from otklik.registry.models import Organization
 from otklik.surveys.models import QuestionnaireVersion, SurveyDraft
 
 # What the form shows and what a response records about the service (never who answered),
@@ -226,7 +225,3 @@ async def demo_unanswered(
     )
     params = {"threshold": threshold, "before": sent_before, "limit": limit}
     return list((await session.execute(stmt, params)).scalars().all())
-
-
-async def organization_by_ogrn(session: AsyncSession, ogrn: str) -> Organization | None:
-    return await session.scalar(select(Organization).where(Organization.ogrn == ogrn))
