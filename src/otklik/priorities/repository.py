@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import BigInteger, Integer, Select, String, cast, func, literal, null, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.priorities.models import CriteriaVersion, InformationMeasure
+from otklik.registry.models import Founder, Organization, Region
 
 
 async def versions(session: AsyncSession) -> list[CriteriaVersion]:
@@ -193,9 +195,33 @@ async def unit_names(session: AsyncSession, kind: str) -> dict[str, str]:
     return {str(c): str(n) for c, n in await session.execute(text(sql))}
 
 
-async def founder_id(session: AsyncSession, code: str) -> int | None:
-    found = await session.scalar(text("SELECT id FROM founders WHERE code = :c"), {"c": code})
-    return None if found is None else int(found)
+def _participant_unit(kind: str, key: str) -> tuple[Select[tuple[int]], ScopeColumns]:
+    """The participant as one row with the columns that locate it in the country.
+
+    A region or a founder is not an organization: its row has no organization id, and a region
+    has no founder (a founder no region), so only a scope of the same unit, or the country, holds
+    it. An organization row carries all three columns, so a region, a founder or the
+    organization itself holds it.
+    """
+    none_big = cast(null(), BigInteger)
+    none_int = cast(null(), Integer)
+    if kind == "organization":
+        o = Organization
+        cols = ScopeColumns(o.id, o.region_code, o.founder_id)
+        return select(literal(1)).select_from(o).where(o.ogrn == key), cols
+    if kind == "region":
+        r = Region
+        cols = ScopeColumns(none_big, r.code, none_int)
+        return select(literal(1)).select_from(r).where(r.code == key), cols
+    f = Founder
+    cols = ScopeColumns(none_big, cast(null(), String(2)), f.id)
+    return select(literal(1)).select_from(f).where(f.code == key), cols
+
+
+async def participant_visible(session: AsyncSession, kind: str, key: str, scope: Scope) -> bool:
+    """True when the participant exists and lies inside ``scope`` (through the one filter)."""
+    stmt, cols = _participant_unit(kind, key)
+    return await session.scalar(apply_scope(stmt, scope, cols).limit(1)) is not None
 
 
 def _trend_sql(kind: str) -> Any:
