@@ -51,6 +51,21 @@ async def test_information_measures_are_validated_and_listed(
     await session.commit()
     assert await login(client, user.email) == 303
     page = await client.get("/measures")
+    day = (today_moscow() - timedelta(days=10)).isoformat()
+    empty = await client.post(
+        "/measures",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "title": "Плакаты",
+            "channels": ["posters"],
+            "started_on": day,
+            "ended_on": day,
+        },
+    )
+    assert empty.status_code == 422  # no organization in the region: the measure covers nothing
+    assert "не охватывает ни одной организации" in empty.text
+    await create_organization(session, region="16")
+    await session.commit()
     assert page.status_code == 200
     csrf = csrf_from(page.text)
     today = today_moscow()
@@ -72,6 +87,7 @@ async def test_information_measures_are_validated_and_listed(
     assert ok.status_code == 303
     listing = await client.get("/measures")
     assert "Плакаты в поликлиниках" in listing.text
+    assert '"row">Плакаты</th>' not in listing.text  # the refused measure left nothing behind
     assert "пока нельзя оценить" in listing.text
 
 

@@ -62,7 +62,8 @@ class MszuListItem(Base):
 
 
 class ServiceStatistic(Base):
-    """Applications one source reports for a service, region, month and channel (replaceable)."""
+    """Applications one source reports for a service, region, founder, month and channel
+    (replaceable). ``founder_code`` is '' when the source does not state the founder."""
 
     __tablename__ = "service_statistics"
     __table_args__ = (
@@ -75,6 +76,7 @@ class ServiceStatistic(Base):
     source_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     service_code: Mapped[str] = mapped_column(String(100), primary_key=True)
     region_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    founder_code: Mapped[str] = mapped_column(String(60), primary_key=True, server_default="")
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     channel: Mapped[str] = mapped_column(String(10), primary_key=True)
     applications: Mapped[int] = mapped_column(BigInteger)
@@ -91,6 +93,7 @@ class ServiceStatisticChange(Base):
     source_id: Mapped[int] = mapped_column(Integer, index=True)
     service_code: Mapped[str] = mapped_column(String(100))
     region_code: Mapped[str] = mapped_column(String(2))
+    founder_code: Mapped[str] = mapped_column(String(60), server_default="")
     month: Mapped[date] = mapped_column(Date)
     channel: Mapped[str] = mapped_column(String(10))
     old_applications: Mapped[int] = mapped_column(BigInteger)
