@@ -64,7 +64,7 @@ async def post_service_statistics(request: Request, session: DB) -> Response:
     """Up to 10 000 rows (JSON array or NDJSON); idempotent by (source, service, region,
     founder, month, channel), the founder being optional: the same value is a duplicate, another
     value replaces it (audited). A source states the founder on all rows of a (service, region,
-    month, channel) or on none."""
+    month), whatever the channel, or on none."""
     settings = settings_of(request)
     source = await _source(request, session)
     _limiter(request).take(source.id)

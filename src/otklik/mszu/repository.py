@@ -129,8 +129,9 @@ STAGE_COLUMNS = "idx, service_code, region_code, founder_code, month, channel, a
 KEY_MATCH = """t.source_id = :source AND t.service_code = s.service_code
               AND t.region_code = s.region_code AND t.founder_code = s.founder_code
               AND t.month = s.month AND t.channel = s.channel"""
-# A source states the founder for a (service, region, month, channel) either on every row or
-# on none: a row of the other kind, stored or staged, would count the applications twice.
+# A source states the founder for a (service, region, month) either on every row, whatever the
+# channel, or on none: a row of the other kind, stored or staged, would count applications twice
+# or leave a founder's share computed from some channels only.
 CHECK_STAGED = text(
     f"""
     SELECT s.idx,
@@ -151,11 +152,11 @@ CHECK_STAGED = text(
             SELECT 1 FROM service_statistics t
             WHERE t.source_id = :source AND t.service_code = s.service_code
               AND t.region_code = s.region_code AND t.month = s.month
-              AND t.channel = s.channel AND (t.founder_code = '') <> (s.founder_code = ''))
+              AND (t.founder_code = '') <> (s.founder_code = ''))
         OR EXISTS (
             SELECT 1 FROM stat_stage_f o
             WHERE o.service_code = s.service_code AND o.region_code = s.region_code
-              AND o.month = s.month AND o.channel = s.channel
+              AND o.month = s.month
               AND (o.founder_code = '') <> (s.founder_code = '')) AS yes) mixed
     WHERE sv.code IS NULL OR r.code IS NULL OR (s.founder_code <> '' AND f.id IS NULL)
        OR f.region_code <> s.region_code OR mixed.yes

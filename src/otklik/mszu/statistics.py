@@ -206,7 +206,7 @@ def read_rows(path: Path, max_bytes: int) -> Iterator[tuple[int, Any]]:
                 "Файл слишком большой: разделите его на части.", code="file_too_large"
             )
         return _ndjson(path)
-    table = open_table(path, required=set(FIELDS), aliases={}, max_bytes=max_bytes)
+    table = open_table(path, required=set(REQUIRED), aliases={}, max_bytes=max_bytes)
     unknown = sorted(h for h in table.headers if h and h not in FIELDS)
     if unknown:
         raise FileProblem(
