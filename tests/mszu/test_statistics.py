@@ -243,3 +243,9 @@ async def test_founder_errors_are_precise_and_nothing_is_mixed(
     )
     assert [e["code"] for e in later["errors"]] == ["mixed_founder"]
     assert "без учредителя" in later["errors"][0]["message"]
+    # switching: the old row replaced with 0 first, then the breakdown is taken
+    assert (await post(client, key, [row(month="2025-06", applications=0)]))["replaced"] == 1
+    switched = await post(
+        client, key, [row(month="2025-06", channel="in_person", founder_code="minzdrav")]
+    )
+    assert (switched["accepted"], switched["rejected"]) == (1, 0)

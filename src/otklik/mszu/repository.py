@@ -131,7 +131,8 @@ KEY_MATCH = """t.source_id = :source AND t.service_code = s.service_code
               AND t.month = s.month AND t.channel = s.channel"""
 # A source states the founder for a (service, region, month) either on every row, whatever the
 # channel, or on none: a row of the other kind, stored or staged, would count applications twice
-# or leave a founder's share computed from some channels only.
+# or leave a founder's share computed from some channels only. Zero rows do not count: a source
+# switches by replacing its old rows with 0 (audited) and then sending the other kind.
 CHECK_STAGED = text(
     f"""
     SELECT s.idx,
@@ -152,12 +153,14 @@ CHECK_STAGED = text(
             SELECT 1 FROM service_statistics t
             WHERE t.source_id = :source AND t.service_code = s.service_code
               AND t.region_code = s.region_code AND t.month = s.month
-              AND (t.founder_code = '') <> (s.founder_code = ''))
+              AND (t.founder_code = '') <> (s.founder_code = '')
+              AND t.applications > 0 AND s.applications > 0)
         OR EXISTS (
             SELECT 1 FROM stat_stage_f o
             WHERE o.service_code = s.service_code AND o.region_code = s.region_code
               AND o.month = s.month
-              AND (o.founder_code = '') <> (s.founder_code = '')) AS yes) mixed
+              AND (o.founder_code = '') <> (s.founder_code = '')
+              AND o.applications > 0 AND s.applications > 0) AS yes) mixed
     WHERE sv.code IS NULL OR r.code IS NULL OR (s.founder_code <> '' AND f.id IS NULL)
        OR f.region_code <> s.region_code OR mixed.yes
        OR (c.quarter_start IS NOT NULL AND NOT EXISTS (
