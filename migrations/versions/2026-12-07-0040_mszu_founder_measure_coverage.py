@@ -22,7 +22,9 @@ down_revision: str | None = "20261206_2325"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-KEY = ["source_id", "service_code", "region_code", "founder_code", "month", "channel"]
+# month before founder: the "founder breakdown or none" check looks up (source, service, region,
+# month) by the key's prefix
+KEY = ["source_id", "service_code", "region_code", "month", "channel", "founder_code"]
 OLD_KEY = ["source_id", "service_code", "region_code", "month", "channel"]
 
 

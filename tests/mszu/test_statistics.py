@@ -249,3 +249,13 @@ async def test_founder_errors_are_precise_and_nothing_is_mixed(
         client, key, [row(month="2025-06", channel="in_person", founder_code="minzdrav")]
     )
     assert (switched["accepted"], switched["rejected"]) == (1, 0)
+
+
+async def test_copy_special_characters_are_escaped_not_fatal(client: AsyncClient, key: str) -> None:
+    """A tab, a new line or a backslash in a code reaches the stage intact and is refused as an
+    unknown service, not as a broken COPY."""
+    body = await post(client, key, [row(service_code="a\tb\\c\nd"), row(region_code="1\\")])
+    assert [(e["index"], e["code"]) for e in body["errors"]] == [
+        (0, "unknown_service"),
+        (1, "unknown_region"),
+    ]

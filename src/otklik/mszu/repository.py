@@ -135,37 +135,36 @@ KEY_MATCH = """t.source_id = :source AND t.service_code = s.service_code
 # switches by replacing its old rows with 0 (audited) and then sending the other kind.
 CHECK_STAGED = text(
     f"""
-    SELECT s.idx,
-           CASE WHEN sv.code IS NULL THEN 'unknown_service'
-                WHEN r.code IS NULL THEN 'unknown_region'
-                WHEN s.founder_code <> '' AND f.id IS NULL THEN 'unknown_founder'
-                WHEN f.region_code IS NOT NULL AND f.region_code <> s.region_code
-                    THEN 'founder_region_mismatch'
-                WHEN mixed.yes THEN 'mixed_founder'
-                ELSE 'quarter_closed' END
-    FROM stat_stage_f s
-    LEFT JOIN services sv ON sv.code = s.service_code
-    LEFT JOIN regions r ON r.code = s.region_code
-    LEFT JOIN founders f ON s.founder_code <> '' AND f.code = s.founder_code
-    LEFT JOIN service_statistic_closures c
-           ON c.quarter_start = date_trunc('quarter', s.month)::date
-    CROSS JOIN LATERAL (SELECT EXISTS (
-            SELECT 1 FROM service_statistics t
-            WHERE t.source_id = :source AND t.service_code = s.service_code
-              AND t.region_code = s.region_code AND t.month = s.month
-              AND (t.founder_code = '') <> (s.founder_code = '')
-              AND t.applications > 0 AND s.applications > 0)
-        OR EXISTS (
-            SELECT 1 FROM stat_stage_f o
-            WHERE o.service_code = s.service_code AND o.region_code = s.region_code
-              AND o.month = s.month
-              AND (o.founder_code = '') <> (s.founder_code = '')
-              AND o.applications > 0 AND s.applications > 0) AS yes) mixed
-    WHERE sv.code IS NULL OR r.code IS NULL OR (s.founder_code <> '' AND f.id IS NULL)
-       OR f.region_code <> s.region_code OR mixed.yes
-       OR (c.quarter_start IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM service_statistics t
-            WHERE {KEY_MATCH} AND t.applications = s.applications))
+    WITH mix AS (
+        SELECT service_code, region_code, month FROM stat_stage_f WHERE applications > 0
+        GROUP BY 1, 2, 3 HAVING bool_or(founder_code = '') AND bool_or(founder_code <> '')
+    ), checked AS (
+        SELECT s.idx,
+               CASE WHEN sv.code IS NULL THEN 'unknown_service'
+                    WHEN r.code IS NULL THEN 'unknown_region'
+                    WHEN s.founder_code <> '' AND f.id IS NULL THEN 'unknown_founder'
+                    WHEN f.region_code <> s.region_code THEN 'founder_region_mismatch'
+                    WHEN mix.month IS NOT NULL OR (s.applications > 0 AND EXISTS (
+                        SELECT 1 FROM service_statistics t
+                        WHERE t.source_id = :source AND t.service_code = s.service_code
+                          AND t.region_code = s.region_code AND t.month = s.month
+                          AND (t.founder_code = '') <> (s.founder_code = '')
+                          AND t.applications > 0)) THEN 'mixed_founder'
+                    WHEN c.quarter_start IS NOT NULL AND NOT EXISTS (
+                        SELECT 1 FROM service_statistics t
+                        WHERE {KEY_MATCH} AND t.applications = s.applications)
+                        THEN 'quarter_closed'
+               END AS code
+        FROM stat_stage_f s
+        LEFT JOIN services sv ON sv.code = s.service_code
+        LEFT JOIN regions r ON r.code = s.region_code
+        LEFT JOIN founders f ON s.founder_code <> '' AND f.code = s.founder_code
+        LEFT JOIN mix ON mix.service_code = s.service_code AND mix.region_code = s.region_code
+                     AND mix.month = s.month AND s.applications > 0
+        LEFT JOIN service_statistic_closures c
+               ON c.quarter_start = date_trunc('quarter', s.month)::date
+    )
+    SELECT idx, code FROM checked WHERE code IS NOT NULL
     """  # noqa: S608 - KEY_MATCH is a constant
 )
 DROP_REJECTED = text("DELETE FROM stat_stage_f WHERE idx = ANY(:idx)")
@@ -209,14 +208,27 @@ async def _raw(session: AsyncSession) -> Any:
     return raw
 
 
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _esc(value: str) -> str:
+    """A value in COPY's text format (backslash, tab, new line and carriage return escaped)."""
+    return value.translate(COPY_ESCAPES)
+
+
 async def stage(session: AsyncSession, rows: Iterable[tuple[Any, ...]]) -> None:
     await session.execute(text(STAGE_DDL))
     await session.execute(text("TRUNCATE stat_stage_f"))
     raw = await _raw(session)
+    # one buffer in COPY's text format instead of an awaited write per row (a third of the
+    # staging time); text fields are escaped, the others are dates and integers
+    buf = "".join(
+        f"{i}\t{_esc(sv)}\t{_esc(rg)}\t{_esc(fd)}\t{m.isoformat()}\t{_esc(ch)}\t{n}\n"
+        for i, sv, rg, fd, m, ch, n in rows
+    )
     async with raw.cursor() as cur:
         async with cur.copy(f"COPY stat_stage_f ({STAGE_COLUMNS}) FROM STDIN") as copy:
-            for row in rows:
-                await copy.write_row(row)
+            await copy.write(buf.encode())
 
 
 async def check_staged(session: AsyncSession, source_id: int) -> dict[int, str]:
@@ -232,7 +244,8 @@ async def store_staged(session: AsyncSession, source_id: int, staged: int) -> tu
     """(accepted new, replaced, duplicates) of the stage."""
     replaced, duplicates = (await session.execute(AUDIT_REPLACED, {"source": source_id})).one()
     await session.execute(UPSERT, {"source": source_id})
-    await session.execute(text("TRUNCATE stat_stage_f"))
+    # no TRUNCATE here: the stage empties at commit (ON COMMIT DELETE ROWS) and ``stage``
+    # truncates it before the next batch of the same transaction
     return staged - int(replaced) - int(duplicates), int(replaced), int(duplicates)
 
 
