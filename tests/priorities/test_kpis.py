@@ -137,6 +137,7 @@ async def test_an_organization_scoped_participant_sees_its_own_figures_only(
     assert own.json()["participant"] == f"organization:{mine.ogrn}"
     page = await client.get(f"/participants/organization:{mine.ogrn}?period=2026")
     assert page.status_code == 200
+    assert "/participants?kind=organization" not in page.text  # no such comparison table
     missing = await client.get("/api/v1/participants/organization:1000000000000/kpis")
     for code in (f"organization:{other.ogrn}", "region:16", "founder:r16-health"):
         resp = await client.get(f"/api/v1/participants/{code}/kpis?period=2026")
