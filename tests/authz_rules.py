@@ -97,7 +97,8 @@ STUDY = {"study_id": NONE}
 LIST = {"number": NONE}
 NO_EFFECT = {"reason": "нет данных для оценки"}
 KPI_CODE = {"code": "region:77"}
-KPI_REFUSED = {R.federal_authority: 403, R.participant: 403}
+# region 77 lies outside a founder's or an organization's scope: 404, as a missing participant
+KPI_REFUSED = {R.federal_authority: 404, R.participant: 404}
 
 DECREE_923: dict[tuple[str, str], Rule] = {
     # improvement: change requests (JSON)
@@ -279,8 +280,9 @@ DECREE_923: dict[tuple[str, str], Rule] = {
     # priorities, participants' indicators, measures
     ("GET", "/api/v1/priorities"): Rule(PLAN_READERS, ok=404),  # no weights version yet
     ("POST", "/api/v1/priorities/criteria"): Rule(ANALYST, ok=422, json={}),
-    # a participant sees its own kind's figures: region 77 for the country and region 77 scopes;
-    # a founder- or organization-scoped user is refused (see tests/priorities/test_kpis.py)
+    # a participant's figures through the one scope filter: region 77 for the country and
+    # region 77 scopes; 404 (as if missing) for a founder- or organization-scoped user, who
+    # sees its own founder or organization (see tests/priorities/test_kpis.py)
     ("GET", "/api/v1/participants/{code}/kpis"): Rule(
         PLAN_READERS, params=KPI_CODE, by_role=KPI_REFUSED
     ),

@@ -59,7 +59,8 @@ async def test_shares_api_puts_the_furthest_behind_first(
     service = (await client.get("/api/v1/mszu/shares?unit=service&period=2025-Q2")).json()
     assert service["items"][0]["service"] == "health.appointment_online"
     founder = (await client.get("/api/v1/mszu/shares?unit=founder&period=2025")).json()
-    assert {"minzdrav", "r16-health", "r77-health"} <= {i["founder"] for i in founder["items"]}
+    # no row states a founder: one row «учредитель не указан», nothing guessed from the sector
+    assert [(i["founder"], i["applications"]) for i in founder["items"]] == [(None, 200)]
     bad = await client.get("/api/v1/mszu/shares?unit=planet")
     assert bad.status_code == 422
     page = await client.get("/mszu/shares?period=2025&unit=region")
@@ -103,19 +104,35 @@ async def test_a_coordinator_uploads_a_trajectory(
     assert body["trajectory"] == "загружена координатором"
 
 
-async def test_a_federal_ministry_sees_its_sector_by_founder(
+async def test_the_founder_view_uses_the_founder_each_row_states(
     client: AsyncClient, session: AsyncSession
 ) -> None:
+    """No approximation by sector and region: a row counts for the founder it names; rows
+    without a founder form their own row, said on the page, and no founder's scope holds them."""
     source, _ = await create_source(session)
     rows = [
-        _row("16", "2025-05", "portal", 5),
-        {**_row("16", "2025-05", "portal", 7), "service_code": "edu.school_enrollment"},
+        {**_row("16", "2025-05", "portal", 5), "founder_code": "minzdrav"},
+        {**_row("16", "2025-05", "in_person", 5), "founder_code": "minzdrav"},
+        {**_row("16", "2025-05", "portal", 6), "founder_code": "r16-health"},
+        _row("77", "2025-05", "portal", 3),  # the source does not know the founder
     ]
-    await ingest_statistics(session, source.id, rows)
-    user = await create_user(session, Role.federal_authority, scope="founder:minzdrav")
+    result = await ingest_statistics(session, source.id, rows)
+    assert result.accepted == 4, result.errors
+    ministry = await create_user(session, Role.federal_authority, scope="founder:minzdrav")
+    coordinator = await create_user(session, Role.coordinator)
     await session.commit()
-    assert await login(client, user.email) == 303
+    assert await login(client, ministry.email) == 303
     body = (await client.get("/api/v1/mszu/shares?unit=founder&period=2025")).json()
-    assert [(i["founder"], i["applications"]) for i in body["items"]] == [("minzdrav", 5)]
+    assert [(i["founder"], i["applications"]) for i in body["items"]] == [("minzdrav", 10)]
     regions = (await client.get("/api/v1/mszu/shares?unit=region&period=2025")).json()
-    assert [(i["region"], i["applications"]) for i in regions["items"]] == [("16", 5)]
+    assert [(i["region"], i["applications"]) for i in regions["items"]] == [("16", 10)]
+    client.cookies.clear()
+    assert await login(client, coordinator.email) == 303
+    body = (await client.get("/api/v1/mszu/shares?unit=founder&period=2025")).json()
+    got = [(i["founder"], i["applications"], i["electronic_share"]) for i in body["items"]]
+    # furthest behind first (minzdrav 50 %, r16-health 100 %); the unstated row last
+    assert got == [("minzdrav", 10, 0.5), ("r16-health", 6, 1.0), (None, 3, 1.0)]
+    assert body["items"][-1]["name"] == "учредитель не указан"
+    page = await client.get("/mszu/shares?unit=founder&period=2025")
+    assert page.status_code == 200
+    assert "Для 3 заявлений учредитель не указан" in page.text

@@ -149,6 +149,17 @@ async def test_file_import_uses_the_same_checks(session: AsyncSession, tmp_path:
     assert (report.accepted, report.rejected) == (1, 1)
     assert report.errors[0][0] == 3  # the file's line
     assert report.errors[0][2] == "negative_count"
+    founders = tmp_path / "founders.csv"
+    founders.write_text(
+        "service_code,region_code,founder_code,month,channel,applications\n"
+        "health.appointment_online,16,r16-health,2025-08,portal,10\n"
+        "health.appointment_online,16,r16-health,2025-08,in_person,4\n"
+        "health.appointment_online,16,nobody,2025-07,portal,1\n",
+        encoding="utf-8",
+    )
+    report = await statistics.ingest_file(session, source.id, statistics.read_rows(founders, 10**6))
+    assert (report.accepted, report.rejected) == (2, 1)
+    assert report.errors[0][:3] == (4, "founder_code", "unknown_founder")
 
 
 async def test_openapi_documents_the_new_endpoints(client: AsyncClient) -> None:
@@ -172,3 +183,79 @@ async def test_openapi_documents_the_new_endpoints(client: AsyncClient) -> None:
     ):
         assert "200" in schema["paths"][path]["get"]["responses"], path
     assert "RankedOut" in schema["components"]["schemas"]
+
+
+async def test_the_founder_is_an_optional_part_of_the_key(
+    client: AsyncClient, session: AsyncSession, key: str
+) -> None:
+    with_founder = row(founder_code="r16-health")
+    body = await post(client, key, [with_founder, row(founder_code="minzdrav")])
+    assert (body["accepted"], body["rejected"]) == (2, 0)
+    again = await post(client, key, [with_founder, {**with_founder, "applications": 99}])
+    assert again["rejected"] == 2  # the same key twice in one batch: neither is taken
+    assert {e["code"] for e in again["errors"]} == {"duplicate_in_batch"}
+    replaced = await post(client, key, [{**with_founder, "applications": 99}])
+    assert (replaced["replaced"], replaced["accepted"]) == (1, 0)
+    change = (await session.scalars(select(ServiceStatisticChange))).one()
+    assert (change.founder_code, change.old_applications, change.new_applications) == (
+        "r16-health",
+        120,
+        99,
+    )
+    stored = await session.scalar(
+        select(func.count())
+        .select_from(ServiceStatistic)
+        .where(ServiceStatistic.month == date(2025, 10, 1))
+    )
+    assert stored == 2
+
+
+async def test_founder_errors_are_precise_and_nothing_is_mixed(
+    client: AsyncClient, session: AsyncSession, key: str
+) -> None:
+    body = await post(
+        client,
+        key,
+        [
+            row(founder_code="nobody"),
+            row(founder_code="r50-health", month="2025-09"),
+            row(founder_code=5, month="2025-08"),
+            row(month="2025-07"),
+            row(month="2025-07", founder_code="minzdrav"),
+        ],
+    )
+    got = {(e["index"], e["field"], e["code"]) for e in body["errors"]}
+    assert got == {
+        (0, "founder_code", "unknown_founder"),
+        (1, "founder_code", "founder_region_mismatch"),
+        (2, "founder_code", "invalid_type"),
+        (3, "founder_code", "mixed_founder"),
+        (4, "founder_code", "mixed_founder"),
+    }
+    assert (body["accepted"], body["rejected"]) == (0, 5)
+    messages = {e["index"]: e["message"] for e in body["errors"]}
+    assert "с учредителями" in messages[3]
+    assert "без учредителя" in messages[4]
+    # a stored row without a founder: a later founder row for the same key is refused too
+    assert (await post(client, key, [row(month="2025-06")]))["accepted"] == 1
+    later = await post(
+        client, key, [row(month="2025-06", channel="in_person", founder_code="minzdrav")]
+    )
+    assert [e["code"] for e in later["errors"]] == ["mixed_founder"]
+    assert "без учредителя" in later["errors"][0]["message"]
+    # switching: the old row replaced with 0 first, then the breakdown is taken
+    assert (await post(client, key, [row(month="2025-06", applications=0)]))["replaced"] == 1
+    switched = await post(
+        client, key, [row(month="2025-06", channel="in_person", founder_code="minzdrav")]
+    )
+    assert (switched["accepted"], switched["rejected"]) == (1, 0)
+
+
+async def test_copy_special_characters_are_escaped_not_fatal(client: AsyncClient, key: str) -> None:
+    """A tab, a new line or a backslash in a code reaches the stage intact and is refused as an
+    unknown service, not as a broken COPY."""
+    body = await post(client, key, [row(service_code="a\tb\\c\nd"), row(region_code="1\\")])
+    assert [(e["index"], e["code"]) for e in body["errors"]] == [
+        (0, "unknown_service"),
+        (1, "unknown_region"),
+    ]

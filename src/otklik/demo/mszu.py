@@ -23,6 +23,7 @@ from otklik.mszu.statistics import ingest_statistics, today_moscow
 from otklik.priorities import measures
 from otklik.priorities import repository as priorities_repository
 from otklik.priorities import service as priorities
+from otklik.registry.reference import regional_founder_code
 
 SEED = 20261206
 SOURCE = "demo-mszu-stats"
@@ -79,8 +80,16 @@ def _months(today: date, count: int) -> list[date]:
     return sorted(out)
 
 
-def statistics_rows(codes: list[str], today: date, seed: int = SEED) -> list[dict[str, object]]:
-    """Two years of applications: regions differ, the electronic share rises month by month."""
+def statistics_rows(
+    codes: list[str],
+    today: date,
+    seed: int = SEED,
+    founders: dict[tuple[str, str], str] | None = None,
+) -> list[dict[str, object]]:
+    """Two years of applications: regions differ, the electronic share rises month by month.
+    Where ``founders`` names the founder of a (service, region), every row of it states it (the
+    region's information system knows it); elsewhere rows state none."""
+    founders = founders or {}
     rng = random.Random(seed)
     regions = sorted(REGIONS)
     start_share = {r: rng.uniform(0.35, 0.7) for r in regions}
@@ -96,22 +105,48 @@ def statistics_rows(codes: list[str], today: date, seed: int = SEED) -> list[dic
                 electronic = int(total * share)
                 proactive = int(electronic * proactive_part[c] * (0.5 + i / 48))
                 in_person = int((total - electronic) * 0.85)
+                founder = founders.get((c, r))
                 for channel, n in (
                     ("portal", electronic - proactive),
                     ("proactive", proactive),
                     ("in_person", in_person),
                     ("other", total - electronic - in_person),
                 ):
-                    rows.append(
-                        {
-                            "service_code": c,
-                            "region_code": r,
-                            "month": f"{month:%Y-%m}",
-                            "channel": channel,
-                            "applications": n,
-                        }
-                    )
+                    row: dict[str, object] = {
+                        "service_code": c,
+                        "region_code": r,
+                        "month": f"{month:%Y-%m}",
+                        "channel": channel,
+                        "applications": n,
+                    }
+                    if founder:
+                        row["founder_code"] = founder
+                    rows.append(row)
     return rows
+
+
+# sector → the regional body that founds its organizations (other sectors: a federal founder)
+REGIONAL_BODY = {
+    "healthcare": "health",
+    "education": "education",
+    "sport": "sport",
+    "social": "social",
+}
+FEDERAL = {"culture": "minkultury"}
+
+
+async def _founders(session: AsyncSession, codes: list[str]) -> dict[tuple[str, str], str]:
+    """Every other demo region's information system states the founder; the rest do not."""
+    sectors = {s.code: s.sector for s in await mszu_repository.services(session)}
+    out: dict[tuple[str, str], str] = {}
+    for region in sorted(REGIONS)[::2]:
+        for code in codes:
+            sector = sectors.get(code, "")
+            if sector in REGIONAL_BODY:
+                out[(code, region)] = regional_founder_code(region, REGIONAL_BODY[sector])
+            elif sector in FEDERAL:
+                out[(code, region)] = FEDERAL[sector]
+    return out
 
 
 async def _statistics(session: AsyncSession) -> None:
@@ -122,7 +157,7 @@ async def _statistics(session: AsyncSession) -> None:
     approved = await mszu_repository.current_approved(session)
     assert approved is not None  # noqa: S101 - seeded just before
     codes = sorted(await mszu_repository.items(session, approved.number))
-    rows = statistics_rows(codes, today_moscow())
+    rows = statistics_rows(codes, today_moscow(), founders=await _founders(session, codes))
     for at in range(0, len(rows), 10_000):
         await ingest_statistics(session, source.id, rows[at : at + 10_000], first_index=at)
 
@@ -143,15 +178,31 @@ async def _criteria_and_measures(session: AsyncSession) -> None:
     if coordinator is None:
         return
     today = today_moscow()
-    for region, title, channels, ago, days in (
-        ("16", "Плакаты с QR-кодом анкеты в поликлиниках", ["posters", "staff"], 75, 21),
-        ("16", "Баннер на региональном портале", ["portal"], 30, 14),
-        ("66", "Рассылка SMS родителям школьников", ["sms"], 60, 7),
-        ("54", "Сюжеты на региональном телевидении", ["media"], 45, 10),
+    for region, title, channels, ago, days, types, founder in (
+        (
+            "16",
+            "Плакаты с QR-кодом анкеты в поликлиниках",
+            ["posters", "staff"],
+            75,
+            21,
+            ["med_outpatient"],
+            "",
+        ),
+        ("16", "Баннер на региональном портале", ["portal"], 30, 14, [], ""),
+        ("66", "Рассылка SMS родителям школьников", ["sms"], 60, 7, [], "r66-education"),
+        ("54", "Сюжеты на региональном телевидении", ["media"], 45, 10, [], ""),
     ):
         start = today - timedelta(days=ago)
         await measures.create(
-            session, coordinator, region, title, channels, start, start + timedelta(days=days)
+            session,
+            coordinator,
+            region,
+            title,
+            channels,
+            start,
+            start + timedelta(days=days),
+            type_codes=types,
+            founder_code=founder,
         )
 
 

@@ -61,8 +61,10 @@ BODY_SCHEMA = {
     summary="Принять статистику заявлений по услугам",
 )
 async def post_service_statistics(request: Request, session: DB) -> Response:
-    """Up to 10 000 rows (JSON array or NDJSON); idempotent by (source, service, region, month,
-    channel): the same value is a duplicate, another value replaces it (audited)."""
+    """Up to 10 000 rows (JSON array or NDJSON); idempotent by (source, service, region,
+    founder, month, channel), the founder being optional: the same value is a duplicate, another
+    value replaces it (audited). A source states the founder on all rows of a (service, region,
+    month), whatever the channel, or on none."""
     settings = settings_of(request)
     source = await _source(request, session)
     _limiter(request).take(source.id)
@@ -92,7 +94,7 @@ async def get_shares(
         "trajectory": source,
         "items": [
             {
-                unit: r.code,
+                unit: r.code or None,
                 "name": r.name,
                 "applications": r.applications,
                 "electronic_share": r.electronic_share,

@@ -62,7 +62,8 @@ class MszuListItem(Base):
 
 
 class ServiceStatistic(Base):
-    """Applications one source reports for a service, region, month and channel (replaceable)."""
+    """Applications one source reports for a service, region, founder, month and channel
+    (replaceable). ``founder_code`` is '' when the source does not state the founder."""
 
     __tablename__ = "service_statistics"
     __table_args__ = (
@@ -77,6 +78,7 @@ class ServiceStatistic(Base):
     region_code: Mapped[str] = mapped_column(String(2), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    founder_code: Mapped[str] = mapped_column(String(60), primary_key=True, server_default="")
     applications: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
@@ -91,6 +93,7 @@ class ServiceStatisticChange(Base):
     source_id: Mapped[int] = mapped_column(Integer, index=True)
     service_code: Mapped[str] = mapped_column(String(100))
     region_code: Mapped[str] = mapped_column(String(2))
+    founder_code: Mapped[str] = mapped_column(String(60), server_default="")
     month: Mapped[date] = mapped_column(Date)
     channel: Mapped[str] = mapped_column(String(10))
     old_applications: Mapped[int] = mapped_column(BigInteger)

@@ -169,7 +169,7 @@ async def share_page(
         header = ["Код", "Название", "Заявлений", "Электронно, %", "Проактивно, %", "Цель, %"]
         data = [
             (
-                r.code,
+                r.code or "—",
                 r.name,
                 r.applications,
                 _pct(r.electronic_share),
@@ -209,6 +209,7 @@ async def share_page(
         source=source,
         trend=trend,
         chart=share_chart(trend),
+        unstated=next((r for r in rows if unit == "founder" and r.code == ""), None),
         uploaded=await repository.trajectory(session),
         can_upload=user.role == Role.coordinator,
     )

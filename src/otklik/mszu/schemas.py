@@ -14,6 +14,15 @@ class StatisticIn(BaseModel):
 
     service_code: str = Field(examples=["health.appointment_online"])
     region_code: str = Field(examples=["16"], description="двузначный код субъекта РФ")
+    founder_code: str | None = Field(
+        default=None,
+        max_length=60,
+        examples=["r16-health"],
+        description="необязательно: код учредителя организаций, принявших заявления (из реестра); "
+        "входит в ключ идемпотентности; без него заявления попадают в строку «учредитель не "
+        "указан». Для одних услуги, субъекта и месяца источник указывает учредителя во всех "
+        "строках (всех каналов) или ни в одной",
+    )
     month: str = Field(examples=["2026-10"], description="ГГГГ-ММ, закончившийся месяц")
     channel: Literal["portal", "proactive", "in_person", "other"]
     applications: int = Field(ge=0, description="число заявлений")

@@ -1,6 +1,9 @@
 """Electronic share of the МСЗУ by service, region, founder and country against the trajectory.
 
-Electronic = portal + proactive applications; the share's n is all applications. The national
+Electronic = portal + proactive applications; the share's n is all applications. The founder
+view uses the founder stated on each statistics row (``founder_code``); applications whose
+source stated no founder form their own row «учредитель не указан», never spread over founders
+by guesswork. The national
 trajectory is linear from the 2025 baseline (the country's electronic share in 2025, or
 ``BASELINE_DEFAULT`` when 2025 has no statistics) to 99 % at the end of 2030, unless a
 coordinator uploaded year-end targets (then linear between them).
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, or_, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -60,18 +63,13 @@ class ShareRow:
         return None if s is None else s - self.target
 
 
-def _founder_of_row(scope_founder: int | None) -> Any:
-    """The scope's founder when it answers for this row (same sector; its region or federal)."""
+UNSTATED = "учредитель не указан"
+
+
+def _founder_of_row() -> Any:
+    """The founder the row states (NULL when it states none: no founder scope holds it)."""
     f = aliased(Founder)  # not correlated with the founders of the «by founder» view
-    return (
-        select(f.id)
-        .where(
-            f.id == scope_founder,
-            f.sector == Service.sector,
-            or_(f.kind == "federal", f.region_code == St.region_code),
-        )
-        .scalar_subquery()
-    )
+    return select(f.id).where(f.code == St.founder_code).scalar_subquery()
 
 
 async def _codes(session: AsyncSession) -> list[str]:
@@ -96,7 +94,7 @@ def _base(user: User | None, codes: list[str], start: date, end: date, *key: Any
         cols = ScopeColumns(
             organization_id=literal(None),
             region_code=St.region_code,
-            founder_id=_founder_of_row(scope.founder_id),
+            founder_id=_founder_of_row(),
         )
         stmt = apply_scope(stmt, scope, cols)
     return stmt
@@ -161,19 +159,12 @@ async def shares(
             .group_by(Region.code, Region.name)
         )
     elif unit == "founder":
+        name = func.coalesce(Founder.short_name, literal(UNSTATED))
         stmt = (
-            _base(user, codes, start, end, Founder.code, Founder.short_name)
-            .join(
-                Founder,
-                and_(
-                    Founder.sector == Service.sector,
-                    or_(Founder.kind == "federal", Founder.region_code == St.region_code),
-                ),
-            )
-            .group_by(Founder.code, Founder.short_name)
+            _base(user, codes, start, end, St.founder_code, name)
+            .outerjoin(Founder, Founder.code == St.founder_code)
+            .group_by(St.founder_code, name)
         )
-        if user is not None and user.scope_founder_id is not None:
-            stmt = stmt.where(Founder.id == user.scope_founder_id)  # a founder sees itself only
     else:
         stmt = _base(user, codes, start, end, literal("RU"), literal("Российская Федерация"))
     rows = [
@@ -181,7 +172,10 @@ async def shares(
         for c, n, t, e, p in await session.execute(stmt)
         if t is not None
     ]
-    rows.sort(key=lambda r: (r.gap is None, r.gap if r.gap is not None else 0, r.code))
+    # furthest behind first; the row of applications without a stated founder last
+    rows.sort(
+        key=lambda r: (r.code == "", r.gap is None, r.gap if r.gap is not None else 0, r.code)
+    )
     return rows, source
 
 

@@ -1,6 +1,7 @@
 """Application statistics intake: validation per row, then set-based staging and upsert.
 
-Idempotent by (source, service, region, month, channel): the same value again is a duplicate,
+Idempotent by (source, service, region, founder, month, channel), the founder being optional
+('' when a row does not state it): the same value again is a duplicate,
 a different one replaces the stored value and leaves an audit row with both values. Rows of a
 closed (reported) quarter are refused. Reuses the intake domain's source keys and body parsing.
 """
@@ -25,10 +26,17 @@ from otklik.mszu import repository
 from otklik.mszu.messages import message
 from otklik.mszu.models import CHANNELS
 
-FIELDS = ("service_code", "region_code", "month", "channel", "applications")
+REQUIRED = ("service_code", "region_code", "month", "channel", "applications")
+FIELDS = (*REQUIRED, "founder_code")
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
 MAX_COUNT = 1_000_000_000
-DB_FIELDS = {"unknown_service": "service_code", "unknown_region": "region_code"}
+DB_FIELDS = {
+    "unknown_service": "service_code",
+    "unknown_region": "region_code",
+    "unknown_founder": "founder_code",
+    "founder_region_mismatch": "founder_code",
+    "mixed_founder": "founder_code",
+}
 
 
 @dataclass(slots=True)
@@ -65,7 +73,7 @@ class StatsResult:
         }
 
 
-Clean = tuple[str, str, date, str, int]
+Clean = tuple[str, str, str, date, str, int]  # service, region, founder, month, channel, count
 
 
 def _month(value: Any, today: date) -> date | tuple[str, str]:
@@ -89,13 +97,21 @@ def check_row(obj: Any, today: date) -> Clean | list[tuple[str, str, str]]:
     if not isinstance(obj, dict):
         return [("", "not_an_object", message("not_an_object"))]
     problems = [(k[:60], "unknown_field", message("unknown_field")) for k in obj if k not in FIELDS]
-    for f in FIELDS:
+    for f in REQUIRED:
         if obj.get(f) in (None, ""):
             problems.append((f, "required", message("required")))
     if problems:
         return problems
-    for f in ("service_code", "region_code", "channel"):
-        if not isinstance(obj[f], str) or len(obj[f]) > 100:
+    founder = obj.get("founder_code")
+    founder = "" if founder is None else founder
+    for f, v in (
+        ("service_code", obj["service_code"]),
+        ("region_code", obj["region_code"]),
+        ("channel", obj["channel"]),
+        ("founder_code", founder),
+    ):
+        limit = 60 if f == "founder_code" else 100
+        if not isinstance(v, str) or len(v) > limit:
             problems.append((f, "invalid_type", message("invalid_type", expected="строка")))
     count = obj["applications"]
     if not isinstance(count, int) or isinstance(count, bool):
@@ -113,7 +129,66 @@ def check_row(obj: Any, today: date) -> Clean | list[tuple[str, str, str]]:
         problems.append(("month", *month))
     if problems or isinstance(month, tuple):
         return problems
-    return (obj["service_code"], obj["region_code"], month, obj["channel"], int(count))
+    return (
+        obj["service_code"],
+        obj["region_code"],
+        str(founder).strip(),
+        month,
+        obj["channel"],
+        int(count),
+    )
+
+
+MIXED_OTHER = {True: "без учредителя", False: "с учредителями"}
+CHANNEL_SET = frozenset(CHANNELS)
+
+
+def fast_row(obj: Any, months: dict[str, date | None], today: date) -> Clean | None:
+    """The common case in one pass: a well-formed row exactly as ``check_row`` would return it;
+    ``None`` sends the row to ``check_row`` for its precise errors. ``months`` caches the
+    parsed months of a batch (``None`` for a bad one)."""
+    if type(obj) is not dict:
+        return None
+    size = len(obj)
+    if size == 5:
+        founder: Any = ""
+    elif size == 6 and "founder_code" in obj:
+        founder = obj["founder_code"]
+        if founder is None:
+            founder = ""
+    else:
+        return None
+    try:
+        s, r, m, c, a = (
+            obj["service_code"],
+            obj["region_code"],
+            obj["month"],
+            obj["channel"],
+            obj["applications"],
+        )
+    except KeyError:
+        return None
+    if not (
+        type(s) is str
+        and type(r) is str
+        and type(c) is str
+        and type(a) is int
+        and type(founder) is str
+        and type(m) is str
+        and 0 < len(s) <= 100
+        and 0 < len(r) <= 100
+        and len(founder) <= 60
+        and 0 <= a <= MAX_COUNT
+        and c in CHANNEL_SET
+    ):
+        return None
+    if m not in months:
+        parsed = _month(m, today)
+        months[m] = parsed if isinstance(parsed, date) else None
+    month = months[m]
+    if month is None:
+        return None
+    return (s, r, founder.strip(), month, c, a)
 
 
 def today_moscow() -> date:
@@ -132,26 +207,37 @@ async def ingest_statistics(
     day = today or today_moscow()
     result = StatsResult()
     clean: dict[int, Clean] = {}
+    months: dict[str, date | None] = {}
     for i, obj in enumerate(items):
+        fast = fast_row(obj, months, day)
+        if fast is not None:
+            clean[i] = fast
+            continue
         checked = check_row(obj, day)
         if isinstance(checked, list):
             result.errors.extend(RowError(first_index + i, *p) for p in checked)
         else:
             clean[i] = checked
-    keys = Counter(c[:4] for c in clean.values())
+    keys = Counter(c[:5] for c in clean.values())
     first: dict[tuple[Any, ...], int] = {}
     for i, c in list(clean.items()):
-        if keys[c[:4]] > 1:
-            first.setdefault(c[:4], first_index + i)
-            text_ = message("duplicate_in_batch", first=first[c[:4]])
+        if keys[c[:5]] > 1:
+            first.setdefault(c[:5], first_index + i)
+            text_ = message("duplicate_in_batch", first=first[c[:5]])
             result.errors.append(RowError(first_index + i, "", "duplicate_in_batch", text_))
             del clean[i]
     if clean:
         await repository.stage(session, ((i, *c) for i, c in clean.items()))
         bad = await repository.check_staged(session, source_id)
+        bad_with_founder = {i for i in bad if clean[i][2]}
         for i, code in bad.items():
             field_ = DB_FIELDS.get(code, "month")
-            result.errors.append(RowError(first_index + i, field_, code, message(code)))
+            text_ = (
+                message(code, other=MIXED_OTHER[i in bad_with_founder])
+                if code == "mixed_founder"
+                else message(code)
+            )
+            result.errors.append(RowError(first_index + i, field_, code, text_))
         staged = len(clean) - len(bad)
         result.accepted, result.replaced, result.duplicates = await repository.store_staged(
             session, source_id, staged
@@ -174,7 +260,7 @@ def read_rows(path: Path, max_bytes: int) -> Iterator[tuple[int, Any]]:
                 "Файл слишком большой: разделите его на части.", code="file_too_large"
             )
         return _ndjson(path)
-    table = open_table(path, required=set(FIELDS), aliases={}, max_bytes=max_bytes)
+    table = open_table(path, required=set(REQUIRED), aliases={}, max_bytes=max_bytes)
     unknown = sorted(h for h in table.headers if h and h not in FIELDS)
     if unknown:
         raise FileProblem(

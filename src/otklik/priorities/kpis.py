@@ -14,12 +14,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from otklik.errors import Forbidden, NotFound, ValidationFailed
+from otklik.errors import NotFound, ValidationFailed
 from otklik.identity.models import User
 from otklik.identity.service import scope_of
 from otklik.indicators.periods import Period
 from otklik.kit.clock import MOSCOW
-from otklik.kit.scope import ScopeKind
 from otklik.priorities import repository, repository_kpis
 
 TARGET_RATE = 0.40
@@ -92,16 +91,16 @@ def parse_code(code: str) -> tuple[str, str]:
     return kind, key
 
 
-def check_scope(user: User, kind: str, key: str, founder_id: int | None = None) -> None:
-    """A participant sees its own figures and those of its peers of the same kind only."""
-    scope = scope_of(user)
-    if scope.kind is ScopeKind.country:
-        return
-    if scope.kind is ScopeKind.region and kind == "region" and key == scope.region_code:
-        return
-    if scope.kind.value == kind == "founder" and founder_id == scope.founder_id is not None:
-        return
-    raise Forbidden("Показатели этого участника вам недоступны.")
+NOT_FOUND = "Такого участника нет в реестре."
+
+
+async def check_scope(session: AsyncSession, user: User, kind: str, key: str) -> None:
+    """A participant's figures are open to the scopes that hold it (the one scope filter):
+    the country sees every participant, a region its own region and its organizations, a founder
+    itself and its organizations, an organization itself. Anything else answers 404 exactly as
+    a participant that does not exist, so the answer does not reveal who is registered."""
+    if not await repository.participant_visible(session, kind, key, scope_of(user)):
+        raise NotFound(NOT_FOUND)
 
 
 def _shift(p: Period) -> tuple[date, date]:
@@ -234,14 +233,13 @@ async def participant(
     session: AsyncSession, user: User, code: str, period: Period
 ) -> tuple[Kpi, list[Kpi], dict[str, dict[str, Any]]]:
     kind, key = parse_code(code)
-    founder = await repository.founder_id(session, key) if kind == "founder" else None
-    check_scope(user, kind, key, founder)
+    await check_scope(session, user, kind, key)
     peers = await table(session, kind, period)
     mine = next((k for k in peers if k.code == key), None)
     if mine is None:
         names = await repository.unit_names(session, kind)
         if key not in names:
-            raise NotFound("Такого участника нет в реестре.")
+            raise NotFound(NOT_FOUND)
         mine = Kpi(key, names[key], 0, 0, None, 0, None, 0, None, None)
     values = await external(session, kind, period)
     return mine, peers, external_of(key, values, await external_present(session))

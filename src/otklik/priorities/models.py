@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,7 +44,13 @@ class InformationMeasure(Base):
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     channels: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
-    organization_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))  # empty: whole region
+    # coverage within the region: listed organizations, or a filter (types and/or founder);
+    # all empty: every organization of the region
+    organization_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger))
+    type_codes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(60)), server_default=text("'{}'::varchar[]")
+    )
+    founder_id: Mapped[int | None] = mapped_column(ForeignKey("founders.id"))
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date] = mapped_column(Date)
     created_by: Mapped[str] = mapped_column(String(200))

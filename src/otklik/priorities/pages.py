@@ -205,7 +205,11 @@ async def measures_page(
         request,
         "priorities/measures.html",
         items=items,
+        moved=[x for x in items if x.effect.moved],
         channels=measures.CHANNELS,
+        methods=measures.METHODS,
+        types=await repository.organization_types(session),
+        window_days=measures.WINDOW_DAYS,
         region=region,
         user=user,
     )
@@ -220,14 +224,28 @@ async def add_measure(
     title: Annotated[str, Form(max_length=300)] = "",
     started_on: Annotated[str, Form(max_length=20)] = "",
     ended_on: Annotated[str, Form(max_length=20)] = "",
+    organizations: Annotated[str, Form(max_length=20_000)] = "",
+    founder: Annotated[str, Form(max_length=60)] = "",
 ) -> Response:
     form = await request.form()
     channels = [str(c) for c in form.getlist("channels")]
+    types = [str(t) for t in form.getlist("types")]
     try:
         start = date.fromisoformat(started_on) if started_on else None
         end = date.fromisoformat(ended_on) if ended_on else None
     except ValueError:
         raise ValidationFailed("Даты в формате ГГГГ-ММ-ДД.", code="dates") from None
     region = region or (user.scope_region_code or "")
-    await measures.create(session, user, region, title, channels, start, end)
+    await measures.create(
+        session,
+        user,
+        region,
+        title,
+        channels,
+        start,
+        end,
+        ogrns=measures.parse_ogrns(organizations),
+        type_codes=types,
+        founder_code=founder,
+    )
     return RedirectResponse(f"/measures?region={region}", status_code=303)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import BigInteger, Integer, Select, String, cast, func, literal, null, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.priorities.models import CriteriaVersion, InformationMeasure
+from otklik.registry.models import Founder, Organization, OrganizationType, Region
 
 
 async def versions(session: AsyncSession) -> list[CriteriaVersion]:
@@ -88,46 +90,117 @@ async def measures(session: AsyncSession, region: str | None) -> list[Informatio
     return list(await session.scalars(stmt))
 
 
-# Answer rate (responses / delivered invitations) of each measure's organizations in the
-# 30 days before it started and the 30 days after it ended, one statement for all measures.
-MEASURE_RATES = text(
-    """
-    WITH m AS (
-        SELECT id, region_code, organization_ids, started_on, ended_on
-        FROM information_measures WHERE id = ANY(:ids)
-    ), w AS (
-        SELECT id, region_code, organization_ids, 'before' AS side,
-               started_on - 30 AS lo, started_on - 1 AS hi FROM m
+# The organizations a measure covers: its region, narrowed to the listed organizations and/or
+# to organization types and a founder (every organization of the region when all are empty).
+COVERS = """o.region_code = {m}.region_code
+    AND (cardinality({m}.organization_ids) = 0 OR o.id = ANY({m}.organization_ids))
+    AND (cardinality({m}.type_codes) = 0 OR o.type_code = ANY({m}.type_codes))
+    AND ({m}.founder_id IS NULL OR o.founder_id = {m}.founder_id)"""
+
+# Delivered invitations and answers per organization, window bucket (0 early before, 1 late
+# before, 2 after) and week (from the start before it, from the day after the end after it), for
+# the covered organizations and the comparison: organizations of the covered ones' types that
+# no measure overlapping the windows covers. One statement per measure.
+MEASURE_CELLS = text(
+    f"""
+    WITH m AS (SELECT * FROM information_measures WHERE id = :id),
+    covered AS (SELECT o.id, o.type_code FROM organizations o JOIN m ON {COVERS.format(m="m")}),
+    busy AS (
+        SELECT o.id FROM information_measures x JOIN organizations o ON {COVERS.format(m="x")}
+        WHERE x.id <> :id AND x.started_on < CAST(:post_hi AS date)
+          AND x.ended_on >= CAST(:pre_lo AS date)
+    ),
+    units AS (
+        SELECT id, true AS covered FROM covered
         UNION ALL
-        SELECT id, region_code, organization_ids, 'after', ended_on + 1,
-               LEAST(ended_on + 30, CAST(:today AS date)) FROM m
-    ), orgs AS (
-        SELECT w.id, w.side, w.lo, w.hi, o.id AS organization_id
-        FROM w JOIN organizations o ON o.region_code = w.region_code
-        WHERE cardinality(w.organization_ids) = 0 OR o.id = ANY(w.organization_ids)
-    ), delivered AS (
-        SELECT orgs.id, orgs.side, count(i.id) AS n FROM orgs
-        JOIN invitations i ON i.organization_id = orgs.organization_id
-         AND i.delivered_at >= orgs.lo AND i.delivered_at < orgs.hi + 1
-        GROUP BY orgs.id, orgs.side
-    ), answered AS (
-        SELECT orgs.id, orgs.side, count(r.id) AS n FROM orgs
-        JOIN responses r ON r.organization_id = orgs.organization_id
-         AND r.answered_on BETWEEN orgs.lo AND orgs.hi
-        GROUP BY orgs.id, orgs.side
+        SELECT o.id, false FROM organizations o
+        WHERE o.type_code IN (SELECT type_code FROM covered)
+          AND o.id NOT IN (SELECT id FROM covered) AND o.id NOT IN (SELECT id FROM busy)
+    ),
+    d AS (
+        SELECT i.organization_id AS id,
+               (i.delivered_at AT TIME ZONE 'Europe/Moscow')::date AS day, count(*) AS n
+        FROM invitations i
+        WHERE i.organization_id IN (SELECT id FROM units)
+          AND i.delivered_at >= CAST(:pre_lo AS timestamp) AT TIME ZONE 'Europe/Moscow'
+          AND i.delivered_at < CAST(:post_hi AS timestamp) AT TIME ZONE 'Europe/Moscow'
+        GROUP BY 1, 2
+    ),
+    a AS (
+        SELECT r.organization_id AS id, r.answered_on AS day, count(*) AS n FROM responses r
+        WHERE r.organization_id IN (SELECT id FROM units)
+          AND r.answered_on >= CAST(:pre_lo AS date) AND r.answered_on < CAST(:post_hi AS date)
+        GROUP BY 1, 2
+    ),
+    days AS (
+        SELECT coalesce(d.id, a.id) AS id, coalesce(d.day, a.day) AS day,
+               coalesce(d.n, 0) AS delivered, coalesce(a.n, 0) AS answered
+        FROM d FULL JOIN a ON a.id = d.id AND a.day = d.day
     )
-    SELECT w.id, w.side, coalesce(d.n, 0), coalesce(a.n, 0), w.hi >= w.lo
-    FROM w LEFT JOIN delivered d ON d.id = w.id AND d.side = w.side
-    LEFT JOIN answered a ON a.id = w.id AND a.side = w.side
-    """
+    SELECT days.id, u.covered,
+           CASE WHEN day < CAST(:mid AS date) THEN 0 WHEN day < CAST(:start AS date) THEN 1
+                ELSE 2 END AS bucket,
+           CASE WHEN day < CAST(:start AS date)
+                THEN floor((day - CAST(:start AS date)) / 7.0)
+                ELSE floor((day - CAST(:post_lo AS date)) / 7.0) END::int AS week,
+           sum(delivered)::int AS delivered, sum(answered)::int AS answered
+    FROM days JOIN units u ON u.id = days.id
+    WHERE day < CAST(:start AS date) OR day >= CAST(:post_lo AS date)
+    GROUP BY 1, 2, 3, 4
+    """  # noqa: S608 - COVERS is a constant
+)
+MEASURE_UNITS = text(
+    f"""
+    SELECT count(*) FROM information_measures m JOIN organizations o ON {COVERS.format(m="m")}
+    WHERE m.id = :id
+    """  # noqa: S608 - COVERS is a constant
 )
 
 
-async def measure_rates(
-    session: AsyncSession, ids: list[int], today: date
-) -> dict[tuple[int, str], tuple[int, int, bool]]:
-    rows = await session.execute(MEASURE_RATES, {"ids": ids, "today": today})
-    return {(int(i), str(s)): (int(d), int(a), bool(ok)) for i, s, d, a, ok in rows}
+async def measure_cells(
+    session: AsyncSession, measure_id: int, bounds: dict[str, date]
+) -> list[tuple[int, bool, int, int, int, int]]:
+    """(organization, covered, bucket, week, delivered, answered) of one measure's windows."""
+    rows = await session.execute(MEASURE_CELLS, {"id": measure_id, **bounds})
+    return [(int(o), bool(c), int(b), int(w), int(d), int(a)) for o, c, b, w, d, a in rows]
+
+
+async def covered_count(session: AsyncSession, measure_id: int) -> int:
+    return int(await session.scalar(MEASURE_UNITS, {"id": measure_id}) or 0)
+
+
+async def organizations_by_ogrn(
+    session: AsyncSession, ogrns: list[str]
+) -> dict[str, tuple[int, str]]:
+    """{OGRN: (id, region)} of the listed organizations that exist."""
+    rows = await session.execute(
+        select(Organization.ogrn, Organization.id, Organization.region_code).where(
+            Organization.ogrn.in_(ogrns)
+        )
+    )
+    return {str(g): (int(i), str(r)) for g, i, r in rows}
+
+
+async def organization_types(session: AsyncSession) -> dict[str, str]:
+    rows = await session.execute(
+        select(OrganizationType.code, OrganizationType.name).order_by(
+            OrganizationType.position, OrganizationType.code
+        )
+    )
+    return {str(c): str(n) for c, n in rows}
+
+
+async def founder_by_code(session: AsyncSession, code: str) -> tuple[int, str | None] | None:
+    """(id, region or None for a federal founder) of a founder code."""
+    row = (
+        await session.execute(select(Founder.id, Founder.region_code).where(Founder.code == code))
+    ).first()
+    return None if row is None else (int(row[0]), row[1])
+
+
+async def founder_codes(session: AsyncSession, ids: list[int]) -> dict[int, str]:
+    rows = await session.execute(select(Founder.id, Founder.code).where(Founder.id.in_(ids)))
+    return {int(i): str(c) for i, c in rows}
 
 
 # --- participants' performance indicators ---
@@ -193,9 +266,33 @@ async def unit_names(session: AsyncSession, kind: str) -> dict[str, str]:
     return {str(c): str(n) for c, n in await session.execute(text(sql))}
 
 
-async def founder_id(session: AsyncSession, code: str) -> int | None:
-    found = await session.scalar(text("SELECT id FROM founders WHERE code = :c"), {"c": code})
-    return None if found is None else int(found)
+def _participant_unit(kind: str, key: str) -> tuple[Select[int], ScopeColumns]:
+    """The participant as one row with the columns that locate it in the country.
+
+    A region or a founder is not an organization: its row has no organization id, and a region
+    has no founder (a founder no region), so only a scope of the same unit, or the country, holds
+    it. An organization row carries all three columns, so a region, a founder or the
+    organization itself holds it.
+    """
+    none_big = cast(null(), BigInteger)
+    none_int = cast(null(), Integer)
+    if kind == "organization":
+        o = Organization
+        cols = ScopeColumns(o.id, o.region_code, o.founder_id)
+        return select(literal(1)).select_from(o).where(o.ogrn == key), cols
+    if kind == "region":
+        r = Region
+        cols = ScopeColumns(none_big, r.code, none_int)
+        return select(literal(1)).select_from(r).where(r.code == key), cols
+    f = Founder
+    cols = ScopeColumns(none_big, cast(null(), String(2)), f.id)
+    return select(literal(1)).select_from(f).where(f.code == key), cols
+
+
+async def participant_visible(session: AsyncSession, kind: str, key: str, scope: Scope) -> bool:
+    """True when the participant exists and lies inside ``scope`` (through the one filter)."""
+    stmt, cols = _participant_unit(kind, key)
+    return await session.scalar(apply_scope(stmt, scope, cols).limit(1)) is not None
 
 
 def _trend_sql(kind: str) -> Any:
