@@ -17,12 +17,14 @@ import random
 import numpy as np
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from otklik.indicators import tables
 from otklik.indicators import service as ind
+from otklik.indicators import tables
 from otklik.indicators.periods import parse_period
 from otklik.opendata import suppression
+from otklik.registry.models import Organization
 from tests.opendata.data import POPULATION, QUARTER, populate
 
 MIN_N = 10
@@ -98,7 +100,9 @@ async def test_no_suppressed_cell_can_be_subtracted_back(
     assert leaks(truth, orgs, aggregates) == []
 
 
-async def test_the_cabinets_hidden_sets_are_kept(session: AsyncSession, client: AsyncClient) -> None:
+async def test_the_cabinets_hidden_sets_are_kept(
+    session: AsyncSession, client: AsyncClient
+) -> None:
     """Organizations: exactly the cabinets' set; regions: at least the cabinets' set."""
     truth = await populate(session)
     period = parse_period(QUARTER)
@@ -107,9 +111,6 @@ async def test_the_cabinets_hidden_sets_are_kept(session: AsyncSession, client: 
     cabinet_regions = await tables.hidden_regions(session, period, m)
     orgs = await _csv(client, "organizations")
     ids = {r["ogrn"]: r for r in orgs}
-    from otklik.registry.models import Organization
-    from sqlalchemy import select
-
     by_id = dict((await session.execute(select(Organization.ogrn, Organization.id))).all())
     published = {by_id[o] for o, r in ids.items() if r["suppressed"] == "true" and o in truth}
     assert published == {by_id[o] for o in truth} & cabinet_orgs
@@ -126,12 +127,12 @@ async def test_without_closing_the_attack_succeeds(session: AsyncSession) -> Non
     found = []
     for rows in POPULATIONS.values():
         truth = {f"o{i}": k for i, (_, _, _, k) in enumerate(rows)}
-        keys = {
-            g: [r[i] for r in rows] for g, i in (("region", 0), ("type", 1), ("founder", 2))
-        }
+        keys = {g: [r[i] for r in rows] for g, i in (("region", 0), ("type", 1), ("founder", 2))}
         months = [[0] * 7 + [k] + [0] * 4 for *_, k in rows]
-        pop = tables.Population(list(range(len(rows))), keys["region"], keys["type"],
-                                [sorted(set(keys["founder"])).index(f) for f in keys["founder"]], months)
+        founders = [sorted(set(keys["founder"])).index(f) for f in keys["founder"]]
+        pop = tables.Population(
+            list(range(len(rows))), keys["region"], keys["type"], founders, months
+        )
         period = parse_period(QUARTER)
         hidden_ids = tables.hidden_in(pop, period, MIN_N)
         plain = {g: suppression.group_hidden(pop, g, period, MIN_N) for g in suppression.GROUPINGS}

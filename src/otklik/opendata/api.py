@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -20,7 +20,7 @@ from otklik.kit.web import DB, client_key, settings_of
 from otklik.opendata import repository, service
 from otklik.opendata.service import CACHE_CONTROL, LICENCE
 
-PUBLIC: dict[str, Any] = {"security": []}
+PUBLIC: dict[str, Any] = {"security": [{}]}  # anonymous: no credentials
 _OGRN = re.compile(r"^\d{13}$|^\d{15}$", re.ASCII)
 
 
@@ -41,9 +41,7 @@ async def rate_limited(request: Request) -> None:
     limiter.take(client_key(request))
 
 
-router = APIRouter(
-    prefix="/api/open/v1", tags=["open data"], dependencies=[Depends(rate_limited)]
-)
+router = APIRouter(prefix="/api/open/v1", tags=["open data"], dependencies=[Depends(rate_limited)])
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
         "model": ErrorOut,
@@ -148,7 +146,11 @@ for _fmt in ("csv", "json"):
         summary=f"Показатели организаций за квартал ({_fmt.upper()})",
         description="Все организации с анкетами за квартал; скрытые значения пусты "
         "(suppressed=true). Отбор: region, type, founder. Файл отдаётся потоком.",
-        responses={**ERRORS, 200: {"content": {TYPES[_fmt]: {}}}, 304: {"description": "Не изменился"}},
+        responses={
+            **ERRORS,
+            200: {"content": {TYPES[_fmt]: {}}},
+            304: {"description": "Не изменился"},
+        },
         response_class=Response,
         openapi_extra=PUBLIC,
         name=f"opendata_organizations_{_fmt}",
@@ -213,13 +215,9 @@ class BadOgrn(DomainError):
     openapi_extra=PUBLIC,
     response_class=JSONResponse,
 )
-async def organization(
-    request: Request, session: DB, ogrn: str, period: PeriodQ = ""
-) -> Response:
+async def organization(request: Request, session: DB, ogrn: str, period: PeriodQ = "") -> Response:
     if not _OGRN.match(ogrn):
         raise BadOgrn()
     p = service.parse_quarter(period, moscow_date())
     page = await service.organization_page(session, ogrn, p, moscow_date())
     return _json(request, service.organization_json(page), page.data.methodology)
-
-

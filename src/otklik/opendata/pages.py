@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Query, Request
@@ -78,9 +78,7 @@ async def regions(request: Request, session: DB, period: PeriodQ = "") -> Respon
     today = moscow_date()
     p = service.parse_quarter(period, today)
     rows, m = await service.region_tiles(session, p, today)
-    ranked = sorted(
-        rows, key=lambda r: (r["pooled"] is None, -(r["pooled"] or 0), str(r["code"]))
-    )
+    ranked = sorted(rows, key=lambda r: (r["pooled"] is None, -(r["pooled"] or 0), str(r["code"])))
     first = await repository.first_answer_month(session)
     return render(
         request,
@@ -136,7 +134,8 @@ async def search(
     q = q.strip()
     if region and not _REGION.match(region):
         raise BadRegion()
-    rows, total = [], 0
+    rows: list[Any] = []
+    total = 0
     if q or region:
         rows, total = await repository.search(
             session, q, region, SEARCH_PER_PAGE, (page - 1) * SEARCH_PER_PAGE

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Integer,
+    Numeric,
     Select,
     String,
     and_,
@@ -20,7 +21,6 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    Numeric,
     or_,
     select,
 )
@@ -287,7 +287,9 @@ async def search(
 
 
 async def sitemap_ogrns(session: AsyncSession) -> list[str]:
-    return list((await session.scalars(select(Organization.ogrn).order_by(Organization.ogrn))).all())
+    return list(
+        (await session.scalars(select(Organization.ogrn).order_by(Organization.ogrn))).all()
+    )
 
 
 async def first_answer_month(session: AsyncSession) -> date | None:

@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -241,9 +241,7 @@ async def prepare(
         query.region = region
     if type_code:
         if not await repository.type_exists(session, type_code):
-            raise NotFound(
-                f"Тип организации «{type_code[:60]}» не найден.", code="type_not_found"
-            )
+            raise NotFound(f"Тип организации «{type_code[:60]}» не найден.", code="type_not_found")
         query.type_code = type_code
     if founder:
         found = await repository.founder_by_code(session, founder)
@@ -321,9 +319,7 @@ def _org_row(query: Query, r: Any) -> Row:
         "integral": None if hidden else _num(r.integral),
         "integral_shrunk": None if hidden else _num(r.shrunk),
         "overall": None if hidden else _num(r.overall),
-        "answer_rate": None
-        if hidden
-        else disclosure.ratio(resp, int(r.recipients), query.m.min_n),
+        "answer_rate": None if hidden else disclosure.ratio(resp, int(r.recipients), query.m.min_n),
     }
 
 
@@ -594,5 +590,3 @@ def published_quarters(first: date | None, today: date) -> list[Period]:
         return [last]
     out = quarters_back(last, 4 * (last.year - first.year + 1))
     return [p for p in reversed(out) if p.end >= first]
-
-

@@ -176,7 +176,7 @@ def _solvable(
     _, sv, vt = np.linalg.svd(a, full_matrices=False)
     q = vt[sv > 1e-9 * sv.max()]
     diag = (q * q).sum(axis=0)
-    targets = [[i] for i in np.flatnonzero(diag > 1 - 1e-6)]
+    targets: list[list[int]] = [[int(i)] for i in np.flatnonzero(diag > 1 - 1e-6)]
     small = [i for i, o in enumerate(unknowns) if n[o] < min_n]
     if len(small) > 1:
         p = q[:, small].T @ q[:, small]
@@ -193,9 +193,9 @@ def _solvable(
         v[t] = 1.0
         c = np.linalg.lstsq(a.T, v, rcond=None)[0]
         c[0] = 0.0  # the country's total cannot be hidden
-        g, k, _ = rows[int(np.argmax(np.abs(c)))]
-        if g is not None and k is not None:
-            extra.setdefault(g, set()).add(k)
+        grouping, key, _ = rows[int(np.argmax(np.abs(c)))]
+        if grouping is not None and key is not None:
+            extra.setdefault(grouping, set()).add(key)
     return extra
 
 
