@@ -295,3 +295,24 @@ DECREE_923: dict[tuple[str, str], Rule] = {
     # exchange with ИАС МКГУ
     ("GET", "/exchange/iasmkgu"): Rule(EXCHANGE),
 }
+
+# open data and public pages (issue 15): anyone, signed in or not; the period defaults to the
+# last published quarter, so every call answers 200 even with no data
+OPEN_DATA: dict[tuple[str, str], Rule] = {
+    **{
+        ("GET", f"/api/open/v1/{name}.{fmt}"): Rule(None)
+        for name in ("organizations", "regions", "types", "founders")
+        for fmt in ("csv", "json")
+    },
+    ("GET", "/api/open/v1/dictionary"): Rule(None),
+    ("GET", "/api/open/v1/quarters"): Rule(None),
+    ("GET", "/api/open/v1/organizations/{ogrn}"): Rule(None, params={"ogrn": "HOME"}),
+    ("GET", "/opendata"): Rule(None),
+    ("GET", "/o/{ogrn}"): Rule(None, params={"ogrn": "HOME"}),
+    ("GET", "/r"): Rule(None),
+    ("GET", "/r/{code}"): Rule(None, params={"code": "77"}),
+    ("GET", "/search"): Rule(None, query="?q=Тест"),
+    ("GET", "/sitemap.xml"): Rule(None),
+    ("GET", "/robots.txt"): Rule(None),
+}
+DECREE_923.update(OPEN_DATA)

@@ -113,6 +113,7 @@ def settings(tmp_path: Path) -> Settings:
         pii_key="p" * 40,
         quiet_hours_start=0,
         quiet_hours_end=0,
+        opendata_requests_per_minute=100_000,  # the matrix asks every public route per role
     )
 
 

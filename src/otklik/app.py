@@ -54,6 +54,8 @@ from otklik.labs import api as labs_api
 from otklik.labs import pages as labs_pages
 from otklik.mszu import api as mszu_api
 from otklik.mszu import pages as mszu_pages
+from otklik.opendata import api as opendata_api
+from otklik.opendata import pages as opendata_pages
 from otklik.outreach import api as outreach_api
 from otklik.outreach import pages as outreach_pages
 from otklik.priorities import api as priorities_api
@@ -110,6 +112,8 @@ ROUTERS = (
     priorities_pages.router,
     exchange_pages.router,
     yswd_pages.router,
+    opendata_api.router,
+    opendata_pages.router,
     cabinets_pages.router,
 )
 

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     survey_ip_per_minute: int = Field(default=300, ge=1)
     survey_token_per_minute: int = Field(default=30, ge=1)
     survey_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # open data (docs/opendata.md): requests per minute per client address, API and files
+    opendata_requests_per_minute: int = Field(default=120, ge=1)
     # transfer to ИАС МКГУ: unset URL -> answers wait in the queue (docs/exchange.md)
     iasmkgu_url: str | None = None
     iasmkgu_token: str | None = None

@@ -1,0 +1,1 @@
+"""Open data and public pages (issue 15): unauthenticated, suppressed as the cabinets."""
