@@ -8,6 +8,8 @@ from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import (
+    Float,
+    Integer,
     Select,
     and_,
     delete,
@@ -338,3 +340,28 @@ async def active_model(session: AsyncSession) -> tuple[str, bytes] | None:
 async def active_model_version(session: AsyncSession) -> str | None:
     stmt = select(InsightModel.version).where(InsightModel.active)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def problem_summary(
+    session: AsyncSession, scope: Scope, periods: Sequence[str], limit: int = 10
+) -> Sequence[Any]:
+    """The problem topics of the organizations in scope over the months ``periods``
+    (``YYYY-MM``): per topic, organizations where it is a problem, answers mentioning it and
+    the mean effect on the overall score (from the stored signals, nothing recomputed)."""
+    s = InsightSignal
+    topic = s.payload["topic"].astext
+    stmt = (
+        select(
+            topic.label("topic"),
+            func.min(s.payload["name"].astext).label("name"),
+            func.count(func.distinct(s.organization_id)).label("organizations"),
+            func.sum(s.payload["n_with"].astext.cast(Integer)).label("answers"),
+            func.avg(s.payload["diff"].astext.cast(Float)).label("diff"),
+        )
+        .join(Organization, Organization.id == s.organization_id)
+        .where(s.kind == "problem", s.period.in_(list(periods)))
+        .group_by(topic)
+        .order_by(func.count(func.distinct(s.organization_id)).desc(), topic)
+        .limit(limit)
+    )
+    return (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all()
