@@ -27,8 +27,8 @@ from otklik.incidents.tasks import open_incidents
 from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments
 from otklik.intake.service import purge_expired_contacts
-from otklik.reports.tasks import build_reports, queue_quarterly
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
+from otklik.reports.tasks import build_reports, queue_quarterly
 from otklik.roadmaps.tasks import recompute_risk
 from otklik.surveys.service import purge_drafts
 

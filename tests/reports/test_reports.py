@@ -138,7 +138,9 @@ async def test_requests_outside_the_scope_are_refused(session: AsyncSession) -> 
     scope = Scope(ScopeKind.organization, organization_id=mine.id)
     with pytest.raises(Forbidden):
         await service.request(session, scope, f"organization:{other.ogrn}", quarter(), "pdf", None)
-    report = await service.request(session, scope, f"organization:{mine.ogrn}", quarter(), "pdf", None)
+    report = await service.request(
+        session, scope, f"organization:{mine.ogrn}", quarter(), "pdf", None
+    )
     assert (report.organization_id, report.region_code) == (mine.id, "77")
 
 
@@ -154,7 +156,10 @@ async def test_job_queues_the_quarter_once_and_builds_with_progress(
         session, Scope(ScopeKind.organization, organization_id=org.id),
         repository.PageParams.parse(1, 50, "", ""), None,
     )  # fmt: skip
-    assert {(r.unit_kind, r.format) for r in reports} == {("organization", "pdf"), ("organization", "xlsx")}
+    assert {(r.unit_kind, r.format) for r in reports} == {
+        ("organization", "pdf"),
+        ("organization", "xlsx"),
+    }
     built = 0
     while await tasks.build_reports(session, settings):
         built += 1
@@ -164,7 +169,8 @@ async def test_job_queues_the_quarter_once_and_builds_with_progress(
     for r in reports:
         await session.refresh(r)
         assert (r.status, r.progress, r.error) == ("done", 100, None), r.error
-        assert r.size and r.sha256
+        assert r.size
+        assert r.sha256
 
 
 async def test_reports_page_lists_within_scope_and_refuses_another_organizations_file(
@@ -199,7 +205,8 @@ async def test_reports_page_lists_within_scope_and_refuses_another_organizations
     assert future.status_code == 400
     assert "ещё не начался" in future.text
     queued = await client.get("/reports")
-    assert "в очереди" in queued.text and 'hx-trigger="every 2s"' in queued.text
+    assert "в очереди" in queued.text
+    assert 'hx-trigger="every 2s"' in queued.text
     assert 'http-equiv="refresh"' in queued.text
     while await tasks.build_reports(session, settings):
         pass
@@ -222,7 +229,9 @@ async def test_reports_page_lists_within_scope_and_refuses_another_organizations
 
 def test_numbers_use_a_decimal_comma() -> None:
     assert document.num(4.5) == "4,50"
-    assert document.num(41.25, 1, "%") == "41,2\u00a0%" or document.num(41.25, 1, "%") == "41,3\u00a0%"
+    assert (
+        document.num(41.25, 1, "%") == "41,2\u00a0%" or document.num(41.25, 1, "%") == "41,3\u00a0%"
+    )
     assert document.num(1234567) == "1\u00a0234\u00a0567"
     assert document.num(None) == "недостаточно данных"
     assert service.last_complete_quarter(date(2027, 2, 1)) == "2026-Q4"

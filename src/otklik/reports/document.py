@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Sequence
-
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +13,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
-import typst  # noqa: E402
-from openpyxl import Workbook  # noqa: E402
-from openpyxl.styles import Font  # noqa: E402
+import matplotlib.pyplot as plt
+import typst
+from openpyxl import Workbook
+from openpyxl.styles import Font
 
-from otklik.indicators.disclosure import HIDDEN_LABEL  # noqa: E402
-from otklik.indicators.schemas import IndicatorsOut  # noqa: E402
-from otklik.kit.clock import MOSCOW  # noqa: E402
-from otklik.reports.service import KINDS, ReportData  # noqa: E402
+from otklik.indicators.disclosure import HIDDEN_LABEL
+from otklik.indicators.schemas import IndicatorsOut
+from otklik.kit.clock import MOSCOW
+from otklik.reports.service import KINDS, ReportData
 
 DASH = "—"
 
@@ -207,9 +206,7 @@ def _typst(data: ReportData, charts: dict[str, str]) -> str:
         f"#align(center)[#text(size: 8pt)[{_t(stamp)}]]\n\n",
     ]
     if data.no_data:
-        out.append(
-            f"#block(fill: luma(235), inset: 8pt, radius: 3pt)[{_t(NO_DATA)}]\n\n"
-        )
+        out.append(f"#block(fill: luma(235), inset: 8pt, radius: 3pt)[{_t(NO_DATA)}]\n\n")
     out.append(f"= {_t('Главное')}\n")
     out.append(_table(["Показатель", "Значение"], _summary(data), "(1fr, auto)"))
     out.append(f"= {_t('Показатели с интервалами')}\n")
@@ -300,9 +297,10 @@ def xlsx(data: ReportData) -> bytes:
     """The same tables with numbers as numbers (hidden cells say so in words)."""
     f = data.figures
     wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Отчёт"
+    ws = wb.create_sheet("Отчёт", 0)
+    default = wb.active
+    if default is not None and default.title != "Отчёт":
+        wb.remove(default)
     ws.append(["Квартальный отчёт о качестве услуг"])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append(["Область", f"{KINDS.get(data.unit.kind, data.unit.kind)}: {data.unit.name}"])
@@ -342,8 +340,12 @@ def xlsx(data: ReportData) -> bytes:
     _sheet(wb, "По кварталам", ["Квартал", "Анкет", "Индекс", "Нижняя 95 %", "Верхняя 95 %"],
            [[q.period.text, q.counts.responses, q.integral.value, q.integral.ci_low,
              q.integral.ci_high] for q in data.quarters])  # fmt: skip
-    _sheet(wb, "Цели", ["Показатель", "Прошлый год", "Цель", "С начала года", "Статус"],
-           [[t.label, t.baseline, t.target, t.current, t.status_label] for t in f.targets])
+    _sheet(
+        wb,
+        "Цели",
+        ["Показатель", "Прошлый год", "Цель", "С начала года", "Статус"],
+        [[t.label, t.baseline, t.target, t.current, t.status_label] for t in f.targets],
+    )
     if data.unit.kind != "organization":
         _sheet(wb, "Ниже 4,5", ["Организация", "ОГРН", "Субъект", "Анкет", "Индекс",
                                 "Прошлый год", "Цель", "С начала года", "Статус"],
@@ -352,8 +354,12 @@ def xlsx(data: ReportData) -> bytes:
                 for r in data.below])  # fmt: skip
         _sheet(wb, "Распределение", ["Интервал индекса", "Организаций"], data.bands)
     _sheet(wb, "Воронка", ["Этап", "Число"], data.funnel)
-    _sheet(wb, "Проблемы", ["Тема", "Организаций", "Ответов с темой", "Влияние на оценку"],
-           [[p["name"], p["organizations"], p["answers"], p["diff"]] for p in data.problems])
+    _sheet(
+        wb,
+        "Проблемы",
+        ["Тема", "Организаций", "Ответов с темой", "Влияние на оценку"],
+        [[p["name"], p["organizations"], p["answers"], p["diff"]] for p in data.problems],
+    )
     _sheet(wb, "Инциденты", ["№", "Инцидент", "Организация", "Важность", "Состояние", "Открыт"],
            [[i["id"], i["title"], i["organization"], i["severity"], i["state"],
              i["opened"]] for i in data.incidents])  # fmt: skip
@@ -368,5 +374,3 @@ def xlsx(data: ReportData) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-

@@ -104,7 +104,7 @@ async def create_report(
     user: ReportUser,
     scope: Annotated[str, Form(max_length=100)] = "",
     period: Annotated[str, Form(max_length=20)] = "",
-    format: Annotated[str, Form(max_length=10)] = "pdf",  # noqa: A002 - the form's field
+    format: Annotated[str, Form(max_length=10)] = "pdf",
 ) -> Response:
     form = {"scope": scope, "period": period, "format": format}
     try:

@@ -23,7 +23,11 @@ from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.registry.models import Founder, Organization
 from otklik.reports.models import Report
 
-SCOPE_COLS = ScopeColumns(Report.organization_id, Report.region_code, Report.founder_id)
+SCOPE_COLS = ScopeColumns(
+    Report.organization_id,  # type: ignore[arg-type]
+    Report.region_code,  # type: ignore[arg-type]
+    Report.founder_id,  # type: ignore[arg-type]
+)
 STALE = timedelta(minutes=15)  # a running report untouched this long was left by a dead worker
 
 
@@ -86,9 +90,16 @@ async def finish(
         update(Report)
         .where(Report.id == report_id)
         .values(
-            status="done", progress=100, stage="готово", content=content, size=len(content),
-            sha256=sha256, methodology=methodology, finished_at=now, error=None,
-        )  # fmt: skip
+            status="done",
+            progress=100,
+            stage="готово",
+            content=content,
+            size=len(content),
+            sha256=sha256,
+            methodology=methodology,
+            finished_at=now,
+            error=None,
+        )
     )
 
 

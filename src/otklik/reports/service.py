@@ -255,7 +255,9 @@ async def collect(
             for key, label in FUNNEL_STAGES
         ]
     await step(70, "проблемы по темам отзывов")
-    months = [f"{period.start.year}-{mo:02d}" for mo in range(period.start.month, period.end.month + 1)]
+    months = [
+        f"{period.start.year}-{mo:02d}" for mo in range(period.start.month, period.end.month + 1)
+    ]
     for r in await insights_repository.problem_summary(session, scope, months):
         data.problems.append(
             {
