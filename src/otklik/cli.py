@@ -425,6 +425,10 @@ def demo(
 
     err.print("Перечень МСЗУ, статистика заявлений, приоритеты…")
     run_in_session(settings, seed_mszu_demo)
+    from otklik.demo import reports as reports_demo
+
+    err.print("Квартальные отчёты за прошлый квартал (составит фоновый процесс)…")
+    run_in_session(settings, lambda s: reports_demo.seed(s, clinic))
     out.print(f"\n[bold]Отклик — демонстрация[/bold]: http://{host}:{port}/")
     out.print(f"Пароль всех демонстрационных пользователей: [bold]{DEMO_PASSWORD}[/bold]")
     for login in logins:

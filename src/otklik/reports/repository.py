@@ -155,9 +155,10 @@ async def founder_keys(session: AsyncSession, ids: Sequence[int]) -> dict[int, s
     return {int(i): str(c) for i, c in rows.all()}
 
 
-async def scheduled(session: AsyncSession, period: str) -> bool:
-    """Whether the quarter's scheduled reports were queued already (the country's is first)."""
+async def scheduled(session: AsyncSession, period: str, origin: str = "schedule") -> bool:
+    """Whether the quarter's scheduled (or demo) reports were queued already (the country's
+    is queued first)."""
     stmt = select(Report.id).where(
-        Report.origin == "schedule", Report.period == period, Report.unit_kind == "country"
+        Report.origin == origin, Report.period == period, Report.unit_kind == "country"
     )
     return (await session.scalars(stmt.limit(1))).first() is not None
