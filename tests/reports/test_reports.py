@@ -10,6 +10,7 @@ import pytest
 from httpx import AsyncClient
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
@@ -17,8 +18,11 @@ from otklik.errors import Forbidden, NotFound
 from otklik.identity.roles import Role
 from otklik.indicators import service as indicators
 from otklik.indicators.periods import parse_period
+from otklik.insights.models import CommentAnalysis, InsightSignal
 from otklik.kit.clock import moscow_date
+from otklik.kit.pagination import PageParams
 from otklik.kit.scope import Scope, ScopeKind
+from otklik.registry.models import LifeSituation
 from otklik.reports import document, repository, service, tasks
 from otklik.reports.models import Report
 from tests.factories import create_organization, create_user, csrf_from, login
@@ -154,7 +158,7 @@ async def test_job_queues_the_quarter_once_and_builds_with_progress(
     assert await tasks.queue_quarterly(session, settings) == 0
     reports, _ = await repository.listing(
         session, Scope(ScopeKind.organization, organization_id=org.id),
-        repository.PageParams.parse(1, 50, "", ""), None,
+        PageParams.parse(1, 50, "", ""), None,
     )  # fmt: skip
     assert {(r.unit_kind, r.format) for r in reports} == {
         ("organization", "pdf"),
@@ -213,7 +217,7 @@ async def test_reports_page_lists_within_scope_and_refuses_another_organizations
     done = await client.get("/reports")
     assert "Скачать PDF" in done.text
     theirs = (await session.scalars(
-        repository.select(Report).where(Report.organization_id == other.id)
+        select(Report).where(Report.organization_id == other.id)
     )).one()  # fmt: skip
     file = await client.get(f"/reports/{theirs.id}/download")
     assert file.status_code == 200
@@ -236,3 +240,38 @@ def test_numbers_use_a_decimal_comma() -> None:
     assert document.num(None) == "недостаточно данных"
     assert service.last_complete_quarter(date(2027, 2, 1)) == "2026-Q4"
     assert service.last_complete_quarter(date(2026, 12, 7)) == "2026-Q3"
+
+
+async def test_problems_by_topic_and_life_situation(session: AsyncSession) -> None:
+    situation = (await session.scalars(select(LifeSituation).limit(1))).one()
+    org = await create_organization(session, region="77")
+    start = parse_period(quarter()).start
+    for i in range(14):
+        r = await create_response(
+            session, org, start + timedelta(days=i), SCORES, comment="Долго ждали приёма",
+            life_situation_code=situation.code,
+        )  # fmt: skip
+        session.add(
+            CommentAnalysis(
+                response_id=r.id, code="comment", organization_id=org.id,
+                answered_on=r.answered_on, topics=["waiting"], sentiment="negative",
+                urgent=False, taxonomy_version="2026.1",
+            )
+        )  # fmt: skip
+    session.add(
+        InsightSignal(
+            kind="problem", organization_id=org.id, period=f"{start:%Y-%m}",
+            payload={"topic": "waiting", "name": "Ожидание", "n_with": 14, "diff": -0.8},
+        )
+    )  # fmt: skip
+    await session.flush()
+    content, data = await service.make(session, "region:77", quarter(), "pdf")
+    assert data.situations == [{"name": situation.name, "topics": [("Ожидание и очереди", 14)]}]
+    assert data.problems[0]["name"] == "Ожидание"
+    text = pdf_text(content)
+    assert "По жизненным ситуациям" in text
+    assert situation.name.split()[0] in text
+    # another region sees neither
+    _, other = await service.make(session, "region:50", quarter(), "pdf")
+    assert other.situations == []
+    assert other.problems == []

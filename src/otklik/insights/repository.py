@@ -365,3 +365,36 @@ async def problem_summary(
         .limit(limit)
     )
     return (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all()
+
+
+async def situation_topics(
+    session: AsyncSession, scope: Scope, start: date, end: date, min_n: int
+) -> Sequence[Any]:
+    """Per life situation and topic, in scope and the days ``start``..``end`` (inclusive):
+    negative comments mentioning the topic and all comments of the situation; only pairs with
+    at least ``min_n`` negative comments (a small count is never shown)."""
+    a = CommentAnalysis
+    mention = (
+        select(
+            Response.life_situation_code.label("situation"),
+            func.unnest(a.topics).label("topic"),
+            a.response_id,
+        )
+        .join(Response, Response.id == a.response_id)
+        .join(Organization, Organization.id == a.organization_id)
+        .where(
+            a.answered_on.between(start, end),
+            a.sentiment == "negative",
+            Response.life_situation_code.is_not(None),
+        )
+    )
+    sub = apply_scope(mention, scope, ORG_SCOPE).subquery("mention")
+    stmt = (
+        select(
+            sub.c.situation, sub.c.topic, func.count(func.distinct(sub.c.response_id)).label("n")
+        )
+        .group_by(sub.c.situation, sub.c.topic)
+        .having(func.count(func.distinct(sub.c.response_id)) >= min_n)
+        .order_by(sub.c.situation, func.count(func.distinct(sub.c.response_id)).desc(), sub.c.topic)
+    )
+    return (await session.execute(stmt)).all()

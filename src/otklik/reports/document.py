@@ -245,6 +245,17 @@ def _typst(data: ReportData, charts: dict[str, str]) -> str:
              for p in data.problems], "(1fr, auto, auto, auto)"))  # fmt: skip
     else:
         out.append(f"{_t('Тем, достоверно снижающих оценку, за квартал не выявлено.')}\n")
+    out.append(f"== {_t('По жизненным ситуациям')}\n")
+    if data.situations:
+        out.append(_table(["Жизненная ситуация", "Темы негативных отзывов (число отзывов)"],
+                          [[s["name"], "; ".join(f"{t} ({num(n)})" for t, n in s["topics"])]
+                           for s in data.situations], "(1fr, 1fr)"))  # fmt: skip
+    else:
+        none = (
+            f"Ни одна тема не упомянута в {data.m.min_n} и более негативных отзывах "
+            "по одной жизненной ситуации."
+        )
+        out.append(f"{_t(none)}\n")
     out.append(f"= {_t('Инциденты и изменения')}\n")
     if data.incidents:
         out.append(_table(["№", "Инцидент", "Организация", "Важность", "Состояние", "Открыт"],
@@ -360,6 +371,8 @@ def xlsx(data: ReportData) -> bytes:
         ["Тема", "Организаций", "Ответов с темой", "Влияние на оценку"],
         [[p["name"], p["organizations"], p["answers"], p["diff"]] for p in data.problems],
     )
+    _sheet(wb, "Жизненные ситуации", ["Жизненная ситуация", "Тема", "Негативных отзывов"],
+           [[s["name"], t, n] for s in data.situations for t, n in s["topics"]])  # fmt: skip
     _sheet(wb, "Инциденты", ["№", "Инцидент", "Организация", "Важность", "Состояние", "Открыт"],
            [[i["id"], i["title"], i["organization"], i["severity"], i["state"],
              i["opened"]] for i in data.incidents])  # fmt: skip

@@ -17,8 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 
 from otklik.kit.pagination import PageParams, paginate
-
-__all__ = ["PageParams", "select"]
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.registry.models import Founder, Organization
 from otklik.reports.models import Report

@@ -21,6 +21,7 @@ from otklik.effects.service import VERDICTS
 from otklik.errors import DomainError, NotFound
 from otklik.incidents import repository as incidents_repository
 from otklik.indicators import disclosure, tables
+from otklik.indicators import repository as indicators_repository
 from otklik.indicators import service as indicators
 from otklik.indicators.methodology import Methodology
 from otklik.indicators.periods import Period, parse_period
@@ -28,6 +29,7 @@ from otklik.indicators.schemas import IndicatorsOut
 from otklik.indicators.service import Unit
 from otklik.indicators.table_queries import Filters
 from otklik.insights import repository as insights_repository
+from otklik.insights.taxonomy import load as load_taxonomy
 from otklik.kit.clock import MOSCOW, moscow_date, now_utc
 from otklik.kit.pagination import PageParams
 from otklik.kit.scope import Scope, ScopeKind
@@ -193,6 +195,7 @@ class ReportData:
     bands: list[tuple[str, int]] = field(default_factory=list)
     funnel: list[tuple[str, int | None]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
+    situations: list[dict[str, Any]] = field(default_factory=list)
     incidents: list[dict[str, Any]] = field(default_factory=list)
     effects: list[dict[str, Any]] = field(default_factory=list)
 
@@ -268,6 +271,18 @@ async def collect(
                 "diff": disclosure.shown(float(r.diff)) if r.diff is not None else None,
             }
         )
+    names = load_taxonomy().names
+    by_situation: dict[str, list[tuple[str, int]]] = {}
+    for r in await insights_repository.situation_topics(
+        session, scope, period.start, period.end, m.min_n
+    ):
+        top = by_situation.setdefault(str(r.situation), [])
+        if len(top) < 3:
+            top.append((names.get(r.topic, r.topic), int(r.n)))
+    for code, top in by_situation.items():
+        found = await indicators_repository.find_unit(session, "life_situation", code)
+        data.situations.append({"name": found[0] if found else code, "topics": top})
+    data.situations.sort(key=lambda s: -sum(n for _, n in s["topics"]))
     await step(80, "инциденты и изменения")
     for i in await incidents_repository.all_rows(session, scope, None, None, ""):
         inc = i[0]
