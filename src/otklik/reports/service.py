@@ -45,7 +45,8 @@ KINDS = {
     "organization": "организация",
 }
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.ASCII)
-BELOW_LIMIT = 50  # organizations listed by name below the threshold
+BELOW_LIMIT = 50  # organizations listed by name below the threshold in the PDF
+BELOW_LIMIT_XLSX = 10_000  # and in the XLSX (the whole list)
 FUNNEL_STAGES = (
     ("reported", "Услуг оказано (записей)"),
     ("eligible", "Отобрано для приглашения"),
@@ -223,8 +224,10 @@ async def collect(
     period: Period,
     today: date,
     progress: Progress | None = None,
+    below_limit: int = BELOW_LIMIT,
 ) -> ReportData:
-    """Everything a quarterly report shows, as the indicators service shows it."""
+    """Everything a quarterly report shows, as the indicators service shows it
+    (``below_limit``: how many organizations below the threshold are listed by name)."""
 
     async def step(pct: int, stage: str) -> None:
         if progress is not None:
@@ -245,7 +248,7 @@ async def collect(
     if unit.kind != "organization":
         await step(45, "организации ниже порога")
         table = await tables.organization_table(
-            session, scope, period, m, today, Filters(status="below"), "integral", 1, BELOW_LIMIT
+            session, scope, period, m, today, Filters(status="below"), "integral", 1, below_limit
         )
         data.below, data.below_total = table.rows, table.total
         data.bands = await tables.distribution(session, scope, period, m, today)
@@ -319,6 +322,10 @@ async def collect(
     return data
 
 
+def _below_limit(fmt: str) -> int:
+    return BELOW_LIMIT if fmt == "pdf" else BELOW_LIMIT_XLSX
+
+
 def render(data: ReportData, fmt: str) -> bytes:
     from otklik.reports import document  # matplotlib and typst load only when a report is made
 
@@ -333,7 +340,7 @@ async def make(
     check_format(fmt)
     period = quarter(period_text, today)
     unit = await resolve(session, spec)
-    data = await collect(session, unit, period, today, progress)
+    data = await collect(session, unit, period, today, progress, _below_limit(fmt))
     return render(data, fmt), data
 
 
@@ -366,7 +373,9 @@ async def build(session: AsyncSession, report: Report, progress: Progress) -> No
     """Collect and render a claimed report and store its file."""
     period = parse_period(report.period)
     unit = await resolve(session, f"{report.unit_kind}:{report.unit_key}")
-    data = await collect(session, unit, period, moscow_date(), progress)
+    data = await collect(
+        session, unit, period, moscow_date(), progress, _below_limit(report.format)
+    )
     content = render(data, report.format)
     digest = hashlib.sha256(content).hexdigest()
     await repository.finish(session, report.id, content, digest, data.m.version, now_utc())
