@@ -13,7 +13,8 @@ Data: ``OTKLIK_BENCH_REP_RESPONSES`` answers (default 1 000 000) with five items
 Prints medians of ``OTKLIK_BENCH_REP_RUNS`` runs (default 3) and the ratios. Target: < 30 s.
 
 Database: embedded PostgreSQL under ``benchmarks/out/`` or ``OTKLIK_BENCH_DATABASE_URL``
-(schema ``public`` is DROPPED: a throwaway database only).
+(schema ``public`` is DROPPED: a throwaway database only; ``OTKLIK_BENCH_REP_REUSE=1`` keeps one
+this benchmark filled before, when it holds the same number of answers).
 """
 
 # ruff: noqa: E501 - SQL text is easier to read unwrapped
@@ -74,7 +75,10 @@ async def generate(url: str) -> None:
     async with engine.begin() as conn:
         for sql in GENERATE:
             await conn.execute(text(sql), {"n": N} if ":n" in sql else {})
-    print(f"data: {N} answers, {5 * N} items, generated in {time.perf_counter() - t:.0f} s", flush=True)
+    print(
+        f"data: {N} answers, {5 * N} items, generated in {time.perf_counter() - t:.0f} s",
+        flush=True,
+    )
     await engine.dispose()
 
 
@@ -101,6 +105,21 @@ async def timed(url: str) -> tuple[float, float, float, int]:
     return report, compute, group_by, len(content)
 
 
+def reusable(url: str) -> bool:
+    """``OTKLIK_BENCH_REP_REUSE=1``: keep a database this benchmark filled before (same N)."""
+    if os.environ.get("OTKLIK_BENCH_REP_REUSE") != "1":
+        return False
+    with psycopg.connect(db.to_libpq_url(url)) as conn:
+        try:
+            row = conn.execute("SELECT count(*) FROM responses").fetchone()
+        except psycopg.Error:
+            return False
+    if row is None or row[0] != N:
+        return False
+    print(f"data: reusing {N} answers", flush=True)
+    return True
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="reports-", dir=OUT))
@@ -108,18 +127,22 @@ def main() -> int:
     try:
         if not url:
             url = db.start_embedded(tmp / "pgdata", database="bench")
-        with psycopg.connect(db.to_libpq_url(url), autocommit=True) as conn:
-            conn.execute("DROP SCHEMA public CASCADE")
-            conn.execute("CREATE SCHEMA public")
-        migrate.upgrade(db.to_async_url(url))
-        asyncio.run(generate(url))
+        if not reusable(url):
+            with psycopg.connect(db.to_libpq_url(url), autocommit=True) as conn:
+                conn.execute("DROP SCHEMA public CASCADE")
+                conn.execute("CREATE SCHEMA public")
+            migrate.upgrade(db.to_async_url(url))
+            asyncio.run(generate(url))
         reports, computes, groups = [], [], []
         for i in range(RUNS):
             r, c, g, size = asyncio.run(timed(url))
             reports.append(r)
             computes.append(c)
             groups.append(g)
-            print(f"run {i + 1}: report {r:.2f} s ({size // 1024} KB), indicators compute {c:.3f} s, GROUP BY {g:.3f} s", flush=True)
+            print(
+                f"run {i + 1}: report {r:.2f} s ({size // 1024} KB), indicators compute {c:.3f} s, GROUP BY {g:.3f} s",
+                flush=True,
+            )
         r, c, g = statistics.median(reports), statistics.median(computes), statistics.median(groups)
         print(
             f"country quarterly PDF over {N:,} answers: {r:.2f} s (median of {RUNS}; target < 30 s); "

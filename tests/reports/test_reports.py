@@ -255,7 +255,7 @@ async def test_problems_by_topic_and_life_situation(session: AsyncSession) -> No
             CommentAnalysis(
                 response_id=r.id, code="comment", organization_id=org.id,
                 answered_on=r.answered_on, topics=["waiting"], sentiment="negative",
-                urgent=False, taxonomy_version="2026.1",
+                urgent=False, taxonomy_version="2026.1", model_version="rules",
             )
         )  # fmt: skip
     session.add(

@@ -50,7 +50,7 @@ def _t(s: Any) -> str:
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[Any]], widths: str = "") -> str:
-    cols = widths or f"({', '.join(['auto'] * len(head))})"
+    cols = widths or "(" + ", ".join(["2fr"] + ["1fr"] * (len(head) - 1)) + ")"
     cells = ", ".join(f"[*{_t(h)}*]" for h in head)
     body = ", ".join(f"[{_t(c)}]" for row in rows for c in row)
     return (
@@ -128,6 +128,8 @@ def _rows_items(f: IndicatorsOut) -> list[list[str]]:
 
 def _summary(data: ReportData) -> list[list[str]]:
     f = data.figures
+    labels = {i.code: i.label for i in f.items} | {"integral": "интегральный индекс"}
+    zone = [labels.get(code, code) for code in f.improvement_zone]
     cov = f.coverage
     verdict = DASH if cov is None else ("достигнут" if cov >= f.coverage_target else "не достигнут")
     return [
@@ -141,7 +143,7 @@ def _summary(data: ReportData) -> list[list[str]]:
         ["Отклик на приглашения", num(f.response_rate, 1, "%")],
         ["Готовы рекомендовать", num(f.recommendation.value, 1, "%")],
         ["Своевременность передачи записей", num(f.timeliness, 1, "%")],
-        ["Зона улучшения (ниже 4,5)", ", ".join(f.improvement_zone) or "нет"],
+        ["Зона улучшения (ниже 4,5)", ", ".join(zone) or "нет"],
     ]
 
 
@@ -208,17 +210,17 @@ def _typst(data: ReportData, charts: dict[str, str]) -> str:
     if data.no_data:
         out.append(f"#block(fill: luma(235), inset: 8pt, radius: 3pt)[{_t(NO_DATA)}]\n\n")
     out.append(f"= {_t('Главное')}\n")
-    out.append(_table(["Показатель", "Значение"], _summary(data), "(1fr, auto)"))
+    out.append(_table(["Показатель", "Значение"], _summary(data)))
     out.append(f"= {_t('Показатели с интервалами')}\n")
     out.append(_table(["Показатель", "Ответов", "Балл", "95 % интервал", "Доля 4–5"],
-                      _rows_items(f), "(1fr, auto, auto, auto, auto)"))  # fmt: skip
+                      _rows_items(f)))  # fmt: skip
     if "quarters" in charts:
         out.append(f'#figure(image("{charts["quarters"]}", width: 100%))\n')
     out.append(f"== {_t('По месяцам квартала')}\n")
     out.append(_table(["Месяц", "Анкет", "Индекс", "95 % интервал", "Охват"], _months(data)))
     out.append(f"= {_t('Цели на год (+0,2 балла для показателей ниже 4,5)')}\n")
     out.append(_table(["Показатель", "Прошлый год", "Цель", "С начала года", "Статус"],
-                      _targets(f), "(1fr, auto, auto, auto, auto)"))  # fmt: skip
+                      _targets(f)))  # fmt: skip
     if u.kind != "organization":
         out.append(f"= {_t('Организации ниже 4,5 балла и их продвижение к цели')}\n")
         if "bands" in charts:
@@ -227,14 +229,14 @@ def _typst(data: ReportData, charts: dict[str, str]) -> str:
             more = data.below_total - len(data.below)
             out.append(_table(
                 ["Организация", "Субъект", "Индекс", "Прошлый год", "Цель", "С начала года",
-                 "Статус"], _below(data), "(1fr, auto, auto, auto, auto, auto, auto)"))  # fmt: skip
+                 "Статус"], _below(data)))  # fmt: skip
             if more > 0:
                 out.append(f"{_t(f'…и ещё {more} (полный список — в XLSX-версии отчёта).')}\n")
         else:
             out.append(f"{_t('Организаций с показанным индексом ниже 4,5 нет.')}\n")
     out.append(f"= {_t('Воронка приглашений')}\n")
     if data.funnel:
-        out.append(_table(["Этап", "Число"], [[k, num(v)] for k, v in data.funnel], "(1fr, auto)"))
+        out.append(_table(["Этап", "Число"], [[k, num(v)] for k, v in data.funnel]))
     else:
         out.append(f"{_t('Записей об услугах за квартал нет.')}\n")
     out.append(f"= {_t('Главные проблемы по темам отзывов')}\n")
@@ -242,14 +244,14 @@ def _typst(data: ReportData, charts: dict[str, str]) -> str:
         out.append(_table(
             ["Тема", "Организаций, где это проблема", "Ответов с темой", "Влияние на оценку"],
             [[p["name"], num(p["organizations"]), num(p["answers"]), num(p["diff"])]
-             for p in data.problems], "(1fr, auto, auto, auto)"))  # fmt: skip
+             for p in data.problems]))  # fmt: skip
     else:
         out.append(f"{_t('Тем, достоверно снижающих оценку, за квартал не выявлено.')}\n")
     out.append(f"== {_t('По жизненным ситуациям')}\n")
     if data.situations:
         out.append(_table(["Жизненная ситуация", "Темы негативных отзывов (число отзывов)"],
                           [[s["name"], "; ".join(f"{t} ({num(n)})" for t, n in s["topics"])]
-                           for s in data.situations], "(1fr, 1fr)"))  # fmt: skip
+                           for s in data.situations]))  # fmt: skip
     else:
         none = (
             f"Ни одна тема не упомянута в {data.m.min_n} и более негативных отзывах "
@@ -261,7 +263,7 @@ def _typst(data: ReportData, charts: dict[str, str]) -> str:
         out.append(_table(["№", "Инцидент", "Организация", "Важность", "Состояние", "Открыт"],
                           [[i["id"], i["title"], i["organization"], i["severity"], i["state"],
                             f"{i['opened']:%d.%m.%Y}"] for i in data.incidents],
-                          "(auto, 1fr, 1fr, auto, auto, auto)"))  # fmt: skip
+                          "(0.6fr, 2fr, 1.6fr, 0.9fr, 1fr, 1fr)"))  # fmt: skip
     else:
         out.append(f"{_t('Инцидентов за квартал не открывалось.')}\n")
     if data.effects:
@@ -269,7 +271,7 @@ def _typst(data: ReportData, charts: dict[str, str]) -> str:
         out.append(_table(["Изменение", "Внедрено", "Эффект", "95 % интервал", "Вывод"],
                           [[e["title"], f"{e['released']:%d.%m.%Y}", num(e["estimate"]),
                             interval(e["ci_low"], e["ci_high"]), e["verdict"]]
-                           for e in data.effects], "(1fr, auto, auto, auto, auto)"))  # fmt: skip
+                           for e in data.effects]))  # fmt: skip
     out.append(f"= {_t('Методика и правила скрытия')}\n")
     out.extend(f"- {_t(line)}\n" for line in _methodology(data))
     return "".join(out)
