@@ -18,6 +18,7 @@ import otklik.mszu.models
 import otklik.outreach.models
 import otklik.priorities.models
 import otklik.registry.models
+import otklik.reports.models
 import otklik.roadmaps.models
 import otklik.surveys.models  # noqa: F401 - register tables on the metadata
 from otklik.config import get_settings

@@ -30,6 +30,17 @@ class Rule:
 
 R = Role
 NONE = "999999999"  # an id no object has
+REPORT_READERS = frozenset(
+    {
+        R.organization,
+        R.regional_authority,
+        R.federal_authority,
+        R.coordinator,
+        R.analyst,
+        R.wg_secretary,
+        R.admin,
+    }
+)
 
 # improvement: change requests, passports (every 923 role reads; citizens, IS operators don't)
 CR_READERS = frozenset(
@@ -294,6 +305,13 @@ DECREE_923: dict[tuple[str, str], Rule] = {
     ("POST", "/measures"): Rule(MEASURE_EDITORS, ok=422),
     # exchange with ИАС МКГУ
     ("GET", "/exchange/iasmkgu"): Rule(EXCHANGE),
+    # quarterly reports: the readers of decree 882's figures, each within their scope
+    ("GET", "/reports"): Rule(REPORT_READERS),
+    # an empty form: a precise Russian error on the page
+    ("POST", "/reports"): Rule(REPORT_READERS, ok=400),
+    ("GET", "/reports/{report_id}/download"): Rule(
+        REPORT_READERS, ok=404, params={"report_id": "00000000-0000-0000-0000-000000000000"}
+    ),
 }
 
 # open data and public pages (issue 15): anyone, signed in or not; the period defaults to the

@@ -63,6 +63,7 @@ from otklik.priorities import pages as priorities_pages
 from otklik.registry import api as registry_api
 from otklik.registry import pages as registry_pages
 from otklik.registry.models import SECTOR_LABELS
+from otklik.reports import pages as reports_pages
 from otklik.roadmaps import api as roadmaps_api
 from otklik.roadmaps import pages as roadmaps_pages
 from otklik.surveys import pages as surveys_pages
@@ -114,6 +115,7 @@ ROUTERS = (
     yswd_pages.router,
     opendata_api.router,
     opendata_pages.router,
+    reports_pages.router,
     cabinets_pages.router,
 )
 

@@ -28,6 +28,7 @@ from otklik.identity.roles import Role
 from otklik.insights.cli import insights_app
 from otklik.kit.cli import err, fail, run_in_session
 from otklik.mszu.cli import mszu_app
+from otklik.reports.cli import reports_app
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -53,6 +54,7 @@ app.add_typer(insights_app, name="insights")
 app.add_typer(mszu_app, name="mszu")
 app.add_typer(indicators_app, name="indicators")
 app.add_typer(exchange_app, name="exchange")
+app.add_typer(reports_app, name="reports")
 out = Console()
 CLI_ACTOR = Actor.system("cli")
 
@@ -426,6 +428,10 @@ def demo(
 
     err.print("Перечень МСЗУ, статистика заявлений, приоритеты…")
     run_in_session(settings, seed_mszu_demo)
+    from otklik.demo import reports as reports_demo
+
+    err.print("Квартальные отчёты за прошлый квартал (составит фоновый процесс)…")
+    run_in_session(settings, lambda s: reports_demo.seed(s, clinic))
     out.print(f"\n[bold]Отклик — демонстрация[/bold]: http://{host}:{port}/")
     out.print(f"Пароль всех демонстрационных пользователей: [bold]{DEMO_PASSWORD}[/bold]")
     for login in logins:

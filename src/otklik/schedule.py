@@ -28,6 +28,7 @@ from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments
 from otklik.intake.service import purge_expired_contacts
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
+from otklik.reports.tasks import build_reports, queue_quarterly
 from otklik.roadmaps.tasks import recompute_risk
 from otklik.surveys.service import purge_drafts
 
@@ -48,4 +49,6 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("roadmaps.recompute_risk", 3600, recompute_risk),
     ("incidents.open_incidents", 60, open_incidents),
     ("exchange.transfer_to_iasmkgu", 60, transfer_to_iasmkgu),
+    ("reports.queue_quarterly", 3600, queue_quarterly),  # at a quarter's end, once
+    ("reports.build_reports", 5, build_reports),
 ]

@@ -8,6 +8,8 @@ from datetime import date
 from typing import Any, cast
 
 from sqlalchemy import (
+    Float,
+    Integer,
     Select,
     and_,
     delete,
@@ -338,3 +340,61 @@ async def active_model(session: AsyncSession) -> tuple[str, bytes] | None:
 async def active_model_version(session: AsyncSession) -> str | None:
     stmt = select(InsightModel.version).where(InsightModel.active)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def problem_summary(
+    session: AsyncSession, scope: Scope, periods: Sequence[str], limit: int = 10
+) -> Sequence[Any]:
+    """The problem topics of the organizations in scope over the months ``periods``
+    (``YYYY-MM``): per topic, organizations where it is a problem, answers mentioning it and
+    the mean effect on the overall score (from the stored signals, nothing recomputed)."""
+    s = InsightSignal
+    topic = s.payload["topic"].astext
+    stmt = (
+        select(
+            topic.label("topic"),
+            func.min(s.payload["name"].astext).label("name"),
+            func.count(func.distinct(s.organization_id)).label("organizations"),
+            func.sum(s.payload["n_with"].astext.cast(Integer)).label("answers"),
+            func.avg(s.payload["diff"].astext.cast(Float)).label("diff"),
+        )
+        .join(Organization, Organization.id == s.organization_id)
+        .where(s.kind == "problem", s.period.in_(list(periods)))
+        .group_by(topic)
+        .order_by(func.count(func.distinct(s.organization_id)).desc(), topic)
+        .limit(limit)
+    )
+    return (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all()
+
+
+async def situation_topics(
+    session: AsyncSession, scope: Scope, start: date, end: date, min_n: int
+) -> Sequence[Any]:
+    """Per life situation and topic, in scope and the days ``start``..``end`` (inclusive):
+    negative comments mentioning the topic and all comments of the situation; only pairs with
+    at least ``min_n`` negative comments (a small count is never shown)."""
+    a = CommentAnalysis
+    mention = (
+        select(
+            Response.life_situation_code.label("situation"),
+            func.unnest(a.topics).label("topic"),
+            a.response_id,
+        )
+        .join(Response, Response.id == a.response_id)
+        .join(Organization, Organization.id == a.organization_id)
+        .where(
+            a.answered_on.between(start, end),
+            a.sentiment == "negative",
+            Response.life_situation_code.is_not(None),
+        )
+    )
+    sub = apply_scope(mention, scope, ORG_SCOPE).subquery("mention")
+    stmt = (
+        select(
+            sub.c.situation, sub.c.topic, func.count(func.distinct(sub.c.response_id)).label("n")
+        )
+        .group_by(sub.c.situation, sub.c.topic)
+        .having(func.count(func.distinct(sub.c.response_id)) >= min_n)
+        .order_by(sub.c.situation, func.count(func.distinct(sub.c.response_id)).desc(), sub.c.topic)
+    )
+    return (await session.execute(stmt)).all()

@@ -37,6 +37,7 @@ NO_STORE_PREFIXES = (
     "/intake",
     "/surveys",
     "/o/",
+    "/reports",
 )
 
 
