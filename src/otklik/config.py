@@ -89,7 +89,9 @@ class Settings(BaseSettings):
         return self.is_dev
 
     def check_secrets(self) -> None:
-        """Refuse to start outside demo/test with missing or default secrets."""
+        """Refuse to start outside demo/test with missing or default secrets (Russian message:
+        an operator reads it). Every entry point calls it: ``serve``, ``worker`` and every CLI
+        command (``otklik.cli``'s root callback), and ``create_app``."""
         if self.is_dev:
             return
         problems = []
@@ -98,14 +100,14 @@ class Settings(BaseSettings):
             ("OTKLIK_PII_KEY", self.pii_key, DEV_PII_KEY),
         ):
             if not value or value == default:
-                problems.append(f"{name} is not set (or still has the development default)")
+                problems.append(f"{name} не задан (или оставлено значение для разработки)")
             elif len(value) < 32:
-                problems.append(f"{name} is too short: use at least 32 random characters")
+                problems.append(f"{name} слишком короткий: нужно не меньше 32 случайных символов")
         if problems:
             raise SettingsError(
-                "Refusing to start in production mode: "
+                "отказ от запуска в рабочем режиме (OTKLIK_ENV=production): "
                 + "; ".join(problems)
-                + ". Generate one with: "
+                + ". Сгенерируйте значение командой: "
                 + "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
 
