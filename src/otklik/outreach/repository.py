@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    LargeBinary,
     Select,
     any_,
     bindparam,
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.intake.models import Contact, ServiceRecord
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
-from otklik.outreach.models import Delivery, Invitation, OutboxMessage, OutreachTask
+from otklik.outreach.models import Delivery, Invitation, OptOut, OutboxMessage, OutreachTask
 from otklik.registry.models import Organization, OrganizationType, Region, Service
 
 # Claim on the task table alone, in the partial index's order, so LIMIT stops the scan early
@@ -51,7 +52,8 @@ DELIVERY_ROWS = """
     SELECT d.id, d.invitation_id, d.kind, d.channel, d.idempotency_key, d.attempts,
       d.attempts > 0 AND d.next_attempt_at > d.created_at AS in_backoff,
       i.public_id, i.expires_at, c.person_key, c.sealed, c.portal_account_confirmed,
-      c.has_email, c.has_phone, o.short_name, ot.sector, s.name, r.served_at, rg.timezone
+      c.has_email, c.has_phone, o.short_name, ot.sector, s.name, r.served_at, rg.timezone,
+      r.is_minor
     FROM deliveries d
     JOIN invitations i ON i.id = d.invitation_id
     LEFT JOIN contacts c ON c.id = i.contact_id
@@ -160,6 +162,46 @@ async def recent_invitations(
     )
     params = {"since": since, "keys": keys, "n": len(person_keys)}
     return list((await session.execute(stmt, params)).all())
+
+
+async def opted_out(session: AsyncSession, person_keys: Sequence[bytes]) -> set[bytes]:
+    """Those of these people who asked for no more invitations."""
+    if not person_keys:
+        return set()
+    stmt = select(OptOut.person_key).where(
+        OptOut.person_key == any_(_ids("k", person_keys, LargeBinary))
+    )
+    return set((await session.scalars(stmt)).all())
+
+
+async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
+    """The person of this invitation gets no more invitations; their queued messages are
+    cancelled and no reminder follows. False when no such invitation exists."""
+    key = await session.scalar(
+        select(Invitation.person_key).where(Invitation.public_id == public_id)
+    )
+    if key is None:
+        return False
+    await session.execute(
+        text("INSERT INTO outreach_optouts (person_key) VALUES (:k) ON CONFLICT DO NOTHING"),
+        {"k": key},
+    )
+    await session.execute(
+        text(
+            "UPDATE deliveries SET status = 'failed', error = 'отказ от приглашений'"
+            " WHERE status = 'queued' AND invitation_id IN"
+            " (SELECT id FROM invitations WHERE person_key = :k)"
+        ),
+        {"k": key},
+    )
+    await session.execute(
+        text(
+            "UPDATE invitations SET reminded_at = coalesce(reminded_at, now())"
+            " WHERE person_key = :k"
+        ),
+        {"k": key},
+    )
+    return True
 
 
 # Invitations and their first deliveries in one statement; each invitation pins the
@@ -271,6 +313,25 @@ async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> N
             " WHERE id = :invitation_id"
         ),
         rows,
+    )
+
+
+async def undeliver(session: AsyncSession, delivery_id: int, invitation_id: int) -> None:
+    """A message reported delivered bounced after all: the delivery loses its delivered time,
+    and the invitation keeps one only if another of its messages was delivered."""
+    await session.execute(
+        text("UPDATE deliveries SET delivered_at = NULL WHERE id = :id"), {"id": delivery_id}
+    )
+    await session.execute(
+        text(
+            "UPDATE invitations i SET delivered_at = other.at,"
+            " status = CASE WHEN i.status = 'delivered' AND other.at IS NULL THEN 'sent'"
+            " ELSE i.status END"
+            " FROM (SELECT min(delivered_at) AS at FROM deliveries"
+            "       WHERE invitation_id = :invitation_id AND delivered_at IS NOT NULL) other"
+            " WHERE i.id = :invitation_id"
+        ),
+        {"invitation_id": invitation_id},
     )
 
 
@@ -400,6 +461,7 @@ SKIP_REASONS = (
     "fatigue_week",
     "sampled_out",
     "no_channel",
+    "opted_out",
 )
 ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)
 
