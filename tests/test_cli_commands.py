@@ -261,3 +261,22 @@ def test_bad_setting_is_a_russian_message_not_a_traceback(tmp_path: Path) -> Non
     )
     assert run.code == 1, run.text
     assert "неверные настройки: OTKLIK_SMTP_PORT" in run.err
+
+
+def test_outreach_replan_held_command(fresh_url: str, tmp_path: Path) -> None:
+    """Issue 21: the documented command that re-plans held messages (docs/outreach.md)."""
+    assert otklik(fresh_url, tmp_path, "db", "upgrade").code == 0
+    dry = otklik(fresh_url, tmp_path, "outreach", "replan-held", "--dry-run")
+    assert dry.code == 0, dry.text
+    assert "Ничего не изменено" in dry.out
+    done = otklik(
+        fresh_url,
+        tmp_path,
+        "outreach",
+        "replan-held",
+        OTKLIK_QUIET_HOURS_START="22",
+        OTKLIK_QUIET_HOURS_END="8",
+    )
+    assert done.code == 0, done.text
+    assert "с 22:00 до 8:00" in done.out
+    assert "перенесено: 0" in done.out

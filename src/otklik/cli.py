@@ -29,6 +29,7 @@ from otklik.identity.roles import Role
 from otklik.insights.cli import insights_app
 from otklik.kit.cli import err, fail, run_in_session
 from otklik.mszu.cli import mszu_app
+from otklik.outreach.cli import outreach_app
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -54,6 +55,7 @@ app.add_typer(insights_app, name="insights")
 app.add_typer(mszu_app, name="mszu")
 app.add_typer(indicators_app, name="indicators")
 app.add_typer(exchange_app, name="exchange")
+app.add_typer(outreach_app, name="outreach")
 out = Console()
 CLI_ACTOR = Actor.system("cli")
 # Commands that choose their own mode (``demo`` switches to OTKLIK_ENV=demo itself).

@@ -243,7 +243,7 @@ async def test_a_bounce_in_the_maildir_turns_the_e_mail_undelivered(
     maildir = tmp_path / "bounces"
     # the bounce address's mail server: a real SMTP server delivering into a Maildir
     bounce_port = free_port()
-    controller = Controller(MaildirHandler(str(maildir)), hostname="127.0.0.1", port=bounce_port)
+    controller = Controller(MaildirHandler(maildir), hostname="127.0.0.1", port=bounce_port)
     controller.start()
     try:
         s = mail_settings(

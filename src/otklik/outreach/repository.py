@@ -356,6 +356,54 @@ RECOVER_CHANNELS = text(
 )
 
 
+# Messages held for the morning (never tried, due later: quiet hours at planning or when the
+# reminder was queued) get their send time again from the current quiet hours, counted from
+# ``now``: shortened or switched-off quiet hours release them, longer ones hold them longer.
+REPLAN_HELD = text(
+    f"""
+    WITH held AS (
+      SELECT d.id, rg.timezone, d.next_attempt_at AS was
+      FROM deliveries d
+      JOIN invitations i ON i.id = d.invitation_id
+      JOIN organizations o ON o.id = i.organization_id
+      JOIN regions rg ON rg.code = o.region_code
+      WHERE d.status = 'queued' AND d.attempts = 0 AND d.next_attempt_at > :now
+      FOR UPDATE OF d SKIP LOCKED
+    ), moved AS (
+      SELECT held.id, {QUIET_HOLD.replace("rg.", "held.")} AS at, held.was FROM held
+    )
+    UPDATE deliveries d SET next_attempt_at = moved.at
+    FROM moved WHERE d.id = moved.id AND moved.at IS DISTINCT FROM moved.was
+    RETURNING moved.at <= :now AS released
+    """  # noqa: S608 - a fixed SQL fragment, no user input
+)
+
+
+async def replan_held(
+    session: AsyncSession, now: datetime, quiet: tuple[int, int], *, apply: bool
+) -> tuple[int, int, int]:
+    """(held, moved, released now) of the messages waiting out quiet hours; ``apply`` False:
+    counted inside a savepoint that is rolled back (a dry run)."""
+    params = {"now": now, "quiet_start": quiet[0], "quiet_end": quiet[1]}
+    held = int(
+        await session.scalar(
+            text(
+                "SELECT count(*) FROM deliveries"
+                " WHERE status = 'queued' AND attempts = 0 AND next_attempt_at > :now"
+            ),
+            {"now": now},
+        )
+        or 0
+    )
+    nested = await session.begin_nested()
+    rows = (await session.execute(REPLAN_HELD, params)).scalars().all()
+    if apply:
+        await nested.commit()
+    else:
+        await nested.rollback()
+    return held, len(rows), sum(1 for r in rows if r)
+
+
 async def recover_channels(
     session: AsyncSession, channels: list[str], now: datetime, quiet: tuple[int, int]
 ) -> None:

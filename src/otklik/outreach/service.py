@@ -452,6 +452,28 @@ async def _record(
     await repository.add_outbox(session, outbox)
 
 
+@dataclass(frozen=True)
+class Replanned:
+    held: int  # messages waiting out quiet hours before
+    moved: int  # whose send time changed
+    released: int  # due now
+
+
+async def replan_held(
+    session: AsyncSession, settings: Settings, *, now: datetime | None = None, apply: bool = True
+) -> Replanned:
+    """Held messages (quiet hours) get their send time again under the current settings.
+
+    A message's send time is fixed when it is planned; after a change of
+    ``OTKLIK_QUIET_HOURS_START``/``END`` this releases (or holds longer) what is waiting
+    (``otklik outreach replan-held``, docs/outreach.md).
+    """
+    held, moved, released = await repository.replan_held(
+        session, now or now_utc(), settings.quiet_hours or (0, 0), apply=apply
+    )
+    return Replanned(held, moved, released)
+
+
 async def queue_reminders(
     session: AsyncSession, settings: Settings, *, now: datetime | None = None
 ) -> int:
