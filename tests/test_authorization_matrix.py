@@ -114,6 +114,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/demo/outbox"): Rule(ADMIN),  # the demo mailbox: a signed-in administrator
     ("GET", "/s/{token}"): Rule(PUBLIC, ok=404, params={"token": "x" * 43}),
     ("POST", "/s/{token}"): Rule(PUBLIC, ok=404, params={"token": "x" * 43}),
+    # the e-mail's opt-out link: a made-up token is no link
+    ("GET", "/unsubscribe/{token}"): Rule(PUBLIC, ok=404, params={"token": "x" * 43}),
+    ("POST", "/unsubscribe/{token}"): Rule(PUBLIC, ok=404, params={"token": "x" * 43}),
     ("GET", "/o/{ogrn}/you-said-we-did"): Rule(PUBLIC, ok=200, params={"ogrn": "HOME"}),
     ("GET", "/surveys/versions"): Rule(VERSIONS),
     ("POST", "/surveys/versions"): Rule(VERSIONS, ok=400),
@@ -130,8 +133,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/indicators"): Rule(READERS, ok=422),  # no unit: see tests/indicators
     ("GET", "/cabinet/indicators"): Rule(READERS, ok=303),  # to the role's first page
-    # indicators answer 403 out_of_scope for a unit outside the scope (docs/access.md says 404)
-    ("GET", "/cabinet/indicators/organization/{ogrn}"): Rule(READERS, scoped="ogrn", out=403),
+    # another organization's OGRN answers 404 like a missing one (issue 21)
+    ("GET", "/cabinet/indicators/organization/{ogrn}"): Rule(READERS, scoped="ogrn"),
     ("GET", "/cabinet/indicators/organizations"): Rule(LISTS),
     ("GET", "/cabinet/indicators/regions"): Rule(COUNTRY_LISTS),
     **DECREE_923,  # improvement, roadmaps, incidents, effects, labs, МСЗУ, priorities, exchange

@@ -200,3 +200,83 @@ def test_every_command_from_a_fresh_database(fresh_url: str, tmp_path: Path) -> 
         OTKLIK_PII_KEY="p" * 40,
     )
     refused("no-such-command", code=2)
+
+
+def _command_paths() -> list[tuple[str, ...]]:
+    """Every leaf command of ``otklik`` (groups walked), as the words a user types."""
+    import typer.main
+
+    from otklik.cli import app
+
+    paths: list[tuple[str, ...]] = []
+
+    def walk(cmd: object, path: tuple[str, ...]) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, (*path, name))
+        else:
+            paths.append(path)
+
+    walk(typer.main.get_command(app), ())
+    return paths
+
+
+def test_every_command_refuses_development_secrets_in_production(tmp_path: Path) -> None:
+    """Issue 21: one start-up check for all entry points (serve, worker, every CLI command)."""
+    paths = _command_paths()
+    # the commands the issue names must be among those walked
+    for must in (("serve",), ("worker",), ("intake", "import"), ("db", "backup")):
+        assert must in paths
+    for path in paths:
+        if path == ("demo",):  # switches itself to OTKLIK_ENV=demo; refuses production itself
+            continue
+        run = otklik(
+            "postgresql://postgres@127.0.0.1:9/unused",
+            tmp_path,
+            *path,
+            OTKLIK_ENV="production",
+            OTKLIK_SECRET_KEY="dev-secret-change-me",
+            OTKLIK_PII_KEY="dev-pii-key-change-me",
+        )
+        assert run.code == 1, (path, run.code, run.text)
+        assert "отказ от запуска в рабочем режиме" in " ".join(run.err.split()), (path, run.text)
+        assert "OTKLIK_SECRET_KEY" in run.err, (path, run.text)
+        assert "OTKLIK_PII_KEY" in run.err, (path, run.text)
+    # a help text is not a run: it still answers
+    shown = otklik(
+        "postgresql://x@127.0.0.1:9/x", tmp_path, "worker", "--help", OTKLIK_ENV="production"
+    )
+    assert shown.code == 0, shown.text
+    assert "worker" in shown.out
+
+
+def test_bad_setting_is_a_russian_message_not_a_traceback(tmp_path: Path) -> None:
+    run = otklik(
+        "postgresql://postgres@127.0.0.1:9/unused",
+        tmp_path,
+        "worker",
+        "--once",
+        OTKLIK_SMTP_PORT="двадцать пять",
+    )
+    assert run.code == 1, run.text
+    assert "неверные настройки: OTKLIK_SMTP_PORT" in run.err
+
+
+def test_outreach_replan_held_command(fresh_url: str, tmp_path: Path) -> None:
+    """Issue 21: the documented command that re-plans held messages (docs/outreach.md)."""
+    assert otklik(fresh_url, tmp_path, "db", "upgrade").code == 0
+    dry = otklik(fresh_url, tmp_path, "outreach", "replan-held", "--dry-run")
+    assert dry.code == 0, dry.text
+    assert "Ничего не изменено" in dry.out
+    done = otklik(
+        fresh_url,
+        tmp_path,
+        "outreach",
+        "replan-held",
+        OTKLIK_QUIET_HOURS_START="22",
+        OTKLIK_QUIET_HOURS_END="8",
+    )
+    assert done.code == 0, done.text
+    assert "с 22:00 до 8:00" in done.out
+    assert "перенесено: 0" in done.out

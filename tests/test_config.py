@@ -11,7 +11,7 @@ def test_production_refuses_default_secrets() -> None:
 
 
 def test_production_refuses_short_secrets() -> None:
-    with pytest.raises(SettingsError, match="too short"):
+    with pytest.raises(SettingsError, match="слишком короткий"):
         Settings(env="production", secret_key="short", pii_key="p" * 40).check_secrets()
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,7 @@ from otklik.insights.cli import insights_app
 from otklik.kit.cli import err, fail, run_in_session
 from otklik.mszu.cli import mszu_app
 from otklik.reports.cli import reports_app
+from otklik.outreach.cli import outreach_app
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -55,8 +57,33 @@ app.add_typer(mszu_app, name="mszu")
 app.add_typer(indicators_app, name="indicators")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(reports_app, name="reports")
+app.add_typer(outreach_app, name="outreach")
 out = Console()
 CLI_ACTOR = Actor.system("cli")
+# Commands that choose their own mode (``demo`` switches to OTKLIK_ENV=demo itself).
+NO_SETTINGS_CHECK = frozenset({"demo"})
+
+
+@app.callback()
+def check_settings(ctx: typer.Context) -> None:
+    """Отклик: оценка гражданами качества услуг."""
+    # One start-up check for every entry point: a command run in production mode with the
+    # development secrets would read or write personal data under keys nobody else uses
+    # (another person key, contacts sealed under the wrong key), so it refuses here.
+    if ctx.invoked_subcommand in NO_SETTINGS_CHECK or "--help" in sys.argv[1:]:
+        return
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        where = ", ".join(
+            "OTKLIK_" + str(e["loc"][0]).upper() for e in exc.errors() if e.get("loc")
+        )
+        fail(f"неверные настройки: {where or 'OTKLIK_*'}.")
+        return
+    try:
+        settings.check_secrets()
+    except SettingsError as exc:
+        fail(str(exc))
 
 
 def migrate(settings: Settings) -> None:

@@ -32,6 +32,25 @@ class Settings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str | None = None
+    # "auto": STARTTLS when the server offers it; "starttls": required; "ssl": implicit TLS
+    # (usually port 465); "none": plain text (a local relay only)
+    smtp_security: Literal["auto", "starttls", "ssl", "none"] = "auto"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # the domain of Message-ID (default: the domain of smtp_from)
+    email_domain: str | None = None
+    # envelope sender (Return-Path) for bounces; default: smtp_from
+    smtp_bounce_address: str | None = None
+    # a Maildir the bounce address is delivered to; the worker reads DSNs (RFC 3464) from it
+    bounce_maildir: Path | None = None
+    # optional DKIM signing (RFC 6376): selector and private key file (PEM); the domain
+    # defaults to email_domain
+    dkim_selector: str | None = None
+    dkim_private_key_file: Path | None = None
+    dkim_domain: str | None = None
+    # who runs the survey and where a person can check that a link is genuine (in every e-mail)
+    survey_operator: str = "Министерство экономического развития Российской Федерации"
+    verify_url: str = "https://www.gosuslugi.ru"
     sms_gateway_url: str | None = None
     portal_notify_url: str | None = None
 
@@ -87,11 +106,21 @@ class Settings(BaseSettings):
         return self.quiet_hours_start, self.quiet_hours_end
 
     @property
+    def mail_domain(self) -> str:
+        """The domain of Message-ID and of the DKIM signature."""
+        if self.email_domain:
+            return self.email_domain
+        sender = self.smtp_from or ""
+        return sender.rpartition("@")[2].strip(" >") or "otklik.local"
+
+    @property
     def log_channel_enabled(self) -> bool:
         return self.is_dev
 
     def check_secrets(self) -> None:
-        """Refuse to start outside demo/test with missing or default secrets."""
+        """Refuse to start outside demo/test with missing or default secrets (Russian message:
+        an operator reads it). Every entry point calls it: ``serve``, ``worker`` and every CLI
+        command (``otklik.cli``'s root callback), and ``create_app``."""
         if self.is_dev:
             return
         problems = []
@@ -100,14 +129,14 @@ class Settings(BaseSettings):
             ("OTKLIK_PII_KEY", self.pii_key, DEV_PII_KEY),
         ):
             if not value or value == default:
-                problems.append(f"{name} is not set (or still has the development default)")
+                problems.append(f"{name} не задан (или оставлено значение для разработки)")
             elif len(value) < 32:
-                problems.append(f"{name} is too short: use at least 32 random characters")
+                problems.append(f"{name} слишком короткий: нужно не меньше 32 случайных символов")
         if problems:
             raise SettingsError(
-                "Refusing to start in production mode: "
+                "отказ от запуска в рабочем режиме (OTKLIK_ENV=production): "
                 + "; ".join(problems)
-                + ". Generate one with: "
+                + ". Сгенерируйте значение командой: "
                 + "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
 

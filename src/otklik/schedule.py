@@ -27,6 +27,7 @@ from otklik.incidents.tasks import open_incidents
 from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments
 from otklik.intake.service import purge_expired_contacts
+from otklik.outreach.bounces import poll_bounces
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
 from otklik.reports.tasks import build_reports, queue_quarterly
 from otklik.roadmaps.tasks import recompute_risk
@@ -40,6 +41,7 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("outreach.plan_invitations", 1, plan_invitations),
     ("outreach.deliver_messages", 1, deliver_messages),
     ("outreach.queue_reminders", 60, queue_reminders),
+    ("outreach.poll_bounces", 60, poll_bounces),  # does nothing without OTKLIK_BOUNCE_MAILDIR
     ("surveys.purge_drafts", 3600, purge_drafts),
     ("demo.answer_invitations", 5, answer_invitations),  # does nothing outside the demo
     ("insights.analyse_comments", 30, analyse_comments),

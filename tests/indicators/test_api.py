@@ -174,11 +174,11 @@ async def test_scope(session: AsyncSession, client: AsyncClient) -> None:
     cit_h = await bearer(session, Role.citizen)
     cases = [
         (org_h, f"organization:{mine.ogrn}", 200),
-        (org_h, f"organization:{other.ogrn}", 403),
+        (org_h, f"organization:{other.ogrn}", 404),  # like a missing one (issue 21)
         (org_h, "region:16", 403),
         (org_h, "country:RU", 403),
         (reg_h, f"organization:{mine.ogrn}", 200),
-        (reg_h, f"organization:{other.ogrn}", 403),
+        (reg_h, f"organization:{other.ogrn}", 404),
         (reg_h, "region:16", 200),
         (reg_h, "region:77", 403),
         (cit_h, "country:RU", 403),
@@ -189,6 +189,18 @@ async def test_scope(session: AsyncSession, client: AsyncClient) -> None:
             "/api/v1/indicators", params={"unit": unit, "period": "2026"}, headers=headers
         )
         assert resp.status_code == status, (unit, resp.text)
+    # another organization's OGRN and a missing one: the same answer, apart from the OGRN
+    missing = "1027700000009"
+    answers = []
+    for ogrn in (other.ogrn, missing):
+        resp = await client.get(
+            "/api/v1/indicators",
+            params={"unit": f"organization:{ogrn}", "period": "2026"},
+            headers=org_h,
+        )
+        answers.append((resp.status_code, resp.text.replace(ogrn, "OGRN")))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 404
 
 
 async def test_trigger_rollup_equals_rebuild(session: AsyncSession) -> None:

@@ -121,8 +121,11 @@ async def test_figures_only_roles_never_read_comment_text(
 async def test_drill_down_is_scoped(session: AsyncSession, client: AsyncClient) -> None:
     other = await create_organization(session, region="77")
     await signed_in(session, client, Role.regional_authority, "region:16")
-    assert (await client.get(f"/cabinet/indicators/organization/{other.ogrn}")).status_code == 403
-    assert (await client.get("/cabinet/indicators/organization/1111111111111")).status_code == 404
+    # another organization's OGRN answers exactly like a missing one (issue 21)
+    away = await client.get(f"/cabinet/indicators/organization/{other.ogrn}")
+    missing = await client.get("/cabinet/indicators/organization/1111111111111")
+    assert away.status_code == missing.status_code == 404
+    assert away.text.replace(other.ogrn, "OGRN") == missing.text.replace("1111111111111", "OGRN")
     assert (await client.get("/cabinet/indicators/regions")).status_code == 403
     assert (
         await client.get("/cabinet/indicators/organizations", params={"period": "2026-13"})

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from otklik.cli import app
 
 DATA = Path(__file__).parent / "data"
-runner = CliRunner()
+runner = CliRunner(env={"OTKLIK_ENV": "test"})  # the start-up check passes (issue 21)
 
 
 def test_evaluate_prints_per_topic_and_overall_figures() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -50,18 +51,23 @@ def _period(text: str) -> Any:
 
 
 @router.get("", response_class=HTMLResponse)
-async def home(session: DB, user: CabinetUser) -> Response:
-    """Each role lands on its own cabinet."""
+async def home(
+    session: DB, user: CabinetUser, period: PeriodQ = "", methodology: Short = ""
+) -> Response:
+    """Each role lands on its own cabinet, for the period (and methodology) asked for."""
+    _period(period)  # a bad period is a 400 here, not on the page redirected to
+    kept = urlencode({k: v for k, v in (("period", period), ("methodology", methodology)) if v})
+    query = f"?{kept}" if kept else ""
     if user.role == Role.organization:
         ogrns = await ind_repo.organization_ogrns(session, [user.scope_organization_id or 0])
         if not ogrns:
             raise NotFound()
         return RedirectResponse(
-            f"/cabinet/indicators/organization/{next(iter(ogrns.values()))}", 303
+            f"/cabinet/indicators/organization/{next(iter(ogrns.values()))}{query}", 303
         )
     if user.role in AUTHORITY:
-        return RedirectResponse("/cabinet/indicators/organizations", 303)
-    return RedirectResponse("/cabinet/indicators/regions", 303)
+        return RedirectResponse(f"/cabinet/indicators/organizations{query}", 303)
+    return RedirectResponse(f"/cabinet/indicators/regions{query}", 303)
 
 
 def _export(

@@ -87,8 +87,8 @@ async def _location(
             or (scope.kind is ScopeKind.region and scope.region_code == org.region_code)
             or (scope.kind is ScopeKind.founder and scope.founder_id == org.founder_id)
         )
-        if not inside:
-            raise Forbidden("Организация вне вашей области доступа.", code="out_of_scope")
+        if not inside:  # as if it did not exist: the answer tells nobody which ids exist
+            raise ValidationFailed("Организация не найдена.", code="unknown_organization")
         return {
             "organization_id": org.id,
             "region_code": org.region_code,

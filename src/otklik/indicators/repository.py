@@ -270,6 +270,25 @@ async def record_counts(
     return int(row[0]), int(row[1]), int(row[2])
 
 
+async def responses_by_service_date(
+    session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
+) -> int:
+    """Questionnaires about services provided in the period (by service date, whenever they
+    were answered): the numerator of coverage, on the same dates as its denominator."""
+    cond: list[ColumnElement[bool]] = [Response.served_on.between(start, end), unit.orgs]
+    if unit.service_code is not None:
+        cond.append(Response.service_code == unit.service_code)
+    if unit.life_situation_code is not None:
+        cond.append(Response.life_situation_code == unit.life_situation_code)
+    stmt = (
+        select(func.count())
+        .select_from(Response)
+        .join(Organization, Organization.id == Response.organization_id)
+        .where(*cond)
+    )
+    return int(await session.scalar(apply_scope(stmt, scope, ORG_SCOPE)) or 0)
+
+
 async def invitation_counts(
     session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
 ) -> tuple[int, float | None, float | None]:

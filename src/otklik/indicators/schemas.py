@@ -26,8 +26,19 @@ class CountsOut(BaseModel):
     service_recipients: int | None = Field(
         description="получателей услуг за период (разных людей); null, если меньше порога"
     )
-    invitations_delivered: int | None = Field(description="null, если меньше порога")
-    responses: int = Field(description="заполненных анкет")
+    invitations_delivered: int | None = Field(
+        description="приглашений, доставленных за период (по дате доставки); null, если меньше "
+        "порога"
+    )
+    responses: int = Field(
+        description="заполненных анкет по дате ответа (ответили в периоде): основа оценок и "
+        "доли ответов"
+    )
+    responses_by_service_date: int | None = Field(
+        default=None,
+        description="заполненных анкет по дате услуги (услуга оказана в периоде, ответ — когда "
+        "угодно): основа охвата; null, если меньше порога",
+    )
 
 
 class ItemOut(BaseModel):

@@ -102,12 +102,19 @@ async def resolve_unit(session: AsyncSession, spec: str) -> Unit:
 
 
 async def check_scope(session: AsyncSession, scope: Scope, unit: Unit) -> None:
-    """A unit must lie wholly inside the caller's scope, else 403."""
+    """A unit must lie wholly inside the caller's scope. Another organization answers 404
+    exactly like a missing one (the same code and message as ``resolve_unit``), so the answer
+    tells nobody which OGRNs exist; a region or founder outside the scope (public codes) 403."""
     if scope.kind is ScopeKind.country:
         return
     allowed = False
     if unit.kind == "organization":
-        allowed = await repository.organization_in_scope(session, scope, int(unit.target_id))
+        if not await repository.organization_in_scope(session, scope, int(unit.target_id)):
+            raise NotFound(
+                f"Не найдено: {UNIT_KINDS['organization']} «{unit.key[:60]}».",
+                code="unit_not_found",
+            )
+        return
     elif unit.kind == "region":
         allowed = scope.kind is ScopeKind.region and scope.region_code == unit.key
     elif unit.kind == "founder":
@@ -329,6 +336,11 @@ async def compute(
     delivered, median, p95 = await repository.invitation_counts(
         session, scope, unit.filter, period.start, period.end
     )
+    # coverage divides people served in the period by the answers about those services (both
+    # by service date); scores and the response rate use answers by answer date
+    by_service = await repository.responses_by_service_date(
+        session, scope, unit.filter, period.start, period.end
+    )
     rec = counts.get(m.recommend_item, EMPTY)
     zone = [i.code for i in items if i.mean is not None and i.mean < m.improvement_threshold]
     if (v := shown(value)) is not None and v < m.improvement_threshold:
@@ -344,9 +356,10 @@ async def compute(
             service_recipients=count(people, m.min_n),
             invitations_delivered=count(delivered, m.min_n),
             responses=responses,
+            responses_by_service_date=count(by_service, m.min_n),
         ),
         response_rate=None if hide else ratio(answers, delivered, m.min_n),
-        coverage=None if hide else ratio(answers, people, m.min_n),
+        coverage=None if hide else ratio(by_service, people, m.min_n),
         coverage_target=100 * m.coverage_target,
         timeliness=percent(timely, records) if records >= m.min_n else None,
         invitation_delay=DelayOut(

@@ -11,16 +11,20 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Literal, Protocol
 
 import aiosmtplib
 import httpx
 
 from otklik.config import Settings
+from otklik.outreach.mail import DkimSigner, build_email
 
 Outcome = Literal["sent", "temporary", "permanent"]
 ORDER = ("portal", "email", "sms", "log")
+# One definition of "delivered" (docs/outreach.md): the message reached its final receiving
+# system. For these channels that is the moment of sending (the log's outbox; the SMTP server
+# accepting the message, undone by a bounce); the portal and SMS confirm by callback.
+ACCEPTED_IS_DELIVERED = frozenset({"log", "email"})
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class Message:
     subject: str
     text: str
     link: str
+    html: str = ""  # e-mail: the HTML alternative
+    unsubscribe: str = ""  # e-mail: the opt-out link (List-Unsubscribe)
 
 
 @dataclass(frozen=True)
@@ -84,24 +90,40 @@ class HttpChannel:
 
 
 class EmailChannel:
+    """SMTP with STARTTLS or implicit TLS and authentication as configured.
+
+    A message the server accepted counts as delivered (``ACCEPTED_IS_DELIVERED``); a bounce
+    read later from the bounce mailbox turns it undelivered (``outreach.bounces``).
+    """
+
     name = "email"
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.host = settings.smtp_host or ""
         self.port = settings.smtp_port
         self.sender = settings.smtp_from or "noreply@otklik.local"
         self.timeout = settings.channel_timeout_seconds
+        self.signer = DkimSigner.from_settings(settings)
 
     async def send(self, message: Message) -> Result:
-        msg = EmailMessage()
-        msg["From"] = self.sender
-        msg["To"] = message.email or ""
-        msg["Subject"] = message.subject
-        # the same id on a retry lets the receiving side drop a duplicate
-        msg["Message-ID"] = f"<{message.idempotency_key}@otklik>"
-        msg.set_content(message.text)
+        s = self.settings
+        raw = build_email(message, s, self.sender)
+        if self.signer is not None:
+            raw = self.signer.sign(raw)
         try:
-            await aiosmtplib.send(msg, hostname=self.host, port=self.port, timeout=self.timeout)
+            await aiosmtplib.send(
+                raw,
+                sender=s.smtp_bounce_address or self.sender,
+                recipients=[message.email or ""],
+                hostname=self.host,
+                port=self.port,
+                timeout=self.timeout,
+                use_tls=s.smtp_security == "ssl",
+                start_tls={"auto": None, "starttls": True}.get(s.smtp_security, False),
+                username=s.smtp_username,
+                password=s.smtp_password,
+            )
         except aiosmtplib.SMTPRecipientsRefused:
             return Result("permanent", "recipient refused")
         except aiosmtplib.SMTPResponseException as exc:

@@ -23,3 +23,33 @@ def token_hash(token: str) -> bytes:
 
 def link_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/s/{token}"
+
+
+# The opt-out link (List-Unsubscribe): the invitation's public id and a MAC over it, so the
+# URL names no person, contact or SNILS and cannot be forged or guessed; the person key it
+# leads to is looked up from the invitation.
+_OPTOUT = b"otklik/optout/"
+
+
+def optout_token(secret: str, public_id: uuid.UUID) -> str:
+    mac = hmac.digest(secret.encode(), _OPTOUT + public_id.bytes, "sha256")[:16]
+    return base64.urlsafe_b64encode(public_id.bytes + mac).decode().rstrip("=")
+
+
+def optout_public_id(secret: str, token: str) -> uuid.UUID | None:
+    """The invitation's public id of a genuine opt-out token; None for anything else."""
+    if len(token) != 43:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=")
+    except ValueError:
+        return None
+    if len(raw) != 32:
+        return None
+    public_id = uuid.UUID(bytes=raw[:16])
+    mac = hmac.digest(secret.encode(), _OPTOUT + raw[:16], "sha256")[:16]
+    return public_id if hmac.compare_digest(mac, raw[16:]) else None
+
+
+def optout_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/unsubscribe/{token}"

@@ -125,3 +125,13 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     link: Mapped[str] = mapped_column(String(300))
+
+
+class OptOut(Base):
+    """A person who asked for no more invitations (the e-mail's opt-out link): the planner
+    skips them (reason ``opted_out``) and their queued messages are cancelled."""
+
+    __tablename__ = "outreach_optouts"
+
+    person_key: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

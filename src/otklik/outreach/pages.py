@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from otklik.errors import NotFound
@@ -14,6 +14,7 @@ from otklik.identity.models import User
 from otklik.identity.roles import INDICATOR_READERS, Role
 from otklik.kit.web import DB, render, settings_of
 from otklik.outreach import funnel, repository
+from otklik.outreach.links import optout_public_id
 from otklik.outreach.service import REASONS
 from otklik.outreach.texts import PLACE, Context
 from otklik.outreach.texts import render as render_message
@@ -22,6 +23,7 @@ router = APIRouter(include_in_schema=False)
 FunnelUser = Annotated[User, Depends(require_roles(*INDICATOR_READERS))]
 TemplateUser = Annotated[User, Depends(require_roles(Role.coordinator, Role.analyst, Role.admin))]
 AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
+OptOutToken = Annotated[str, Path(max_length=100)]
 GROUPS = {
     "day": "по дням",
     "organization": "по организациям",
@@ -83,3 +85,24 @@ async def demo_outbox(request: Request, session: DB, user: AdminUser) -> Respons
         raise NotFound()
     messages = await repository.outbox(session, 50)
     return render(request, "outreach/outbox.html", messages=messages)
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+async def unsubscribe_page(request: Request, token: OptOutToken) -> Response:
+    """The e-mail's opt-out link: a page with one button (a link checker's GET changes
+    nothing). The token names no person, contact or SNILS (``links.optout_token``)."""
+    if optout_public_id(settings_of(request).secret_key, token) is None:
+        raise NotFound("Ссылка для отказа от приглашений не найдена.")
+    return render(request, "outreach/unsubscribe.html", token=token, done=False)
+
+
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+async def unsubscribe(request: Request, session: DB, token: OptOutToken) -> Response:
+    """Opt out: the button of the page above, or a mail client's one-click POST (RFC 8058,
+    body ``List-Unsubscribe=One-Click``). The token itself is the authority: no session,
+    no CSRF token (a mail provider posts without either). Repeating it changes nothing."""
+    public_id = optout_public_id(settings_of(request).secret_key, token)
+    if public_id is None or not await repository.opt_out(session, public_id):
+        raise NotFound("Ссылка для отказа от приглашений не найдена.")
+    await session.commit()
+    return render(request, "outreach/unsubscribe.html", token=token, done=True)

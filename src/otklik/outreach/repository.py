@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    LargeBinary,
     Select,
     any_,
     bindparam,
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.intake.models import Contact, ServiceRecord
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
-from otklik.outreach.models import Delivery, Invitation, OutboxMessage, OutreachTask
+from otklik.outreach.models import Delivery, Invitation, OptOut, OutboxMessage, OutreachTask
 from otklik.registry.models import Organization, OrganizationType, Region, Service
 
 # Claim on the task table alone, in the partial index's order, so LIMIT stops the scan early
@@ -51,7 +52,8 @@ DELIVERY_ROWS = """
     SELECT d.id, d.invitation_id, d.kind, d.channel, d.idempotency_key, d.attempts,
       d.attempts > 0 AND d.next_attempt_at > d.created_at AS in_backoff,
       i.public_id, i.expires_at, c.person_key, c.sealed, c.portal_account_confirmed,
-      c.has_email, c.has_phone, o.short_name, ot.sector, s.name, r.served_at, rg.timezone
+      c.has_email, c.has_phone, o.short_name, ot.sector, s.name, r.served_at, rg.timezone,
+      r.is_minor
     FROM deliveries d
     JOIN invitations i ON i.id = d.invitation_id
     LEFT JOIN contacts c ON c.id = i.contact_id
@@ -160,6 +162,46 @@ async def recent_invitations(
     )
     params = {"since": since, "keys": keys, "n": len(person_keys)}
     return list((await session.execute(stmt, params)).all())
+
+
+async def opted_out(session: AsyncSession, person_keys: Sequence[bytes]) -> set[bytes]:
+    """Those of these people who asked for no more invitations."""
+    if not person_keys:
+        return set()
+    stmt = select(OptOut.person_key).where(
+        OptOut.person_key == any_(_ids("k", person_keys, LargeBinary))
+    )
+    return set((await session.scalars(stmt)).all())
+
+
+async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
+    """The person of this invitation gets no more invitations; their queued messages are
+    cancelled and no reminder follows. False when no such invitation exists."""
+    key = await session.scalar(
+        select(Invitation.person_key).where(Invitation.public_id == public_id)
+    )
+    if key is None:
+        return False
+    await session.execute(
+        text("INSERT INTO outreach_optouts (person_key) VALUES (:k) ON CONFLICT DO NOTHING"),
+        {"k": key},
+    )
+    await session.execute(
+        text(
+            "UPDATE deliveries SET status = 'failed', error = 'отказ от приглашений'"
+            " WHERE status = 'queued' AND invitation_id IN"
+            " (SELECT id FROM invitations WHERE person_key = :k)"
+        ),
+        {"k": key},
+    )
+    await session.execute(
+        text(
+            "UPDATE invitations SET reminded_at = coalesce(reminded_at, now())"
+            " WHERE person_key = :k"
+        ),
+        {"k": key},
+    )
+    return True
 
 
 # Invitations and their first deliveries in one statement; each invitation pins the
@@ -274,6 +316,25 @@ async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     )
 
 
+async def undeliver(session: AsyncSession, delivery_id: int, invitation_id: int) -> None:
+    """A message reported delivered bounced after all: the delivery loses its delivered time,
+    and the invitation keeps one only if another of its messages was delivered."""
+    await session.execute(
+        text("UPDATE deliveries SET delivered_at = NULL WHERE id = :id"), {"id": delivery_id}
+    )
+    await session.execute(
+        text(
+            "UPDATE invitations i SET delivered_at = other.at,"
+            " status = CASE WHEN i.status = 'delivered' AND other.at IS NULL THEN 'sent'"
+            " ELSE i.status END"
+            " FROM (SELECT min(delivered_at) AS at FROM deliveries"
+            "       WHERE invitation_id = :invitation_id AND delivered_at IS NOT NULL) other"
+            " WHERE i.id = :invitation_id"
+        ),
+        {"invitation_id": invitation_id},
+    )
+
+
 # A channel answers again: its messages waiting out a backoff are due at once, in the order
 # they were first queued (their creation time), still never in the region's quiet hours.
 # Rows another worker holds are skipped (it is sending them already).
@@ -293,6 +354,54 @@ RECOVER_CHANNELS = text(
     )
     """  # noqa: S608 - a fixed SQL fragment, no user input
 )
+
+
+# Messages held for the morning (never tried, due later: quiet hours at planning or when the
+# reminder was queued) get their send time again from the current quiet hours, counted from
+# ``now``: shortened or switched-off quiet hours release them, longer ones hold them longer.
+REPLAN_HELD = text(
+    f"""
+    WITH held AS (
+      SELECT d.id, rg.timezone, d.next_attempt_at AS was
+      FROM deliveries d
+      JOIN invitations i ON i.id = d.invitation_id
+      JOIN organizations o ON o.id = i.organization_id
+      JOIN regions rg ON rg.code = o.region_code
+      WHERE d.status = 'queued' AND d.attempts = 0 AND d.next_attempt_at > :now
+      FOR UPDATE OF d SKIP LOCKED
+    ), moved AS (
+      SELECT held.id, {QUIET_HOLD.replace("rg.", "held.")} AS at, held.was FROM held
+    )
+    UPDATE deliveries d SET next_attempt_at = moved.at
+    FROM moved WHERE d.id = moved.id AND moved.at IS DISTINCT FROM moved.was
+    RETURNING moved.at <= :now AS released
+    """  # noqa: S608 - a fixed SQL fragment, no user input
+)
+
+
+async def replan_held(
+    session: AsyncSession, now: datetime, quiet: tuple[int, int], *, apply: bool
+) -> tuple[int, int, int]:
+    """(held, moved, released now) of the messages waiting out quiet hours; ``apply`` False:
+    counted inside a savepoint that is rolled back (a dry run)."""
+    params = {"now": now, "quiet_start": quiet[0], "quiet_end": quiet[1]}
+    held = int(
+        await session.scalar(
+            text(
+                "SELECT count(*) FROM deliveries"
+                " WHERE status = 'queued' AND attempts = 0 AND next_attempt_at > :now"
+            ),
+            {"now": now},
+        )
+        or 0
+    )
+    nested = await session.begin_nested()
+    rows = (await session.execute(REPLAN_HELD, params)).scalars().all()
+    if apply:
+        await nested.commit()
+    else:
+        await nested.rollback()
+    return held, len(rows), sum(1 for r in rows if r)
 
 
 async def recover_channels(
@@ -400,6 +509,7 @@ SKIP_REASONS = (
     "fatigue_week",
     "sampled_out",
     "no_channel",
+    "opted_out",
 )
 ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)
 

@@ -24,14 +24,15 @@ from otklik.kit.clock import now_utc
 from otklik.kit.pii import PiiVault
 from otklik.outreach import repository
 from otklik.outreach.channels import (
+    ACCEPTED_IS_DELIVERED,
     Channel,
     Message,
     RateLimiter,
     Result,
     channel_order,
 )
-from otklik.outreach.links import link_token, link_url, token_hash
-from otklik.outreach.texts import Context, render
+from otklik.outreach.links import link_token, link_url, optout_token, optout_url, token_hash
+from otklik.outreach.texts import Context, render, render_html
 
 MAX_BACKOFF = timedelta(minutes=10)
 REASONS = {
@@ -40,6 +41,7 @@ REASONS = {
     "fatigue_week": "уже два приглашения за последние 7 дней",
     "sampled_out": "не попал в выборку",
     "no_channel": "нет канала связи",
+    "opted_out": "отказался от приглашений (ссылка в письме)",
 }
 
 
@@ -89,6 +91,7 @@ class Budget:
     week_since: datetime
     by_org: Counter[tuple[bytes, int]]
     by_week: Counter[bytes]
+    opted_out: set[bytes]
 
     def add(self, key: bytes, org: int, at: datetime) -> None:
         if at >= self.org_since:
@@ -137,8 +140,10 @@ async def _budget(
 ) -> Budget:
     org_since = now - timedelta(days=settings.fatigue_organization_days)
     week_since = now - timedelta(days=7)
-    budget = Budget(org_since, week_since, Counter(), Counter())
     keys = list({c.person_key for cs in people.values() for c in cs if c.portal_account_confirmed})
+    budget = Budget(
+        org_since, week_since, Counter(), Counter(), await repository.opted_out(session, keys)
+    )
     for key, org, at in await repository.recent_invitations(
         session, keys, min(org_since, week_since)
     ):
@@ -150,6 +155,8 @@ def _invite_or_reason(
     settings: Settings, budget: Budget, task: Any, contact: Any, enabled: set[str]
 ) -> str | list[str]:
     """The channels to reach ``contact`` in order, or why this person is not invited."""
+    if contact.person_key in budget.opted_out:
+        return "opted_out"
     if budget.by_org[(contact.person_key, task.organization_id)] >= (
         settings.fatigue_organization_max
     ):
@@ -259,6 +266,11 @@ def _message(row: Any, settings: Settings, vault: PiiVault) -> Message | None:
         return None
     tz = _zone(row.timezone)
     link = link_url(settings.base_url, link_token(settings.secret_key, row.public_id))
+    unsubscribe = ""
+    if row.channel == "email":
+        unsubscribe = optout_url(
+            settings.base_url, optout_token(settings.secret_key, row.public_id)
+        )
     ctx = Context(
         sector=row.sector,
         organization=row.short_name,
@@ -267,6 +279,10 @@ def _message(row: Any, settings: Settings, vault: PiiVault) -> Message | None:
         link=link,
         expires_on=row.expires_at.astimezone(tz).date(),
         reminder=row.kind == "reminder",
+        parent=bool(row.is_minor),  # a child's record goes to the representative
+        operator=settings.survey_operator,
+        verify_url=settings.verify_url,
+        unsubscribe=unsubscribe,
     )
     subject, body = render(row.channel, ctx)
     return Message(
@@ -278,6 +294,8 @@ def _message(row: Any, settings: Settings, vault: PiiVault) -> Message | None:
         subject,
         body,
         link,
+        html=render_html(ctx) if row.channel == "email" else "",
+        unsubscribe=unsubscribe,
     )
 
 
@@ -378,8 +396,9 @@ async def _record(
                     "reminder_at": reminder_at,
                 }
             )
-            if r.channel == "log" and out.message:
+            if r.channel in ACCEPTED_IS_DELIVERED:
                 logged.append(sent[-1])
+            if r.channel == "log" and out.message:
                 m = out.message
                 outbox.append(
                     {
@@ -421,7 +440,8 @@ async def _record(
     }
     await repository.recover_channels(session, sorted(back), now, settings.quiet_hours or (0, 0))
     await repository.mark_sent(session, sent)
-    # the log channel's outbox is its final destination: delivered on sending
+    # the log channel's outbox and an SMTP server that accepted the message are the final
+    # receiving systems: delivered on sending (an e-mail bounce undoes it, outreach.bounces)
     await repository.mark_delivered(
         session, [{"id": o["id"], "invitation_id": o["invitation_id"], "now": now} for o in logged]
     )
@@ -430,6 +450,28 @@ async def _record(
     await repository.add_deliveries(session, fallback)
     await repository.fail_invitations(session, dead_invitations)
     await repository.add_outbox(session, outbox)
+
+
+@dataclass(frozen=True)
+class Replanned:
+    held: int  # messages waiting out quiet hours before
+    moved: int  # whose send time changed
+    released: int  # due now
+
+
+async def replan_held(
+    session: AsyncSession, settings: Settings, *, now: datetime | None = None, apply: bool = True
+) -> Replanned:
+    """Held messages (quiet hours) get their send time again under the current settings.
+
+    A message's send time is fixed when it is planned; after a change of
+    ``OTKLIK_QUIET_HOURS_START``/``END`` this releases (or holds longer) what is waiting
+    (``otklik outreach replan-held``, docs/outreach.md).
+    """
+    held, moved, released = await repository.replan_held(
+        session, now or now_utc(), settings.quiet_hours or (0, 0), apply=apply
+    )
+    return Replanned(held, moved, released)
 
 
 async def queue_reminders(
@@ -453,7 +495,10 @@ async def delivery_status(
         rows = [{"id": delivery.id, "invitation_id": delivery.invitation_id, "now": now}]
         await repository.mark_delivered(session, rows)
     elif delivery.status != "failed":
-        # like a permanent failure at send time: recorded, then the next channel
+        # like a permanent failure at send time: recorded, then the next channel; a message
+        # counted delivered (an accepted e-mail that bounced) no longer counts
+        if delivery.delivered_at is not None:
+            await repository.undeliver(session, delivery.id, delivery.invitation_id)
         row = await repository.delivery_row(session, delivery.id)
         await _record(session, settings, [Outbound(row, None)], [Result("permanent", reason)], now)
     await session.flush()
