@@ -57,21 +57,25 @@ out = Console()
 CLI_ACTOR = Actor.system("cli")
 
 
-def migrate(settings: Settings) -> None:
+def migrate(settings: Settings) -> list[str]:
+    """Apply the migrations and load the built-in data; what was loaded, one line per kind."""
+    from otklik.bootstrap import load_builtin
     from otklik.migrate import upgrade
-    from otklik.registry.reference import seed_reference
 
     try:
         upgrade(resolve_database_url(settings))
     except DatabaseUnavailable as exc:
         fail(str(exc))
-    run_in_session(settings, seed_reference)
+    return run_in_session(settings, load_builtin).lines()
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Применить миграции и обновить встроенные справочники."""
-    migrate(get_settings())
+    """Применить миграции и загрузить встроенные справочники, анкету и методику."""
+    lines = migrate(get_settings())
+    out.print("Встроенные данные:")
+    for line in lines:
+        out.print(f"  {line}", highlight=False)
     out.print("База данных обновлена.")
 
 
