@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -38,6 +39,8 @@ from otklik.indicators import api as indicators_api
 from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
 from otklik.intake import pages as intake_pages
+from otklik.kit import logs
+from otklik.kit.access import RequestLog
 from otklik.kit.headers import SecurityHeaders
 from otklik.kit.hostile import (
     OUT_OF_RANGE_CODE,
@@ -49,6 +52,7 @@ from otklik.kit.hostile import (
 )
 from otklik.kit.openapi import document_api
 from otklik.kit.pii import PiiVault
+from otklik.kit.proxy import TrustedProxies
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render, templates
 from otklik.labs import api as labs_api
 from otklik.labs import pages as labs_pages
@@ -56,6 +60,7 @@ from otklik.mszu import api as mszu_api
 from otklik.mszu import pages as mszu_pages
 from otklik.opendata import api as opendata_api
 from otklik.opendata import pages as opendata_pages
+from otklik.ops import routes as ops_routes
 from otklik.outreach import api as outreach_api
 from otklik.outreach import pages as outreach_pages
 from otklik.priorities import api as priorities_api
@@ -83,6 +88,7 @@ HTTP_MESSAGES = {
 
 # Every router of the application, in matching order (the authorization matrix test walks them).
 ROUTERS = (
+    ops_routes.router,
     identity_pages.router,
     cabinets_home.router,
     registry_pages.router,
@@ -172,13 +178,12 @@ def install_error_handlers(app: FastAPI) -> None:
             return _error(request, 400, NulCharacter.code, NulCharacter.message)
         if is_out_of_range(exc):
             return _error(request, 400, OUT_OF_RANGE_CODE, OUT_OF_RANGE_MESSAGE)
-        return await unexpected(request, exc)
+        raise exc  # to RequestLog: logged once, with the request id, and answered 500
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        # Only the path: query strings and bodies may carry personal data.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _error(request, 500, "internal_error", HTTP_MESSAGES[500])
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """The answer to an unexpected exception (``RequestLog`` has logged it, once)."""
+    return _error(request, 500, "internal_error", HTTP_MESSAGES[500])
 
 
 def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
@@ -192,38 +197,44 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
             if settings.env != "test":
                 # The masking models (~2 s) load before the first respondent, not during.
                 await asyncio.to_thread(warm_up_masking)
+            listen = os.environ.get(logs.LISTEN_ENV, settings.base_url)
+            log.info("Отклик ready on %s (process %s, mode %s)", listen, os.getpid(), settings.env)
             yield
             await engine.dispose()
         else:
             yield
 
+    docs = settings.docs_enabled  # off in production unless OTKLIK_PUBLIC_DOCS=1
     app = FastAPI(
         title="Отклик API",
         version="1.0",
         description="Оценка гражданами качества услуг организаций социальной сферы.",
         lifespan=lifespan,
         dependencies=[Depends(reject_nul)],
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.settings = settings
     app.state.vault = PiiVault(settings.pii_key)
     install_error_handlers(app)
 
+    # innermost first: the request log sees the route the router matched, security headers
+    # wrap its 500 page too, and the proxy layer has fixed the client before anyone reads it
+    app.add_middleware(RequestLog, on_error=internal_error)
     app.add_middleware(
         SecurityHeaders,
         csrf_cookie=CSRF_COOKIE,
         secure_cookies=settings.secure_cookies and not settings.is_dev,
         hsts=settings.env == "production",
     )
+    app.add_middleware(TrustedProxies, networks=settings.trusted_proxy_networks)
     templates.env.auto_reload = settings.env == "demo"  # compiled templates are kept
     templates.env.globals.update(
         role_labels=ROLE_LABELS, scope_labels=SCOPE_LABELS, sector_labels=SECTOR_LABELS
     )
 
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     for router in ROUTERS:
         app.include_router(router)
@@ -246,4 +257,5 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """The application of one ``otklik serve`` worker process (settings from the environment)."""
     settings = get_settings()
+    logs.configure(settings.log_level, settings.log_format)
     return create_app(settings, resolve_database_url(settings))

@@ -86,21 +86,25 @@ def check_settings(ctx: typer.Context) -> None:
         fail(str(exc))
 
 
-def migrate(settings: Settings) -> None:
+def migrate(settings: Settings) -> list[str]:
+    """Apply the migrations and load the built-in data; what was loaded, one line per kind."""
+    from otklik.bootstrap import load_builtin
     from otklik.migrate import upgrade
-    from otklik.registry.reference import seed_reference
 
     try:
         upgrade(resolve_database_url(settings))
     except DatabaseUnavailable as exc:
         fail(str(exc))
-    run_in_session(settings, seed_reference)
+    return run_in_session(settings, load_builtin).lines()
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Применить миграции и обновить встроенные справочники."""
-    migrate(get_settings())
+    """Применить миграции и загрузить встроенные справочники, анкету и методику."""
+    lines = migrate(get_settings())
+    out.print("Встроенные данные:")
+    for line in lines:
+        out.print(f"  {line}", highlight=False)
     out.print("База данных обновлена.")
 
 
@@ -317,10 +321,17 @@ def _serve(
     from otklik.app import create_app
     from otklik.worker import run_forever
 
+    _observe(settings, f"http://{host}:{port}")
     url = resolve_database_url(settings)
     web = create_app(settings, url)
     config = uvicorn.Config(
-        web, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False
+        web,
+        host=host,
+        port=port,
+        log_level="warning",
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
 
@@ -336,6 +347,16 @@ def _serve(
             t.cancel()
 
     asyncio.run(main())
+
+
+def _observe(settings: Settings, listen: str | None = None) -> None:
+    """Structured logs for this process; metrics shared with the other processes."""
+    from otklik.kit import logs, metrics
+
+    logs.configure(settings.log_level, settings.log_format)
+    metrics.use_directory(settings.metrics_folder)
+    if listen:
+        os.environ[logs.LISTEN_ENV] = listen
 
 
 def _cores() -> int:
@@ -359,8 +380,10 @@ def serve(
     settings = get_settings()
     try:
         settings.check_secrets()
+        settings.check_networks()
     except SettingsError as exc:
         fail(str(exc))
+    _observe(settings, f"http://{host}:{port}")
     # Resolved once here (an embedded PostgreSQL starts in this process and lives as long as
     # it); the worker processes read the URL from the environment.
     os.environ["OTKLIK_DATABASE_URL"] = resolve_database_url(settings)
@@ -371,6 +394,7 @@ def serve(
         port=port,
         workers=workers or _cores(),
         log_level="warning",
+        log_config=None,  # each process logs through otklik.kit.logs (JSON, redacted)
         access_log=False,
         proxy_headers=False,
     )
@@ -384,6 +408,7 @@ def worker(
     from otklik.worker import run_due, run_forever
 
     settings = get_settings()
+    _observe(settings)
 
     async def main() -> None:
         engine = create_engine(resolve_database_url(settings))

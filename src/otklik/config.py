@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -13,6 +15,14 @@ DEV_SECRET = "dev-secret-change-me"  # noqa: S105 - a marker, refused outside de
 DEV_PII_KEY = "dev-pii-key-change-me"
 
 Environment = Literal["production", "demo", "test"]
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(items: Iterable[str]) -> tuple[Network, ...]:
+    """``127.0.0.1``, ``10.0.0.0/8``, ``::1``; raises ValueError on anything else."""
+    return tuple(ipaddress.ip_network(x.strip(), strict=False) for x in items if x.strip())
 
 
 class SettingsError(RuntimeError):
@@ -94,6 +104,19 @@ class Settings(BaseSettings):
     iasmkgu_token: str | None = None
     iasmkgu_batch: int = Field(default=1000, ge=1, le=50_000)
 
+    # operations (docs/deployment.md): proxies, logs, metrics, readiness, API docs
+    # addresses/networks whose X-Forwarded-For / X-Forwarded-Proto are believed, comma-separated
+    trusted_proxies: str = ""
+    public_docs: bool = False  # /docs, /redoc, /openapi.json in production
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # /metrics: a bearer token, or client addresses/networks allowed without one
+    metrics_token: str | None = None
+    metrics_allow: str = "127.0.0.1,::1"
+    metrics_dir: Path | None = None  # shared by serve and worker; default <data_dir>/metrics
+    # /readyz answers 503 when a queue's oldest due item waits longer than this
+    ready_max_lag_seconds: int = Field(default=3600, ge=1)
+
     @property
     def is_dev(self) -> bool:
         return self.env in ("demo", "test")
@@ -112,6 +135,33 @@ class Settings(BaseSettings):
             return self.email_domain
         sender = self.smtp_from or ""
         return sender.rpartition("@")[2].strip(" >") or "otklik.local"
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.is_dev or self.public_docs
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        try:
+            return parse_networks(self.trusted_proxies.split(","))
+        except ValueError as exc:
+            raise SettingsError(f"OTKLIK_TRUSTED_PROXIES: {exc}") from None
+
+    @property
+    def metrics_networks(self) -> tuple[Network, ...]:
+        try:
+            return parse_networks(self.metrics_allow.split(","))
+        except ValueError as exc:
+            raise SettingsError(f"OTKLIK_METRICS_ALLOW: {exc}") from None
+
+    def check_networks(self) -> None:
+        """Raise SettingsError on an unreadable address list (before any process starts)."""
+        for networks in (self.trusted_proxy_networks, self.metrics_networks):
+            assert isinstance(networks, tuple)
+
+    @property
+    def metrics_folder(self) -> Path:
+        return self.metrics_dir or self.data_dir / "metrics"
 
     @property
     def log_channel_enabled(self) -> bool:

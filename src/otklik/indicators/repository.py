@@ -107,6 +107,23 @@ async def get_methodology(session: AsyncSession, version: str | None) -> Methodo
     return (await session.scalars(stmt.limit(1))).first()
 
 
+async def ensure_methodology(
+    session: AsyncSession, version: str, title: str, definition: dict[str, Any]
+) -> bool:
+    """Add the built-in methodology version if missing (the default when none is); True when
+    it was added. An existing version is never changed: figures must stay reproducible."""
+    has_default = await session.scalar(
+        select(MethodologyVersion.version).where(MethodologyVersion.is_default).limit(1)
+    )
+    stmt = (
+        pg_insert(MethodologyVersion)
+        .values(version=version, title=title, definition=definition, is_default=not has_default)
+        .on_conflict_do_nothing(index_elements=[MethodologyVersion.version])
+        .returning(MethodologyVersion.version)
+    )
+    return (await session.scalar(stmt)) is not None
+
+
 def _answer_rows(unit: UnitFilter, start: date, end: date) -> Any:
     """Rollup-shaped rows computed from answers: for service and life-situation units, and for
     ranges that are not whole months or years."""

@@ -19,6 +19,7 @@ from otklik.intake import repository
 from otklik.intake.messages import message
 from otklik.intake.models import IntakeBatch, Source
 from otklik.intake.validation import CleanRecord, validate
+from otklik.kit import metrics
 from otklik.kit.clock import moscow_date
 from otklik.kit.pii import PiiVault
 
@@ -190,6 +191,7 @@ async def ingest(
     result.rejected = len(rejected)
     result.errors.sort(key=lambda e: e.index)
     await _count(session, source_id, channel, len(items), received, result, ogrns, first_index)
+    metrics.count_intake(result.accepted, result.duplicates, result.rejected)
     return result
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import literal_column, or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,18 +33,35 @@ def regional_founder_code(region_code: str, body: str) -> str:
     return f"r{region_code}-{body}"
 
 
-async def _upsert(session: AsyncSession, model: Any, rows: list[dict[str, Any]], key: str) -> None:
+class Loaded(NamedTuple):
+    """One kind of built-in data after an upsert: rows in the file, added, changed."""
+
+    total: int
+    inserted: int
+    updated: int
+
+
+async def _upsert(
+    session: AsyncSession, model: Any, rows: list[dict[str, Any]], key: str
+) -> Loaded:
+    """Insert new rows, update changed ones, leave identical rows untouched (no new tuple)."""
     if not rows:
-        return
+        return Loaded(0, 0, 0)
     stmt = insert(model).values(rows)
+    table = model.__table__
     cols = {c: stmt.excluded[c] for c in rows[0] if c != key}
-    await session.execute(stmt.on_conflict_do_update(index_elements=[key], set_=cols))
+    changed = or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in cols))
+    stmt = stmt.on_conflict_do_update(index_elements=[key], set_=cols, where=changed)
+    # xmax = 0 on a returned row: it was inserted (not updated) by this statement
+    fresh = (await session.execute(stmt.returning(literal_column("xmax = 0")))).scalars().all()
+    inserted = sum(1 for f in fresh if f)
+    return Loaded(len(rows), inserted, len(fresh) - inserted)
 
 
-async def seed_reference(session: AsyncSession) -> dict[str, int]:
-    """Upsert regions, founders and organization types; returns counts per kind."""
+async def seed_reference(session: AsyncSession) -> dict[str, Loaded]:
+    """Upsert regions, founders and organization types; what was loaded, per kind."""
     regions = [{**r, "okato": r["okato"] or None} for r in read_packaged_csv("regions.csv")]
-    await _upsert(session, Region, regions, "code")
+    loaded = {"regions": await _upsert(session, Region, regions, "code")}
     founders: list[dict[str, Any]] = [
         {**f, "kind": "federal", "region_code": None}
         for f in read_packaged_csv("federal_founders.csv")
@@ -60,10 +78,10 @@ async def seed_reference(session: AsyncSession) -> dict[str, int]:
                     "region_code": r["code"],
                 }
             )
-    await _upsert(session, Founder, founders, "code")
+    loaded["founders"] = await _upsert(session, Founder, founders, "code")
     types = [
         {**t, "position": i} for i, t in enumerate(read_packaged_csv("organization_types.csv"))
     ]
-    await _upsert(session, OrganizationType, types, "code")
+    loaded["organization_types"] = await _upsert(session, OrganizationType, types, "code")
     await session.flush()
-    return {"regions": len(regions), "founders": len(founders), "organization_types": len(types)}
+    return loaded

@@ -318,11 +318,18 @@ class ServiceImporter(Importer):
         ).returning(literal_column("(xmax = 0)"))
         flags = [bool(r[0]) for r in await session.execute(stmt)]
         codes = [r["code"] for r in records]
-        await session.execute(
-            delete(ServiceOrganizationType).where(ServiceOrganizationType.service_code.in_(codes))
-        )
         links = [{"service_code": r["code"], "type_code": t} for r in records for t in r["types"]]
-        await session.execute(insert(ServiceOrganizationType).values(links))
+        # Only the links that changed are written: a re-import leaves identical rows untouched.
+        await session.execute(
+            delete(ServiceOrganizationType).where(
+                ServiceOrganizationType.service_code.in_(codes),
+                tuple_(ServiceOrganizationType.service_code, ServiceOrganizationType.type_code)
+                .not_in([(x["service_code"], x["type_code"]) for x in links]),
+            )
+        )
+        await session.execute(
+            insert(ServiceOrganizationType).values(links).on_conflict_do_nothing()
+        )
         return sum(flags), len(flags) - sum(flags)
 
 
@@ -365,18 +372,33 @@ class LifeSituationImporter(Importer):
         stmt: Any = base.on_conflict_do_update(
             index_elements=["code"],
             set_={"name": base.excluded.name, "description": base.excluded.description},
+            where=tuple_(LifeSituation.name, LifeSituation.description).is_distinct_from(
+                tuple_(base.excluded.name, base.excluded.description)
+            ),
         ).returning(literal_column("(xmax = 0)"))
         flags = [bool(r[0]) for r in await session.execute(stmt)]
         codes = [r["code"] for r in records]
-        await session.execute(
-            delete(LifeSituationService).where(LifeSituationService.life_situation_code.in_(codes))
-        )
         links = [
             {"life_situation_code": r["code"], "position": i, "service_code": s}
             for r in records
             for i, s in enumerate(r["services"], start=1)
         ]
-        await session.execute(insert(LifeSituationService).values(links))
+        # Only the links that changed are written: a re-import leaves identical rows untouched.
+        await session.execute(
+            delete(LifeSituationService).where(
+                LifeSituationService.life_situation_code.in_(codes),
+                tuple_(LifeSituationService.life_situation_code, LifeSituationService.position)
+                .not_in([(x["life_situation_code"], x["position"]) for x in links]),
+            )
+        )
+        upsert = insert(LifeSituationService).values(links)
+        await session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=["life_situation_code", "position"],
+                set_={"service_code": upsert.excluded.service_code},
+                where=LifeSituationService.service_code != upsert.excluded.service_code,
+            )
+        )
         return sum(flags), len(flags) - sum(flags)
 
 
@@ -474,9 +496,11 @@ async def import_file(
     return report
 
 
-async def seed_catalogue(session: AsyncSession) -> None:
+async def seed_catalogue(session: AsyncSession) -> list[ImportReport]:
     """Import the packaged list of services and life situations (idempotent)."""
     data = resources.files("otklik.registry").joinpath("data")
+    reports = []
     for kind, name in (("services", "services.csv"), ("life_situations", "life_situations.csv")):
         with resources.as_file(data.joinpath(name)) as path:
-            await import_file(session, kind, path, max_bytes=10 * 2**20)
+            reports.append(await import_file(session, kind, path, max_bytes=10 * 2**20))
+    return reports

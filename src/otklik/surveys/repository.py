@@ -104,6 +104,22 @@ async def current_version(session: AsyncSession) -> str | None:
     return await session.scalar(stmt)
 
 
+async def ensure_published(
+    session: AsyncSession, version: str, title: str, definition: dict[str, Any], now: datetime
+) -> bool:
+    """Publish the built-in version if the database lacks it; True when it was added."""
+    stmt = (
+        pg_insert(QuestionnaireVersion)
+        .values(
+            version=version, title=title, definition=definition, status="published",
+            published_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[QuestionnaireVersion.version])
+        .returning(QuestionnaireVersion.version)
+    )
+    return (await session.scalar(stmt)) is not None
+
+
 async def list_versions(session: AsyncSession) -> list[QuestionnaireVersion]:
     stmt = select(QuestionnaireVersion).order_by(QuestionnaireVersion.created_at.desc())
     return list((await session.scalars(stmt)).all())

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.errors import NotFound
+from otklik.kit import metrics
 from otklik.kit.clock import now_utc
 from otklik.outreach import repository as outreach_repository
 from otklik.outreach.citizen import LinkGone
@@ -214,6 +215,7 @@ async def submit(
         "now": now_utc(),
     }
     await repository.store_response(session, response, items, comments, done)
+    metrics.count_answer()
     return checked
 
 

@@ -1,0 +1,88 @@
+"""Read-only figures for readiness and metrics: queues, deliveries, the schema version.
+
+Raw SQL over several domains' tables on purpose: this package reads, never writes, and must keep
+working (and say what is wrong) when a domain's models would not load against the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.migrate import alembic_config
+
+
+@dataclass(frozen=True)
+class Queue:
+    """Items waiting, and how long the oldest *due* one has waited (seconds; 0 if none)."""
+
+    name: str
+    depth: int
+    age_seconds: float
+
+
+# planning: records whose invitation is not decided; delivery: messages due to be sent (held
+# messages in quiet hours are not due); analysis: comments (masked at answer time) awaiting text
+# analysis (answers carry only a date: the age counts from that day's Moscow midnight);
+# exchange: answers not yet packed for ИАС МКГУ plus batches not yet acknowledged (the age is
+# the oldest due batch's; the packing runs every minute).
+QUEUES_SQL = text(
+    """
+    SELECT
+      (SELECT count(*) FROM outreach_tasks WHERE status = 'pending'),
+      (SELECT extract(epoch FROM now() - min(run_after)) FROM outreach_tasks
+        WHERE status = 'pending' AND run_after <= now()),
+      (SELECT count(*) FROM deliveries WHERE status = 'queued'),
+      (SELECT extract(epoch FROM now() - min(next_attempt_at)) FROM deliveries
+        WHERE status = 'queued' AND next_attempt_at <= now()),
+      (SELECT count(*) FROM response_comments c WHERE NOT EXISTS (
+        SELECT 1 FROM comment_analyses a WHERE a.response_id = c.response_id AND a.code = c.code)),
+      (SELECT extract(epoch FROM now() - (min(c.answered_on)::timestamp
+        AT TIME ZONE 'Europe/Moscow')) FROM response_comments c WHERE NOT EXISTS (
+        SELECT 1 FROM comment_analyses a WHERE a.response_id = c.response_id AND a.code = c.code)),
+      (SELECT count(*) FROM exchange_queue),
+      (SELECT count(*) FROM exchange_batches WHERE status IN ('pending', 'retrying')),
+      (SELECT extract(epoch FROM now() - min(created_at)) FROM exchange_batches
+        WHERE status IN ('pending', 'retrying') AND next_attempt_at <= now())
+    """
+)
+
+
+async def ping(session: AsyncSession) -> None:
+    await session.execute(text("SELECT 1"))
+
+
+async def schema_version(session: AsyncSession) -> str | None:
+    """The applied migration; None on a database never migrated."""
+    if await session.scalar(text("SELECT to_regclass('alembic_version')")) is None:
+        return None
+    version = await session.scalar(text("SELECT version_num FROM alembic_version"))
+    return str(version) if version else None
+
+
+@cache
+def head_version() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def queues(session: AsyncSession) -> list[Queue]:
+    row = (await session.execute(QUEUES_SQL)).one()
+    age = [float(x or 0) for x in row]
+    return [
+        Queue("planning", int(row[0]), age[1]),
+        Queue("delivery", int(row[2]), age[3]),
+        Queue("analysis", int(row[4]), age[5]),
+        Queue("exchange", int(row[6]) + int(row[7]), age[8]),
+    ]
+
+
+async def deliveries_by_channel(session: AsyncSession) -> list[tuple[str, str, int]]:
+    rows = await session.execute(
+        text("SELECT channel, status, count(*) FROM deliveries GROUP BY channel, status")
+    )
+    return [(str(c), str(s), int(n)) for c, s, n in rows]
