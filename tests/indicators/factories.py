@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.indicators.models import IndicatorRollup
+from otklik.indicators.rollup import COUNT_COLUMNS
 from otklik.registry.models import Organization
 from otklik.surveys.models import Response, ResponseComment, ResponseItem
 
@@ -89,3 +92,22 @@ async def create_responses(
     """One response per value of ``code`` (other items fixed by ``extra``)."""
     for v in values:
         await create_response(session, organization, answered_on, {code: v, **extra})
+
+
+async def rollup_rows(session: AsyncSession, start: date, end: date) -> list[tuple[Any, ...]]:
+    """The rollup rows of the days, ordered (tests compare trigger-kept and rebuilt rows)."""
+    d = IndicatorRollup
+    stmt = (
+        select(
+            d.grain,
+            d.day,
+            d.organization_id,
+            d.code,
+            *(d.__table__.c[c] for c in COUNT_COLUMNS),
+            d.isum,
+            d.isumsq,
+        )
+        .where(d.day.between(start, end), d.n > 0)
+        .order_by(d.grain, d.day, d.organization_id, d.code)
+    )
+    return [tuple(r) for r in (await session.execute(stmt)).all()]

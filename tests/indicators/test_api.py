@@ -10,12 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.roles import Role
 from otklik.identity.service import create_api_token
-from otklik.indicators import repository
 from otklik.indicators.periods import parse_period
 from otklik.indicators.tasks import rebuild
 from otklik.registry.models import Organization
 from tests.factories import create_organization, create_user
-from tests.indicators.factories import create_response, create_responses
+from tests.indicators.factories import create_response, create_responses, rollup_rows
 
 DAY = date(2026, 11, 10)
 
@@ -210,12 +209,12 @@ async def test_trigger_rollup_equals_rebuild(session: AsyncSession) -> None:
     await create_response(session, a, DAY, {"overall": 2, "recommend": 0})
     await create_response(session, b, date(2026, 11, 11), {"overall": 3, "comfort": 1})
     period = parse_period("2026")
-    kept = await repository.rollup_rows(session, period.start, period.end)
+    kept = await rollup_rows(session, period.start, period.end)
     # per grain (month, year) a: *, overall, staff, recommend, *integral (one respondent
     # answered staff); b: *, overall, comfort, *integral
     assert len(kept) == 2 * 9
     assert await rebuild(session, period) == len(kept)
-    assert await repository.rollup_rows(session, period.start, period.end) == kept
+    assert await rollup_rows(session, period.start, period.end) == kept
 
 
 async def test_new_answer_is_visible_at_once(session: AsyncSession, client: AsyncClient) -> None:

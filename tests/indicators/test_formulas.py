@@ -12,13 +12,7 @@ from otklik.errors import DomainError
 from otklik.indicators.methodology import DEFAULT as M
 from otklik.indicators.periods import parse_period
 from otklik.indicators.service import integral, item_out
-from otklik.indicators.stats import (
-    annual_target,
-    complementary_hidden,
-    mean_interval,
-    t_quantile,
-    wilson,
-)
+from otklik.indicators.stats import t_quantile, wilson
 from otklik.indicators.tasks import ewma_drops
 
 
@@ -47,12 +41,7 @@ def test_item_score_interval_and_csat_wilson() -> None:
     assert not out.suppressed
 
 
-def test_raw_intervals() -> None:
-    ci = mean_interval(4, 2 + 4 + 4 + 6, 4 + 16 + 16 + 36, 0.95)
-    # mean 4, s^2 = (72 - 64)/3 = 2.6667, se = 0.8165, t(0.975;3) = 3.1824 -> half 2.5984
-    assert ci is not None
-    assert (ci.low, ci.high) == (pytest.approx(1.4016, abs=1e-4), pytest.approx(6.5984, abs=1e-4))
-    assert mean_interval(1, 5, 25, 0.95) is None
+def test_wilson_interval_at_zero() -> None:
     w = wilson(0, 10, 0.95)  # 0/10: [0, z^2/(n+z^2)] = [0, 3.8415/13.8415] = [0, 0.27753]
     assert w is not None
     assert (w.low, w.high) == (pytest.approx(0.0, abs=1e-12), pytest.approx(0.27753, abs=1e-5))
@@ -66,37 +55,6 @@ def test_small_numbers_are_suppressed() -> None:
     assert out.n == 9
     # the unit is hidden as a whole when it has fewer than 10 responses
     assert item_out("overall", counts([5] * 12), M, hide=True).suppressed
-
-
-@pytest.mark.parametrize(
-    ("cells", "hidden"),
-    [
-        ([3, 12, 15, 40], {0, 1}),  # one primary cell: the smallest other is hidden too
-        ([3, 5, 20], {0, 1}),  # two primaries protect each other
-        ([12, 15], set()),
-        ([40, 9, 12, 11], {1, 3}),
-        ([3], {0}),
-    ],
-)
-def test_complementary_suppression(cells: list[int], hidden: set[int]) -> None:
-    assert complementary_hidden(cells, 10) == hidden
-
-
-@pytest.mark.parametrize(
-    ("baseline", "current", "elapsed", "target", "status"),
-    [
-        (4.2, 4.45, 0.5, 4.4, "met"),
-        (4.2, 4.31, 0.5, 4.4, "on_track"),  # pace: 4.2 + 0.2 * 0.5 = 4.3
-        (4.2, 4.25, 0.5, 4.4, "behind"),
-        (4.2, None, 0.5, 4.4, "insufficient"),
-        (4.6, 4.0, 0.5, None, "not_applicable"),
-        (None, 4.0, 0.5, None, "no_baseline"),
-    ],
-)
-def test_annual_targets(baseline, current, elapsed, target, status) -> None:  # type: ignore[no-untyped-def]
-    t = annual_target(baseline, current, elapsed, 4.5, 0.2)
-    assert t.status == status
-    assert t.target == (pytest.approx(target) if target is not None else None)
 
 
 def test_integral_is_weighted_mean_of_available_items() -> None:

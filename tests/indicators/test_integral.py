@@ -11,11 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.roles import Role
-from otklik.indicators import repository
 from otklik.indicators.periods import parse_period
 from otklik.indicators.tasks import rebuild
 from tests.factories import create_organization
-from tests.indicators.factories import create_response
+from tests.indicators.factories import create_response, rollup_rows
 from tests.indicators.test_api import bearer
 from tests.indicators.test_cabinets import csv_rows, signed_in
 
@@ -24,7 +23,7 @@ INTEGRAL = "*integral"
 
 
 async def _integral_rows(session: AsyncSession) -> dict[str, tuple[int, float, float]]:
-    rows = await repository.rollup_rows(session, date(2026, 1, 1), date(2026, 12, 31))
+    rows = await rollup_rows(session, date(2026, 1, 1), date(2026, 12, 31))
     return {r[0]: (r[4], r[-2], r[-1]) for r in rows if r[3] == INTEGRAL}
 
 
@@ -54,9 +53,9 @@ async def test_respondent_integrals_follow_split_inserts_and_deletes(
     )
     assert (await _integral_rows(session))["m"] == pytest.approx((2, 5.5, 15.25))
     period = parse_period("2026")
-    before = await repository.rollup_rows(session, period.start, period.end)
+    before = await rollup_rows(session, period.start, period.end)
     await rebuild(session, period)
-    assert await repository.rollup_rows(session, period.start, period.end) == before
+    assert await rollup_rows(session, period.start, period.end) == before
 
 
 async def test_integral_interval_in_the_api(session: AsyncSession, client: AsyncClient) -> None:

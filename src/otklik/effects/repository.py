@@ -96,11 +96,6 @@ async def place(session: AsyncSession, orgs: Sequence[int]) -> Row[Any]:
     return (await session.execute(PLACE, {"orgs": list(orgs)})).one()
 
 
-async def last_answer_day(session: AsyncSession) -> date | None:
-    day: date | None = await session.scalar(text("SELECT max(answered_on) FROM response_items"))
-    return day
-
-
 async def get(session: AsyncSession, scope: Scope, assessment_id: int) -> EffectAssessment | None:
     stmt = apply_scope(
         select(EffectAssessment).where(EffectAssessment.id == assessment_id), scope, SCOPE_COLS

@@ -422,34 +422,6 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def answer_bounds(session: AsyncSession) -> tuple[date | None, date | None]:
-    row = (
-        await session.execute(
-            select(func.min(Response.answered_on), func.max(Response.answered_on))
-        )
-    ).one()
-    return row[0], row[1]
-
-
-async def rollup_rows(session: AsyncSession, start: date, end: date) -> list[tuple[Any, ...]]:
-    """The rollup rows of the days, ordered (tests compare trigger-kept and rebuilt rows)."""
-    d = IndicatorRollup
-    stmt = (
-        select(
-            d.grain,
-            d.day,
-            d.organization_id,
-            d.code,
-            *(d.__table__.c[c] for c in COUNT_COLUMNS),
-            d.isum,
-            d.isumsq,
-        )
-        .where(d.day.between(start, end), d.n > 0)
-        .order_by(d.grain, d.day, d.organization_id, d.code)
-    )
-    return [tuple(r) for r in (await session.execute(stmt)).all()]
-
-
 async def find_unit(session: AsyncSession, kind: str, key: str) -> tuple[str, Any] | None:
     """The Russian name and the id of a unit's target, or None when there is no such unit."""
     if kind == "organization":

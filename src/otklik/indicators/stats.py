@@ -79,16 +79,6 @@ class Interval:
     high: float
 
 
-def mean_interval(n: int, total: float, sumsq: float, confidence: float) -> Interval | None:
-    """t-interval for a mean from its sufficient statistics; None when n < 2."""
-    if n < 2:
-        return None
-    mean = total / n
-    var = max((sumsq - n * mean * mean) / (n - 1), 0.0)
-    half = t_quantile(1.0 - (1.0 - confidence) / 2.0, n - 1) * math.sqrt(var / n)
-    return Interval(mean - half, mean + half)
-
-
 # Half an answer on each scale point (the Jeffreys prior of a Dirichlet over the five points):
 # the dispersion is never zero, so ten fives give 4.13-5.00, not 5.00-5.00.
 SMOOTHING = 0.5
@@ -177,26 +167,6 @@ def wilson(k: int, n: int, confidence: float) -> Interval | None:
     return Interval(max(0.0, centre - half), min(1.0, centre + half))
 
 
-def complementary_hidden(counts: Sequence[int], min_n: int) -> set[int]:
-    """Indices of cells to hide in a published table whose total is shown.
-
-    Primary: every cell with a count below ``min_n``. If exactly one cell is primary, the
-    smallest other cell is hidden too, so the first cannot be recovered from the total.
-    """
-    primary = {i for i, n in enumerate(counts) if n < min_n}
-    if len(primary) == 1 and len(counts) > 1:
-        others = [(n, i) for i, n in enumerate(counts) if i not in primary]
-        primary.add(min(others)[1])
-    return primary
-
-
-@dataclass(frozen=True)
-class Target:
-    baseline: float | None  # value for the previous year
-    target: float | None
-    status: str  # met, on_track, behind, not_applicable
-
-
 STATUS_LABELS = {
     "met": "достигнута",
     "on_track": "в графике",
@@ -205,29 +175,3 @@ STATUS_LABELS = {
     "no_baseline": "нет данных за прошлый год",
     "insufficient": "недостаточно данных",
 }
-
-
-def annual_target(
-    baseline: float | None,
-    current: float | None,
-    elapsed: float,
-    threshold: float,
-    step: float,
-) -> Target:
-    """Target for year Y from the value of Y-1; status from the value so far in Y.
-
-    ``elapsed`` is the share of Y covered so far (0-1). On track: the value so far is at least
-    the straight-line pace from the baseline to the target, ``baseline + step * elapsed``.
-    """
-    if baseline is None:
-        return Target(None, None, "no_baseline")
-    if baseline >= threshold:
-        return Target(baseline, None, "not_applicable")
-    target = round(min(baseline + step, 5.0), 2)
-    if current is None:
-        return Target(baseline, target, "insufficient")
-    if current >= target - 1e-9:
-        return Target(baseline, target, "met")
-    if current >= baseline + step * elapsed - 1e-9:
-        return Target(baseline, target, "on_track")
-    return Target(baseline, target, "behind")

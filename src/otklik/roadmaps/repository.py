@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -323,9 +323,3 @@ async def alerts(session: AsyncSession, user_id: int, limit: int = 20) -> Sequen
         .limit(limit)
     )
     return (await session.execute(stmt)).all()
-
-
-async def set_plan(session: AsyncSession, measure_id: int, start: date, due: date) -> None:
-    await session.execute(
-        update(Measure).where(Measure.id == measure_id).values(planned_start=start, planned_due=due)
-    )
