@@ -314,6 +314,11 @@ async def users_with_roles(
     return [int(i) for i in (await session.scalars(stmt)).all()]
 
 
+# The e-mail outbox's INSERT head, for another domain's set-based statement to compose with
+# its own ``SELECT user_id, subject, text, link …`` (the table stays this domain's).
+OUTBOX_INSERT = "INSERT INTO improvement_notifications (user_id, subject, text, link)"
+
+
 async def notify(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await session.execute(insert(Notification).values(rows))

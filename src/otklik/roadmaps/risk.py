@@ -24,10 +24,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.improvement.repository import OUTBOX_INSERT
+
 THRESHOLD = 0.5  # a measure rising to this notifies its owner and the analysts
 OWNER_HISTORY = 5
 
-MEASURES_SQL = """
+_MEASURES_SQL = """
 WITH m AS (
   SELECT m.id, m.roadmap_id, m.owner_user_id, m.planned_start, m.planned_due, m.progress,
          m.completed_on, m.last_report_at, m.risk AS old_risk,
@@ -123,7 +125,7 @@ timeline AS (
 ),
 -- the e-mails through the improvement outbox (sent over SMTP by its job), in this statement
 mail AS (
-  INSERT INTO improvement_notifications (user_id, subject, text, link)
+  {outbox_insert}
   SELECT n.user_id, left('Риск срыва срока: ' || m.title, 300),
          'Риск срыва срока мероприятия «' || m.title || '» вырос до '
            || replace(to_char(n.risk_after, 'FM0.00'), '.', ',')
@@ -135,6 +137,8 @@ mail AS (
 SELECT (SELECT count(*) FROM upd) AS measures, (SELECT count(*) FROM timeline) AS events,
        (SELECT count(*) FROM mail) AS alerts
 """
+# the outbox's INSERT comes from improvement (its table); constant text, no input in it
+MEASURES_SQL = _MEASURES_SQL.format(outbox_insert=OUTBOX_INSERT)
 
 # Every active roadmap's risk in one statement: each measure's "driver" (the dependency that
 # finishes last), the critical path walked back from the measure that finishes last through
