@@ -21,7 +21,7 @@ def test_reports_page_downloads_orders_and_fits_360px(page_as: Callable[..., Pag
     page.goto("/cabinet")
     page.get_by_role("link", name="Квартальные отчёты").click()
     expect(page.get_by_role("heading", name="Квартальные отчёты", level=1)).to_be_visible()
-    deadline = time.monotonic() + 240  # the demo's worker builds the queued reports
+    deadline = time.monotonic() + 480  # the demo's worker builds the queued reports
     link = page.get_by_role("link", name="Скачать PDF")
     while link.count() == 0 and time.monotonic() < deadline:
         time.sleep(5)

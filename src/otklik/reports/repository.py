@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
@@ -27,6 +27,12 @@ SCOPE_COLS = ScopeColumns(
     Report.founder_id,  # type: ignore[arg-type]
 )
 STALE = timedelta(minutes=15)  # a running report untouched this long was left by a dead worker
+# people's orders before the scheduled sweep; the country, regions and founders before
+# organizations (the sweep queues hundreds of those)
+KIND_ORDER = case(
+    {"country": 0, "region": 1, "founder": 2, "organization": 3}, value=Report.unit_kind, else_=4
+)
+ORIGIN_ORDER = case((Report.origin == "schedule", 1), else_=0)
 
 
 async def add(session: AsyncSession, **values: Any) -> Report:
@@ -62,7 +68,7 @@ async def claim(session: AsyncSession, now: datetime) -> Report | None:
                 (Report.status == "running") & (Report.started_at < now - STALE),
             )
         )
-        .order_by(Report.created_at)
+        .order_by(ORIGIN_ORDER, KIND_ORDER, Report.created_at)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
@@ -115,7 +121,9 @@ async def listing(
     stmt = apply_scope(select(Report), scope, SCOPE_COLS)
     if status:
         stmt = stmt.where(Report.status == status)
-    stmt = stmt.order_by(Report.created_at.desc(), Report.id)
+    stmt = stmt.order_by(
+        Report.period.desc(), KIND_ORDER, Report.unit_name, Report.format, Report.created_at.desc()
+    )
     return await paginate(session, stmt, params)
 
 

@@ -382,8 +382,9 @@ async def build(session: AsyncSession, report: Report, progress: Progress) -> No
 
 
 async def schedule_quarter(session: AsyncSession, today: date) -> int:
-    """Queue the last finished quarter's reports: the country, and every region, founder and
-    organization with answers in it (PDF and XLSX each); those queued before are skipped."""
+    """Queue the last finished quarter's reports: the country, every region and founder with
+    answers in it (PDF and XLSX each) and every organization with answers (PDF; XLSX on
+    demand), once per quarter. People's orders are built before these (``repository.claim``)."""
     period = parse_period(last_complete_quarter(today))
     if await repository.scheduled(session, period.text):
         return 0
@@ -413,7 +414,7 @@ async def schedule_quarter(session: AsyncSession, today: date) -> int:
     for spec in specs:
         unit = await resolve(session, spec)
         where = await place(session, unit)
-        for fmt in FORMATS:
+        for fmt in FORMATS if unit.kind != "organization" else ("pdf",):
             rows.append(
                 {
                     "unit_kind": unit.kind,
