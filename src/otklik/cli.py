@@ -80,6 +80,10 @@ def check_settings(ctx: typer.Context) -> None:
         return
     try:
         settings.check_secrets()
+        if settings.dkim_selector:  # a missing DKIM key: said now, not by every worker cycle
+            from otklik.outreach.mail import DkimSigner
+
+            DkimSigner.from_settings(settings)
     except SettingsError as exc:
         fail(str(exc))
 
@@ -357,6 +361,10 @@ def serve(
     settings = get_settings()
     try:
         settings.check_secrets()
+        if settings.dkim_selector:  # a missing DKIM key: said now, not by every worker cycle
+            from otklik.outreach.mail import DkimSigner
+
+            DkimSigner.from_settings(settings)
     except SettingsError as exc:
         fail(str(exc))
     # Resolved once here (an embedded PostgreSQL starts in this process and lives as long as
