@@ -82,6 +82,10 @@ def check_settings(ctx: typer.Context) -> None:
         return
     try:
         settings.check_secrets()
+        if settings.dkim_selector:  # a missing DKIM key: said now, not by every worker cycle
+            from otklik.outreach.mail import DkimSigner
+
+            DkimSigner.from_settings(settings)
     except SettingsError as exc:
         fail(str(exc))
 
@@ -381,6 +385,10 @@ def serve(
     try:
         settings.check_secrets()
         settings.check_networks()
+        if settings.dkim_selector:  # a missing DKIM key: said now, not by every worker cycle
+            from otklik.outreach.mail import DkimSigner
+
+            DkimSigner.from_settings(settings)
     except SettingsError as exc:
         fail(str(exc))
     _observe(settings, f"http://{host}:{port}")

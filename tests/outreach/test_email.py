@@ -310,3 +310,16 @@ def test_parse_dsn_needs_a_failed_recipient_and_our_message_id() -> None:
     foreign = DSN.format(to="a@b.ru", action="failed", status="5.1.1", message_id="<abc@x.ru>")
     assert parse_dsn(foreign.encode()) is None
     assert parse_dsn(b"Subject: hi\r\n\r\nhello\r\n") is None
+
+
+def test_a_missing_dkim_key_is_a_russian_settings_error(settings: Settings, tmp_path: Path) -> None:
+    from otklik.config import SettingsError
+    from otklik.outreach.mail import DkimSigner
+
+    assert DkimSigner.from_settings(settings) is None  # not configured: no signing
+    no_file = settings.model_copy(update={"dkim_selector": "otk"})
+    with pytest.raises(SettingsError, match="OTKLIK_DKIM_PRIVATE_KEY_FILE"):
+        DkimSigner.from_settings(no_file)
+    missing = no_file.model_copy(update={"dkim_private_key_file": tmp_path / "none.pem"})
+    with pytest.raises(SettingsError, match="не удалось прочитать ключ DKIM"):
+        DkimSigner.from_settings(missing)

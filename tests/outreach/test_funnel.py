@@ -66,5 +66,7 @@ async def test_templates_preview_for_the_coordinator(
     await login(client, coordinator.email)
     page = await client.get("/outreach/templates")
     assert page.status_code == 200
-    assert page.text.count('<pre class="message">') == 4 * 2 * 3  # sectors × kinds × channels
+    # sectors × (invitation, reminder, invitation to a child's representative) × channels
+    assert page.text.count('<pre class="message">') == 4 * 3 * 3
     assert "Напоминание" in page.text
+    assert "Ваш ребёнок недавно получил медицинскую помощь" in page.text

@@ -56,8 +56,9 @@ async def funnel_page(
 async def templates_page(request: Request, user: TemplateUser) -> Response:
     base = settings_of(request).base_url
     samples = []
+    settings = settings_of(request)
     for sector in PLACE:
-        for reminder in (False, True):
+        for parent, reminder in ((False, False), (False, True), (True, False)):
             ctx = Context(
                 sector=sector,
                 organization="ГБУЗ «Городская поликлиника № 3»"
@@ -68,10 +69,14 @@ async def templates_page(request: Request, user: TemplateUser) -> Response:
                 link=f"{base.rstrip('/')}/s/ПРИМЕР-ССЫЛКИ",
                 expires_on=date(2026, 12, 20),
                 reminder=reminder,
+                parent=parent,
+                operator=settings.survey_operator,
+                verify_url=settings.verify_url,
+                unsubscribe=f"{base.rstrip('/')}/unsubscribe/ПРИМЕР",
             )
             for channel in ("portal", "email", "sms"):
                 subject, text = render_message(channel, ctx)
-                samples.append((sector, reminder, channel, subject, text))
+                samples.append((sector, reminder, parent, channel, subject, text))
     return render(request, "outreach/templates.html", samples=samples)
 
 
