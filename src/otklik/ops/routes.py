@@ -104,16 +104,16 @@ async def metrics_page(request: Request) -> Response:
     from prometheus_client.core import GaugeMetricFamily
 
     up = GaugeMetricFamily("otklik_database_up", "1 when the database answered this scrape")
-    depth = GaugeMetricFamily(
-        "otklik_queue_depth", "Items waiting in a queue", labels=["queue"]
-    )
+    depth = GaugeMetricFamily("otklik_queue_depth", "Items waiting in a queue", labels=["queue"])
     age = GaugeMetricFamily(
         "otklik_queue_oldest_age_seconds",
         "How long the oldest due item of a queue has waited",
         labels=["queue"],
     )
     deliveries = GaugeMetricFamily(
-        "otklik_deliveries", "Messages by channel and status (all time)", labels=["channel", "status"]
+        "otklik_deliveries",
+        "Messages by channel and status (all time)",
+        labels=["channel", "status"],
     )
     families: list[Any] = [up]
     try:
