@@ -57,6 +57,7 @@ app.add_typer(exchange_app, name="exchange")
 app.add_typer(keys_app, name="keys")
 out = Console()
 CLI_ACTOR = Actor.system("cli")
+WORKER_HEALTHCHECK_SECONDS = 120
 
 
 def migrate(settings: Settings) -> list[str]:
@@ -366,6 +367,10 @@ def serve(
         host=host,
         port=port,
         workers=workers or _cores(),
+        # A new worker process imports every domain before it can answer the supervisor's
+        # health ping; on a loaded machine that takes longer than uvicorn's default 5 s, and
+        # the supervisor then kills and restarts workers for ever, silently.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         log_level="warning",
         log_config=None,  # each process logs through otklik.kit.logs (JSON, redacted)
         access_log=False,
