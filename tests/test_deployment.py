@@ -123,3 +123,48 @@ async def test_api_docs_in_production_only_when_enabled(
     # production: HSTS and secure cookies
     assert page.headers["strict-transport-security"].startswith("max-age=")
     assert "secure" in page.headers["set-cookie"].lower()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def test_alert_rules_name_only_metrics_we_expose(client: AsyncClient) -> None:
+    """Every otklik_* series in deploy/alerts.yml is in /metrics (a renamed metric would leave
+    an alert that never fires)."""
+    import re
+
+    import yaml
+
+    rules = yaml.safe_load((ROOT / "deploy" / "alerts.yml").read_text("utf-8"))
+    exprs = [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    assert len(exprs) >= 8
+    exposed = (await client.get("/metrics")).text
+    names = {n for e in exprs for n in re.findall(r"\botklik_[a-z_]+", e)}
+    declared = set(re.findall(r"^# TYPE (\S+) ", exposed, re.M))
+    missing = {n for n in names if re.sub(r"_bucket$", "", n) not in declared}
+    assert not missing, missing
+
+
+def test_container_and_units_refer_to_what_exists() -> None:
+    """The Containerfile copies files that exist and runs commands the CLI has; the systemd
+    units start commands the CLI has (the image itself is not built in tests: no image pulls)."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from otklik.cli import app as cli
+
+    text = (ROOT / "Containerfile").read_text("utf-8")
+    for line in text.splitlines():
+        if line.startswith("COPY ") and "--from" not in line:
+            for item in line.split()[1:-1]:
+                assert (ROOT / item).exists(), item
+    commands = re.findall(r"otklik ([a-z]+(?: [a-z-]+)?)", text)
+    for unit in ("otklik.service", "otklik-worker.service"):
+        commands += re.findall(
+            r"bin/otklik ([a-z]+(?: [a-z-]+)?)", (ROOT / "deploy" / unit).read_text("utf-8")
+        )
+    assert {"serve", "worker", "db upgrade"} <= {c.split(" --")[0] for c in commands}
+    for command in {c.split(" --")[0] for c in commands}:
+        result = CliRunner().invoke(cli, [*command.split(), "--help"])
+        assert result.exit_code == 0, (command, result.output)
