@@ -44,11 +44,13 @@ async def healthz() -> dict[str, str]:
 async def _database_checks(
     factory: async_sessionmaker[AsyncSession],
 ) -> tuple[str | None, list[repository.Queue]]:
+    """The schema version, and the queues when the schema is this release's (else none)."""
     async with factory() as session:
         await repository.ping(session)
         version = await repository.schema_version(session)
-        queues = await repository.queues(session)
-        return version, queues
+        if version != repository.head_version():
+            return version, []
+        return version, await repository.queues(session)
 
 
 @router.get("/readyz")
