@@ -57,6 +57,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/login"): Rule(PUBLIC, ok=400),  # empty credentials
     ("POST", "/logout"): Rule(PUBLIC, ok=303),
     ("GET", "/healthz"): Rule(PUBLIC),
+    ("GET", "/readyz"): Rule(PUBLIC),  # reports state, no data
+    ("GET", "/metrics"): Rule(PUBLIC),  # by client address or token (the test client is local)
     ("GET", "/cabinet"): Rule(ANYONE),
     ("GET", "/cabinet/tokens"): Rule(ANYONE),
     ("POST", "/cabinet/tokens"): Rule(ANYONE),

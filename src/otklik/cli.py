@@ -46,6 +46,7 @@ intake_app = typer.Typer(help="Приём записей об оказанных
 outbox_app = typer.Typer(help="Сообщения канала log.", no_args_is_help=True)
 indicators_app = typer.Typer(help="Показатели.", no_args_is_help=True)
 exchange_app = typer.Typer(help="Передача анкет во внешние системы.", no_args_is_help=True)
+keys_app = typer.Typer(help="Ключи шифрования персональных данных.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(sources_app, name="sources")
@@ -58,10 +59,12 @@ app.add_typer(indicators_app, name="indicators")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(reports_app, name="reports")
 app.add_typer(outreach_app, name="outreach")
+app.add_typer(keys_app, name="keys")
 out = Console()
 CLI_ACTOR = Actor.system("cli")
 # Commands that choose their own mode (``demo`` switches to OTKLIK_ENV=demo itself).
 NO_SETTINGS_CHECK = frozenset({"demo"})
+WORKER_HEALTHCHECK_SECONDS = 120
 
 
 @app.callback()
@@ -401,6 +404,10 @@ def serve(
         host=host,
         port=port,
         workers=workers or _cores(),
+        # A new worker process imports every domain before it can answer the supervisor's
+        # health ping; on a loaded machine that takes longer than uvicorn's default 5 s, and
+        # the supervisor then kills and restarts workers for ever, silently.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         log_level="warning",
         log_config=None,  # each process logs through otklik.kit.logs (JSON, redacted)
         access_log=False,
@@ -614,6 +621,33 @@ def exchange_iasmkgu(
             if row.status == "retrying":
                 out.print(f"  не принято {row.answers}: {row.last_error}", highlight=False)
         raise typer.Exit(1)
+
+
+@keys_app.command("rotate-pii")
+def keys_rotate_pii() -> None:
+    """Перешифровать контакты новым ключом OTKLIK_PII_KEY (новый ключ — из stdin).
+
+    Остановите сервер и обработчик на время замены; затем запишите новый ключ в настройки.
+    """
+    from otklik.config import DEV_PII_KEY
+    from otklik.kit.pii import PiiVault
+    from otklik.ops.keys import rotate_pii
+
+    settings = get_settings()
+    new_key = sys.stdin.readline().strip()
+    if len(new_key) < 32 or new_key == DEV_PII_KEY:
+        fail("новый ключ читается из stdin: не короче 32 случайных символов.")
+    if new_key == settings.pii_key:
+        fail("новый ключ совпадает с текущим OTKLIK_PII_KEY.")
+    old, new = PiiVault(settings.pii_key), PiiVault(new_key)
+    done = run_in_session(settings, lambda s: rotate_pii(s, old, new))
+    out.print(
+        f"Контактов перешифровано: {done.contacts}; уже под новым ключом: {done.already}; "
+        f"нечитаемых: {done.unreadable}. Ключей лиц заменено: {done.people} "
+        f"(записей: {done.records}, приглашений: {done.invitations}, "
+        f"пользователей: {done.users})."
+    )
+    out.print("Теперь замените OTKLIK_PII_KEY на новый ключ и запустите сервер и обработчик.")
 
 
 def main() -> None:

@@ -32,17 +32,22 @@ route: ContextVar[str | None] = ContextVar("route", default=None)
 REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     # the respondent's single-use link, in any URL or path: /s/<token>[/...]
     (re.compile(r"/s/(?!\{token\})[^/\s?#\"'<>]+"), "/s/{token}"),
-    (re.compile(r"(?i)\b(bearer|token|key|password|secret)([\"']?\s*[:=]\s*|\s+)[\"']?[^\s\"',;&]{6,}"),
-     r"\1\2[redacted]"),
+    (
+        re.compile(
+            r"(?i)\b(bearer|token|key|password|secret)([\"']?\s*[:=]\s*|\s+)[\"']?[^\s\"',;&]{6,}"
+        ),
+        r"\1\2[redacted]",
+    ),
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
     # a token on its own (32 URL-safe characters for a link; API keys are longer): any run of
     # 24+ such characters mixing letters and digits
-    (re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{24,}(?![\w-])"),
-     "[token]"),
+    (re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{24,}(?![\w-])"), "[token]"),
     # SNILS with or without separators (11 digits), before phones
     (re.compile(r"(?<![\w-])\d{3}[- ]?\d{3}[- ]?\d{3}[- ]?\d{2}(?![\w-])"), "[snils]"),
-    (re.compile(r"(?<![\w])(?:\+7|8)[\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d)"),
-     "[phone]"),
+    (
+        re.compile(r"(?<![\w])(?:\+7|8)[\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d)"),
+        "[phone]",
+    ),
 )
 SAFE_FIELDS = ("method", "status", "duration_ms", "job", "count", "event", "suppressed")
 

@@ -124,7 +124,7 @@ def exposition(extra: list[Any]) -> tuple[bytes, str]:
     registry: Any
     if multiprocess_dir():
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry = CollectorRegistry()
         registry.register(_Forward(REGISTRY))

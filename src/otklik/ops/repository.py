@@ -86,3 +86,65 @@ async def deliveries_by_channel(session: AsyncSession) -> list[tuple[str, str, i
         text("SELECT channel, status, count(*) FROM deliveries GROUP BY channel, status")
     )
     return [(str(c), str(s), int(n)) for c, s, n in rows]
+
+
+# --- PII key rotation (ops.keys) ---
+
+
+async def contacts_after(
+    session: AsyncSession, after: int, limit: int
+) -> list[tuple[int, bytes, bytes]]:
+    rows = await session.execute(
+        text(
+            "SELECT id, person_key, sealed FROM contacts WHERE id > :after ORDER BY id LIMIT :n"
+            " FOR UPDATE"
+        ),
+        {"after": after, "n": limit},
+    )
+    return [(int(i), bytes(k), bytes(s)) for i, k, s in rows]
+
+
+async def update_contacts(session: AsyncSession, rows: list[tuple[int, bytes, bytes]]) -> None:
+    if not rows:
+        return
+    await session.execute(
+        text(
+            "UPDATE contacts c SET person_key = u.key, sealed = u.sealed"
+            " FROM unnest(CAST(:ids AS bigint[]), CAST(:keys AS bytea[]),"
+            " CAST(:sealed AS bytea[])) AS u(id, key, sealed) WHERE c.id = u.id"
+        ),
+        {
+            "ids": [r[0] for r in rows],
+            "keys": [r[1] for r in rows],
+            "sealed": [r[2] for r in rows],
+        },
+    )
+
+
+async def replace_person_keys(
+    session: AsyncSession, mapping: dict[bytes, bytes]
+) -> tuple[int, int, int]:
+    """Old → new person key in service records, invitations and users; the rows changed."""
+    if not mapping:
+        return 0, 0, 0
+    await session.execute(
+        text("CREATE TEMP TABLE pii_rekey (old bytea PRIMARY KEY, new bytea) ON COMMIT DROP")
+    )
+    await session.execute(
+        text(
+            "INSERT INTO pii_rekey SELECT * FROM unnest(CAST(:old AS bytea[]),"
+            " CAST(:new AS bytea[]))"
+        ),
+        {"old": list(mapping), "new": list(mapping.values())},
+    )
+    counts = []
+    for table in ("service_records", "invitations", "users"):
+        result = await session.execute(
+            text(
+                f"UPDATE {table} t SET person_key = m.new FROM pii_rekey m"  # noqa: S608
+                " WHERE t.person_key = m.old"
+            )
+        )
+        counts.append(int(result.rowcount))  # type: ignore[attr-defined]
+    await session.execute(text("DROP TABLE pii_rekey"))
+    return counts[0], counts[1], counts[2]

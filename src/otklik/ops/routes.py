@@ -44,11 +44,13 @@ async def healthz() -> dict[str, str]:
 async def _database_checks(
     factory: async_sessionmaker[AsyncSession],
 ) -> tuple[str | None, list[repository.Queue]]:
+    """The schema version, and the queues when the schema is this release's (else none)."""
     async with factory() as session:
         await repository.ping(session)
         version = await repository.schema_version(session)
-        queues = await repository.queues(session)
-        return version, queues
+        if version != repository.head_version():
+            return version, []
+        return version, await repository.queues(session)
 
 
 @router.get("/readyz")
@@ -104,16 +106,16 @@ async def metrics_page(request: Request) -> Response:
     from prometheus_client.core import GaugeMetricFamily
 
     up = GaugeMetricFamily("otklik_database_up", "1 when the database answered this scrape")
-    depth = GaugeMetricFamily(
-        "otklik_queue_depth", "Items waiting in a queue", labels=["queue"]
-    )
+    depth = GaugeMetricFamily("otklik_queue_depth", "Items waiting in a queue", labels=["queue"])
     age = GaugeMetricFamily(
         "otklik_queue_oldest_age_seconds",
         "How long the oldest due item of a queue has waited",
         labels=["queue"],
     )
     deliveries = GaugeMetricFamily(
-        "otklik_deliveries", "Messages by channel and status (all time)", labels=["channel", "status"]
+        "otklik_deliveries",
+        "Messages by channel and status (all time)",
+        labels=["channel", "status"],
     )
     families: list[Any] = [up]
     try:

@@ -53,7 +53,9 @@ async def _upsert(
     changed = or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in cols))
     stmt = stmt.on_conflict_do_update(index_elements=[key], set_=cols, where=changed)
     # xmax = 0 on a returned row: it was inserted (not updated) by this statement
-    fresh = (await session.execute(stmt.returning(literal_column("xmax = 0")))).scalars().all()
+    fresh: list[bool] = list(
+        (await session.execute(stmt.returning(literal_column("xmax = 0")))).scalars().all()
+    )
     inserted = sum(1 for f in fresh if f)
     return Loaded(len(rows), inserted, len(fresh) - inserted)
 

@@ -323,8 +323,9 @@ class ServiceImporter(Importer):
         await session.execute(
             delete(ServiceOrganizationType).where(
                 ServiceOrganizationType.service_code.in_(codes),
-                tuple_(ServiceOrganizationType.service_code, ServiceOrganizationType.type_code)
-                .not_in([(x["service_code"], x["type_code"]) for x in links]),
+                tuple_(
+                    ServiceOrganizationType.service_code, ServiceOrganizationType.type_code
+                ).not_in([(x["service_code"], x["type_code"]) for x in links]),
             )
         )
         await session.execute(
@@ -387,8 +388,9 @@ class LifeSituationImporter(Importer):
         await session.execute(
             delete(LifeSituationService).where(
                 LifeSituationService.life_situation_code.in_(codes),
-                tuple_(LifeSituationService.life_situation_code, LifeSituationService.position)
-                .not_in([(x["life_situation_code"], x["position"]) for x in links]),
+                tuple_(
+                    LifeSituationService.life_situation_code, LifeSituationService.position
+                ).not_in([(x["life_situation_code"], x["position"]) for x in links]),
             )
         )
         upsert = insert(LifeSituationService).values(links)

@@ -111,7 +111,10 @@ async def ensure_published(
     stmt = (
         pg_insert(QuestionnaireVersion)
         .values(
-            version=version, title=title, definition=definition, status="published",
+            version=version,
+            title=title,
+            definition=definition,
+            status="published",
             published_at=now,
         )
         .on_conflict_do_nothing(index_elements=[QuestionnaireVersion.version])
