@@ -1,5 +1,6 @@
 """Public pages and open data on the demo, in a real Chromium, signed out: 360 px, axe-clean,
-keyboard, no JavaScript needed; the downloads open."""
+keyboard; the downloads open. (The pages run no script of their own: tests/opendata/
+test_pages.py checks the rendered HTML.)"""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def _first_organization(new_context: ContextFactory) -> str:
 def test_public_page_at_360px_is_accessible(new_context: ContextFactory, url: str) -> None:
     if url == "ORG":
         url = _first_organization(new_context)
-    page = new_context(viewport=SMALL, java_script_enabled=False).new_page()
+    page = new_context(viewport=SMALL).new_page()
     response = page.goto(url)
     assert response is not None
     assert response.status == 200, url
@@ -38,23 +39,23 @@ def test_public_page_at_360px_is_accessible(new_context: ContextFactory, url: st
         assert page.locator('link[rel="canonical"]').count() == 1
     doc = page.evaluate("() => document.documentElement.scrollWidth")
     assert doc <= 360, f"{url}: document scrolls sideways at 360 px ({doc})"
-    assert_accessible(page, f"{url} (360px, no JavaScript)")
+    assert_accessible(page, f"{url} (360px)")
 
 
 @pytest.mark.e2e
 def test_keyboard_search_to_an_organization_page(new_context: ContextFactory) -> None:
-    page = new_context(java_script_enabled=False).new_page()
+    page = new_context().new_page()
     page.goto("/search")
     page.locator("#q").focus()
     page.keyboard.type("а")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert path_of(page) == "/search"
     expect(page.get_by_role("status")).to_contain_text("Найдено:")
     first = page.locator(".results a").first
     first.focus()
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert re.fullmatch(r"/o/\d{13,15}", path_of(page)), page.url
     expect(page.locator('a[href$="/you-said-we-did"]')).to_be_visible()
     assert_accessible(page, "organization page after a keyboard search")

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
+from datetime import date
 
 import pytest
 from fastapi import FastAPI
@@ -86,8 +87,15 @@ async def test_etag_answers_304_until_the_data_changes(
     assert again.headers["cache-control"] == service.CACHE_CONTROL
     other = await client.get(url, params={"period": QUARTER}, headers={"If-None-Match": '"x"'})
     assert other.status_code == 200
-    # a late answer changes the quarter: a new tag, a full answer
+    assert other.content == first.content  # the same file again (made once, kept by its tag)
+    # an answer in another quarter of the year changes the quarter's protection: a new tag
     org = (await session.scalars(select(Organization).limit(1))).one()
+    await answers(session, org, 1, date(2026, 11, 2))
+    await session.commit()
+    later = await client.get(url, params={"period": QUARTER}, headers={"If-None-Match": tag})
+    assert later.status_code == 200
+    tag = later.headers["etag"]
+    # a late answer changes the quarter: a new tag, a full answer
     await answers(session, org, 1)
     await session.commit()
     changed = await client.get(url, params={"period": QUARTER}, headers={"If-None-Match": tag})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
@@ -104,16 +105,56 @@ async def _file(
     headers = _headers(tag, query.m.version)
     if _matches(request, tag):
         return Response(status_code=304, headers=headers)
-    rows = await service.dataset_rows(session, request.app.state.sessionmaker, query, today)
-    body: AsyncIterator[bytes] = (
-        service.csv_chunks(rows) if fmt == "csv" else service.json_chunks(rows)
-    )
+    body = FILES.get(tag)
+    if body is None:
+        rows = await service.dataset_rows(session, request.app.state.sessionmaker, query, today)
+        made = service.csv_chunks(rows) if fmt == "csv" else service.json_chunks(rows)
+        body = FILES.keep(tag, made)
     suffix = "".join(f"-{v}" for v in query.filters.values())
     filename = f"otklik-{name}-{query.period.text}{suffix}.{fmt}"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return StreamingResponse(body, media_type=TYPES[fmt], headers=headers)
 
 
+class FileCache:
+    """Files already made, by ETag, in this process (a published quarter changes rarely: a
+    late answer or a registry change makes a new tag). Least recently used first out, at most
+    ``limit`` bytes; a file is kept only once streamed to its end."""
+
+    def __init__(self, limit: int = 64 * 2**20) -> None:
+        self.limit = limit
+        self.files: OrderedDict[str, list[bytes]] = OrderedDict()
+
+    def get(self, tag: str) -> AsyncIterator[bytes] | None:
+        chunks = self.files.get(tag)
+        if chunks is None:
+            return None
+        self.files.move_to_end(tag)
+
+        async def replay() -> AsyncIterator[bytes]:
+            for chunk in chunks:
+                yield chunk
+
+        return replay()
+
+    def keep(self, tag: str, made: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        async def tee() -> AsyncIterator[bytes]:
+            seen: list[bytes] = []
+            size = 0
+            async for chunk in made:
+                size += len(chunk)
+                if size <= self.limit:
+                    seen.append(chunk)
+                yield chunk
+            if size <= self.limit:
+                self.files[tag] = seen
+                while sum(len(c) for f in self.files.values() for c in f) > self.limit:
+                    self.files.popitem(last=False)
+
+        return tee()
+
+
+FILES = FileCache()
 Handler = Callable[..., Awaitable[Response]]
 
 

@@ -310,7 +310,12 @@ async def fingerprint(session: AsyncSession, period: Period) -> tuple[Any, ...]:
                 func.coalesce(func.sum(r.total), 0),
                 func.coalesce(func.sum(r.organization_id * r.n), 0),
                 func.coalesce(func.sum(r.isum), 0.0),
-            ).where(r.grain == "m", r.day.between(period.start, period.end))
+            ).where(
+                r.grain == "m",
+                r.day.between(period.start, period.end),
+                # answers and the respondents' integrals: any new or changed score moves them
+                r.code.in_(("*", "*integral")),
+            )
         )
     ).one()
     registry = (

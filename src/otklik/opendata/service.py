@@ -18,15 +18,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from otklik.errors import DomainError, NotFound
-from otklik.indicators import disclosure, tables
+from otklik.indicators import disclosure, table_queries, tables
 from otklik.indicators import service as ind
 from otklik.indicators.methodology import ITEM_LABELS, Methodology
 from otklik.indicators.periods import Period, parse_period
 from otklik.indicators.schemas import IndicatorsOut
-from otklik.indicators.table_queries import Filters
+from otklik.indicators.table_queries import Filters, Window
 from otklik.insights import taxonomy
 from otklik.kit.scope import Scope
 from otklik.opendata import repository, suppression
@@ -262,6 +263,8 @@ async def etag(session: AsyncSession, query: Query, fmt: str) -> str:
         str(query.m.min_n),
         json.dumps(query.filters, sort_keys=True),
         repr(await repository.fingerprint(session, query.period)),
+        # the quarter's protection reads every month of its year (year masks)
+        repr(await table_queries.population_fingerprint(session, query.period.year)),
     ]
     return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40] + '"'
 
@@ -361,14 +364,11 @@ async def dataset_rows(
             yield out
 
         return Rows(info, fields, once())
-    prev_year = parse_period(str(query.period.year - 1))
-    params = {
-        "hidden_ids": sorted(hidden.organizations),
-        "prev_hidden_ids": sorted(await tables.hidden_organizations(session, prev_year, query.m)),
-    }
+    # the lean window reads no previous year: no baseline is shown, none needs hiding
+    params = {"hidden_ids": sorted(hidden.organizations), "prev_hidden_ids": []}
     stmt = repository.organization_rows(
         query.m,
-        tables.window(query.period, today),
+        lean_window(query.period, today),
         query.period,
         query.region,
         query.type_code,
@@ -377,11 +377,23 @@ async def dataset_rows(
 
     async def stream() -> AsyncIterator[list[Row]]:
         async with factory() as s:
+            # a cursor is planned for its first rows (cursor_tuple_fraction 0.1): this one is
+            # read to its end, so plan it as the whole statement it is
+            await s.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
             result = await s.stream(stmt, params)
             async for part in result.partitions(chunk):
                 yield [_org_row(query, r) for r in part]
 
     return Rows(info, fields, stream())
+
+
+def lean_window(period: Period, today: date) -> Window:
+    """The table's window without the year-to-date and previous-year sums: the open data shows
+    neither target nor status, and the integral, its shrunken value and the overall score read
+    the period alone (the previous year shrinks to one day before any data)."""
+    w = tables.window(period, today)
+    nothing = date(2000, 1, 1)
+    return Window(w.start, w.end, w.start, nothing, nothing, w.elapsed)
 
 
 def _cell(v: Any) -> Any:
