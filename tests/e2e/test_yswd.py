@@ -12,7 +12,7 @@ from .conftest import ContextFactory
 from .test_pages import CLINIC, SMALL, assert_accessible
 
 PageAs = Callable[..., Page]
-MOSCOW_AUTHORITY = "region77@demo.otklik.ru"
+CLINIC_AUTHORITY = "authority@demo.otklik.ru"
 
 
 @pytest.mark.e2e
@@ -43,7 +43,7 @@ def test_clinic_page_has_entries_without_js(page_as: PageAs, new_context: Contex
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 360, f"the page scrolls sideways at 360 px ({width})"
     assert_accessible(page, f"{public_url} (360px, no JS)")
-    authority = page_as(MOSCOW_AUTHORITY, viewport=SMALL)
+    authority = page_as(CLINIC_AUTHORITY, viewport=SMALL)
     authority.goto("/yswd")
     expect(authority.get_by_role("heading", name="Записи организаций на проверке")).to_be_visible()
     assert_accessible(authority, "/yswd as the authority (360px)")
