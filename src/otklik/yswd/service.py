@@ -83,10 +83,14 @@ def _effect(row: Any) -> str:
     if row.verdict in (None, "pending") or row.estimate is None:
         return VERDICTS["pending"]
     label = INDICATOR_WORDS.get(row.indicator, row.indicator)
+    interval = (
+        f"95 % интервал {_num(row.ci_low)} … {_num(row.ci_high)}"
+        if row.ci_low is not None and row.ci_high is not None
+        else "интервал не рассчитан: слишком мало организаций"
+    )
     return (
-        f"{label}: {_num(row.estimate)} балла (95 % интервал {_num(row.ci_low)} …"
-        f" {_num(row.ci_high)}; организаций: {row.n_treated}, в сравнении: {row.n_control})"
-        f" — {VERDICTS[row.verdict]}"
+        f"{label}: {_num(row.estimate)} балла ({interval}; организаций: {row.n_treated},"
+        f" в сравнении: {row.n_control}) — {VERDICTS[row.verdict]}"
     )
 
 
