@@ -53,7 +53,7 @@ class EntryConflict(DomainError):
 
 @dataclass(frozen=True)
 class Entry:
-    source: str  # change, incident, own
+    source: str  # change, measured, incident, own
     on: date | None
     topic_name: str | None
     share: float | None  # % of the organization's comments that mention the topic
@@ -123,7 +123,7 @@ async def entries(session: AsyncSession, org: Any, min_n: int) -> list[Entry]:
     for a in await repository.assessed(session, org.id):
         word = INDICATOR_WORDS.get(a.indicator, a.indicator)
         out.append(
-            Entry("change", a.released_on, None, None, f"Граждане ставили низкие оценки ({word})",
+            Entry("measured", a.released_on, None, None, f"Граждане ставили низкие оценки ({word})",
                   str(a.title), _effect(a))
         )  # fmt: skip
     for i in await repository.incidents(session, org.id, org.region_code):
