@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -78,7 +79,7 @@ async def _released_change(session: AsyncSession) -> int:
 
 
 async def test_entries_from_a_released_change_and_a_closed_incident(
-    session: AsyncSession,
+    session: AsyncSession, client: AsyncClient
 ) -> None:
     release = date(2026, 9, 1)
     treated = [await create_organization(session, region="16") for _ in range(5)]
@@ -126,6 +127,11 @@ async def test_entries_from_a_released_change_and_a_closed_incident(
     assert (first.source, first.done) == ("incident", "Открыли второе окно регистратуры")
     assert first.said == "Граждане стали чаще писать о теме «Ожидание и очереди»"
     assert [e.source for e in page["entries"]] == ["incident", "change"]
+    # the page renders the scores (answers of this year) and both entries
+    html = (await client.get(f"/o/{org.ogrn}/you-said-we-did")).text
+    assert "Открыли второе окно регистратуры" in html
+    assert "25,0 % комментариев за год до изменения" in html
+    assert "Средний балл по вопросам анкеты" in html
 
 
 async def test_own_entry_is_public_only_after_its_authority_approves(
@@ -221,3 +227,17 @@ async def test_pages_over_http(client: AsyncClient, session: AsyncSession) -> No
     assert ok.status_code == 303
     public = await client.get(f"/o/{org.ogrn}/you-said-we-did")
     assert "Открыли окно" in public.text
+
+
+def test_effect_without_an_interval_is_said_plainly() -> None:
+    row = SimpleNamespace(
+        verdict="inconclusive", estimate=0.12, ci_low=None, ci_high=None, indicator="overall",
+        n_treated=1, n_control=30,
+    )  # fmt: skip
+    assert service._effect(row) == (
+        "общая оценка: +0,12 балла (интервал не рассчитан: слишком мало организаций;"
+        " организаций: 1, в сравнении: 30) — недостаточно данных"
+    )
+    assert service._effect(SimpleNamespace(verdict="pending", estimate=None)) == (
+        "эффект ещё измеряется"
+    )

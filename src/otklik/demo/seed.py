@@ -207,12 +207,20 @@ class DemoLogin:
     scope: str | None
 
 
+AUTHORITY = "authority@demo.otklik.ru"
+
+
 def demo_logins(first_ogrn: str) -> list[DemoLogin]:
     return [
         DemoLogin(Role.citizen, "citizen@demo.otklik.ru", None),
         DemoLogin(Role.organization, "clinic@demo.otklik.ru", f"organization:{first_ogrn}"),
         DemoLogin(Role.regional_authority, "region16@demo.otklik.ru", "region:16"),
-        DemoLogin(Role.regional_authority, "region77@demo.otklik.ru", "region:77"),
+        # the authority of the demo clinic's region (OGRN digits 4-5), who reviews its entries
+        *(
+            [DemoLogin(Role.regional_authority, AUTHORITY, f"region:{first_ogrn[3:5]}")]
+            if first_ogrn
+            else []
+        ),
         DemoLogin(Role.federal_authority, "minzdrav@demo.otklik.ru", "founder:minzdrav"),
         DemoLogin(Role.coordinator, "mintrud@demo.otklik.ru", None),
         DemoLogin(Role.analyst, "analyst@demo.otklik.ru", None),

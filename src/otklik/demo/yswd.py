@@ -2,7 +2,7 @@
 
 Its entries come from the real sources: the measured pilot that ran in the clinic (demo
 effects), the clinic's incident that the job opened from its signals, closed here with a review
-through the incident service, and one own entry that the clinic sends and the Moscow authority
+through the incident service, and one own entry that the clinic sends and the authority of its region
 approves through the review service.
 """
 
@@ -30,7 +30,7 @@ async def seed(session: AsyncSession) -> int:
     if await session.scalar(select(func.count()).select_from(YswdEntry)):
         return 0
     users = {u.email: u for u in await session.scalars(select(User))}
-    clinic, authority = users.get("clinic@demo.otklik.ru"), users.get("region77@demo.otklik.ru")
+    clinic, authority = users.get("clinic@demo.otklik.ru"), users.get("authority@demo.otklik.ru")
     coordinator = users.get("mintrud@demo.otklik.ru")
     if clinic is None or clinic.scope_organization_id is None or authority is None:
         return 0

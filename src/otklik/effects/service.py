@@ -155,9 +155,7 @@ async def compute(
     treated = set(a.organization_ids)
     controls = set(await repository.controls(session, a.organization_ids))
     mid = release - timedelta(days=w // 2)
-    rows = await repository.windows(
-        session, a.indicator, sorted(treated | controls), start, mid, release, end
-    )
+    rows = await repository.windows(session, a.indicator, sorted(treated), start, mid, release, end)
     t_change, t_placebo, t_answers = _unit_changes(rows, treated)
     c_change, c_placebo, c_answers = _unit_changes(rows, controls)
     a.caveat, a.pretrend_estimate, a.pretrend_p = "", None, None

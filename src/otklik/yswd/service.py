@@ -53,7 +53,7 @@ class EntryConflict(DomainError):
 
 @dataclass(frozen=True)
 class Entry:
-    source: str  # change, incident, own
+    source: str  # change, measured, incident, own
     on: date | None
     topic_name: str | None
     share: float | None  # % of the organization's comments that mention the topic
@@ -83,10 +83,14 @@ def _effect(row: Any) -> str:
     if row.verdict in (None, "pending") or row.estimate is None:
         return VERDICTS["pending"]
     label = INDICATOR_WORDS.get(row.indicator, row.indicator)
+    interval = (
+        f"95 % интервал {_num(row.ci_low)} … {_num(row.ci_high)}"
+        if row.ci_low is not None and row.ci_high is not None
+        else "интервал не рассчитан: слишком мало организаций"
+    )
     return (
-        f"{label}: {_num(row.estimate)} балла (95 % интервал {_num(row.ci_low)} …"
-        f" {_num(row.ci_high)}; организаций: {row.n_treated}, в сравнении: {row.n_control})"
-        f" — {VERDICTS[row.verdict]}"
+        f"{label}: {_num(row.estimate)} балла ({interval}; организаций: {row.n_treated},"
+        f" в сравнении: {row.n_control}) — {VERDICTS[row.verdict]}"
     )
 
 
@@ -119,7 +123,7 @@ async def entries(session: AsyncSession, org: Any, min_n: int) -> list[Entry]:
     for a in await repository.assessed(session, org.id):
         word = INDICATOR_WORDS.get(a.indicator, a.indicator)
         out.append(
-            Entry("change", a.released_on, None, None, f"Граждане ставили низкие оценки ({word})",
+            Entry("measured", a.released_on, None, None, f"Граждане ставили низкие оценки ({word})",
                   str(a.title), _effect(a))
         )  # fmt: skip
     for i in await repository.incidents(session, org.id, org.region_code):
