@@ -29,8 +29,8 @@ from otklik.identity.roles import Role
 from otklik.insights.cli import insights_app
 from otklik.kit.cli import err, fail, run_in_session
 from otklik.mszu.cli import mszu_app
-from otklik.reports.cli import reports_app
 from otklik.outreach.cli import outreach_app
+from otklik.reports.cli import reports_app
 
 T = TypeVar("T")
 app = typer.Typer(
