@@ -12,12 +12,16 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+import typer
 from sqlalchemy import make_url
 
+from otklik import cli
 from otklik.db import to_libpq_url
+from otklik.kit.cli import run_app
 from tests.factories import snils
 
 OTKLIK = [str(Path(sys.executable).with_name("otklik"))]
@@ -106,7 +110,16 @@ def test_every_command_from_a_fresh_database(fresh_url: str, tmp_path: Path) -> 
         "organization:1234567890123",
         expect="Ошибка",
     )
-    refused("users", "create", "--email", "x@example.ru", "--role", "king", code=2)
+    refused(
+        "users",
+        "create",
+        "--email",
+        "x@example.ru",
+        "--role",
+        "king",
+        code=2,
+        expect="недопустимое значение «king» параметра «--role»: допустимые значения: citizen",
+    )
     ok(
         "users",
         "create",
@@ -191,7 +204,13 @@ def test_every_command_from_a_fresh_database(fresh_url: str, tmp_path: Path) -> 
         expect="Ошибка",
         OTKLIK_DATABASE_URL="postgresql://postgres@127.0.0.1:9/none",
     )
-    refused("serve", expect="Ошибка", OTKLIK_ENV="production", OTKLIK_SECRET_KEY="short")
+    secrets = refused(
+        "serve",
+        expect="Запуск в рабочем режиме невозможен: OTKLIK_SECRET_KEY слишком короткий",
+        OTKLIK_ENV="production",
+        OTKLIK_SECRET_KEY="short",
+    )
+    assert "OTKLIK_PII_KEY не задан" in " ".join(secrets.text.split())
     refused(
         "demo",
         expect="Ошибка",
@@ -199,4 +218,86 @@ def test_every_command_from_a_fresh_database(fresh_url: str, tmp_path: Path) -> 
         OTKLIK_SECRET_KEY="s" * 40,
         OTKLIK_PII_KEY="p" * 40,
     )
-    refused("no-such-command", code=2)
+    refused("no-such-command", code=2, expect="Ошибка: нет такой команды: «no-such-command».")
+    refused("intake", "import", code=2, expect="Ошибка: не указан аргумент «file».")
+    refused("db", "backup", "--bogus", "x", code=2, expect="нет такого параметра: --bogus")
+
+
+# --- the parser's own errors: every command, in process (no database is reached) ---
+
+ENGLISH = ("Usage:", "Error", "Try '", "No such", "Missing", "Invalid value", "Got unexpected")
+
+
+def _commands() -> list[tuple[list[str], Any]]:
+    """(path, command) of every group and command of ``otklik``."""
+    found: list[tuple[list[str], Any]] = []
+
+    def walk(path: list[str], command: Any) -> None:
+        found.append((path, command))
+        for name, sub in (getattr(command, "commands", None) or {}).items():
+            walk([*path, name], sub)
+
+    walk([], typer.main.get_command(cli.app))
+    return found
+
+
+def _usage(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    code = run_app(typer.main.get_command(cli.app), list(args))
+    captured = capsys.readouterr()
+    text = " ".join((captured.out + captured.err).split())
+    assert code == 2, (args, code, text)
+    assert "Traceback" not in text, (args, text)
+    for word in ENGLISH:
+        assert word not in text, (args, word, text)
+    assert text.startswith("Ошибка: "), (args, text)
+    return text
+
+
+def test_usage_errors_are_russian_for_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    commands = _commands()
+    bad_values = missing = 0
+    for path, command in commands:
+        where = " ".join(["otklik", *path])
+        text = _usage(capsys, *path, "--zzz")
+        assert "нет такого параметра: --zzz." in text, text
+        assert text.endswith(f"Справка: {where} --help"), text
+        if getattr(command, "commands", None):
+            text = _usage(capsys, *path, "no-such-command")
+            assert "нет такой команды: «no-such-command»." in text, text
+            continue
+        params = [p for p in command.params if p.name != "help"]
+        required = [p for p in params if p.required]
+        if required:
+            missing += 1
+            text = _usage(capsys, *path)
+            named = [
+                f"не указан аргумент «{p.name}»."
+                if type(p).__name__.endswith("Argument")
+                else f"не указан обязательный параметр «{max(p.opts, key=len)}»."
+                for p in required
+            ]
+            assert any(n in text for n in named), (text, named)
+        for p in params:
+            descriptor = getattr(p, "type_descriptor", None)
+            kind = getattr(descriptor, "annotation", None)
+            choices = getattr(descriptor, "choices", None)
+            option = [o for o in p.opts if o.startswith("--")]
+            if not option or not (choices or kind in (int, float)):
+                continue
+            bad_values += 1
+            text = _usage(capsys, *path, option[0], "не-то")
+            expected = "допустимые значения: " if choices else "ожидается "
+            assert f"недопустимое значение «не-то» параметра «{option[0]}»: {expected}" in text
+    # the walk really reached the commands: 25 or so, a dozen required, several typed
+    assert len(commands) >= 25
+    assert missing >= 8
+    assert bad_values >= 5
+
+
+def test_extra_arguments_and_missing_values_are_russian(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = _usage(capsys, "users", "token", "a@example.ru", "b", "c")
+    assert "лишние аргументы: b c." in text
+    text = _usage(capsys, "users", "create", "--email")
+    assert "параметру «--email» нужно значение." in text

@@ -26,7 +26,7 @@ from otklik.errors import DomainError
 from otklik.identity.audit import Actor, record_import
 from otklik.identity.roles import Role
 from otklik.insights.cli import insights_app
-from otklik.kit.cli import err, fail, run_in_session
+from otklik.kit.cli import err, fail, run_app, run_in_session
 from otklik.mszu.cli import mszu_app
 
 T = TypeVar("T")
@@ -548,4 +548,4 @@ def exchange_iasmkgu(
 
 
 def main() -> None:
-    app()
+    sys.exit(run_app(typer.main.get_command(app)))

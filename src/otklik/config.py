@@ -98,14 +98,14 @@ class Settings(BaseSettings):
             ("OTKLIK_PII_KEY", self.pii_key, DEV_PII_KEY),
         ):
             if not value or value == default:
-                problems.append(f"{name} is not set (or still has the development default)")
+                problems.append(f"{name} не задан (или оставлен ключ для разработки)")
             elif len(value) < 32:
-                problems.append(f"{name} is too short: use at least 32 random characters")
+                problems.append(f"{name} слишком короткий: нужно не меньше 32 случайных символов")
         if problems:
             raise SettingsError(
-                "Refusing to start in production mode: "
+                "Запуск в рабочем режиме невозможен: "
                 + "; ".join(problems)
-                + ". Generate one with: "
+                + ". Создать ключ: "
                 + "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
 
