@@ -21,7 +21,6 @@ from sqlalchemy import make_url
 
 from otklik import cli
 from otklik.db import to_libpq_url
-from otklik.kit.cli import run_app
 from tests.factories import snils
 
 OTKLIK = [str(Path(sys.executable).with_name("otklik"))]
@@ -242,7 +241,13 @@ def _commands() -> list[tuple[list[str], Any]]:
 
 
 def _usage(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    code = run_app(typer.main.get_command(cli.app), list(args))
+    """Run ``otklik ARGS`` through the console script's entry point, ``otklik.cli:main``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "argv", ["otklik", *args])
+        mp.setenv("COLUMNS", "200")
+        with pytest.raises(SystemExit) as exited:
+            cli.main()
+    code = exited.value.code
     captured = capsys.readouterr()
     text = " ".join((captured.out + captured.err).split())
     assert code == 2, (args, code, text)
