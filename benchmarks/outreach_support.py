@@ -151,6 +151,7 @@ class RecordMaker:
                 portal = self.rng.random() < 0.7
                 contacts.append((rid, key, portal, blob, expires))
             self.serial += n
+            # outreach's trigger on service_records queues their tasks (one per COPY)
             with cur.copy(
                 "COPY service_records (id, source_id, record_id, content_hash, organization_id,"
                 " service_code, served_at, person_key, age_band, is_minor, channel)"
@@ -164,9 +165,6 @@ class RecordMaker:
             ) as copy:
                 for rid, key, portal, blob, exp in contacts:
                     copy.write_row((rid, 0, key, portal, True, False, blob, exp))
-            with cur.copy("COPY outreach_tasks (service_record_id) FROM STDIN") as copy:
-                for r in records:
-                    copy.write_row((r[0],))
             cur.execute(
                 "SELECT setval(pg_get_serial_sequence('service_records', 'id'),"
                 " (SELECT max(id) FROM service_records))"

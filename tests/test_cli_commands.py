@@ -12,11 +12,14 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+import typer
 from sqlalchemy import make_url
 
+from otklik import cli
 from otklik.db import to_libpq_url
 from tests.factories import snils
 
@@ -106,7 +109,16 @@ def test_every_command_from_a_fresh_database(fresh_url: str, tmp_path: Path) -> 
         "organization:1234567890123",
         expect="Ошибка",
     )
-    refused("users", "create", "--email", "x@example.ru", "--role", "king", code=2)
+    refused(
+        "users",
+        "create",
+        "--email",
+        "x@example.ru",
+        "--role",
+        "king",
+        code=2,
+        expect="недопустимое значение «king» параметра «--role»: допустимые значения: citizen",
+    )
     ok(
         "users",
         "create",
@@ -191,7 +203,13 @@ def test_every_command_from_a_fresh_database(fresh_url: str, tmp_path: Path) -> 
         expect="Ошибка",
         OTKLIK_DATABASE_URL="postgresql://postgres@127.0.0.1:9/none",
     )
-    refused("serve", expect="Ошибка", OTKLIK_ENV="production", OTKLIK_SECRET_KEY="short")
+    secrets = refused(
+        "serve",
+        expect="Запуск в рабочем режиме невозможен: OTKLIK_SECRET_KEY слишком короткий",
+        OTKLIK_ENV="production",
+        OTKLIK_SECRET_KEY="short",
+    )
+    assert "OTKLIK_PII_KEY не задан" in " ".join(secrets.text.split())
     refused(
         "demo",
         expect="Ошибка",
@@ -199,7 +217,9 @@ def test_every_command_from_a_fresh_database(fresh_url: str, tmp_path: Path) -> 
         OTKLIK_SECRET_KEY="s" * 40,
         OTKLIK_PII_KEY="p" * 40,
     )
-    refused("no-such-command", code=2)
+    refused("no-such-command", code=2, expect="Ошибка: нет такой команды: «no-such-command».")
+    refused("intake", "import", code=2, expect="Ошибка: не указан аргумент «file».")
+    refused("db", "backup", "--bogus", "x", code=2, expect="нет такого параметра: --bogus")
 
 
 def _command_paths() -> list[tuple[str, ...]]:
@@ -222,15 +242,33 @@ def _command_paths() -> list[tuple[str, ...]]:
     return paths
 
 
-def test_every_command_refuses_development_secrets_in_production(tmp_path: Path) -> None:
-    """Issue 21: one start-up check for all entry points (serve, worker, every CLI command)."""
+def test_every_command_refuses_development_secrets_in_production(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: one start-up check for all entry points (serve, worker, every CLI command).
+    Every command runs through the console script's entry point in process (the check comes
+    before any argument of the command is read); two of them also as real subprocesses."""
     paths = _command_paths()
     # the commands the issue names must be among those walked
     for must in (("serve",), ("worker",), ("intake", "import"), ("db", "backup")):
         assert must in paths
+    monkeypatch.setenv("OTKLIK_DATABASE_URL", "postgresql://postgres@127.0.0.1:9/unused")
+    monkeypatch.setenv("OTKLIK_ENV", "production")
+    monkeypatch.setenv("OTKLIK_SECRET_KEY", "dev-secret-change-me")
+    monkeypatch.setenv("OTKLIK_PII_KEY", "dev-pii-key-change-me")
     for path in paths:
         if path == ("demo",):  # switches itself to OTKLIK_ENV=demo; refuses production itself
             continue
+        monkeypatch.setattr(sys, "argv", ["otklik", *path])
+        with pytest.raises(SystemExit) as exited:
+            cli.main()
+        captured = capsys.readouterr()
+        text = " ".join((captured.out + captured.err).split())
+        assert exited.value.code == 1, (path, exited.value.code, text)
+        assert "Запуск в рабочем режиме невозможен" in text, (path, text)
+        assert "OTKLIK_SECRET_KEY" in text, (path, text)
+        assert "OTKLIK_PII_KEY" in text, (path, text)
+    for path in (("serve",), ("intake", "import")):
         run = otklik(
             "postgresql://postgres@127.0.0.1:9/unused",
             tmp_path,
@@ -240,9 +278,7 @@ def test_every_command_refuses_development_secrets_in_production(tmp_path: Path)
             OTKLIK_PII_KEY="dev-pii-key-change-me",
         )
         assert run.code == 1, (path, run.code, run.text)
-        assert "отказ от запуска в рабочем режиме" in " ".join(run.err.split()), (path, run.text)
-        assert "OTKLIK_SECRET_KEY" in run.err, (path, run.text)
-        assert "OTKLIK_PII_KEY" in run.err, (path, run.text)
+        assert "Запуск в рабочем режиме невозможен" in " ".join(run.err.split()), run.text
     # a help text is not a run: it still answers
     shown = otklik(
         "postgresql://x@127.0.0.1:9/x", tmp_path, "worker", "--help", OTKLIK_ENV="production"
@@ -280,3 +316,89 @@ def test_outreach_replan_held_command(fresh_url: str, tmp_path: Path) -> None:
     assert done.code == 0, done.text
     assert "с 22:00 до 8:00" in done.out
     assert "перенесено: 0" in done.out
+
+
+# --- the parser's own errors: every command, in process (no database is reached) ---
+
+ENGLISH = ("Usage:", "Error", "Try '", "No such", "Missing", "Invalid value", "Got unexpected")
+
+
+def _commands() -> list[tuple[list[str], Any]]:
+    """(path, command) of every group and command of ``otklik``."""
+    found: list[tuple[list[str], Any]] = []
+
+    def walk(path: list[str], command: Any) -> None:
+        found.append((path, command))
+        for name, sub in (getattr(command, "commands", None) or {}).items():
+            walk([*path, name], sub)
+
+    walk([], typer.main.get_command(cli.app))
+    return found
+
+
+def _usage(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """Run ``otklik ARGS`` through the console script's entry point, ``otklik.cli:main``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "argv", ["otklik", *args])
+        mp.setenv("COLUMNS", "200")
+        with pytest.raises(SystemExit) as exited:
+            cli.main()
+    code = exited.value.code
+    captured = capsys.readouterr()
+    text = " ".join((captured.out + captured.err).split())
+    assert code == 2, (args, code, text)
+    assert "Traceback" not in text, (args, text)
+    for word in ENGLISH:
+        assert word not in text, (args, word, text)
+    assert text.startswith("Ошибка: "), (args, text)
+    return text
+
+
+def test_usage_errors_are_russian_for_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    commands = _commands()
+    bad_values = missing = 0
+    for path, command in commands:
+        where = " ".join(["otklik", *path])
+        text = _usage(capsys, *path, "--zzz")
+        assert "нет такого параметра: --zzz." in text, text
+        assert text.endswith(f"Справка: {where} --help"), text
+        if getattr(command, "commands", None):
+            text = _usage(capsys, *path, "no-such-command")
+            assert "нет такой команды: «no-such-command»." in text, text
+            continue
+        params = [p for p in command.params if p.name != "help"]
+        required = [p for p in params if p.required]
+        if required:
+            missing += 1
+            text = _usage(capsys, *path)
+            named = [
+                f"не указан аргумент «{p.name}»."
+                if type(p).__name__.endswith("Argument")
+                else f"не указан обязательный параметр «{max(p.opts, key=len)}»."
+                for p in required
+            ]
+            assert any(n in text for n in named), (text, named)
+        for p in params:
+            descriptor = getattr(p, "type_descriptor", None)
+            kind = getattr(descriptor, "annotation", None)
+            choices = getattr(descriptor, "choices", None)
+            option = [o for o in p.opts if o.startswith("--")]
+            if not option or not (choices or kind in (int, float)):
+                continue
+            bad_values += 1
+            text = _usage(capsys, *path, option[0], "не-то")
+            expected = "допустимые значения: " if choices else "ожидается "
+            assert f"недопустимое значение «не-то» параметра «{option[0]}»: {expected}" in text
+    # the walk really reached the commands: 25 or so, a dozen required, several typed
+    assert len(commands) >= 25
+    assert missing >= 8
+    assert bad_values >= 5
+
+
+def test_extra_arguments_and_missing_values_are_russian(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = _usage(capsys, "users", "token", "a@example.ru", "b", "c")
+    assert "лишние аргументы: b c." in text
+    text = _usage(capsys, "users", "create", "--email")
+    assert "параметру «--email» нужно значение." in text

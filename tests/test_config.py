@@ -6,12 +6,14 @@ from otklik.config import Settings, SettingsError
 
 
 def test_production_refuses_default_secrets() -> None:
-    with pytest.raises(SettingsError, match="OTKLIK_SECRET_KEY"):
+    with pytest.raises(SettingsError, match="Запуск в рабочем режиме невозможен") as raised:
         Settings(env="production").check_secrets()
+    assert "OTKLIK_SECRET_KEY не задан" in str(raised.value)
+    assert "OTKLIK_PII_KEY не задан" in str(raised.value)
 
 
 def test_production_refuses_short_secrets() -> None:
-    with pytest.raises(SettingsError, match="слишком короткий"):
+    with pytest.raises(SettingsError, match="OTKLIK_SECRET_KEY слишком короткий"):
         Settings(env="production", secret_key="short", pii_key="p" * 40).check_secrets()
 
 

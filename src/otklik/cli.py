@@ -27,7 +27,7 @@ from otklik.errors import DomainError
 from otklik.identity.audit import Actor, record_import
 from otklik.identity.roles import Role
 from otklik.insights.cli import insights_app
-from otklik.kit.cli import err, fail, run_in_session
+from otklik.kit.cli import err, fail, run_app, run_in_session
 from otklik.mszu.cli import mszu_app
 from otklik.outreach.cli import outreach_app
 from otklik.reports.cli import reports_app
@@ -651,4 +651,4 @@ def keys_rotate_pii() -> None:
 
 
 def main() -> None:
-    app()
+    sys.exit(run_app(typer.main.get_command(app)))

@@ -178,14 +178,14 @@ class Settings(BaseSettings):
             ("OTKLIK_PII_KEY", self.pii_key, DEV_PII_KEY),
         ):
             if not value or value == default:
-                problems.append(f"{name} не задан (или оставлено значение для разработки)")
+                problems.append(f"{name} не задан (или оставлен ключ для разработки)")
             elif len(value) < 32:
                 problems.append(f"{name} слишком короткий: нужно не меньше 32 случайных символов")
         if problems:
             raise SettingsError(
-                "отказ от запуска в рабочем режиме (OTKLIK_ENV=production): "
+                "Запуск в рабочем режиме невозможен: "
                 + "; ".join(problems)
-                + ". Сгенерируйте значение командой: "
+                + ". Создать ключ: "
                 + "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
 

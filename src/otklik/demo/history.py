@@ -23,6 +23,7 @@ from otklik.demo.citizens import answers, quality
 from otklik.demo.simulator import SOURCE
 from otklik.intake.repository import get_source_by_name
 from otklik.kit.clock import moscow_date
+from otklik.surveys import repository as surveys_repository
 from otklik.surveys import service
 from otklik.surveys.answers import check
 from otklik.surveys.definitions import DEFAULT_VERSION, Definition
@@ -117,7 +118,7 @@ async def _write(session: AsyncSession, batch: list[Any]) -> int:
         items += [(key[0], code, value, key[1], key[2]) for code, value in its]
         comments += [(key[0], code, body, key[1], key[2]) for code, body in cms]
     if responses:
-        await repository.insert_responses(session, responses, items, comments)
+        await surveys_repository.insert_responses(session, responses, items, comments)
     return len(responses)
 
 

@@ -25,6 +25,7 @@ from otklik.identity.models import User
 from otklik.incidents import service as incidents
 from otklik.incidents.models import Incident
 from otklik.indicators.tasks import flag_drops
+from otklik.intake import repository as intake_repository
 from otklik.intake.models import IntakeBatch
 from otklik.intake.service import create_source
 from otklik.kit.clock import MOSCOW, now_utc
@@ -49,11 +50,11 @@ async def _users(session: AsyncSession) -> dict[str, User]:
 async def _incidents(session: AsyncSession, settings: Settings, u: dict[str, User]) -> int:
     source, _ = await create_source(session, SYSTEM, SILENT)
     now = now_utc()
-    session.add(
+    await intake_repository.add_batch(
+        session,
         IntakeBatch(source_id=source.id, channel="api", received_at=now - timedelta(days=4),
-                    records=120, accepted=120, duplicates=0, rejected=0)
+                    records=120, accepted=120, duplicates=0, rejected=0),
     )  # fmt: skip
-    await session.flush()
     await flag_drops(session, settings)
     while (await incidents.detect(session, now))["signals"]:
         pass

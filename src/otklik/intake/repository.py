@@ -114,13 +114,24 @@ INSERT_STAGED = text(
       SELECT a.id, p.position, p.relation, p.person_key, p.portal_account_confirmed,
         p.has_email, p.has_phone, p.sealed, a.served_at + :retention
       FROM accepted a JOIN intake_stage_people p ON p.idx = a.idx
-    ), tasks AS (
-      INSERT INTO outreach_tasks (service_record_id, run_after)
-      SELECT id, :received_at FROM accepted
     )
     SELECT idx FROM accepted
     """
 )
+
+# Back-filled records (the demo's past months, whose outreach happened before): the caller
+# supplies ``rows``, a SELECT of the columns below, and composes its next CTE on ``recs``.
+# Channel ``history``: outreach's queue trigger gives them no task.
+HISTORY_RECORDS = """
+WITH recs AS (
+  INSERT INTO service_records (source_id, record_id, content_hash, organization_id,
+      service_code, served_at, received_at, person_key, age_band, is_minor, channel)
+  SELECT source_id, record_id, content_hash, organization_id, service_code, served_at,
+      received_at, person_key, age_band, is_minor, 'history'
+  FROM ({rows}) history_rows
+  RETURNING id, organization_id, served_at, person_key
+)
+"""
 
 CLASSIFY_REST = text(
     """
@@ -180,7 +191,8 @@ async def insert_staged(
     channel: str,
     staged: int,
 ) -> tuple[int, dict[int, bool]]:
-    """Insert the good staged records with their contacts and outreach work items.
+    """Insert the good staged records with their contacts in one statement (outreach's
+    trigger on ``service_records`` queues their work items in the same statement).
 
     Returns how many were inserted and, for the ``staged`` good records whose ``record_id``
     already existed, whether the stored content is the same (a duplicate) or not (a conflict).

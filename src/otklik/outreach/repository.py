@@ -27,6 +27,20 @@ from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.outreach.models import Delivery, Invitation, OptOut, OutboxMessage, OutreachTask
 from otklik.registry.models import Organization, OrganizationType, Region, Service
 
+# The queue: outreach owns ``outreach_tasks`` and fills it itself. A statement-level trigger on
+# ``service_records`` (migration ``2026-12-07-0010_outreach_task_queue``, which keeps its own
+# frozen copy; a test compares it with this one) gives every record the statement inserted a
+# pending task due when the record was received, in the inserting statement: an intake
+# submission stays one statement and writes no outreach table. Back-filled history (channel
+# ``history``: the demo's past months, whose invitations were made then) gets no task.
+ENQUEUE_FUNCTION = "outreach_enqueue_tasks"
+ENQUEUE_BODY = """
+BEGIN
+  INSERT INTO outreach_tasks (service_record_id, run_after)
+  SELECT id, received_at FROM new_records WHERE channel <> 'history';
+  RETURN NULL;
+END """
+
 # Claim on the task table alone, in the partial index's order, so LIMIT stops the scan early
 # (no sort of every pending row); the joins then touch only the claimed rows.
 CLAIM_TASKS = text(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, text, update
@@ -244,3 +245,69 @@ async def demo_unanswered(
     )
     params = {"threshold": threshold, "before": sent_before, "limit": limit}
     return list((await session.execute(stmt, params)).scalars().all())
+
+
+# --- bulk answers (the demo's history): surveys owns the answer tables, so it owns these ---
+
+# Column-wise arrays unnested into one multi-row INSERT per table (the rollup triggers run
+# once per statement).
+INSERT_RESPONSES = text(
+    """
+    INSERT INTO responses (id, questionnaire_version, organization_id, organization_type_code,
+      region_code, founder_id, service_code, life_situation_code, served_on, answered_on,
+      channel, respondent, age_band, answers)
+    SELECT t.id, t.v, t.org, t.type, t.region, t.founder, t.service, t.situation, t.served,
+      t.answered, t.channel, t.respondent, t.age, CAST(t.answers AS jsonb)
+    FROM unnest(CAST(:rid AS uuid[]), CAST(:questionnaire_version AS text[]),
+      CAST(:organization_id AS bigint[]), CAST(:organization_type_code AS text[]),
+      CAST(:region_code AS text[]), CAST(:founder_id AS int[]), CAST(:service_code AS text[]),
+      CAST(:life_situation_code AS text[]), CAST(:served_on AS date[]),
+      CAST(:answered_on AS date[]), CAST(:channel AS text[]), CAST(:respondent AS text[]),
+      CAST(:age_band AS text[]), CAST(:answers AS text[]))
+      AS t(id, v, org, type, region, founder, service, situation, served, answered, channel,
+        respondent, age, answers)
+    """
+)
+INSERT_ITEMS = text(
+    "INSERT INTO response_items (response_id, code, value, organization_id, answered_on) "
+    "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:codes AS text[]), "
+    "CAST(:values AS smallint[]), CAST(:orgs AS bigint[]), CAST(:days AS date[]))"
+)
+INSERT_COMMENTS = text(
+    "INSERT INTO response_comments (response_id, code, text, organization_id, answered_on) "
+    "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:codes AS text[]), "
+    "CAST(:values AS text[]), CAST(:orgs AS bigint[]), CAST(:days AS date[]))"
+)
+RESPONSE_COLUMNS = (
+    "rid",
+    "questionnaire_version",
+    "organization_id",
+    "organization_type_code",
+    "region_code",
+    "founder_id",
+    "service_code",
+    "life_situation_code",
+    "served_on",
+    "answered_on",
+    "channel",
+    "respondent",
+    "age_band",
+)
+
+
+async def insert_responses(
+    session: AsyncSession,
+    responses: Sequence[dict[str, Any]],
+    items: Sequence[tuple[Any, str, int, int, date]],
+    comments: Sequence[tuple[Any, str, str, int, date]],
+) -> None:
+    """Responses (rows as ``surveys.service.response_rows`` builds them), then their items and
+    comments as (response id, code, value, organization id, answered on): three statements."""
+    params: dict[str, Any] = {c: [r[c] for r in responses] for c in RESPONSE_COLUMNS}
+    params["answers"] = [json.dumps(r["answers"], ensure_ascii=False) for r in responses]
+    await session.execute(INSERT_RESPONSES, params)
+    for stmt, rows in ((INSERT_ITEMS, items), (INSERT_COMMENTS, comments)):
+        if rows:
+            ids, codes, values, orgs, days = (list(c) for c in zip(*rows, strict=True))
+            params = {"ids": ids, "codes": codes, "values": values, "orgs": orgs, "days": days}
+            await session.execute(stmt, params)
