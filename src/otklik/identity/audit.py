@@ -9,6 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.models import AuditEntry
 
+# The head of an audit INSERT, for statements of other domains that write their own rows and
+# an audit entry in one round trip (the identity package owns every write of ``audit_log``).
+AUDIT_INSERT = (
+    "INSERT INTO audit_log (actor_user_id, actor_label, action, entity, entity_id, before, after)"
+)
+
 
 @dataclass(frozen=True)
 class Actor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.models import ApiToken, AuditEntry, LoginAttempt, User, UserSession
@@ -98,3 +98,12 @@ async def list_audit(
         stmt = stmt.where(or_(AuditEntry.actor_label.ilike(pat), AuditEntry.entity_id.ilike(pat)))
     items, total = await paginate(session, stmt, params)
     return Page(items, total, params)
+
+
+async def rekey_users(session: AsyncSession) -> int:
+    """Old → new person key from the temporary table ``pii_rekey`` (``otklik keys rotate-pii``);
+    the rows changed."""
+    result = await session.execute(
+        text("UPDATE users t SET person_key = m.new FROM pii_rekey m WHERE t.person_key = m.old")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, insert, literal_column, or_, select, text, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from otklik.identity.audit import AUDIT_INSERT
 from otklik.identity.models import User
 from otklik.improvement.models import (
     Attachment,
@@ -130,13 +131,14 @@ _EVENT = """INSERT INTO improvement_events
   (entity, entity_id, actor_user_id, actor_label, action, from_state, to_state, comment)
 VALUES ('change_request', :id, :actor_id, :actor_label, :action,
         CAST(:from_state AS varchar), CAST(:to_state AS varchar), :comment)"""
-_EVENT_AND_AUDIT = """WITH ev AS (INSERT INTO improvement_events
+_EVENT_AND_AUDIT_SQL = """WITH ev AS (INSERT INTO improvement_events
   (entity, entity_id, actor_user_id, actor_label, action, from_state, to_state, comment)
 VALUES ('change_request', :id, :actor_id, :actor_label, :action,
         CAST(:from_state AS varchar), CAST(:to_state AS varchar), :comment))
-INSERT INTO audit_log (actor_user_id, actor_label, action, entity, entity_id, before, after)
+{audit_insert}
 VALUES (:actor_id, :actor_label, :audit_action, 'change_request', CAST(:id AS varchar),
         CAST(:before AS jsonb), CAST(:after AS jsonb))"""
+_EVENT_AND_AUDIT = _EVENT_AND_AUDIT_SQL.format(audit_insert=AUDIT_INSERT)
 
 
 async def log(
@@ -175,7 +177,7 @@ async def log(
 
 # A transition's writes in one statement: the state and version, the timeline event, the
 # audit entry and the e-mails to whoever acts next (the recipients are selected inside it).
-_TRANSITION = """
+_TRANSITION_SQL = """
 WITH upd AS (
   UPDATE change_requests
   SET state = :to, outcome = coalesce(CAST(:outcome AS varchar), outcome),
@@ -190,7 +192,7 @@ ev AS (
   FROM upd
 ),
 au AS (
-  INSERT INTO audit_log (actor_user_id, actor_label, action, entity, entity_id, before, after)
+  {audit_insert}
   SELECT :actor_id, :actor_label, 'transition', 'change_request', CAST(id AS varchar),
          jsonb_build_object('state', CAST(:from_state AS text)),
          jsonb_build_object('state', CAST(:to AS text))
@@ -210,6 +212,7 @@ mail AS (
 )
 SELECT version, updated_at FROM upd
 """
+_TRANSITION = _TRANSITION_SQL.format(audit_insert=AUDIT_INSERT)
 
 
 async def apply_transition(

@@ -367,3 +367,33 @@ async def delete_contacts_of(session: AsyncSession, record_ids: list[int]) -> No
 async def purge_expired_contacts(session: AsyncSession, now: datetime) -> int:
     result = await session.execute(delete(Contact).where(Contact.expires_at < now))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def rekey_service_records(session: AsyncSession) -> int:
+    """Old → new person key from the temporary table ``pii_rekey`` (``otklik keys rotate-pii``);
+    the rows changed."""
+    result = await session.execute(
+        text(
+            "UPDATE service_records t SET person_key = m.new FROM pii_rekey m"
+            " WHERE t.person_key = m.old"
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def reseal_contacts(session: AsyncSession, rows: list[tuple[int, bytes, bytes]]) -> None:
+    """Contacts (id, new person key, new sealed bytes) re-keyed by ``otklik keys rotate-pii``."""
+    if not rows:
+        return
+    await session.execute(
+        text(
+            "UPDATE contacts c SET person_key = u.key, sealed = u.sealed"
+            " FROM unnest(CAST(:ids AS bigint[]), CAST(:keys AS bytea[]),"
+            " CAST(:sealed AS bytea[])) AS u(id, key, sealed) WHERE c.id = u.id"
+        ),
+        {
+            "ids": [r[0] for r in rows],
+            "keys": [r[1] for r in rows],
+            "sealed": [r[2] for r in rows],
+        },
+    )

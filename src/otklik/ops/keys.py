@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.intake import repository as intake_repository
 from otklik.kit.pii import PiiVault
 from otklik.ops import repository
 
@@ -58,7 +59,7 @@ async def rotate_pii(session: AsyncSession, old: PiiVault, new: PiiVault) -> Rot
             key = new.person_key(str(payload["snils"]))
             mapping[person_key] = key
             changed.append((contact_id, key, new.seal(payload, key)))
-        await repository.update_contacts(session, changed)
+        await intake_repository.reseal_contacts(session, changed)
         done.contacts += len(changed)
         after = rows[-1][0]
     done.people = len(mapping)

@@ -12,7 +12,10 @@ from functools import cache
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.identity import repository as identity_repository
+from otklik.intake import repository as intake_repository
 from otklik.migrate import alembic_config
+from otklik.outreach import repository as outreach_repository
 
 
 @dataclass(frozen=True)
@@ -104,23 +107,6 @@ async def contacts_after(
     return [(int(i), bytes(k), bytes(s)) for i, k, s in rows]
 
 
-async def update_contacts(session: AsyncSession, rows: list[tuple[int, bytes, bytes]]) -> None:
-    if not rows:
-        return
-    await session.execute(
-        text(
-            "UPDATE contacts c SET person_key = u.key, sealed = u.sealed"
-            " FROM unnest(CAST(:ids AS bigint[]), CAST(:keys AS bytea[]),"
-            " CAST(:sealed AS bytea[])) AS u(id, key, sealed) WHERE c.id = u.id"
-        ),
-        {
-            "ids": [r[0] for r in rows],
-            "keys": [r[1] for r in rows],
-            "sealed": [r[2] for r in rows],
-        },
-    )
-
-
 async def replace_person_keys(
     session: AsyncSession, mapping: dict[bytes, bytes]
 ) -> tuple[int, int, int]:
@@ -137,14 +123,8 @@ async def replace_person_keys(
         ),
         {"old": list(mapping), "new": list(mapping.values())},
     )
-    counts = []
-    for table in ("service_records", "invitations", "users"):
-        result = await session.execute(
-            text(
-                f"UPDATE {table} t SET person_key = m.new FROM pii_rekey m"  # noqa: S608
-                " WHERE t.person_key = m.old"
-            )
-        )
-        counts.append(int(result.rowcount))  # type: ignore[attr-defined]
+    records = await intake_repository.rekey_service_records(session)
+    invitations = await outreach_repository.rekey_invitations(session)
+    users = await identity_repository.rekey_users(session)
     await session.execute(text("DROP TABLE pii_rekey"))
-    return counts[0], counts[1], counts[2]
+    return records, invitations, users

@@ -627,3 +627,15 @@ async def mark_started(session: AsyncSession, invitation_id: int, now: datetime)
         text("UPDATE invitations SET started_at = :now WHERE id = :id AND started_at IS NULL"),
         {"id": invitation_id, "now": now},
     )
+
+
+async def rekey_invitations(session: AsyncSession) -> int:
+    """Old → new person key from the temporary table ``pii_rekey`` (``otklik keys rotate-pii``);
+    the rows changed."""
+    result = await session.execute(
+        text(
+            "UPDATE invitations t SET person_key = m.new FROM pii_rekey m"
+            " WHERE t.person_key = m.old"
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
