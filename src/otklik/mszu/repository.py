@@ -138,21 +138,26 @@ CHECK_STAGED = text(
     WITH mix AS (
         SELECT service_code, region_code, month FROM stat_stage_f WHERE applications > 0
         GROUP BY 1, 2, 3 HAVING bool_or(founder_code = '') AND bool_or(founder_code <> '')
-    ), stored_mix AS (
-        SELECT DISTINCT s.service_code, s.region_code, s.month, s.founder_code = '' AS bare
-        FROM stat_stage_f s
-        JOIN service_statistics t
-          ON t.source_id = :source AND t.service_code = s.service_code
-         AND t.region_code = s.region_code AND t.month = s.month
-        WHERE s.applications > 0 AND t.applications > 0
-          AND (t.founder_code = '') <> (s.founder_code = '')
     ), checked AS (
         SELECT s.idx,
                CASE WHEN sv.code IS NULL THEN 'unknown_service'
                     WHEN r.code IS NULL THEN 'unknown_region'
                     WHEN s.founder_code <> '' AND f.id IS NULL THEN 'unknown_founder'
                     WHEN f.region_code <> s.region_code THEN 'founder_region_mismatch'
-                    WHEN mix.month IS NOT NULL OR sm.month IS NOT NULL THEN 'mixed_founder'
+                    WHEN mix.month IS NOT NULL
+                      OR (s.applications > 0 AND s.founder_code = '' AND EXISTS (
+                        -- probes the small partial index of founder rows
+                        SELECT 1 FROM service_statistics t
+                        WHERE t.source_id = :source AND t.service_code = s.service_code
+                          AND t.region_code = s.region_code AND t.month = s.month
+                          AND t.founder_code <> '' AND t.applications > 0))
+                      OR (s.applications > 0 AND s.founder_code <> '' AND EXISTS (
+                        -- probes the primary key's prefix
+                        SELECT 1 FROM service_statistics t
+                        WHERE t.source_id = :source AND t.service_code = s.service_code
+                          AND t.region_code = s.region_code AND t.month = s.month
+                          AND t.founder_code = '' AND t.applications > 0))
+                        THEN 'mixed_founder'
                     WHEN c.quarter_start IS NOT NULL AND NOT EXISTS (
                         SELECT 1 FROM service_statistics t
                         WHERE {KEY_MATCH} AND t.applications = s.applications)
@@ -164,10 +169,6 @@ CHECK_STAGED = text(
         LEFT JOIN founders f ON s.founder_code <> '' AND f.code = s.founder_code
         LEFT JOIN mix ON mix.service_code = s.service_code AND mix.region_code = s.region_code
                      AND mix.month = s.month AND s.applications > 0
-        LEFT JOIN stored_mix sm
-               ON sm.service_code = s.service_code AND sm.region_code = s.region_code
-              AND sm.month = s.month AND sm.bare = (s.founder_code = '')
-              AND s.applications > 0
         LEFT JOIN service_statistic_closures c
                ON c.quarter_start = date_trunc('quarter', s.month)::date
     )
