@@ -35,6 +35,13 @@ def upgrade() -> None:
     )
     op.drop_constraint("pk_service_statistics", "service_statistics", type_="primary")
     op.create_primary_key("pk_service_statistics", "service_statistics", KEY)
+    # the rows that state a founder: the "breakdown or none" check of a row without one probes it
+    op.create_index(
+        "ix_service_statistics_founder_rows",
+        "service_statistics",
+        ["source_id", "service_code", "region_code", "month"],
+        postgresql_where=sa.text("founder_code <> ''"),
+    )
     op.add_column(
         "service_statistic_changes",
         sa.Column("founder_code", sa.String(60), server_default="", nullable=False),
@@ -65,6 +72,7 @@ def downgrade() -> None:
     op.drop_column("information_measures", "founder_id")
     op.drop_column("information_measures", "type_codes")
     op.drop_column("service_statistic_changes", "founder_code")
+    op.drop_index("ix_service_statistics_founder_rows", table_name="service_statistics")
     # founder rows would collide on the old key: keep the rows without a founder only
     op.execute("DELETE FROM service_statistics WHERE founder_code <> ''")
     op.drop_constraint("pk_service_statistics", "service_statistics", type_="primary")

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -71,6 +72,14 @@ class ServiceStatistic(Base):
         CheckConstraint("channel IN ('portal', 'proactive', 'in_person', 'other')", name="channel"),
         CheckConstraint("extract(day FROM month) = 1", name="month_first_day"),
         Index("ix_service_statistics_month", "month"),
+        Index(
+            "ix_service_statistics_founder_rows",
+            "source_id",
+            "service_code",
+            "region_code",
+            "month",
+            postgresql_where=text("founder_code <> ''"),
+        ),
     )
 
     source_id: Mapped[int] = mapped_column(Integer, primary_key=True)

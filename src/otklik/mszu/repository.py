@@ -144,12 +144,20 @@ CHECK_STAGED = text(
                     WHEN r.code IS NULL THEN 'unknown_region'
                     WHEN s.founder_code <> '' AND f.id IS NULL THEN 'unknown_founder'
                     WHEN f.region_code <> s.region_code THEN 'founder_region_mismatch'
-                    WHEN mix.month IS NOT NULL OR (s.applications > 0 AND EXISTS (
+                    WHEN mix.month IS NOT NULL
+                      OR (s.applications > 0 AND s.founder_code = '' AND EXISTS (
+                        -- probes the small partial index of founder rows
                         SELECT 1 FROM service_statistics t
                         WHERE t.source_id = :source AND t.service_code = s.service_code
                           AND t.region_code = s.region_code AND t.month = s.month
-                          AND (t.founder_code = '') <> (s.founder_code = '')
-                          AND t.applications > 0)) THEN 'mixed_founder'
+                          AND t.founder_code <> '' AND t.applications > 0))
+                      OR (s.applications > 0 AND s.founder_code <> '' AND EXISTS (
+                        -- probes the primary key's prefix
+                        SELECT 1 FROM service_statistics t
+                        WHERE t.source_id = :source AND t.service_code = s.service_code
+                          AND t.region_code = s.region_code AND t.month = s.month
+                          AND t.founder_code = '' AND t.applications > 0))
+                        THEN 'mixed_founder'
                     WHEN c.quarter_start IS NOT NULL AND NOT EXISTS (
                         SELECT 1 FROM service_statistics t
                         WHERE {KEY_MATCH} AND t.applications = s.applications)
