@@ -47,8 +47,7 @@ def print_report(report: Report, *, counts: bool = True) -> None:
         out.print(f"sentiment accuracy {report.sentiment_accuracy:.3f}{extra}", highlight=False)
     if counts:
         out.print(
-            f"train {report.n_train}, test {report.n_test}, "
-            f"training {report.train_seconds:.1f} s",
+            f"train {report.n_train}, test {report.n_test}, training {report.train_seconds:.1f} s",
             highlight=False,
         )
 
@@ -101,31 +100,32 @@ def evaluate_cmd(
 
 
 def _commit() -> str:
+    """The short commit of the running code (``+changes`` if the tree differs), or unknown."""
+    import shutil
     import subprocess
 
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-            cwd=Path(__file__).parent,
-        )
-    except OSError:
+    git = shutil.which("git")
+    if git is None:
         return "unknown"
-    dirty = ""
-    if done.returncode == 0:
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - constant arguments
+            [git, *args],
             capture_output=True,
             text=True,
             timeout=5,
             check=False,
             cwd=Path(__file__).parent,
         )
-        dirty = "+changes" if status.stdout.strip() else ""
-    return done.stdout.strip() + dirty if done.returncode == 0 else "unknown"
+
+    try:
+        head = run("rev-parse", "--short", "HEAD")
+        if head.returncode != 0:
+            return "unknown"
+        changed = run("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if changed else "")
 
 
 def _ratio(r: Ratio) -> str:
@@ -139,8 +139,7 @@ def print_corpus_report(report: CorpusReport, names: list[str]) -> None:
 
     stamp = now_utc().strftime("%Y-%m-%d %H:%M UTC")
     out.print(
-        f"{stamp}, commit {_commit()}, rules analyser, {report.n} comments from "
-        f"{', '.join(names)}",
+        f"{stamp}, commit {_commit()}, rules analyser, {report.n} comments from {', '.join(names)}",
         highlight=False,
     )
     print_report(report.topics, counts=False)

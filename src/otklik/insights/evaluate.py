@@ -236,7 +236,9 @@ def evaluate_corpus(rows: Sequence[CorpusRow], *, mask: bool = True) -> CorpusRe
         sentiment_text=Ratio(
             sum(a.sentiment == r.sentiment for a, r in zip(analysed, rows, strict=True)), len(rows)
         ),
-        sentiment_score_only=Ratio(sum(score_only(r.score) == r.sentiment for r in rows), len(rows)),
+        sentiment_score_only=Ratio(
+            sum(score_only(r.score) == r.sentiment for r in rows), len(rows)
+        ),
         sentiment_text_and_score=Ratio(
             sum(s == r.sentiment for s, r in zip(with_score, rows, strict=True)), len(rows)
         ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,8 +224,13 @@ def load_corpus(paths: Iterable[Path], known_topics: Iterable[str]) -> list[Corp
     return out
 
 
-def _corpus_row(raw: dict[str, str | None], known: set[str], where: str) -> CorpusRow:
-    if None in raw or any(raw.get(c) is None for c in CORPUS_COLUMNS):
+def _corpus_row(raw: Mapping[str, str | None], known: set[str], where: str) -> CorpusRow:
+    # csv.DictReader keeps extra fields under the key None and fills missing ones with None.
+    if (
+        len(raw) > len(set(raw) - {""})
+        or None in list(raw)
+        or any(raw.get(c) is None for c in CORPUS_COLUMNS)
+    ):
         raise LabelsError(f"{where}: число полей не совпадает с заголовком / wrong field count.")
     value = {c: (raw.get(c) or "").strip() for c in CORPUS_COLUMNS}
     if not value["id"]:
