@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from otklik.cli import app
-from otklik.insights.evaluate import evaluate_corpus, masked_pieces, score_only
+from otklik.insights.evaluate import count_masks, evaluate_corpus, masked_pieces, score_only
 from otklik.insights.labels import CORPUS_COLUMNS, LabelsError, load_corpus
 from otklik.insights.taxonomy import load
 
@@ -122,6 +122,19 @@ def test_score_only_baseline_and_masked_pieces() -> None:
     assert masked_pieces("без масок", "без масок") == []
     assert masked_pieces("<b>Анна</b>", "[имя]") == ["<b>Анна</b>"]
     assert masked_pieces("abc", "x [имя]") is None
+
+
+def test_a_mask_with_a_word_that_is_not_a_name_counts_as_false() -> None:
+    texts = [
+        "Спасибо Марине Сергеевне",
+        "врач Нина Петровна Смирнова",
+        "тел. 8 900 1234567",
+        "Логопед",
+    ]
+    masked = ["[имя]", "врач [имя]", "тел. [телефон]", "[имя]"]
+    counted = count_masks(texts, masked)
+    assert (counted.spans, counted.masked_comments, counted.not_a_name) == (4, 4, 2)
+    assert counted.examples == ["Спасибо Марине Сергеевне", "Логопед"]
 
 
 def test_the_cli_prints_every_figure_with_date_and_commit() -> None:

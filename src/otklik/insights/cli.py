@@ -176,8 +176,8 @@ def print_corpus_report(report: CorpusReport, names: list[str]) -> None:
     if m is not None:
         out.print(
             f"masks: {m.spans} spans in {m.masked_comments} of {m.comments} comments "
-            f"({m.per_200(m.spans):.1f} per 200); spans with no first name or patronymic "
-            f"(probable false masks) {m.not_a_name} ({m.per_200(m.not_a_name):.1f} per 200)",
+            f"({m.per_200(m.spans):.1f} per 200); spans with a word that is not a "
+            f"name (probable false masks) {m.not_a_name} ({m.per_200(m.not_a_name):.1f} per 200)",
             highlight=False,
         )
         for piece in m.examples:

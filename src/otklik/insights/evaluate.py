@@ -15,7 +15,7 @@ from otklik.insights.analysis import analyse, sentiment
 from otklik.insights.labels import CorpusRow
 from otklik.insights.model import Example, TopicModel, targets, train
 from otklik.insights.taxonomy import classify_text, load
-from otklik.insights.text import Lang, is_given_name, lemmas
+from otklik.insights.text import Lang, is_person_name, lemmas
 from otklik.surveys.masking import mask_personal_data
 
 TEST_SEED = 42
@@ -146,8 +146,10 @@ class Masking:
     comments: int
     masked_comments: int
     spans: int
-    not_a_name: int  # spans whose masked words hold no known first name or patronymic
-    examples: list[str]  # the first few masked pieces that hold no name
+    # Probable false masks: spans holding a word the dictionary does not know as a first name,
+    # patronymic or surname ("Логопед", "Спасибо Марине"); an unknown rare name counts too.
+    not_a_name: int
+    examples: list[str]  # the first few of them
 
     def per_200(self, n: int) -> float:
         return 200 * n / self.comments if self.comments else 0.0
@@ -185,7 +187,8 @@ def masked_pieces(text: str, masked: str) -> list[str] | None:
     return list(found.groups()) if found else None
 
 
-def _masking(texts: Sequence[str], masked: Sequence[str]) -> Masking:
+def count_masks(texts: Sequence[str], masked: Sequence[str]) -> Masking:
+    """Masked spans of ``masked`` (the masked ``texts``) and the probable false ones."""
     spans = not_a_name = masked_comments = 0
     examples: list[str] = []
     for text, out in zip(texts, masked, strict=True):
@@ -196,7 +199,8 @@ def _masking(texts: Sequence[str], masked: Sequence[str]) -> Masking:
         spans += count
         pieces = masked_pieces(text, out)
         for piece in pieces if pieces is not None else [text] * count:
-            if not any(is_given_name(w) for w in _WORD.findall(piece)):
+            found = _WORD.findall(piece)
+            if found and not all(is_person_name(w) for w in found):
                 not_a_name += 1
                 if len(examples) < 10:
                     examples.append(piece[:60])
@@ -248,5 +252,5 @@ def evaluate_corpus(rows: Sequence[CorpusRow], *, mask: bool = True) -> CorpusRe
         urgent_recall=Ratio(sum(analysed[i].urgent for i in gold_urgent), len(gold_urgent)),
         urgent_precision=Ratio(sum(rows[i].urgent_kind is not None for i in flagged), len(flagged)),
         urgent_by_kind=by_kind,
-        masking=_masking(texts, masked) if mask else None,
+        masking=count_masks(texts, masked) if mask else None,
     )

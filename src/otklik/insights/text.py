@@ -56,9 +56,9 @@ def _morph() -> pymorphy3.MorphAnalyzer:
     return pymorphy3.MorphAnalyzer()
 
 
-def is_given_name(word: str) -> bool:
-    """Whether the dictionary knows ``word`` as a first name or a patronymic."""
-    return any({"Name", "Patr"} & set(p.tag.grammemes) for p in _morph().parse(word))
+def is_person_name(word: str) -> bool:
+    """Whether the dictionary knows ``word`` as a first name, a patronymic or a surname."""
+    return any({"Name", "Patr", "Surn"} & set(p.tag.grammemes) for p in _morph().parse(word))
 
 
 @lru_cache(maxsize=200_000)
