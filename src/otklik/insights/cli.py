@@ -14,12 +14,11 @@ from rich.console import Console
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from otklik.insights.evaluate import Report
+    from otklik.insights.evaluate import CorpusReport, Ratio, Report
 
 insights_app = typer.Typer(help="Анализ комментариев: темы, тональность, срочные сигналы.")
 out = Console(width=120)
 err = Console(stderr=True)
-Labels = Annotated[Path, typer.Option("--labels", help="CSV с разметкой (наш формат или NHS)")]
 
 
 def _fail(message: str) -> None:
@@ -27,7 +26,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def print_report(report: Report) -> None:
+def print_report(report: Report, *, counts: bool = True) -> None:
     """Per-topic precision / recall / F1, micro and macro F1, sentiment accuracy."""
     out.print(f"{'topic':<58} {'P':>5} {'R':>5} {'F1':>5} {'n':>5}", highlight=False)
     for topic, p, r, f, n in report.topics:
@@ -46,19 +45,47 @@ def print_report(report: Report) -> None:
         three = report.sentiment_accuracy_3
         extra = f"  (3 classes: {three:.3f})" if three is not None else ""
         out.print(f"sentiment accuracy {report.sentiment_accuracy:.3f}{extra}", highlight=False)
-    out.print(
-        f"train {report.n_train}, test {report.n_test}, training {report.train_seconds:.1f} s",
-        highlight=False,
-    )
+    if counts:
+        out.print(
+            f"train {report.n_train}, test {report.n_test}, training {report.train_seconds:.1f} s",
+            highlight=False,
+        )
 
 
 @insights_app.command("evaluate")
-def evaluate_cmd(labels: Labels) -> None:
-    """Обучить на 80 % файла и показать метрики на отложенных 20 % (seed 42)."""
+def evaluate_cmd(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Файлы корпуса для оценки (id,writer,sector,text,topics,...)"),
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option("--labels", help="CSV с разметкой (наш формат или NHS): обучить и оценить"),
+    ] = None,
+    mask: Annotated[
+        bool, typer.Option("--mask/--no-mask", help="Маскировать тексты и считать маски")
+    ] = True,
+) -> None:
+    """Оценить анализаторы на корпусе (FILE...) или обучить на 80 % файла --labels."""
     from otklik.insights import labels as labels_mod
     from otklik.insights.evaluate import evaluate, score_rules, split_examples
     from otklik.insights.taxonomy import load
 
+    if files and labels is not None:
+        _fail("Укажите либо файлы корпуса, либо --labels, но не то и другое.")
+    if files:
+        try:
+            rows = labels_mod.load_corpus(files, load().codes)
+        except labels_mod.LabelsError as exc:
+            _fail(exc.message)
+            return
+        from otklik.insights.evaluate import evaluate_corpus
+
+        print_corpus_report(evaluate_corpus(rows, mask=mask), [f.name for f in files])
+        return
+    if labels is None:
+        _fail("Укажите файлы корпуса или --labels с файлом разметки.")
+        return
     try:
         examples, topics, lang = labels_mod.load(labels, load().codes)
     except labels_mod.LabelsError as exc:
@@ -70,6 +97,91 @@ def evaluate_cmd(labels: Labels) -> None:
     if lang == "ru":
         out.print("\nRussian lemma rules (the default model) on the same test part:")
         print_report(score_rules(split_examples(examples)[1], topics))
+
+
+def _commit() -> str:
+    """The short commit of the running code (``+changes`` if the tree differs), or unknown."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - constant arguments
+            [git, *args],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+            cwd=Path(__file__).parent,
+        )
+
+    try:
+        head = run("rev-parse", "--short", "HEAD")
+        if head.returncode != 0:
+            return "unknown"
+        changed = run("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if changed else "")
+
+
+def _ratio(r: Ratio) -> str:
+    value = r.value
+    return f"{value:.3f} ({r.hits}/{r.total})" if value is not None else f"- (0/{r.total})"
+
+
+def print_corpus_report(report: CorpusReport, names: list[str]) -> None:
+    """Every figure of the corpus evaluation, with the date and the commit."""
+    from otklik.kit.clock import now_utc
+
+    stamp = now_utc().strftime("%Y-%m-%d %H:%M UTC")
+    out.print(
+        f"{stamp}, commit {_commit()}, rules analyser, {report.n} comments from {', '.join(names)}",
+        highlight=False,
+    )
+    print_report(report.topics, counts=False)
+    share = report.negative_without_topic / report.negative if report.negative else 0.0
+    out.print(
+        f"negative comments with no topic {report.negative_without_topic}/{report.negative} "
+        f"({share:.1%})",
+        highlight=False,
+    )
+    out.print(f"sentiment accuracy from text {_ratio(report.sentiment_text)}", highlight=False)
+    out.print(
+        f"sentiment accuracy, score only (<=2 neg, 3 neu, >=4 pos) "
+        f"{_ratio(report.sentiment_score_only)}",
+        highlight=False,
+    )
+    out.print(
+        f"sentiment accuracy, text and score (stored today) "
+        f"{_ratio(report.sentiment_text_and_score)}",
+        highlight=False,
+    )
+    out.print(f"negative recall from text {_ratio(report.negative_recall_text)}", highlight=False)
+    out.print(
+        f"urgent recall {_ratio(report.urgent_recall)}  "
+        f"precision {_ratio(report.urgent_precision)}",
+        highlight=False,
+    )
+    for kind, flagged, same, precision in report.urgent_by_kind:
+        out.print(
+            f"  {kind:<15} recall {_ratio(flagged)}  same kind {_ratio(same)}  "
+            f"precision {_ratio(precision)}",
+            highlight=False,
+        )
+    m = report.masking
+    if m is not None:
+        out.print(
+            f"masks: {m.spans} spans in {m.masked_comments} of {m.comments} comments "
+            f"({m.per_200(m.spans):.1f} per 200); spans with a word that is not a "
+            f"name (probable false masks) {m.not_a_name} ({m.per_200(m.not_a_name):.1f} per 200)",
+            highlight=False,
+        )
+        for piece in m.examples:
+            out.print(f"  masked, not a name: «{piece}»", highlight=False)
 
 
 @insights_app.command("train")

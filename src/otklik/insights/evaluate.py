@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -10,10 +11,12 @@ import numpy as np
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import train_test_split
 
-from otklik.insights.analysis import sentiment
+from otklik.insights.analysis import analyse, sentiment
+from otklik.insights.labels import CorpusRow
 from otklik.insights.model import Example, TopicModel, targets, train
-from otklik.insights.taxonomy import classify_text
-from otklik.insights.text import Lang, lemmas
+from otklik.insights.taxonomy import classify_text, load
+from otklik.insights.text import Lang, is_person_name, lemmas
+from otklik.surveys.masking import mask_personal_data
 
 TEST_SEED = 42
 TEST_SHARE = 0.2
@@ -117,3 +120,137 @@ def evaluate(examples: Sequence[Example], topics: list[str], lang: Lang) -> Repo
     report = score(model, test_part, topics)
     report.n_train, report.train_seconds = len(train_part), seconds
     return report
+
+
+# ---------------------------------------------------------------- the evaluation corpus
+
+URGENT_ORDER = ("danger", "violence", "corruption", "discrimination")
+_PLACEHOLDER = re.compile(r"\[(?:телефон|e-mail|СНИЛС|номер карты|имя|адрес)\]")
+_WORD = re.compile(r"[А-Яа-яЁё]+")
+
+
+@dataclass
+class Ratio:
+    """``hits`` of ``total`` (a precision or a recall); ``value`` is None when total is 0."""
+
+    hits: int
+    total: int
+
+    @property
+    def value(self) -> float | None:
+        return self.hits / self.total if self.total else None
+
+
+@dataclass
+class Masking:
+    comments: int
+    masked_comments: int
+    spans: int
+    # Probable false masks: spans holding a word the dictionary does not know as a first name,
+    # patronymic or surname ("Логопед", "Спасибо Марине"); an unknown rare name counts too.
+    not_a_name: int
+    examples: list[str]  # the first few of them
+
+    def per_200(self, n: int) -> float:
+        return 200 * n / self.comments if self.comments else 0.0
+
+
+@dataclass
+class CorpusReport:
+    n: int
+    topics: Report
+    negative: int
+    negative_without_topic: int
+    sentiment_text: Ratio  # accuracy of the text-only sentiment
+    sentiment_score_only: Ratio  # score <= 2 negative, 3 neutral, >= 4 positive
+    sentiment_text_and_score: Ratio  # what the analyser stores today (text and score)
+    negative_recall_text: Ratio
+    urgent_recall: Ratio  # any flag on a labelled urgent comment
+    urgent_precision: Ratio
+    urgent_by_kind: list[tuple[str, Ratio, Ratio, Ratio]]  # kind, flagged, same kind, precision
+    masking: Masking | None
+
+
+def score_only(score: int) -> str:
+    """The baseline that reads the score only."""
+    return "negative" if score <= 2 else "neutral" if score == 3 else "positive"
+
+
+def masked_pieces(text: str, masked: str) -> list[str] | None:
+    """The original pieces behind the placeholders of ``masked`` (None if they cannot be
+    aligned with ``text``, e.g. when markup was removed too)."""
+    parts = _PLACEHOLDER.split(masked)
+    if len(parts) == 1:
+        return []
+    pattern = "(.+?)".join(re.escape(p) for p in parts)
+    found = re.fullmatch(pattern, text, flags=re.DOTALL)
+    return list(found.groups()) if found else None
+
+
+def count_masks(texts: Sequence[str], masked: Sequence[str]) -> Masking:
+    """Masked spans of ``masked`` (the masked ``texts``) and the probable false ones."""
+    spans = not_a_name = masked_comments = 0
+    examples: list[str] = []
+    for text, out in zip(texts, masked, strict=True):
+        count = len(_PLACEHOLDER.findall(out))
+        if not count:
+            continue
+        masked_comments += 1
+        spans += count
+        pieces = masked_pieces(text, out)
+        for piece in pieces if pieces is not None else [text] * count:
+            found = _WORD.findall(piece)
+            if found and not all(is_person_name(w) for w in found):
+                not_a_name += 1
+                if len(examples) < 10:
+                    examples.append(piece[:60])
+    return Masking(len(texts), masked_comments, spans, not_a_name, examples)
+
+
+def evaluate_corpus(rows: Sequence[CorpusRow], *, mask: bool = True) -> CorpusReport:
+    """The current analysers (rules) on labelled corpus rows. With ``mask`` the texts are
+    masked first, as in production, and the masks are counted."""
+    texts = [r.text for r in rows]
+    masked = [mask_personal_data(t) for t in texts] if mask else texts
+    analysed = [analyse(t, None) for t in masked]
+    tax = load()
+    examples = [Example(r.text, r.topics, r.sentiment) for r in rows]
+    topics = score_predictions([frozenset(a.topics) for a in analysed], examples, list(tax.codes))
+    with_score = [sentiment(lemmas(t), r.score) for t, r in zip(masked, rows, strict=True)]
+    negative = [i for i, r in enumerate(rows) if r.sentiment == "negative"]
+    gold_urgent = [i for i, r in enumerate(rows) if r.urgent_kind]
+    flagged = [i for i, a in enumerate(analysed) if a.urgent]
+    by_kind = []
+    for kind in URGENT_ORDER:
+        gold = [i for i in gold_urgent if rows[i].urgent_kind == kind]
+        said = [i for i in flagged if analysed[i].urgent_kind == kind]
+        by_kind.append(
+            (
+                kind,
+                Ratio(sum(analysed[i].urgent for i in gold), len(gold)),
+                Ratio(sum(analysed[i].urgent_kind == kind for i in gold), len(gold)),
+                Ratio(sum(rows[i].urgent_kind == kind for i in said), len(said)),
+            )
+        )
+    return CorpusReport(
+        n=len(rows),
+        topics=topics,
+        negative=len(negative),
+        negative_without_topic=sum(not analysed[i].topics for i in negative),
+        sentiment_text=Ratio(
+            sum(a.sentiment == r.sentiment for a, r in zip(analysed, rows, strict=True)), len(rows)
+        ),
+        sentiment_score_only=Ratio(
+            sum(score_only(r.score) == r.sentiment for r in rows), len(rows)
+        ),
+        sentiment_text_and_score=Ratio(
+            sum(s == r.sentiment for s, r in zip(with_score, rows, strict=True)), len(rows)
+        ),
+        negative_recall_text=Ratio(
+            sum(analysed[i].sentiment == "negative" for i in negative), len(negative)
+        ),
+        urgent_recall=Ratio(sum(analysed[i].urgent for i in gold_urgent), len(gold_urgent)),
+        urgent_precision=Ratio(sum(rows[i].urgent_kind is not None for i in flagged), len(flagged)),
+        urgent_by_kind=by_kind,
+        masking=count_masks(texts, masked) if mask else None,
+    )

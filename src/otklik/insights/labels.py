@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from otklik.errors import ValidationFailed
@@ -162,3 +163,112 @@ def _nhs(header: list[str], rows: list[dict[str, str]]) -> list[Example]:
             Example(text, frozenset(topics), sentiment, NHS_QUESTIONS.get(question, "q_any"))
         )
     return out
+
+
+# ---------------------------------------------------------------- the evaluation corpus format
+
+CORPUS_COLUMNS = (
+    "id",
+    "writer",
+    "sector",
+    "text",
+    "topics",
+    "sentiment",
+    "urgent",
+    "urgent_kind",
+    "score",
+)
+SECTORS = ("health", "education", "sport", "social")
+URGENT_KINDS = ("danger", "violence", "corruption", "discrimination")
+
+
+@dataclass(frozen=True)
+class CorpusRow:
+    """One labelled comment of the evaluation corpus (see docs/insights.md)."""
+
+    id: str
+    writer: str
+    sector: str
+    text: str
+    topics: frozenset[str]
+    sentiment: str  # from the text alone
+    urgent_kind: str | None  # None when not urgent
+    score: int  # 1-5
+
+
+def load_corpus(paths: Iterable[Path], known_topics: Iterable[str]) -> list[CorpusRow]:
+    """All rows of the corpus files ``paths``; the first malformed row stops with a message
+    naming the file and its line (nothing is dropped or fixed silently)."""
+    known = set(known_topics)
+    out: list[CorpusRow] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        header, rows = read_rows(path)
+        missing = [c for c in CORPUS_COLUMNS if c not in header]
+        if missing:
+            raise LabelsError(
+                f"{path.name}: нет столбцов {', '.join(missing)}; нужны "
+                f"{','.join(CORPUS_COLUMNS)} / missing columns: {', '.join(missing)}."
+            )
+        for n, raw in enumerate(rows, start=2):
+            row = _corpus_row(raw, known, f"{path.name}, строка {n}")
+            if row.id in seen:
+                raise LabelsError(
+                    f"{path.name}, строка {n}: id «{row.id}» повторяется (уже в {seen[row.id]}) "
+                    f"/ duplicate id."
+                )
+            seen[row.id] = f"{path.name}, строка {n}"
+            out.append(row)
+    if not out:
+        raise LabelsError("В файлах нет размеченных комментариев / no labelled comments.")
+    return out
+
+
+def _corpus_row(raw: Mapping[str, str | None], known: set[str], where: str) -> CorpusRow:
+    # csv.DictReader keeps extra fields under the key None and fills missing ones with None.
+    if (
+        len(raw) > len(set(raw) - {""})
+        or None in list(raw)
+        or any(raw.get(c) is None for c in CORPUS_COLUMNS)
+    ):
+        raise LabelsError(f"{where}: число полей не совпадает с заголовком / wrong field count.")
+    value = {c: (raw.get(c) or "").strip() for c in CORPUS_COLUMNS}
+    if not value["id"]:
+        raise LabelsError(f"{where}: пустой id / empty id.")
+    if not value["text"]:
+        raise LabelsError(f"{where}: пустой текст / empty text.")
+    if value["sector"] not in SECTORS:
+        raise LabelsError(
+            f"{where}: сфера «{value['sector']}» не из {', '.join(SECTORS)} / bad sector."
+        )
+    topics = frozenset(t.strip() for t in value["topics"].split(";") if t.strip())
+    unknown = sorted(topics - known)
+    if unknown:
+        raise LabelsError(f"{where}: неизвестные темы {', '.join(unknown)} / unknown topics.")
+    if value["sentiment"] not in SENTIMENTS:
+        raise LabelsError(
+            f"{where}: тональность «{value['sentiment']}» не из {', '.join(SENTIMENTS)} "
+            f"/ bad sentiment."
+        )
+    if value["urgent"] not in ("0", "1"):
+        raise LabelsError(f"{where}: urgent «{value['urgent']}» не 0 и не 1 / bad urgent.")
+    kind = value["urgent_kind"] or None
+    if value["urgent"] == "1" and kind not in URGENT_KINDS:
+        raise LabelsError(
+            f"{where}: вид срочного сигнала «{value['urgent_kind']}» не из "
+            f"{', '.join(URGENT_KINDS)} / bad urgent_kind."
+        )
+    if value["urgent"] == "0" and kind is not None:
+        raise LabelsError(f"{where}: urgent_kind задан при urgent=0 / urgent_kind without urgent.")
+    if value["score"] not in ("1", "2", "3", "4", "5"):
+        raise LabelsError(f"{where}: оценка «{value['score']}» не от 1 до 5 / bad score.")
+    return CorpusRow(
+        value["id"],
+        value["writer"],
+        value["sector"],
+        value["text"],
+        topics,
+        value["sentiment"],
+        kind if value["urgent"] == "1" else None,
+        int(value["score"]),
+    )

@@ -56,6 +56,11 @@ def _morph() -> pymorphy3.MorphAnalyzer:
     return pymorphy3.MorphAnalyzer()
 
 
+def is_person_name(word: str) -> bool:
+    """Whether the dictionary knows ``word`` as a first name, a patronymic or a surname."""
+    return any({"Name", "Patr", "Surn"} & set(p.tag.grammemes) for p in _morph().parse(word))
+
+
 @lru_cache(maxsize=200_000)
 def lemma_ru(word: str) -> str:
     """The normal form of a Russian word (cached); other scripts are returned as they are."""
