@@ -2,8 +2,8 @@
 
 Each source yields rows ``(kind, ref, cause_key, subject, title, organization_id,
 region_code, founder_id, severity, rule, payload, observed_at, signal_id)``. ``ref`` is stable
-for the same signal, so the job is idempotent: a signal already in ``incident_evidence`` is
-never staged again.
+for the same signal, so the job is idempotent: a drop signal is read once by the id cursor, any
+other signal already in ``incident_evidence`` (by ``(kind, ref)``) is never staged again.
 """
 
 from __future__ import annotations
@@ -160,18 +160,45 @@ ON CONFLICT (cause_key) WHERE state IN {OPEN_SQL} DO NOTHING
 RETURNING id
 """  # noqa: S608 - constants only
 
+# Evidence is aggregated: drop signals per incident, organization and Moscow day (one row with
+# the count, first and last time seen, the latest signal's payload and the latest few references);
+# any other signal stays one row of its own (its group is its reference). One upsert per batch.
+DROP_GROUP = (
+    "'signals:org:' || (s.payload->>'organization_id') || ':'"
+    " || (s.observed_at AT TIME ZONE 'Europe/Moscow')::date"
+)
+SAMPLES = 5
+
 ATTACH = f"""
-WITH added AS (
-  INSERT INTO incident_evidence (incident_id, kind, ref, payload, observed_at)
-  SELECT i.id, s.kind, s.ref, s.payload, s.observed_at
+WITH joined AS (
+  SELECT i.id AS incident_id, s.kind, s.ref AS signal_ref, s.signal_id, s.payload, s.observed_at,
+    CASE WHEN s.kind = 'indicator_drop' THEN {DROP_GROUP} ELSE s.ref END AS ref
   FROM incident_staged s JOIN incidents i ON i.cause_key = s.cause_key
    AND i.state IN {OPEN_SQL}
-  ON CONFLICT (kind, ref) DO NOTHING
-  RETURNING incident_id, kind, observed_at
-), per AS (
-  SELECT incident_id, count(*) AS n, max(observed_at) AS last,
-         jsonb_object_agg(kind, 1) AS kinds
-  FROM added GROUP BY incident_id
+), ranked AS (
+  SELECT j.*, row_number() OVER (PARTITION BY incident_id, kind, ref
+                                 ORDER BY observed_at DESC, signal_id DESC, signal_ref) AS rn
+  FROM joined j
+), grouped AS (
+  SELECT incident_id, kind, ref, count(*) AS n, min(observed_at) AS first_seen,
+    max(observed_at) AS last_seen, (array_agg(payload) FILTER (WHERE rn = 1))[1] AS payload,
+    jsonb_agg(signal_ref ORDER BY rn) FILTER (WHERE rn <= {SAMPLES}) AS samples
+  FROM ranked GROUP BY incident_id, kind, ref
+), added AS (
+  INSERT INTO incident_evidence (incident_id, kind, ref, count, payload, first_seen, observed_at,
+                                 samples)
+  SELECT incident_id, kind, ref, n, payload, first_seen, last_seen, samples FROM grouped
+  ON CONFLICT (incident_id, kind, ref) DO UPDATE SET
+    count = incident_evidence.count + excluded.count,
+    first_seen = least(incident_evidence.first_seen, excluded.first_seen),
+    observed_at = greatest(incident_evidence.observed_at, excluded.observed_at),
+    payload = CASE WHEN excluded.observed_at >= incident_evidence.observed_at
+                   THEN excluded.payload ELSE incident_evidence.payload END,
+    samples = jsonb_path_query_array(excluded.samples || incident_evidence.samples,
+                                     '$[0 to {SAMPLES - 1}]')
+), per AS (  -- (a data-modifying CTE always runs to completion, read or not)
+  SELECT incident_id, sum(n) AS n, max(last_seen) AS last, jsonb_object_agg(kind, 1) AS kinds
+  FROM grouped GROUP BY incident_id
 ), sev AS (
   SELECT cause_key, min(severity) AS severity FROM incident_staged GROUP BY cause_key
 ), bumped AS (

@@ -163,7 +163,10 @@ async def evidence(
         select(
             IncidentEvidence,
             func.row_number()
-            .over(partition_by=IncidentEvidence.incident_id, order_by=IncidentEvidence.id.desc())
+            .over(
+                partition_by=IncidentEvidence.incident_id,
+                order_by=(IncidentEvidence.observed_at.desc(), IncidentEvidence.id.desc()),
+            )
             .label("rn"),
         )
         .where(IncidentEvidence.incident_id.in_(list(incident_ids)))
