@@ -31,7 +31,9 @@ def upgrade() -> None:
         sa.Column("samples", postgresql.JSONB(), server_default="[]", nullable=False),
     )
     # existing per-signal rows become items of one signal each
-    op.execute("UPDATE incident_evidence SET first_seen = observed_at, samples = jsonb_build_array(ref)")
+    op.execute(
+        "UPDATE incident_evidence SET first_seen = observed_at, samples = jsonb_build_array(ref)"
+    )
     op.alter_column("incident_evidence", "first_seen", nullable=False)
     op.drop_constraint("uq_incident_evidence_kind", "incident_evidence", type_="unique")
     op.drop_index("ix_incident_evidence_incident_id", table_name="incident_evidence")

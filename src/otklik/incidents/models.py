@@ -92,11 +92,11 @@ class Incident(Base):
 class IncidentEvidence(Base):
     """Signals behind an incident, aggregated: one row per incident, kind and group ``ref``.
 
-    EWMA drop signals (the high-volume source) are grouped per organization and Moscow day
-    (``ref`` = ``signals:org:<id>:<day>``) with their ``count``, first and last time seen and the
-    references of the latest few signals (``samples``); every other kind keeps one row per signal
-    (``ref`` = the signal's reference, ``count`` 1), so a signal is staged only once (the job's
-    anti-join by ``(kind, ref)``; drop signals by the id cursor).
+    EWMA drop signals (the high-volume source) are grouped per organization, item and Moscow
+    day (``ref`` = ``signals:org:<id>:<item>:<day>``) with their ``count``, first and last time
+    seen and the references of the latest few signals (``samples``); every other kind keeps one
+    row per signal (``ref`` = the signal's reference, ``count`` 1), so a signal is staged only
+    once (the job's anti-join by ``(kind, ref)``; drop signals by the id cursor).
     """
 
     __tablename__ = "incident_evidence"

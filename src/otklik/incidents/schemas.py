@@ -21,9 +21,9 @@ class SlaOut(BaseModel):
 class EvidenceOut(BaseModel):
     """An evidence item: signals of one kind aggregated per incident and group.
 
-    Drop signals are grouped per organization and Moscow day (``ref`` =
-    ``signals:org:<id>:<day>``); any other signal is an item of its own (``ref`` = the signal's
-    reference, ``count`` 1).
+    Drop signals are grouped per organization, item and Moscow day (``ref`` =
+    ``signals:org:<id>:<item>:<day>``); any other signal is an item of its own (``ref`` = the
+    signal's reference, ``count`` 1).
     """
 
     kind: str
