@@ -37,7 +37,15 @@ async def test_one_cause_one_incident_and_later_signals_join(session: AsyncSessi
     assert incident.severity == 2  # a 0.7-point drop raises the severity
     assert incident.source == "signal"
     assert incident.ack_due == NOW + timedelta(hours=72)  # clocks of the opening severity
-    assert await session.scalar(select(func.count()).select_from(IncidentEvidence)) == 2
+    # evidence is aggregated: both drop signals of the organization and day are one item
+    item = (await session.scalars(select(IncidentEvidence))).one()
+    assert item.kind == "indicator_drop"
+    assert item.count == 2
+    assert item.ref.startswith(f"signals:org:{incident.organization_id}:")
+    assert len(item.samples) == 2
+    assert item.samples[0].startswith("signals:")
+    assert item.payload["period"] == "2026-W48"  # the latest signal's details
+    assert item.first_seen <= item.observed_at
     # idempotent: running again stages nothing
     assert (await service.detect(session, NOW + timedelta(hours=2)))["signals"] == 0
 
@@ -86,6 +94,16 @@ async def test_signal_storm_opens_a_bounded_number_of_incidents(session: AsyncSe
     assert storm.signal_count == 1000
     assert storm.severity == 2
     assert storm.organization_id is None
+    # its evidence: one item per organization and day, 25 signals each, 5 sample references
+    items = (
+        await session.scalars(
+            select(IncidentEvidence).where(IncidentEvidence.incident_id == storm.id)
+        )
+    ).all()
+    assert len(items) == 40
+    assert {i.count for i in items} == {25}
+    assert {len(i.samples) for i in items} == {5}
+    assert {i.payload["organization_id"] for i in items} == {o.id for o in orgs[:40]}
 
 
 async def test_silent_source_opens_one_incident(session: AsyncSession) -> None:

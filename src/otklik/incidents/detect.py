@@ -2,8 +2,8 @@
 
 Each source yields rows ``(kind, ref, cause_key, subject, title, organization_id,
 region_code, founder_id, severity, rule, payload, observed_at, signal_id)``. ``ref`` is stable
-for the same signal, so the job is idempotent: a signal already in ``incident_evidence`` is
-never staged again.
+for the same signal, so the job is idempotent: a drop signal is read once by the id cursor, any
+other signal already in ``incident_evidence`` (by ``(kind, ref)``) is never staged again.
 """
 
 from __future__ import annotations
@@ -26,29 +26,44 @@ STAGE_TABLE = """
 CREATE TEMP TABLE IF NOT EXISTS incident_staged (
   kind text, ref text, cause_key text, subject text, title text, organization_id bigint,
   region_code text, founder_id int, severity int, rule text, payload jsonb,
-  observed_at timestamptz, signal_id bigint
+  observed_at timestamptz, signal_id bigint, n int, first_seen timestamptz, samples jsonb
 ) ON COMMIT DELETE ROWS
 """
 
 COLUMNS = (
     "kind, ref, cause_key, subject, title, organization_id, region_code, founder_id,"
-    " severity, rule, payload, observed_at, signal_id"
+    " severity, rule, payload, observed_at, signal_id, n, first_seen, samples"
 )
+SAMPLES = 5
 
+# Drop signals are staged already aggregated: one row per organization, item and Moscow day of
+# the batch (the evidence item ``signals:org:<id>:<item>:<day>``), with the number of signals,
+# first and last time, the worst severity, the latest signal's payload and the latest few
+# references. Everything after the staging works on these few rows, not on each signal.
 DROPS = f"""
-SELECT 'indicator_drop', 'signals:' || s.id,
-  'org:' || o.id || ':indicator:' || coalesce(s.payload->>'item', 'overall'),
-  'indicator:' || coalesce(s.payload->>'item', 'overall'),
-  'Падение оценки: ' || o.short_name, o.id, o.region_code, o.founder_id,
-  CASE WHEN (s.payload->>'baseline')::numeric - (s.payload->>'ewma')::numeric >= {DROP_SEVERE}
-       THEN 2 ELSE 3 END,
-  CASE WHEN (s.payload->>'baseline')::numeric - (s.payload->>'ewma')::numeric >= {DROP_SEVERE}
-       THEN 'падение на {DROP_SEVERE} балла и больше' ELSE 'падение ниже границы EWMA' END,
-  s.payload || jsonb_build_object('period', s.period, 'organization_id', o.id), s.created_at,
-  s.id
-FROM (SELECT * FROM signals WHERE kind = 'indicator_drop' AND id > :cursor
-      ORDER BY id LIMIT :batch) s
-JOIN organizations o ON s.unit = 'organization:' || o.ogrn
+SELECT 'indicator_drop',
+  'signals:org:' || o.id || ':' || d.item || ':' || d.day,
+  'org:' || o.id || ':indicator:' || d.item, 'indicator:' || d.item,
+  'Падение оценки: ' || o.short_name, o.id, o.region_code, o.founder_id, d.severity,
+  CASE WHEN d.severity = 2 THEN 'падение на {DROP_SEVERE} балла и больше'
+       ELSE 'падение ниже границы EWMA' END,
+  d.payload || jsonb_build_object('organization_id', o.id), d.last_seen, d.last_id, d.n,
+  d.first_seen, d.samples
+FROM (
+  SELECT s.unit, coalesce(s.payload->>'item', 'overall') AS item,
+    (s.created_at AT TIME ZONE 'Europe/Moscow')::date AS day,
+    min(CASE WHEN (s.payload->>'baseline')::numeric - (s.payload->>'ewma')::numeric
+                  >= {DROP_SEVERE} THEN 2 ELSE 3 END) AS severity,
+    (array_agg(s.payload || jsonb_build_object('period', s.period) ORDER BY s.id DESC))[1]
+      AS payload,
+    max(s.created_at) AS last_seen, min(s.created_at) AS first_seen, max(s.id) AS last_id,
+    count(*) AS n,
+    to_jsonb((array_agg('signals:' || s.id ORDER BY s.id DESC))[1:{SAMPLES}]) AS samples
+  FROM (SELECT * FROM signals WHERE kind = 'indicator_drop' AND id > :cursor
+        ORDER BY id LIMIT :batch) s
+  GROUP BY 1, 2, 3
+) d
+JOIN organizations o ON d.unit = 'organization:' || o.ogrn
 """  # noqa: S608 - constants only
 
 BURSTS = """
@@ -60,7 +75,9 @@ SELECT 'topic_burst', 'rising:' || g.organization_id || ':' || g.period || ':'
   jsonb_build_object('topic', g.payload->>'topic', 'name', g.payload->>'name', 'period', g.period,
                      'share', g.payload->'share', 'previous_share', g.payload->'previous_share',
                      'organization_id', o.id),
-  g.created_at, NULL::bigint
+  g.created_at, NULL::bigint, 1, g.created_at,
+  jsonb_build_array('rising:' || g.organization_id || ':' || g.period || ':'
+                    || (g.payload->>'topic'))
 FROM insight_signals g JOIN organizations o ON o.id = g.organization_id
 WHERE g.kind = 'rising' AND (g.payload->>'diff')::numeric < 0  -- a topic that lowers scores
 """
@@ -74,7 +91,8 @@ SELECT 'urgent', 'urgent:' || a.response_id || ':' || a.code,
        THEN 'угроза жизни, здоровью или насилие' ELSE 'коррупция или дискриминация' END,
   jsonb_build_object('urgent_kind', a.urgent_kind, 'answered_on', a.answered_on,
                      'organization_id', o.id),
-  a.analysed_at, NULL::bigint
+  a.analysed_at, NULL::bigint, 1, a.analysed_at,
+  jsonb_build_array('urgent:' || a.response_id || ':' || a.code)
 FROM comment_analyses a JOIN organizations o ON o.id = a.organization_id
 WHERE a.urgent AND a.analysed_at >= :now - interval '14 days'
 """
@@ -84,7 +102,8 @@ SELECT 'silent_source', 'silent:' || b.source_id || ':' || (b.last AT TIME ZONE 
   'source:' || b.source_id || '\\:silent', 'intake:' || src.name,
   'Источник «' || src.name || '» не передаёт сведения {SILENT_DAYS} дня', NULL::bigint,
   NULL::text, NULL::int, 2, 'источник молчит {SILENT_DAYS} дня',
-  jsonb_build_object('source', src.name, 'last_received_at', b.last), :now, NULL::bigint
+  jsonb_build_object('source', src.name, 'last_received_at', b.last), :now, NULL::bigint, 1, :now,
+  jsonb_build_array('silent:' || b.source_id || ':' || (b.last AT TIME ZONE 'UTC')::date)
 FROM (SELECT source_id, max(received_at) AS last FROM intake_batches GROUP BY source_id) b
 JOIN sources src ON src.id = b.source_id
 WHERE src.is_active AND b.last < :now - interval '{SILENT_DAYS} days'
@@ -97,7 +116,7 @@ SELECT 'delivery_failures', 'delivery:' || d.channel || ':' || d.day,
   CASE WHEN d.failed >= {DELIVERY_SEVERE_SHARE} * d.total THEN 2 ELSE 3 END,
   'доля сбоев доставки за день',
   jsonb_build_object('channel', d.channel, 'day', d.day, 'total', d.total, 'failed', d.failed),
-  :now, NULL::bigint
+  :now, NULL::bigint, 1, :now, jsonb_build_array('delivery:' || d.channel || ':' || d.day)
 FROM (SELECT channel, (created_at AT TIME ZONE 'Europe/Moscow')::date AS day,
              count(*) AS total, count(*) FILTER (WHERE status = 'failed') AS failed
       FROM deliveries WHERE created_at >= :now - interval '2 days'
@@ -160,18 +179,32 @@ ON CONFLICT (cause_key) WHERE state IN {OPEN_SQL} DO NOTHING
 RETURNING id
 """  # noqa: S608 - constants only
 
+# Evidence is aggregated: the staged drop rows are already one per organization, item and day;
+# any other signal is an item of its own. One upsert adds counts to existing items.
 ATTACH = f"""
-WITH added AS (
-  INSERT INTO incident_evidence (incident_id, kind, ref, payload, observed_at)
-  SELECT i.id, s.kind, s.ref, s.payload, s.observed_at
+WITH grouped AS (
+  SELECT i.id AS incident_id, s.kind, s.ref, sum(s.n) AS n, min(s.first_seen) AS first_seen,
+    max(s.observed_at) AS last_seen,
+    (array_agg(s.payload ORDER BY s.observed_at DESC, s.signal_id DESC))[1] AS payload,
+    (array_agg(s.samples ORDER BY s.observed_at DESC, s.signal_id DESC))[1] AS samples
   FROM incident_staged s JOIN incidents i ON i.cause_key = s.cause_key
    AND i.state IN {OPEN_SQL}
-  ON CONFLICT (kind, ref) DO NOTHING
-  RETURNING incident_id, kind, observed_at
-), per AS (
-  SELECT incident_id, count(*) AS n, max(observed_at) AS last,
-         jsonb_object_agg(kind, 1) AS kinds
-  FROM added GROUP BY incident_id
+  GROUP BY i.id, s.kind, s.ref
+), added AS (
+  INSERT INTO incident_evidence (incident_id, kind, ref, count, payload, first_seen, observed_at,
+                                 samples)
+  SELECT incident_id, kind, ref, n, payload, first_seen, last_seen, samples FROM grouped
+  ON CONFLICT (incident_id, kind, ref) DO UPDATE SET
+    count = incident_evidence.count + excluded.count,
+    first_seen = least(incident_evidence.first_seen, excluded.first_seen),
+    observed_at = greatest(incident_evidence.observed_at, excluded.observed_at),
+    payload = CASE WHEN excluded.observed_at >= incident_evidence.observed_at
+                   THEN excluded.payload ELSE incident_evidence.payload END,
+    samples = jsonb_path_query_array(excluded.samples || incident_evidence.samples,
+                                     '$[0 to {SAMPLES - 1}]')
+), per AS (  -- (a data-modifying CTE always runs to completion, read or not)
+  SELECT incident_id, sum(n) AS n, max(last_seen) AS last, jsonb_object_agg(kind, 1) AS kinds
+  FROM grouped GROUP BY incident_id
 ), sev AS (
   SELECT cause_key, min(severity) AS severity FROM incident_staged GROUP BY cause_key
 ), bumped AS (

@@ -1,4 +1,4 @@
-"""Incident tables: the incident, its evidence (one row per signal) and its timeline."""
+"""Incident tables: the incident, its evidence (aggregated signals) and its timeline."""
 
 from __future__ import annotations
 
@@ -90,19 +90,30 @@ class Incident(Base):
 
 
 class IncidentEvidence(Base):
-    """One signal behind an incident; ``(kind, ref)`` is unique so a signal joins only once."""
+    """Signals behind an incident, aggregated: one row per incident, kind and group ``ref``.
+
+    EWMA drop signals (the high-volume source) are grouped per organization, item and Moscow
+    day (``ref`` = ``signals:org:<id>:<item>:<day>``) with their ``count``, first and last time
+    seen and the references of the latest few signals (``samples``); every other kind keeps one
+    row per signal (``ref`` = the signal's reference, ``count`` 1), so a signal is staged only
+    once (the job's anti-join by ``(kind, ref)``; drop signals by the id cursor).
+    """
 
     __tablename__ = "incident_evidence"
-    __table_args__ = (UniqueConstraint("kind", "ref"),)
+    __table_args__ = (
+        UniqueConstraint("incident_id", "kind", "ref"),
+        Index("ix_incident_evidence_kind_ref", "kind", "ref"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    incident_id: Mapped[int] = mapped_column(
-        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
-    )
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(30))
     ref: Mapped[str] = mapped_column(String(200))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    observed_at: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, server_default="1")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)  # of the latest signal
+    first_seen: Mapped[datetime]
+    observed_at: Mapped[datetime]  # the latest signal's time
+    samples: Mapped[list[str]] = mapped_column(JSONB, server_default="[]")
     added_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

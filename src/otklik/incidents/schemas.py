@@ -19,10 +19,20 @@ class SlaOut(BaseModel):
 
 
 class EvidenceOut(BaseModel):
+    """An evidence item: signals of one kind aggregated per incident and group.
+
+    Drop signals are grouped per organization, item and Moscow day (``ref`` =
+    ``signals:org:<id>:<item>:<day>``); any other signal is an item of its own (``ref`` = the
+    signal's reference, ``count`` 1).
+    """
+
     kind: str
     ref: str
-    observed_at: datetime
-    payload: dict[str, Any]
+    count: int = Field(ge=1, description="signals in this item")
+    first_seen: datetime
+    observed_at: datetime = Field(description="the latest signal's time")
+    payload: dict[str, Any] = Field(description="the latest signal's details")
+    samples: list[str] = Field(description="references of the latest few signals, newest first")
 
 
 class EventOut(BaseModel):
@@ -84,7 +94,15 @@ class IncidentOut(BaseModel):
                 paused=i.paused_at is not None,
             ),
             evidence=[
-                EvidenceOut(kind=e.kind, ref=e.ref, observed_at=e.observed_at, payload=e.payload)
+                EvidenceOut(
+                    kind=e.kind,
+                    ref=e.ref,
+                    count=e.count,
+                    first_seen=e.first_seen,
+                    observed_at=e.observed_at,
+                    payload=e.payload,
+                    samples=e.samples,
+                )
                 for e in evidence
             ],
             decision=i.decision,
