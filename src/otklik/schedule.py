@@ -27,6 +27,7 @@ from otklik.incidents.tasks import open_incidents
 from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments
 from otklik.intake.service import purge_expired_contacts
+from otklik.opendata.tasks import build_files
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
 from otklik.roadmaps.tasks import recompute_risk
 from otklik.surveys.service import purge_drafts
@@ -48,4 +49,5 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("roadmaps.recompute_risk", 3600, recompute_risk),
     ("incidents.open_incidents", 60, open_incidents),
     ("exchange.transfer_to_iasmkgu", 60, transfer_to_iasmkgu),
+    ("opendata.build_files", 600, build_files),  # opendata/store.py: when files are built
 ]
