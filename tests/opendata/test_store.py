@@ -114,11 +114,13 @@ async def test_a_new_methodology_version_rebuilds_the_file_and_the_job_builds_th
     [stored] = await _files(session, "organizations")
     assert stored.methodology_version == "t-next"  # the old version's file is gone
     # the periodic job builds the quarter's other files, one per run, then finds nothing to do
+    # (the last published quarter, which depends on today, may be another one: built as well)
     built = 0
     while await build_files(session, settings):
         built += 1
-        assert built <= 10
-    assert built == 3
+        assert built <= 8
+    assert built >= 3
+    assert await build_files(session, settings) == 0
     for dataset in ("regions", "types", "founders"):
         [f] = await _files(session, dataset)
         assert (f.methodology_version, f.builds) == ("t-next", 1)
