@@ -173,7 +173,12 @@ async def test_concurrent_first_downloads_build_the_file_once(
             )
             assert builds == [1]
             assert (
-                await s.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
+                await s.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+                        "(SELECT oid FROM pg_database WHERE datname = current_database())"
+                    )
+                )
             ) == 0
     finally:
         async with factory() as s:
