@@ -2,7 +2,7 @@
 
 Revision ID: 20261207_0060
 Revises: 20261206_2325
-Create Date: 2026-12-07 00:60:00+00:00
+Create Date: 2026-12-07 (slot 0060)
 """
 
 from collections.abc import Sequence
