@@ -27,6 +27,7 @@ from otklik.incidents.tasks import open_incidents
 from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments
 from otklik.intake.service import purge_expired_contacts
+from otklik.opendata.tasks import build_files
 from otklik.outreach.bounces import poll_bounces
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
 from otklik.reports.tasks import build_reports, queue_quarterly
@@ -53,4 +54,5 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("exchange.transfer_to_iasmkgu", 60, transfer_to_iasmkgu),
     ("reports.queue_quarterly", 3600, queue_quarterly),  # at a quarter's end, once
     ("reports.build_reports", 5, build_reports),
+    ("opendata.build_files", 600, build_files),  # opendata/store.py: when files are built
 ]

@@ -5,20 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from otklik.db import transaction
 from otklik.errors import DomainError
 from otklik.indicators import service as ind
 from otklik.intake.schemas import ErrorOut
 from otklik.kit.clock import moscow_date
 from otklik.kit.ratelimit import TokenBuckets
 from otklik.kit.web import DB, client_key, settings_of
-from otklik.opendata import repository, service
+from otklik.opendata import repository, service, store
 from otklik.opendata.service import CACHE_CONTROL, LICENCE
 
 PUBLIC: dict[str, Any] = {"security": [{}]}  # anonymous: no credentials
@@ -101,60 +101,24 @@ async def _file(
 ) -> Response:
     today = moscow_date()
     query = await service.prepare(session, name, period, today, region, type_code, founder)
-    tag = await service.etag(session, query, fmt)
+    source = await service.source(session, query.period, query.m)
+    tag = service.etag(source, query, fmt)
     headers = _headers(tag, query.m.version)
     if _matches(request, tag):
         return Response(status_code=304, headers=headers)
-    body = FILES.get(tag)
-    if body is None:
-        rows = await service.dataset_rows(session, request.app.state.sessionmaker, query, today)
-        made = service.csv_chunks(rows) if fmt == "csv" else service.json_chunks(rows)
-        body = FILES.keep(tag, made)
+    factory = request.app.state.sessionmaker
+    stored = await store.find(session, query, source)
+    if stored is None:  # not built yet or stale: build it once (store.ensure), then stream it
+        async with transaction(factory) as s:
+            stored = await store.ensure(s, query.period, name, query.m, today)
+        headers["ETag"] = service.etag(stored.source, query, fmt)
     suffix = "".join(f"-{v}" for v in query.filters.values())
     filename = f"otklik-{name}-{query.period.text}{suffix}.{fmt}"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    body = store.chunks(factory, stored, query, fmt, today)
     return StreamingResponse(body, media_type=TYPES[fmt], headers=headers)
 
 
-class FileCache:
-    """Files already made, by ETag, in this process (a published quarter changes rarely: a
-    late answer or a registry change makes a new tag). Least recently used first out, at most
-    ``limit`` bytes; a file is kept only once streamed to its end."""
-
-    def __init__(self, limit: int = 64 * 2**20) -> None:
-        self.limit = limit
-        self.files: OrderedDict[str, list[bytes]] = OrderedDict()
-
-    def get(self, tag: str) -> AsyncIterator[bytes] | None:
-        chunks = self.files.get(tag)
-        if chunks is None:
-            return None
-        self.files.move_to_end(tag)
-
-        async def replay() -> AsyncIterator[bytes]:
-            for chunk in chunks:
-                yield chunk
-
-        return replay()
-
-    def keep(self, tag: str, made: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        async def tee() -> AsyncIterator[bytes]:
-            seen: list[bytes] = []
-            size = 0
-            async for chunk in made:
-                size += len(chunk)
-                if size <= self.limit:
-                    seen.append(chunk)
-                yield chunk
-            if size <= self.limit:
-                self.files[tag] = seen
-                while sum(len(c) for f in self.files.values() for c in f) > self.limit:
-                    self.files.popitem(last=False)
-
-        return tee()
-
-
-FILES = FileCache()
 Handler = Callable[..., Awaitable[Response]]
 
 

@@ -20,11 +20,14 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    delete,
     func,
+    insert,
     or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators import table_queries as q
@@ -37,6 +40,7 @@ from otklik.insights.models import CommentAnalysis
 from otklik.intake.models import ServiceRecord
 from otklik.kit.pagination import like_pattern
 from otklik.kit.scope import Scope, apply_scope
+from otklik.opendata.models import OpendataFile, OpendataFileRow
 from otklik.registry.models import Founder, Organization, OrganizationType, Region
 
 HIDDEN_IDS = bindparam("hidden_ids", type_=ARRAY(BigInteger))
@@ -325,3 +329,99 @@ async def fingerprint(session: AsyncSession, period: Period) -> tuple[Any, ...]:
     ).one()
     founders = await session.scalar(select(func.count()).select_from(Founder))
     return (*counts, *registry, founders)
+
+
+# --- stored files (store.py) ---
+
+
+async def lock_file(session: AsyncSession, period: str, dataset: str, version: str) -> None:
+    """Hold the file's build lock until the transaction ends: one builder at a time, in every
+    process (a transaction-level advisory lock keyed by the file)."""
+    key = f"opendata:{period}:{dataset}:{version}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
+async def stored_file(
+    session: AsyncSession, period: str, dataset: str, version: str
+) -> tuple[int, str] | None:
+    """The stored file's id and source, if any."""
+    f = OpendataFile
+    stmt = select(f.id, f.source).where(
+        f.period == period, f.dataset == dataset, f.methodology_version == version
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+async def replace_file(
+    session: AsyncSession,
+    period: str,
+    dataset: str,
+    version: str,
+    source: str,
+    rows: list[dict[str, Any]],
+    build_ms: int,
+) -> int:
+    """Write a built file (its rows: seq, region/type/founder codes, csv, json), replacing the
+    stored one of the same key; files of the quarter and dataset under other methodology
+    versions are deleted. Returns the file's id."""
+    await session.execute(
+        delete(OpendataFile).where(
+            OpendataFile.period == period,
+            OpendataFile.dataset == dataset,
+            OpendataFile.methodology_version != version,
+        )
+    )
+    ins = pg_insert(OpendataFile).values(
+        period=period,
+        dataset=dataset,
+        methodology_version=version,
+        source=source,
+        rows=len(rows),
+        build_ms=build_ms,
+    )
+    ins = ins.on_conflict_do_update(
+        constraint="uq_opendata_files_period_dataset_methodology_version",
+        set_={
+            "source": ins.excluded.source,
+            "rows": ins.excluded.rows,
+            "build_ms": ins.excluded.build_ms,
+            "builds": OpendataFile.builds + 1,
+            "built_at": func.now(),
+        },
+    )
+    file_id = int((await session.execute(ins.returning(OpendataFile.id))).scalar_one())
+    await session.execute(delete(OpendataFileRow).where(OpendataFileRow.file_id == file_id))
+    for i in range(0, len(rows), 5000):
+        part = [{"file_id": file_id, **r} for r in rows[i : i + 5000]]
+        await session.execute(insert(OpendataFileRow), part)
+    return file_id
+
+
+async def still_stored(session: AsyncSession, file_id: int, source: str) -> bool:
+    """Whether the file is still the one of ``source``, locked against a rebuild (FOR SHARE)
+    until the transaction ends: a file being streamed is never replaced under the reader."""
+    stmt = (
+        select(OpendataFile.id)
+        .where(OpendataFile.id == file_id, OpendataFile.source == source)
+        .with_for_update(read=True)
+    )
+    return (await session.scalar(stmt)) is not None
+
+
+def file_rows(file_id: int, fmt: str, region: str, type_code: str, founder: str) -> Select[Any]:
+    """The stored file's encoded rows in order, filtered by the organizations' codes."""
+    r = OpendataFileRow
+    stmt = select(r.csv if fmt == "csv" else r.json).where(r.file_id == file_id)
+    if region:
+        stmt = stmt.where(r.region_code == region)
+    if type_code:
+        stmt = stmt.where(r.type_code == type_code)
+    if founder:
+        stmt = stmt.where(r.founder_code == founder)
+    return stmt.order_by(r.seq)
+
+
+async def stored_quarters(session: AsyncSession) -> list[str]:
+    stmt = select(OpendataFile.period).distinct().order_by(OpendataFile.period.desc())
+    return list(await session.scalars(stmt))

@@ -12,14 +12,14 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import DomainError, NotFound
 from otklik.indicators import disclosure, table_queries, tables
@@ -252,33 +252,29 @@ async def prepare(
     return query
 
 
-async def etag(session: AsyncSession, query: Query, fmt: str) -> str:
-    """A strong validator of the file: its request, the methodology and a digest of the data."""
+async def source(session: AsyncSession, period: Period, m: Methodology) -> str:
+    """The digest of everything a quarter's files show: the format, the methodology (version and
+    min_n), the quarter's rollup and the registry (``repository.fingerprint``) and the year's
+    population, which the quarter's protection reads (year masks). A stored file whose source
+    differs is stale (``store``)."""
     parts = [
         FORMAT_VERSION,
-        query.dataset.name,
-        fmt,
-        query.period.text,
-        query.m.version,
-        str(query.m.min_n),
-        json.dumps(query.filters, sort_keys=True),
-        repr(await repository.fingerprint(session, query.period)),
-        # the quarter's protection reads every month of its year (year masks)
-        repr(await table_queries.population_fingerprint(session, query.period.year)),
+        period.text,
+        m.version,
+        str(m.min_n),
+        repr(await repository.fingerprint(session, period)),
+        repr(await table_queries.population_fingerprint(session, period.year)),
     ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def etag(source_digest: str, query: Query, fmt: str) -> str:
+    """A strong validator of one response: the quarter's source, the dataset, format, filters."""
+    parts = [source_digest, query.dataset.name, fmt, json.dumps(query.filters, sort_keys=True)]
     return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40] + '"'
 
 
 Row = dict[str, Any]
-
-
-@dataclass
-class Rows:
-    """A dataset's rows: ``first`` already read, the rest streamed from ``more``."""
-
-    meta: dict[str, Any]
-    fields: Sequence[str]
-    rows: AsyncIterator[list[Row]]
 
 
 def meta(query: Query, today: date) -> dict[str, Any]:
@@ -326,17 +322,9 @@ def _org_row(query: Query, r: Any) -> Row:
     }
 
 
-async def dataset_rows(
-    session: AsyncSession,
-    factory: async_sessionmaker[AsyncSession],
-    query: Query,
-    today: date,
-    chunk: int = 2000,
-) -> Rows:
-    """The dataset's rows; organizations are streamed from their own session (``factory``)."""
+async def dataset_rows(session: AsyncSession, query: Query, today: date) -> list[Row]:
+    """Every row of the dataset (unfiltered): what ``store`` builds a file from."""
     hidden = await suppression.hidden(session, query.period, query.m)
-    fields = [f.name for f in query.dataset.fields]
-    info = meta(query, today)
     if query.dataset.name != "organizations":
         grouping = GROUPING[query.dataset.name]
         rows = await repository.aggregate_rows(
@@ -359,32 +347,15 @@ async def dataset_rows(
                     "overall": None if gone else _num(r.overall),
                 }
             )
-
-        async def once() -> AsyncIterator[list[Row]]:
-            yield out
-
-        return Rows(info, fields, once())
+        return out
     # the lean window reads no previous year: no baseline is shown, none needs hiding
     params = {"hidden_ids": sorted(hidden.organizations), "prev_hidden_ids": []}
     stmt = repository.organization_rows(
-        query.m,
-        lean_window(query.period, today),
-        query.period,
-        query.region,
-        query.type_code,
-        query.founder_id,
+        query.m, lean_window(query.period, today), query.period, "", "", None
     )
-
-    async def stream() -> AsyncIterator[list[Row]]:
-        async with factory() as s:
-            # a cursor is planned for its first rows (cursor_tuple_fraction 0.1): this one is
-            # read to its end, so plan it as the whole statement it is
-            await s.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
-            result = await s.stream(stmt, params)
-            async for part in result.partitions(chunk):
-                yield [_org_row(query, r) for r in part]
-
-    return Rows(info, fields, stream())
+    # read to its end: plan it as the whole statement it is
+    await session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
+    return [_org_row(query, r) for r in await session.execute(stmt, params)]
 
 
 def lean_window(period: Period, today: date) -> Window:
@@ -404,28 +375,24 @@ def _cell(v: Any) -> Any:
     return v
 
 
-async def csv_chunks(rows: Rows) -> AsyncIterator[bytes]:
-    """The CSV file, a chunk of rows at a time (header first)."""
+def csv_line(fields: Sequence[str], row: Row | None = None) -> bytes:
+    """One CSV line: the header (no ``row``) or a row's cells in the fields' order."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(rows.fields)
-    yield buf.getvalue().encode()
-    async for part in rows.rows:
-        buf.seek(0)
-        buf.truncate()
-        writer.writerows([[_cell(r[f]) for f in rows.fields] for r in part])
-        yield buf.getvalue().encode()
+    cells = list(fields) if row is None else [_cell(row[f]) for f in fields]
+    csv.writer(buf, lineterminator="\r\n").writerow(cells)
+    return buf.getvalue().encode()
 
 
-async def json_chunks(rows: Rows) -> AsyncIterator[bytes]:
-    """``{"meta": …, "data": [rows]}``, a chunk of rows at a time."""
-    yield b'{"meta": ' + json.dumps(rows.meta, ensure_ascii=False).encode() + b', "data": ['
-    first = True
-    async for part in rows.rows:
-        for r in part:
-            yield (b"" if first else b",\n") + json.dumps(r, ensure_ascii=False).encode()
-            first = False
-    yield b"]}\n"
+def json_line(row: Row) -> bytes:
+    return json.dumps(row, ensure_ascii=False).encode()
+
+
+def json_head(meta_: dict[str, Any]) -> bytes:
+    """A JSON file is ``{"meta": …, "data": [rows joined by ",\\n"]}``."""
+    return b'{"meta": ' + json.dumps(meta_, ensure_ascii=False).encode() + b', "data": ['
+
+
+JSON_TAIL = b"]}\n"
 
 
 def dictionary(m: Methodology, per_minute: int, base: str = "") -> dict[str, Any]:
