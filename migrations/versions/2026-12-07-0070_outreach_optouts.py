@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261207_0070"
-down_revision: str | None = "20261207_0050"
+down_revision: str | None = "20261207_0060"
 branch_labels = None
 depends_on = None
 
