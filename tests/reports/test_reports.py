@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.errors import Forbidden, NotFound
+from otklik.errors import NotFound
 from otklik.identity.roles import Role
 from otklik.indicators import service as indicators
 from otklik.indicators.periods import parse_period
@@ -140,8 +140,15 @@ async def test_requests_outside_the_scope_are_refused(session: AsyncSession) -> 
     mine = await answers(session)
     other = await answers(session, region="50", founder="r50-health")
     scope = Scope(ScopeKind.organization, organization_id=mine.id)
-    with pytest.raises(Forbidden):
+    # another organization is answered like a missing one (issue 21: OGRNs are not probed)
+    with pytest.raises(NotFound) as hidden:
         await service.request(session, scope, f"organization:{other.ogrn}", quarter(), "pdf", None)
+    with pytest.raises(NotFound) as missing:
+        await service.request(session, scope, "organization:1000000000000", quarter(), "pdf", None)
+    assert hidden.value.code == missing.value.code
+    assert hidden.value.message.replace(other.ogrn, "X") == missing.value.message.replace(
+        "1000000000000", "X"
+    )
     report = await service.request(
         session, scope, f"organization:{mine.ogrn}", quarter(), "pdf", None
     )
@@ -205,8 +212,8 @@ async def test_reports_page_lists_within_scope_and_refuses_another_organizations
         data={"csrf_token": csrf, "scope": f"organization:{mine.ogrn}", "period": quarter(),
               "format": "pdf"},
     )  # fmt: skip
-    assert refused.status_code == 403
-    assert "вне вашей области доступа" in refused.text
+    assert refused.status_code == 404  # like a missing organization (issue 21)
+    assert "Нет такой области отчёта: организация" in refused.text
     future = await client.post(
         "/reports", data={"csrf_token": csrf, "scope": "country", "period": "2100-Q1"}
     )

@@ -351,11 +351,18 @@ async def request(
     session: AsyncSession, scope: Scope, spec: str, period_text: str, fmt: str,
     user_id: int | None, origin: str = "user",
 ) -> Report:  # fmt: skip
-    """Queue a report of a unit inside the caller's scope (403 outside it)."""
+    """Queue a report of a unit inside the caller's scope: another organization is not found
+    (404, like a missing one), a region or founder outside it is refused (403)."""
     check_format(fmt)
     period = quarter(period_text, moscow_date())
     unit = await resolve(session, spec)
-    await indicators.check_scope(session, scope, unit)
+    try:
+        await indicators.check_scope(session, scope, unit)
+    except NotFound as exc:  # the same answer as for a missing unit (``resolve``)
+        raise NotFound(
+            f"Нет такой области отчёта: {KINDS[unit.kind]} «{unit.key[:60]}».",
+            code="report_scope_not_found",
+        ) from exc
     return await repository.add(
         session,
         unit_kind=unit.kind,
