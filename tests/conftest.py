@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+import io
+import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from otklik.app import create_app
 from otklik.config import Settings
 from otklik.db import create_engine, start_embedded, to_async_url, to_libpq_url, transaction
+from otklik.kit import logs
 from otklik.migrate import upgrade
 from otklik.registry.reference import seed_reference
 from otklik.registry.service import seed_catalogue
@@ -28,10 +33,62 @@ ROOT = Path(__file__).resolve().parents[1]
 FROZEN_AT = os.environ.get("OTKLIK_FROZEN_AT")
 
 
+# The whole run's log through the production handler (JSON, redacting), scanned at the end for
+# what must never reach a log (issue 21): a link token, SNILS, an e-mail address, a phone.
+SUITE_LOG = io.StringIO()
+LEAKS = {
+    "link token": re.compile(r"/s/[A-Za-z0-9_-]{16,}"),
+    # a bare token or key: 24+ URL-safe characters mixing letters and digits
+    "token": re.compile(r"(?<![\w-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9_-]{24,}(?![\w-])"),
+    "SNILS": re.compile(r"\b\d{3}-\d{3}-\d{3}[ -]\d{2}\b"),
+    "e-mail": re.compile(r"[\w.+-]+@[A-Za-z][\w-]*\.[A-Za-z]{2,}"),
+    "phone": re.compile(r"\+7\d{10}\b"),
+}
+
+
+class _CopyingHandler(logging.Handler):
+    """The production handler on a copy of each record: its redaction rewrites the record,
+    which the other handlers (a test's own capture, pytest's) must still see as it was."""
+
+    def __init__(self, inner: logging.Handler) -> None:
+        super().__init__(logging.INFO)
+        self.inner = inner
+        self.set_name("otklik-suite-scan")  # ``logs.configure`` replaces only its own handler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.inner.handle(copy.copy(record))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if FROZEN_AT:
         # tick: the clock starts at FROZEN_AT and runs on, so timeouts and sleeps still work
         time_machine.travel(datetime.fromisoformat(FROZEN_AT), tick=True).start()
+    handler = _CopyingHandler(logs.make_handler(SUITE_LOG))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(min(root.level, logging.INFO) or logging.INFO)
+    for name in ("sqlalchemy", "alembic", "httpx", "pymorphy3", "natasha", "faker"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any line the production handler wrote holds personal data."""
+    lines = SUITE_LOG.getvalue().splitlines()
+    found = [
+        (kind, line[:300])
+        for line in lines
+        for kind, pattern in LEAKS.items()
+        if pattern.search(line)
+    ]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"log scan: {len(lines)} log lines of the run, {len(found)} with personal data"
+        )
+        for kind, line in found[:20]:
+            reporter.write_line(f"  {kind}: {line}")
+    if found:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def _set_database_clock(conn: psycopg.Connection[Any], database: str) -> None:
