@@ -20,6 +20,7 @@ import typer
 from sqlalchemy import make_url
 
 from otklik import cli
+from otklik.config import get_settings
 from otklik.db import to_libpq_url
 from tests.factories import snils
 
@@ -260,8 +261,12 @@ def test_every_command_refuses_development_secrets_in_production(
         if path == ("demo",):  # switches itself to OTKLIK_ENV=demo; refuses production itself
             continue
         monkeypatch.setattr(sys, "argv", ["otklik", *path])
-        with pytest.raises(SystemExit) as exited:
-            cli.main()
+        get_settings.cache_clear()  # the settings of this environment, not the suite's
+        try:
+            with pytest.raises(SystemExit) as exited:
+                cli.main()
+        finally:
+            get_settings.cache_clear()
         captured = capsys.readouterr()
         text = " ".join((captured.out + captured.err).split())
         assert exited.value.code == 1, (path, exited.value.code, text)
