@@ -346,8 +346,13 @@ def _usage(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(sys, "argv", ["otklik", *args])
         mp.setenv("COLUMNS", "200")
-        with pytest.raises(SystemExit) as exited:
-            cli.main()
+        mp.setenv("OTKLIK_ENV", "test")  # the settings check passes: the parser's errors show
+        get_settings.cache_clear()
+        try:
+            with pytest.raises(SystemExit) as exited:
+                cli.main()
+        finally:
+            get_settings.cache_clear()
     code = exited.value.code
     captured = capsys.readouterr()
     text = " ".join((captured.out + captured.err).split())

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.ext.asyncio import AsyncSession
+from typer.core import TyperGroup
 
 import otklik.models  # noqa: F401 - every table, so foreign keys between domains resolve
 from otklik.config import Settings, SettingsError, get_settings
@@ -33,7 +34,20 @@ from otklik.outreach.cli import outreach_app
 from otklik.reports.cli import reports_app
 
 T = TypeVar("T")
+
+
+class _Root(TyperGroup):
+    """The root group notes whether the command line asks for a help text: the settings check
+    (``check_settings``) runs before the subcommand reads its own arguments."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        ctx.meta["otklik.help"] = "--help" in rest
+        return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=_Root,
     help="Отклик: оценка гражданами качества услуг.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -73,7 +87,7 @@ def check_settings(ctx: typer.Context) -> None:
     # One start-up check for every entry point: a command run in production mode with the
     # development secrets would read or write personal data under keys nobody else uses
     # (another person key, contacts sealed under the wrong key), so it refuses here.
-    if ctx.invoked_subcommand in NO_SETTINGS_CHECK or "--help" in sys.argv[1:]:
+    if ctx.invoked_subcommand in NO_SETTINGS_CHECK or ctx.meta.get("otklik.help"):
         return
     try:
         settings = get_settings()
