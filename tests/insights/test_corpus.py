@@ -16,7 +16,7 @@ DATA = Path(__file__).parent / "data"
 CORPUS = Path(__file__).parents[2] / "data" / "eval" / "ru-comments"
 HEADER = ",".join(CORPUS_COLUMNS) + "\n"
 GOOD = "a-1,a,health,Долго ждали,waiting,negative,0,,2\n"
-runner = CliRunner()
+runner = CliRunner(env={"OTKLIK_ENV": "test"})  # the start-up check passes (issue 21)
 
 
 @pytest.mark.parametrize(
