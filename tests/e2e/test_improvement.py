@@ -25,12 +25,19 @@ def _fits(page: Page, label: str) -> None:
     assert_accessible(page, f"{label} (360px)")
 
 
+def _submit(page: Page, label: str) -> None:
+    """Press a form's button and wait for the page the server answers with: a check
+    made right after click() may otherwise run on the page being unloaded."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=label).first.click()
+
+
 def _press(page: Page, label: str, comment: str = "") -> None:
     form = page.locator("form", has=page.get_by_role("button", name=label, exact=True))
     if comment:
         form.locator("textarea").fill(comment)
-    form.get_by_role("button", name=label, exact=True).click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        form.get_by_role("button", name=label, exact=True).click()
 
 
 @pytest.mark.e2e
@@ -39,7 +46,8 @@ def test_request_from_insight_problem_to_release(page_as: PageAs) -> None:
     p = page_as(PARTICIPANT, viewport=SMALL)
     p.goto("/improvement")
     _fits(p, "/improvement")
-    p.get_by_role("link", name="Проблемы и сигналы").click()
+    with p.expect_navigation():
+        p.get_by_role("link", name="Проблемы и сигналы").click()
     _fits(p, "/improvement/sources")
     # the demo's worker analyses the history's comments after start: wait for a problem
     create = p.locator("#ins-h ~ table a", has_text="Создать запрос")
@@ -81,14 +89,14 @@ def test_request_from_insight_problem_to_release(page_as: PageAs) -> None:
     _fits(w, "/improvement/meetings")
     w.fill("#title", "Заседание рабочей группы (e2e)")
     w.fill("#held_on", "2026-12-01")
-    w.get_by_role("button", name="Создать заседание").click()
+    _submit(w, "Создать заседание")
     w.get_by_label(re.compile("Запись к врачу без очереди \\(e2e\\)")).check()
-    w.get_by_role("button", name="Добавить в повестку").click()
+    _submit(w, "Добавить в повестку")
     w.fill("#number", "12-РГ")
     w.fill("#on", "2026-12-02")
-    w.get_by_role("button", name="Оформить протокол").click()
+    _submit(w, "Оформить протокол")
     _fits(w, "meeting page")
-    w.get_by_role("button", name="Записать решение").first.click()
+    _submit(w, "Записать решение")
     expect(w.locator("#agenda-h + table")).to_contain_text("одобрено")
     with w.expect_download() as dl:
         w.get_by_role("link", name="выписку из протокола (DOCX)").click()
@@ -111,7 +119,7 @@ def test_request_from_insight_problem_to_release(page_as: PageAs) -> None:
     for i in range(items.count()):
         items.nth(i).get_by_label("выполнено", exact=True).check()
     _fits(a, "control check")
-    a.get_by_role("button", name="Записать результаты проверки").click()
+    _submit(a, "Записать результаты проверки")
     _press(a, "Проверка пройдена: выпустить")
     expect(a.locator("#state")).to_have_text("Выпущен")
     expect(a.locator("#timeline")).to_contain_text("Контрольная проверка → Выпущен")
