@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.config import Settings
 from otklik.db import transaction
 from otklik.errors import CsrfFailed
+from otklik.kit import fmt
 from otklik.kit.pii import PiiVault
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -35,6 +36,7 @@ def _query(request: Request, **changes: Any) -> str:
 
 
 templates.env.globals["query"] = _query
+fmt.register(templates.env)
 
 
 def settings_of(request: Request) -> Settings:
