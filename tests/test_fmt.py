@@ -25,4 +25,5 @@ def test_missing_values_read_as_a_dash() -> None:
 
 def test_dates_in_words() -> None:
     assert fmt.day(date(2026, 12, 7)) == "7 декабря 2026\u202fг."
-    assert fmt.day(datetime(2027, 1, 1, 0, 30, tzinfo=UTC)) == "1 января 2027\u202fг."
+    # 21:30 UTC on New Year's Eve is already the new year in Moscow
+    assert fmt.day(datetime(2026, 12, 31, 21, 30, tzinfo=UTC)) == "1 января 2027\u202fг."

@@ -15,6 +15,8 @@ from typing import Any
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from otklik.kit.clock import moscow_date
+
 LOCALE = "ru_RU"
 DASH = "—"
 NBSP = "\u00a0"
@@ -48,11 +50,11 @@ def score(value: Number | None) -> str:
 
 
 def day(value: date | datetime | None) -> str:
-    """A date: ``2026-12-07`` → ``"7 декабря 2026 г."``."""
+    """A date: ``2026-12-07`` → ``"7 декабря 2026 г."``; a moment reads as its Moscow date."""
     if value is None:
         return DASH
     if isinstance(value, datetime):
-        value = value.date()
+        value = moscow_date(value)
     return format_date(value, format="long", locale=LOCALE)
 
 
