@@ -291,24 +291,33 @@ async def delivery_row(session: AsyncSession, delivery_id: int) -> Any:
 
 
 async def mark_sent(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """rows: id, invitation_id, kind, now, reminder_at."""
+    """rows: id, invitation_id, kind, now, reminder_at (one ``now`` and ``reminder_at``)."""
     if not rows:
         return
+    params = {
+        "ids": [r["id"] for r in rows],
+        "invitations": [r["invitation_id"] for r in rows],
+        "invite": [r["kind"] == "invite" for r in rows],
+        "now": rows[0]["now"],
+        "reminder_at": rows[0]["reminder_at"],
+    }
     await session.execute(
         text(
-            "UPDATE deliveries SET status = 'sent', sent_at = :now, attempts = attempts + 1, "
-            "error = NULL WHERE id = :id"
+            "UPDATE deliveries SET status = 'sent', sent_at = :now, attempts = attempts + 1,"
+            " error = NULL WHERE id = ANY(CAST(:ids AS bigint[]))"
         ),
-        rows,
+        params,
     )
     await session.execute(
         text(
-            "UPDATE invitations SET sent_at = coalesce(sent_at, :now),"
-            " status = CASE WHEN status IN ('queued', 'failed') THEN 'sent' ELSE status END,"
-            " reminder_at = CASE WHEN :kind = 'invite' THEN :reminder_at ELSE reminder_at END"
-            " WHERE id = :invitation_id"
+            "UPDATE invitations i SET sent_at = coalesce(i.sent_at, :now),"
+            " status = CASE WHEN i.status IN ('queued', 'failed') THEN 'sent' ELSE i.status END,"
+            " reminder_at = CASE WHEN u.invite THEN :reminder_at ELSE i.reminder_at END"
+            " FROM (SELECT id, bool_or(invite) AS invite FROM unnest(CAST(:invitations AS"
+            " bigint[]), CAST(:invite AS boolean[])) AS x(id, invite) GROUP BY id) u"
+            " WHERE i.id = u.id"
         ),
-        rows,
+        params,
     )
 
 
@@ -316,17 +325,25 @@ async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     """rows: id, invitation_id, now (the log channel, or a channel's confirmation)."""
     if not rows:
         return
+    params = {
+        "ids": [r["id"] for r in rows],
+        "invitations": [r["invitation_id"] for r in rows],
+        "now": rows[0]["now"],
+    }
     await session.execute(
-        text("UPDATE deliveries SET status = 'delivered', delivered_at = :now WHERE id = :id"),
-        rows,
+        text(
+            "UPDATE deliveries SET status = 'delivered', delivered_at = :now"
+            " WHERE id = ANY(CAST(:ids AS bigint[]))"
+        ),
+        params,
     )
     await session.execute(
         text(
             "UPDATE invitations SET delivered_at = coalesce(delivered_at, :now),"
             " status = CASE WHEN status IN ('queued', 'sent') THEN 'delivered' ELSE status END"
-            " WHERE id = :invitation_id"
+            " WHERE id = ANY(CAST(:invitations AS bigint[]))"
         ),
-        rows,
+        params,
     )
 
 

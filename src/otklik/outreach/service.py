@@ -25,6 +25,7 @@ from otklik.kit.pii import PiiVault
 from otklik.outreach import repository
 from otklik.outreach.channels import (
     ACCEPTED_IS_DELIVERED,
+    BatchChannel,
     Channel,
     Message,
     RateLimiter,
@@ -327,23 +328,10 @@ async def deliver(
     rows = await repository.claim_deliveries(session, now, settings.delivery_batch)
     if not rows:
         return 0
-    gate = asyncio.Semaphore(concurrency)
-
-    async def send(out: Outbound) -> Result:
-        if out.message is None:
-            return Result("permanent", "контактные данные удалены")
-        channel = channels.get(out.row.channel)
-        if channel is None:
-            return Result("permanent", "канал отключён")
-        async with gate:
-            if limiter:
-                await limiter.wait(out.row.channel)
-            return await channel.send(out.message)
-
     batch = [Outbound(r, _message(r, settings, vault)) for r in rows]
     probes, held = _probes(batch)
     now_sent = [o for o in batch if o.row.id not in held]
-    results = list(await asyncio.gather(*(send(o) for o in now_sent)))
+    results = await _send(now_sent, channels, limiter, concurrency)
     # a probe that failed for now: the retries held back on its channel wait out a backoff too
     failed = {
         o.row.channel: r
@@ -356,6 +344,51 @@ async def deliver(
             results.append(Result("temporary", failed[o.row.channel].error))
     await _record(session, settings, now_sent, results, now)
     return len(rows)
+
+
+async def _send(
+    batch: list[Outbound],
+    channels: dict[str, Channel],
+    limiter: RateLimiter | None,
+    concurrency: int,
+) -> list[Result]:
+    """Results in the order of ``batch``: a channel that takes batches gets all its messages
+    at once (the portal's batch endpoint, one SMTP session), the others one request each."""
+    results: list[Result | None] = [None] * len(batch)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, o in enumerate(batch):
+        if o.message is None:
+            results[i] = Result("permanent", "контактные данные удалены")
+        elif o.row.channel not in channels:
+            results[i] = Result("permanent", "канал отключён")
+        else:
+            groups[o.row.channel].append(i)
+    gate = asyncio.Semaphore(concurrency)
+
+    messages = {i: o.message for i, o in enumerate(batch) if o.message is not None}
+
+    async def one(i: int, channel: Channel) -> None:
+        async with gate:
+            if limiter:
+                await limiter.wait(channel.name)
+            results[i] = await channel.send(messages[i])
+
+    async def many(ids: list[int], channel: BatchChannel) -> None:
+        if limiter:
+            await limiter.wait(channel.name, len(ids))
+        got = await channel.send_many([messages[i] for i in ids])
+        for i, r in zip(ids, got, strict=True):
+            results[i] = r
+
+    work = []
+    for name, ids in groups.items():
+        channel = channels[name]
+        if isinstance(channel, BatchChannel):
+            work.append(many(ids, channel))
+        else:
+            work.extend(one(i, channel) for i in ids)
+    await asyncio.gather(*work)
+    return [r or Result("temporary", "не отправлено") for r in results]
 
 
 def _probes(batch: list[Outbound]) -> tuple[set[int], set[int]]:
