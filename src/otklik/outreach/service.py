@@ -168,6 +168,16 @@ def _invite_or_reason(
     return order or "no_channel"
 
 
+def _confirmed_targets(task: Any, people: dict[int, list[Any]]) -> list[Any]:
+    """Who is invited for a record: an adult, or a child's representatives; only those with a
+    confirmed portal account (the others are never invited)."""
+    return [
+        c
+        for c in people[task.record_id]
+        if (c.position == 0) != task.is_minor and c.portal_account_confirmed
+    ]
+
+
 def _decide(
     settings: Settings,
     now: datetime,
@@ -181,8 +191,7 @@ def _decide(
     rates = settings.sampling_rates
     window = settings.quiet_hours or (0, 0)
     for t in tasks:
-        targets = [c for c in people[t.record_id] if (c.position == 0) != t.is_minor]
-        confirmed = [c for c in targets if c.portal_account_confirmed]
+        confirmed = _confirmed_targets(t, people)
         rate = rates.get(f"service:{t.service_code}", rates.get(f"type:{t.type_code}", 1.0))
         reason = None
         if not confirmed:
@@ -226,16 +235,33 @@ async def plan(
     Reads and writes are set-based: a handful of statements per batch, whatever its size.
     """
     now = now or now_utc()
-    # Two planners at once could each find a person's budget unspent and both invite:
-    # planning is serialized (a batch of 5 000 is a handful of statements; delivery scales out).
-    if not await repository.try_planner_lock(session):
-        return 0
-    tasks = await repository.claim_tasks(session, now, limit)
+    # Planners are partitioned by person key (repository.PLANNER_PARTS): a person's budget is
+    # read and spent only under the lock of their partition, so several planners can run at
+    # once and still never both find the same budget unspent. A batch takes free partitions
+    # with due work one after another until it is full.
+    mine: list[int] = []
+    tasks: list[Any] = []
+    while len(tasks) < limit:
+        part = await repository.take_partition(session, now, mine)
+        if part is None:
+            break
+        mine.append(part)
+        tasks += await repository.claim_tasks(session, now, limit - len(tasks), part)
     if not tasks:
         return 0
+    tasks.sort(key=lambda t: t.id)  # decided in the order records arrived, as ever
     people: dict[int, list[Any]] = defaultdict(list)
     for c in await repository.contacts_for(session, [t.record_id for t in tasks]):
         people[c.service_record_id].append(c)
+    # a child's representatives may be in other partitions: those locks are taken too if free;
+    # a task whose people's partitions another planner holds stays pending for a later batch
+    parts = {
+        t.id: {repository.partition(c.person_key) for c in _confirmed_targets(t, people)}
+        for t in tasks
+    }
+    others = sorted(set().union(*parts.values()) - set(mine))
+    held = set(mine) | await repository.take_partitions(session, others)
+    tasks = [t for t in tasks if parts[t.id] <= held]
     budget = await _budget(session, settings, now, people)
     d = _decide(settings, now, tasks, people, budget)
     expires = now + timedelta(days=settings.invitation_days)
