@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,7 @@ class Bench:
         self.name = f"bench_outreach_{secrets.token_hex(4)}"
         self.url = make_url(admin).set(database=self.name).render_as_string(hide_password=False)
         self.sink_port = free_port()
+        self.smtp_port = free_port()
         self.sink = f"http://127.0.0.1:{self.sink_port}"
         self.settings = Settings(
             env="test",
@@ -86,6 +88,7 @@ class Bench:
             secret_key=SECRET,
             pii_key=PII_KEY,
             portal_notify_url=self.sink + "/notify",
+            portal_batch_url=None if args.single else self.sink + "/batch",
             quiet_hours_start=0,
             quiet_hours_end=0,
             channel_rate_per_second=100_000,
@@ -100,7 +103,13 @@ class Bench:
         with psycopg.connect(self.admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.name}"')
         sink = subprocess.Popen(  # noqa: S603 - our own helper
-            [sys.executable, str(HERE / "outreach_support.py"), "sink", str(self.sink_port)]
+            [
+                sys.executable,
+                str(HERE / "outreach_support.py"),
+                "sink",
+                str(self.sink_port),
+                str(self.smtp_port),
+            ]
         )
         try:
             migrate.upgrade(db.to_async_url(self.url))
@@ -137,19 +146,29 @@ class Bench:
         r = httpx.post(self.sink + path) if post else httpx.get(self.sink + path)
         return r.json()
 
-    def start_worker(self) -> None:
+    def start_worker(self, channel: str = "portal") -> None:
         env = {
             **os.environ,
             "OTKLIK_ENV": "test",
             "OTKLIK_DATABASE_URL": self.url,
             "OTKLIK_SECRET_KEY": SECRET,
             "OTKLIK_PII_KEY": PII_KEY,
-            "OTKLIK_PORTAL_NOTIFY_URL": self.sink + "/notify",
             "OTKLIK_QUIET_HOURS_START": "0",
             "OTKLIK_QUIET_HOURS_END": "0",
             "OTKLIK_CHANNEL_RATE_PER_SECOND": "100000",
-            "OTKLIK_DELIVERY_BATCH": "200",
+            "OTKLIK_DELIVERY_BATCH": str(self.args.delivery_batch),
         }
+        if channel == "portal":
+            env["OTKLIK_PORTAL_NOTIFY_URL"] = self.sink + "/notify"
+            if not self.args.single:
+                env["OTKLIK_PORTAL_BATCH_URL"] = self.sink + "/batch"
+        else:
+            env.update(
+                OTKLIK_SMTP_HOST="127.0.0.1",
+                OTKLIK_SMTP_PORT=str(self.smtp_port),
+                OTKLIK_SMTP_FROM="otklik@example.ru",
+                OTKLIK_SMTP_SECURITY="none",
+            )
         self.workers.append(
             subprocess.Popen(  # noqa: S603 - our own CLI
                 [str(OTKLIK), "worker"],
@@ -158,6 +177,22 @@ class Bench:
                 stderr=subprocess.DEVNULL,
             )
         )
+
+    def wait_workers_ready(self, timeout: float = 600) -> None:
+        """Until every worker has connected to the database, and 5 s more for the rest of its
+        first cycle of jobs (a worker still starting only lowers the figure)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            cycled = self.sql(
+                "SELECT count(DISTINCT pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_type = 'client backend'"
+            )
+            if cycled >= len(self.workers):
+                time.sleep(5.0)
+                return
+            time.sleep(0.2)
+        raise RuntimeError("workers did not start")
 
     def stop_workers(self) -> None:
         for w in self.workers:
@@ -184,18 +219,28 @@ class Bench:
 
     # --- parts ---
 
-    async def plan_all(self) -> int:
+    async def plan_all(self, now: datetime | None = None) -> int:
         engine = db.create_engine(db.to_async_url(self.url))
         factory = db.session_factory(engine)
         done = 0
         while True:
             async with db.transaction(factory) as session:
-                n = await plan(session, self.settings, limit=5000)
+                n = await plan(session, self.settings, limit=5000, now=now)
             done += n
             if n == 0:
                 break
         await engine.dispose()
         return done
+
+    def plan_parallel(self) -> int:
+        """``--planners`` processes planning at once (partitioned by person key)."""
+        if self.args.planners == 1:
+            return asyncio.run(self.plan_all())
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(self.args.planners) as pool:
+            done = pool.map(plan_process, [self.url] * self.args.planners)
+            return sum(done)
 
     def planning(self, maker: RecordMaker) -> None:
         n = self.args.records
@@ -220,7 +265,7 @@ class Bench:
             before = self.sql("SELECT count(*) FROM invitations")
             with rss_sampler() as sample:
                 started = time.perf_counter()
-                planned = asyncio.run(self.plan_all())
+                planned = self.plan_parallel()
                 elapsed = time.perf_counter() - started
             invited = self.sql("SELECT count(*) FROM invitations") - before
             assert planned == n, (planned, n)
@@ -230,7 +275,8 @@ class Bench:
             rss.append(sample)
             self.park_deliveries()
         print(
-            f"planning {rate(n)} records x{self.args.repeats}: median {rate(median(speeds))}"
+            f"planning {rate(n)} records x{self.args.repeats}, {self.args.planners} planners:"
+            f" median {rate(median(speeds))}"
             f" records/s, {rate(median(inv_speeds))} invitations/s (goal >= 20 000/s);"
             f" {median(ratios):.2f}x a plain INSERT ... SELECT of {rate(n)} rows"
         )
@@ -251,6 +297,38 @@ class Bench:
         prof.disable()
         print(f"planned {rate(self.args.records)} in {time.perf_counter() - started:.1f} s")
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+    def profile_delivery(self, maker: RecordMaker) -> None:
+        """Where a worker's delivery time goes: cProfile of in-process ``deliver`` batches."""
+        import cProfile
+        import pstats
+
+        with self.conn() as c:
+            maker.write(c, int(self.args.messages / 0.63) + 1)
+        asyncio.run(self.plan_all())
+        queued = self.sql("SELECT count(*) FROM deliveries WHERE status = 'queued'")
+        settings = self.settings.model_copy(update={"delivery_batch": self.args.delivery_batch})
+
+        async def drain() -> None:
+            engine = db.create_engine(db.to_async_url(self.url))
+            factory = db.session_factory(engine)
+            async with httpx.AsyncClient() as client:
+                channels = enabled_channels(settings, client)
+                while True:
+                    async with db.transaction(factory) as session:
+                        n = await deliver(session, settings, vault=VAULT, channels=channels)
+                    if not n:
+                        break
+            await engine.dispose()
+
+        prof = cProfile.Profile()
+        started = time.perf_counter()
+        prof.enable()
+        asyncio.run(drain())
+        prof.disable()
+        elapsed = time.perf_counter() - started
+        print(f"delivered {rate(queued)} in {elapsed:.1f} s in-process: {rate(queued / elapsed)}/s")
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
 
     def claim_before_after(self) -> None:
         """D: the old claim (sort all due rows by id) against the new one (index order)."""
@@ -315,31 +393,74 @@ class Bench:
             f" with index {times['with index'] * 1000:.0f} ms"
         )
 
-    def delivery(self, maker: RecordMaker) -> None:
-        m = self.args.messages
-        speeds, ratios = [], []
+    def delivery(self, maker: RecordMaker, channel: str = "portal") -> None:
+        m = self.args.messages if channel == "portal" else self.args.emails
+        speeds, ratios, singles = [], [], []
+        # the workers start once (imports, a first cycle of every job: a minute and more on a
+        # loaded machine, not timed); each run's messages are planned for tomorrow (parked),
+        # and the clock runs from the moment they all fall due to the last one sent
+        boot = time.perf_counter()
+        for _ in range(2):
+            self.start_worker(channel)
+        self.wait_workers_ready()
+        boot = time.perf_counter() - boot
+        tomorrow = datetime.now(UTC) + timedelta(days=1, minutes=1)
         for _ in range(self.args.repeats):
             with self.conn() as c:
-                maker.write(c, int(m / 0.63) + 1)
-            asyncio.run(self.plan_all())
-            queued = self.sql("SELECT count(*) FROM deliveries WHERE status = 'queued'")
+                maker.write(c, int(m / 0.63) + 1, hold=True)
+            asyncio.run(self.plan_all(now=tomorrow))
+            if channel == "email":  # the same messages, all by e-mail (no portal configured)
+                self.sql(
+                    "UPDATE deliveries SET channel = 'email' WHERE status = 'queued' RETURNING 1"
+                )
             self.sink_call("/reset", post=True)
+            queued = self.sql(
+                "WITH due AS (UPDATE deliveries SET next_attempt_at = now()"
+                " WHERE status = 'queued' RETURNING 1) SELECT count(*) FROM due"
+            )
             started = time.perf_counter()
-            for _ in range(2):
-                self.start_worker()
             self.wait_idle()
             elapsed = time.perf_counter() - started
-            self.stop_workers()
             got = self.sink_call("/stats")["unique"]
             assert got >= queued, (got, queued)
-            base = asyncio.run(plain_client(self.sink + "/notify", queued))
+            if channel == "email":
+                base = asyncio.run(plain_smtp(self.smtp_port, queued))
+            elif self.args.single:
+                base = asyncio.run(plain_client(self.sink + "/notify", queued))
+            else:
+                base = asyncio.run(plain_batches(self.sink + "/batch", queued))
+                singles.append(asyncio.run(plain_client(self.sink + "/notify", queued)))
             speeds.append(queued / elapsed)
             ratios.append((queued / elapsed) / base)
+        if channel == "email":
+            what = "e-mail (local aiosmtpd, pipelining), 2 worker processes"
+            goal = "goal >= 500/s"
+            baseline = "plain aiosmtplib clients (2 sessions, one message after another)"
+        elif self.args.single:
+            what = "portal, one request per message, 2 worker processes"
+            goal = "goal >= 2 000/s"
+            baseline = "a plain httpx client (100 concurrent) to the same sink"
+        else:
+            what = "portal batch endpoint, 2 worker processes"
+            goal = "goal >= 2 000/s"
+            baseline = "a plain httpx client sending the same batch requests (2 concurrent)"
         print(
-            f"delivery, 2 worker processes, ~{rate(m)} messages x{self.args.repeats}:"
-            f" median {rate(median(speeds))} msg/s (goal >= 2 000/s);"
-            f" {median(ratios):.2f}x a plain httpx client (100 concurrent) to the same sink"
+            f"delivery, {what}, ~{rate(m)} messages x{self.args.repeats}:"
+            f" median {rate(median(speeds))} msg/s ({goal});"
+            f" {median(ratios):.2f}x {baseline}"
+            f" ({rate(median(speeds) / median(ratios))} msg/s)"
         )
+        self.stop_workers()
+        print(f"  (worker start-up, not timed: {boot:.1f} s)")
+        if singles:
+            print(
+                f"  the same messages one request each, plain httpx client (100 concurrent):"
+                f" median {rate(median(singles))} msg/s; batches are"
+                f" {median(speeds) / median(singles):.1f}x that"
+            )
+
+    def email(self, maker: RecordMaker) -> None:
+        self.delivery(maker, "email")
 
     def latency(self, maker: RecordMaker) -> None:
         """Records arrive at a steady rate for a while; record accepted → invitation sent."""
@@ -494,19 +615,97 @@ class Bench:
             if self.args.profile:
                 self.profile(maker)
                 return
+            if self.args.profile_delivery:
+                self.profile_delivery(maker)
+                return
             parts = self.args.parts.split(",")
             if "planning" in parts:
                 self.planning(maker)
                 self.claim_before_after()
                 self.contacts_before_after()
-            for name in ("delivery", "latency", "outage", "reliability"):
+            for name in ("delivery", "email", "latency", "outage", "reliability"):
                 if name in parts:
                     getattr(self, name)(maker)
 
 
+def plan_process(url: str) -> int:
+    """One planner process of ``plan_parallel``: plans until no task is left."""
+    bench = Bench.__new__(Bench)
+    bench.url = url
+    bench.settings = Settings(
+        env="test",
+        database_url=url,
+        secret_key=SECRET,
+        pii_key=PII_KEY,
+        quiet_hours_start=0,
+        quiet_hours_end=0,
+    )
+    return asyncio.run(bench.plan_all())
+
+
+BODY = {"idempotency_key": "", "snils": "00000000000", "title": "t", "text": "x" * 300}
+
+
+async def plain_batches(url: str, n: int) -> float:
+    """Baseline: the same batch requests (BATCH_MAX messages each, 2 at a time); messages/s."""
+    from otklik.outreach.channels import BATCH_MAX
+
+    gate = asyncio.Semaphore(2)
+    async with httpx.AsyncClient(timeout=60) as client:
+
+        async def one(start: int) -> None:
+            batch = [
+                {**BODY, "idempotency_key": f"base-{i}"}
+                for i in range(start, min(n, start + BATCH_MAX))
+            ]
+            async with gate:
+                r = await client.post(url, json={"messages": batch})
+                r.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(s) for s in range(0, n, BATCH_MAX)))
+        return n / (time.perf_counter() - started)
+
+
+async def plain_smtp(port: int, n: int) -> float:
+    """Baseline: aiosmtplib, 2 sessions at once, each sending its half one message after
+    another (no pipelining: aiosmtplib has none); messages of our size; messages/s."""
+    import aiosmtplib
+
+    from otklik.outreach.channels import Message
+    from otklik.outreach.mail import build_email
+
+    settings = Settings(env="test", secret_key=SECRET, pii_key=PII_KEY, smtp_from="o@example.ru")
+
+    def raw(i: int) -> bytes:
+        m = Message(
+            uuid.uuid4(),
+            "email",
+            None,
+            f"p{i}@example.ru",
+            None,
+            "Оцените качество услуги",
+            "Текст " * 80,
+            "https://otklik.example/s/x",
+            html="<p>" + "Текст " * 80 + "</p>",
+        )
+        return build_email(m, settings, "o@example.ru")
+
+    async def session(ids: range) -> None:
+        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await smtp.connect()
+        for i in ids:
+            await smtp.sendmail("o@example.ru", [f"p{i}@example.ru"], raw(i))
+        await smtp.quit()
+
+    started = time.perf_counter()
+    await asyncio.gather(session(range(0, n // 2)), session(range(n // 2, n)))
+    return n / (time.perf_counter() - started)
+
+
 async def plain_client(url: str, n: int) -> float:
     """Baseline: one httpx client, 100 concurrent POSTs of the same shape; messages/s."""
-    body = {"idempotency_key": "", "snils": "00000000000", "title": "t", "text": "x" * 300}
+    body = BODY
     gate = asyncio.Semaphore(100)
     async with httpx.AsyncClient() as client:
 
@@ -557,12 +756,17 @@ def main() -> int:
     p.add_argument("--records", type=int, default=200_000)
     p.add_argument("--inflight", type=int, default=100_000)
     p.add_argument("--messages", type=int, default=20_000)
+    p.add_argument("--emails", type=int, default=5_000)
+    p.add_argument("--delivery-batch", type=int, default=1000, help="OTKLIK_DELIVERY_BATCH")
+    p.add_argument("--planners", type=int, default=2, help="planner processes at once")
+    p.add_argument("--single", action="store_true", help="portal: one request per message")
     p.add_argument("--latency-seconds", type=int, default=60)
     p.add_argument("--latency-rate", type=int, default=200)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--kill-seconds", type=int, default=180, help="how long workers are killed")
     p.add_argument("--profile", action="store_true", help="profile planning only")
-    p.add_argument("--parts", default="planning,delivery,latency,outage,reliability")
+    p.add_argument("--profile-delivery", action="store_true", help="profile delivery only")
+    p.add_argument("--parts", default="planning,delivery,email,latency,outage,reliability")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up (drop the database)
     Bench(p.parse_args()).run()
     return 0

@@ -1,9 +1,12 @@
 """Helpers for ``bench_outreach.py``: a raw asyncio HTTP sink and a fast data generator.
 
-The sink (``python benchmarks/outreach_support.py sink PORT``) answers ``POST /notify`` with
-200 (or 503 while ``POST /mode/down`` is in force), counts every request per idempotency key
-and keeps the order of arrival. ``GET /stats`` returns the counts, ``GET /order`` the keys in
-order of arrival, ``POST /reset`` forgets everything.
+The sink (``python benchmarks/outreach_support.py sink PORT [SMTP_PORT]``) answers ``POST
+/notify`` with 200 (or 503 while ``POST /mode/down`` is in force) and ``POST /batch`` by the
+portal's batch contract (docs/outreach.md: a result per message, "duplicate" for a key seen
+before), counts every message per idempotency key and keeps the order of arrival. With
+``SMTP_PORT`` it is also an SMTP server (aiosmtpd, PIPELINING offered) counting messages by
+their ``Message-ID``. ``GET /stats`` returns the counts, ``GET /order`` the keys in order of
+arrival, ``POST /reset`` forgets everything.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -37,6 +41,32 @@ class SinkState:
     keys: Counter[str] = field(default_factory=Counter)
     order: list[str] = field(default_factory=list)
 
+    def see(self, key: str) -> None:
+        self.total += 1
+        self.keys[key] += 1
+        self.order.append(key)
+
+
+MESSAGE_ID = re.compile(rb"(?im)^Message-ID: *<([^@>]+)@")
+
+
+class MailSink:
+    """aiosmtpd handler: offers PIPELINING; each message is counted by its Message-ID key."""
+
+    def __init__(self, st: SinkState) -> None:
+        self.st = st
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        found = MESSAGE_ID.search(envelope.original_content or b"")
+        self.st.see(found.group(1).decode() if found else "?")
+        return "250 OK"
+
 
 async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, st: SinkState) -> None:
     try:
@@ -50,14 +80,23 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, st:
                     length = int(line.split(":", 1)[1])
             body = await reader.readexactly(length) if length else b""
             status, out = 200, b"{}"
-            if path == "/notify":
+            if path == "/batch":
                 if st.mode == "down":
                     status = 503
                 else:
-                    key = orjson.loads(body)["idempotency_key"]
-                    st.total += 1
-                    st.keys[key] += 1
-                    st.order.append(key)
+                    results = []
+                    for m in orjson.loads(body)["messages"]:
+                        key = m["idempotency_key"]
+                        seen = key in st.keys
+                        st.see(key)
+                        state = "duplicate" if seen else "accepted"
+                        results.append({"idempotency_key": key, "status": state})
+                    out = orjson.dumps({"results": results})
+            elif path == "/notify":
+                if st.mode == "down":
+                    status = 503
+                else:
+                    st.see(orjson.loads(body)["idempotency_key"])
             elif path == "/stats":
                 dup_keys = sum(1 for n in st.keys.values() if n > 1)
                 out = orjson.dumps(
@@ -83,9 +122,15 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, st:
         writer.close()
 
 
-async def run_sink(port: int) -> None:
+async def run_sink(port: int, smtp_port: int = 0) -> None:
     st = SinkState()
     server = await asyncio.start_server(lambda r, w: _serve(r, w, st), "127.0.0.1", port)
+    if smtp_port:
+        from aiosmtpd.smtp import SMTP
+
+        handler = MailSink(st)
+        loop = asyncio.get_running_loop()
+        await loop.create_server(lambda: SMTP(handler), "127.0.0.1", smtp_port)
     async with server:
         await server.serve_forever()
 
@@ -127,7 +172,9 @@ class RecordMaker:
         self.people += 1
         return self.people - 1
 
-    def write(self, conn: psycopg.Connection[Any], n: int, sealed: bool = True) -> None:
+    def write(
+        self, conn: psycopg.Connection[Any], n: int, sealed: bool = True, hold: bool = False
+    ) -> None:
         """Insert ``n`` records as intake would have accepted them (received now)."""
         base = conn.execute("SELECT coalesce(max(id), 0) FROM service_records").fetchone()
         first = int(base[0]) + 1 if base else 1
@@ -169,8 +216,13 @@ class RecordMaker:
                 "SELECT setval(pg_get_serial_sequence('service_records', 'id'),"
                 " (SELECT max(id) FROM service_records))"
             )
+            if hold:  # not due before tomorrow: running workers leave them alone
+                cur.execute(
+                    "UPDATE outreach_tasks SET run_after = now() + interval '1 day'"
+                    " WHERE status = 'pending'"
+                )
         conn.commit()
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["sink"]:
-    asyncio.run(run_sink(int(sys.argv[2])))
+    asyncio.run(run_sink(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 0))

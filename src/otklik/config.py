@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     verify_url: str = "https://www.gosuslugi.ru"
     sms_gateway_url: str | None = None
     portal_notify_url: str | None = None
+    # the portal's batch endpoint (docs/outreach.md): when set, portal messages go there in
+    # batches with a result per message; OTKLIK_PORTAL_NOTIFY_URL stays the single-message one
+    portal_batch_url: str | None = None
 
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
     login_max_failures: int = Field(default=5, ge=1)

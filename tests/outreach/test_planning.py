@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from otklik.config import Settings
-from otklik.intake.models import Contact
+from otklik.db import create_engine
+from otklik.intake.models import Contact, IntakeBatch, ServiceRecord, Source
 from otklik.intake.service import ingest
 from otklik.kit.pii import PiiVault
 from otklik.outreach.models import Delivery, Invitation, OutreachTask
+from otklik.outreach.repository import partition
 from otklik.outreach.service import plan, quiet_hold, sampled_in
 from otklik.registry.models import Organization
 from otklik.surveys.models import QuestionnaireVersion
@@ -189,20 +194,168 @@ async def test_invitations_pin_the_questionnaire_published_last(
     assert list(pinned) == ["2025.1", "v-new"]
 
 
-async def test_one_planner_at_a_time_so_the_budget_is_never_spent_twice(
+def key_of(person: str) -> bytes:
+    return VAULT.person_key(person.replace("-", "").replace(" ", ""))
+
+
+def person_in(part: int | None = None, not_in: int | None = None) -> str:
+    """A SNILS whose person key falls in partition ``part`` (or outside ``not_in``)."""
+    while True:
+        p = snils()
+        got = partition(key_of(p))
+        if (part is None or got == part) and got != not_in:
+            return p
+
+
+async def test_a_planner_holds_its_partition_and_leaves_the_others_free(
     engine: AsyncEngine, settings: Settings
 ) -> None:
+    x = person_in()
+    y = person_in(not_in=partition(key_of(x)))
     async with engine.connect() as first, engine.connect() as second:
         await first.begin()
         await second.begin()
         busy = AsyncSession(bind=first)
         other = AsyncSession(bind=second)
-        org = await create_organization(other)
-        await send(other, [service_record(org.ogrn, recipient=adult(snils()))])
-        assert await plan(busy, settings) == 0  # nothing of its own to plan, lock held
-        assert await plan(other, settings) == 0  # waits for the other planner's transaction
+        org = await create_organization(busy)
+        await send(busy, [service_record(org.ogrn, recipient=adult(x))])
+        assert await plan(busy, settings) == 1  # x's partition is held until busy ends
+        org2 = await create_organization(other)
+        await send(other, [service_record(org2.ogrn, recipient=adult(p)) for p in (x, y)])
+        assert await plan(other, settings) == 1  # y: another partition, planned at once
+        assert await plan(other, settings) == 0  # x waits: another planner spends x's budget
+        assert await outcomes(other) == [("pending", None), ("planned", None)]
         await first.rollback()
         assert await plan(other, settings) == 1
         await second.rollback()
         await busy.close()
         await other.close()
+
+
+async def test_a_childs_representatives_in_another_planners_partition_wait(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    parent = person_in()
+    child_snils = person_in(not_in=partition(key_of(parent)))
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await second.begin()
+        busy = AsyncSession(bind=first)
+        other = AsyncSession(bind=second)
+        org = await create_organization(busy)
+        await send(busy, [service_record(org.ogrn, recipient=adult(parent))])
+        assert await plan(busy, settings) == 1  # holds the parent's partition
+        org2 = await create_organization(other)
+        child = service_record(
+            org2.ogrn,
+            recipient={"snils": child_snils, "birth_date": "2016-01-01"},
+            representatives=[
+                {"snils": parent, "relation": "parent", "portal_account_confirmed": True}
+            ],
+        )
+        await send(other, [child])
+        assert await plan(other, settings) == 0  # the child's partition is free, the parent's not
+        assert await outcomes(other) == [("pending", None)]
+        await first.rollback()
+        assert await plan(other, settings) == 1
+        assert await outcomes(other) == [("planned", None)]
+        await second.rollback()
+        await busy.close()
+        await other.close()
+
+
+PLANNERS = 4
+
+
+async def test_four_planners_at_once_never_spend_a_budget_twice(
+    database_url: str, engine: AsyncEngine, settings: Settings
+) -> None:
+    """Committed data, four planners on four connections, small batches so that they
+    interleave; then every person's budget is checked (the suite's rules: one invitation per
+    organization in 30 days, two in 7 days)."""
+    real = create_engine(database_url)
+    factory = async_sessionmaker(real, expire_on_commit=False)
+    rng = random.Random(19)
+    people = [snils() for _ in range(12)]
+    async with factory() as s:
+        orgs = [await create_organization(s) for _ in range(3)]
+        records = [
+            service_record(rng.choice(orgs).ogrn, recipient=adult(rng.choice(people)))
+            for _ in range(90)
+        ]
+        records += [
+            service_record(
+                rng.choice(orgs).ogrn,
+                recipient={"snils": snils(), "birth_date": "2016-01-01"},
+                representatives=[
+                    {"snils": p, "relation": "parent", "portal_account_confirmed": True}
+                    for p in rng.sample(people, 2)
+                ],
+            )
+            for _ in range(30)
+        ]
+        await send(s, records)
+        await s.commit()
+    org_ids = [o.id for o in orgs]
+    mine = select(ServiceRecord.id).where(ServiceRecord.organization_id.in_(org_ids))
+    try:
+        done = [0] * PLANNERS
+
+        async def pending() -> int:
+            async with factory() as s:
+                q = select(func.count()).where(
+                    OutreachTask.status == "pending", OutreachTask.service_record_id.in_(mine)
+                )
+                return int(await s.scalar(q) or 0)
+
+        async def planner(i: int) -> None:
+            for _ in range(2000):
+                async with factory() as s:
+                    n = await plan(s, settings, limit=3)
+                    await s.commit()
+                done[i] += n
+                if n == 0:
+                    if not await pending():
+                        return
+                    await asyncio.sleep(0.01)
+
+        await asyncio.gather(*(planner(i) for i in range(PLANNERS)))
+        assert await pending() == 0
+        assert sum(done) == len(records)
+        assert sum(1 for n in done if n) >= 2  # they did plan side by side
+        async with factory() as s:
+            rows = (
+                await s.execute(
+                    select(Invitation.person_key, Invitation.organization_id).where(
+                        Invitation.service_record_id.in_(mine)
+                    )
+                )
+            ).all()
+            statuses = Counter(
+                (
+                    await s.scalars(
+                        select(OutreachTask.status).where(OutreachTask.service_record_id.in_(mine))
+                    )
+                ).all()
+            )
+        per_org = Counter((k, o) for k, o in rows)
+        per_person = Counter(k for k, _ in rows)
+        assert per_org
+        assert max(per_org.values()) <= settings.fatigue_organization_max
+        assert max(per_person.values()) <= settings.fatigue_week_max
+        # and the budget was used, not just refused: everyone got their two invitations
+        assert set(per_person.values()) == {settings.fatigue_week_max}
+        assert len(per_person) == len(people)
+        assert statuses["planned"] >= len(people)
+    finally:
+        async with factory() as s:
+            sources = select(ServiceRecord.source_id).where(
+                ServiceRecord.organization_id.in_(org_ids)
+            )
+            source_ids = list((await s.scalars(sources)).all())
+            await s.execute(delete(ServiceRecord).where(ServiceRecord.organization_id.in_(org_ids)))
+            await s.execute(delete(IntakeBatch).where(IntakeBatch.source_id.in_(source_ids)))
+            await s.execute(delete(Source).where(Source.id.in_(source_ids)))
+            await s.execute(delete(Organization).where(Organization.id.in_(org_ids)))
+            await s.commit()
+        await real.dispose()

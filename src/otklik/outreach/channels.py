@@ -8,13 +8,16 @@ idempotency key, so a receiver can drop a message it has already seen.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import aiosmtplib
 import httpx
+import orjson
 
 from otklik.config import Settings
 from otklik.outreach.mail import DkimSigner, build_email
@@ -53,6 +56,18 @@ class Channel(Protocol):
     async def send(self, message: Message) -> Result: ...
 
 
+@runtime_checkable
+class BatchChannel(Protocol):
+    """A channel that sends a whole worker batch at once (one request per ``BATCH_MAX``
+    messages, or one SMTP session); ``results[i]`` belongs to ``messages[i]``."""
+
+    name: str
+
+    async def send(self, message: Message) -> Result: ...
+
+    async def send_many(self, messages: Sequence[Message]) -> list[Result]: ...
+
+
 def _http_result(status: int) -> Result:
     if 200 <= status < 300:
         return Result("sent")
@@ -89,8 +104,71 @@ class HttpChannel:
         return _http_result(resp.status_code)
 
 
+# The portal's batch endpoint (docs/outreach.md, "The portal's batch contract").
+BATCH_MAX = 500
+BATCH_OUTCOMES: dict[str, Outcome] = {
+    "accepted": "sent",
+    "duplicate": "sent",  # the key was seen before: the person sees the message once
+    "retry": "temporary",
+    "rejected": "permanent",
+}
+
+
+class PortalBatchChannel(HttpChannel):
+    """The portal with its batch endpoint: up to ``BATCH_MAX`` messages per request, a result
+    per message, so only the messages that failed are sent again (with their same keys)."""
+
+    def __init__(self, url: str, batch_url: str, client: httpx.AsyncClient) -> None:
+        super().__init__("portal", url, client)
+        self.batch_url = batch_url
+
+    async def send_many(self, messages: Sequence[Message]) -> list[Result]:
+        chunks = [messages[i : i + BATCH_MAX] for i in range(0, len(messages), BATCH_MAX)]
+        done = await asyncio.gather(*(self._send_chunk(c) for c in chunks))
+        return [r for chunk in done for r in chunk]
+
+    async def _send_chunk(self, messages: Sequence[Message]) -> list[Result]:
+        keys = [str(m.idempotency_key) for m in messages]
+        body = orjson.dumps(
+            {
+                "messages": [
+                    {"idempotency_key": k, **self.payload(m)}
+                    for k, m in zip(keys, messages, strict=True)
+                ]
+            }
+        )
+        try:
+            resp = await self.client.post(
+                self.batch_url, content=body, headers={"Content-Type": "application/json"}
+            )
+        except httpx.TimeoutException:
+            return [Result("temporary", "timeout")] * len(messages)
+        except httpx.HTTPError as exc:
+            return [Result("temporary", exc.__class__.__name__)] * len(messages)
+        whole = _http_result(resp.status_code)
+        if whole.outcome != "sent":  # the request as a whole failed: so did each message
+            return [whole] * len(messages)
+        try:
+            answers = {str(a["idempotency_key"]): a for a in orjson.loads(resp.content)["results"]}
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return [Result("temporary", "ответ портала не по контракту")] * len(messages)
+        out = []
+        for k in keys:
+            a = answers.get(k)
+            a = a if isinstance(a, dict) else {}
+            status = str(a.get("status"))
+            outcome = BATCH_OUTCOMES.get(status)
+            if outcome is None:  # no (known) answer for this message: try it again later
+                out.append(Result("temporary", "нет результата в ответе портала"))
+            else:
+                error = "" if outcome == "sent" else str(a.get("error") or status)[:200]
+                out.append(Result(outcome, error))
+        return out
+
+
 class EmailChannel:
-    """SMTP with STARTTLS or implicit TLS and authentication as configured.
+    """SMTP with STARTTLS or implicit TLS and authentication as configured: one session per
+    worker batch, its messages pipelined (RFC 2920) when the server offers PIPELINING.
 
     A message the server accepted counts as delivered (``ACCEPTED_IS_DELIVERED``); a bounce
     read later from the bounce mailbox turns it undelivered (``outreach.bounces``).
@@ -106,32 +184,152 @@ class EmailChannel:
         self.timeout = settings.channel_timeout_seconds
         self.signer = DkimSigner.from_settings(settings)
 
+    def _raw(self, message: Message) -> bytes:
+        raw = build_email(message, self.settings, self.sender)
+        return self.signer.sign(raw) if self.signer is not None else raw
+
     async def send(self, message: Message) -> Result:
+        return (await self.send_many([message]))[0]
+
+    async def send_many(self, messages: Sequence[Message]) -> list[Result]:
         s = self.settings
-        raw = build_email(message, s, self.sender)
-        if self.signer is not None:
-            raw = self.signer.sign(raw)
+        smtp = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            timeout=self.timeout,
+            use_tls=s.smtp_security == "ssl",
+            start_tls={"auto": None, "starttls": True}.get(s.smtp_security, False),
+            username=s.smtp_username,
+            password=s.smtp_password,
+        )
         try:
-            await aiosmtplib.send(
-                raw,
-                sender=s.smtp_bounce_address or self.sender,
-                recipients=[message.email or ""],
-                hostname=self.host,
-                port=self.port,
-                timeout=self.timeout,
-                use_tls=s.smtp_security == "ssl",
-                start_tls={"auto": None, "starttls": True}.get(s.smtp_security, False),
-                username=s.smtp_username,
-                password=s.smtp_password,
-            )
+            await smtp.connect()
+        except aiosmtplib.SMTPResponseException as exc:
+            return [_smtp_result(exc.code)] * len(messages)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return [Result("temporary", exc.__class__.__name__)] * len(messages)
+        envelope_from = s.smtp_bounce_address or self.sender
+        try:
+            if smtp.supports_extension("pipelining") and smtp.transport is not None:
+                pipe = _Pipeline(smtp.transport, self.timeout)
+                return await pipe.send(
+                    envelope_from, [(m.email or "", self._raw(m)) for m in messages]
+                )
+            return [await self._one(smtp, envelope_from, m) for m in messages]
+        finally:
+            smtp.close()
+
+    async def _one(self, smtp: aiosmtplib.SMTP, sender: str, message: Message) -> Result:
+        """One message on an open session without pipelining."""
+        try:
+            await smtp.sendmail(sender, [message.email or ""], self._raw(message))
         except aiosmtplib.SMTPRecipientsRefused:
             return Result("permanent", "recipient refused")
         except aiosmtplib.SMTPResponseException as exc:
-            outcome: Outcome = "permanent" if 500 <= exc.code < 600 else "temporary"
-            return Result(outcome, f"SMTP {exc.code}")
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return _smtp_result(exc.code)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
             return Result("temporary", exc.__class__.__name__)
         return Result("sent")
+
+
+def _smtp_result(code: int, what: str = "SMTP") -> Result:
+    return Result("permanent" if 500 <= code < 600 else "temporary", f"{what} {code}")
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f<>]")
+
+
+class _Replies(asyncio.Protocol):
+    """The session's transport after aiosmtplib set it up (TLS, login): replies as lines."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self.reader = reader
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed_data(data)
+
+    def eof_received(self) -> bool:
+        self.reader.feed_eof()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.reader.feed_eof()
+
+
+class _Pipeline:
+    """RFC 2920: MAIL, RCPT and DATA go in one write; the message content, its final dot and
+    the next message's MAIL, RCPT, DATA in the next: one round trip per message.
+
+    aiosmtplib reads one reply per command it writes, so the pipelined part reads the replies
+    itself from the transport aiosmtplib opened (after STARTTLS and AUTH).
+    """
+
+    def __init__(self, transport: asyncio.BaseTransport, timeout: float) -> None:
+        self.reader = asyncio.StreamReader()
+        transport.set_protocol(_Replies(self.reader))
+        self.transport: asyncio.WriteTransport = transport  # type: ignore[assignment]
+        self.timeout = timeout
+
+    async def reply(self) -> int:
+        while True:
+            line = await asyncio.wait_for(self.reader.readline(), self.timeout)
+            if len(line) < 4 or not line[:3].isdigit():
+                raise aiosmtplib.SMTPServerDisconnected("no reply")
+            if line[3:4] != b"-":
+                return int(line[:3])
+
+    async def send(self, sender: str, mails: list[tuple[str, bytes]]) -> list[Result]:
+        results: list[Result] = []
+
+        def envelope(i: int) -> bytes:
+            if i >= len(mails):
+                return b""
+            return f"MAIL FROM:<{sender}>\r\nRCPT TO:<{mails[i][0]}>\r\nDATA\r\n".encode()
+
+        bad = {i for i, (to, _) in enumerate(mails) if not to or _UNSAFE.search(to + sender)}
+        try:
+            i = 0
+            while i < len(mails) and i in bad:
+                results.append(Result("permanent", "recipient refused"))
+                i += 1
+            self.transport.write(envelope(i))
+            while i < len(mails):
+                mail, rcpt, data = await self.reply(), await self.reply(), await self.reply()
+                nxt = i + 1
+                skipped = []
+                while nxt < len(mails) and nxt in bad:
+                    skipped.append(Result("permanent", "recipient refused"))
+                    nxt += 1
+                if data == 354 and mail == 250 and rcpt in (250, 251):
+                    self.transport.write(_dot_stuffed(mails[i][1]) + b".\r\n" + envelope(nxt))
+                    done = await self.reply()
+                    results.append(Result("sent") if done == 250 else _smtp_result(done))
+                else:
+                    # the transaction failed: end it (an empty message if DATA was accepted)
+                    self.transport.write(
+                        (b".\r\n" if data == 354 else b"") + b"RSET\r\n" + envelope(nxt)
+                    )
+                    for _ in range(2 if data == 354 else 1):
+                        await self.reply()
+                    if rcpt >= 500:
+                        results.append(Result("permanent", "recipient refused"))
+                    else:
+                        results.append(_smtp_result(max(mail, rcpt, data)))
+                results.extend(skipped)
+                i = nxt
+            self.transport.write(b"QUIT\r\n")
+        except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
+            # the session broke: what got no final reply is tried again later (same Message-ID)
+            lost = Result("temporary", exc.__class__.__name__)
+            results.extend([lost] * (len(mails) - len(results)))
+        return results
+
+
+def _dot_stuffed(raw: bytes) -> bytes:
+    raw = re.sub(rb"(?:\r\n|\n|\r(?!\n))", b"\r\n", raw)
+    if not raw.endswith(b"\r\n"):
+        raw += b"\r\n"
+    return re.sub(rb"(?m)^\.", b"..", raw)
 
 
 class LogChannel:
@@ -156,11 +354,12 @@ class RateLimiter:
         self.next_at: dict[str, float] = {}
         self.lock = asyncio.Lock()
 
-    async def wait(self, channel: str) -> None:
+    async def wait(self, channel: str, n: int = 1) -> None:
+        """Until ``n`` more messages may go on ``channel`` (a batch waits for all of them)."""
         async with self.lock:
             now = time.monotonic()
             at = max(now, self.next_at.get(channel, now))
-            self.next_at[channel] = at + self.intervals.get(channel, self.interval)
+            self.next_at[channel] = at + n * self.intervals.get(channel, self.interval)
         if at > now:
             await asyncio.sleep(at - now)
 
@@ -168,7 +367,11 @@ class RateLimiter:
 def enabled_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
     """Channels whose settings are present; ``log`` in demo and test."""
     channels: dict[str, Channel] = {}
-    if settings.portal_notify_url:
+    if settings.portal_notify_url and settings.portal_batch_url:
+        channels["portal"] = PortalBatchChannel(
+            settings.portal_notify_url, settings.portal_batch_url, client
+        )
+    elif settings.portal_notify_url:
         channels["portal"] = HttpChannel("portal", settings.portal_notify_url, client)
     if settings.smtp_host:
         channels["email"] = EmailChannel(settings)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     Uuid,
@@ -33,6 +34,14 @@ class OutreachTask(Base):
             "id",
             postgresql_where=text("status = 'pending'"),
         ),
+        # a planner claims the due tasks of the person-key partition it holds
+        Index(
+            "ix_outreach_tasks_part_due",
+            "person_part",
+            "run_after",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -45,6 +54,8 @@ class OutreachTask(Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     planned_at: Mapped[datetime | None]
+    # the partition of the record's person key (0–15, repository.PLANNER_PARTS)
+    person_part: Mapped[int] = mapped_column(SmallInteger, server_default="0")
 
 
 class Invitation(Base):

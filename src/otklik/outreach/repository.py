@@ -36,8 +36,9 @@ from otklik.registry.models import Organization, OrganizationType, Region, Servi
 ENQUEUE_FUNCTION = "outreach_enqueue_tasks"
 ENQUEUE_BODY = """
 BEGIN
-  INSERT INTO outreach_tasks (service_record_id, run_after)
-  SELECT id, received_at FROM new_records WHERE channel <> 'history';
+  INSERT INTO outreach_tasks (service_record_id, run_after, person_part)
+  SELECT id, received_at, get_byte(person_key, 0) >> 4 FROM new_records
+  WHERE channel <> 'history';
   RETURN NULL;
 END """
 
@@ -47,7 +48,7 @@ CLAIM_TASKS = text(
     """
     WITH claimed AS (
       SELECT id, service_record_id FROM outreach_tasks
-      WHERE status = 'pending' AND run_after <= :now
+      WHERE status = 'pending' AND person_part = :part AND run_after <= :now
       ORDER BY run_after, id
       LIMIT :limit
       FOR UPDATE SKIP LOCKED
@@ -127,18 +128,61 @@ QUEUE_REMINDERS = text(
 )
 
 
-PLANNER_LOCK = 882_0301  # one planner at a time: the fatigue budget is read, then spent
+# Planners are partitioned by person key: the budget of person k is read and spent only by
+# the planner holding the advisory lock (PLANNER_LOCK, partition of k). Partition = the high
+# four bits of the key's first byte (keys are HMACs: uniform); the queue's trigger stores it.
+PLANNER_LOCK = 882_0301
+PLANNER_PARTS = 16
 
 
-async def try_planner_lock(session: AsyncSession) -> bool:
-    """Held until the transaction ends; False while another planner holds it."""
-    return bool(
-        await session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PLANNER_LOCK})
+def partition(person_key: bytes) -> int:
+    return person_key[0] >> 4
+
+
+# A random partition with due tasks whose lock is free; the lock is taken (until the
+# transaction ends). OFFSET 0 keeps the lock call out of the subquery: only busy partitions
+# are tried, and LIMIT stops at the first one taken.
+TAKE_PARTITION = text(
+    """
+    SELECT p FROM (
+      SELECT p FROM generate_series(0, :parts - 1) p
+      WHERE p <> ALL(CAST(:held AS int[])) AND EXISTS (SELECT 1 FROM outreach_tasks
+                    WHERE status = 'pending' AND person_part = p AND run_after <= :now)
+      ORDER BY random() OFFSET 0
+    ) busy
+    WHERE pg_try_advisory_xact_lock(:lock, p)
+    LIMIT 1
+    """
+)
+
+
+async def take_partition(
+    session: AsyncSession, now: datetime, held: Sequence[int] = ()
+) -> int | None:
+    """Another partition (not in ``held``) with due tasks, locked for this transaction; None
+    when none is free."""
+    params = {"parts": PLANNER_PARTS, "now": now, "lock": PLANNER_LOCK, "held": list(held)}
+    got = await session.scalar(TAKE_PARTITION, params)
+    return None if got is None else int(got)
+
+
+async def take_partitions(session: AsyncSession, parts: Sequence[int]) -> set[int]:
+    """Those of ``parts`` whose locks this transaction now holds (never waits)."""
+    if not parts:
+        return set()
+    rows = await session.scalars(
+        text(
+            "SELECT p FROM unnest(CAST(:parts AS int[])) p"
+            " WHERE pg_try_advisory_xact_lock(:lock, p)"
+        ),
+        {"parts": list(parts), "lock": PLANNER_LOCK},
     )
+    return {int(p) for p in rows}
 
 
-async def claim_tasks(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
-    return list((await session.execute(CLAIM_TASKS, {"now": now, "limit": limit})).all())
+async def claim_tasks(session: AsyncSession, now: datetime, limit: int, part: int) -> list[Any]:
+    params = {"now": now, "limit": limit, "part": part}
+    return list((await session.execute(CLAIM_TASKS, params)).all())
 
 
 def _ids(name: str, values: Sequence[Any], item: Any = BigInteger) -> Any:
@@ -291,24 +335,33 @@ async def delivery_row(session: AsyncSession, delivery_id: int) -> Any:
 
 
 async def mark_sent(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """rows: id, invitation_id, kind, now, reminder_at."""
+    """rows: id, invitation_id, kind, now, reminder_at (one ``now`` and ``reminder_at``)."""
     if not rows:
         return
+    params = {
+        "ids": [r["id"] for r in rows],
+        "invitations": [r["invitation_id"] for r in rows],
+        "invite": [r["kind"] == "invite" for r in rows],
+        "now": rows[0]["now"],
+        "reminder_at": rows[0]["reminder_at"],
+    }
     await session.execute(
         text(
-            "UPDATE deliveries SET status = 'sent', sent_at = :now, attempts = attempts + 1, "
-            "error = NULL WHERE id = :id"
+            "UPDATE deliveries SET status = 'sent', sent_at = :now, attempts = attempts + 1,"
+            " error = NULL WHERE id = ANY(CAST(:ids AS bigint[]))"
         ),
-        rows,
+        params,
     )
     await session.execute(
         text(
-            "UPDATE invitations SET sent_at = coalesce(sent_at, :now),"
-            " status = CASE WHEN status IN ('queued', 'failed') THEN 'sent' ELSE status END,"
-            " reminder_at = CASE WHEN :kind = 'invite' THEN :reminder_at ELSE reminder_at END"
-            " WHERE id = :invitation_id"
+            "UPDATE invitations i SET sent_at = coalesce(i.sent_at, :now),"
+            " status = CASE WHEN i.status IN ('queued', 'failed') THEN 'sent' ELSE i.status END,"
+            " reminder_at = CASE WHEN u.invite THEN :reminder_at ELSE i.reminder_at END"
+            " FROM (SELECT id, bool_or(invite) AS invite FROM unnest(CAST(:invitations AS"
+            " bigint[]), CAST(:invite AS boolean[])) AS x(id, invite) GROUP BY id) u"
+            " WHERE i.id = u.id"
         ),
-        rows,
+        params,
     )
 
 
@@ -316,17 +369,25 @@ async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     """rows: id, invitation_id, now (the log channel, or a channel's confirmation)."""
     if not rows:
         return
+    params = {
+        "ids": [r["id"] for r in rows],
+        "invitations": [r["invitation_id"] for r in rows],
+        "now": rows[0]["now"],
+    }
     await session.execute(
-        text("UPDATE deliveries SET status = 'delivered', delivered_at = :now WHERE id = :id"),
-        rows,
+        text(
+            "UPDATE deliveries SET status = 'delivered', delivered_at = :now"
+            " WHERE id = ANY(CAST(:ids AS bigint[]))"
+        ),
+        params,
     )
     await session.execute(
         text(
             "UPDATE invitations SET delivered_at = coalesce(delivered_at, :now),"
             " status = CASE WHEN status IN ('queued', 'sent') THEN 'delivered' ELSE status END"
-            " WHERE id = :invitation_id"
+            " WHERE id = ANY(CAST(:invitations AS bigint[]))"
         ),
-        rows,
+        params,
     )
 
 

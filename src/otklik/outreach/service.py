@@ -25,6 +25,7 @@ from otklik.kit.pii import PiiVault
 from otklik.outreach import repository
 from otklik.outreach.channels import (
     ACCEPTED_IS_DELIVERED,
+    BatchChannel,
     Channel,
     Message,
     RateLimiter,
@@ -167,6 +168,16 @@ def _invite_or_reason(
     return order or "no_channel"
 
 
+def _confirmed_targets(task: Any, people: dict[int, list[Any]]) -> list[Any]:
+    """Who is invited for a record: an adult, or a child's representatives; only those with a
+    confirmed portal account (the others are never invited)."""
+    return [
+        c
+        for c in people[task.record_id]
+        if (c.position == 0) != task.is_minor and c.portal_account_confirmed
+    ]
+
+
 def _decide(
     settings: Settings,
     now: datetime,
@@ -180,8 +191,7 @@ def _decide(
     rates = settings.sampling_rates
     window = settings.quiet_hours or (0, 0)
     for t in tasks:
-        targets = [c for c in people[t.record_id] if (c.position == 0) != t.is_minor]
-        confirmed = [c for c in targets if c.portal_account_confirmed]
+        confirmed = _confirmed_targets(t, people)
         rate = rates.get(f"service:{t.service_code}", rates.get(f"type:{t.type_code}", 1.0))
         reason = None
         if not confirmed:
@@ -225,16 +235,33 @@ async def plan(
     Reads and writes are set-based: a handful of statements per batch, whatever its size.
     """
     now = now or now_utc()
-    # Two planners at once could each find a person's budget unspent and both invite:
-    # planning is serialized (a batch of 5 000 is a handful of statements; delivery scales out).
-    if not await repository.try_planner_lock(session):
-        return 0
-    tasks = await repository.claim_tasks(session, now, limit)
+    # Planners are partitioned by person key (repository.PLANNER_PARTS): a person's budget is
+    # read and spent only under the lock of their partition, so several planners can run at
+    # once and still never both find the same budget unspent. A batch takes free partitions
+    # with due work one after another until it is full.
+    mine: list[int] = []
+    tasks: list[Any] = []
+    while len(tasks) < limit:
+        part = await repository.take_partition(session, now, mine)
+        if part is None:
+            break
+        mine.append(part)
+        tasks += await repository.claim_tasks(session, now, limit - len(tasks), part)
     if not tasks:
         return 0
+    tasks.sort(key=lambda t: t.id)  # decided in the order records arrived, as ever
     people: dict[int, list[Any]] = defaultdict(list)
     for c in await repository.contacts_for(session, [t.record_id for t in tasks]):
         people[c.service_record_id].append(c)
+    # a child's representatives may be in other partitions: those locks are taken too if free;
+    # a task whose people's partitions another planner holds stays pending for a later batch
+    parts = {
+        t.id: {repository.partition(c.person_key) for c in _confirmed_targets(t, people)}
+        for t in tasks
+    }
+    others = sorted(set().union(*parts.values()) - set(mine))
+    held = set(mine) | await repository.take_partitions(session, others)
+    tasks = [t for t in tasks if parts[t.id] <= held]
     budget = await _budget(session, settings, now, people)
     d = _decide(settings, now, tasks, people, budget)
     expires = now + timedelta(days=settings.invitation_days)
@@ -327,23 +354,10 @@ async def deliver(
     rows = await repository.claim_deliveries(session, now, settings.delivery_batch)
     if not rows:
         return 0
-    gate = asyncio.Semaphore(concurrency)
-
-    async def send(out: Outbound) -> Result:
-        if out.message is None:
-            return Result("permanent", "контактные данные удалены")
-        channel = channels.get(out.row.channel)
-        if channel is None:
-            return Result("permanent", "канал отключён")
-        async with gate:
-            if limiter:
-                await limiter.wait(out.row.channel)
-            return await channel.send(out.message)
-
     batch = [Outbound(r, _message(r, settings, vault)) for r in rows]
     probes, held = _probes(batch)
     now_sent = [o for o in batch if o.row.id not in held]
-    results = list(await asyncio.gather(*(send(o) for o in now_sent)))
+    results = await _send(now_sent, channels, limiter, concurrency)
     # a probe that failed for now: the retries held back on its channel wait out a backoff too
     failed = {
         o.row.channel: r
@@ -356,6 +370,51 @@ async def deliver(
             results.append(Result("temporary", failed[o.row.channel].error))
     await _record(session, settings, now_sent, results, now)
     return len(rows)
+
+
+async def _send(
+    batch: list[Outbound],
+    channels: dict[str, Channel],
+    limiter: RateLimiter | None,
+    concurrency: int,
+) -> list[Result]:
+    """Results in the order of ``batch``: a channel that takes batches gets all its messages
+    at once (the portal's batch endpoint, one SMTP session), the others one request each."""
+    results: list[Result | None] = [None] * len(batch)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, o in enumerate(batch):
+        if o.message is None:
+            results[i] = Result("permanent", "контактные данные удалены")
+        elif o.row.channel not in channels:
+            results[i] = Result("permanent", "канал отключён")
+        else:
+            groups[o.row.channel].append(i)
+    gate = asyncio.Semaphore(concurrency)
+
+    messages = {i: o.message for i, o in enumerate(batch) if o.message is not None}
+
+    async def one(i: int, channel: Channel) -> None:
+        async with gate:
+            if limiter:
+                await limiter.wait(channel.name)
+            results[i] = await channel.send(messages[i])
+
+    async def many(ids: list[int], channel: BatchChannel) -> None:
+        if limiter:
+            await limiter.wait(channel.name, len(ids))
+        got = await channel.send_many([messages[i] for i in ids])
+        for i, r in zip(ids, got, strict=True):
+            results[i] = r
+
+    work = []
+    for name, ids in groups.items():
+        channel = channels[name]
+        if isinstance(channel, BatchChannel):
+            work.append(many(ids, channel))
+        else:
+            work.extend(one(i, channel) for i in ids)
+    await asyncio.gather(*work)
+    return [r or Result("temporary", "не отправлено") for r in results]
 
 
 def _probes(batch: list[Outbound]) -> tuple[set[int], set[int]]:
