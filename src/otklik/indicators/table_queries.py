@@ -38,8 +38,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators.methodology import Methodology
-from otklik.indicators.models import IndicatorRollup
-from otklik.indicators.repository import ORG_SCOPE, counts_source, moscow_bounds
+from otklik.indicators.models import IndicatorSummary
+from otklik.indicators.repository import ORG_SCOPE, counts_source, grain_for, moscow_bounds
+from otklik.indicators.rollup import SUMMARY_CODES
 from otklik.intake.models import ServiceRecord
 from otklik.kit.pagination import like_pattern
 from otklik.kit.scope import Scope, ScopeKind, apply_scope
@@ -69,16 +70,16 @@ class Filters:
 async def population(session: AsyncSession, year: int) -> list[Any]:
     """Every organization with its questionnaires per month of ``year`` (whole country: the
     protection of a table never depends on who looks at it)."""
-    r, o = IndicatorRollup, Organization
+    r, o = IndicatorSummary.__table__.c, Organization
     month = cast(func.extract("month", r.day), Integer)
     months = (
         select(
             r.organization_id.label("oid"),
             func.array_agg(month).label("months"),
-            func.array_agg(r.n).label("counts"),
+            func.array_agg(r.resp).label("counts"),
         )
-        .where(r.grain == "m", r.code == "*", r.day.between(date(year, 1, 1), date(year, 12, 31)))
-        .where(r.n > 0)
+        .where(r.grain == "m", r.day.between(date(year, 1, 1), date(year, 12, 31)))
+        .where(r.resp > 0)
         .group_by(r.organization_id)
         .subquery()
     )
@@ -90,20 +91,56 @@ async def population(session: AsyncSession, year: int) -> list[Any]:
 
 async def population_fingerprint(session: AsyncSession, year: int) -> tuple[int, int, int]:
     """A cheap digest of the year's questionnaire counts per organization (the year rows of the
-    rollup): equal digests, equal population, so its protection can be reused."""
-    r = IndicatorRollup
+    summary): equal digests, equal population, so its protection can be reused."""
+    r = IndicatorSummary.__table__.c
     stmt = select(
-        func.coalesce(func.sum(r.n), 0),
-        func.count(),
-        func.coalesce(func.sum(r.organization_id * r.n), 0),
-    ).where(r.grain == "y", r.code == "*", r.day == date(year, 1, 1))
+        func.coalesce(func.sum(r.resp), 0),
+        func.count().filter(r.resp != 0),
+        func.coalesce(func.sum(r.organization_id * r.resp), 0),
+    ).where(r.grain == "y", r.day == date(year, 1, 1))
     row = (await session.execute(stmt)).one()
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def _sums(m: Methodology, start: date, end: date, name: str, scope: Scope) -> CTE:
+def _summary_sums(
+    m: Methodology, grain: str, start: date, end: date, name: str, scope: Scope
+) -> CTE:
+    """``_sums`` from the summary rows (one per organization and month or year): the same sums,
+    read without pivoting the rollup."""
+    t = IndicatorSummary.__table__.c
+    cols: list[Any] = [
+        t.organization_id.label("oid"),
+        func.sum(t.resp).label("resp"),
+        func.sum(t.s_overall).label("s_overall"),
+        func.sum(t.n_overall).label("n_overall"),
+    ]
+    for q in m.integral_weights:
+        cols += [func.sum(t[f"{p}_{q}"]).label(f"{p}_{q}") for p in ("n", "s", "ss")]
+    cols += [
+        func.sum(t.ri_n).label("n_resp_integral"),
+        func.sum(t.ri_s).label("s_resp_integral"),
+        func.sum(t.ri_ss).label("ss_resp_integral"),
+    ]
+    stmt = (
+        select(*cols).where(t.grain == grain, t.day.between(start, end)).group_by(t.organization_id)
+    )
+    orgs = apply_scope(select(Organization.id), scope, ORG_SCOPE)
+    if orgs.whereclause is not None:  # only restrict when something restricts
+        stmt = stmt.where(t.organization_id.in_(orgs))
+    return stmt.cte(name)
+
+
+def _sums(
+    m: Methodology, start: date, end: date, name: str, scope: Scope, summary: bool = True
+) -> CTE:
     """Per organization in scope: responses, the integral items' sums and the moments of the
-    respondents' own integrals (``*integral`` rows: the ranking's sampling variance)."""
+    respondents' own integrals (``*integral`` rows: the ranking's sampling variance).
+
+    Whole months and years of a methodology whose items are all in the summary read the
+    summary rows; anything else pivots the rollup (or the answers) here."""
+    grain = grain_for(start, end)
+    if summary and grain is not None and {*m.integral_weights, "overall"} <= set(SUMMARY_CODES):
+        return _summary_sums(m, grain, start, end, name, scope)
     d = counts_source(start, end).c
     sq = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
     # Sums of int4 accumulate in int8 (sums of the bigint total would go through numeric, far
@@ -199,16 +236,19 @@ def type_priors(nation: CTE, m: Methodology) -> CTE:
     )
 
 
-def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Select[Any]:
+def organization_rows(
+    m: Methodology, w: Window, scope: Scope, f: Filters, *, summary: bool = True
+) -> Select[Any]:
     """Every organization in scope with its shown figures (one row each, not yet ordered).
+    ``summary=False`` pivots the rollup instead of reading the summary rows (tests compare).
 
     Binds ``hidden_ids`` (rows hidden in this period's table) and ``prev_hidden_ids`` (hidden in
     the previous year's table: their baseline, hence target, is not shown).
     """
     o, t, r = Organization, OrganizationType, Region
-    cur = _sums(m, w.start, w.end, "cur", scope)
-    ytd = cur if w.ytd_start == w.start else _sums(m, w.ytd_start, w.end, "ytd", scope)
-    prev = _sums(m, w.prev_start, w.prev_end, "prev", scope)
+    cur = _sums(m, w.start, w.end, "cur", scope, summary)
+    ytd = cur if w.ytd_start == w.start else _sums(m, w.ytd_start, w.end, "ytd", scope, summary)
+    prev = _sums(m, w.prev_start, w.prev_end, "prev", scope, summary)
     hidden = o.id == any_(IDS)
     base = (
         select(
@@ -242,7 +282,7 @@ def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Se
     nation = (
         cur
         if scope.kind is ScopeKind.country
-        else _sums(m, w.start, w.end, "nation", Scope.country())
+        else _sums(m, w.start, w.end, "nation", Scope.country(), summary)
     )
     g = type_priors(nation, m)
     return _shrunk_and_status(apply_scope(base, scope, ORG_SCOPE).cte("base"), g, m, w, f)
@@ -363,11 +403,17 @@ async def band_counts(
 
 
 async def region_rows(
-    session: AsyncSession, m: Methodology, w: Window, scope: Scope, hidden_ids: list[int]
+    session: AsyncSession,
+    m: Methodology,
+    w: Window,
+    scope: Scope,
+    hidden_ids: list[int],
+    *,
+    summary: bool = True,
 ) -> list[Any]:
     """Per region: pooled integral (summed counts) and the unweighted (344н) mean of its
     organizations' shown values, both exact (rounded when shown)."""
-    cur = _sums(m, w.start, w.end, "cur", scope)
+    cur = _sums(m, w.start, w.end, "cur", scope, summary)
     o, r = Organization, Region
     pooled_c: Any = {"resp": func.sum(cur.c.resp)}
     for q in m.integral_weights:
