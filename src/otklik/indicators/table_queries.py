@@ -108,26 +108,29 @@ def _summary_sums(
     """``_sums`` from the summary rows (one per organization and month or year): the same sums,
     read without pivoting the rollup."""
     t = IndicatorSummary.__table__.c
+    # a year, or one month: one summary row per organization, read as it is (no aggregation)
+    one = start.year == end.year and (grain == "y" or start.month == end.month)
+    agg: Any = (lambda c: c) if one else func.sum
     cols: list[Any] = [
         t.organization_id.label("oid"),
-        func.sum(t.resp).label("resp"),
-        func.sum(t.s_overall).label("s_overall"),
-        func.sum(t.n_overall).label("n_overall"),
+        agg(t.resp).label("resp"),
+        agg(t.s_overall).label("s_overall"),
+        agg(t.n_overall).label("n_overall"),
     ]
     for q in m.integral_weights:
-        cols += [func.sum(t[f"{p}_{q}"]).label(f"{p}_{q}") for p in ("n", "s", "ss")]
+        cols += [agg(t[f"{p}_{q}"]).label(f"{p}_{q}") for p in ("n", "s", "ss")]
     cols += [
-        func.sum(t.ri_n).label("n_resp_integral"),
-        func.sum(t.ri_s).label("s_resp_integral"),
-        func.sum(t.ri_ss).label("ss_resp_integral"),
+        agg(t.ri_n).label("n_resp_integral"),
+        agg(t.ri_s).label("s_resp_integral"),
+        agg(t.ri_ss).label("ss_resp_integral"),
     ]
-    stmt = (
-        select(*cols).where(t.grain == grain, t.day.between(start, end)).group_by(t.organization_id)
-    )
+    stmt = select(*cols).where(t.grain == grain, t.day.between(start, end))
+    if not one:
+        stmt = stmt.group_by(t.organization_id)
     orgs = apply_scope(select(Organization.id), scope, ORG_SCOPE)
     if orgs.whereclause is not None:  # only restrict when something restricts
         stmt = stmt.where(t.organization_id.in_(orgs))
-    return stmt.cte(name)
+    return _with_integral(stmt, m, name)
 
 
 def _sums(
@@ -169,7 +172,14 @@ def _sums(
     orgs = apply_scope(select(Organization.id), scope, ORG_SCOPE)
     if orgs.whereclause is not None:  # only restrict when something restricts
         stmt = stmt.where(d.organization_id.in_(orgs))
-    return stmt.cte(name)
+    return _with_integral(stmt, m, name)
+
+
+def _with_integral(stmt: Select[Any], m: Methodology, name: str) -> CTE:
+    """The per-organization sums with their integral index ``x`` (exact ``numeric``), computed
+    once per organization (MATERIALIZED) however often the statement reads it."""
+    inner = stmt.subquery(f"{name}_sums")
+    return select(inner, integral_expr(inner.c, m).label("x")).cte(name).prefix_with("MATERIALIZED")
 
 
 def _exact(s: Any, n: Any) -> Any:
@@ -209,7 +219,7 @@ def type_priors(nation: CTE, m: Methodology) -> CTE:
     rows = (
         select(
             o.type_code,
-            cast(integral_expr(nation.c, m), Float).label("x"),
+            cast(nation.c.x, Float).label("x"),
             cast(nation.c.n_resp_integral, Float).label("n"),
             nation.c.s_resp_integral.label("s"),
             nation.c.ss_resp_integral.label("ss"),
@@ -261,15 +271,15 @@ def organization_rows(
             r.name.label("region_name"),
             func.coalesce(cur.c.resp, 0).label("resp"),
             hidden.label("hidden"),
-            case((~hidden, shown(integral_expr(cur.c, m)))).label("integral"),
+            case((~hidden, shown(cur.c.x))).label("integral"),
             case(
                 (
                     and_(~hidden, cur.c.resp >= m.min_n, cur.c.n_overall >= m.min_n),
                     shown(_exact(cur.c.s_overall, cur.c.n_overall)),
                 )
             ).label("overall"),
-            shown(integral_expr(ytd.c, m)).label("ytd"),
-            case((~(o.id == any_(PREV_IDS)), shown(integral_expr(prev.c, m)))).label("baseline"),
+            shown(ytd.c.x).label("ytd"),
+            case((~(o.id == any_(PREV_IDS)), shown(prev.c.x))).label("baseline"),
             func.coalesce(cur.c.n_resp_integral, 0).label("n_resp_integral"),
         )
         .join(t, t.code == o.type_code)
@@ -285,7 +295,10 @@ def organization_rows(
         else _sums(m, w.start, w.end, "nation", Scope.country(), summary)
     )
     g = type_priors(nation, m)
-    return _shrunk_and_status(apply_scope(base, scope, ORG_SCOPE).cte("base"), g, m, w, f)
+    # MATERIALIZED: each organization's integral (numeric) is computed once, not once per
+    # place the inlined expression appears (shrinkage, status, sort key, bands)
+    based = apply_scope(base, scope, ORG_SCOPE).cte("base").prefix_with("MATERIALIZED")
+    return _shrunk_and_status(based, g, m, w, f)
 
 
 def _shrunk_and_status(b: CTE, g: CTE, m: Methodology, w: Window, f: Filters) -> Select[Any]:
@@ -366,7 +379,7 @@ async def organization_page(
     ``edges``, the same statement counts the organizations per band of the shown integral
     index over all its rows (``band_counts``); None when the page is past the end.
     """
-    sub = stmt.subquery()
+    sub = stmt.cte("org_rows").prefix_with("MATERIALIZED")  # each row's figures computed once
     key = SORTS.get(sort.removeprefix("-"), "shrunk")
     col = sub.c[key]
     desc = sort.startswith("-") if sort else True
@@ -420,7 +433,7 @@ async def region_rows(
         for p in ("n", "s"):
             pooled_c[f"{p}_{q}"] = func.sum(cur.c[f"{p}_{q}"])
     # the 344н mean averages the values the organizations table shows (hidden rows left out)
-    per_org = case((~(o.id == any_(IDS)), shown(integral_expr(cur.c, m))))
+    per_org = case((~(o.id == any_(IDS)), shown(cur.c.x)))
     stmt = (
         select(
             r.code,
