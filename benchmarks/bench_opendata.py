@@ -89,7 +89,7 @@ async def generate(url: str) -> None:
             await conn.execute(text(sql), {"orgs": ORGS})
         base = (await conn.execute(text("SELECT min(id) FROM organizations"))).scalar_one()
         await conn.execute(text(GENERATE[4]), {"n": RESPONSES, "base": base, "orgs": ORGS})
-        await conn.execute(text(GENERATE[5]))
+        await conn.execute(text(GENERATE[5]), {"n": RESPONSES, "base": base, "orgs": ORGS})
         for sql in GENERATE[6:8]:
             await conn.execute(text(sql))
     async with db.transaction(db.session_factory(engine)) as s:

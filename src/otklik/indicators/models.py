@@ -5,10 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Float, Index, Integer, String, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Float,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from otklik.indicators.rollup import SUMMARY_CODES
 from otklik.kit.models import Base
 
 
@@ -54,6 +65,30 @@ class IndicatorRollup(Base):
     # integrals (weighted mean of the integral items each answered; default version's weights)
     isum: Mapped[float] = mapped_column(Float, server_default="0")
     isumsq: Mapped[float] = mapped_column(Float, server_default="0")
+
+
+class IndicatorSummary(Base):
+    """Per grain, period start and organization: the rollup's rows of ``rollup.SUMMARY_CODES``
+    pivoted into columns (``resp`` questionnaires; ``ri_*`` the respondents' integral moments;
+    ``n_q``, ``s_q``, ``ss_q`` per item). Kept by statement-level triggers on
+    ``indicator_rollup`` in the same transaction; the published tables read it (one row per
+    organization) instead of pivoting the rollup. Columns: ``rollup.SUMMARY_COLUMNS``."""
+
+    __tablename__ = "indicator_summary"
+    # the per-code columns n_q, s_q, ss_q (Table accepts extra columns among its arguments)
+    __table_args__ = tuple(
+        Column(f"{p}_{code}", Integer, nullable=False)
+        for code in SUMMARY_CODES
+        for p in ("n", "s", "ss")
+    )
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    resp: Mapped[int] = mapped_column(Integer)
+    ri_n: Mapped[int] = mapped_column(Integer)
+    ri_s: Mapped[float] = mapped_column(Float)
+    ri_ss: Mapped[float] = mapped_column(Float)
 
 
 class Signal(Base):

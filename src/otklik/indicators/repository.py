@@ -28,7 +28,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators import rollup
-from otklik.indicators.models import IndicatorRollup, MethodologyVersion, Signal
+from otklik.indicators.models import (
+    IndicatorRollup,
+    IndicatorSummary,
+    MethodologyVersion,
+    Signal,
+)
 from otklik.intake.models import ServiceRecord
 from otklik.kit.clock import MOSCOW
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
@@ -416,9 +421,15 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     Whole years, because a year's and a month's rows depend on every day in them.
     """
     start, end = date(start.year, 1, 1), date(end.year, 12, 31)
+    days = {"start": start, "end": end}
+    # the summary is pivoted once from the rebuilt rollup, not row by row by its triggers
+    await session.execute(text(rollup.SUMMARY_OFF), {"on": "on"})
     await session.execute(delete(IndicatorRollup).where(IndicatorRollup.day.between(start, end)))
+    await session.execute(delete(IndicatorSummary).where(IndicatorSummary.day.between(start, end)))
     await session.execute(text(rollup.REBUILD_WORK_MEM))
-    result = await session.execute(text(rollup.REBUILD), {"start": start, "end": end})
+    result = await session.execute(text(rollup.REBUILD), days)
+    await session.execute(text(rollup.SUMMARY_REBUILD), days)
+    await session.execute(text(rollup.SUMMARY_OFF), {"on": "off"})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -161,3 +161,94 @@ ORDER BY 1, 2, 3, 4
 """
 # The aggregation holds ~1.7 M groups at 20 000 organizations: in memory, not spilled to disk.
 REBUILD_WORK_MEM = "SET LOCAL work_mem = '256MB'"
+
+# The summary: one row per grain, period start and organization with the rollup's rows of the
+# codes below pivoted into columns (``resp`` = code ``*``; ``ri_n``, ``ri_s``, ``ri_ss`` = the
+# ``*integral`` moments; per code q: ``n_q`` answers, ``s_q`` their sum, ``ss_q`` their sum of
+# squares). Published tables read 20 000 of these rows for the country instead of pivoting
+# 160 000 rollup rows per request. Statement-level triggers on ``indicator_rollup`` itself
+# add the difference of every rollup statement (new rows minus old rows), so whatever keeps
+# the rollup keeps the summary in the same transaction; the rebuild switches them off
+# (``otklik.summary_off``) and pivots the rebuilt rollup in one statement instead. A
+# methodology version with an item outside ``SUMMARY_CODES`` is read from the rollup.
+SUMMARY_CODES = (
+    "overall",
+    "organization",
+    "comfort",
+    "staff",
+    "information",
+    "accessibility",
+    "recommend",
+)
+SUMMARY_COLUMNS = (
+    "resp",
+    "ri_n",
+    "ri_s",
+    "ri_ss",
+    *(f"{p}_{c}" for c in SUMMARY_CODES for p in ("n", "s", "ss")),
+)
+_SQ = "n1 + 4 * n2 + 9 * n3 + 16 * n4 + 25 * n5"
+
+
+def _pivot() -> str:
+    """The summary's columns as aggregates of rollup-shaped rows d(code, n, total, sq, isum,
+    isumsq), grouped by grain, day and organization."""
+    cols = [
+        "coalesce(sum(n) FILTER (WHERE code = '*'), 0)",
+        "coalesce(sum(n) FILTER (WHERE code = '*integral'), 0)",
+        "coalesce(sum(isum) FILTER (WHERE code = '*integral'), 0)",
+        "coalesce(sum(isumsq) FILTER (WHERE code = '*integral'), 0)",
+    ]
+    for c in SUMMARY_CODES:
+        cols += [f"coalesce(sum({x}) FILTER (WHERE code = '{c}'), 0)" for x in ("n", "total", "sq")]
+    return ", ".join(cols)
+
+
+_CODES_IN = "code IN ('*', '*integral', " + ", ".join(f"'{c}'" for c in SUMMARY_CODES) + ")"
+_ROWS_NEW = (
+    f"SELECT grain, day, organization_id, code, n, total, {_SQ} AS sq, isum, isumsq FROM new_rows"
+)
+_ROWS_OLD = (
+    f"SELECT grain, day, organization_id, code, -n, -total, -({_SQ}), -isum, -isumsq FROM old_rows"
+)
+_SUMMARY_INTO = (
+    f"INSERT INTO indicator_summary (grain, day, organization_id, {', '.join(SUMMARY_COLUMNS)})"
+)
+_SUMMARY_ADD = ", ".join(f"{c} = indicator_summary.{c} + EXCLUDED.{c}" for c in SUMMARY_COLUMNS)
+
+
+def _summary_body(rows: str) -> str:
+    return f"""
+BEGIN
+  IF current_setting('otklik.summary_off', true) = 'on' THEN RETURN NULL; END IF;
+  {_SUMMARY_INTO}
+  SELECT grain, day, organization_id, {_pivot()}
+  FROM ({rows}) d(grain, day, organization_id, code, n, total, sq, isum, isumsq)
+  WHERE {_CODES_IN}
+  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT (grain, day, organization_id) DO UPDATE SET {_SUMMARY_ADD};
+  RETURN NULL;
+END """
+
+
+SUMMARY_BODIES = {
+    "indicator_summary_ins": _summary_body(_ROWS_NEW),
+    "indicator_summary_upd": _summary_body(f"{_ROWS_NEW} UNION ALL {_ROWS_OLD}"),
+    "indicator_summary_del": _summary_body(_ROWS_OLD),
+}
+SUMMARY_TRIGGERS = {
+    "indicator_summary_ins": "AFTER INSERT ON indicator_rollup REFERENCING NEW TABLE AS new_rows",
+    "indicator_summary_upd": (
+        "AFTER UPDATE ON indicator_rollup REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"
+    ),
+    "indicator_summary_del": "AFTER DELETE ON indicator_rollup REFERENCING OLD TABLE AS old_rows",
+}
+SUMMARY_OFF = "SELECT set_config('otklik.summary_off', :on, true)"
+# the rebuild: the summary of the rebuilt days, pivoted from the rollup in one statement
+SUMMARY_REBUILD = f"""
+{_SUMMARY_INTO}
+SELECT grain, day, organization_id, {_pivot()}
+FROM (SELECT grain, day, organization_id, code, n, total, {_SQ} AS sq, isum, isumsq
+      FROM indicator_rollup WHERE day BETWEEN :start AND :end AND {_CODES_IN}) d
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""

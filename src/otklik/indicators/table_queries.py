@@ -38,8 +38,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators.methodology import Methodology
-from otklik.indicators.models import IndicatorRollup
-from otklik.indicators.repository import ORG_SCOPE, counts_source, moscow_bounds
+from otklik.indicators.models import IndicatorSummary
+from otklik.indicators.repository import ORG_SCOPE, counts_source, grain_for, moscow_bounds
+from otklik.indicators.rollup import SUMMARY_CODES
 from otklik.intake.models import ServiceRecord
 from otklik.kit.pagination import like_pattern
 from otklik.kit.scope import Scope, ScopeKind, apply_scope
@@ -69,16 +70,16 @@ class Filters:
 async def population(session: AsyncSession, year: int) -> list[Any]:
     """Every organization with its questionnaires per month of ``year`` (whole country: the
     protection of a table never depends on who looks at it)."""
-    r, o = IndicatorRollup, Organization
+    r, o = IndicatorSummary.__table__.c, Organization
     month = cast(func.extract("month", r.day), Integer)
     months = (
         select(
             r.organization_id.label("oid"),
             func.array_agg(month).label("months"),
-            func.array_agg(r.n).label("counts"),
+            func.array_agg(r.resp).label("counts"),
         )
-        .where(r.grain == "m", r.code == "*", r.day.between(date(year, 1, 1), date(year, 12, 31)))
-        .where(r.n > 0)
+        .where(r.grain == "m", r.day.between(date(year, 1, 1), date(year, 12, 31)))
+        .where(r.resp > 0)
         .group_by(r.organization_id)
         .subquery()
     )
@@ -90,20 +91,59 @@ async def population(session: AsyncSession, year: int) -> list[Any]:
 
 async def population_fingerprint(session: AsyncSession, year: int) -> tuple[int, int, int]:
     """A cheap digest of the year's questionnaire counts per organization (the year rows of the
-    rollup): equal digests, equal population, so its protection can be reused."""
-    r = IndicatorRollup
+    summary): equal digests, equal population, so its protection can be reused."""
+    r = IndicatorSummary.__table__.c
     stmt = select(
-        func.coalesce(func.sum(r.n), 0),
-        func.count(),
-        func.coalesce(func.sum(r.organization_id * r.n), 0),
-    ).where(r.grain == "y", r.code == "*", r.day == date(year, 1, 1))
+        func.coalesce(func.sum(r.resp), 0),
+        func.count().filter(r.resp != 0),
+        func.coalesce(func.sum(r.organization_id * r.resp), 0),
+    ).where(r.grain == "y", r.day == date(year, 1, 1))
     row = (await session.execute(stmt)).one()
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def _sums(m: Methodology, start: date, end: date, name: str, scope: Scope) -> CTE:
+def _summary_sums(
+    m: Methodology, grain: str, start: date, end: date, name: str, scope: Scope
+) -> CTE:
+    """``_sums`` from the summary rows (one per organization and month or year): the same sums,
+    read without pivoting the rollup."""
+    t = IndicatorSummary.__table__.c
+    # a year, or one month: one summary row per organization, read as it is (no aggregation)
+    one = start.year == end.year and (grain == "y" or start.month == end.month)
+    agg: Any = (lambda c: c) if one else func.sum
+    cols: list[Any] = [
+        t.organization_id.label("oid"),
+        agg(t.resp).label("resp"),
+        agg(t.s_overall).label("s_overall"),
+        agg(t.n_overall).label("n_overall"),
+    ]
+    for q in m.integral_weights:
+        cols += [agg(t[f"{p}_{q}"]).label(f"{p}_{q}") for p in ("n", "s", "ss")]
+    cols += [
+        agg(t.ri_n).label("n_resp_integral"),
+        agg(t.ri_s).label("s_resp_integral"),
+        agg(t.ri_ss).label("ss_resp_integral"),
+    ]
+    stmt = select(*cols).where(t.grain == grain, t.day.between(start, end))
+    if not one:
+        stmt = stmt.group_by(t.organization_id)
+    orgs = apply_scope(select(Organization.id), scope, ORG_SCOPE)
+    if orgs.whereclause is not None:  # only restrict when something restricts
+        stmt = stmt.where(t.organization_id.in_(orgs))
+    return _with_integral(stmt, m, name)
+
+
+def _sums(
+    m: Methodology, start: date, end: date, name: str, scope: Scope, summary: bool = True
+) -> CTE:
     """Per organization in scope: responses, the integral items' sums and the moments of the
-    respondents' own integrals (``*integral`` rows: the ranking's sampling variance)."""
+    respondents' own integrals (``*integral`` rows: the ranking's sampling variance).
+
+    Whole months and years of a methodology whose items are all in the summary read the
+    summary rows; anything else pivots the rollup (or the answers) here."""
+    grain = grain_for(start, end)
+    if summary and grain is not None and {*m.integral_weights, "overall"} <= set(SUMMARY_CODES):
+        return _summary_sums(m, grain, start, end, name, scope)
     d = counts_source(start, end).c
     sq = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
     # Sums of int4 accumulate in int8 (sums of the bigint total would go through numeric, far
@@ -132,7 +172,14 @@ def _sums(m: Methodology, start: date, end: date, name: str, scope: Scope) -> CT
     orgs = apply_scope(select(Organization.id), scope, ORG_SCOPE)
     if orgs.whereclause is not None:  # only restrict when something restricts
         stmt = stmt.where(d.organization_id.in_(orgs))
-    return stmt.cte(name)
+    return _with_integral(stmt, m, name)
+
+
+def _with_integral(stmt: Select[Any], m: Methodology, name: str) -> CTE:
+    """The per-organization sums with their integral index ``x`` (exact ``numeric``), computed
+    once per organization (MATERIALIZED) however often the statement reads it."""
+    inner = stmt.subquery(f"{name}_sums")
+    return select(inner, integral_expr(inner.c, m).label("x")).cte(name).prefix_with("MATERIALIZED")
 
 
 def _exact(s: Any, n: Any) -> Any:
@@ -172,7 +219,7 @@ def type_priors(nation: CTE, m: Methodology) -> CTE:
     rows = (
         select(
             o.type_code,
-            cast(integral_expr(nation.c, m), Float).label("x"),
+            cast(nation.c.x, Float).label("x"),
             cast(nation.c.n_resp_integral, Float).label("n"),
             nation.c.s_resp_integral.label("s"),
             nation.c.ss_resp_integral.label("ss"),
@@ -199,16 +246,19 @@ def type_priors(nation: CTE, m: Methodology) -> CTE:
     )
 
 
-def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Select[Any]:
+def organization_rows(
+    m: Methodology, w: Window, scope: Scope, f: Filters, *, summary: bool = True
+) -> Select[Any]:
     """Every organization in scope with its shown figures (one row each, not yet ordered).
+    ``summary=False`` pivots the rollup instead of reading the summary rows (tests compare).
 
     Binds ``hidden_ids`` (rows hidden in this period's table) and ``prev_hidden_ids`` (hidden in
     the previous year's table: their baseline, hence target, is not shown).
     """
     o, t, r = Organization, OrganizationType, Region
-    cur = _sums(m, w.start, w.end, "cur", scope)
-    ytd = cur if w.ytd_start == w.start else _sums(m, w.ytd_start, w.end, "ytd", scope)
-    prev = _sums(m, w.prev_start, w.prev_end, "prev", scope)
+    cur = _sums(m, w.start, w.end, "cur", scope, summary)
+    ytd = cur if w.ytd_start == w.start else _sums(m, w.ytd_start, w.end, "ytd", scope, summary)
+    prev = _sums(m, w.prev_start, w.prev_end, "prev", scope, summary)
     hidden = o.id == any_(IDS)
     base = (
         select(
@@ -221,15 +271,15 @@ def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Se
             r.name.label("region_name"),
             func.coalesce(cur.c.resp, 0).label("resp"),
             hidden.label("hidden"),
-            case((~hidden, shown(integral_expr(cur.c, m)))).label("integral"),
+            case((~hidden, shown(cur.c.x))).label("integral"),
             case(
                 (
                     and_(~hidden, cur.c.resp >= m.min_n, cur.c.n_overall >= m.min_n),
                     shown(_exact(cur.c.s_overall, cur.c.n_overall)),
                 )
             ).label("overall"),
-            shown(integral_expr(ytd.c, m)).label("ytd"),
-            case((~(o.id == any_(PREV_IDS)), shown(integral_expr(prev.c, m)))).label("baseline"),
+            shown(ytd.c.x).label("ytd"),
+            case((~(o.id == any_(PREV_IDS)), shown(prev.c.x))).label("baseline"),
             func.coalesce(cur.c.n_resp_integral, 0).label("n_resp_integral"),
         )
         .join(t, t.code == o.type_code)
@@ -242,10 +292,13 @@ def organization_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Se
     nation = (
         cur
         if scope.kind is ScopeKind.country
-        else _sums(m, w.start, w.end, "nation", Scope.country())
+        else _sums(m, w.start, w.end, "nation", Scope.country(), summary)
     )
     g = type_priors(nation, m)
-    return _shrunk_and_status(apply_scope(base, scope, ORG_SCOPE).cte("base"), g, m, w, f)
+    # MATERIALIZED: each organization's integral (numeric) is computed once, not once per
+    # place the inlined expression appears (shrinkage, status, sort key, bands)
+    based = apply_scope(base, scope, ORG_SCOPE).cte("base").prefix_with("MATERIALIZED")
+    return _shrunk_and_status(based, g, m, w, f)
 
 
 def _shrunk_and_status(b: CTE, g: CTE, m: Methodology, w: Window, f: Filters) -> Select[Any]:
@@ -326,7 +379,7 @@ async def organization_page(
     ``edges``, the same statement counts the organizations per band of the shown integral
     index over all its rows (``band_counts``); None when the page is past the end.
     """
-    sub = stmt.subquery()
+    sub = stmt.cte("org_rows").prefix_with("MATERIALIZED")  # each row's figures computed once
     key = SORTS.get(sort.removeprefix("-"), "shrunk")
     col = sub.c[key]
     desc = sort.startswith("-") if sort else True
@@ -363,18 +416,24 @@ async def band_counts(
 
 
 async def region_rows(
-    session: AsyncSession, m: Methodology, w: Window, scope: Scope, hidden_ids: list[int]
+    session: AsyncSession,
+    m: Methodology,
+    w: Window,
+    scope: Scope,
+    hidden_ids: list[int],
+    *,
+    summary: bool = True,
 ) -> list[Any]:
     """Per region: pooled integral (summed counts) and the unweighted (344н) mean of its
     organizations' shown values, both exact (rounded when shown)."""
-    cur = _sums(m, w.start, w.end, "cur", scope)
+    cur = _sums(m, w.start, w.end, "cur", scope, summary)
     o, r = Organization, Region
     pooled_c: Any = {"resp": func.sum(cur.c.resp)}
     for q in m.integral_weights:
         for p in ("n", "s"):
             pooled_c[f"{p}_{q}"] = func.sum(cur.c[f"{p}_{q}"])
     # the 344н mean averages the values the organizations table shows (hidden rows left out)
-    per_org = case((~(o.id == any_(IDS)), shown(integral_expr(cur.c, m))))
+    per_org = case((~(o.id == any_(IDS)), shown(cur.c.x)))
     stmt = (
         select(
             r.code,
