@@ -51,7 +51,7 @@ LOCK_BY_TOKEN = text(
     "SELECT id, public_id, status, completed_at FROM invitations WHERE service_record_id = "
     "(SELECT service_record_id FROM invitations WHERE token_hash = :h) ORDER BY id FOR UPDATE"
 )
-# The response with its numeric items and masked comments; the answering link completed, the
+# The response with its numeric items and sealed comments; the answering link completed, the
 # record's other links used up, their queued messages cancelled and the record's drafts
 # deleted: one statement, one round trip.
 STORE = text(
@@ -68,9 +68,10 @@ STORE = text(
       SELECT :rid, t.code, t.value, :organization_id, :answered_on
       FROM unnest(CAST(:item_codes AS text[]), CAST(:item_values AS smallint[])) AS t(code, value)
     ), comments AS (
-      INSERT INTO response_comments (response_id, code, text, organization_id, answered_on)
-      SELECT :rid, t.code, t.body, :organization_id, :answered_on
-      FROM unnest(CAST(:comment_codes AS text[]), CAST(:comment_texts AS text[])) AS t(code, body)
+      INSERT INTO sealed_comments (response_id, code, sealed, organization_id, answered_on)
+      SELECT :rid, t.code, t.sealed, :organization_id, :answered_on
+      FROM unnest(CAST(:comment_codes AS text[]), CAST(:comment_sealed AS bytea[]))
+        AS t(code, sealed)
     ), links AS ("""  # noqa: S608 - composed of constant fragments
     + outreach_repository.COMPLETE_LINKS
     + """), cancelled AS ("""
@@ -190,7 +191,7 @@ async def store_response(
     session: AsyncSession,
     response: dict[str, Any],
     items: list[tuple[str, int]],
-    comments: list[tuple[str, str]],
+    sealed: list[tuple[str, bytes]],
     done: dict[str, Any],
 ) -> None:
     """The response and the record's completion (see STORE); ``done``: the answering link
@@ -200,11 +201,37 @@ async def store_response(
         "answers": json.dumps(response["answers"], ensure_ascii=False),
         "item_codes": [code for code, _ in items],
         "item_values": [value for _, value in items],
-        "comment_codes": [code for code, _ in comments],
-        "comment_texts": [body for _, body in comments],
+        "comment_codes": [code for code, _ in sealed],
+        "comment_sealed": [body for _, body in sealed],
         **done,
     }
     await session.execute(STORE, params)
+
+
+# --- sealed comments (the masking worker) ---
+
+# A batch of sealed comments taken off the queue (oldest first; rows another worker holds are
+# skipped). The DELETE is undone with the job's transaction if masking fails.
+TAKE_SEALED = text(
+    """
+    DELETE FROM sealed_comments s
+    WHERE (s.response_id, s.code) IN (
+      SELECT response_id, code FROM sealed_comments
+      ORDER BY created_at LIMIT :size
+      FOR UPDATE SKIP LOCKED
+    )
+    RETURNING s.response_id, s.code, s.sealed, s.organization_id, s.answered_on
+    """
+)
+
+
+async def take_sealed(session: AsyncSession, size: int) -> list[Any]:
+    return list((await session.execute(TAKE_SEALED, {"size": size})).all())
+
+
+async def pending_comments(session: AsyncSession) -> int:
+    """Comments still sealed (waiting for the masking worker)."""
+    return int(await session.scalar(text("SELECT count(*) FROM sealed_comments")) or 0)
 
 
 # --- drafts ---
@@ -307,7 +334,20 @@ async def insert_responses(
     params["answers"] = [json.dumps(r["answers"], ensure_ascii=False) for r in responses]
     await session.execute(INSERT_RESPONSES, params)
     for stmt, rows in ((INSERT_ITEMS, items), (INSERT_COMMENTS, comments)):
-        if rows:
-            ids, codes, values, orgs, days = (list(c) for c in zip(*rows, strict=True))
-            params = {"ids": ids, "codes": codes, "values": values, "orgs": orgs, "days": days}
-            await session.execute(stmt, params)
+        await _insert_columns(session, stmt, rows)
+
+
+async def insert_comments(
+    session: AsyncSession, comments: Sequence[tuple[Any, str, str, int, date]]
+) -> None:
+    """Masked comments as (response id, code, text, organization id, answered on)."""
+    await _insert_columns(session, INSERT_COMMENTS, comments)
+
+
+async def _insert_columns(
+    session: AsyncSession, stmt: Any, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    if rows:
+        ids, codes, values, orgs, days = (list(c) for c in zip(*rows, strict=True))
+        params = {"ids": ids, "codes": codes, "values": values, "orgs": orgs, "days": days}
+        await session.execute(stmt, params)

@@ -22,7 +22,7 @@ from otklik.kit.clock import now_utc
 from otklik.outreach import repository as outreach_repository
 from otklik.outreach.citizen import LinkGone
 from otklik.outreach.links import link_token, token_hash
-from otklik.surveys import repository
+from otklik.surveys import repository, sealing
 from otklik.surveys.answers import Checked, check
 from otklik.surveys.definitions import Definition, Question
 from otklik.surveys.masking import mask_personal_data
@@ -140,12 +140,12 @@ async def save_draft(
 
 
 def response_rows(
-    form: Form, values: dict[str, str], answered_on: date, *, mask: bool = True
+    form: Form, values: dict[str, str], answered_on: date
 ) -> tuple[dict[str, Any], list[tuple[str, int]], list[tuple[str, str]]]:
-    """A response's row, its numeric items and its comments, as ``store_response`` takes them.
-
-    ``mask=False`` is for the demo's synthetic history only (text known to hold no personal data).
-    """
+    """A response's row, its numeric items and its free-text answers as typed (raw: the caller
+    seals them for the masking worker; only the demo's synthetic history stores them as they
+    are). ``answers`` holds every answer except free text, which reaches
+    ``response_comments`` only once masked."""
     ctx = form.ctx
     answers: dict[str, Any] = {}
     items: list[tuple[str, int]] = []
@@ -155,15 +155,13 @@ def response_rows(
         if not value:
             continue
         if q.type == "text":
-            value = mask_personal_data(value) if mask else value
-            if value:
-                comments.append((q.code, value))
-        elif q.type == "rating" and value != "na":
+            comments.append((q.code, value))
+            continue
+        if q.type == "rating" and value != "na":
             items.append((q.code, int(value)))
         elif q.type == "yesno" and value in ("yes", "no"):
             items.append((q.code, int(value == "yes")))
-        if value:
-            answers[q.code] = int(value) if q.type == "rating" and value != "na" else value
+        answers[q.code] = int(value) if q.type == "rating" and value != "na" else value
     response = {
         "rid": uuid.uuid4(),
         "questionnaire_version": form.definition.version,
@@ -207,6 +205,7 @@ async def submit(
     if any(row.completed_at is not None or row.status == "used" for row in links):
         raise LinkGone("used")
     response, items, comments = response_rows(form, checked.values, answered_on or form.ctx.today)
+    sealed = [(code, sealing.seal(settings, body)) for code, body in comments]
     secret = settings.secret_key
     done = {
         "id": form.invitation_id,
@@ -214,7 +213,7 @@ async def submit(
         "keys": [draft_key(secret, link_token(secret, row.public_id)) for row in links],
         "now": now_utc(),
     }
-    await repository.store_response(session, response, items, comments, done)
+    await repository.store_response(session, response, items, sealed, done)
     metrics.count_answer()
     return checked
 
