@@ -89,6 +89,7 @@ HTTP_MESSAGES = {
 # Every router of the application, in matching order (the authorization matrix test walks them).
 ROUTERS = (
     ops_routes.router,
+    surveys_pages.router,  # the respondent form, the busiest public page: matched early
     identity_pages.router,
     cabinets_home.router,
     registry_pages.router,
@@ -98,7 +99,6 @@ ROUTERS = (
     intake_pages.router,
     outreach_api.router,
     outreach_pages.router,
-    surveys_pages.router,
     insights_pages.router,
     indicators_api.router,
     improvement_api.router,

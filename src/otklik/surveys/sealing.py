@@ -1,7 +1,7 @@
 """Raw comments sealed for the masking worker: the web process holds only the public key.
 
 ``OTKLIK_COMMENT_KEY`` (the worker's private key, 32 bytes in URL-safe base64; ``otklik
-surveys comment-key`` makes a pair) and ``OTKLIK_COMMENT_PUBLIC_KEY`` (web processes). When
+keys comment-pair`` makes a pair) and ``OTKLIK_COMMENT_PUBLIC_KEY`` (web processes). When
 the public key is unset it is computed from the private key, and when both are unset the
 private key derives from ``OTKLIK_PII_KEY`` (development, or web and worker on one host).
 """
@@ -22,8 +22,8 @@ def _private(encoded: str | None, pii_key: str) -> X25519PrivateKey:
 
 
 @lru_cache(maxsize=4)
-def _public(value: str) -> X25519PublicKey:
-    return box_public_key(value)
+def _public(encoded: str | None, private: str | None, pii_key: str) -> X25519PublicKey:
+    return box_public_key(encoded) if encoded else _private(private, pii_key).public_key()
 
 
 def private_key(settings: Settings) -> X25519PrivateKey:
@@ -32,9 +32,8 @@ def private_key(settings: Settings) -> X25519PrivateKey:
 
 
 def public_key(settings: Settings) -> X25519PublicKey:
-    if settings.comment_public_key:
-        return _public(settings.comment_public_key)
-    return private_key(settings).public_key()
+    """The key web processes seal with (computed once per process)."""
+    return _public(settings.comment_public_key, settings.comment_key, settings.pii_key)
 
 
 def seal(settings: Settings, text: str) -> bytes:
