@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from otklik.cabinets import home as cabinets_home
 from otklik.cabinets import pages as cabinets_pages
 from otklik.config import Settings, get_settings
-from otklik.db import create_engine, resolve_database_url, session_factory
+from otklik.db import StatementPool, create_engine, resolve_database_url, session_factory
 from otklik.effects import api as effects_api
 from otklik.effects import pages as effects_pages
 from otklik.errors import DomainError
@@ -89,6 +89,7 @@ HTTP_MESSAGES = {
 # Every router of the application, in matching order (the authorization matrix test walks them).
 ROUTERS = (
     ops_routes.router,
+    surveys_pages.router,  # the respondent form, the busiest public page: matched early
     identity_pages.router,
     cabinets_home.router,
     registry_pages.router,
@@ -98,7 +99,6 @@ ROUTERS = (
     intake_pages.router,
     outreach_api.router,
     outreach_pages.router,
-    surveys_pages.router,
     insights_pages.router,
     indicators_api.router,
     improvement_api.router,
@@ -192,14 +192,18 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not hasattr(app.state, "sessionmaker"):
-            engine = create_engine(database_url or resolve_database_url(settings))
+            url = database_url or resolve_database_url(settings)
+            engine = create_engine(url)
             app.state.sessionmaker = session_factory(engine)
+            # the respondent form's statements: autocommit, no ORM (docs/surveys.md)
+            app.state.statements = StatementPool(url)
             if settings.env != "test":
                 # The masking models (~2 s) load before the first respondent, not during.
                 await asyncio.to_thread(warm_up_masking)
             listen = os.environ.get(logs.LISTEN_ENV, settings.base_url)
             log.info("Отклик ready on %s (process %s, mode %s)", listen, os.getpid(), settings.env)
             yield
+            await app.state.statements.close()
             await engine.dispose()
         else:
             yield

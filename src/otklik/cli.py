@@ -664,5 +664,18 @@ def keys_rotate_pii() -> None:
     out.print("Теперь замените OTKLIK_PII_KEY на новый ключ и запустите сервер и обработчик.")
 
 
+@keys_app.command("comment-pair")
+def keys_comment_pair() -> None:
+    """Новая пара ключей для комментариев: закрытый — только обработчику (OTKLIK_COMMENT_KEY),
+    открытый — веб-процессам (OTKLIK_COMMENT_PUBLIC_KEY)."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from otklik.kit.pii import encode_key
+
+    key = X25519PrivateKey.generate()
+    out.print(f"OTKLIK_COMMENT_KEY={encode_key(key)}", highlight=False)
+    out.print(f"OTKLIK_COMMENT_PUBLIC_KEY={encode_key(key.public_key())}", highlight=False)
+
+
 def main() -> None:
     sys.exit(run_app(typer.main.get_command(app)))

@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     survey_ip_per_minute: int = Field(default=300, ge=1)
     survey_token_per_minute: int = Field(default=30, ge=1)
     survey_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # raw comments are sealed for the masking worker (docs/surveys.md, "Masking"): the worker
+    # holds the private key, web processes only the public one. Unset: both derive from
+    # OTKLIK_PII_KEY (one host, or development).
+    comment_key: str | None = None
+    comment_public_key: str | None = None
     # open data (docs/opendata.md): requests per minute per client address, API and files
     opendata_requests_per_minute: int = Field(default=120, ge=1)
     # transfer to ИАС МКГУ: unset URL -> answers wait in the queue (docs/exchange.md)

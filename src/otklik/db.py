@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import subprocess
 import sys
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import make_url
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg.rows import namedtuple_row
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -115,3 +120,112 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
         except BaseException:
             await session.rollback()
             raise
+
+
+# --- one statement per unit of work, without the ORM (the respondent form's hot path) ---
+
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+
+
+class Sql:
+    """One statement in both spellings: SQLAlchemy ``text`` (``:name``) for a session and
+    psycopg's ``%(name)s`` for ``StatementPool``, converted once."""
+
+    __slots__ = ("clause", "raw")
+
+    def __init__(self, sql: str) -> None:
+        self.clause = text(sql)
+        self.raw = _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+class Statements(Protocol):
+    """Runs single statements; each is its own unit of work unless said otherwise."""
+
+    async def one(self, sql: Sql, params: dict[str, Any]) -> Any | None: ...
+
+
+class SessionStatements:
+    """Statements inside the caller's session (and its transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def one(self, sql: Sql, params: dict[str, Any]) -> Any | None:
+        return (await self.session.execute(sql.clause, params)).first()
+
+
+class FactoryStatements:
+    """Each statement in a transaction of its own from a session factory (tests and tools
+    whose application was given a session factory instead of a database URL)."""
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self.factory = factory
+
+    async def one(self, sql: Sql, params: dict[str, Any]) -> Any | None:
+        async with transaction(self.factory) as session:
+            return (await session.execute(sql.clause, params)).first()
+
+
+class StatementPool:
+    """Autocommit psycopg connections: a statement is one round trip (no BEGIN, COMMIT or
+    pre-ping) and no ORM work; psycopg prepares a statement after its fifth use. A
+    connection that fails is dropped and the statement runs once more on a fresh one, so a
+    restarted database costs no failed request: only statements that are safe to repeat
+    (their effect guarded by their own condition) belong here."""
+
+    def __init__(self, url: str, size: int = 10) -> None:
+        self.url = to_libpq_url(url)
+        self.size = size
+        self.idle: list[psycopg.AsyncConnection[Any]] = []
+        self.open = 0
+        self.freed = asyncio.Condition()
+
+    async def _take(self) -> psycopg.AsyncConnection[Any]:
+        async with self.freed:
+            while not self.idle and self.open >= self.size:
+                await self.freed.wait()
+            if self.idle:
+                return self.idle.pop()
+            self.open += 1
+        try:
+            return await psycopg.AsyncConnection.connect(
+                self.url, autocommit=True, row_factory=namedtuple_row
+            )
+        except BaseException:
+            await self._release(None)
+            raise
+
+    async def _release(self, conn: psycopg.AsyncConnection[Any] | None) -> None:
+        async with self.freed:
+            if conn is None:
+                self.open -= 1
+            else:
+                self.idle.append(conn)
+            self.freed.notify()
+
+    async def one(self, sql: Sql, params: dict[str, Any]) -> Any | None:
+        for attempt in (1, 2):
+            conn = await self._take()
+            try:
+                cur = await conn.execute(sql.raw, params)
+                row = await cur.fetchone() if cur.description else None
+            except psycopg.OperationalError:
+                await conn.close()
+                await self._release(None)
+                if attempt == 1:
+                    continue
+                raise
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    await conn.close()
+                    conn = None  # type: ignore[assignment]
+                await self._release(conn)
+                raise
+            await self._release(conn)
+            return row
+        return None  # unreachable: the second attempt returns or raises
+
+    async def close(self) -> None:
+        for conn in self.idle:
+            await conn.close()
+        self.idle.clear()

@@ -33,6 +33,7 @@ from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_remi
 from otklik.reports.tasks import build_reports, queue_quarterly
 from otklik.roadmaps.tasks import recompute_risk
 from otklik.surveys.service import purge_drafts
+from otklik.surveys.tasks import mask_comments
 
 Job = Callable[[AsyncSession, Settings], Awaitable[int]]
 
@@ -44,6 +45,7 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("outreach.queue_reminders", 60, queue_reminders),
     ("outreach.poll_bounces", 60, poll_bounces),  # does nothing without OTKLIK_BOUNCE_MAILDIR
     ("surveys.purge_drafts", 3600, purge_drafts),
+    ("surveys.mask_comments", 1, mask_comments),  # sealed raw comments -> masked, within seconds
     ("demo.answer_invitations", 5, answer_invitations),  # does nothing outside the demo
     ("insights.analyse_comments", 30, analyse_comments),
     ("indicators.flag_drops", 3600, flag_drops),

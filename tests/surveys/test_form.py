@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.config import Settings
 from otklik.outreach.models import Delivery, Invitation
 from otklik.surveys.models import Response, ResponseComment, ResponseItem, SurveyDraft
+from otklik.surveys.tasks import mask_comments
 from tests.factories import create_organization
 from tests.surveys.helpers import child, form, invite
 
@@ -70,6 +71,9 @@ async def test_submit_stores_an_anonymous_response(
         "health_explained": 1,
         "recommend": 1,
     }
+    # the comment is sealed for the masking worker: stored once the worker has masked it
+    assert await count(session, ResponseComment) == 0
+    assert await mask_comments(session, settings) == 1
     assert (await session.scalars(select(ResponseComment.text))).one() == "Всё хорошо"
     inv = (await session.scalars(select(Invitation))).one()
     await session.refresh(inv)
@@ -189,6 +193,7 @@ async def test_markup_in_a_comment_is_stored_masked_and_shown_escaped(
     assert "&lt;script&gt;" in draft.text
     done = await client.post(f"/s/{token}", data=form(comment=text))
     assert done.status_code == 200
+    assert await mask_comments(session, settings) == 1
     stored = (await session.scalars(select(ResponseComment.text))).one()
     assert "<" not in stored
     assert "+7 900" not in stored

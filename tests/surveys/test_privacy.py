@@ -16,7 +16,7 @@ from tests.factories import create_organization, service_record, snils
 from tests.outreach.test_planning import adult
 from tests.surveys.helpers import child, form, invite
 
-TABLES = ("responses", "response_items", "response_comments", "survey_drafts")
+TABLES = ("responses", "response_items", "response_comments", "sealed_comments", "survey_drafts")
 FORBIDDEN_COLUMNS = ("person", "snils", "contact", "token", "invitation", "email", "phone")
 
 

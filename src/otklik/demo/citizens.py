@@ -69,7 +69,7 @@ async def answer_invitations(session: AsyncSession, settings: Settings) -> int:
         token = link_token(settings.secret_key, public_id)
         rng = random.Random(public_id.int)
         try:
-            form = await service.open_form(session, token, lock=True)
+            form = await service.open_form(session, token)
         except LinkGone:
             continue  # another representative answered about this service
         if form is None:

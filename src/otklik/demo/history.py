@@ -78,7 +78,7 @@ def _response(
     checked = check(questions, fields, complete=True)
     delay = timedelta(days=rng.choice((0, 0, 1, 1, 2, 3)))
     answered = min(served + delay, next_month - timedelta(days=1))
-    return service.response_rows(form, checked.values, answered, mask=False)
+    return service.response_rows(form, checked.values, answered)
 
 
 async def seed_answers(session: AsyncSession, ogrns: list[str], today: date) -> int:

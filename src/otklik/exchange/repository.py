@@ -19,8 +19,10 @@ _PICK = text(
     WITH picked AS (
       DELETE FROM exchange_queue q
       WHERE q.response_id IN (
-        SELECT response_id FROM exchange_queue
+        SELECT response_id FROM exchange_queue e
         WHERE answered_on >= :since
+          -- an answer leaves once its comments are masked (surveys' masking worker)
+          AND NOT EXISTS (SELECT 1 FROM sealed_comments s WHERE s.response_id = e.response_id)
         ORDER BY answered_on
         LIMIT :size
         FOR UPDATE SKIP LOCKED

@@ -104,6 +104,24 @@ class ResponseComment(Base):
     answered_on: Mapped[date] = mapped_column(Date)
 
 
+class SealedComment(Base):
+    """A raw free-text answer waiting for the masking worker, sealed with its public key
+    (``otklik.kit.pii.seal_box``): web processes write it and cannot read it back. The worker
+    opens, masks and moves it to ``response_comments`` and deletes this row in one
+    transaction; until then no page, export or API has the comment."""
+
+    __tablename__ = "sealed_comments"
+
+    response_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    organization_id: Mapped[int] = mapped_column(BigInteger)
+    answered_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+
+
 class SurveyDraft(Base):
     """A partial answer, kept against the link, not the person.
 

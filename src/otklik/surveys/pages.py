@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from otklik.db import FactoryStatements, Statements, transaction
 from otklik.errors import (
     DomainError,
     PayloadTooLarge,
@@ -148,12 +149,21 @@ def _gone(request: Request, exc: LinkGone) -> Response:
     )
 
 
+def _statements(request: Request) -> Statements:
+    """The application's statement pool (autocommit, no ORM); with a session factory only
+    (tests), each statement in a transaction of its own from it."""
+    pool: Statements | None = getattr(request.app.state, "statements", None)
+    return pool or FactoryStatements(request.app.state.sessionmaker)
+
+
 @router.get("/s/{token}", response_class=HTMLResponse)
-async def questionnaire(request: Request, session: DB, token: str) -> Response:
-    """The respondent form; a partial answer comes back from its draft."""
+async def questionnaire(request: Request, token: str) -> Response:
+    """The respondent form; a partial answer comes back from its draft. One statement."""
     _take(request, (0, client_key(request)))
     try:
-        form = await service.open_form(session, token, draft_secret=settings_of(request).secret_key)
+        form = await service.open_form(
+            _statements(request), token, draft_secret=settings_of(request).secret_key
+        )
     except LinkGone as exc:
         return _gone(request, exc)
     if form is None:
@@ -162,13 +172,15 @@ async def questionnaire(request: Request, session: DB, token: str) -> Response:
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
-async def answer(request: Request, session: DB, token: str) -> Response:
-    """Save a draft (``action=save``, or the autosave script) or submit the answer."""
+async def answer(request: Request, token: str) -> Response:
+    """Save a draft (``action=save``, or the autosave script) or submit the answer (two
+    statements, each its own transaction: the form, then the answer stored under the lock)."""
     settings = settings_of(request)
     _take(request, (0, client_key(request)), (1, token_hash(token)))
     fields = await _read_fields(request, settings.survey_max_body_bytes)
+    db = _statements(request)
     try:
-        form = await service.open_form(session, token, lock=True)
+        form = await service.open_form(db, token)
     except LinkGone as exc:
         return _gone(request, exc)
     if form is None:
@@ -180,12 +192,13 @@ async def answer(request: Request, session: DB, token: str) -> Response:
         return _thanks(request, form.ctx)
     autosave = request.headers.get("x-autosave") == "1"
     if autosave or named.get("action") == "save":
-        checked = await service.save_draft(session, settings, form, fields)
+        async with transaction(request.app.state.sessionmaker) as session:
+            checked = await service.save_draft(session, settings, form, fields)
         if autosave:
             return Response(status_code=204)
         return _form_page(request, form, checked, saved=not checked.errors)
     try:
-        checked = await service.submit(session, settings, form, fields)
+        checked = await service.submit(db, settings, form, fields)
     except LinkGone as exc:
         return _gone(request, exc)
     if checked.errors:

@@ -12,13 +12,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.db import Sql, Statements
 from otklik.outreach import repository as outreach_repository
 from otklik.surveys.models import QuestionnaireVersion, SurveyDraft
 
 # What the form shows and what a response records about the service (never who answered),
-# with the link's state and its draft. The first opening of a usable link is recorded by the
-# same statement (the CTE; the SELECT still sees the row as it was).
-FORM = text(
+# with the link's state, its draft and the public ids of the record's links (their drafts go
+# when the record is answered). The first opening of a usable link is recorded by the same
+# statement (the CTE; the SELECT still sees the row as it was).
+FORM = Sql(
     """
     WITH opened AS ("""  # noqa: S608 - composed of constant fragments
     + outreach_repository.OPEN_LINK
@@ -34,6 +36,8 @@ FORM = text(
       coalesce((SELECT d.channel FROM deliveries d
                 WHERE d.invitation_id = i.id AND d.status IN ('sent', 'delivered')
                 ORDER BY d.id DESC LIMIT 1), 'unknown') AS channel,
+      ARRAY(SELECT l.public_id FROM invitations l WHERE l.service_record_id = r.id
+            ORDER BY l.id) AS links,
       sd.questionnaire_version AS draft_version, sd.answers AS draft_answers
     FROM invitations i
     JOIN service_records r ON r.id = i.service_record_id
@@ -46,37 +50,60 @@ FORM = text(
     WHERE i.token_hash = :h
     """
 )
-# Every link of the record a token belongs to, locked in id order before anything writes.
-LOCK_BY_TOKEN = text(
-    "SELECT id, public_id, status, completed_at FROM invitations WHERE service_record_id = "
-    "(SELECT service_record_id FROM invitations WHERE token_hash = :h) ORDER BY id FOR UPDATE"
-)
-# The response with its numeric items and masked comments; the answering link completed, the
-# record's other links used up, their queued messages cancelled and the record's drafts
-# deleted: one statement, one round trip.
-STORE = text(
+
+
+def _of_locked(fragment: str) -> str:
+    """An outreach fragment over ``:ids`` applied to the links locked by STORE."""
+    assert fragment.count("ANY(:ids)") == 1  # noqa: S101 - a constant checked at import
+    return fragment.replace("ANY(:ids)", "ANY(ARRAY(SELECT id FROM locked))")
+
+
+# One statement, one round trip, its own transaction: the record's links locked in id order
+# (a second submission for the record waits here, then sees the first one's result: rows
+# locked with FOR UPDATE are re-read at their newest version), and only when none of them is
+# answered or used up: the response with its numeric items and sealed comments, the answering
+# link completed, the record's other links used up, their queued messages cancelled and the
+# record's drafts deleted. Returns whether this link was answered before and whether the
+# record was (so nothing was stored).
+STORE = Sql(
     """
-    WITH response AS (
+    WITH locked AS (
+      SELECT id, status, completed_at FROM invitations
+      WHERE service_record_id = :record_id ORDER BY id FOR UPDATE
+    ), state AS (
+      SELECT coalesce(bool_or(id = :id AND completed_at IS NOT NULL), false) AS answered,
+        coalesce(bool_or(completed_at IS NOT NULL OR status = 'used'), false) AS gone
+      FROM locked
+    ), response AS (
       INSERT INTO responses (id, questionnaire_version, organization_id,
         organization_type_code, region_code, founder_id, service_code, life_situation_code,
         served_on, answered_on, channel, respondent, age_band, answers)
-      VALUES (:rid, :questionnaire_version, :organization_id, :organization_type_code,
+      SELECT :rid, :questionnaire_version, :organization_id, :organization_type_code,
         :region_code, :founder_id, :service_code, :life_situation_code, :served_on,
-        :answered_on, :channel, :respondent, :age_band, CAST(:answers AS jsonb))
+        :answered_on, :channel, :respondent, :age_band, CAST(:answers AS jsonb)
+      FROM state WHERE NOT state.gone
+      RETURNING id
     ), items AS (
       INSERT INTO response_items (response_id, code, value, organization_id, answered_on)
-      SELECT :rid, t.code, t.value, :organization_id, :answered_on
-      FROM unnest(CAST(:item_codes AS text[]), CAST(:item_values AS smallint[])) AS t(code, value)
+      SELECT response.id, t.code, t.value, :organization_id, :answered_on
+      FROM response,
+        unnest(CAST(:item_codes AS text[]), CAST(:item_values AS smallint[])) AS t(code, value)
     ), comments AS (
-      INSERT INTO response_comments (response_id, code, text, organization_id, answered_on)
-      SELECT :rid, t.code, t.body, :organization_id, :answered_on
-      FROM unnest(CAST(:comment_codes AS text[]), CAST(:comment_texts AS text[])) AS t(code, body)
+      INSERT INTO sealed_comments (response_id, code, sealed, organization_id, answered_on)
+      SELECT response.id, t.code, t.sealed, :organization_id, :answered_on
+      FROM response,
+        unnest(CAST(:comment_codes AS text[]), CAST(:comment_sealed AS bytea[]))
+        AS t(code, sealed)
     ), links AS ("""  # noqa: S608 - composed of constant fragments
-    + outreach_repository.COMPLETE_LINKS
-    + """), cancelled AS ("""
-    + outreach_repository.CANCEL_QUEUED
-    + """)
-    DELETE FROM survey_drafts WHERE key = ANY(:keys)
+    + _of_locked(outreach_repository.COMPLETE_LINKS)
+    + """ AND EXISTS (SELECT FROM response)
+    ), cancelled AS ("""
+    + _of_locked(outreach_repository.CANCEL_QUEUED)
+    + """ AND EXISTS (SELECT FROM response)
+    ), drafts AS (
+      DELETE FROM survey_drafts WHERE key = ANY(:keys) AND EXISTS (SELECT FROM response)
+    )
+    SELECT answered, gone FROM state
     """
 )
 
@@ -88,21 +115,23 @@ class PublishedImmutable(Exception):
 # --- versions ---
 
 
-async def published_definition(session: AsyncSession, version: str) -> dict[str, Any] | None:
-    stmt = select(QuestionnaireVersion.definition).where(
-        QuestionnaireVersion.version == version, QuestionnaireVersion.status == "published"
-    )
-    return await session.scalar(stmt)
+PUBLISHED_DEFINITION = Sql(
+    "SELECT definition FROM questionnaire_versions WHERE version = :v AND status = 'published'"
+)
+CURRENT_VERSION = Sql(
+    "SELECT version FROM questionnaire_versions WHERE status = 'published' "
+    "ORDER BY published_at DESC, version DESC LIMIT 1"
+)
 
 
-async def current_version(session: AsyncSession) -> str | None:
-    stmt = (
-        select(QuestionnaireVersion.version)
-        .where(QuestionnaireVersion.status == "published")
-        .order_by(QuestionnaireVersion.published_at.desc(), QuestionnaireVersion.version.desc())
-        .limit(1)
-    )
-    return await session.scalar(stmt)
+async def published_definition(db: Statements, version: str) -> dict[str, Any] | None:
+    row = await db.one(PUBLISHED_DEFINITION, {"v": version})
+    return None if row is None else dict(row.definition)
+
+
+async def current_version(db: Statements) -> str | None:
+    row = await db.one(CURRENT_VERSION, {})
+    return None if row is None else str(row.version)
 
 
 async def ensure_published(
@@ -174,37 +203,59 @@ async def _guarded(session: AsyncSession, stmt: Any) -> None:
 # --- the form ---
 
 
-async def form(session: AsyncSession, digest: bytes, draft_key: bytes, now: datetime) -> Any:
+async def form(db: Statements, digest: bytes, draft_key: bytes, now: datetime) -> Any:
     """The link's row (state, context, draft; see FORM), its first opening recorded."""
-    params = {"h": digest, "draft": draft_key, "now": now}
-    return (await session.execute(FORM, params)).first()
-
-
-async def lock_links(session: AsyncSession, digest: bytes) -> list[Any]:
-    """Every link of the record a token belongs to, locked: two submissions for one record
-    run one after another (and never hold one link each while waiting for the other's)."""
-    return list((await session.execute(LOCK_BY_TOKEN, {"h": digest})).all())
+    return await db.one(FORM, {"h": digest, "draft": draft_key, "now": now})
 
 
 async def store_response(
-    session: AsyncSession,
+    db: Statements,
     response: dict[str, Any],
     items: list[tuple[str, int]],
-    comments: list[tuple[str, str]],
+    sealed: list[tuple[str, bytes]],
     done: dict[str, Any],
-) -> None:
-    """The response and the record's completion (see STORE); ``done``: the answering link
-    ``id``, the record's link ``ids``, their draft ``keys`` and ``now``."""
+) -> tuple[bool, bool]:
+    """The response and the record's completion (see STORE); ``done``: the ``record_id``, the
+    answering link ``id``, the record's draft ``keys`` and ``now``.
+    Returns (this link was answered already, the record was answered or used up): in either
+    case nothing was stored."""
     params = {
         **response,
         "answers": json.dumps(response["answers"], ensure_ascii=False),
         "item_codes": [code for code, _ in items],
         "item_values": [value for _, value in items],
-        "comment_codes": [code for code, _ in comments],
-        "comment_texts": [body for _, body in comments],
+        "comment_codes": [code for code, _ in sealed],
+        "comment_sealed": [body for _, body in sealed],
         **done,
     }
-    await session.execute(STORE, params)
+    row: Any = await db.one(STORE, params)  # always one row (the aggregate ``state``)
+    return bool(row.answered), bool(row.gone)
+
+
+# --- sealed comments (the masking worker) ---
+
+# A batch of sealed comments taken off the queue (oldest first; rows another worker holds are
+# skipped). The DELETE is undone with the job's transaction if masking fails.
+TAKE_SEALED = text(
+    """
+    DELETE FROM sealed_comments s
+    WHERE (s.response_id, s.code) IN (
+      SELECT response_id, code FROM sealed_comments
+      ORDER BY created_at LIMIT :size
+      FOR UPDATE SKIP LOCKED
+    )
+    RETURNING s.response_id, s.code, s.sealed, s.organization_id, s.answered_on
+    """
+)
+
+
+async def take_sealed(session: AsyncSession, size: int) -> list[Any]:
+    return list((await session.execute(TAKE_SEALED, {"size": size})).all())
+
+
+async def pending_comments(session: AsyncSession) -> int:
+    """Comments still sealed (waiting for the masking worker)."""
+    return int(await session.scalar(text("SELECT count(*) FROM sealed_comments")) or 0)
 
 
 # --- drafts ---
@@ -307,7 +358,20 @@ async def insert_responses(
     params["answers"] = [json.dumps(r["answers"], ensure_ascii=False) for r in responses]
     await session.execute(INSERT_RESPONSES, params)
     for stmt, rows in ((INSERT_ITEMS, items), (INSERT_COMMENTS, comments)):
-        if rows:
-            ids, codes, values, orgs, days = (list(c) for c in zip(*rows, strict=True))
-            params = {"ids": ids, "codes": codes, "values": values, "orgs": orgs, "days": days}
-            await session.execute(stmt, params)
+        await _insert_columns(session, stmt, rows)
+
+
+async def insert_comments(
+    session: AsyncSession, comments: Sequence[tuple[Any, str, str, int, date]]
+) -> None:
+    """Masked comments as (response id, code, text, organization id, answered on)."""
+    await _insert_columns(session, INSERT_COMMENTS, comments)
+
+
+async def _insert_columns(
+    session: AsyncSession, stmt: Any, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    if rows:
+        ids, codes, values, orgs, days = (list(c) for c in zip(*rows, strict=True))
+        params = {"ids": ids, "codes": codes, "values": values, "orgs": orgs, "days": days}
+        await session.execute(stmt, params)

@@ -16,13 +16,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
+from otklik.db import SessionStatements, Statements
 from otklik.errors import NotFound
 from otklik.kit import metrics
 from otklik.kit.clock import now_utc
 from otklik.outreach import repository as outreach_repository
 from otklik.outreach.citizen import LinkGone
 from otklik.outreach.links import link_token, token_hash
-from otklik.surveys import repository
+from otklik.surveys import repository, sealing
 from otklik.surveys.answers import Checked, check
 from otklik.surveys.definitions import Definition, Question
 from otklik.surveys.masking import mask_personal_data
@@ -32,28 +33,33 @@ _definitions: dict[str, Definition] = {}  # published versions never change
 _current: tuple[float, str] | None = None
 
 
+def statements(db: Statements | AsyncSession) -> Statements:
+    """A session's statements run in its transaction."""
+    return SessionStatements(db) if isinstance(db, AsyncSession) else db
+
+
 def draft_key(secret: str, token: str) -> bytes:
     """A draft's key: keyed, so it differs from ``invitations.token_hash``."""
     return hmac.digest(secret.encode(), b"otklik/draft/" + token.encode(), "sha256")
 
 
-async def definition(session: AsyncSession, version: str) -> Definition:
+async def definition(db: Statements | AsyncSession, version: str) -> Definition:
     """A published version, parsed once per process."""
     found = _definitions.get(version)
     if found is None:
-        data = await repository.published_definition(session, version)
+        data = await repository.published_definition(statements(db), version)
         if data is None:
             raise NotFound(f"Версия анкеты {version} не опубликована.")
         found = _definitions[version] = Definition.model_validate(data)
     return found
 
 
-async def current_version(session: AsyncSession) -> str:
+async def current_version(db: Statements | AsyncSession) -> str:
     """The newest published version (re-read every few seconds)."""
     global _current
     if _current is not None and time.monotonic() - _current[0] < CURRENT_TTL:
         return _current[1]
-    version = await repository.current_version(session)
+    version = await repository.current_version(statements(db))
     if version is None:
         raise NotFound("Нет опубликованной анкеты.")
     _current = (time.monotonic(), version)
@@ -78,27 +84,24 @@ class Form:
     ctx: Any  # the repository.FORM row
     definition: Definition
     questions: tuple[Question, ...]
-    links: list[Any]  # the record's links, locked (when opened with ``lock``)
+    links: list[uuid.UUID]  # the public ids of the record's links
     draft: dict[str, str]  # the saved answers (when opened with ``draft_secret``)
 
 
 async def open_form(
-    session: AsyncSession, token: str, *, lock: bool = False, draft_secret: str | None = None
+    db: Statements | AsyncSession, token: str, *, draft_secret: str | None = None
 ) -> Form | None:
     """The form behind a link (None: unknown link), its first opening recorded; ``LinkGone``
-    (carrying the row, for the thank-you page) when it cannot be used.
+    (carrying the row, for the thank-you page) when it cannot be used. One statement.
 
-    ``lock`` (before writing): the record's links are locked first, in id order, so two
-    submissions never hold one link each while waiting for the other's. ``draft_secret``:
-    the link's draft is read too.
+    ``draft_secret``: the link's draft is read too.
     """
     if not 20 <= len(token) <= 64:
         return None
-    digest = token_hash(token)
-    links = await repository.lock_links(session, digest) if lock else []
+    db = statements(db)
     key = draft_key(draft_secret, token) if draft_secret else b""
     now = now_utc()
-    row = await repository.form(session, digest, key, now)
+    row = await repository.form(db, token_hash(token), key, now)
     if row is None:
         return None
     if row.completed_at is not None:
@@ -107,13 +110,13 @@ async def open_form(
         raise LinkGone("used", row)
     if row.expires_at <= now:
         raise LinkGone("expired", row)
-    d = await definition(session, row.questionnaire_version or await current_version(session))
+    d = await definition(db, row.questionnaire_version or await current_version(db))
     draft: dict[str, str] = {}
     if row.draft_answers is not None and row.draft_version == d.version:
         draft = {str(k): str(v) for k, v in row.draft_answers.items()}
     questions = d.for_sector(row.sector)
     started = row.started_at is not None
-    return Form(row.id, token, row.expires_at, started, row, d, questions, links, draft)
+    return Form(row.id, token, row.expires_at, started, row, d, questions, row.links, draft)
 
 
 def _masked(questions: tuple[Question, ...], values: dict[str, str]) -> dict[str, str]:
@@ -140,12 +143,12 @@ async def save_draft(
 
 
 def response_rows(
-    form: Form, values: dict[str, str], answered_on: date, *, mask: bool = True
+    form: Form, values: dict[str, str], answered_on: date
 ) -> tuple[dict[str, Any], list[tuple[str, int]], list[tuple[str, str]]]:
-    """A response's row, its numeric items and its comments, as ``store_response`` takes them.
-
-    ``mask=False`` is for the demo's synthetic history only (text known to hold no personal data).
-    """
+    """A response's row, its numeric items and its free-text answers as typed (raw: the caller
+    seals them for the masking worker; only the demo's synthetic history stores them as they
+    are). ``answers`` holds every answer except free text, which reaches
+    ``response_comments`` only once masked."""
     ctx = form.ctx
     answers: dict[str, Any] = {}
     items: list[tuple[str, int]] = []
@@ -155,15 +158,13 @@ def response_rows(
         if not value:
             continue
         if q.type == "text":
-            value = mask_personal_data(value) if mask else value
-            if value:
-                comments.append((q.code, value))
-        elif q.type == "rating" and value != "na":
+            comments.append((q.code, value))
+            continue
+        if q.type == "rating" and value != "na":
             items.append((q.code, int(value)))
         elif q.type == "yesno" and value in ("yes", "no"):
             items.append((q.code, int(value == "yes")))
-        if value:
-            answers[q.code] = int(value) if q.type == "rating" and value != "na" else value
+        answers[q.code] = int(value) if q.type == "rating" and value != "na" else value
     response = {
         "rid": uuid.uuid4(),
         "questionnaire_version": form.definition.version,
@@ -184,37 +185,36 @@ def response_rows(
 
 
 async def submit(
-    session: AsyncSession,
+    db: Statements | AsyncSession,
     settings: Settings,
     form: Form,
     fields: list[tuple[str, str]],
     *,
     answered_on: date | None = None,
 ) -> Checked:
-    """Store the answer if the form is complete and valid (errors come back in ``Checked``).
-
-    The record's links are locked first: a second submission (another tab, another
-    representative) waits, then finds the record answered and stores nothing.
-    ``answered_on`` is for the demo's history only.
+    """Store the answer if the form is complete and valid (errors come back in ``Checked``):
+    one statement (``repository.STORE``). The record's links are locked first: a second
+    submission (another tab, another representative) waits, then finds the record answered
+    and stores nothing; ``LinkGone("used")`` when another link of the record was answered.
+    Comments are sealed for the masking worker. ``answered_on`` is for the demo's history.
     """
     checked = check(form.questions, fields, complete=True)
     if checked.errors:
         return checked
-    links = form.links  # locked by open_form(lock=True)
-    mine = next(row for row in links if row.id == form.invitation_id)
-    if mine.completed_at is not None:
-        return checked  # this link was answered a moment ago (another tab): nothing more
-    if any(row.completed_at is not None or row.status == "used" for row in links):
-        raise LinkGone("used")
     response, items, comments = response_rows(form, checked.values, answered_on or form.ctx.today)
+    sealed = [(code, sealing.seal(settings, body)) for code, body in comments]
     secret = settings.secret_key
     done = {
+        "record_id": form.ctx.record_id,
         "id": form.invitation_id,
-        "ids": [row.id for row in links],
-        "keys": [draft_key(secret, link_token(secret, row.public_id)) for row in links],
+        "keys": [draft_key(secret, link_token(secret, public_id)) for public_id in form.links],
         "now": now_utc(),
     }
-    await repository.store_response(session, response, items, comments, done)
+    answered, gone = await repository.store_response(statements(db), response, items, sealed, done)
+    if answered:
+        return checked  # this link was answered a moment ago (another tab): nothing more
+    if gone:
+        raise LinkGone("used")
     metrics.count_answer()
     return checked
 
