@@ -308,6 +308,7 @@ SORTS = {
     "shrunk": "shrunk",
     "overall": "overall",
     "region": "region_name",
+    "change": "change",  # only where the rows carry it (``regional.with_change``)
 }
 
 
@@ -328,7 +329,7 @@ async def organization_page(
     """
     sub = stmt.subquery()
     key = SORTS.get(sort.removeprefix("-"), "shrunk")
-    col = sub.c[key]
+    col = sub.c[key] if key in sub.c else sub.c.shrunk
     desc = sort.startswith("-") if sort else True
     order = (col.desc().nulls_last() if desc else col.asc().nulls_last(), sub.c.name, sub.c.oid)
     extra = [func.count().over().label("full_count")]
