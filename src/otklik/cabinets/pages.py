@@ -125,7 +125,9 @@ async def organization(
             f"trend-{ogrn}",
         )
     report = (
-        await funnel.build(session, user, group="day", days=30)
+        # the page's period by service date: its last stage is the questionnaires about the
+        # period's services shown beside it (issue 16)
+        await funnel.build(session, user, group="all", start=p.start, end=p.end)
         if user.role == Role.organization
         else None
     )
