@@ -37,7 +37,7 @@ def line_chart(points: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str,
 def bar_chart(bars: list[tuple[str, int]]) -> dict[str, Any]:
     """Vertical bars (a histogram) of counts, one per labelled band, on a scale from zero."""
     top = max((n for _, n in bars), default=0) or 1
-    inner = HEIGHT - TOP - BOTTOM
+    inner = HEIGHT - TOP - BOTTOM - 16  # room for the count above the highest bar
     step = (WIDTH - LEFT - RIGHT) / max(len(bars), 1)
     out = []
     for i, (label, n) in enumerate(bars):
