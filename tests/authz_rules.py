@@ -18,7 +18,8 @@ class Rule:
 
     roles: frozenset[Role] | None
     ok: int = 200
-    scoped: str | None = None  # "ogrn" or "org_id": the path names an organization
+    scoped: str | None = None  # "ogrn", "org_id": the path names an organization; "region",
+    # "founder": its ``code`` names the organization's region or founder
     params: dict[str, str] = field(default_factory=dict)  # fixed values of other path params
     out: int = 404  # an organization outside the scope: as if it did not exist
     signed_in: int | None = None  # a public route answering a signed-in user differently

@@ -47,6 +47,9 @@ VERSIONS = frozenset({Role.coordinator, Role.admin})
 LISTS = READERS - {Role.organization}
 NO_UUID = "00000000-0000-0000-0000-000000000000"
 COUNTRY_LISTS = frozenset({Role.coordinator, Role.analyst, Role.wg_secretary, Role.admin})
+AUTHORITIES = frozenset({Role.regional_authority, Role.federal_authority})
+# the founders of ``home`` (region 77) and ``away`` (region 50), as the test creates them
+FOUNDERS = {"77": "r77-health", "50": "r50-health"}
 
 
 # (method, path) → rule. Statuses for allowed calls with a made-up object (a token, a version,
@@ -138,7 +141,18 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # another organization's OGRN answers 404 like a missing one (issue 21)
     ("GET", "/cabinet/indicators/organization/{ogrn}"): Rule(READERS, scoped="ogrn"),
     ("GET", "/cabinet/indicators/organizations"): Rule(LISTS),
-    ("GET", "/cabinet/indicators/regions"): Rule(COUNTRY_LISTS),
+    # an authority is led to its own region's or founder's page (issue 16)
+    ("GET", "/cabinet/indicators/regions"): Rule(
+        COUNTRY_LISTS | AUTHORITIES, by_role=dict.fromkeys(AUTHORITIES, 303)
+    ),
+    # a region or founder outside the scope answers 404, as a missing one
+    ("GET", "/cabinet/indicators/region/{code}"): Rule(
+        COUNTRY_LISTS | {Role.regional_authority}, scoped="region"
+    ),
+    # the analyst's region scope holds no founder as a whole
+    ("GET", "/cabinet/indicators/founder/{code}"): Rule(
+        COUNTRY_LISTS | {Role.federal_authority}, scoped="founder", by_role={Role.analyst: 404}
+    ),
     **DECREE_923,  # improvement, roadmaps, incidents, effects, labs, МСЗУ, priorities, exchange
 }
 
@@ -192,6 +206,10 @@ def test_every_route_has_an_entry() -> None:
 
 def _url(path: str, rule: Rule, org: Organization) -> str:
     values = {**rule.params, "ogrn": org.ogrn, "org_id": str(org.id)}
+    if rule.scoped == "region":
+        values["code"] = org.region_code
+    elif rule.scoped == "founder":
+        values["code"] = FOUNDERS[org.region_code]
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     return url.replace("HOME", org.ogrn) + rule.query
 

@@ -126,7 +126,15 @@ async def test_drill_down_is_scoped(session: AsyncSession, client: AsyncClient) 
     missing = await client.get("/cabinet/indicators/organization/1111111111111")
     assert away.status_code == missing.status_code == 404
     assert away.text.replace(other.ogrn, "OGRN") == missing.text.replace("1111111111111", "OGRN")
-    assert (await client.get("/cabinet/indicators/regions")).status_code == 403
+    # the regions list leads a regional authority to its own region (issue 16); another
+    # region's page answers exactly like a missing one
+    own = await client.get("/cabinet/indicators/regions")
+    assert own.status_code == 303
+    assert own.headers["location"] == "/cabinet/indicators/region/16"
+    outside = await client.get("/cabinet/indicators/region/77")
+    unknown = await client.get("/cabinet/indicators/region/00")
+    assert outside.status_code == unknown.status_code == 404
+    assert outside.text.replace("«77»", "«XX»") == unknown.text.replace("«00»", "«XX»")
     assert (
         await client.get("/cabinet/indicators/organizations", params={"period": "2026-13"})
     ).status_code == 400

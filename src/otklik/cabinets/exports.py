@@ -150,3 +150,78 @@ def to_xlsx(
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def scope_table_rows(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """The organizations of a region or founder page, with the change against last year."""
+    header = [
+        "ОГРН",
+        "Организация",
+        "Тип",
+        "Субъект РФ",
+        "Анкет",
+        "Оценка для рейтинга (сглаженная)",
+        "Интегральный индекс",
+        "Прошлый год",
+        "Изменение",
+        "Статус цели",
+    ]
+    out = [
+        [
+            r["ogrn"],
+            r["name"],
+            r["type_name"],
+            r["region_name"],
+            r["resp"],
+            cell(_r(r["shrunk"]), r["hidden"]),
+            cell(_r(r["integral"]), r["hidden"]),
+            cell(_r(r["baseline"])),
+            cell(None if r["change"] is None else round(r["change"], 2)),
+            r["status_label"],
+        ]
+        for r in rows
+    ]
+    return header, out
+
+
+def participation_rows(rows: list[Any]) -> tuple[list[str], list[list[Any]]]:
+    """Participation by organization type against decree 882's 50 % rule."""
+    header = [
+        "Тип организации",
+        "Организаций в реестре",
+        "В перечне участников",
+        "Участвуют (записи или анкеты за период)",
+        "Доля участвующих, %",
+        "Ниже 50 %",
+    ]
+    out = [
+        [p.name, p.organizations, p.listed, p.active, cell(p.share), "да" if p.below else "нет"]
+        for p in rows
+    ]
+    return header, out
+
+
+def rate_rows(rows: list[Any]) -> tuple[list[str], list[list[Any]]]:
+    """Answer rate by organization type."""
+    header = [
+        "Тип организации",
+        "Организаций",
+        "Анкет",
+        "Доставлено приглашений",
+        "Доля ответов, %",
+        "95 % ДИ от",
+        "95 % ДИ до",
+    ]
+    out = [
+        [
+            r.name,
+            r.organizations,
+            r.answers,
+            cell(r.delivered, r.hidden),
+            cell(r.rate, r.hidden),
+            cell(r.ci_low, r.hidden),
+            cell(r.ci_high, r.hidden),
+        ]
+        for r in rows
+    ]
+    return header, out

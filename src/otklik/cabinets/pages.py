@@ -6,10 +6,10 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from otklik.cabinets import exports, service
+from otklik.cabinets import exports, scope_page, service
 from otklik.cabinets.repository import Filters
 from otklik.cabinets.svg import line_chart
 from otklik.errors import NotFound
@@ -19,7 +19,8 @@ from otklik.identity.roles import INDICATOR_READERS, Role
 from otklik.indicators import repository as ind_repo
 from otklik.indicators import service as ind
 from otklik.indicators.methodology import ITEM_LABELS
-from otklik.indicators.periods import parse_period
+from otklik.indicators.periods import MONTHS, parse_period
+from otklik.indicators.regional import PARTICIPATION_MIN
 from otklik.indicators.stats import STATUS_LABELS
 from otklik.kit.clock import moscow_date
 from otklik.kit.pagination import PageNo
@@ -31,7 +32,6 @@ AUTHORITY = (Role.regional_authority, Role.federal_authority)
 COUNTRY = (Role.coordinator, Role.analyst, Role.wg_secretary, Role.admin)
 CabinetUser = Annotated[User, Depends(require_roles(*INDICATOR_READERS))]
 ListUser = Annotated[User, Depends(require_roles(*AUTHORITY, *COUNTRY))]
-CountryUser = Annotated[User, Depends(require_roles(*COUNTRY))]
 PeriodQ = Annotated[str, Query(max_length=40)]
 Text = Annotated[str, Query(max_length=200)]
 Short = Annotated[str, Query(max_length=60)]
@@ -125,7 +125,9 @@ async def organization(
             f"trend-{ogrn}",
         )
     report = (
-        await funnel.build(session, user, group="day", days=30)
+        # the page's period by service date: its last stage is the questionnaires about the
+        # period's services shown beside it (issue 16)
+        await funnel.build(session, user, group="all", start=p.start, end=p.end)
         if user.role == Role.organization
         else None
     )
@@ -205,12 +207,14 @@ async def organizations(
 async def regions(
     request: Request,
     session: DB,
-    user: CountryUser,
+    user: ListUser,
     period: PeriodQ = "",
     methodology: Short = "",
     export: Literal["", "table"] = "",
     fmt: Fmt = "csv",
 ) -> Response:
+    if user.role in AUTHORITY:  # an authority's own region or founder, never the list
+        return await _own_scope(session, user, period, methodology)
     p = _period(period)
     m = await ind.methodology(session, methodology or None)
     rows = await service.regions(session, user, p, m, _today())
@@ -220,4 +224,111 @@ async def regions(
         r["band"] = service.band(r["pooled"])
     return render(
         request, "cabinets/regions.html", rows=rows, period=p, m=m, bands=service.BIN_LABELS
+    )
+
+
+# --- the page of a region or a founder as a whole (issue 16) ---
+
+RegionUser = Annotated[User, Depends(require_roles(Role.regional_authority, *COUNTRY))]
+FounderUser = Annotated[User, Depends(require_roles(Role.federal_authority, *COUNTRY))]
+ScopeExport = Literal["", "table", "participation", "rates", "distribution", "trend"]
+
+
+async def _own_scope(session: DB, user: User, period: str, methodology: str) -> Response:
+    kept = urlencode({k: v for k, v in (("period", period), ("methodology", methodology)) if v})
+    query = f"?{kept}" if kept else ""
+    if user.role == Role.regional_authority and user.scope_region_code:
+        return RedirectResponse(f"/cabinet/indicators/region/{user.scope_region_code}{query}", 303)
+    code = await ind_repo.founder_code(session, user.scope_founder_id or 0)
+    if code is None:
+        raise NotFound()
+    return RedirectResponse(f"/cabinet/indicators/founder/{code}{query}", 303)
+
+
+async def _scope_page(
+    request: Request,
+    session: DB,
+    user: User,
+    kind: str,
+    key: str,
+    period: str,
+    methodology: str,
+    sort: str,
+    page: int,
+    export: str,
+    fmt: str,
+) -> Response:
+    unit = await scope_page.unit_scope(session, user, kind, key)
+    p = _period(period)
+    m = await ind.methodology(session, methodology or None)
+    per_page = 100_000 if export == "table" else scope_page.PER_PAGE
+    data = await scope_page.build(
+        session, user, unit, p, m, _today(), sort, 1 if export else page, per_page
+    )
+    name = f"{kind}-{key}"
+    tables_ = {
+        "table": ("Организации", exports.scope_table_rows(data.table.rows)),
+        "participation": (
+            "Участие организаций (постановление 882)",
+            exports.participation_rows(data.participation),
+        ),
+        "rates": ("Доля ответов по типам организаций", exports.rate_rows(data.rates)),
+        "distribution": (
+            "Распределение по интегральному индексу",
+            (["Интервал", "Организаций"], [list(x) for x in data.bands]),
+        ),
+        "trend": ("Динамика по месяцам", exports.trend_rows(data.trend)),
+    }
+    if export:
+        title, table = tables_[export]
+        return _export(fmt, f"{title}: {unit.name}", m.version, p.text, table, f"{export}-{name}")
+    return render(
+        request,
+        "cabinets/region.html",
+        s=data,
+        d=data.figures,
+        period=p,
+        m=m,
+        sort=sort if sort in scope_page.SORTS else "shrunk",
+        kind=kind,
+        minimum=PARTICIPATION_MIN,
+        months=MONTHS,
+    )
+
+
+@router.get("/region/{code}", response_class=HTMLResponse)
+async def region_page(
+    request: Request,
+    session: DB,
+    user: RegionUser,
+    code: Annotated[str, Path(max_length=10)],
+    period: PeriodQ = "",
+    methodology: Short = "",
+    sort: Short = "shrunk",
+    page: PageNo = 1,
+    export: ScopeExport = "",
+    fmt: Fmt = "xlsx",
+) -> Response:
+    """A region as a whole: its figures, organizations, types, problems and participation."""
+    return await _scope_page(
+        request, session, user, "region", code, period, methodology, sort, page, export, fmt
+    )
+
+
+@router.get("/founder/{code}", response_class=HTMLResponse)
+async def founder_page(
+    request: Request,
+    session: DB,
+    user: FounderUser,
+    code: Annotated[str, Path(max_length=60)],
+    period: PeriodQ = "",
+    methodology: Short = "",
+    sort: Short = "shrunk",
+    page: PageNo = 1,
+    export: ScopeExport = "",
+    fmt: Fmt = "xlsx",
+) -> Response:
+    """A founder's organizations as a whole (the same page as a region's)."""
+    return await _scope_page(
+        request, session, user, "founder", code, period, methodology, sort, page, export, fmt
     )

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.indicators.repository import ORG_SCOPE
 from otklik.indicators.table_queries import Filters, Window
 from otklik.kit.scope import Scope, apply_scope
-from otklik.registry.models import Organization, OrganizationType, Region
+from otklik.registry.models import LifeSituation, Organization, OrganizationType, Region
 from otklik.surveys.models import Response
 
 __all__ = ["Filters", "Window", "filter_options", "other_responding"]
@@ -52,3 +52,11 @@ async def other_responding(
         )
     )
     return int(await session.scalar(stmt) or 0)
+
+
+async def life_situation_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
+    """Russian names of the life situations ``codes`` (public registry data)."""
+    if not codes:
+        return {}
+    stmt = select(LifeSituation.code, LifeSituation.name).where(LifeSituation.code.in_(codes))
+    return {str(c): str(n) for c, n in await session.execute(stmt)}

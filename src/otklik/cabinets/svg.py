@@ -32,3 +32,34 @@ def line_chart(points: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str,
         "series": series,
         "threshold": _y(4.5),
     }
+
+
+def bar_chart(bars: list[tuple[str, int]]) -> dict[str, Any]:
+    """Vertical bars (a histogram) of counts, one per labelled band, on a scale from zero."""
+    top = max((n for _, n in bars), default=0) or 1
+    inner = HEIGHT - TOP - BOTTOM - 16  # room for the count above the highest bar
+    step = (WIDTH - LEFT - RIGHT) / max(len(bars), 1)
+    out = []
+    for i, (label, n) in enumerate(bars):
+        h = round(inner * n / top, 1)
+        x = round(LEFT + i * step + step * 0.15, 1)
+        out.append(
+            {
+                "label": label,
+                "n": n,
+                "x": x,
+                "y": round(HEIGHT - BOTTOM - h, 1),
+                "w": round(step * 0.7, 1),
+                "h": h,
+                "cx": round(x + step * 0.35, 1),
+            }
+        )
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - RIGHT,
+        "bottom": HEIGHT - BOTTOM,
+        "top": top,
+        "bars": out,
+    }

@@ -478,3 +478,9 @@ async def integral_moments(
     )
     row = (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).one()
     return int(row[0] or 0), float(row[1] or 0.0), float(row[2] or 0.0)
+
+
+async def founder_code(session: AsyncSession, founder_id: int) -> str | None:
+    """The public code of a founder (its page's address)."""
+    code = await session.scalar(select(Founder.code).where(Founder.id == founder_id))
+    return None if code is None else str(code)

@@ -361,6 +361,7 @@ SORTS = {
     "shrunk": "shrunk",
     "overall": "overall",
     "region": "region_name",
+    "change": "change",  # only where the rows carry it (``regional.with_change``)
 }
 
 
@@ -381,7 +382,7 @@ async def organization_page(
     """
     sub = stmt.cte("org_rows").prefix_with("MATERIALIZED")  # each row's figures computed once
     key = SORTS.get(sort.removeprefix("-"), "shrunk")
-    col = sub.c[key]
+    col = sub.c[key] if key in sub.c else sub.c.shrunk
     desc = sort.startswith("-") if sort else True
     order = (col.desc().nulls_last() if desc else col.asc().nulls_last(), sub.c.name, sub.c.oid)
     extra = [func.count().over().label("full_count")]

@@ -129,7 +129,7 @@ WITH recs AS (
   SELECT source_id, record_id, content_hash, organization_id, service_code, served_at,
       received_at, person_key, age_band, is_minor, 'history'
   FROM ({rows}) history_rows
-  RETURNING id, organization_id, served_at, person_key
+  RETURNING id, record_id, organization_id, served_at, person_key
 )
 """
 

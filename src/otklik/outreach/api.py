@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -58,13 +59,18 @@ async def post_delivery_status(
 @router.get(
     "/outreach/funnel",
     response_model=FunnelOut,
-    responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
+    responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 403: {"model": ErrorOut}},
     summary="Воронка: услуги → приглашения → ответы, с причинами отсева",
 )
 async def get_funnel(
     session: DB,
     user: Annotated[User, Depends(require_roles(*INDICATOR_READERS, api=True))],
     group: Annotated[Literal["organization", "type", "region", "day"], Query()] = "day",
-    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    days: Annotated[int, Query(ge=1, le=366, description="последние N дней (по дате услуги)")] = 30,
+    date_from: Annotated[
+        date | None, Query(description="начало периода по дате услуги (вместе с date_to)")
+    ] = None,
+    date_to: Annotated[date | None, Query(description="конец периода по дате услуги")] = None,
 ) -> FunnelOut:
-    return await funnel.build(session, user, group=group, days=days)
+    start, end = funnel.window(days, date_from, date_to)
+    return await funnel.build(session, user, group=group, start=start, end=end)

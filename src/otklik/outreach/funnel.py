@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.errors import DomainError
 from otklik.identity.models import User
 from otklik.identity.service import scope_of
 from otklik.kit.clock import moscow_date
@@ -37,14 +38,44 @@ def _row(r: Any) -> FunnelRowOut:
     )
 
 
-async def build(session: AsyncSession, user: User, *, group: str, days: int) -> FunnelOut:
-    end = datetime.now(UTC)
-    start = end - timedelta(days=days)
-    rows = [
-        _row(r)
-        for r in await repository.funnel(session, scope_of(user), group, start, end, ROW_LIMIT)
-    ]
-    totals = await repository.funnel(session, scope_of(user), "all", start, end, 1)
+class BadWindow(DomainError):
+    status_code = 400
+    code = "bad_window"
+    message = "Укажите обе даты периода: начало не позже конца, не больше 366 дней."
+
+
+def window(days: int, date_from: date | None, date_to: date | None) -> tuple[date, date]:
+    """The days asked for: ``date_from``..``date_to`` when given, else the last ``days``."""
+    if date_from is None and date_to is None:
+        return last_days(days)
+    if date_from is None or date_to is None or not 0 <= (date_to - date_from).days < 366:
+        raise BadWindow()
+    return date_from, date_to
+
+
+def last_days(days: int, today: date | None = None) -> tuple[date, date]:
+    """The ``days`` days to today (Moscow), inclusive."""
+    end = today or moscow_date()
+    return end - timedelta(days=days - 1), end
+
+
+async def build(
+    session: AsyncSession,
+    user: User,
+    *,
+    group: str,
+    days: int = 30,
+    start: date | None = None,
+    end: date | None = None,
+) -> FunnelOut:
+    """The funnel of the services provided ``start``..``end`` (default: the last ``days``
+    days), by the day of the service: the same window and population as the indicators'
+    questionnaires by service date (``counts.responses_by_service_date``)."""
+    if start is None or end is None:
+        start, end = last_days(days)
+    scope = scope_of(user)
+    rows = [_row(r) for r in await repository.funnel(session, scope, group, start, end, ROW_LIMIT)]
+    totals = await repository.funnel(session, scope, "all", start, end, 1)
     total = (
         _row(totals[0])
         if totals
@@ -57,8 +88,8 @@ async def build(session: AsyncSession, user: User, *, group: str, days: int) -> 
     )
     return FunnelOut(
         group=group,
-        date_from=moscow_date(start),
-        date_to=moscow_date(end),
+        date_from=start,
+        date_to=end,
         reasons=REASONS,
         total=total,
         rows=rows,

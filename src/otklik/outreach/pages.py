@@ -39,8 +39,11 @@ async def funnel_page(
     user: FunnelUser,
     group: Annotated[Literal["organization", "type", "region", "day"], Query()] = "day",
     days: Annotated[int, Query(ge=1, le=366)] = 30,
+    date_from: Annotated[date | None, Query()] = None,
+    date_to: Annotated[date | None, Query()] = None,
 ) -> Response:
-    report = await funnel.build(session, user, group=group, days=days)
+    start, end = funnel.window(days, date_from, date_to)
+    report = await funnel.build(session, user, group=group, start=start, end=end)
     return render(
         request,
         "outreach/funnel.html",

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     LargeBinary,
     Select,
     any_,
     bindparam,
+    cast,
     func,
     insert,
     literal_column,
@@ -568,14 +570,19 @@ async def invitations_of_person(session: AsyncSession, person_key: bytes) -> lis
 
 # --- the funnel: one row per group, every stage counted per service record ---
 
+# The funnel's window is the day of the service in its region's calendar: the day a
+# questionnaire records as ``served_on``. So the funnel's records are those the indicators'
+# coverage divides by, and its completed ones the questionnaires about them (docs/outreach.md).
+SERVICE_DAY = cast(func.timezone(Region.timezone, ServiceRecord.served_at), Date)
+
 FUNNEL_GROUPS: dict[str, tuple[Any, Any]] = {
     "all": (literal_column("'all'"), literal_column("'Всего'")),
     "organization": (Organization.ogrn, Organization.short_name),
     "type": (OrganizationType.code, OrganizationType.name),
     "region": (Region.code, Region.name),
     "day": (
-        func.to_char(func.timezone("Europe/Moscow", ServiceRecord.received_at), "YYYY-MM-DD"),
-        func.to_char(func.timezone("Europe/Moscow", ServiceRecord.received_at), "DD.MM.YYYY"),
+        func.to_char(SERVICE_DAY, "YYYY-MM-DD"),
+        func.to_char(SERVICE_DAY, "DD.MM.YYYY"),
     ),
 }
 SKIP_REASONS = (
@@ -589,7 +596,9 @@ SKIP_REASONS = (
 ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)
 
 
-def funnel_query(scope: Scope, group: str, start: datetime, end: datetime) -> Select[Any]:
+def funnel_query(scope: Scope, group: str, start: date, end: date) -> Select[Any]:
+    """Every stage per service record served ``start``..``end`` (days, inclusive) by
+    ``SERVICE_DAY``; records without an outreach task (back-filled history) are reported too."""
     per_record = (
         select(
             Invitation.service_record_id.label("rid"),
@@ -624,12 +633,17 @@ def funnel_query(scope: Scope, group: str, start: datetime, end: datetime) -> Se
             count_if(per_record.c.completed).label("completed"),
         )
         .select_from(ServiceRecord)
-        .join(OutreachTask, OutreachTask.service_record_id == ServiceRecord.id)
+        .outerjoin(OutreachTask, OutreachTask.service_record_id == ServiceRecord.id)
         .join(Organization, Organization.id == ServiceRecord.organization_id)
         .join(OrganizationType, OrganizationType.code == Organization.type_code)
         .join(Region, Region.code == Organization.region_code)
         .outerjoin(per_record, per_record.c.rid == ServiceRecord.id)
-        .where(ServiceRecord.received_at >= start, ServiceRecord.received_at < end)
+        .where(
+            # a day in any Russian time zone lies within a day either side in UTC (the index)
+            ServiceRecord.served_at >= datetime.combine(start - timedelta(days=1), time(), UTC),
+            ServiceRecord.served_at < datetime.combine(end + timedelta(days=2), time(), UTC),
+            SERVICE_DAY.between(start, end),
+        )
     )
     stmt = apply_scope(stmt, scope, ORG_SCOPE)
     if group == "all":
@@ -641,7 +655,7 @@ def funnel_query(scope: Scope, group: str, start: datetime, end: datetime) -> Se
 
 
 async def funnel(
-    session: AsyncSession, scope: Scope, group: str, start: datetime, end: datetime, limit: int
+    session: AsyncSession, scope: Scope, group: str, start: date, end: date, limit: int
 ) -> list[Any]:
     stmt = funnel_query(scope, group, start, end).limit(limit)
     return list((await session.execute(stmt)).all())
@@ -670,16 +684,24 @@ CANCEL_QUEUED = """
   UPDATE deliveries SET status = 'cancelled'
   WHERE status = 'queued' AND invitation_id = ANY(:ids)
 """
-# Delivered invitations for the rows of a CTE ``recs`` (id, organization_id, served_at,
-# person_key) whose person key passes ``filter``: the demo's history (no usable link).
+# Delivered invitations for the rows of a CTE ``recs`` (id, record_id, organization_id,
+# served_at, person_key) passing ``filter``: the demo's history (no usable link). Those passing
+# ``completed`` were answered (one per history answer), so the funnel, counted per record, ends
+# in as many completed questionnaires as the answers about those services.
 HISTORY_INVITATIONS = """
 INSERT INTO invitations (public_id, service_record_id, person_key, organization_id,
-    token_hash, status, created_at, expires_at, sent_at, delivered_at, questionnaire_version)
+    token_hash, status, created_at, expires_at, sent_at, delivered_at, opened_at, started_at,
+    completed_at, questionnaire_version)
 SELECT gen_random_uuid(), id, person_key, organization_id,
-       sha256(convert_to('link/' || id, 'UTF8')), 'delivered', served_at + interval '1 day',
+       sha256(convert_to('link/' || id, 'UTF8')),
+       CASE WHEN {completed} THEN 'completed' ELSE 'delivered' END, served_at + interval '1 day',
        served_at + interval '31 days', served_at + interval '1 day',
-       served_at + interval '1 day', :questionnaire_version
-FROM recs WHERE {filter}
+       served_at + interval '1 day', done.at, done.at, done.at, :questionnaire_version
+FROM recs
+CROSS JOIN LATERAL (
+  SELECT CASE WHEN {completed} THEN served_at + interval '1 day 2 hours' END AS at
+) done
+WHERE ({filter}) OR ({completed})
 """
 
 

@@ -11,7 +11,7 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +30,7 @@ from otklik.indicators.service import Unit
 from otklik.indicators.table_queries import Filters
 from otklik.insights import repository as insights_repository
 from otklik.insights.taxonomy import load as load_taxonomy
-from otklik.kit.clock import MOSCOW, moscow_date, now_utc
+from otklik.kit.clock import moscow_date, now_utc
 from otklik.kit.pagination import PageParams
 from otklik.kit.scope import Scope, ScopeKind
 from otklik.outreach import repository as outreach_repository
@@ -214,10 +214,6 @@ def _quarters_back(period: Period, n: int) -> list[Period]:
     return out[::-1]
 
 
-def _moscow_start(d: date) -> datetime:
-    return datetime.combine(d, time(0), MOSCOW).astimezone(UTC)
-
-
 async def collect(
     session: AsyncSession,
     unit: Unit,
@@ -253,8 +249,8 @@ async def collect(
         data.below, data.below_total = table.rows, table.total
         data.bands = await tables.distribution(session, scope, period, m, today)
     await step(60, "воронка приглашений")
-    start, end = _moscow_start(period.start), _moscow_start(period.end + timedelta(days=1))
-    rows = await outreach_repository.funnel(session, scope, "all", start, end, 1)
+    # by the day of the service, as every funnel (docs/outreach.md)
+    rows = await outreach_repository.funnel(session, scope, "all", period.start, period.end, 1)
     if rows:
         data.funnel = [
             (label, disclosure.count(int(getattr(rows[0], key)), m.min_n))
