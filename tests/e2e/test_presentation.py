@@ -1,0 +1,208 @@
+"""Every page type, as every demo account sees it at 360 px: no raw code, no decimal point where
+a comma is due (tests/textscan.py states the rules), no sideways scrolling (issue 16).
+
+One crawl per account starts at its cabinet (the public start pages for a visitor) and follows
+the links it is shown, one page per route (the route table of ``otklik.app`` names the type).
+A final test checks that the crawl, together, reached every HTML page route: a new page type
+is scanned without anyone adding it here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from otklik.app import ROUTERS
+from otklik.config import DEV_SECRET
+from otklik.outreach.links import optout_token
+from tests.textscan import decimal_points, raw_codes
+
+from .test_pages import DEMO_EMAILS
+
+WIDTH = 360
+ACCOUNTS: list[str | None] = [
+    None,
+    *DEMO_EMAILS,
+    "participant16@demo.otklik.ru",
+    "subcommission@demo.otklik.ru",
+    "lab@demo.otklik.ru",
+]
+PUBLIC_STARTS = [
+    "/",
+    "/login",
+    "/opendata",
+    "/r",
+    "/search?q=%D0%B1%D0%BE%D0%BB%D1%8C%D0%BD%D0%B8%D1%86%D0%B0",
+]
+# Pages no link leads to: reached by typing (a form's GET) or from an e-mail.
+EXTRA = {
+    None: [f"/unsubscribe/{optout_token(DEV_SECRET, __import__('uuid').uuid4())}"],
+}
+# GET routes that are not pages a person reads: files, machine answers and redirects.
+NOT_PAGES = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/sitemap.xml",
+    "/robots.txt",
+    "/intake/upload/reports/{report_id}.xlsx",
+    "/improvement/changes/{cr_id}/attachments/{att_id}",
+    "/improvement/meetings/{meeting_id}/{kind}.docx",
+    "/improvement/passports/{pid}/export.{fmt}",
+    "/reports/{report_id}/download",
+    "/cabinet/indicators",  # answers 303 to the role's first page
+}
+SKIP_HREF = re.compile(
+    r"^(?:mailto:|tel:|#)|[?&](?:export|fmt)=|\.(?:xlsx|csv|docx|xml|txt|json|pdf)(?:$|\?)"
+    r"|/download$|/attachments/|^/api/|^/logout|^/static/"
+)
+PER_ACCOUNT = 120  # pages at most, a guard against a crawl that never ends
+
+TEXT_JS = """() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest('script, style, noscript, template')) continue;
+    out.push(n.nodeValue);
+  }
+  for (const el of document.body.querySelectorAll('[aria-label], [title], [alt], [placeholder]')) {
+    for (const a of ['aria-label', 'title', 'alt', 'placeholder']) {
+      if (el.getAttribute(a)) out.push(el.getAttribute(a));
+    }
+  }
+  return out.join('\\n');
+}"""
+
+
+@dataclass
+class Crawl:
+    visited: dict[str, str] = field(default_factory=dict)  # route → first URL
+    codes: list[str] = field(default_factory=list)
+    decimals: list[str] = field(default_factory=list)
+    overflow: list[str] = field(default_factory=list)
+
+
+def page_routes() -> list[tuple[str, re.Pattern[str]]]:
+    found = []
+    for router in ROUTERS:
+        for route in router.routes:
+            methods = getattr(route, "methods", None) or ()
+            if "GET" in methods and not route.path.startswith("/api/"):  # type: ignore[attr-defined]
+                found.append((route.path, route.path_regex))  # type: ignore[attr-defined]
+    return found
+
+
+ROUTES = page_routes()
+
+
+def route_of(path: str) -> str | None:
+    for template, regex in ROUTES:
+        if regex.match(path):
+            return template
+    return None
+
+
+def scan(page: Page, url: str, who: str, crawl: Crawl) -> None:
+    text = page.evaluate(TEXT_JS)
+    where = f"{who} {url}"
+    crawl.codes += [f"{where}: {c!r}" for c in sorted(set(raw_codes(text)))]
+    crawl.decimals += [f"{where}: {d!r}" for d in decimal_points(text)]
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    if width > WIDTH:
+        wide = page.evaluate(
+            """(w) => [...document.querySelectorAll('body *')]
+                 .filter(e => e.getBoundingClientRect().right > w + 1)
+                 .slice(-3)
+                 .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''))""",
+            WIDTH,
+        )
+        crawl.overflow.append(f"{where}: {width} px ({', '.join(wide)})")
+
+
+def crawl_account(page: Page, base: str, who: str, starts: list[str], crawl: Crawl) -> None:
+    seen: set[str] = set()
+    queue = deque(starts)
+    loads = 0
+    while queue and loads < PER_ACCOUNT:
+        url = queue.popleft()
+        path = urlsplit(url).path
+        route = route_of(path)
+        if route is None or route in NOT_PAGES or route in seen:
+            continue
+        seen.add(route)
+        loads += 1
+        response = page.goto(url)
+        if response is None or response.status != 200:
+            continue
+        if "text/html" not in (response.headers.get("content-type") or ""):
+            continue
+        landed = route_of(urlsplit(page.url).path)
+        if landed is None or (landed != route and landed in seen):
+            continue
+        seen.add(landed)
+        crawl.visited.setdefault(landed, page.url)
+        scan(page, page.url.removeprefix(base), who, crawl)
+        for href in page.eval_on_selector_all(
+            "a[href]", "els => els.map(e => e.getAttribute('href'))"
+        ):
+            if SKIP_HREF.search(href):
+                continue
+            target = urlsplit(urljoin(page.url, href))
+            if f"{target.scheme}://{target.netloc}" != base:
+                continue
+            link = target.path + (f"?{target.query}" if target.query else "")
+            if route_of(target.path) not in seen:
+                queue.append(link)
+
+
+@pytest.fixture(scope="session")
+def crawl(
+    browser: Browser, demo_server: str, auth_states: Callable[[str], dict[str, Any]]
+) -> Crawl:
+    result = Crawl()
+    for email in ACCOUNTS:
+        options: dict[str, Any] = {
+            "base_url": demo_server,
+            "locale": "ru-RU",
+            "viewport": {"width": WIDTH, "height": 740},
+        }
+        if email is not None:
+            options["storage_state"] = auth_states(email)
+        context = browser.new_context(**options)
+        context.set_default_timeout(30_000)
+        try:
+            starts = PUBLIC_STARTS if email is None else ["/cabinet"]
+            starts = starts + EXTRA.get(email, [])
+            crawl_account(context.new_page(), demo_server, email or "visitor", starts, result)
+        finally:
+            context.close()
+    return result
+
+
+@pytest.mark.e2e
+def test_every_page_type_was_scanned(crawl: Crawl) -> None:
+    pages = {template for template, _ in ROUTES} - NOT_PAGES
+    missing = sorted(pages - set(crawl.visited))
+    assert not missing, "no account reached these pages:\n" + "\n".join(missing)
+
+
+@pytest.mark.e2e
+def test_no_raw_codes_on_any_page(crawl: Crawl) -> None:
+    assert not crawl.codes, "raw codes shown to people:\n" + "\n".join(crawl.codes)
+
+
+@pytest.mark.e2e
+def test_no_decimal_points_on_any_page(crawl: Crawl) -> None:
+    assert not crawl.decimals, "decimal points, not commas:\n" + "\n".join(crawl.decimals)
+
+
+@pytest.mark.e2e
+def test_every_page_fits_360px(crawl: Crawl) -> None:
+    assert not crawl.overflow, "pages wider than 360 px:\n" + "\n".join(crawl.overflow)
