@@ -39,7 +39,7 @@ def test_legitimate_text_is_not_a_code(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Доля ответов 82.1 %", "Оценка 4.50 балла", "0.3", "итог: 12.5.", "(4.1–4.6)"],
+    ["Доля ответов 82.1 %", "Оценка 4.50 балла", "0.3", "итог: 12.5.", "(4.1–4.6)", "2025.125"],
 )
 def test_decimal_points_are_found(text: str) -> None:
     assert decimal_points(text), text
@@ -57,6 +57,8 @@ def test_decimal_points_are_found(text: str) -> None:
         "сборка 1.2.3",
         "2026-11-01..2026-11-30",
         "1 234,5",
+        "лицензия CC BY 4.0.",
+        "Анкета 2025.1: оценка",
     ],
 )
 def test_legitimate_numbers_pass(text: str) -> None:

@@ -13,9 +13,15 @@ The rules, precisely:
 * **Decimal point** — two groups of digits joined by one point, standing alone
   (``82.1``, ``4.50``, ``0.3``): Russian text wants a decimal comma. Not flagged: longer dotted
   runs such as dates (``07.12.2026``), addresses or three-part versions (``1.2.3``), which are
-  not numbers; ranges written with two points (``2026-11-01..2026-11-30``); and a number right
-  after the word "версия" in any case form or after "v" (``версия 2026.1``: a version is
-  a name, not a quantity).
+  not numbers; ranges written with two points (``2026-11-01..2026-11-30``); a number right
+  after the word "версия" in any case form, after "v" or after a licence name (``версия 1.0``,
+  ``CC BY 4.0``); and a year-point-number ``20YY.N`` (``2025.1``), the form in which the project
+  names questionnaire and methodology versions (a quantity between 2000 and 2099 with one or
+  two decimals would be missed: an accepted gap).
+
+The page scan leaves out text inside ``<code>``, ``<kbd>`` and ``<samp>``: a code a person is
+meant to read or type (a file's column name, a catalogue code) is marked up as code; everything
+else must be words.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ _FILE = re.compile(r"\S+\.(?:xlsx|csv|docx|pdf|json|zip|xml|txt|svg|png)\b", re.
 _CODE = re.compile(r"(?<![\w-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-])")
 _JSON = re.compile(r"\{\s*[\"'][^\"'\n]{0,60}[\"']\s*:")
 _DECIMAL = re.compile(r"(?<![\d.,])(\d+)\.(\d+)(?![\d]|\.\d)")
-_VERSION = re.compile(r"(?:верси[яиюей]\w*|v)\s*(?:№\s*)?$", re.IGNORECASE)
+_VERSION = re.compile(r"(?:верси[яиюей]\w*|v|CC BY)\s*(?:№\s*)?$", re.IGNORECASE)
+_YEAR_VERSION = re.compile(r"20\d\d\.\d\d?")
 
 
 def raw_codes(text: str) -> list[str]:
@@ -43,7 +50,7 @@ def decimal_points(text: str) -> list[str]:
     found = []
     for m in _DECIMAL.finditer(text):
         before = text[max(0, m.start() - 20) : m.start()]
-        if _VERSION.search(before):
+        if _VERSION.search(before) or _YEAR_VERSION.fullmatch(m.group(0)):
             continue
         found.append(text[max(0, m.start() - 15) : m.end() + 5].replace("\n", " "))
     return found

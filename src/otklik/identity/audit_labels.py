@@ -130,6 +130,15 @@ VALUES = {
     "draft": "черновик",
     "published": "опубликована",
 }
+
+
+def register_values(*labels: dict[str, str]) -> None:
+    """A package names its stored codes (states, modes) for the audit log, at import."""
+    for more in labels:
+        for code, label in more.items():
+            VALUES.setdefault(code, label.lower() if label[:1].isupper() else label)
+
+
 OTHER_FIELD = "Прочее"  # a field this list does not name yet: still shown, without its code
 
 
@@ -138,6 +147,11 @@ class Change:
     field: str
     before: str
     after: str
+
+    @staticmethod
+    def is_code(value: str) -> bool:
+        """A stored code no package has named: the page shows it marked up as code."""
+        return "_" in value and value.isascii() and " " not in value
 
 
 def action_label(code: str) -> str:

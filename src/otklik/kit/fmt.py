@@ -3,7 +3,8 @@
 Babel's Russian locale decides the separators (decimal comma, non-breaking-space thousands,
 a non-breaking space before "%"), so no page writes its own rules. ``None`` reads as a dash.
 Registered as Jinja filters by :func:`register`: ``num``, ``integer``, ``pct``, ``score``,
-``day``, ``signed``, ``moment``.
+``day``, ``signed``, ``moment``,
+``month``, ``month_short``.
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ def moment(value: datetime | None) -> str:
     return f"{format_date(local.date(), format='medium', locale=LOCALE)}, {local:%H:%M}"
 
 
+def month(value: date) -> str:
+    """A month in words: ``2026-12-01`` → ``"декабрь 2026"``."""
+    return format_date(value, format="LLLL y", locale=LOCALE)
+
+
 def month_short(value: date) -> str:
     """A chart's month tick: ``2026-12-01`` → ``"дек. 26"`` ("12.26" would read as a number)."""
     return format_date(value, format="LLL yy", locale=LOCALE)
@@ -84,5 +90,13 @@ def month_short(value: date) -> str:
 def register(env: Any) -> None:
     """Make the formatters Jinja filters of ``env``."""
     env.filters.update(
-        num=num, integer=integer, pct=pct, score=score, day=day, signed=signed, moment=moment
+        num=num,
+        integer=integer,
+        pct=pct,
+        score=score,
+        day=day,
+        signed=signed,
+        moment=moment,
+        month=month,
+        month_short=month_short,
     )
