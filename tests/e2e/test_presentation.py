@@ -18,14 +18,15 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from otklik.app import ROUTERS
 from otklik.config import DEV_SECRET
 from otklik.outreach.links import optout_token
 from tests.textscan import decimal_points, raw_codes
 
-from .test_pages import DEMO_EMAILS
+from .conftest import ContextFactory
+from .test_pages import DEMO_EMAILS, SMALL
 
 WIDTH = 360
 ACCOUNTS: list[str | None] = [
@@ -125,12 +126,17 @@ def route_of(path: str) -> str | None:
     return None
 
 
+def page_width(page: Page) -> int:
+    width: int = page.evaluate("() => document.documentElement.scrollWidth")
+    return width
+
+
 def scan(page: Page, url: str, who: str, crawl: Crawl) -> None:
     text = page.evaluate(TEXT_JS)
     where = f"{who} {url}"
     crawl.codes += [f"{where}: {c!r}" for c in sorted(set(raw_codes(text)))]
     crawl.decimals += [f"{where}: {d!r}" for d in decimal_points(text)]
-    width = page.evaluate("() => document.documentElement.scrollWidth")
+    width = page_width(page)
     if width > WIDTH:
         wide = page.evaluate(
             """(w) => [...document.querySelectorAll('body *')]
@@ -231,3 +237,64 @@ def test_no_decimal_points_on_any_page(crawl: Crawl) -> None:
 @pytest.mark.e2e
 def test_every_page_fits_360px(crawl: Crawl) -> None:
     assert not crawl.overflow, "pages wider than 360 px:\n" + "\n".join(crawl.overflow)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("email", ["admin@demo.otklik.ru", "analyst@demo.otklik.ru"])
+def test_header_menu_collapses_at_360px_and_is_one_row_at_1280px(
+    new_context: ContextFactory, auth_states: Callable[[str], dict[str, Any]], email: str
+) -> None:
+    # no JavaScript: the menu is a <details>, opened from the keyboard
+    small = new_context(
+        storage_state=auth_states(email), viewport=SMALL, java_script_enabled=False
+    ).new_page()
+    small.goto("/cabinet")
+    header = small.locator("header")
+    assert header.bounding_box()["height"] < 100  # type: ignore[index]
+    cabinet = small.get_by_role("link", name="Кабинет", exact=True)
+    expect(cabinet).to_be_hidden()
+    small.locator("header summary", has_text="Меню").focus()
+    small.keyboard.press("Enter")
+    expect(cabinet).to_be_visible()
+    # every section is listed at once inside the open menu, the sign-out button too
+    expect(small.get_by_role("link", name="Токены API")).to_be_visible()
+    expect(small.get_by_role("button", name="Выйти")).to_be_visible()
+    assert small.evaluate("document.documentElement.scrollWidth") <= WIDTH
+
+    wide = new_context(storage_state=auth_states(email), viewport={"width": 1280, "height": 800})
+    page = wide.new_page()
+    page.goto("/cabinet")
+    links = page.locator("header nav > ul > li")
+    tops = {
+        round(box["y"])
+        for box in (links.nth(i).bounding_box() for i in range(links.count()))
+        if box
+    }
+    assert len(tops) == 1, f"the header's sections sit on {len(tops)} rows at 1280 px"
+    assert page.locator("header").bounding_box()["height"] < 70  # type: ignore[index]
+    expect(page.get_by_role("link", name="Токены API")).to_be_hidden()  # under "Ещё"
+    page.locator("header summary", has_text="Ещё").click()
+    expect(page.get_by_role("link", name="Токены API")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+@pytest.mark.e2e
+def test_the_scans_fail_on_a_bad_page(browser: Browser) -> None:
+    """The same extraction and checks, on a page made to break every rule."""
+    context = browser.new_context(viewport={"width": WIDTH, "height": 740})
+    try:
+        page = context.new_page()
+        page.set_content(
+            "<main><p>Причина: no_confirmed_account</p><p>Доля 82.1 %</p>"
+            "<p>Столбец <code>service_code</code></p>"
+            '<svg aria-label="оценка 4.5"></svg>'
+            '<table><tr><td><div style="width:500px">широкая</div></td></tr></table></main>'
+        )
+        text = page.evaluate(TEXT_JS)
+        assert raw_codes(text) == ["no_confirmed_account"]  # <code> is meant to be read
+        assert len(decimal_points(text)) == 2  # running text and the chart's label
+        assert page_width(page) > WIDTH
+        page.set_content("<main><p>Доля 82,1 %</p></main>")
+        assert page_width(page) <= WIDTH
+    finally:
+        context.close()
