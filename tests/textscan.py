@@ -34,7 +34,7 @@ _FILE = re.compile(r"\S+\.(?:xlsx|csv|docx|pdf|json|zip|xml|txt|svg|png)\b", re.
 _CODE = re.compile(r"(?<![\w-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-])")
 _JSON = re.compile(r"\{\s*[\"'][^\"'\n]{0,60}[\"']\s*:")
 _DECIMAL = re.compile(r"(?<![\d.,])(\d+)\.(\d+)(?![\d]|\.\d)")
-_VERSION = re.compile(r"(?:верси[яиюей]\w*|v|CC BY)\s*(?:№\s*)?$", re.IGNORECASE)
+_VERSION = re.compile(r"(?:верси[яиюей]\w*|v|CC BY|Attribution)\s*(?:№\s*)?$", re.IGNORECASE)
 _YEAR_VERSION = re.compile(r"20\d\d\.\d\d?")
 
 

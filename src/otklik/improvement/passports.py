@@ -300,8 +300,11 @@ async def _event(
 def _show(value: Any) -> str:
     if isinstance(value, list):
         return "; ".join(
-            Goal.model_validate(v).text() if isinstance(v, dict) else str(v) for v in value
+            Goal.model_validate(v).text() if isinstance(v, dict) else CHANNELS.get(str(v), str(v))
+            for v in value
         )
+    if isinstance(value, float):
+        return fmt.num(value, 2)
     return "" if value is None else str(value)
 
 
