@@ -27,3 +27,19 @@ def test_dates_in_words() -> None:
     assert fmt.day(date(2026, 12, 7)) == "7 декабря 2026\u202fг."
     # 21:30 UTC on New Year's Eve is already the new year in Moscow
     assert fmt.day(datetime(2026, 12, 31, 21, 30, tzinfo=UTC)) == "1 января 2027\u202fг."
+
+
+def test_changes_carry_their_sign() -> None:
+    assert fmt.signed(0.123) == "+0,12"
+    assert fmt.signed(-0.5) == "\u22120,50"
+    assert fmt.signed(0.001) == "0,00"  # no sign on what reads as zero
+    assert fmt.signed(-1234.5, 1) == "\u22121\u00a0234,5"
+    assert fmt.signed(None) == "—"
+
+
+def test_chart_months_do_not_read_as_numbers() -> None:
+    assert fmt.month_short(date(2026, 12, 1)) == "дек. 26"
+
+
+def test_moments_read_in_moscow_time() -> None:
+    assert fmt.moment(datetime(2026, 12, 31, 21, 30, tzinfo=UTC)) == "1 янв. 2027\u202fг., 00:30"

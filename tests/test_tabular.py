@@ -44,3 +44,14 @@ def test_cabinet_exports_neutralise_formulas() -> None:
     cells = _xlsx_cells(to_xlsx("T", "2025.1", "2026", ["Название", "Оценка"], rows))
     assert all(t != "f" for _, t in cells)
     assert (4.5, "n") in cells
+
+
+def test_cabinet_xlsx_fractions_are_numbers_with_a_number_format() -> None:
+    data = to_xlsx("T", "2025.1", "2026", ["Название", "Оценка", "Анкет"], [["А", 4.567, 12]])
+    ws = load_workbook(io.BytesIO(data)).active
+    assert ws is not None
+    row = next(r for r in ws.iter_rows() if r[0].value == "А")
+    assert row[1].value == 4.567
+    assert row[1].data_type == "n"
+    assert row[1].number_format == "#,##0.0#"  # shown as 4,57 in a Russian spreadsheet
+    assert row[2].number_format == "General"  # a count stays a plain integer

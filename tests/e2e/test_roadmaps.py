@@ -23,6 +23,7 @@ def _no_sideways_scroll(page: Page, label: str) -> None:
 def test_participant_sees_risk_gantt_and_reports_by_keyboard(page_as: PageAs) -> None:
     page = page_as(PARTICIPANT, viewport=SMALL)
     page.goto("/cabinet")
+    page.locator("header summary", has_text="Меню").click()  # at 360 px the sections are a menu
     page.get_by_role("link", name="Дорожные карты").click()
     expect(page.locator("h1")).to_have_text("Дорожные карты")
     expect(page.locator("#due-h")).to_be_visible()

@@ -118,7 +118,7 @@ async def test_the_effect_of_a_measure_is_a_difference_in_differences_computed_b
     assert "Плакаты с QR-кодом в поликлиниках" in moved
     assert "+20,0 п. п. [+10,1; +29,9]" in moved
     assert "10 орг.; типы:" in html
-    assert "20,0 % (100) → 50,0 % (100)" in html
+    assert "20,0\u00a0% (100) → 50,0\u00a0% (100)" in html  # the formatter's no-break space
 
 
 async def test_without_a_comparison_group_the_estimate_is_a_weaker_time_series(

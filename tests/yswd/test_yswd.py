@@ -130,7 +130,7 @@ async def test_entries_from_a_released_change_and_a_closed_incident(
     # the page renders the scores (answers of this year) and both entries
     html = (await client.get(f"/o/{org.ogrn}/you-said-we-did")).text
     assert "Открыли второе окно регистратуры" in html
-    assert "25,0 % комментариев за год до изменения" in html
+    assert "25,0\u00a0% комментариев за год до изменения" in html  # the formatter's no-break space
     assert "Средний балл по вопросам анкеты" in html
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from otklik.kit import fmt
+
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 260, 40, 10, 10, 30
 Y_MIN, Y_MAX = 1.0, 5.0
 
@@ -28,7 +30,7 @@ def line_chart(points: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str,
         "right": WIDTH - RIGHT,
         "bottom": HEIGHT - BOTTOM,
         "ticks": [(v, _y(v)) for v in (1, 2, 3, 4, 4.5, 5)],
-        "labels": [(x, p["month"].strftime("%m.%y")) for x, p in zip(xs, points, strict=True)],
+        "labels": [(x, fmt.month_short(p["month"])) for x, p in zip(xs, points, strict=True)],
         "series": series,
         "threshold": _y(4.5),
     }

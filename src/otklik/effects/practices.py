@@ -13,6 +13,7 @@ from otklik.effects.models import EffectAssessment, PracticeAdoption
 from otklik.errors import NotFound, ValidationFailed
 from otklik.identity.models import User
 from otklik.improvement.service import Hypothesis, create_change_request
+from otklik.kit import fmt
 from otklik.kit.pagination import like_pattern
 
 LIBRARY = text(
@@ -66,8 +67,8 @@ async def adopt(
         subject_code=service_code.strip(),
         title=f"Перенять практику: {practice.title}"[:300],
         problem=(
-            f"Практика № {practice.id}: эффект {practice.estimate:+.2f} балла "
-            f"(95 % ДИ {practice.ci_low:+.2f}…{practice.ci_high:+.2f})."
+            f"Практика № {practice.id}: эффект {fmt.signed(practice.estimate)} балла "
+            f"(95\u00a0% ДИ {fmt.signed(practice.ci_low)}…{fmt.signed(practice.ci_high)})."
             if practice.estimate is not None
             and practice.ci_low is not None
             and practice.ci_high is not None

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from otklik.errors import TooManyRequests
-from otklik.identity import repository, service
+from otklik.identity import audit_labels, repository, service
 from otklik.identity.deps import PageUser, optional_user, require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
@@ -123,7 +123,7 @@ async def audit(
     result = await repository.list_audit(
         session, PageParams.parse(page, 50, "", q), entity=entity[:60]
     )
-    return render(request, "admin_audit.html", page=result, entity=entity)
+    return render(request, "admin_audit.html", page=result, entity=entity, audit=audit_labels)
 
 
 @router.get("/admin/users", response_class=HTMLResponse)

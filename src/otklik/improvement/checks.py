@@ -13,6 +13,7 @@ from otklik.improvement import repository
 from otklik.improvement.models import ChangeRequest, ControlCheckItem, Passport
 from otklik.improvement.passports import Goal
 from otklik.improvement.service import TransitionConflict, transition
+from otklik.kit import fmt
 
 GENERIC = "Процедура реализована так, как описано в запросе"
 
@@ -35,7 +36,8 @@ async def target_goals(session: AsyncSession, cr: ChangeRequest) -> list[str]:
     goals = [Goal.model_validate(g).text() for g in (body or {}).get("goals", [])]
     if cr.hyp_indicator:
         unit = cr.hyp_unit or ""
-        goals.append(f"Гипотеза: {cr.hyp_indicator} {cr.hyp_from:g} → {cr.hyp_to:g} {unit}".strip())
+        start, end = (fmt.num(v, 2).removesuffix(",00") for v in (cr.hyp_from, cr.hyp_to))
+        goals.append(f"Гипотеза: {cr.hyp_indicator} {start} → {end} {unit}".strip())
     return [GENERIC, *goals]
 
 

@@ -250,6 +250,8 @@ async def passport(request: Request, session: DB, user: Reader, pid: int) -> Res
         docs=DOC_LABELS,
         timeline=await timeline(session, "passport", p.id),
         body_json=json.dumps(p.body, ensure_ascii=False, indent=2),
+        metrics=passports.METRICS,
+        channels=passports.CHANNELS,
         can_edit=p.status == "draft" and user.role in PROPOSERS,
         can_copy=user.role in PROPOSERS,
     )

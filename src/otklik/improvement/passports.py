@@ -28,6 +28,7 @@ from otklik.improvement.workflow import (
     PASSPORT_STEPS,
     PROPOSERS,
 )
+from otklik.kit import fmt
 from otklik.registry.models import Service
 
 APPROVED = ("approved", "in_force", "superseded")
@@ -41,6 +42,7 @@ METRICS = {
     "share_proactive": "доля проактивно",
     "satisfaction": "удовлетворённость (1–5)",
 }
+CHANNELS = {"in_person": "лично", "portal": "портал", "proactive": "проактивно"}
 FIELD_LABELS = {
     "steps": "Шаги",
     "actions": "Действий заявителя",
@@ -59,7 +61,8 @@ class Goal(BaseModel):
 
     def text(self) -> str:
         op = {"<=": "≤", ">=": "≥", "=": "="}[self.op]
-        return f"{METRICS.get(self.metric, self.metric)} {op} {self.value:g}"
+        value = fmt.num(self.value, 2).removesuffix(",00")
+        return f"{METRICS.get(self.metric, self.metric)} {op} {value}"
 
 
 class PassportBody(BaseModel):
@@ -297,8 +300,11 @@ async def _event(
 def _show(value: Any) -> str:
     if isinstance(value, list):
         return "; ".join(
-            Goal.model_validate(v).text() if isinstance(v, dict) else str(v) for v in value
+            Goal.model_validate(v).text() if isinstance(v, dict) else CHANNELS.get(str(v), str(v))
+            for v in value
         )
+    if isinstance(value, float):
+        return fmt.num(value, 2)
     return "" if value is None else str(value)
 
 

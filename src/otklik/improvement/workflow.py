@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from otklik.identity import audit_labels
 from otklik.identity.roles import Role
 
 CR_LABELS: dict[str, str] = {
@@ -114,6 +115,7 @@ DOC_LABELS = {
     "target": "Описание целевого состояния",
     "standard": "Оптимизированный стандарт",
 }
+audit_labels.register_values(CR_LABELS, PASSPORT_LABELS, DOC_LABELS)
 PASSPORT_STEPS: dict[tuple[str, str], Step] = {
     ("draft", "expertise"): Step(_P, "Направить на экспертизу"),
     ("expertise", "digital_agreed"): Step(frozenset({Role.portal_operator}), "Согласовать (МСЗУ)"),

@@ -49,12 +49,13 @@ class Period:
 
     @property
     def label(self) -> str:
+        """Words that end without a point ("декабрь 2026 года"): pages put it mid-sentence."""
         if self.kind == "year":
             return f"{self.start.year} год"
         if self.kind == "quarter":
-            return f"{(self.start.month - 1) // 3 + 1}-й квартал {self.start.year} г."
+            return f"{(self.start.month - 1) // 3 + 1}-й квартал {self.start.year} года"
         if self.kind == "month":
-            return f"{MONTHS[self.start.month - 1]} {self.start.year} г."
+            return f"{MONTHS[self.start.month - 1]} {self.start.year} года"
         return f"{self.start:%d.%m.%Y} — {self.end:%d.%m.%Y}"
 
     @property

@@ -3,7 +3,8 @@
 Babel's Russian locale decides the separators (decimal comma, non-breaking-space thousands,
 a non-breaking space before "%"), so no page writes its own rules. ``None`` reads as a dash.
 Registered as Jinja filters by :func:`register`: ``num``, ``integer``, ``pct``, ``score``,
-``day``.
+``day``, ``signed``, ``moment``,
+``month``, ``month_short``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from otklik.kit.clock import moscow_date
+from otklik.kit.clock import MOSCOW, moscow_date
 
 LOCALE = "ru_RU"
 DASH = "—"
@@ -44,6 +45,16 @@ def pct(value: Number | None, digits: int = 1) -> str:
     return f"{num(value, digits)}{NBSP}%"
 
 
+def signed(value: Number | None, digits: int = 2) -> str:
+    """A change with its sign: ``0.123`` → ``"+0,12"``, ``-0.5`` → ``"−0,50"``."""
+    if value is None:
+        return DASH
+    text = num(-value if value < 0 else value, digits)
+    if text.strip("0,") == "":
+        return text
+    return ("+" if value > 0 else "\u2212") + text
+
+
 def score(value: Number | None) -> str:
     """A score on the 1–5 scale: two decimals, ``4.5`` → ``"4,50"``."""
     return num(value, 2)
@@ -58,6 +69,34 @@ def day(value: date | datetime | None) -> str:
     return format_date(value, format="long", locale=LOCALE)
 
 
+def moment(value: datetime | None) -> str:
+    """A moment in Moscow time: ``"7 дек. 2026 г., 14:05"``."""
+    if value is None:
+        return DASH
+    local = value.astimezone(MOSCOW)
+    return f"{format_date(local.date(), format='medium', locale=LOCALE)}, {local:%H:%M}"
+
+
+def month(value: date) -> str:
+    """A month in words: ``2026-12-01`` → ``"декабрь 2026"``."""
+    return format_date(value, format="LLLL y", locale=LOCALE)
+
+
+def month_short(value: date) -> str:
+    """A chart's month tick: ``2026-12-01`` → ``"дек. 26"`` ("12.26" would read as a number)."""
+    return format_date(value, format="LLL yy", locale=LOCALE)
+
+
 def register(env: Any) -> None:
     """Make the formatters Jinja filters of ``env``."""
-    env.filters.update(num=num, integer=integer, pct=pct, score=score, day=day)
+    env.filters.update(
+        num=num,
+        integer=integer,
+        pct=pct,
+        score=score,
+        day=day,
+        signed=signed,
+        moment=moment,
+        month=month,
+        month_short=month_short,
+    )

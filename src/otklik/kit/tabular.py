@@ -9,6 +9,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +210,9 @@ def csv_safe(row: Sequence[Any]) -> list[Any]:
 
 
 def xlsx_safe(ws: Any, row: Sequence[Any]) -> list[Any]:
-    """``row`` for a write-only sheet: every text is stored as text, never as a formula."""
+    """``row`` for a write-only sheet: every text is stored as text, never as a formula; a
+    fraction stays a number, shown with grouped thousands and up to two decimals (the reader's
+    spreadsheet puts its own separators: a comma in a Russian one)."""
     from openpyxl.cell import WriteOnlyCell
 
     cells = []
@@ -217,6 +220,8 @@ def xlsx_safe(ws: Any, row: Sequence[Any]) -> list[Any]:
         cell = WriteOnlyCell(ws, value=v)
         if isinstance(v, str):
             cell.data_type = "s"
+        elif isinstance(v, float | Decimal):
+            cell.number_format = "#,##0.0#"
         cells.append(cell)
     return cells
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi.responses import Response
 
+from otklik.kit.fmt import month_short
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 260, 44, 10, 10, 30
 GAP_BANDS = (
@@ -79,7 +81,7 @@ def share_chart(points: list[dict[str, Any]]) -> dict[str, Any]:
         "bottom": HEIGHT - BOTTOM,
         "ticks": [(v, _y(v / 100)) for v in (0, 25, 50, 75, 100)],
         "labels": [
-            (x, p["month"].strftime("%m.%y"))
+            (x, month_short(p["month"]))
             for i, (x, p) in enumerate(zip(xs, points, strict=True))
             if (len(points) - 1 - i) % 3 == 0
         ],

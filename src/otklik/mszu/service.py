@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import Forbidden, NotFound, ValidationFailed
+from otklik.identity import audit_labels
 from otklik.identity.audit import Actor, record_audit
 from otklik.identity.roles import Role
 from otklik.kit.clock import MOSCOW
@@ -19,6 +20,7 @@ MODE_LABELS = {
     "proactive": "проактивно",
     "on_request": "по запросу (заявлению)",
 }
+audit_labels.register_values(MODE_LABELS)
 STATUS_LABELS = {
     "draft": "проект",
     "agreed": "согласован Минцифры",

@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from otklik.identity.models import User
 from otklik.identity.service import scope_of
 from otklik.indicators.periods import Period
+from otklik.kit import fmt
 from otklik.kit.scope import ScopeColumns, apply_scope
 from otklik.mszu import repository
 from otklik.mszu.models import ServiceStatistic as St
@@ -122,7 +123,8 @@ async def trajectory_points(session: AsyncSession) -> tuple[dict[int, float], st
         for y in range(BASELINE_YEAR, TARGET_YEAR + 1)
     }
     source = (
-        f"линейная от уровня {BASELINE_YEAR} г. ({base * 100:.1f} %) до 99 % в {TARGET_YEAR} г."
+        f"линейная от уровня {BASELINE_YEAR} г. ({fmt.pct(base * 100)}) до {fmt.pct(99, 0)} "
+        f"в {TARGET_YEAR} г."
     )
     return points, source
 

@@ -557,7 +557,13 @@ async def outbox(session: AsyncSession, limit: int) -> list[OutboxMessage]:
 
 async def invitations_of_person(session: AsyncSession, person_key: bytes) -> list[Any]:
     stmt = (
-        select(Invitation, Organization.short_name, Service.name, ServiceRecord.served_at)
+        select(
+            Invitation,
+            # the name with its address: ten organizations may share a name
+            func.concat_ws(", ", Organization.short_name, func.nullif(Organization.address, "")),
+            Service.name,
+            ServiceRecord.served_at,
+        )
         .join(ServiceRecord, ServiceRecord.id == Invitation.service_record_id)
         .join(Organization, Organization.id == Invitation.organization_id)
         .join(Service, Service.code == ServiceRecord.service_code)

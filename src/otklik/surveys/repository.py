@@ -28,7 +28,7 @@ FORM = Sql(
     SELECT i.id, i.status, i.completed_at, i.expires_at, i.started_at,
       i.questionnaire_version, r.id AS record_id, o.id AS organization_id, o.ogrn,
       o.short_name, o.type_code, o.region_code, o.founder_id, ot.sector, r.service_code,
-      s.name AS service_name, r.life_situation_code,
+      s.name AS service_name, r.life_situation_code, rg.name AS region_name, o.address,
       (r.served_at AT TIME ZONE rg.timezone)::date AS served_on,
       (now() AT TIME ZONE rg.timezone)::date AS today, r.age_band,
       CASE WHEN c.position = 0 OR (c.position IS NULL AND i.person_key = r.person_key)
