@@ -314,7 +314,7 @@ async def landing(session: AsyncSession, user: User, m: Methodology, today: date
             (float(shown(100 * w.low, 1) or 0), float(shown(100 * w.high, 1) or 0)) if w else None
         )
     if unit.kind != "organization":
-        out.orgs = await _organizations_at_risk(session, scope, win.period, m, today)
+        out.orgs = await _organizations_at_risk(session, scope, m, today)
     role = Role(user.role)
     if role in INCIDENT_READERS:
         out.incidents, out.incidents_total, out.incidents_mine = await repository.open_incidents(
@@ -336,11 +336,17 @@ async def landing(session: AsyncSession, user: User, m: Methodology, today: date
 
 
 async def _organizations_at_risk(
-    session: AsyncSession, scope: Scope, period: Period, m: Methodology, today: date
+    session: AsyncSession, scope: Scope, m: Methodology, today: date
 ) -> dict[str, Any]:
     """How many organizations of the scope have a shown index, how many are below 4.5 and
-    behind their target (the worst five of each by the ranking value), from the table."""
-    shown_n = sum(n for _, n in await tables.distribution(session, scope, period, m, today))
+    behind their target (the worst five of each by the ranking value), from the table, over
+    the last complete quarter or the year so far — whichever shows more organizations (a
+    month shows few: most organizations have fewer answers than the threshold)."""
+    shown_n, period = -1, ranking_windows(today)[0]
+    for p in ranking_windows(today)[:2]:
+        n = sum(k for _, k in await tables.distribution(session, scope, p, m, today))
+        if n > shown_n:
+            shown_n, period = n, p
     below = await tables.organization_table(
         session, scope, period, m, today, Filters(status="below"), "shrunk", 1, 5
     )
