@@ -405,10 +405,11 @@ async def monthly_comments(
 ) -> dict[str, int]:
     """Analysed comments per month (``YYYY-MM``) in scope (and of one organization)."""
     a = CommentAnalysis
+    month = func.to_char(a.answered_on, literal_column("'YYYY-MM'"))
     stmt = (
-        select(_month(a.answered_on).label("month"), func.count())
+        select(month.label("month"), func.count())
         .join(Organization, Organization.id == a.organization_id)
-        .group_by(_month(a.answered_on))
+        .group_by(month)
     )
     if org_id is not None:
         stmt = stmt.where(a.organization_id == org_id)
