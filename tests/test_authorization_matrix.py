@@ -138,6 +138,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/api/v1/indicators"): Rule(READERS, ok=422),  # no unit: see tests/indicators
     ("GET", "/cabinet/indicators"): Rule(READERS, ok=303),  # to the role's first page
+    ("GET", "/cabinet/fix-first"): Rule(READERS),
     # another organization's OGRN answers 404 like a missing one (issue 21)
     ("GET", "/cabinet/indicators/organization/{ogrn}"): Rule(READERS, scoped="ogrn"),
     ("GET", "/cabinet/indicators/organizations"): Rule(LISTS),

@@ -154,3 +154,31 @@ async def test_impossible_months_are_a_clear_400(
     await session.commit()
     await login(client, coordinator.email)
     assert (await client.get("/insights", params={"period": period})).status_code == 400
+
+
+async def test_default_month_is_the_last_complete_one_with_enough_comments(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    from datetime import timedelta
+
+    from otklik.kit.clock import moscow_date
+
+    today = moscow_date()
+    last = today.replace(day=1) - timedelta(days=1)  # a day of the last complete month
+    org = await create_organization(session, region="77", name="Поликлиника на Соколе")
+    for overall in (1, 2, 2, 1, 3, 5, 5, 4, 5, 4, 5):
+        await add_response(session, org, overall, WAIT, day=last)
+    await add_response(session, org, 5, "Всё хорошо", day=today)  # the running month: one
+    await service.analyse_pending(session)
+    await add_response(session, org, 4, "Пока не разобран", day=today)  # the backlog
+    user = await create_user(session, Role.organization, scope=f"organization:{org.ogrn}")
+    await session.commit()
+    await login(client, user.email)
+    page = await client.get("/insights")
+    assert page.status_code == 200
+    assert f'value="{last:%Y-%m}"' in page.text  # not today's month with one comment
+    assert "последний завершённый месяц" in page.text
+    assert "обработано 12 из 13 комментариев" in page.text
+    own = await client.get(f"/insights/organizations/{org.id}")
+    assert f'value="{last:%Y-%m}"' in own.text
+    assert "обработано 12 из 13 комментариев" in own.text

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from otklik.identity.deps import PageUser
+from otklik.cabinets import service
+from otklik.cabinets.svg import sparkline
+from otklik.errors import NotFound
+from otklik.identity.deps import PageUser, require_roles
 from otklik.identity.models import User
+from otklik.identity.roles import INDICATOR_READERS
 from otklik.identity.service import scope_of
+from otklik.indicators import service as ind
+from otklik.indicators.periods import parse_period
+from otklik.kit.clock import moscow_date
 from otklik.kit.scope import ScopeKind
 from otklik.kit.web import DB, render, settings_of
 from otklik.outreach.citizen import my_questionnaires
@@ -42,6 +51,11 @@ async def cabinet(request: Request, session: DB, user: PageUser) -> Response:
     if user.scope_organization_id:
         org = await session.get(Organization, user.scope_organization_id)
     mine = await my_questionnaires(session, settings_of(request), user.person_key)
+    landing = None
+    m = None
+    if user.role in INDICATOR_READERS:
+        m = await ind.methodology(session, None)
+        landing = await service.landing(session, user, m, moscow_date())
     return render(
         request,
         "cabinet.html",
@@ -52,4 +66,35 @@ async def cabinet(request: Request, session: DB, user: PageUser) -> Response:
         total=sum(by_type.values()),
         organization=org,
         mine=mine,
+        landing=landing,
+        m=m,
+        spark=sparkline(landing.trend, "integral") if landing else None,
     )
+
+
+ReaderUser = Annotated[User, Depends(require_roles(*INDICATOR_READERS))]
+
+
+@router.get("/cabinet/fix-first", response_class=HTMLResponse)
+async def fix_first(
+    request: Request,
+    session: DB,
+    user: ReaderUser,
+    organization: Annotated[str, Query(max_length=20)] = "",
+    period: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    """Items and topics of the scope (or of one organization in it) ranked by the expected
+    gain if fixed, over the first window with enough answers or the period asked for."""
+    scope = scope_of(user)
+    if organization:
+        unit = await ind.resolve_unit(session, f"organization:{organization}")
+        await ind.check_scope(session, scope, unit)
+    else:
+        found = await service.landing_unit(session, user)
+        if found is None:
+            raise NotFound()
+        unit = found
+    m = await ind.methodology(session, None)
+    p = service.fixed_period(parse_period(period)) if period else None
+    fix = await service.fix_first(session, scope, unit, m, moscow_date(), p)
+    return render(request, "cabinets/fix_first.html", unit=unit, fix=fix, m=m)

@@ -11,13 +11,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.incidents.models import Incident
+from otklik.incidents.rules import OPEN as INCIDENT_OPEN
 from otklik.indicators.repository import ORG_SCOPE
 from otklik.indicators.table_queries import Filters, Window
+from otklik.insights.models import CommentAnalysis
 from otklik.kit.scope import Scope, apply_scope
 from otklik.registry.models import LifeSituation, Organization, OrganizationType, Region
-from otklik.surveys.models import Response
+from otklik.surveys.models import Response, ResponseItem
 
-__all__ = ["Filters", "Window", "filter_options", "other_responding"]
+__all__ = ["Filters", "Window", "filter_options", "other_responding", "topic_moments"]
 
 
 async def filter_options(session: AsyncSession, scope: Scope) -> tuple[list[Any], list[Any]]:
@@ -60,3 +63,70 @@ async def life_situation_names(session: AsyncSession, codes: list[str]) -> dict[
         return {}
     stmt = select(LifeSituation.code, LifeSituation.name).where(LifeSituation.code.in_(codes))
     return {str(c): str(n) for c, n in await session.execute(stmt)}
+
+Moments = tuple[int, float, float]  # n, sum, sum of squares of the overall score
+
+
+async def topic_moments(
+    session: AsyncSession,
+    scope: Scope,
+    start: date,
+    end: date,
+    organization_id: int | None = None,
+) -> tuple[Moments, dict[str, Moments]]:
+    """The overall score over the answers given in ``start``..``end`` (inclusive) in scope
+    (and of one organization, if given): its moments over all answers and over the answers
+    whose comments mention each topic. Two set-based queries, read through the scope filter."""
+    i, a, o = ResponseItem, CommentAnalysis, Organization
+    own = (i.organization_id == organization_id) if organization_id is not None else None
+    total_q = (
+        select(func.count(), func.sum(i.value), func.sum(i.value * i.value))
+        .join(o, o.id == i.organization_id)
+        .where(i.code == "overall", i.answered_on >= start, i.answered_on <= end)
+    )
+    if own is not None:
+        total_q = total_q.where(own)
+    n, s, ss = (await session.execute(apply_scope(total_q, scope, ORG_SCOPE))).one()
+    mention_q = (
+        select(a.response_id, func.unnest(a.topics).label("topic"))
+        .join(o, o.id == a.organization_id)
+        .where(a.answered_on >= start, a.answered_on <= end)
+    )
+    if organization_id is not None:
+        mention_q = mention_q.where(a.organization_id == organization_id)
+    mention = apply_scope(mention_q, scope, ORG_SCOPE).distinct().subquery("mention")
+    topics_q = (
+        select(
+            mention.c.topic,
+            func.count(),
+            func.sum(i.value),
+            func.sum(i.value * i.value),
+        )
+        .join(i, (i.response_id == mention.c.response_id) & (i.code == "overall"))
+        .group_by(mention.c.topic)
+    )
+    topics = {
+        str(t): (int(k), float(ts or 0), float(tss or 0))
+        for t, k, ts, tss in (await session.execute(topics_q)).all()
+    }
+    return (int(n or 0), float(s or 0), float(ss or 0)), topics
+
+
+async def open_incidents(
+    session: AsyncSession, scope: Scope, user_id: int, limit: int = 3
+) -> tuple[list[Any], int, int]:
+    """Open incidents in scope, the most severe and oldest first: some rows, how many, and how
+    many of them the user owns."""
+    from otklik.incidents.repository import SCOPE_COLS
+
+    base = select(Incident).where(Incident.state.in_(INCIDENT_OPEN))
+    scoped = apply_scope(base, scope, SCOPE_COLS)
+    rows = (
+        await session.scalars(
+            scoped.order_by(Incident.severity, Incident.resolve_due, Incident.id).limit(limit)
+        )
+    ).all()
+    sub = scoped.subquery()
+    counts = select(func.count(), func.count().filter(sub.c.owner_user_id == user_id))
+    total, mine = (await session.execute(counts)).one()
+    return list(rows), int(total or 0), int(mine or 0)

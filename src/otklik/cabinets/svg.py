@@ -64,4 +64,33 @@ def bar_chart(bars: list[tuple[str, int]]) -> dict[str, Any]:
         "bottom": HEIGHT - BOTTOM,
         "top": top,
         "bars": out,
+
+SPARK_W, SPARK_H, SPARK_PAD = 240, 56, 4
+
+
+def sparkline(points: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """A small line of ``key`` over the months (1–5 scale cut to the values shown and 4.5),
+    with the 4.5 threshold; months without a shown value leave gaps between segments."""
+    values = [p[key] for p in points if p[key] is not None]
+    lo = float(min([*values, 4.5])) - 0.1
+    hi = float(max([*values, 4.5])) + 0.1
+    n = max(len(points) - 1, 1)
+
+    def y(v: float) -> float:
+        return round(SPARK_PAD + (hi - float(v)) / (hi - lo) * (SPARK_H - 2 * SPARK_PAD), 1)
+
+    segments: list[list[tuple[float, float]]] = [[]]
+    for i, p in enumerate(points):
+        if p[key] is None:
+            segments.append([])
+            continue
+        segments[-1].append((round(SPARK_PAD + i * (SPARK_W - 2 * SPARK_PAD) / n, 1), y(p[key])))
+    return {
+        "width": SPARK_W,
+        "height": SPARK_H,
+        "paths": [" ".join(f"{x},{yy}" for x, yy in s) for s in segments if len(s) > 1],
+        "dots": [s[0] for s in segments if len(s) == 1],
+        "last": next((s[-1] for s in reversed(segments) if s), None),
+        "threshold": y(4.5),
+        "shown": len(values),
     }

@@ -133,3 +133,32 @@ def fixed_grain(period: Period) -> Period:
     if period.kind not in FIXED:
         raise PeriodNotAllowed()
     return period
+
+
+def last_complete_month(today: date) -> Period:
+    """The month before ``today``'s."""
+    return month_of(today.replace(day=1) - timedelta(days=1))
+
+
+def last_complete_quarter(today: date) -> Period:
+    """The quarter before ``today``'s."""
+    q = (today.month - 1) // 3  # 0..3: the quarters of today's year already over
+    return parse_period(f"{today.year}-Q{q}" if q else f"{today.year - 1}-Q4")
+
+
+def headline_windows(today: date) -> list[Period]:
+    """Windows for a cabinet's headline, shortest first: the last complete month, the last
+    complete quarter, the year so far, the previous year. The first one with enough answers
+    is shown (``docs/indicators.md``, "Sensible periods")."""
+    return [
+        last_complete_month(today),
+        last_complete_quarter(today),
+        year_of(today.year),
+        year_of(today.year - 1),
+    ]
+
+
+def ranking_windows(today: date) -> list[Period]:
+    """Windows for the "fix first" ranking: the last complete quarter, the year so far, the
+    previous year."""
+    return headline_windows(today)[1:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -14,6 +15,7 @@ from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import COMMENT_TEXT_ROLES, Role
 from otklik.identity.service import scope_of
+from otklik.indicators.periods import parse_period
 from otklik.insights import repository
 from otklik.insights.analysis import URGENT_KINDS
 from otklik.insights.problems import effects, month_bounds
@@ -41,11 +43,27 @@ InsightsUser = Annotated[User, Depends(require_roles(*ROLES))]
 SENTIMENTS = {"negative": "негативный", "neutral": "нейтральный", "positive": "позитивный"}
 
 
-async def _period(session: DB, user: User, period: str | None) -> str:
+def default_month(counts: dict[str, int], today: date, enough: int = SMALL_N) -> str:
+    """The latest complete month (before today's) with at least ``enough`` analysed comments;
+    else the complete month with the most; else today's month (``YYYY-MM``)."""
+    current = f"{today:%Y-%m}"
+    done = {mo: n for mo, n in counts.items() if mo < current}
+    full = [mo for mo, n in done.items() if n >= enough]
+    if full:
+        return max(full)
+    if done:
+        return max(done, key=lambda mo: (done[mo], mo))
+    return current
+
+
+async def _period(
+    session: DB, user: User, period: str | None, org_id: int | None = None
+) -> tuple[str, bool]:
+    """The month asked for, or the default one (and whether it was chosen by default)."""
     if period:
-        return period
-    day = await repository.latest_day(session, scope_of(user)) or moscow_date()
-    return f"{day:%Y-%m}"
+        return period, False
+    counts = await repository.monthly_comments(session, scope_of(user), org_id)
+    return default_month(counts, moscow_date()), True
 
 
 @router.get("/insights", response_class=HTMLResponse)
@@ -58,7 +76,7 @@ async def overview(
     sort: Annotated[str, Query(max_length=40)] = "",
     q: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    period = await _period(session, user, period)
+    period, chosen = await _period(session, user, period)
     start, end = month_bounds(period)
     scope = scope_of(user)
     params = PageParams.parse(page, 50, sort, q)
@@ -73,6 +91,10 @@ async def overview(
         show_text=user.role in COMMENT_TEXT_ROLES and user.role != Role.organization,
         kinds=URGENT_KINDS,
         own_org_id=user.scope_organization_id if user.role == Role.organization else None,
+        chosen=chosen,
+        period_label=parse_period(period).label,
+        small_n=SMALL_N,
+        progress=await repository.analysis_progress(session, scope),
     )
 
 
@@ -89,7 +111,7 @@ async def organization(
     org = await repository.visible_organization(session, scope, org_id)
     if org is None:
         raise NotFound("Организация не найдена или вне вашей области доступа.")
-    period = await _period(session, user, period)
+    period, chosen = await _period(session, user, period, org_id)
     start, end = month_bounds(period)
     totals = await repository.score_totals(session, scope, [org_id], start, end)
     n = int(totals[0].n) if totals else 0
@@ -133,6 +155,9 @@ async def organization(
         taxonomy=load(),
         kinds=URGENT_KINDS,
         sentiments=SENTIMENTS,
+        chosen=chosen,
+        period_label=parse_period(period).label,
+        progress=await repository.analysis_progress(session, scope),
     )
 
 

@@ -398,3 +398,35 @@ async def situation_topics(
         .order_by(sub.c.situation, func.count(func.distinct(sub.c.response_id)).desc(), sub.c.topic)
     )
     return (await session.execute(stmt)).all()
+
+
+async def monthly_comments(
+    session: AsyncSession, scope: Scope, org_id: int | None = None
+) -> dict[str, int]:
+    """Analysed comments per month (``YYYY-MM``) in scope (and of one organization)."""
+    a = CommentAnalysis
+    month = func.to_char(a.answered_on, literal_column("'YYYY-MM'"))
+    stmt = (
+        select(month.label("month"), func.count())
+        .join(Organization, Organization.id == a.organization_id)
+        .group_by(month)
+    )
+    if org_id is not None:
+        stmt = stmt.where(a.organization_id == org_id)
+    return {
+        str(mo): int(n)
+        for mo, n in (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all()
+    }
+
+
+async def analysis_progress(session: AsyncSession, scope: Scope) -> tuple[int, int]:
+    """Comments in scope already analysed and all comments in scope (the backlog's progress)."""
+    c, a = ResponseComment, CommentAnalysis
+    stmt = (
+        select(func.count(a.response_id), func.count())
+        .select_from(c)
+        .join(Organization, Organization.id == c.organization_id)
+        .outerjoin(a, and_(a.response_id == c.response_id, a.code == c.code))
+    )
+    done, total = (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).one()
+    return int(done or 0), int(total or 0)
