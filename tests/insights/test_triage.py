@@ -73,10 +73,13 @@ async def test_queue_notifies_authority_and_review_is_audited(
     rows = {q.organization_id: q for q in (await session.scalars(select(UrgentReview))).all()}
     await session.refresh(rows[org.id])
     assert rows[org.id].state == "confirmed"
-    assert rows[org.id].reviewed_at is not None and rows[org.id].reviewed_at >= before
+    assert rows[org.id].reviewed_at is not None
+    assert rows[org.id].reviewed_at >= before
     assert rows[other.id].state == "new"
     audit = (
-        await session.scalars(select(AuditEntry).where(AuditEntry.action == "insights.review_urgent"))
+        await session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "insights.review_urgent")
+        )
     ).all()
     assert len(audit) == 1
     assert audit[0].after == {"state": "confirmed", "kind": "corruption"}
