@@ -22,10 +22,11 @@ from otklik.demo.citizens import answer_invitations
 from otklik.demo.improvement import from_evidence
 from otklik.exchange.tasks import transfer_to_iasmkgu
 from otklik.identity.service import purge_expired
+from otklik.improvement.repository import notify
 from otklik.improvement.tasks import send_notifications
 from otklik.incidents.tasks import open_incidents
 from otklik.indicators.tasks import flag_drops
-from otklik.insights.tasks import analyse_comments
+from otklik.insights.tasks import analyse_comments, triage_urgent
 from otklik.intake.service import purge_expired_contacts
 from otklik.opendata.tasks import build_files
 from otklik.outreach.bounces import poll_bounces
@@ -36,6 +37,14 @@ from otklik.surveys.service import purge_drafts
 from otklik.surveys.tasks import mask_comments
 
 Job = Callable[[AsyncSession, Settings], Awaitable[int]]
+
+
+async def urgent_triage(session: AsyncSession, settings: Settings) -> int:
+    """New urgent flags into the triage queue, their authorities e-mailed (improvement outbox)."""
+    notices = await triage_urgent(session, settings)
+    await notify(session, notices)
+    return len(notices)
+
 
 SCHEDULE: list[tuple[str, int, Job]] = [
     ("identity.purge_expired_sessions", 3600, purge_expired),
@@ -48,6 +57,7 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("surveys.mask_comments", 1, mask_comments),  # sealed raw comments -> masked, within seconds
     ("demo.answer_invitations", 5, answer_invitations),  # does nothing outside the demo
     ("insights.analyse_comments", 30, analyse_comments),
+    ("insights.triage_urgent", 30, urgent_triage),
     ("indicators.flag_drops", 3600, flag_drops),
     ("improvement.send_notifications", 10, send_notifications),
     ("demo.improvement_from_evidence", 60, from_evidence),  # does nothing outside the demo

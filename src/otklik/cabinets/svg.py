@@ -64,6 +64,8 @@ def bar_chart(bars: list[tuple[str, int]]) -> dict[str, Any]:
         "bottom": HEIGHT - BOTTOM,
         "top": top,
         "bars": out,
+    }
+
 
 SPARK_W, SPARK_H, SPARK_PAD = 240, 56, 4
 

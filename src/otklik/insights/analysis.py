@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from otklik.insights.taxonomy import Rule, Taxonomy, classify, load, rule_hits, rule_of
-from otklik.insights.text import NEG_PREFIX, NEGATIONS_RU, lemma_ru, lemmas_of, words
+from otklik.insights.taxonomy import Taxonomy, classify, load
+from otklik.insights.text import NEG_PREFIX, lemmas_of, words
+from otklik.insights.urgent import detect
 
 RULES_MODEL = "rules"
 
@@ -37,93 +38,6 @@ URGENT_KINDS = {
     "corruption": "Коррупция",
     "discrimination": "Дискриминация",
 }
-_URGENT_RULES: dict[str, tuple[str, ...]] = {
-    "danger": (
-        "угроза жизнь",
-        "умереть",
-        "умирать",
-        "чуть NOT_умереть",
-        "смерть",
-        "скончаться",
-        "потерять сознание",
-        "без сознание",
-        "кровотечение",
-        "истекать кровь",
-        "отравление",
-        "отравиться",
-        "суицид",
-        "покончить с",
-        "NOT_оказать помощь",
-        "NOT_оказать медицинский",
-        "отказать в помощь",
-        "оставить без помощь",
-        "скорый NOT_приехать",
-        "реанимация",
-        "инсульт",
-        "инфаркт",
-        "задохнуться",
-        "обморок",
-        "пожар",
-    ),
-    "violence": (
-        "избить",
-        "бить",
-        "ударить",
-        "удар",
-        "побить",
-        "насилие",
-        "изнасиловать",
-        "домогаться",
-        "домогательство",
-        "издеваться",
-        "издевательство",
-        "унижать",
-        "унижение",
-        "толкнуть",
-        "привязать",
-        "связать",
-        "запереть",
-        "душить",
-        "пинать",
-        "синяк",
-        "шлёпать",
-        "травля",
-        "угрожать",
-        "запугивать",
-    ),
-    "corruption": (
-        "взятка",
-        "вымогать",
-        "вымогательство",
-        "откат",
-        "конверт",
-        "поборы",
-        "побор",
-        "неофициально",
-        "мимо касса",
-        "без чек",
-        "на лапа",
-        "отблагодарить деньга",
-        "требовать деньга",
-        "потребовать деньга",
-        "требовать заплатить",
-        "дать денег",
-    ),
-    "discrimination": (
-        "дискриминация",
-        "дискриминировать",
-        "национальность",
-        "цвет кожа",
-        "нерусский",
-        "из-за инвалидность",
-        "из-за возраст",
-        "из-за вера",
-        "из-за пол",
-        "мигрант",
-        "приезжий",
-        "за то что инвалид",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -136,39 +50,10 @@ class Analysis:
     model_version: str
 
 
-_URGENT = {kind: tuple(rule_of(p) for p in phrases) for kind, phrases in _URGENT_RULES.items()}
-# Rules by their first lemma (without NOT_): only rules whose first lemma occurs are tried.
-_BY_FIRST: dict[str, list[tuple[str, Rule]]] = {}
-for _kind, _rules in _URGENT.items():
-    for _rule in _rules:
-        _BY_FIRST.setdefault(_rule.items[0].removeprefix(NEG_PREFIX), []).append((_kind, _rule))
-
-
-def _urgent_tokens(tokens: list[str]) -> list[str]:
-    # Keep prepositions and pronouns: "из-за", "в помощи", "без сознания" need them.
-    out: list[str] = []
-    negate = False
-    for word in tokens:
-        if word in NEGATIONS_RU and word != "без":
-            negate = True
-            continue
-        base = lemma_ru(word)
-        out.append(NEG_PREFIX + base if negate else base)
-        negate = False
-    return out
-
-
-def urgent_kind(text: str, tokens: list[str] | None = None) -> str | None:
-    """The first urgent-risk kind the text signals (in the order of URGENT_KINDS), or None."""
-    marked = _urgent_tokens(words(text) if tokens is None else tokens)
-    plain = [t.removeprefix(NEG_PREFIX) for t in marked]
-    candidates = [c for first in set(plain) for c in _BY_FIRST.get(first, ())]
-    found = set()
-    for kind, rule in candidates:
-        negated = any(i.startswith(NEG_PREFIX) for i in rule.items)
-        if rule_hits(rule, marked if negated else plain):
-            found.add(kind)
-    return next((k for k in URGENT_KINDS if k in found), None)
+def urgent_kind(text: str, tokens: list[str] | None = None, score: int | None = None) -> str | None:
+    """The urgent-risk kind the text signals (``insights.urgent``: lexicon and classifier)."""
+    flag = detect(text, score, tokens)
+    return flag.kind if flag else None
 
 
 def sentiment(tokens: list[str], overall: int | None) -> str:
@@ -201,7 +86,7 @@ def analyse(
     plain_words = words(text)
     tokens = lemmas_of(plain_words)
     topics = set(classify(tokens, tax)) | extra_topics
-    kind = urgent_kind(text, plain_words)
+    kind = urgent_kind(text, plain_words, overall)
     return Analysis(
         [c for c in tax.codes if c in topics],
         sentiment(tokens, overall),

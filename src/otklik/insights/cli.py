@@ -220,3 +220,77 @@ def analyse_cmd(
         if done == 0:
             break
     out.print(f"Разобрано комментариев: {total}.")
+
+
+DEV_PART = Path(__file__).resolve().parents[3] / "data" / "eval" / "ru-comments" / "dev"
+
+
+@insights_app.command("train-urgent")
+def train_urgent_cmd(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Файлы корпуса для обучения (по умолчанию — часть dev, w1–w6)"),
+    ] = None,
+    reviews: Annotated[
+        bool, typer.Option("--reviews/--no-reviews", help="Добавить проверки из очереди")
+    ] = True,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Куда записать модель (по умолчанию — в пакет)")
+    ] = None,
+    cv_only: Annotated[
+        bool, typer.Option("--cv-only", help="Только перекрёстная проверка, без записи модели")
+    ] = False,
+) -> None:
+    """Обучить детектор срочных отзывов (разметка корпуса + проверки из очереди).
+
+    Prints the writer-grouped cross-validated figures of the whole detector, then writes
+    the model artefact (``insights/data/urgent-model.npz`` unless --out)."""
+    from otklik.insights import labels as labels_mod
+    from otklik.insights import urgent
+    from otklik.insights.taxonomy import load
+    from otklik.surveys.masking import mask_personal_data
+
+    paths = files or sorted(DEV_PART.glob("*.csv"))
+    if not paths:
+        _fail(f"Нет файлов корпуса в {DEV_PART}.")
+    try:
+        rows = labels_mod.load_corpus(paths, load().codes)
+    except labels_mod.LabelsError as exc:
+        _fail(exc.message)
+        return
+    examples = [
+        urgent.Example(mask_personal_data(r.text), r.score, r.urgent_kind, r.writer) for r in rows
+    ]
+    if reviews:
+        from otklik.config import get_settings
+        from otklik.insights.triage import review_examples
+        from otklik.kit.cli import run_in_session
+
+        examples += run_in_session(get_settings(), review_examples)
+    cv = urgent.cross_validate(examples)
+    hits = sum(u and f for u, f in zip(cv.urgent, cv.flagged, strict=True))
+    flagged, total = sum(cv.flagged), sum(cv.urgent)
+    out.print(
+        f"cross-validated (writer-grouped), {len(examples)} comments: urgent recall "
+        f"{hits / max(1, total):.3f} ({hits}/{total})  precision "
+        f"{hits / max(1, flagged):.3f} ({hits}/{flagged})",
+        highlight=False,
+    )
+    for kind in urgent.KINDS:
+        gold = [i for i, g in enumerate(cv.gold) if g == kind]
+        said = [i for i, k in enumerate(cv.kinds) if cv.flagged[i] and k == kind]
+        found = sum(cv.flagged[i] for i in gold)
+        same = sum(cv.kinds[i] == kind for i in gold if cv.flagged[i])
+        right = sum(cv.gold[i] == kind for i in said)
+        out.print(
+            f"  {kind:<15} recall {found / max(1, len(gold)):.3f} ({found}/{len(gold)})  "
+            f"same kind {same / max(1, len(gold)):.3f}  "
+            f"precision {right / max(1, len(said)):.3f} ({right}/{len(said)})",
+            highlight=False,
+        )
+    if cv_only:
+        return
+    model = urgent.train(examples)
+    target = out_path or urgent.MODEL_PATH
+    model.save(target)
+    out.print(f"Модель записана: {target}; {model.meta}", highlight=False)

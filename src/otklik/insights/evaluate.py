@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import train_test_split
 
-from otklik.insights.analysis import analyse, sentiment
+from otklik.insights.analysis import analyse, sentiment, urgent_kind
 from otklik.insights.labels import CorpusRow
 from otklik.insights.model import Example, TopicModel, targets, train
 from otklik.insights.taxonomy import classify_text, load
@@ -219,16 +219,18 @@ def evaluate_corpus(rows: Sequence[CorpusRow], *, mask: bool = True) -> CorpusRe
     with_score = [sentiment(lemmas(t), r.score) for t, r in zip(masked, rows, strict=True)]
     negative = [i for i, r in enumerate(rows) if r.sentiment == "negative"]
     gold_urgent = [i for i, r in enumerate(rows) if r.urgent_kind]
-    flagged = [i for i, a in enumerate(analysed) if a.urgent]
+    # urgent triage reads the response's score too (insights.urgent)
+    kinds = [urgent_kind(t, None, r.score) for t, r in zip(masked, rows, strict=True)]
+    flagged = [i for i, k in enumerate(kinds) if k]
     by_kind = []
     for kind in URGENT_ORDER:
         gold = [i for i in gold_urgent if rows[i].urgent_kind == kind]
-        said = [i for i in flagged if analysed[i].urgent_kind == kind]
+        said = [i for i in flagged if kinds[i] == kind]
         by_kind.append(
             (
                 kind,
-                Ratio(sum(analysed[i].urgent for i in gold), len(gold)),
-                Ratio(sum(analysed[i].urgent_kind == kind for i in gold), len(gold)),
+                Ratio(sum(kinds[i] is not None for i in gold), len(gold)),
+                Ratio(sum(kinds[i] == kind for i in gold), len(gold)),
                 Ratio(sum(rows[i].urgent_kind == kind for i in said), len(said)),
             )
         )
@@ -249,7 +251,7 @@ def evaluate_corpus(rows: Sequence[CorpusRow], *, mask: bool = True) -> CorpusRe
         negative_recall_text=Ratio(
             sum(analysed[i].sentiment == "negative" for i in negative), len(negative)
         ),
-        urgent_recall=Ratio(sum(analysed[i].urgent for i in gold_urgent), len(gold_urgent)),
+        urgent_recall=Ratio(sum(kinds[i] is not None for i in gold_urgent), len(gold_urgent)),
         urgent_precision=Ratio(sum(rows[i].urgent_kind is not None for i in flagged), len(flagged)),
         urgent_by_kind=by_kind,
         masking=count_masks(texts, masked) if mask else None,

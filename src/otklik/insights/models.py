@@ -100,3 +100,30 @@ class InsightModel(Base):
     blob: Mapped[bytes] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(Boolean, server_default="false")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class UrgentReview(Base):
+    """A flagged urgent comment in the triage queue: new, then reviewed (confirmed / not
+    urgent) by a person; the SLA's due time; when the authority was notified. Reviews are
+    labels the urgent classifier's training picks up (``otklik insights train-urgent``)."""
+
+    __tablename__ = "urgent_reviews"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["response_id", "code"],
+            ["response_comments.response_id", "response_comments.code"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_urgent_reviews_state_due", "state", "due_at"),
+    )
+
+    response_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    organization_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20))  # as flagged; the reviewer may correct it
+    state: Mapped[str] = mapped_column(String(12), server_default="new")  # confirmed, not_urgent
+    flagged_at: Mapped[datetime] = mapped_column()
+    due_at: Mapped[datetime] = mapped_column()
+    notified_at: Mapped[datetime | None] = mapped_column()
+    reviewed_by: Mapped[int | None] = mapped_column(Integer)
+    reviewed_at: Mapped[datetime | None] = mapped_column()

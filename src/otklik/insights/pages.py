@@ -21,7 +21,9 @@ from otklik.insights.analysis import URGENT_KINDS
 from otklik.insights.problems import effects, month_bounds
 from otklik.insights.service import correct_topics
 from otklik.insights.taxonomy import load
-from otklik.kit.clock import moscow_date
+from otklik.insights.triage import STATES, review
+from otklik.insights.urgent import detect, highlight
+from otklik.kit.clock import MOSCOW, moscow_date, now_utc
 from otklik.kit.pagination import Page, PageParams
 from otklik.kit.web import DB, render, verify_csrf
 
@@ -174,4 +176,74 @@ async def correct(
         session, scope_of(user), Actor(user.id, user.email), response_id, code, topics or []
     )
     target = back if back.startswith("/insights") else "/insights"
+    return RedirectResponse(target, status_code=303)
+
+
+TRIAGE_ROLES = (
+    Role.organization,
+    Role.regional_authority,
+    Role.federal_authority,
+    Role.coordinator,
+    Role.admin,
+)
+TriageUser = Annotated[User, Depends(require_roles(*TRIAGE_ROLES))]
+
+
+@router.get("/insights/triage", response_class=HTMLResponse)
+async def triage_queue(
+    request: Request,
+    session: DB,
+    user: TriageUser,
+    state: Annotated[str, Query(pattern=r"^(|new|confirmed|not_urgent)$")] = "",
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    rows = await repository.triage_queue(
+        session, scope_of(user), state or None, PAGE + 1, (page - 1) * PAGE
+    )
+    now = now_utc()
+    items = []
+    for r in rows[:PAGE]:
+        flag = detect(r.text, r.score)
+        items.append(
+            {
+                "row": r,
+                "overdue": r.state == "new" and r.due_at < now,
+                "due_time": f"{r.due_at.astimezone(MOSCOW):%H:%M}",
+                "reasons": flag.reasons if flag else (),
+                "pieces": highlight(r.text, flag.marks if flag else frozenset()),
+            }
+        )
+    return render(
+        request,
+        "insights/triage.html",
+        items=items,
+        state=state,
+        states=STATES,
+        kinds=URGENT_KINDS,
+        page=page,
+        has_next=len(rows) > PAGE,
+    )
+
+
+@router.post("/insights/triage/{response_id}/{code}", dependencies=[Depends(verify_csrf)])
+async def triage_review(
+    session: DB,
+    user: TriageUser,
+    response_id: uuid.UUID,
+    code: str,
+    decision: Annotated[str, Form(max_length=20)],
+    kind: Annotated[str, Form(max_length=20)] = "",
+    back: Annotated[str, Form(max_length=200)] = "/insights/triage",
+) -> Response:
+    await review(
+        session,
+        scope_of(user),
+        Actor(user.id, user.email),
+        response_id,
+        code,
+        decision,
+        kind or None,
+        now_utc(),
+    )
+    target = back if back.startswith("/insights/triage") else "/insights/triage"
     return RedirectResponse(target, status_code=303)

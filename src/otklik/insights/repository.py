@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -12,9 +12,11 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    case,
     delete,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
@@ -24,7 +26,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from otklik.insights.models import CommentAnalysis, InsightCorrection, InsightModel, InsightSignal
+from otklik.identity.models import User
+from otklik.identity.roles import Role
+from otklik.insights.models import (
+    CommentAnalysis,
+    InsightCorrection,
+    InsightModel,
+    InsightSignal,
+    UrgentReview,
+)
 from otklik.kit.pagination import PageParams, like_pattern, order_by_param, paginate
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.registry.models import Organization
@@ -430,3 +440,148 @@ async def analysis_progress(session: AsyncSession, scope: Scope) -> tuple[int, i
     )
     done, total = (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).one()
     return int(done or 0), int(total or 0)
+
+# ---------------------------------------------------------------- urgent triage
+
+
+async def enqueue_urgent(
+    session: AsyncSession, now: datetime, sla_hours: dict[str, int], limit: int
+) -> Sequence[Any]:
+    """Put flagged comments that are not yet in the triage queue into it (state new, due
+    ``now`` plus the kind's SLA hours); returns the new rows."""
+    a, r = CommentAnalysis, UrgentReview
+    longest = max(sla_hours.values())
+    due = case(
+        *((a.urgent_kind == k, literal(now + timedelta(hours=h))) for k, h in sla_hours.items()),
+        else_=literal(now + timedelta(hours=longest)),
+    )
+    fresh = (
+        select(
+            a.response_id,
+            a.code,
+            a.organization_id,
+            a.urgent_kind,
+            literal(now),
+            due,
+        )
+        .where(
+            a.urgent,
+            ~select(r.response_id).where(r.response_id == a.response_id, r.code == a.code).exists(),
+        )
+        .order_by(a.analysed_at)
+        .limit(limit)
+    )
+    cols = ["response_id", "code", "organization_id", "kind", "flagged_at", "due_at"]
+    inserted = (
+        pg_insert(r)
+        .from_select(cols, fresh)
+        .on_conflict_do_nothing()
+        .returning(r.response_id, r.code, r.organization_id, r.kind)
+    )
+    return (await session.execute(inserted)).all()
+
+
+async def authority_recipients(session: AsyncSession, org_ids: Sequence[int]) -> Sequence[Any]:
+    """(organization id, short name, user id) of the authority users over each organization:
+    the regional authority of its region and the users scoped to its founder."""
+    o, u = Organization, User
+    stmt = (
+        select(o.id, o.short_name, u.id)
+        .join(
+            u,
+            or_(
+                and_(
+                    u.role == Role.regional_authority.value,
+                    u.scope_region_code == o.region_code,
+                ),
+                and_(u.scope_kind == "founder", u.scope_founder_id == o.founder_id),
+            ),
+        )
+        .where(o.id.in_(org_ids), u.is_active)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def mark_notified(
+    session: AsyncSession, keys: Sequence[tuple[uuid.UUID, str]], now: datetime
+) -> None:
+    r = UrgentReview
+    for response_id, code in keys:
+        await session.execute(
+            update(r).where(r.response_id == response_id, r.code == code).values(notified_at=now)
+        )
+
+
+async def triage_queue(
+    session: AsyncSession, scope: Scope, state: str | None, limit: int, offset: int
+) -> Sequence[Any]:
+    """The triage queue in scope: unreviewed first by due time, then reviewed, newest first."""
+    r, c, ov = UrgentReview, ResponseComment, _overall()
+    stmt = (
+        select(
+            r.response_id,
+            r.code,
+            r.organization_id,
+            Organization.short_name,
+            r.kind,
+            r.state,
+            r.flagged_at,
+            r.due_at,
+            r.notified_at,
+            r.reviewed_at,
+            c.text,
+            ov.c.value.label("score"),
+        )
+        .join(Organization, Organization.id == r.organization_id)
+        .join(c, and_(c.response_id == r.response_id, c.code == r.code))
+        .outerjoin(ov, ov.c.response_id == r.response_id)
+        .where((r.state == state) if state else true())
+        .order_by((r.state != "new"), r.due_at, r.reviewed_at.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all()
+
+
+async def triage_item(
+    session: AsyncSession, scope: Scope, response_id: uuid.UUID, code: str
+) -> UrgentReview | None:
+    r = UrgentReview
+    stmt = (
+        select(r)
+        .join(Organization, Organization.id == r.organization_id)
+        .where(r.response_id == response_id, r.code == code)
+        .with_for_update(of=r)
+    )
+    return (await session.scalars(apply_scope(stmt, scope, ORG_SCOPE))).one_or_none()
+
+
+async def set_review(
+    session: AsyncSession,
+    response_id: uuid.UUID,
+    code: str,
+    state: str,
+    kind: str,
+    user_id: int | None,
+    now: datetime,
+) -> None:
+    r = UrgentReview
+    await session.execute(
+        update(r)
+        .where(r.response_id == response_id, r.code == code)
+        .values(state=state, kind=kind, reviewed_by=user_id, reviewed_at=now)
+    )
+
+
+async def review_labels(session: AsyncSession) -> Sequence[Any]:
+    """Reviewed flags as training labels: masked text, overall score, state, kind."""
+    r, c = UrgentReview, ResponseComment
+    ov = _overall()
+    stmt = (
+        select(c.text, ov.c.value, r.state, r.kind)
+        .join(c, and_(c.response_id == r.response_id, c.code == r.code))
+        .outerjoin(ov, ov.c.response_id == r.response_id)
+        .where(r.state != "new")
+        .order_by(r.reviewed_at)
+    )
+    return (await session.execute(stmt)).all()

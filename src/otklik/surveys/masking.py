@@ -237,8 +237,8 @@ _NAME_RULES = re.compile(
     r"|\b[А-ЯЁ]\.\s?(?:[А-ЯЁ]\.\s?)?[А-ЯЁ][а-яё]+"  # I. O. Surname
 )
 _MAX_NER_ROUNDS = 3  # for texts up to one chunk; longer ones get one round
-_NAME_TAGS = {"Name", "Surn", "Patr", "NOUN"}
 _PERSON_TAGS = frozenset({"Name", "Surn", "Patr"})
+_SURNAME_SHAPE = re.compile(r"(?:ов|ев|[её]в|ин|ын|ск|цк)(?:а|у|ой|ым|ом|е|ий|ая|ого|ой)?$", re.I)
 _models_lock = threading.Lock()
 _models: tuple[Callable[[list[str]], Iterator[Any]], Any] | None = None
 
@@ -269,11 +269,24 @@ def _is_first_name(word: str, tags: frozenset[str] = frozenset({"Name"})) -> boo
 
 @lru_cache(maxsize=8192)
 def _may_be_name(word: str) -> bool:
-    """False for a dictionary word that can be neither a name nor a noun ("Перезвоните")."""
+    """False for a word that is never a person's name: a dictionary word without a name
+    reading ("Перезвоните", "Спасибо", "Логопед", "Внука", "Госуслугах": the NER takes
+    sentence-initial nouns for names), a known word behind a prefix ("Медкабинет",
+    "Соцработница") or hyphenated known words ("Онлайн-запись"). A word the dictionary does
+    not know otherwise may be a rare surname and stays a name, and so does a short adjective
+    shaped like a surname ("Пыжикова")."""
     if len(word) < 3:
         return True  # an initial
     parses = _load_models()[1].parse(word)
-    return not parses[0].is_known or any(_NAME_TAGS & p.tag.grammemes for p in parses)
+    if any(_PERSON_TAGS & p.tag.grammemes for p in parses):
+        return True
+    if _SURNAME_SHAPE.search(word) and any("ADJS" in p.tag or "ADJF" in p.tag for p in parses):
+        return True
+    known = any(p.is_known for p in parses)
+    if known:
+        return False
+    method = type(parses[0].methods_stack[0][0]).__name__
+    return method not in {"DictionaryAnalyzer", "HyphenatedWordsAnalyzer"}
 
 
 def _chunks(text: str) -> Iterator[tuple[int, str]]:
