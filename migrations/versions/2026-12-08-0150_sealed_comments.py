@@ -1,7 +1,7 @@
 """Raw comments sealed for the masking worker (``sealed_comments``); the form no longer masks.
 
 Revision ID: 20261208_0150
-Revises: 20261207_0070
+Revises: 20261208_0130
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261208_0150"
-down_revision: str | None = "20261207_0070"
+down_revision: str | None = "20261208_0130"
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ of one global planner lock. The queue's trigger now records the partition (the b
 ``otklik.outreach.repository.ENQUEUE_BODY``; this migration keeps a frozen copy).
 
 Revision ID: 20261208_0160
-Revises: 20261207_0070
+Revises: 20261208_0150
 Create Date: 2026-12-08 01:00:00+00:00
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "20261208_0160"
-down_revision: str | None = "20261207_0070"
+down_revision: str | None = "20261208_0150"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

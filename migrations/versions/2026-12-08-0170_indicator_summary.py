@@ -11,7 +11,7 @@ own frozen copy of the SQL; ``indicators/rollup.py`` spells the same and a test 
 installed bodies with it. Existing rollup rows are pivoted once here.
 
 Revision ID: 20261208_0170
-Revises: 20261207_0070
+Revises: 20261208_0160
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261208_0170"
-down_revision: str | None = "20261207_0070"
+down_revision: str | None = "20261208_0160"
 branch_labels = None
 depends_on = None
 
