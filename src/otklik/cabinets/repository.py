@@ -64,6 +64,7 @@ async def life_situation_names(session: AsyncSession, codes: list[str]) -> dict[
     stmt = select(LifeSituation.code, LifeSituation.name).where(LifeSituation.code.in_(codes))
     return {str(c): str(n) for c, n in await session.execute(stmt)}
 
+
 Moments = tuple[int, float, float]  # n, sum, sum of squares of the overall score
 
 

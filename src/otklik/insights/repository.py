@@ -441,6 +441,7 @@ async def analysis_progress(session: AsyncSession, scope: Scope) -> tuple[int, i
     done, total = (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).one()
     return int(done or 0), int(total or 0)
 
+
 # ---------------------------------------------------------------- urgent triage
 
 
