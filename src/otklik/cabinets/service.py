@@ -25,6 +25,7 @@ from otklik.indicators.periods import (
     headline_windows,
     last_complete_month,
     ranking_windows,
+    year_of,
 )
 from otklik.indicators.repository import UnitFilter
 from otklik.indicators.schemas import IndicatorsOut
@@ -340,13 +341,11 @@ async def _organizations_at_risk(
 ) -> dict[str, Any]:
     """How many organizations of the scope have a shown index, how many are below 4.5 and
     behind their target (the worst five of each by the ranking value), from the table, over
-    the last complete quarter or the year so far — whichever shows more organizations (a
-    month shows few: most organizations have fewer answers than the threshold)."""
-    shown_n, period = -1, ranking_windows(today)[0]
-    for p in ranking_windows(today)[:2]:
-        n = sum(k for _, k in await tables.distribution(session, scope, p, m, today))
-        if n > shown_n:
-            shown_n, period = n, p
+    the year of the last complete quarter (the year so far; in the first quarter the previous
+    year): a month or a quarter shows few, most organizations have fewer answers than the
+    threshold there."""
+    period = year_of(ranking_windows(today)[0].year)
+    shown_n = sum(k for _, k in await tables.distribution(session, scope, period, m, today))
     below = await tables.organization_table(
         session, scope, period, m, today, Filters(status="below"), "shrunk", 1, 5
     )
