@@ -41,8 +41,7 @@ def _bottom(page: Page, selector: str) -> float:
 def test_landing(page_as: PageAs, role: str, viewport: dict[str, int]) -> None:
     page = page_as(ROLES[role], viewport=viewport)
     # a scope's first landing reads its year's tables cold (population and protection caches);
-    # on the shared 2-core machine that took up to ~15 s once, so navigation may take 45 s here
-    # (docs/indicators.md, "Landing cabinet": measured times)
+    # on the shared 2-core machine that took over 15 s once, so navigation may take 45 s here
     page.set_default_navigation_timeout(45_000)
     response = page.goto("/cabinet")
     assert response is not None
