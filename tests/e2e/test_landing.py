@@ -40,6 +40,9 @@ def _bottom(page: Page, selector: str) -> float:
 @pytest.mark.parametrize("role", list(ROLES))
 def test_landing(page_as: PageAs, role: str, viewport: dict[str, int]) -> None:
     page = page_as(ROLES[role], viewport=viewport)
+    # a scope's first landing reads its year's tables cold (population and protection caches);
+    # on the shared 2-core machine that took over 15 s once, so navigation may take 45 s here
+    page.set_default_navigation_timeout(45_000)
     response = page.goto("/cabinet")
     assert response is not None
     assert response.status == 200

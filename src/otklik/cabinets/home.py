@@ -16,6 +16,7 @@ from otklik.identity.roles import INDICATOR_READERS
 from otklik.identity.service import scope_of
 from otklik.indicators import service as ind
 from otklik.indicators.periods import parse_period
+from otklik.insights import repository as insights_repository
 from otklik.kit.clock import moscow_date
 from otklik.kit.scope import ScopeKind
 from otklik.kit.web import DB, render, settings_of
@@ -97,4 +98,5 @@ async def fix_first(
     m = await ind.methodology(session, None)
     p = service.fixed_period(parse_period(period)) if period else None
     fix = await service.fix_first(session, scope, unit, m, moscow_date(), p)
-    return render(request, "cabinets/fix_first.html", unit=unit, fix=fix, m=m)
+    progress = await insights_repository.analysis_progress(session, scope)
+    return render(request, "cabinets/fix_first.html", unit=unit, fix=fix, m=m, progress=progress)

@@ -25,6 +25,7 @@ from otklik.indicators.periods import (
     headline_windows,
     last_complete_month,
     ranking_windows,
+    year_of,
 )
 from otklik.indicators.repository import UnitFilter
 from otklik.indicators.schemas import IndicatorsOut
@@ -340,20 +341,40 @@ async def _organizations_at_risk(
 ) -> dict[str, Any]:
     """How many organizations of the scope have a shown index, how many are below 4.5 and
     behind their target (the worst five of each by the ranking value), from the table, over
-    the last complete quarter or the year so far — whichever shows more organizations (a
-    month shows few: most organizations have fewer answers than the threshold)."""
-    shown_n, period = -1, ranking_windows(today)[0]
-    for p in ranking_windows(today)[:2]:
-        n = sum(k for _, k in await tables.distribution(session, scope, p, m, today))
-        if n > shown_n:
-            shown_n, period = n, p
-    below = await tables.organization_table(
-        session, scope, period, m, today, Filters(status="below"), "shrunk", 1, 5
+    the year of the last complete quarter (the year so far; in the first quarter the previous
+    year): a month or a quarter shows few, most organizations have fewer answers than the
+    threshold there."""
+    period = year_of(ranking_windows(today)[0].year)
+    # one query: the five worst by the ranking value and, alongside, the distribution (shown
+    # organizations; the bands under 4.5 are the organizations below it)
+    worst = await tables.organization_table(
+        session, scope, period, m, today, Filters(), "shrunk", 1, 5
     )
+    bands = worst.bands or await tables.distribution(session, scope, period, m, today)
+    shown_n = sum(k for _, k in bands)
+    if m.improvement_threshold in tables.EDGES:
+        below = sum(
+            k
+            for (_, k), (_, hi) in zip(bands, tables.BINS, strict=True)
+            if hi <= m.improvement_threshold
+        )
+    else:  # a methodology whose threshold is not a band edge: count with the table's filter
+        below = (
+            await tables.organization_table(
+                session, scope, period, m, today, Filters(status="below"), "shrunk", 1, 1
+            )
+        ).total
     behind = await tables.organization_table(
-        session, scope, period, m, today, Filters(status="behind"), "shrunk", 1, 5
+        session, scope, period, m, today, Filters(status="behind"), "shrunk", 1, 1
     )
-    return {"shown": shown_n, "below": below, "behind": behind, "period": period}
+    rows = [r for r in worst.rows if r["integral"] is not None]
+    return {
+        "shown": shown_n,
+        "below": below,
+        "behind": behind.total,
+        "worst": rows,
+        "period": period,
+    }
 
 
 def fixed_period(period: Period) -> Period:
