@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = secrets.token_urlsafe(48)
 PII_KEY = secrets.token_urlsafe(48)
 PACED_RATE = float(os.environ.get("OTKLIK_BENCH_SURVEYS_RATE", "500"))  # submissions/s
-PACED_SECONDS = 6.0
+PACED_SECONDS = float(os.environ.get("OTKLIK_BENCH_SURVEYS_PACED_SECONDS", "6"))
 PACED_CONNECTIONS = 256
 ANSWERS = urlencode(
     {
