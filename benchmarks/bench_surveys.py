@@ -467,6 +467,12 @@ def report(
         f"(goal <= 15; = {per_submission / 2 / per_bare:.1f} bare requests per form request); "
         f"{2000 / per_submission:.0f} submissions/s would fill 2 cores (database not counted)"
     )
+    ratios = [r[0]["server_cpu"] / (r[1]["server_cpu"] / 2) for r in results]
+    print(
+        "  ratio per run (submission CPU / /healthz CPU, same run): "
+        + ", ".join(f"{x:.1f}" for x in ratios)
+        + f"; median {statistics.median(ratios):.1f}"
+    )
     print(
         f"  client CPU: {1000 * med(0, 'client_cpu') / (2 * PER_RUN):.3f} ms per form request, "
         f"{1000 * med(1, 'client_cpu') / (2 * PER_RUN):.3f} ms per /healthz request"
