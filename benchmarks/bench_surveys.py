@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = secrets.token_urlsafe(48)
 PII_KEY = secrets.token_urlsafe(48)
 PACED_RATE = float(os.environ.get("OTKLIK_BENCH_SURVEYS_RATE", "500"))  # submissions/s
-PACED_SECONDS = 6.0
+PACED_SECONDS = float(os.environ.get("OTKLIK_BENCH_SURVEYS_PACED_SECONDS", "6"))
 PACED_CONNECTIONS = 256
 ANSWERS = urlencode(
     {
@@ -466,6 +466,12 @@ def report(
         f"{per_bare:.3f} ms per /healthz request: ratio {per_submission / per_bare:.1f} "
         f"(goal <= 15; = {per_submission / 2 / per_bare:.1f} bare requests per form request); "
         f"{2000 / per_submission:.0f} submissions/s would fill 2 cores (database not counted)"
+    )
+    ratios = [r[0]["server_cpu"] / (r[1]["server_cpu"] / 2) for r in results]
+    print(
+        "  ratio per run (submission CPU / /healthz CPU, same run): "
+        + ", ".join(f"{x:.1f}" for x in ratios)
+        + f"; median {statistics.median(ratios):.1f}"
     )
     print(
         f"  client CPU: {1000 * med(0, 'client_cpu') / (2 * PER_RUN):.3f} ms per form request, "

@@ -8,14 +8,15 @@ import re
 import subprocess
 import sys
 import warnings
+from collections import namedtuple
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from psycopg.rows import namedtuple_row
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -166,6 +167,21 @@ class FactoryStatements:
             return (await session.execute(sql.clause, params)).first()
 
 
+@lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]) -> Any:
+    return namedtuple("Row", names)
+
+
+def _named_row(cursor: Any) -> Any:
+    """Rows as named tuples, the class made once per column list (psycopg's own
+    ``namedtuple_row`` builds the cursor's column descriptions for every statement)."""
+    result = cursor.pgresult
+    if result is None or not result.nfields:
+        return tuple
+    names = tuple(result.fname(i).decode() for i in range(result.nfields))
+    return _row_class(names)._make
+
+
 class StatementPool:
     """Autocommit psycopg connections: a statement is one round trip (no BEGIN, COMMIT or
     pre-ping) and no ORM work; psycopg prepares a statement after its fifth use. A
@@ -189,7 +205,7 @@ class StatementPool:
             self.open += 1
         try:
             return await psycopg.AsyncConnection.connect(
-                self.url, autocommit=True, row_factory=namedtuple_row
+                self.url, autocommit=True, row_factory=_named_row
             )
         except BaseException:
             await self._release(None)
@@ -208,7 +224,8 @@ class StatementPool:
             conn = await self._take()
             try:
                 cur = await conn.execute(sql.raw, params)
-                row = await cur.fetchone() if cur.description else None
+                result = cur.pgresult
+                row = await cur.fetchone() if result is not None and result.nfields else None
             except psycopg.OperationalError:
                 await conn.close()
                 await self._release(None)

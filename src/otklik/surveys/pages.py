@@ -24,6 +24,7 @@ from otklik.identity.audit import Actor
 from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
+from otklik.kit.hostile import reject_nul
 from otklik.kit.ratelimit import TokenBuckets
 from otklik.kit.web import DB, client_key, render, settings_of, templates, verify_csrf
 from otklik.outreach.citizen import LinkGone
@@ -156,9 +157,15 @@ def _statements(request: Request) -> Statements:
     return pool or FactoryStatements(request.app.state.sessionmaker)
 
 
-@router.get("/s/{token}", response_class=HTMLResponse)
-async def questionnaire(request: Request, token: str) -> Response:
+# The two respondent endpoints are plain Starlette routes (``router.add_route`` below): no
+# FastAPI dependency solving or parameter validation on the busiest public path; the NUL check
+# every FastAPI route gets as a dependency is called directly.
+
+
+async def questionnaire(request: Request) -> Response:
     """The respondent form; a partial answer comes back from its draft. One statement."""
+    await reject_nul(request)
+    token = request.path_params["token"]
     _take(request, (0, client_key(request)))
     try:
         form = await service.open_form(
@@ -171,10 +178,11 @@ async def questionnaire(request: Request, token: str) -> Response:
     return _form_page(request, form, Checked(values=form.draft))
 
 
-@router.post("/s/{token}", response_class=HTMLResponse)
-async def answer(request: Request, token: str) -> Response:
+async def answer(request: Request) -> Response:
     """Save a draft (``action=save``, or the autosave script) or submit the answer (two
     statements, each its own transaction: the form, then the answer stored under the lock)."""
+    await reject_nul(request)
+    token = request.path_params["token"]
     settings = settings_of(request)
     _take(request, (0, client_key(request)), (1, token_hash(token)))
     fields = await _read_fields(request, settings.survey_max_body_bytes)
@@ -204,6 +212,10 @@ async def answer(request: Request, token: str) -> Response:
     if checked.errors:
         return _form_page(request, form, checked, status_code=422)
     return _thanks(request, form.ctx)
+
+
+router.add_route("/s/{token}", questionnaire, methods=["GET"], include_in_schema=False)
+router.add_route("/s/{token}", answer, methods=["POST"], include_in_schema=False)
 
 
 # --- questionnaire versions (coordinators) ---
