@@ -43,7 +43,9 @@ async def test_funnel_completed_equals_questionnaires_by_service_date(
     clinic = await create_user(session, Role.organization, f"organization:{org.ogrn}")
     await session.commit()
     assert len(tokens) == len(served)
-    for token in tokens:
+    # every record answered but the next day's: a window by Moscow day would count that one
+    # instead of the early-morning one (and miss the agreement by one)
+    for token in tokens[:-1]:
         done = await client.post(f"/s/{token}", data=form())
         assert done.status_code in (200, 303), done.text[:300]
     # one more record served that day, invited but never answered
@@ -61,7 +63,7 @@ async def test_funnel_completed_equals_questionnaires_by_service_date(
     )
     assert figures.status_code == 200, figures.text
     by_service = figures.json()["counts"]["responses_by_service_date"]
-    # 11 + the early-morning one; the next local day's is outside; the unanswered one is not
+    # 11 + the early-morning one; the unanswered ones are not
     assert by_service == 12
     assert total["completed"] == by_service
     assert total["reported"] == 13  # the records served that day: the unanswered one too
