@@ -4,14 +4,16 @@ indicators' questionnaires by service date (issue 16)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.identity.roles import Role
+from otklik.outreach import funnel
 from tests.factories import create_organization, create_user, login, service_record, snils
 from tests.outreach.test_planning import adult
 from tests.surveys.helpers import form, invite
@@ -75,3 +77,22 @@ async def test_funnel_completed_equals_questionnaires_by_service_date(
     )
     assert page.status_code == 200
     assert "Воронка приглашений" in page.text
+
+
+def test_window_is_both_dates_or_the_last_days() -> None:
+    assert funnel.window(30, None, None) == funnel.last_days(30)
+    start, end = funnel.last_days(30, date(2026, 12, 7))
+    assert (start, end) == (date(2026, 11, 8), date(2026, 12, 7))
+    assert funnel.window(7, date(2026, 11, 1), date(2026, 11, 30)) == (
+        date(2026, 11, 1),
+        date(2026, 11, 30),
+    )
+    for bad in (
+        (date(2026, 11, 1), None),
+        (date(2026, 11, 30), date(2026, 11, 1)),
+        (date(2025, 1, 1), date(2026, 1, 2)),  # 367 days
+        (date(1, 1, 1), date(1, 1, 2)),
+        (date(9999, 12, 30), date(9999, 12, 31)),
+    ):
+        with pytest.raises(funnel.BadWindow):
+            funnel.window(30, *bad)
