@@ -50,6 +50,8 @@ def window(days: int, date_from: date | None, date_to: date | None) -> tuple[dat
         return last_days(days)
     if date_from is None or date_to is None or not 0 <= (date_to - date_from).days < 366:
         raise BadWindow()
+    if date_from.year < 2000 or date_to.year > 2100:
+        raise BadWindow("Даты периода — с 2000 по 2100 год.")
     return date_from, date_to
 
 
