@@ -404,10 +404,10 @@ class Bench:
             self.start_worker(channel)
         self.wait_workers_ready()
         boot = time.perf_counter() - boot
-        tomorrow = datetime.now(UTC) + timedelta(days=1, minutes=1)
         for _ in range(self.args.repeats):
             with self.conn() as c:
                 maker.write(c, int(m / 0.63) + 1, hold=True)
+            tomorrow = datetime.now(UTC) + timedelta(days=1, minutes=1)  # after the hold
             asyncio.run(self.plan_all(now=tomorrow))
             if channel == "email":  # the same messages, all by e-mail (no portal configured)
                 self.sql(
