@@ -15,7 +15,7 @@ from otklik.identity.models import User
 from otklik.identity.roles import COMMENT_TEXT_ROLES, Role
 from otklik.identity.service import scope_of
 from otklik.insights import repository
-from otklik.insights.analysis import URGENT_KINDS
+from otklik.insights.analysis import URGENT_KINDS, disagrees
 from otklik.insights.problems import effects, month_bounds
 from otklik.insights.service import correct_topics
 from otklik.insights.taxonomy import load
@@ -133,6 +133,7 @@ async def organization(
         taxonomy=load(),
         kinds=URGENT_KINDS,
         sentiments=SENTIMENTS,
+        disagrees=disagrees,
     )
 
 
