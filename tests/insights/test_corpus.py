@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from otklik.cli import app
+from otklik.insights.default_model import model_version, training_rows
 from otklik.insights.evaluate import count_masks, evaluate_corpus, masked_pieces, score_only
 from otklik.insights.labels import CORPUS_COLUMNS, LabelsError, load_corpus
 from otklik.insights.taxonomy import load
@@ -67,7 +68,7 @@ def test_an_id_repeated_in_another_file_is_refused(tmp_path: Path) -> None:
 
 def test_metrics_on_a_tiny_hand_computed_file() -> None:
     rows = load_corpus([DATA / "corpus_tiny.csv"], load().codes)
-    report = evaluate_corpus(rows)
+    report = evaluate_corpus(rows, trained=False)
     # The rules find: 1 waiting; 2 gratitude; 3 nothing; 4-5 no topic; 6 payments, documents;
     # 7 gratitude; 8 nothing (staff_competence missed); 9 nothing.
     f1 = {topic: f for topic, _, _, f, _ in report.topics.topics}
@@ -138,10 +139,11 @@ def test_a_mask_with_a_word_that_is_not_a_name_counts_as_false() -> None:
 
 
 def test_the_cli_prints_every_figure_with_date_and_commit() -> None:
-    result = runner.invoke(app, ["insights", "evaluate", str(DATA / "corpus_tiny.csv")])
+    result = runner.invoke(app, ["insights", "evaluate", "--rules", str(DATA / "corpus_tiny.csv")])
     assert result.exit_code == 0, result.output
     for expected in (
         "commit ",
+        "rules analyser",
         " UTC",
         "9 comments from corpus_tiny.csv",
         "micro F1 0.625",
@@ -160,6 +162,7 @@ def test_the_cli_prints_every_figure_with_date_and_commit() -> None:
         app, ["insights", "evaluate", "--no-mask", str(DATA / "corpus_tiny.csv")]
     )
     assert "masks:" not in result.output
+    assert f"trained model {model_version()}" in result.output  # the default analyser
 
 
 def test_files_and_labels_together_or_neither_are_refused() -> None:
@@ -187,3 +190,22 @@ def test_the_stored_corpus_is_valid_and_split_by_writer() -> None:
     for kind in ("danger", "violence", "corruption", "discrimination"):
         assert sum(r.urgent_kind == kind for r in every) >= 150, kind
     assert (CORPUS / "BRIEF.md").read_text(encoding="utf-8").startswith("# Writer's brief")
+
+
+def test_the_default_model_trains_on_the_development_part_only() -> None:
+    codes = load().codes
+    dev = load_corpus(sorted((CORPUS / "dev").glob("*.csv")), codes)
+    assert training_rows() == dev  # the packaged rows are the dev part, in order, unchanged
+    hand = Path(__file__).parents[2] / "src/otklik/insights/data/training-ru-hand.csv"
+    assert hand.read_bytes() == (DATA / "labels.csv").read_bytes()
+
+
+def test_the_default_model_on_the_test_part_meets_the_goals_it_met_when_reported() -> None:
+    # A report-only guard (docs/insights.md): nothing is tuned on these rows.
+    rows = load_corpus(sorted((CORPUS / "test").glob("*.csv")), load().codes)
+    report = evaluate_corpus(rows, mask=False)
+    assert min(f for _, _, _, f, _ in report.topics.topics) >= 0.6
+    assert report.topics.macro_f1 >= 0.75
+    assert report.negative_without_topic <= 0.05 * report.negative
+    assert (report.sentiment_text.value or 0) >= 0.80
+    assert (report.negative_recall_text.value or 0) >= 0.85

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.errors import NotFound
 from otklik.identity.audit import Actor
 from otklik.identity.models import AuditEntry
-from otklik.insights import service
+from otklik.insights import default_model, service
 from otklik.insights.models import CommentAnalysis, InsightCorrection, InsightSignal
 from otklik.insights.problems import effects, previous_period
 from otklik.insights.service import BadTopics, correct_topics
@@ -124,11 +124,10 @@ async def test_correction_is_stored_audited_and_used_by_training(session: AsyncS
 async def test_train_stores_an_active_model_the_job_then_uses(session: AsyncSession) -> None:
     from pathlib import Path
 
-    from otklik.insights.labels import LabelsError
-
     labels = Path(__file__).parent / "data" / "labels.csv"
     version, report = await service.train_and_store(session, labels)
-    assert report.n_test == 11
+    # the packaged training data (1 800 corpus rows + the same 55 hand rows) and the file's 55
+    assert report.n_test == 382
     org = await create_organization(session)
     await add_response(session, org, 2, "В раздевалке грязно и холодно")
     assert await service.analyse_pending(session) >= 1
@@ -139,5 +138,14 @@ async def test_train_stores_an_active_model_the_job_then_uses(session: AsyncSess
     ).scalar_one()
     assert row.model_version == version
     assert "cleanliness_comfort" in row.topics
-    with pytest.raises(LabelsError, match="не меньше 20"):
-        await service.train_and_store(session, None)  # only corrections: none yet here
+
+
+async def test_stored_sentiment_is_the_texts_whatever_the_score(session: AsyncSession) -> None:
+    org = await create_organization(session)
+    await add_response(session, org, 5, "Врач нахамил, два часа ждали в очереди, ужасно")
+    await add_response(session, org, 1, GOOD)
+    await service.analyse_pending(session)
+    rows = {r.sentiment for r in (await session.execute(select(CommentAnalysis))).scalars()}
+    assert rows == {"negative", "positive"}  # the text's, not the score's
+    versions = {r.model_version for r in (await session.execute(select(CommentAnalysis))).scalars()}
+    assert versions == {default_model.model_version()}  # the trained default model

@@ -182,3 +182,23 @@ async def test_default_month_is_the_last_complete_one_with_enough_comments(
     own = await client.get(f"/insights/organizations/{org.id}")
     assert f'value="{last:%Y-%m}"' in own.text
     assert "обработано 12 из 13 комментариев" in own.text
+
+
+async def test_text_sentiment_is_shown_beside_the_score_and_a_contradiction_is_marked(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    org = await create_organization(session, region="77", name="Школа № 7")
+    for _ in range(10):
+        await add_response(session, org, 5, "Всё отлично, спасибо", day=date(2026, 11, 4))
+    complaint = "Ставлю пять, но учитель орёт на детей, а директор не отвечает на жалобы"
+    await add_response(session, org, 5, complaint, day=date(2026, 11, 6))
+    await service.analyse_pending(session)
+    user = await create_user(session, Role.organization, scope=f"organization:{org.ogrn}")
+    await session.commit()
+    await login(client, user.email)
+    page = await client.get(f"/insights/organizations/{org.id}?period=2026-11")
+    assert page.status_code == 200
+    card = page.text.split(complaint)[0].rsplit("<article", 1)[1]
+    assert "текст негативный, оценка 5 из 5" in card
+    assert "оценка расходится с текстом" in card
+    assert page.text.count("оценка расходится с текстом") == 1  # praise with 5 agrees

@@ -1,9 +1,11 @@
 """One comment in, its analysis out: topics, sentiment and urgent-risk triage.
 
-Sentiment combines a small Russian polarity lexicon over lemmas (a negation flips a word's
-polarity) with the response's overall score (1-5). Urgent triage looks for danger to life or
-health, abuse or violence, corruption and discrimination; a flag goes to a person at once,
-whatever the thresholds.
+Topics and sentiment come from the trained model (``default_model``) when the caller passes
+its batch predictions; otherwise from the lemma rules and a small Russian polarity lexicon
+(a negation flips a word's polarity), the transparent baseline. The stored sentiment is the
+text's alone; a score that contradicts it (``disagrees``) is a signal of its own. Urgent
+triage looks for danger to life or health, abuse or violence, corruption and discrimination;
+a flag goes to a person at once, whatever the thresholds.
 """
 
 from __future__ import annotations
@@ -43,11 +45,12 @@ URGENT_KINDS = {
 @dataclass(frozen=True)
 class Analysis:
     topics: list[str]
-    sentiment: str  # negative, neutral, positive
+    sentiment: str  # negative, neutral, positive: from the text alone
     urgent: bool
     urgent_kind: str | None
     taxonomy_version: str
     model_version: str
+    disagrees: bool = False  # the overall score contradicts the text's sentiment
 
 
 def urgent_kind(text: str, tokens: list[str] | None = None, score: int | None = None) -> str | None:
@@ -72,26 +75,42 @@ def sentiment(tokens: list[str], overall: int | None) -> str:
     return "neutral"
 
 
+def disagrees(text_sentiment: str, overall: int | None) -> bool:
+    """Whether the score contradicts the text: a complaint with 4-5, praise with 1-2."""
+    if overall is None:
+        return False
+    return (text_sentiment == "negative" and overall >= 4) or (
+        text_sentiment == "positive" and overall <= 2
+    )
+
+
 def analyse(
     text: str,
     overall: int | None,
     *,
     taxonomy: Taxonomy | None = None,
     model_version: str = RULES_MODEL,
-    extra_topics: frozenset[str] = frozenset(),
+    model_topics: frozenset[str] | None = None,
+    model_sentiment: str | None = None,
 ) -> Analysis:
-    """Analyse one masked comment; a trained model's batch predictions, passed as
-    ``extra_topics``, complement the rules (union)."""
+    """Analyse one masked comment. A trained model's batch predictions (``model_topics``,
+    ``model_sentiment``) replace the rules' topics and the lexicon's sentiment; the overall
+    score is kept for ``disagrees`` only, never mixed into the sentiment."""
     tax = taxonomy or load()
     plain_words = words(text)
-    tokens = lemmas_of(plain_words)
-    topics = set(classify(tokens, tax)) | extra_topics
     kind = urgent_kind(text, plain_words, overall)
+    if model_topics is None or model_sentiment is None:
+        tokens = lemmas_of(plain_words)
+        rule_topics = frozenset(classify(tokens, tax))
+        lexicon = sentiment(tokens, None)
+    topics = model_topics if model_topics is not None else rule_topics
+    feeling = model_sentiment if model_sentiment is not None else lexicon
     return Analysis(
         [c for c in tax.codes if c in topics],
-        sentiment(tokens, overall),
+        feeling,
         kind is not None,
         kind,
         tax.version,
         model_version,
+        disagrees(feeling, overall),
     )

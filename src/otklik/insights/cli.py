@@ -65,6 +65,9 @@ def evaluate_cmd(
     mask: Annotated[
         bool, typer.Option("--mask/--no-mask", help="Маскировать тексты и считать маски")
     ] = True,
+    rules: Annotated[
+        bool, typer.Option("--rules", help="Только правила (прозрачная база), без модели")
+    ] = False,
 ) -> None:
     """Оценить анализаторы на корпусе (FILE...) или обучить на 80 % файла --labels."""
     from otklik.insights import labels as labels_mod
@@ -81,7 +84,8 @@ def evaluate_cmd(
             return
         from otklik.insights.evaluate import evaluate_corpus
 
-        print_corpus_report(evaluate_corpus(rows, mask=mask), [f.name for f in files])
+        report = evaluate_corpus(rows, mask=mask, trained=not rules)
+        print_corpus_report(report, [f.name for f in files], rules=rules)
         return
     if labels is None:
         _fail("Укажите файлы корпуса или --labels с файлом разметки.")
@@ -133,13 +137,15 @@ def _ratio(r: Ratio) -> str:
     return f"{value:.3f} ({r.hits}/{r.total})" if value is not None else f"- (0/{r.total})"
 
 
-def print_corpus_report(report: CorpusReport, names: list[str]) -> None:
+def print_corpus_report(report: CorpusReport, names: list[str], *, rules: bool = False) -> None:
     """Every figure of the corpus evaluation, with the date and the commit."""
+    from otklik.insights.default_model import model_version
     from otklik.kit.clock import now_utc
 
     stamp = now_utc().strftime("%Y-%m-%d %H:%M UTC")
+    analyser = "rules analyser" if rules else f"trained model {model_version()}"
     out.print(
-        f"{stamp}, commit {_commit()}, rules analyser, {report.n} comments from {', '.join(names)}",
+        f"{stamp}, commit {_commit()}, {analyser}, {report.n} comments from {', '.join(names)}",
         highlight=False,
     )
     print_report(report.topics, counts=False)
@@ -156,7 +162,7 @@ def print_corpus_report(report: CorpusReport, names: list[str]) -> None:
         highlight=False,
     )
     out.print(
-        f"sentiment accuracy, text and score (stored today) "
+        f"sentiment accuracy, lexicon with the score (stored before issue 17) "
         f"{_ratio(report.sentiment_text_and_score)}",
         highlight=False,
     )

@@ -163,7 +163,7 @@ class CorpusReport:
     negative_without_topic: int
     sentiment_text: Ratio  # accuracy of the text-only sentiment
     sentiment_score_only: Ratio  # score <= 2 negative, 3 neutral, >= 4 positive
-    sentiment_text_and_score: Ratio  # what the analyser stores today (text and score)
+    sentiment_text_and_score: Ratio  # the lexicon with the score (what was stored before)
     negative_recall_text: Ratio
     urgent_recall: Ratio  # any flag on a labelled urgent comment
     urgent_precision: Ratio
@@ -207,12 +207,20 @@ def count_masks(texts: Sequence[str], masked: Sequence[str]) -> Masking:
     return Masking(len(texts), masked_comments, spans, not_a_name, examples)
 
 
-def evaluate_corpus(rows: Sequence[CorpusRow], *, mask: bool = True) -> CorpusReport:
-    """The current analysers (rules) on labelled corpus rows. With ``mask`` the texts are
-    masked first, as in production, and the masks are counted."""
+def evaluate_corpus(
+    rows: Sequence[CorpusRow], *, mask: bool = True, trained: bool = True
+) -> CorpusReport:
+    """The analysers on labelled corpus rows: the default trained model (``trained``, as the
+    analysis job uses it) or the rules alone. With ``mask`` the texts are masked first, as in
+    production, and the masks are counted."""
+    from otklik.insights.default_model import analyse_batch
+
     texts = [r.text for r in rows]
     masked = [mask_personal_data(t) for t in texts] if mask else texts
-    analysed = [analyse(t, None) for t in masked]
+    if trained:
+        analysed = analyse_batch([(t, None) for t in masked])
+    else:
+        analysed = [analyse(t, None) for t in masked]
     tax = load()
     examples = [Example(r.text, r.topics, r.sentiment) for r in rows]
     topics = score_predictions([frozenset(a.topics) for a in analysed], examples, list(tax.codes))

@@ -1,10 +1,13 @@
 """The trainable multi-label topic model and sentiment classifier (scikit-learn).
 
 Features: TF-IDF over lemma 1-2 grams (with negation marks) + TF-IDF over character 2-5 grams
-(within word boundaries) + one-hot context tokens (question type, overall score). Topics: one
-linear SVM per topic (unweighted classes), each with its own decision threshold tuned on
-out-of-fold scores of the training data (never the test data). Sentiment: a multinomial
-logistic regression over the same features.
+(within word boundaries) + one-hot context tokens (question type, overall score). For Russian
+three dense blocks are added (``Semantic``): the mean navec word embedding of the lemmas (the
+300-d vectors shipped inside the ``natasha`` wheel, nothing downloaded), a soft match per topic
+(the best cosine between a lemma of the text and a single-lemma rule of the topic) and the
+topic rules' own hits. Topics: one linear SVM per topic (unweighted classes), each with its own
+decision threshold tuned on out-of-fold scores of the training data (never the test data).
+Sentiment: a multinomial logistic regression over the same features.
 """
 
 from __future__ import annotations
@@ -14,15 +17,27 @@ import pickle
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
+from navec import Navec  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
-from otklik.insights.text import Lang, analyzer_en, analyzer_ru, normalize
+from otklik.insights.taxonomy import classify
+from otklik.insights.taxonomy import load as load_taxonomy
+from otklik.insights.text import (
+    NEG_PREFIX,
+    Lang,
+    analyzer_en,
+    analyzer_ru,
+    lemmas_of,
+    normalize,
+    words,
+)
 
 FloatArray = NDArray[np.float64]
 SEED = 20261201
@@ -38,14 +53,85 @@ class Example:
     context: str = ""
 
 
+DIM = 300
+
+
+@lru_cache(maxsize=1)
+def _navec() -> Navec:
+    from natasha.data import NEWS_EMBEDDING  # type: ignore[import-untyped]
+
+    return Navec.load(NEWS_EMBEDDING)
+
+
+@lru_cache(maxsize=200_000)
+def word_vector(word: str) -> NDArray[np.float32] | None:
+    """The unit-length navec vector of a lowercase word or lemma (None if not in its vocabulary)."""
+    nav = _navec()
+    if word not in nav:
+        return None
+    v = np.asarray(nav[word], dtype=np.float32)
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm else None
+
+
+@dataclass
+class Semantic:
+    """Dense Russian features: mean embedding, per-topic soft match, per-topic rule hits."""
+
+    topics: list[str]
+    # The single-lemma rules' vectors of all topics, topic after topic; spans: each topic's rows.
+    lexicon: NDArray[np.float32] = field(init=False)
+    spans: list[tuple[int, int]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        tax = load_taxonomy()
+        by_code = {t.code: t for t in tax.topics}
+        vectors: list[NDArray[np.float32]] = []
+        self.spans = []
+        for code in self.topics:
+            rules = by_code[code].rules if code in by_code else ()
+            found = [
+                v
+                for r in rules
+                if len(r.items) == 1
+                and not r.items[0].endswith("*")
+                and not r.items[0].startswith(NEG_PREFIX)
+                and (v := word_vector(r.items[0])) is not None
+            ]
+            self.spans.append((len(vectors), len(vectors) + len(found)))
+            vectors.extend(found)
+        self.lexicon = np.array(vectors, dtype=np.float32).reshape(-1, DIM)
+
+    def row(self, text: str) -> NDArray[np.float32]:
+        tax = load_taxonomy()
+        tokens = lemmas_of(words(text))
+        hits = set(classify(tokens, tax))
+        rules = [1.0 if c in hits else 0.0 for c in self.topics]
+        found = [v for t in tokens if (v := word_vector(t.removeprefix(NEG_PREFIX))) is not None]
+        if not found:
+            return np.array([0.0] * (DIM + len(self.topics)) + rules, dtype=np.float32)
+        m = np.array(found)
+        mean = m.mean(axis=0)
+        mean /= float(np.linalg.norm(mean)) or 1.0
+        best = (m @ self.lexicon.T).max(axis=0)  # each rule lemma's closest word of the text
+        soft = [float(best[a:b].max()) if b > a else 0.0 for a, b in self.spans]
+        return np.concatenate([mean, np.array(soft + rules, dtype=np.float32)])
+
+    def transform(self, texts: Sequence[str]) -> csr_matrix:
+        return csr_matrix(np.array([self.row(t) for t in texts], dtype=np.float64))
+
+
 @dataclass
 class Features:
     lang: Lang
+    topics: list[str] = field(default_factory=list)  # Russian: adds the semantic block
     word: TfidfVectorizer = field(init=False)
     char: TfidfVectorizer = field(init=False)
     meta: CountVectorizer = field(init=False)
+    semantic: Semantic | None = field(init=False)
 
     def __post_init__(self) -> None:
+        self.semantic = Semantic(self.topics) if self.lang == "ru" and self.topics else None
         analyzer = analyzer_ru if self.lang == "ru" else analyzer_en
         self.word = TfidfVectorizer(analyzer=analyzer, min_df=2, sublinear_tf=True)
         self.char = TfidfVectorizer(
@@ -65,6 +151,8 @@ class Features:
             self.char.fit_transform(texts),
             self.meta.fit_transform([e.context or "none" for e in examples]),
         ]
+        if self.semantic is not None:
+            parts.append(self.semantic.transform(texts))
         return csr_matrix(hstack(parts).tocsr())
 
     def transform(self, examples: Sequence[Example]) -> csr_matrix:
@@ -74,6 +162,8 @@ class Features:
             self.char.transform(texts),
             self.meta.transform([e.context or "none" for e in examples]),
         ]
+        if self.semantic is not None:
+            parts.append(self.semantic.transform(texts))
         return csr_matrix(hstack(parts).tocsr())
 
 
@@ -90,17 +180,33 @@ class TopicModel:
     meta: dict[str, object] = field(default_factory=dict)
 
     def scores(self, examples: Sequence[Example]) -> FloatArray:
-        x = self.features.transform(examples)
-        out = np.full((len(examples), len(self.topics)), -np.inf)
+        return self._scores(self.features.transform(examples))
+
+    def _scores(self, x: csr_matrix) -> FloatArray:
+        out = np.full((x.shape[0], len(self.topics)), -np.inf)
         for j, clf in enumerate(self.classifiers):
             if clf is not None:
                 out[:, j] = clf.decision_function(x)
         return out
 
     def predict_topics(self, examples: Sequence[Example]) -> list[frozenset[str]]:
-        s = self.scores(examples)
+        return self._topics(self.scores(examples))
+
+    def _topics(self, s: FloatArray) -> list[frozenset[str]]:
         t = np.array(self.thresholds)
         return [frozenset(self.topics[j] for j in np.flatnonzero(row >= t)) for row in s]
+
+    def predict(self, examples: Sequence[Example]) -> tuple[list[frozenset[str]], list[str | None]]:
+        """Topics and sentiment of a batch, with the features computed once."""
+        if not examples:
+            return [], []
+        x = self.features.transform(examples)
+        feelings: list[str | None] = (
+            [str(v) for v in self.sentiment.predict(x)]
+            if self.sentiment is not None
+            else [None] * len(examples)
+        )
+        return self._topics(self._scores(x)), feelings
 
     def predict_sentiment(self, examples: Sequence[Example]) -> list[str | None]:
         if self.sentiment is None:
@@ -160,19 +266,28 @@ def train(
     c: float = 0.5,
     seed: int = SEED,
     folds: int = 4,
+    groups: Sequence[str] | None = None,
 ) -> TopicModel:
     """Train topics and, if labelled, sentiment.
 
     Each topic's threshold is tuned on out-of-fold decision scores over the training data
-    (``folds``-fold, seeded), so even rare topics have all their positives to tune on.
+    (``folds``-fold, seeded), so even rare topics have all their positives to tune on. With
+    ``groups`` (e.g. the writer of each comment) the folds are the groups, dealt round-robin
+    into ``folds`` folds, so a threshold is tuned on scores of writers the fold model never saw.
     """
-    features = Features(lang)
+    features = Features(lang, list(topics))
     x = features.fit_transform(examples)
     y = targets(examples, topics)
-    order = list(range(len(examples)))
-    random.Random(seed).shuffle(order)  # noqa: S311 - reproducible folds
     fold_of = np.empty(len(examples), dtype=np.int64)
-    fold_of[order] = np.arange(len(examples)) % folds
+    if groups is not None:
+        names = sorted(set(groups))
+        folds = min(folds, len(names))
+        index = {g: k % folds for k, g in enumerate(names)}
+        fold_of[:] = [index[g] for g in groups]
+    else:
+        order = list(range(len(examples)))
+        random.Random(seed).shuffle(order)  # noqa: S311 - reproducible folds
+        fold_of[order] = np.arange(len(examples)) % folds
     thresholds = []
     for j in range(len(topics)):
         oof = np.zeros(len(examples))

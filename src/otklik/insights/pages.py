@@ -17,7 +17,7 @@ from otklik.identity.roles import COMMENT_TEXT_ROLES, Role
 from otklik.identity.service import scope_of
 from otklik.indicators.periods import parse_period
 from otklik.insights import repository
-from otklik.insights.analysis import URGENT_KINDS
+from otklik.insights.analysis import URGENT_KINDS, disagrees
 from otklik.insights.problems import effects, month_bounds
 from otklik.insights.service import correct_topics
 from otklik.insights.taxonomy import load
@@ -160,6 +160,7 @@ async def organization(
         chosen=chosen,
         period_label=parse_period(period).label,
         progress=await repository.analysis_progress(session, scope),
+        disagrees=disagrees,
     )
 
 

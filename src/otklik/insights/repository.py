@@ -263,10 +263,20 @@ async def comments(
     limit: int,
     offset: int,
 ) -> Sequence[Any]:
-    a, c = CommentAnalysis, ResponseComment
+    a, c, ov = CommentAnalysis, ResponseComment, _overall()
     stmt = (
-        select(a.response_id, a.code, c.text, a.topics, a.sentiment, a.urgent, a.answered_on)
+        select(
+            a.response_id,
+            a.code,
+            c.text,
+            a.topics,
+            a.sentiment,
+            a.urgent,
+            a.answered_on,
+            ov.c.value.label("overall"),
+        )
         .join(c, and_(c.response_id == a.response_id, c.code == a.code))
+        .outerjoin(ov, ov.c.response_id == a.response_id)
         .join(Organization, Organization.id == a.organization_id)
         .where(a.organization_id == org_id, a.answered_on >= start, a.answered_on < end)
         .order_by(a.answered_on.desc(), a.response_id, a.code)

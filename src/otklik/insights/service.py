@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.errors import NotFound, ValidationFailed
 from otklik.identity.audit import Actor, record_audit
 from otklik.insights import labels, repository
-from otklik.insights.analysis import analyse
+from otklik.insights.default_model import (
+    analyse_batch,
+    default_model,
+    model_version,
+)
+from otklik.insights.default_model import (
+    training_examples as packaged_examples,
+)
 from otklik.insights.evaluate import Report, evaluate
 from otklik.insights.model import Example, TopicModel, train
 from otklik.insights.problems import refresh_signals
@@ -33,17 +40,17 @@ class _Cache:
 _cache = _Cache()
 
 
-async def current_model(session: AsyncSession) -> tuple[str, TopicModel | None]:
-    """The active trained model (cached by version), or the rules alone."""
+async def current_model(session: AsyncSession) -> tuple[str, TopicModel]:
+    """The active model stored by ``otklik insights train`` (cached by version), or else the
+    default model trained from the package's data."""
     version = await repository.active_model_version(session)
-    if version is None:
-        return "rules", None
-    if _cache.version != version:
+    if version is not None and _cache.version != version:
         found = await repository.active_model(session)
-        if found is None:
-            return "rules", None
-        _cache.version, _cache.model = found[0], TopicModel.loads(found[1])
-    return version, _cache.model
+        if found is not None:
+            _cache.version, _cache.model = found[0], TopicModel.loads(found[1])
+    if version is not None and _cache.version == version and _cache.model is not None:
+        return version, _cache.model
+    return model_version(), default_model()
 
 
 async def analyse_pending(session: AsyncSession, limit: int = BATCH) -> int:
@@ -52,16 +59,9 @@ async def analyse_pending(session: AsyncSession, limit: int = BATCH) -> int:
     if not rows:
         return 0
     version, model = await current_model(session)
-    tax = load()
-    extra = [frozenset[str]()] * len(rows)
-    if model is not None:  # one batch prediction, not one per comment
-        context = [f"overall_{r.value}" if r.value else "" for r in rows]
-        extra = model.predict_topics(
-            [Example(r.text, context=c) for r, c in zip(rows, context, strict=True)]
-        )
+    analysed = analyse_batch([(r.text, r.value) for r in rows], model, version)
     values = []
-    for r, more in zip(rows, extra, strict=True):
-        a = analyse(r.text, r.value, taxonomy=tax, model_version=version, extra_topics=more)
+    for r, a in zip(rows, analysed, strict=True):
         values.append(
             {
                 "response_id": r.response_id,
@@ -124,9 +124,10 @@ async def correct_topics(
 
 
 async def training_examples(session: AsyncSession, path: Path | None) -> list[Example]:
-    """A labelled file's examples (if any) merged with the stored corrections."""
+    """The default model's training rows, a labelled file's examples (if any) and the stored
+    corrections. Text only: the score is not a feature, so the sentiment stays the text's."""
     tax = load()
-    out: list[Example] = []
+    out: list[Example] = packaged_examples()[0]
     if path is not None:
         found, _topics, lang = labels.load(path, tax.codes)
         if lang != "ru":
@@ -134,10 +135,10 @@ async def training_examples(session: AsyncSession, path: Path | None) -> list[Ex
                 "Для обучения модели платформы нужна русская разметка с темами таксономии / "
                 "training needs Russian labels with taxonomy topics; use evaluate for NHS."
             )
-        out.extend(found)
+        out.extend(Example(e.text, e.topics, e.sentiment) for e in found)
     for r in await repository.corrected_examples(session):
         topics = frozenset(translate(r.topics, r.taxonomy_version, tax.version))
-        out.append(Example(r.text, topics, None, f"overall_{r.value}" if r.value else ""))
+        out.append(Example(r.text, topics))
     return out
 
 

@@ -86,9 +86,16 @@ def stem_en(word: str) -> str:
 
 def words(text: str, lang: Lang = "ru") -> list[str]:
     """Word tokens of normalized text (razdel for Russian), without numbers, punctuation, emoji."""
+    return list(_words(text, lang))
+
+
+# A batch's texts are tokenized by the rules, the urgent triage and the model's features:
+# the last few thousand are cached, so each is tokenized once.
+@lru_cache(maxsize=4096)
+def _words(text: str, lang: Lang) -> tuple[str, ...]:
     if lang == "en":
-        return _EN_WORD.findall(normalize(text).replace("’", "'"))
-    return [t.text for t in tokenize(normalize(text)) if _WORD.match(t.text)]
+        return tuple(_EN_WORD.findall(normalize(text).replace("’", "'")))
+    return tuple(t.text for t in tokenize(normalize(text)) if _WORD.match(t.text))
 
 
 def lemmas(text: str, lang: Lang = "ru") -> list[str]:
