@@ -55,7 +55,10 @@ def _examples() -> list[Example]:
         "спасибо тренеру за терпение",
     ]
     kinds = ["corruption", "violence", "danger", "discrimination", "violence", "corruption"]
-    out = [Example(t, 1, k, f"w{i % 3}") for i, (t, k) in enumerate(zip(urgent_texts, kinds))]
+    out = [
+        Example(t, 1, k, f"w{i % 3}")
+        for i, (t, k) in enumerate(zip(urgent_texts, kinds, strict=True))
+    ]
     out += [Example(t, 3, None, f"w{i % 3}") for i, t in enumerate(calm)]
     return out * 2  # min_df 2
 
