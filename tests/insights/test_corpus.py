@@ -109,7 +109,8 @@ def test_metrics_on_a_tiny_hand_computed_file() -> None:
     # "Ирина Петровна" (a name); "Логопед" (a job title at the start) is no longer masked.
     assert (masking.spans, masking.masked_comments, masking.not_a_name) == (1, 1, 0)
     assert masking.examples == []
-    assert masking.per_200(masking.not_a_name) == pytest.approx(200 / 9)
+    assert masking.per_200(masking.spans) == pytest.approx(200 / 9)
+    assert masking.per_200(masking.not_a_name) == 0.0
 
 
 def test_score_only_baseline_and_masked_pieces() -> None:
