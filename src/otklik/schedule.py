@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.config import Settings
 from otklik.demo.citizens import answer_invitations
 from otklik.demo.improvement import from_evidence
+from otklik.demo.triage import review_some
 from otklik.exchange.tasks import transfer_to_iasmkgu
 from otklik.identity.service import purge_expired
 from otklik.improvement.repository import notify
@@ -58,6 +59,7 @@ SCHEDULE: list[tuple[str, int, Job]] = [
     ("demo.answer_invitations", 5, answer_invitations),  # does nothing outside the demo
     ("insights.analyse_comments", 30, analyse_comments),
     ("insights.triage_urgent", 30, urgent_triage),
+    ("demo.review_urgent", 60, review_some),  # does nothing outside the demo
     ("indicators.flag_drops", 3600, flag_drops),
     ("improvement.send_notifications", 10, send_notifications),
     ("demo.improvement_from_evidence", 60, from_evidence),  # does nothing outside the demo

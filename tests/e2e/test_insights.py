@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from .test_pages import CLINIC, REGION16, SMALL, assert_accessible
+from .test_pages import ADMIN, CLINIC, REGION16, SMALL, assert_accessible
 
 PageAs = Callable[..., Page]
 
@@ -40,3 +41,26 @@ def test_insights_overview_for_an_authority(page_as: PageAs) -> None:
     assert response is not None
     assert response.status == 200
     assert_accessible(page, "/insights as a regional authority (360px)")
+
+
+@pytest.mark.e2e
+def test_triage_queue_shows_reviewed_states(page_as: PageAs) -> None:
+    """The demo's worker queues the urgent flags and reviews three (two confirmed, one not
+    urgent); the queue shows them, with the reasons highlighted, at 360 px, passing axe."""
+    page = page_as(ADMIN, viewport=SMALL)
+    page.goto("/insights")
+    page.get_by_role("link", name="Очередь срочных отзывов: проверка и сроки").click()
+    expect(page.locator("h1")).to_have_text("Очередь срочных отзывов")
+    deadline = time.monotonic() + 420  # the worker analyses, queues, then reviews
+    page.goto("/insights/triage?state=not_urgent")
+    while not page.locator("article").count() and time.monotonic() < deadline:
+        page.wait_for_timeout(5000)
+        page.reload()
+    page.goto("/insights/triage?state=confirmed")
+    expect(page.locator("article").first).to_contain_text("подтверждён")
+    page.goto("/insights/triage?state=not_urgent")
+    expect(page.locator("article").first).to_contain_text("не срочно")
+    page.goto("/insights/triage?state=new")
+    expect(page.locator("article mark").first).to_be_visible()  # a reason, highlighted
+    _no_sideways_scroll(page, "/insights/triage")
+    assert_accessible(page, "/insights/triage (360px)")

@@ -93,23 +93,25 @@ def test_metrics_on_a_tiny_hand_computed_file() -> None:
     assert (report.sentiment_score_only.hits, report.sentiment_score_only.total) == (7, 9)
     assert (report.negative_recall_text.hits, report.negative_recall_text.total) == (1, 5)
     assert (report.negative, report.negative_without_topic) == (5, 3)  # rows 4, 5, 9
-    # Flags on 4 (danger), 5 (violence), 6 (corruption, wrongly); 9 (discrimination) missed.
-    assert (report.urgent_recall.hits, report.urgent_recall.total) == (2, 3)
-    assert (report.urgent_precision.hits, report.urgent_precision.total) == (2, 3)
+    # Flags on 4 (danger), 5 (violence), 6 (corruption, wrongly: "потребовали деньги" is in
+    # the lexicon), 9 (discrimination: the classifier, without any key word).
+    assert (report.urgent_recall.hits, report.urgent_recall.total) == (3, 3)
+    assert (report.urgent_precision.hits, report.urgent_precision.total) == (3, 4)
     kinds = {k: (a.hits, a.total, b.hits, c.hits, c.total) for k, a, b, c in report.urgent_by_kind}
     assert kinds == {
         "danger": (1, 1, 1, 1, 1),
         "violence": (1, 1, 1, 1, 1),
         "corruption": (0, 0, 0, 0, 1),
-        "discrimination": (0, 1, 0, 0, 0),
+        "discrimination": (1, 1, 1, 1, 1),
     }
     assert report.urgent_by_kind[2][1].value is None  # no labelled corruption: no recall
     masking = report.masking
     assert masking is not None
-    # "Ирина Петровна" (a name) and "Логопед" (a job title at the start: a false mask).
-    assert (masking.spans, masking.masked_comments, masking.not_a_name) == (2, 2, 1)
-    assert masking.examples == ["Логопед"]
-    assert masking.per_200(masking.not_a_name) == pytest.approx(200 / 9)
+    # "Ирина Петровна" (a name); "Логопед" (a job title at the start) is no longer masked.
+    assert (masking.spans, masking.masked_comments, masking.not_a_name) == (1, 1, 0)
+    assert masking.examples == []
+    assert masking.per_200(masking.spans) == pytest.approx(200 / 9)
+    assert masking.per_200(masking.not_a_name) == 0.0
 
 
 def test_score_only_baseline_and_masked_pieces() -> None:
@@ -152,12 +154,12 @@ def test_the_cli_prints_every_figure_with_date_and_commit() -> None:
         "sentiment accuracy from text 0.556 (5/9)",
         "score only (<=2 neg, 3 neu, >=4 pos) 0.778 (7/9)",
         "negative recall from text 0.200 (1/5)",
-        "urgent recall 0.667 (2/3)  precision 0.667 (2/3)",
+        "urgent recall 1.000 (3/3)  precision 0.750 (3/4)",
         "corruption      recall - (0/0)",
-        "masks: 2 spans in 2 of 9 comments (44.4 per 200)",
-        "masked, not a name: «Логопед»",
+        "masks: 1 spans in 1 of 9 comments (22.2 per 200)",
     ):
         assert expected in result.output, expected
+    assert "Логопед" not in result.output
     result = runner.invoke(
         app, ["insights", "evaluate", "--no-mask", str(DATA / "corpus_tiny.csv")]
     )

@@ -34,11 +34,14 @@ from otklik.insights.text import NEG_PREFIX, NEGATIONS_RU, STOP_RU, lemma_ru, no
 KINDS = ("danger", "violence", "corruption", "discrimination")
 MODEL_PATH = Path(__file__).parent / "data" / "urgent-model.npz"
 SEED = 17
-TARGET_RECALL = 0.985  # out-of-fold recall on the training rows that sets the threshold
+TARGET_RECALL = 0.98  # out-of-fold recall on the training rows that sets the threshold
 C = 10.0
 CHAR_MAX_FEATURES = 60_000
 TOP_TERMS = 3
-SCORE_SHIFT = 0.5  # a score of 1-2 lowers the classifier's threshold by this much
+# How much a score of 1-2 lowers the classifier's threshold. 0: measured on the development
+# part's cross-validation a shift of 0.5 raised recall 0.988 -> 0.998 but flagged 5-9 % of
+# the demo's everyday one-point complaints (0.25: 3-6 %), against 1.7-3.4 % without it.
+SCORE_SHIFT = 0.0
 
 # High-precision phrases (each >= 0.9 precision on the development part, or unambiguous);
 # everyday words for rudeness and red tape ("издевательство", "унижать") are left to the
@@ -49,7 +52,6 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "угрожать жизнь",
         "умереть",
         "умирать",
-        "смерть",
         "скончаться",
         "потерять сознание",
         "без сознание",
@@ -64,7 +66,6 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "скорый NOT_приехать",
         "задохнуться",
         "обморок",
-        "инсульт",
     ),
     "violence": (
         "избить",
@@ -81,6 +82,15 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "синяк",
         "шлепать",
         "травля",
+        # humiliation or mockery of the dependent (alone the words are everyday rudeness)
+        "унижать ребенок",
+        "унижать дети",
+        "унижать пожилой",
+        "издеваться над ребенок",
+        "издеваться над дети",
+        "издеваться над пожилой",
+        "издеваться над бабушка",
+        "издеваться над дедушка",
     ),
     "corruption": (
         "взятка",

@@ -218,6 +218,9 @@ _ADDRESS = re.compile(
 
 _NER_CHUNK = 1000
 _CAPITALISED = re.compile(r"[А-ЯЁ][а-яё]")
+# A sentence (with its end marks); the NER reads only the sentences that may hold a name.
+_SENTENCE = re.compile(r"[^.!?…\n]+[.!?…]*")
+_CAPITALISED_ANY = re.compile(r"[А-ЯЁ][а-яё]+(?:-[А-ЯЁа-яё]+)*")
 _CAPITALISED_WORD = re.compile(r"(?<![\w\[-])[А-ЯЁ][а-яё]+\b(?!-)")
 _NAMED_AFTER = re.compile(r"(?i:\bим\.|\bимени)\s*$")  # "больница имени Пирогова"
 _UPPER_WORD = re.compile(r"[А-ЯЁ]{2,}")
@@ -321,7 +324,12 @@ def _person_spans(text: str) -> list[tuple[int, int]]:
             spans.append(word.span())
     for role in _ROLE_IN_TEXT.finditer(view):
         spans += _lower_case_name_after(view, role.end())
-    pieces = [(start, piece) for start, piece in _chunks(view) if _CAPITALISED.search(piece)]
+    pieces = [
+        (start + m.start(), m.group())
+        for start, chunk in _chunks(view)
+        for m in _SENTENCE.finditer(chunk)
+        if _needs_ner(m.group())
+    ]
     if pieces:
         markups = _load_models()[0]([piece for _, piece in pieces])
         for (offset, piece), markup in zip(pieces, markups, strict=True):
@@ -335,6 +343,18 @@ def _person_spans(text: str) -> list[tuple[int, int]]:
         else:
             merged.append((start, stop))
     return merged
+
+
+def _needs_ner(piece: str) -> bool:
+    """Whether the NER can find a name here: a capitalised word that may be a name. A piece
+    whose capitalised words are all ordinary ("Логопед хороший. Спасибо") is skipped: every
+    word of a PER span must pass ``_may_be_name`` anyway, so the NER could add nothing."""
+    return any(
+        _may_be_name(part.lower())
+        for word in _CAPITALISED_ANY.findall(piece)
+        for part in word.split("-")
+        if part
+    )
 
 
 def _lower_case_name_after(view: str, position: int) -> list[tuple[int, int]]:
