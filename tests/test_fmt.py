@@ -43,3 +43,9 @@ def test_chart_months_do_not_read_as_numbers() -> None:
 
 def test_moments_read_in_moscow_time() -> None:
     assert fmt.moment(datetime(2026, 12, 31, 21, 30, tzinfo=UTC)) == "1 янв. 2027\u202fг., 00:30"
+
+
+def test_typed_values_drop_trailing_zeros() -> None:
+    assert fmt.num(4.5, 2, trim=True) == "4,5"
+    assert fmt.num(10.0, 2, trim=True) == "10"
+    assert fmt.num(0.95, 2, trim=True) == "0,95"

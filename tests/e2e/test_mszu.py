@@ -58,7 +58,7 @@ def test_demo_shows_versions_trajectory_and_ranking(page_as: PageAs) -> None:
     assert "Нет статистики" not in page.content()
     page.goto("/mszu")
     expect(page.get_by_role("link", name="Версия 2")).to_be_visible()
-    expect(page.get_by_text("№ 11-ПК от 20.02.2026")).to_be_visible()
+    expect(page.get_by_text("№ 11-ПК от 20 февраля 2026")).to_be_visible()  # fmt.day
     page.goto("/priorities")
     expect(page.locator("table tbody tr").first).to_be_visible()
     assert page.locator("table tbody tr").count() > 30
@@ -89,5 +89,5 @@ def test_list_workflow_by_keyboard(page_as: PageAs) -> None:
     secretary.fill("#protocol", "15-ПК")
     secretary.fill("#decision_date", "2026-10-01")
     secretary.get_by_role("button", name="Внести решение об утверждении").press("Enter")
-    expect(secretary.get_by_text("протокол № 15-ПК от 01.10.2026")).to_be_visible()
+    expect(secretary.get_by_text("протокол № 15-ПК от 1 октября 2026")).to_be_visible()
     assert_accessible(secretary, f"/mszu/list/{number} approved")

@@ -444,9 +444,9 @@ def test_coordinator_sees_timeliness_of_the_demo_source(page_as: PageAs) -> None
     expect(page.locator("h1")).to_have_text("Своевременность и качество данных")
     row = page.locator("#src-h + table tbody tr").first
     expect(row).to_contain_text("demo-mis")
-    share = re.search(r"(\d+\.\d) %", row.inner_text())
+    share = re.search(r"(\d+,\d)\s%", row.inner_text())  # the formatter: comma, no-break space
     assert share, row.inner_text()
-    assert 50 < float(share.group(1)) <= 100
+    assert 50 < float(share.group(1).replace(",", ".")) <= 100
     expect(page.locator("#rej-h + table")).to_contain_text("invalid_snils")
     page.locator("#results th a", has_text="Записей").click()
     page.wait_for_load_state()

@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from otklik.app import ROUTERS
 from otklik.config import DEV_SECRET
@@ -164,7 +165,10 @@ def crawl_account(page: Page, base: str, who: str, starts: list[str], crawl: Cra
             continue
         seen.add(route)
         loads += 1
-        response = page.goto(url)
+        try:
+            response = page.goto(url)
+        except PlaywrightTimeout:  # a loaded machine: one more try before counting it
+            response = page.goto(url)
         if response is None or response.status != 200:
             crawl.refused.append(f"{who} {url}: {response.status if response else '-'}")
             seen.discard(route)  # another link of the same type may work
@@ -206,7 +210,7 @@ def crawl(
         if email is not None:
             options["storage_state"] = auth_states(email)
         context = browser.new_context(**options)
-        context.set_default_timeout(30_000)
+        context.set_default_timeout(60_000)
         try:
             starts = PUBLIC_STARTS if email is None else ["/cabinet"]
             starts = starts + EXTRA.get(email, [])

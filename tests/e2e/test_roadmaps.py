@@ -138,5 +138,5 @@ def test_participant_creates_and_edits_a_roadmap_by_keyboard(page_as: PageAs) ->
     page.get_by_role("button", name="Сохранить план").focus()
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("Справка без визита в поликлинику")
-    expect(page.locator("#measures")).to_contain_text("15.04.2027")
+    expect(page.locator("#measures")).to_contain_text("15 апреля 2027")  # fmt.day
     expect(page.locator("#timeline-h + ol")).to_contain_text("План изменён")

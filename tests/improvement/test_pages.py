@@ -93,7 +93,7 @@ async def test_passport_import_export_diff_and_lock(
         "/improvement/passports/diff", params={"a": pid, "b": int(second.rsplit("/", 1)[1])}
     )
     assert "убрано: Запись" in diff.text
-    assert "добавлено: proactive" in diff.text
+    assert "добавлено: проактивно" in diff.text
     # through the workflow to approval; then the edit is refused with a precise message
     portal = await create_user(session, Role.portal_operator)
     await session.commit()

@@ -180,7 +180,10 @@ async def test_control_check_fail_then_pass(session: AsyncSession, world: World)
         await session.scalars(select(ControlCheckItem).order_by(ControlCheckItem.position))
     ).all()
     goals = [i.goal for i in items]
-    assert goals[1:] == ["документов ≤ 1", "удовлетворённость (1–5) ≥ 4.5"]
+    assert goals[1:] == [
+        "документов ≤ 1",
+        "удовлетворённость (1–5) ≥ 4,5",
+    ]  # the decimal comma of the formatter
     with pytest.raises(DomainError, match="опишите"):
         await checks.record(session, a, cr.id, {i.id: ("fail", "") for i in items})
     state = await checks.record(

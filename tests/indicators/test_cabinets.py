@@ -259,6 +259,7 @@ async def test_trend_covers_the_twelve_months_to_the_period_end(
     await create_responses(session, org, DAY, [5] * 10)
     await signed_in(session, client, Role.organization, f"organization:{org.ogrn}")
     page = (await client.get(f"/cabinet/indicators/organization/{org.ogrn}", params=P)).text
-    assert "12.2025" in page
-    assert "11.2026" in page
-    assert "11.2025" not in page
+    # the trend's month rows, written by the formatter (fmt.month)
+    assert '<th scope="row">декабрь 2025</th>' in page
+    assert '<th scope="row">ноябрь 2026</th>' in page
+    assert '<th scope="row">ноябрь 2025</th>' not in page

@@ -162,7 +162,7 @@ async def test_quality_figures_for_coordinator_and_operator(
     assert sum(d["accepted"] for d in data["days"]) == 5
     page = await client.get("/intake/quality", params={"days": 7, "source": mine.name})
     assert page.status_code == 200
-    assert "75.0 %" in page.text
+    assert "75,0\u00a0%" in page.text
 
     client.cookies.clear()
     await login(client, operator.email)

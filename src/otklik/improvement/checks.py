@@ -36,7 +36,7 @@ async def target_goals(session: AsyncSession, cr: ChangeRequest) -> list[str]:
     goals = [Goal.model_validate(g).text() for g in (body or {}).get("goals", [])]
     if cr.hyp_indicator:
         unit = cr.hyp_unit or ""
-        start, end = (fmt.num(v, 2).removesuffix(",00") for v in (cr.hyp_from, cr.hyp_to))
+        start, end = (fmt.num(v, 2, trim=True) for v in (cr.hyp_from, cr.hyp_to))
         goals.append(f"Гипотеза: {cr.hyp_indicator} {start} → {end} {unit}".strip())
     return [GENERIC, *goals]
 

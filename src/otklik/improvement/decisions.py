@@ -20,6 +20,7 @@ from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.improvement.models import ChangeRequest, Meeting, MeetingItem, Passport
 from otklik.improvement.passports import transition_passport
+from otklik.improvement.repository import subject_names
 from otklik.improvement.service import TransitionConflict, transition
 from otklik.improvement.workflow import DOC_LABELS
 from otklik.kit.clock import now_utc
@@ -100,7 +101,12 @@ async def awaiting(session: AsyncSession, body: str) -> list[dict[str, Any]]:
     )
     passports = await session.execute(
         select(
-            Passport.id, Passport.doc, Passport.subject_code, Passport.region_code, Passport.version
+            Passport.id,
+            Passport.doc,
+            Passport.subject_kind,
+            Passport.subject_code,
+            Passport.region_code,
+            Passport.version,
         )
         .where(Passport.status.in_(AWAITING_PASSPORT[body]), Passport.id.not_in(on_agenda_p))
         .order_by(Passport.id)
@@ -122,14 +128,17 @@ async def awaiting(session: AsyncSession, body: str) -> list[dict[str, Any]]:
     out += [
         {"entity": "roadmap", "id": i, "title": f"Дорожная карта № {i}: {t}"} for i, t in roadmaps
     ]
+    found = passports.all()
+    names = await subject_names(session, {(p.subject_kind, p.subject_code) for p in found})
     out += [
         {
             "entity": "passport",
             "id": p.id,
-            "title": f"{DOC_LABELS[p.doc]}: {p.subject_code}"
+            "title": f"{DOC_LABELS[p.doc]}: "
+            f"{names.get(f'{p.subject_kind}:{p.subject_code}', p.subject_code)}"
             f"{' (' + p.region_code + ')' if p.region_code else ' (типовой)'}, версия {p.version}",
         }
-        for p in passports
+        for p in found
     ]
     return out
 

@@ -61,7 +61,7 @@ class Goal(BaseModel):
 
     def text(self) -> str:
         op = {"<=": "≤", ">=": "≥", "=": "="}[self.op]
-        value = fmt.num(self.value, 2).removesuffix(",00")
+        value = fmt.num(self.value, 2, trim=True)
         return f"{METRICS.get(self.metric, self.metric)} {op} {value}"
 
 
@@ -304,7 +304,7 @@ def _show(value: Any) -> str:
             for v in value
         )
     if isinstance(value, float):
-        return fmt.num(value, 2)
+        return fmt.num(value, 2, trim=True)
     return "" if value is None else str(value)
 
 

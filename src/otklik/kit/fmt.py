@@ -25,11 +25,12 @@ NBSP = "\u00a0"
 Number = int | float | Decimal
 
 
-def num(value: Number | None, digits: int = 1) -> str:
-    """A number with ``digits`` decimals: ``1234.56`` → ``"1 234,6"``."""
+def num(value: Number | None, digits: int = 1, trim: bool = False) -> str:
+    """A number with ``digits`` decimals: ``1234.56`` → ``"1 234,6"``; ``trim`` drops trailing
+    zeros (``4.5`` → ``"4,5"``, ``1.0`` → ``"1"``) for values people typed, such as goals."""
     if value is None:
         return DASH
-    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    pattern = "#,##0" + ("." + ("#" if trim else "0") * digits if digits > 0 else "")
     return format_decimal(value, format=pattern, locale=LOCALE)
 
 
