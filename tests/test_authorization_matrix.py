@@ -46,6 +46,15 @@ TEMPLATES = frozenset({Role.coordinator, Role.analyst, Role.admin})
 VERSIONS = frozenset({Role.coordinator, Role.admin})
 LISTS = READERS - {Role.organization}
 NO_UUID = "00000000-0000-0000-0000-000000000000"
+TRIAGE = frozenset(
+    {
+        Role.organization,
+        Role.regional_authority,
+        Role.federal_authority,
+        Role.coordinator,
+        Role.admin,
+    }
+)
 COUNTRY_LISTS = frozenset({Role.coordinator, Role.analyst, Role.wg_secretary, Role.admin})
 AUTHORITIES = frozenset({Role.regional_authority, Role.federal_authority})
 # the founders of ``home`` (region 77) and ``away`` (region 50), as the test creates them
@@ -135,6 +144,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
         CORRECTORS,
         ok=404,
         params={"response_id": "00000000-0000-0000-0000-000000000000", "code": "c"},
+    ),
+    ("GET", "/insights/triage"): Rule(TRIAGE),
+    ("POST", "/insights/triage/{response_id}/{code}"): Rule(
+        TRIAGE, ok=400, params={"response_id": NO_UUID, "code": "c"}
     ),
     ("GET", "/api/v1/indicators"): Rule(READERS, ok=422),  # no unit: see tests/indicators
     ("GET", "/cabinet/indicators"): Rule(READERS, ok=303),  # to the role's first page

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.errors import NotFound, ValidationFailed
+from otklik.identity import audit_labels
 from otklik.identity.audit import Actor, record_audit
 from otklik.insights import repository
 from otklik.insights.urgent import KINDS, Example
@@ -32,6 +33,7 @@ KIND_NAMES = {
     "corruption": "коррупция",
     "discrimination": "дискриминация",
 }
+audit_labels.register_values(STATES, KIND_NAMES)
 
 
 async def enqueue(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
