@@ -80,7 +80,11 @@ class RequestLog:
         finally:
             seconds = time.perf_counter() - started
             template = route_template(scope)
-            matched = isinstance(getattr(scope.get("route"), "path", None), str)
+            # FastAPI's routes name themselves in the scope; a plain Starlette route (the
+            # respondent form's) leaves its endpoint, and its path reads redacted ("/s/{token}")
+            matched = isinstance(getattr(scope.get("route"), "path", None), str) or (
+                scope.get("endpoint") is not None
+            )
             # a bounded set of labels: scanners' paths are all "unmatched"
             label = template if matched else "unmatched"
             metrics.observe_request(scope["method"], label, status, seconds)
