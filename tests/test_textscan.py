@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.textscan import decimal_points, raw_codes
+from tests.textscan import decimal_points, loose_percents, raw_codes
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,19 @@ def test_decimal_points_are_found(text: str) -> None:
 )
 def test_legitimate_numbers_pass(text: str) -> None:
     assert decimal_points(text) == [], text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Доля ответивших 41,9 %", "цель — 40 %, достигнута", "охват 12\n%", "95 % ДИ 3,9–4,1"],
+)
+def test_loose_percent_signs_are_found(text: str) -> None:
+    assert loose_percents(text), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Доля ответивших 41,9\u00a0%", "95\u00a0% ДИ", "Выполнено, %", "скидка 5%"],
+)
+def test_bound_percent_signs_pass(text: str) -> None:
+    assert loose_percents(text) == [], text

@@ -1,4 +1,5 @@
-"""Detectors for text a person must never read on a page: raw codes and decimal points.
+"""Detectors for text a person must never read on a page: raw codes, decimal points and
+percent signs that a line break can part from their number.
 
 Used by the page scan (tests/e2e/test_presentation.py) on each page's visible text, and proved
 able to fail by tests/test_textscan.py.
@@ -19,6 +20,10 @@ The rules, precisely:
   names questionnaire and methodology versions (a quantity between 2000 and 2099 with one or
   two decimals would be missed: an accepted gap).
 
+* **Loose percent sign** — a number followed by an ordinary space and "%" (``41,9 %``): the
+  line may break between them; the formatter writes a non-breaking space (``41,9\u00a0%``).
+  "%" glued to the number (``95%``) is not flagged by this rule.
+
 The page scan leaves out text inside ``<code>``, ``<kbd>`` and ``<samp>``: a code a person is
 meant to read or type (a file's column name, a catalogue code) is marked up as code; everything
 else must be words.
@@ -36,6 +41,7 @@ _JSON = re.compile(r"\{\s*[\"'][^\"'\n]{0,60}[\"']\s*:")
 _DECIMAL = re.compile(r"(?<![\d.,])(\d+)\.(\d+)(?![\d]|\.\d)")
 _VERSION = re.compile(r"(?:верси[яиюей]\w*|v|CC BY|Attribution)\s*(?:№\s*)?$", re.IGNORECASE)
 _YEAR_VERSION = re.compile(r"20\d\d\.\d\d?")
+_LOOSE_PERCENT = re.compile(r"\d[ \t\n]+%")
 
 
 def raw_codes(text: str) -> list[str]:
@@ -54,3 +60,11 @@ def decimal_points(text: str) -> list[str]:
             continue
         found.append(text[max(0, m.start() - 15) : m.end() + 5].replace("\n", " "))
     return found
+
+
+def loose_percents(text: str) -> list[str]:
+    """Percent signs separated from their number by a breakable space, with a little context."""
+    return [
+        text[max(0, m.start() - 15) : m.end() + 5].replace("\n", " ")
+        for m in _LOOSE_PERCENT.finditer(text)
+    ]

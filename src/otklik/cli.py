@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+import threading
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -356,18 +358,43 @@ def _serve(
     )
     server = uvicorn.Server(config)
 
-    async def main() -> None:
-        tasks = [asyncio.create_task(server.serve())]
-        if with_worker:
-            engine = create_engine(url)
-            tasks.append(asyncio.create_task(run_forever(session_factory(engine), settings)))
-        if extra is not None:
-            tasks.append(asyncio.create_task(extra))
-        await tasks[0]
-        for t in tasks[1:]:
-            t.cancel()
+    # The worker gets a thread and an event loop of its own: a long job (a quarterly report's
+    # PDF, an indicator rebuild) must not hold the web's requests.
+    stop = threading.Event()
 
-    asyncio.run(main())
+    async def work() -> None:
+        engine = create_engine(url)
+        job = asyncio.create_task(run_forever(session_factory(engine), settings))
+        try:
+            while not stop.is_set() and not job.done():
+                await asyncio.sleep(0.2)
+        finally:
+            job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
+            await engine.dispose()
+
+    def thread() -> None:
+        asyncio.run(work())
+
+    worker = threading.Thread(target=thread, name="worker", daemon=True) if with_worker else None
+
+    async def main() -> None:
+        tasks = [asyncio.create_task(extra)] if extra is not None else []
+        try:
+            await server.serve()
+        finally:
+            for t in tasks:
+                t.cancel()
+
+    if worker is not None:
+        worker.start()
+    try:
+        asyncio.run(main())
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(30)
 
 
 def _observe(settings: Settings, listen: str | None = None) -> None:

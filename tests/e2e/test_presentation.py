@@ -1,5 +1,6 @@
 """Every page type, as every demo account sees it at 360 px: no raw code, no decimal point where
-a comma is due (tests/textscan.py states the rules), no sideways scrolling (issue 16).
+a comma is due, no "%" a line break can part from its number (tests/textscan.py states the
+rules), no sideways scrolling (issue 16).
 
 One crawl per account starts at its cabinet (the public start pages for a visitor) and follows
 the links it is shown, one page per route (the route table of ``otklik.app`` names the type).
@@ -24,7 +25,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from otklik.app import ROUTERS
 from otklik.config import DEV_SECRET
 from otklik.outreach.links import optout_token
-from tests.textscan import decimal_points, raw_codes
+from tests.textscan import decimal_points, loose_percents, raw_codes
 
 from .conftest import ContextFactory
 from .test_pages import DEMO_EMAILS, SMALL
@@ -107,6 +108,7 @@ class Crawl:
     visited: dict[str, str] = field(default_factory=dict)  # route → first URL
     codes: list[str] = field(default_factory=list)
     decimals: list[str] = field(default_factory=list)
+    percents: list[str] = field(default_factory=list)  # "%" a line break can part from its number
     overflow: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # links that did not answer 200
 
@@ -141,6 +143,7 @@ def scan(page: Page, url: str, who: str, crawl: Crawl) -> None:
     where = f"{who} {url}"
     crawl.codes += [f"{where}: {c!r}" for c in sorted(set(raw_codes(text)))]
     crawl.decimals += [f"{where}: {d!r}" for d in decimal_points(text)]
+    crawl.percents += [f"{where}: {d!r}" for d in loose_percents(text)]
     width = page_width(page)
     if width > WIDTH:
         wide = page.evaluate(
@@ -241,6 +244,11 @@ def test_no_raw_codes_on_any_page(crawl: Crawl) -> None:
 @pytest.mark.e2e
 def test_no_decimal_points_on_any_page(crawl: Crawl) -> None:
     assert not crawl.decimals, "decimal points, not commas:\n" + "\n".join(crawl.decimals)
+
+
+@pytest.mark.e2e
+def test_percent_signs_stay_with_their_numbers(crawl: Crawl) -> None:
+    assert not crawl.percents, "a plain space before %:\n" + "\n".join(crawl.percents)
 
 
 @pytest.mark.e2e

@@ -63,7 +63,7 @@ async def test_api_page_and_exports_agree(session: AsyncSession, client: AsyncCl
     assert page.status_code == 200
     assert "3,60" in page.text
     assert "2,76–4,26" in page.text
-    assert "60,0 %" in page.text
+    assert "60,0\u00a0%" in page.text
     assert "Всё хорошо" in page.text  # 10 responses: comments are shown
     xlsx = await client.get(
         f"/cabinet/indicators/organization/{org.ogrn}",

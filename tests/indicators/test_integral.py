@@ -83,7 +83,7 @@ async def test_integral_interval_in_the_api(session: AsyncSession, client: Async
     await signed_in(session, client, Role.coordinator)
     url = f"/cabinet/indicators/organization/{org.ogrn}"
     page = await client.get(url, params={"period": "2026-11"})
-    assert "95 % ДИ 4,11–5,00" in page.text
+    assert "95\u00a0% ДИ 4,11–5,00" in page.text
     export = await client.get(url, params={"period": "2026-11", "export": "items"})
     row = next(r for r in csv_rows(export.content) if r and r[0] == "Интегральный индекс")
     assert row[2:5] == ["5.0", "4.11", "5.0"]

@@ -23,13 +23,13 @@ async def test_organization_page_shows_scores_trend_and_links(
     assert f'<link rel="canonical" href="http://127.0.0.1:8000/o/{big}">' in html
     assert f'href="/o/{big}/you-said-we-did"' in html
     assert "Интегральный индекс" in html
-    assert "95 % интервал" in html
+    assert "95\u00a0% интервал" in html
     assert "Динамика по кварталам" in html
     assert "<script" not in html.split("</head>")[1]  # server-rendered, no script needed
     small = min(truth, key=lambda o: truth[o])
     hidden = (await client.get(f"/o/{small}")).text
     assert "Недостаточно данных" in hidden
-    assert "95 % интервал" not in hidden
+    assert "95\u00a0% интервал" not in hidden
 
 
 async def test_region_pages_show_tiles_and_ranking(

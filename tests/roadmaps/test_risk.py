@@ -53,7 +53,7 @@ async def test_slipping_roadmap_gets_a_high_risk_with_reasons(session: AsyncSess
     assert "1 из 1 зависимости опаздывает" in reasons
     assert any(r.startswith("прогноз завершения — 14.02.2027, на 15 дней позже") for r in reasons)
     assert "последние 3 мероприятия владельца сдвинулись в среднем на 12 дней" in reasons
-    assert any(r.startswith("выполнено 10 % при плановых 50 %") for r in reasons)
+    assert any(r.startswith("выполнено 10\u00a0% при плановых 50\u00a0%") for r in reasons)
     # the third has no report in 14 days since activation: its report is late
     assert any("отчёт о ходе выполнения просрочен" in r for r in risk.reasons(third.risk_factors))
 
@@ -122,6 +122,6 @@ def test_reason_words_agree_with_numbers() -> None:
     ]
     factors.update(owner_n=1, owner_slip=1, days_left=-21, deps_late=0)
     assert risk.reasons(factors) == [
-        "срок истёк 21 день назад, выполнено 50 %",
+        "срок истёк 21 день назад, выполнено 50\u00a0%",
         "последнее мероприятие владельца сдвинулось на 1 день",
     ]

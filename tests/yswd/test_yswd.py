@@ -107,7 +107,7 @@ async def test_entries_from_a_released_change_and_a_closed_incident(
     page = await service.public_page(session, treated[1].ogrn, TODAY)  # covered by the assessment
     (entry,) = page["entries"]
     low, high = f"{a.ci_low:+.2f}".replace(".", ","), f"{a.ci_high:+.2f}".replace(".", ",")
-    assert f"95 % интервал {low} … {high}" in entry.effect
+    assert f"95\u00a0% интервал {low} … {high}" in entry.effect
     assert entry.effect.endswith("эффект подтверждён")
     assert entry.share is None  # that organization has no comments: nothing to show
     # a closed incident of the organization, with its review

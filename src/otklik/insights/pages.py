@@ -97,6 +97,7 @@ async def overview(
         period_label=parse_period(period).label,
         small_n=SMALL_N,
         progress=await repository.analysis_progress(session, scope),
+        can_triage=user.role in TRIAGE_ROLES,
     )
 
 

@@ -244,12 +244,12 @@ def parse_trajectory(text_: str) -> dict[int, float]:
             value = float(raw) / (100 if "%" in parts[1] or float(raw) > 1 else 1)
         except (ValueError, IndexError):
             raise ValidationFailed(
-                f"Строка {n}: ожидается «год;доля», например «2027;0,8» или «2027;80 %».",
+                f"Строка {n}: ожидается «год;доля», например «2027;0,8» или «2027;80\u00a0%».",
                 code="bad_trajectory",
             ) from None
         if not 2020 <= year <= 2040 or not 0 <= value <= 1 or year in points:
             raise ValidationFailed(
-                f"Строка {n}: год 2020–2040 без повторов, доля от 0 до 1 (0–100 %).",
+                f"Строка {n}: год 2020–2040 без повторов, доля от 0 до 1 (0–100\u00a0%).",
                 code="bad_trajectory",
             )
         points[year] = round(value, 4)

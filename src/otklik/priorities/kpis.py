@@ -103,6 +103,13 @@ async def check_scope(session: AsyncSession, user: User, kind: str, key: str) ->
         raise NotFound(NOT_FOUND)
 
 
+async def linkable(session: AsyncSession, user: User, kind: str) -> set[str]:
+    """The participants of ``kind`` whose own page ``user`` may open (the list links only those:
+    the comparison table shows every participant, a participant's page only the scopes that
+    hold it)."""
+    return await repository.visible_participants(session, kind, scope_of(user))
+
+
 def _shift(p: Period) -> tuple[date, date]:
     """The same period a year earlier (29 February becomes the 28th)."""
 

@@ -161,6 +161,7 @@ async def participants_page(
         kind=kind,
         period=p,
         target=kpis.TARGET_RATE,
+        linkable=await kpis.linkable(session, user, kind),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, Select, String, cast, func, literal, null, select, text
+from sqlalchemy import BigInteger, Integer, Select, String, cast, func, null, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
@@ -266,8 +266,9 @@ async def unit_names(session: AsyncSession, kind: str) -> dict[str, str]:
     return {str(c): str(n) for c, n in await session.execute(text(sql))}
 
 
-def _participant_unit(kind: str, key: str) -> tuple[Select[int], ScopeColumns]:
-    """The participant as one row with the columns that locate it in the country.
+def _participant_unit(kind: str, key: str | None) -> tuple[Select[str], ScopeColumns]:
+    """The participant (every participant of ``kind`` when ``key`` is None) as rows of its
+    code with the columns that locate it in the country.
 
     A region or a founder is not an organization: its row has no organization id, and a region
     has no founder (a founder no region), so only a scope of the same unit, or the country, holds
@@ -278,21 +279,27 @@ def _participant_unit(kind: str, key: str) -> tuple[Select[int], ScopeColumns]:
     none_int = cast(null(), Integer)
     if kind == "organization":
         o = Organization
-        cols = ScopeColumns(o.id, o.region_code, o.founder_id)
-        return select(literal(1)).select_from(o).where(o.ogrn == key), cols
-    if kind == "region":
+        stmt, cols, code = select(o.ogrn), ScopeColumns(o.id, o.region_code, o.founder_id), o.ogrn
+    elif kind == "region":
         r = Region
-        cols = ScopeColumns(none_big, r.code, none_int)
-        return select(literal(1)).select_from(r).where(r.code == key), cols
-    f = Founder
-    cols = ScopeColumns(none_big, cast(null(), String(2)), f.id)
-    return select(literal(1)).select_from(f).where(f.code == key), cols
+        stmt, cols, code = select(r.code), ScopeColumns(none_big, r.code, none_int), r.code
+    else:
+        f = Founder
+        cols = ScopeColumns(none_big, cast(null(), String(2)), f.id)
+        stmt, code = select(f.code), f.code
+    return (stmt if key is None else stmt.where(code == key)), cols
 
 
 async def participant_visible(session: AsyncSession, kind: str, key: str, scope: Scope) -> bool:
     """True when the participant exists and lies inside ``scope`` (through the one filter)."""
     stmt, cols = _participant_unit(kind, key)
     return await session.scalar(apply_scope(stmt, scope, cols).limit(1)) is not None
+
+
+async def visible_participants(session: AsyncSession, kind: str, scope: Scope) -> set[str]:
+    """The codes of the participants of ``kind`` whose pages ``scope`` may open."""
+    stmt, cols = _participant_unit(kind, None)
+    return set(await session.scalars(apply_scope(stmt, scope, cols)))
 
 
 def _trend_sql(kind: str) -> Any:

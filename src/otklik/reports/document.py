@@ -84,7 +84,7 @@ def _chart_quarters(data: ReportData, path: Path) -> bool:
     ax.set_xticks(list(xs), [p for p, _, _, _ in points])
     ax.set_ylim(1, 5.3)
     ax.set_ylabel("баллы (1–5)")
-    ax.set_title("Интегральный индекс по кварталам, 95 % интервал", fontsize=10)
+    ax.set_title("Интегральный индекс по кварталам, 95\u00a0% интервал", fontsize=10)
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: num(v, 1)))
     fig.tight_layout()
     fig.savefig(path, format="svg")
@@ -137,7 +137,7 @@ def _summary(data: ReportData) -> list[list[str]]:
         ["Получателей услуг", num(f.counts.service_recipients)],
         ["Доставлено приглашений", num(f.counts.invitations_delivered)],
         ["Интегральный индекс, баллы", num(f.integral.value)],
-        ["95 % интервал индекса", interval(f.integral.ci_low, f.integral.ci_high)],
+        ["95\u00a0% интервал индекса", interval(f.integral.ci_low, f.integral.ci_high)],
         ["Охват (анкеты ÷ получатели услуг)", num(f.coverage, 1, "%")],
         [f"Цель охвата {num(f.coverage_target, 0, '%')}", verdict],
         ["Отклик на приглашения", num(f.response_rate, 1, "%")],

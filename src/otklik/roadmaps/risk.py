@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.improvement.repository import OUTBOX_INSERT
+from otklik.kit.fmt import NBSP
 
 THRESHOLD = 0.5  # a measure rising to this notifies its owner and the analysts
 OWNER_HISTORY = 5
@@ -283,14 +284,16 @@ def reasons(f: dict[str, Any] | None) -> list[str]:
         late = int(f.get("forecast_slip") or 0)
         return [f"выполнено с опозданием на {_days(late)}"] if late > 0 else []
     if int(f["days_left"]) < 0:
-        out.append(f"срок истёк {_days(-int(f['days_left']))} назад, выполнено {f['progress']} %")
+        days = _days(-int(f["days_left"]))
+        out.append(f"срок истёк {days} назад, выполнено {f['progress']}{NBSP}%")
     if int(f["forecast_slip"]) > 0:
         out.append(
             f"прогноз завершения — {_day(f['forecast_due'])}, на {_days(int(f['forecast_slip']))}"
             " позже срока"
         )
     if int(f["planned"]) - int(f["progress"]) >= 10:
-        out.append(f"выполнено {f['progress']} % при плановых {f['planned']} % на сегодня")
+        done, planned = f"{f['progress']}{NBSP}%", f"{f['planned']}{NBSP}%"
+        out.append(f"выполнено {done} при плановых {planned} на сегодня")
     if int(f["deps_late"]) > 0:
         n, late = int(f["deps"]), int(f["deps_late"])
         verb = "опаздывает" if late == 1 else "опаздывают"

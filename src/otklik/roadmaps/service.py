@@ -303,7 +303,7 @@ async def transition(
         raise ValidationFailed("Укажите причину возврата.", field="comment")
     if target == "completed" and await repository.unfinished_measures(session, roadmap.id):
         raise TransitionConflict(
-            "Завершить дорожную карту можно, когда все мероприятия выполнены на 100 %.",
+            "Завершить дорожную карту можно, когда все мероприятия выполнены на 100\u00a0%.",
             state=roadmap.state,
         )
     source = roadmap.state
@@ -388,7 +388,7 @@ async def report(
         "report",
         None,
         None,
-        f"{data.percent} %: {row.text}",
+        f"{data.percent}\u00a0%: {row.text}",
         now,
         measure.id,
     )

@@ -84,7 +84,7 @@ def _effect(row: Any) -> str:
         return VERDICTS["pending"]
     label = INDICATOR_WORDS.get(row.indicator, row.indicator)
     interval = (
-        f"95 % интервал {_num(row.ci_low)} … {_num(row.ci_high)}"
+        f"95\u00a0% интервал {_num(row.ci_low)} … {_num(row.ci_high)}"
         if row.ci_low is not None and row.ci_high is not None
         else "интервал не рассчитан: слишком мало организаций"
     )
