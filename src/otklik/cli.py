@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
+import signal
+import subprocess
 import sys
-import threading
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -342,7 +342,6 @@ def _serve(
     import uvicorn
 
     from otklik.app import create_app
-    from otklik.worker import run_forever
 
     _observe(settings, f"http://{host}:{port}")
     url = resolve_database_url(settings)
@@ -358,26 +357,10 @@ def _serve(
     )
     server = uvicorn.Server(config)
 
-    # The worker gets a thread and an event loop of its own: a long job (a quarterly report's
-    # PDF, an indicator rebuild) must not hold the web's requests.
-    stop = threading.Event()
-
-    async def work() -> None:
-        engine = create_engine(url)
-        job = asyncio.create_task(run_forever(session_factory(engine), settings))
-        try:
-            while not stop.is_set() and not job.done():
-                await asyncio.sleep(0.2)
-        finally:
-            job.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await job
-            await engine.dispose()
-
-    def thread() -> None:
-        asyncio.run(work())
-
-    worker = threading.Thread(target=thread, name="worker", daemon=True) if with_worker else None
+    # The worker is a process of its own: a long job (training the comment model, a quarterly
+    # report's PDF) takes its own core; in this process (even in a thread, under the GIL) it
+    # held the web's requests for seconds.
+    worker = _worker_process(url) if with_worker else None
 
     async def main() -> None:
         tasks = [asyncio.create_task(extra)] if extra is not None else []
@@ -387,14 +370,32 @@ def _serve(
             for t in tasks:
                 t.cancel()
 
-    if worker is not None:
-        worker.start()
     try:
         asyncio.run(main())
     finally:
-        stop.set()
         if worker is not None:
-            worker.join(30)
+            worker.terminate()
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+
+def _worker_process(url: str) -> subprocess.Popen[bytes]:
+    """``otklik worker`` on ``url`` as a child that the kernel stops when this process dies."""
+
+    def die_with_parent() -> None:
+        if sys.platform == "linux":
+            import ctypes
+
+            pr_set_pdeathsig = 1
+            ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return subprocess.Popen(
+        [sys.executable, "-c", "from otklik.cli import main; main()", "worker"],
+        env={**os.environ, "OTKLIK_DATABASE_URL": url},
+        preexec_fn=die_with_parent,
+    )
 
 
 def _observe(settings: Settings, listen: str | None = None) -> None:
@@ -540,6 +541,9 @@ def demo(
 
     err.print("Квартальные отчёты за прошлый квартал (составит фоновый процесс)…")
     run_in_session(settings, lambda s: reports_demo.seed(s, clinic))
+    from otklik.db import refresh_statistics
+
+    run_in_session(settings, refresh_statistics)
     out.print(f"\n[bold]Отклик — демонстрация[/bold]: http://{host}:{port}/")
     out.print(f"Пароль всех демонстрационных пользователей: [bold]{DEMO_PASSWORD}[/bold]")
     for login in logins:
