@@ -167,7 +167,6 @@ class FactoryStatements:
             return (await session.execute(sql.clause, params)).first()
 
 
-@lru_cache(maxsize=256)
 async def refresh_statistics(session: AsyncSession) -> None:
     """ANALYZE every table: after a bulk load (the demo's seeding) the planner's statistics
     still describe empty tables until autovacuum catches up, and the first page of an
@@ -176,6 +175,7 @@ async def refresh_statistics(session: AsyncSession) -> None:
     await session.execute(text("ANALYZE"))
 
 
+@lru_cache(maxsize=256)
 def _row_class(names: tuple[str, ...]) -> Any:
     return namedtuple("Row", names)
 
