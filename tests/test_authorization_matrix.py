@@ -79,6 +79,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
         ANYONE, ok=404, params={"token_id": "999999999"}
     ),
     ("GET", "/admin/audit"): Rule(ADMIN),
+    ("GET", "/admin/jobs"): Rule(ADMIN),
     ("GET", "/admin/users"): Rule(ADMIN),
     ("GET", "/registry"): Rule(ANYONE),
     ("GET", "/registry/regions"): Rule(ANYONE),

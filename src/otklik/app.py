@@ -39,6 +39,7 @@ from otklik.indicators import api as indicators_api
 from otklik.insights import pages as insights_pages
 from otklik.intake import api as intake_api
 from otklik.intake import pages as intake_pages
+from otklik.jobs import pages as jobs_pages
 from otklik.kit import logs
 from otklik.kit.access import RequestLog
 from otklik.kit.headers import SecurityHeaders
@@ -97,6 +98,7 @@ ROUTERS = (
     registry_api.router,
     intake_api.router,
     intake_pages.router,
+    jobs_pages.router,
     outreach_api.router,
     outreach_pages.router,
     insights_pages.router,

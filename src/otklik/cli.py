@@ -472,7 +472,7 @@ def worker(
         factory = session_factory(engine)
         try:
             if once:
-                done = await run_due(factory, settings, {}, drain_seconds=3600)
+                done = await run_due(factory, settings, drain_seconds=3600)
                 out.print(", ".join(f"{k}: {v}" for k, v in done.items()) or "Нечего делать.")
             else:
                 await run_forever(factory, settings)

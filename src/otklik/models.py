@@ -11,6 +11,7 @@ import otklik.identity.models
 import otklik.indicators.models
 import otklik.insights.models
 import otklik.intake.models
+import otklik.jobs.models
 import otklik.outreach.models
 import otklik.registry.models
 import otklik.surveys.models  # noqa: F401 - register every table on the metadata

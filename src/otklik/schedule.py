@@ -1,19 +1,33 @@
-"""Every periodic job, in one place: (name, interval in seconds, job).
+"""Every periodic job, in one place: ``Periodic(name, interval in seconds, job, label)``.
 
 A job returns how much it did; the worker runs it again at once while it keeps finding work
-(for a few seconds at most), so a backlog drains without waiting for the next interval.
+(for a few seconds at most), so a backlog drains without waiting for the next interval. The
+label is what the administrator reads on ``/admin/jobs``.
+
+Any number of workers on any number of hosts share this schedule through the table
+``job_schedule`` (``otklik/jobs``): a worker starts a job only after moving its ``next_due`` on
+by the interval in one statement, so each job starts at most once per interval in all, and each
+run is written to ``job_runs`` (see ``worker.py`` and docs/deployment.md). The queue sweeps (an
+interval of seconds) are safe in N copies anyway: they claim their rows with
+``FOR UPDATE SKIP LOCKED``; a sweep that keeps finding work drains in one worker while the next
+period's start goes to another, so a backlog is worked by several workers at once.
 
 Why not Procrastinate, which the design names for periodic and ad-hoc jobs: every job here is a
 periodic sweep over a queue that is already rows in our own tables (claimed with
 ``FOR UPDATE SKIP LOCKED``, enqueued in the same transaction as the data), so a job runner would
-add its own schema, a second worker model and a second way to fail, and would schedule
-nothing that this list and ``worker.py`` (about 60 lines) do not. Take Procrastinate when an
-ad-hoc job appears that is not a sweep (e.g. a one-off report export triggered from a page).
+add its own schema, a second worker model and a second way to fail. What it would add for
+periodic work (each period run once across workers, a record of each run) is two small tables
+and one claim statement here, with the history the administrator reads in our own pages and
+the same retention rules as the rest of our data. Procrastinate's periodic tasks also defer one
+job per period into its queue, which a worker then picks up: two hops where one will do, and
+its queue would keep a row per period of every second-by-second sweep. Take Procrastinate when
+an ad-hoc job appears that is not a sweep (e.g. a one-off report export triggered from a page).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +43,7 @@ from otklik.incidents.tasks import open_incidents
 from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments, triage_urgent
 from otklik.intake.service import purge_expired_contacts
+from otklik.jobs.tasks import prune_history
 from otklik.opendata.tasks import build_files
 from otklik.outreach.bounces import poll_bounces
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
@@ -40,6 +55,13 @@ from otklik.surveys.tasks import mask_comments
 Job = Callable[[AsyncSession, Settings], Awaitable[int]]
 
 
+class Periodic(NamedTuple):
+    name: str  # "package.job": the key of its row in job_schedule and job_runs
+    interval: int  # seconds: it starts at most once per interval across every worker
+    job: Job
+    label: str  # Russian, for the administrator's page
+
+
 async def urgent_triage(session: AsyncSession, settings: Settings) -> int:
     """New urgent flags into the triage queue, their authorities e-mailed (improvement outbox)."""
     notices = await triage_urgent(session, settings)
@@ -47,26 +69,31 @@ async def urgent_triage(session: AsyncSession, settings: Settings) -> int:
     return len(notices)
 
 
-SCHEDULE: list[tuple[str, int, Job]] = [
-    ("identity.purge_expired_sessions", 3600, purge_expired),
-    ("intake.purge_expired_contacts", 3600, purge_expired_contacts),
-    ("outreach.plan_invitations", 1, plan_invitations),
-    ("outreach.deliver_messages", 1, deliver_messages),
-    ("outreach.queue_reminders", 60, queue_reminders),
-    ("outreach.poll_bounces", 60, poll_bounces),  # does nothing without OTKLIK_BOUNCE_MAILDIR
-    ("surveys.purge_drafts", 3600, purge_drafts),
-    ("surveys.mask_comments", 1, mask_comments),  # sealed raw comments -> masked, within seconds
-    ("demo.answer_invitations", 5, answer_invitations),  # does nothing outside the demo
-    ("insights.analyse_comments", 30, analyse_comments),
-    ("insights.triage_urgent", 30, urgent_triage),
-    ("demo.review_urgent", 60, review_some),  # does nothing outside the demo
-    ("indicators.flag_drops", 3600, flag_drops),
-    ("improvement.send_notifications", 10, send_notifications),
-    ("demo.improvement_from_evidence", 60, from_evidence),  # does nothing outside the demo
-    ("roadmaps.recompute_risk", 3600, recompute_risk),
-    ("incidents.open_incidents", 60, open_incidents),
-    ("exchange.transfer_to_iasmkgu", 60, transfer_to_iasmkgu),
-    ("reports.queue_quarterly", 3600, queue_quarterly),  # at a quarter's end, once
-    ("reports.build_reports", 5, build_reports),
-    ("opendata.build_files", 600, build_files),  # opendata/store.py: when files are built
+P = Periodic
+# The demo's jobs do nothing outside the demo; poll_bounces nothing without
+# OTKLIK_BOUNCE_MAILDIR; mask_comments turns sealed raw comments into masked ones within seconds;
+# queue_quarterly acts once, at a quarter's end; opendata/store.py says when files are built.
+SCHEDULE: list[Periodic] = [
+    P("identity.purge_expired_sessions", 3600, purge_expired, "Удаление истёкших сессий"),
+    P("intake.purge_expired_contacts", 3600, purge_expired_contacts, "Удаление старых контактов"),
+    P("outreach.plan_invitations", 1, plan_invitations, "Планирование приглашений"),
+    P("outreach.deliver_messages", 1, deliver_messages, "Отправка сообщений"),
+    P("outreach.queue_reminders", 60, queue_reminders, "Постановка напоминаний"),
+    P("outreach.poll_bounces", 60, poll_bounces, "Разбор недоставленных писем"),
+    P("surveys.purge_drafts", 3600, purge_drafts, "Удаление незавершённых анкет"),
+    P("surveys.mask_comments", 1, mask_comments, "Маскирование данных в комментариях"),
+    P("demo.answer_invitations", 5, answer_invitations, "Демонстрация: ответы граждан"),
+    P("insights.analyse_comments", 30, analyse_comments, "Анализ текста комментариев"),
+    P("insights.triage_urgent", 30, urgent_triage, "Срочные сигналы: очередь разбора"),
+    P("demo.review_urgent", 60, review_some, "Демонстрация: разбор срочных сигналов"),
+    P("indicators.flag_drops", 3600, flag_drops, "Поиск резких снижений показателей"),
+    P("improvement.send_notifications", 10, send_notifications, "Уведомления об улучшениях"),
+    P("demo.improvement_from_evidence", 60, from_evidence, "Демонстрация: предложения"),
+    P("roadmaps.recompute_risk", 3600, recompute_risk, "Пересчёт рисков дорожных карт"),
+    P("incidents.open_incidents", 60, open_incidents, "Открытие инцидентов"),
+    P("exchange.transfer_to_iasmkgu", 60, transfer_to_iasmkgu, "Передача анкет в ИАС МКГУ"),
+    P("reports.queue_quarterly", 3600, queue_quarterly, "Постановка квартальных отчётов"),
+    P("reports.build_reports", 5, build_reports, "Формирование квартальных отчётов"),
+    P("opendata.build_files", 600, build_files, "Сборка файлов открытых данных"),
+    P("jobs.prune_history", 3600, prune_history, "Очистка истории фоновых задач"),
 ]

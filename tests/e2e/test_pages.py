@@ -172,6 +172,7 @@ def test_keyboard_only_login_and_skip_link(new_context: ContextFactory) -> None:
         "/cabinet",
         "/registry/services",
         "/admin/audit",
+        "/admin/jobs",
         "/intake/quality",
     ],
 )
@@ -213,6 +214,7 @@ ADMIN_PAGES = [
     "/registry/life-situations/birth_of_child",
     "/registry/types",
     "/admin/audit",
+    "/admin/jobs",
     "/admin/users",
     "/admin/sources",
     "/intake/quality",

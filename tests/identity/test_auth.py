@@ -118,7 +118,7 @@ async def test_another_users_token_is_not_found_nor_offered(
 async def test_admin_pages_need_admin(session: AsyncSession, client: AsyncClient) -> None:
     user = await create_user(session, Role.coordinator)
     await login(client, user.email)
-    for path in ("/admin/audit", "/admin/users", "/admin/sources"):
+    for path in ("/admin/audit", "/admin/users", "/admin/sources", "/admin/jobs"):
         resp = await client.get(path)
         assert resp.status_code == 403
         assert "Доступ запрещён" in resp.text

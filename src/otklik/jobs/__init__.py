@@ -1,0 +1,1 @@
+"""The periodic jobs' shared schedule and their run history (docs/deployment.md)."""
