@@ -23,7 +23,7 @@ from otklik.insights.model import Example, TopicModel, train
 from otklik.insights.taxonomy import load
 
 # Bump when the features, the classifiers or the training data change.
-VERSION = "builtin-1"
+VERSION = "builtin-2"  # 2: late fusion of TF-IDF and semantic SVMs
 
 
 def _data(name: str) -> Path:

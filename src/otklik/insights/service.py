@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,10 +23,12 @@ from otklik.insights.default_model import (
     training_examples as packaged_examples,
 )
 from otklik.insights.evaluate import Report, evaluate
-from otklik.insights.model import Example, TopicModel, train
+from otklik.insights.model import Example, StaleModelError, TopicModel, train
 from otklik.insights.problems import refresh_signals
 from otklik.insights.taxonomy import load, translate
 from otklik.kit.scope import Scope
+
+log = logging.getLogger(__name__)
 
 BATCH = 500
 MIN_EXAMPLES = 20
@@ -42,12 +45,17 @@ _cache = _Cache()
 
 async def current_model(session: AsyncSession) -> tuple[str, TopicModel]:
     """The active model stored by ``otklik insights train`` (cached by version), or else the
-    default model trained from the package's data."""
+    default model trained from the package's data (also when the stored one was pickled in an
+    older format: it is not misread, and a warning asks for ``otklik insights train``)."""
     version = await repository.active_model_version(session)
     if version is not None and _cache.version != version:
         found = await repository.active_model(session)
         if found is not None:
-            _cache.version, _cache.model = found[0], TopicModel.loads(found[1])
+            try:
+                _cache.version, _cache.model = found[0], TopicModel.loads(found[1])
+            except StaleModelError as e:
+                log.warning("stored insights model %s ignored (%s); retrain it", found[0], e)
+                _cache.version, _cache.model = found[0], None  # not fetched again
     if version is not None and _cache.version == version and _cache.model is not None:
         return version, _cache.model
     return model_version(), default_model()
