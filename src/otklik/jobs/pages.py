@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from otklik.identity.deps import require_roles
@@ -58,7 +58,7 @@ async def jobs_page(
     session: DB,
     user: AdminUser,
     page: PageNo = 1,
-    job: str = "",
+    job: Annotated[str, Query(max_length=100)] = "",
     failed: bool = False,
 ) -> Response:
     states = await repository.states(session)
