@@ -20,6 +20,7 @@ from sqlalchemy import (
     literal_column,
     select,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -604,10 +605,15 @@ ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization
 
 def funnel_query(scope: Scope, group: str, start: date, end: date) -> Select[Any]:
     """Every stage per service record served ``start``..``end`` (days, inclusive) by
-    ``SERVICE_DAY``; records without an outreach task (back-filled history) are reported too."""
+    ``SERVICE_DAY``; records without an outreach task (back-filled history) are reported too.
+
+    Each record's invitations are read through a LATERAL subquery (the index on
+    ``service_record_id``), so the cost follows the window's records. A grouped subquery over
+    every invitation cannot be joined by index: it aggregated the whole country's invitations
+    for one organization's page, and on stale statistics it was re-aggregated per record (50 s
+    for the first organization page of a freshly seeded demo)."""
     per_record = (
         select(
-            Invitation.service_record_id.label("rid"),
             func.bool_or(Invitation.sent_at.is_not(None)).label("invited"),
             func.bool_or(Invitation.delivered_at.is_not(None)).label("delivered"),
             func.bool_or(Invitation.opened_at.is_not(None)).label("opened"),
@@ -615,8 +621,8 @@ def funnel_query(scope: Scope, group: str, start: date, end: date) -> Select[Any
             func.bool_or(Invitation.completed_at.is_not(None)).label("completed"),
             func.bool_and(Invitation.status == "failed").label("failed"),
         )
-        .group_by(Invitation.service_record_id)
-        .subquery()
+        .where(Invitation.service_record_id == ServiceRecord.id)
+        .lateral("per_record")
     )
     key, label = FUNNEL_GROUPS[group]
 
@@ -643,7 +649,7 @@ def funnel_query(scope: Scope, group: str, start: date, end: date) -> Select[Any
         .join(Organization, Organization.id == ServiceRecord.organization_id)
         .join(OrganizationType, OrganizationType.code == Organization.type_code)
         .join(Region, Region.code == Organization.region_code)
-        .outerjoin(per_record, per_record.c.rid == ServiceRecord.id)
+        .outerjoin(per_record, true())
         .where(
             # a day in any Russian time zone lies within a day either side in UTC (the index)
             ServiceRecord.served_at >= datetime.combine(start - timedelta(days=1), time(), UTC),
