@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -75,6 +76,63 @@ def test_serve_runs_several_worker_processes(database_url: str, tmp_path: Path) 
         assert page.status_code == 404
         assert "Ссылка не найдена" in page.text
         assert page.headers["cache-control"] == "no-store"
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def test_demo_worker_is_restarted_when_it_dies(database_url: str, tmp_path: Path) -> None:
+    """The demo's web process watches its worker child: killed, it is said aloud and restarted."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "OTKLIK_ENV": "test",
+        "OTKLIK_DATABASE_URL": database_url,
+        "OTKLIK_DATA_DIR": str(tmp_path),
+    }
+    script = (
+        "from otklik.cli import _serve; from otklik.config import get_settings; "
+        f"_serve(get_settings(), {port}, '127.0.0.1', with_worker=True)"
+    )
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own command line
+            [sys.executable, "-c", script],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def worker_children() -> list[psutil.Process]:
+        found = []
+        for child in psutil.Process(proc.pid).children():
+            try:
+                if child.status() != psutil.STATUS_ZOMBIE and child.cmdline()[-1:] == ["worker"]:
+                    found.append(child)
+            except psutil.Error:  # gone between the listing and the look
+                continue
+        return found
+
+    def wait_for(condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 120  # cold interpreters on a loaded 2-core machine
+        while not condition():
+            assert proc.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, f"{what}: {log.read_text(errors='replace')}"
+            time.sleep(0.3)
+
+    try:
+        wait_for(lambda: len(worker_children()) == 1, "the worker child starts")
+        first = worker_children()[0]
+        first.kill()
+        wait_for(
+            lambda: [p.pid for p in worker_children()] not in ([], [first.pid]),
+            "a new worker child",
+        )
+        assert len(worker_children()) == 1
+        wait_for(lambda: "Фоновый обработчик остановился" in log.read_text(), "the message")
+        assert "код -9" in log.read_text()
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)

@@ -360,10 +360,24 @@ def _serve(
     # The worker is a process of its own: a long job (training the comment model, a quarterly
     # report's PDF) takes its own core; in this process (even in a thread, under the GIL) it
     # held the web's requests for seconds.
-    worker = _worker_process(url) if with_worker else None
+    workers = [_worker_process(url)] if with_worker else []
+
+    async def watch_worker() -> None:
+        # A worker that dies (out of memory, a crash in a native library) is restarted and said
+        # aloud: without it, invitations, masking and indicators silently stop in the demo.
+        while True:
+            await asyncio.sleep(WORKER_WATCH_SECONDS)
+            code = workers[0].poll()
+            if code is not None:
+                typer.echo(
+                    f"Фоновый обработчик остановился (код {code}); запускаю его снова.", err=True
+                )
+                workers[0] = _worker_process(url)
 
     async def main() -> None:
         tasks = [asyncio.create_task(extra)] if extra is not None else []
+        if workers:
+            tasks.append(asyncio.create_task(watch_worker()))
         try:
             await server.serve()
         finally:
@@ -373,12 +387,15 @@ def _serve(
     try:
         asyncio.run(main())
     finally:
-        if worker is not None:
+        for worker in workers:
             worker.terminate()
             try:
                 worker.wait(30)
             except subprocess.TimeoutExpired:
                 worker.kill()
+
+
+WORKER_WATCH_SECONDS = 2.0
 
 
 def _worker_process(url: str) -> subprocess.Popen[bytes]:
