@@ -309,11 +309,13 @@ PLAN_BATCH = text(
         :expires, (SELECT version FROM version)
       FROM decided d
       WHERE d.invite
+      ORDER BY d.task_id, d.position, d.contact  -- ids in the order the records arrived
       RETURNING id, public_id
     ), first_message AS (
       INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
       SELECT inv.id, 'invite', d.channel, gen_random_uuid(), {QUIET_HOLD.replace("rg.", "d.")}
       FROM inv JOIN decided d USING (public_id)
+      ORDER BY inv.id
     ), per_task AS (
       SELECT d.task_id, bool_or(d.invite) AS invited,
         (array_agg(d.reason ORDER BY d.position, d.contact)
