@@ -142,7 +142,8 @@ def reference(
 
 
 def person(rng: random.Random, pool: list[str], portal: float = 0.85) -> dict[str, Any]:
-    p: dict[str, Any] = {"snils": rng.choice(pool), "portal_account_confirmed": rng.random() < portal}
+    p: dict[str, Any] = {"snils": rng.choice(pool)}
+    p["portal_account_confirmed"] = rng.random() < portal
     if rng.random() < 0.8:
         p["email"] = "a@example.ru"
     if rng.random() < 0.5:
