@@ -69,9 +69,7 @@ async def test_links_made_by_postgresql_open_with_the_token_python_derives(
         assert all(len(link_token(secret, p)) == 32 for p, _ in mine)
 
 
-async def test_sql_sample_is_sampled_in(
-    session: AsyncSession, settings: Settings
-) -> None:
+async def test_sql_sample_is_sampled_in(session: AsyncSession, settings: Settings) -> None:
     org = await create_organization(session)
     await send(session, [service_record(org.ogrn) for _ in range(120)])
     rates = {"type:" + org.type_code: 0.1, "service:health.outpatient_visit": 0.4}
@@ -203,7 +201,8 @@ async def test_decisions_in_sql_are_those_of_one_contact_after_another(
                     ServiceRecord.id.label("record_id"),
                     ServiceRecord.organization_id.label("org"),
                     ServiceRecord.is_minor,
-                ).join(ServiceRecord, ServiceRecord.id == OutreachTask.service_record_id)
+                )
+                .join(ServiceRecord, ServiceRecord.id == OutreachTask.service_record_id)
                 .where(OutreachTask.status == "pending")
             )
         ).all()
