@@ -157,6 +157,8 @@ async def plan(
     others = sorted({p for t in tasks if t.others for p in t.others} - set(mine))
     held = set(mine) | await repository.take_partitions(session, others)
     ids = [t.id for t in tasks if not t.others or held.issuperset(t.others)]
+    if not ids:
+        return 0
     skipped = await repository.plan_batch(session, _plan_params(settings, now, ids))
     # Nobody will be contacted about these records: their contact data goes now.
     await intake_repository.delete_contacts_of(session, skipped)
