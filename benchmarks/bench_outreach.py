@@ -243,14 +243,26 @@ class Bench:
             return sum(done)
 
     def planning(self, maker: RecordMaker) -> None:
+        """Invitations/s of ``--planners`` planners, against a plain ``INSERT … SELECT`` of as
+        many rows as they made (into an unindexed copy of ``invitations``, the same columns,
+        a random uuid and two SHA-256 per row), measured right after them in the same run."""
         n = self.args.records
-        ratios, speeds, inv_speeds, rss = [], [], [], []
+        ratios, speeds, inv_speeds, plain_speeds, rss, loads = [], [], [], [], [], []
         for _ in range(self.args.repeats):
             with self.conn() as c:
                 maker.write(c, n, sealed=False)
                 c.execute("CREATE TABLE IF NOT EXISTS bench_plain (LIKE invitations)")
                 c.execute("TRUNCATE bench_plain")
                 c.commit()
+            before = self.sql("SELECT count(*) FROM invitations")
+            loads.append(os.getloadavg()[0])
+            with rss_sampler() as sample:
+                started = time.perf_counter()
+                planned = self.plan_parallel()
+                elapsed = time.perf_counter() - started
+            invited = self.sql("SELECT count(*) FROM invitations") - before
+            assert planned == n, (planned, n)
+            with self.conn() as c:
                 started = time.perf_counter()
                 c.execute(
                     "INSERT INTO bench_plain (id, public_id, service_record_id, contact_id,"
@@ -258,27 +270,30 @@ class Bench:
                     " SELECT g, gen_random_uuid(), g, g, sha256(g::text::bytea), 1,"
                     " sha256(('t' || g)::bytea), 'queued', now(), now()"
                     " FROM generate_series(1, %s) g",
-                    (n,),
+                    (invited,),
                 )
                 c.commit()
                 baseline = time.perf_counter() - started
-            before = self.sql("SELECT count(*) FROM invitations")
-            with rss_sampler() as sample:
-                started = time.perf_counter()
-                planned = self.plan_parallel()
-                elapsed = time.perf_counter() - started
-            invited = self.sql("SELECT count(*) FROM invitations") - before
-            assert planned == n, (planned, n)
             speeds.append(n / elapsed)
             inv_speeds.append(invited / elapsed)
+            plain_speeds.append(invited / baseline)
             ratios.append(baseline / elapsed)
             rss.append(sample)
             self.park_deliveries()
+            print(
+                f"  run: {rate(invited)} invitations in {elapsed:.2f} s = {rate(invited / elapsed)}"
+                f"/s; plain INSERT ... SELECT of {rate(invited)} rows {baseline:.2f} s ="
+                f" {rate(invited / baseline)}/s; ratio {baseline / elapsed:.3f};"
+                f" load {loads[-1]:.1f}",
+                flush=True,
+            )
         print(
             f"planning {rate(n)} records x{self.args.repeats}, {self.args.planners} planners:"
             f" median {rate(median(speeds))}"
             f" records/s, {rate(median(inv_speeds))} invitations/s (goal >= 20 000/s);"
-            f" {median(ratios):.2f}x a plain INSERT ... SELECT of {rate(n)} rows"
+            f" plain INSERT ... SELECT of the same number of rows {rate(median(plain_speeds))}"
+            f" rows/s; ratio {median(ratios):.3f} (goal >= 0.25); load average"
+            f" {min(loads):.1f}-{max(loads):.1f}"
         )
         for i, (start, peak, end) in enumerate(rss, 1):
             print(f"  run {i}: RSS start {start} MiB, peak {peak} MiB, end {end} MiB")

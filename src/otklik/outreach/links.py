@@ -11,10 +11,23 @@ import hashlib
 import hmac
 import uuid
 
+LINK = b"otklik/invitation/"
+
 
 def link_token(secret: str, public_id: uuid.UUID) -> str:
-    mac = hmac.digest(secret.encode(), b"otklik/invitation/" + public_id.bytes, "sha256")
+    mac = hmac.digest(secret.encode(), LINK + public_id.bytes, "sha256")
     return base64.urlsafe_b64encode(mac[:24]).decode()
+
+
+def hmac_pads(secret: str) -> tuple[bytes, bytes]:
+    """The inner and outer HMAC-SHA256 keys (RFC 2104): ``sha256(outer || sha256(inner || m))``
+    is ``hmac.digest(secret, m, "sha256")``, so PostgreSQL can derive link tokens with its
+    built-in ``sha256()`` (the planner hashes them in SQL, ``repository.PLAN_BATCH``)."""
+    key = secret.encode()
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
 def token_hash(token: str) -> bytes:

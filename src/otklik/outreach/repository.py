@@ -8,12 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Date,
-    LargeBinary,
     Select,
-    any_,
-    bindparam,
     cast,
     func,
     insert,
@@ -22,12 +18,11 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from otklik.intake.models import Contact, ServiceRecord
+from otklik.intake.models import ServiceRecord
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
-from otklik.outreach.models import Delivery, Invitation, OptOut, OutboxMessage, OutreachTask
+from otklik.outreach.models import Delivery, Invitation, OutboxMessage, OutreachTask
 from otklik.registry.models import Organization, OrganizationType, Region, Service
 
 # The queue: outreach owns ``outreach_tasks`` and fills it itself. A statement-level trigger on
@@ -46,7 +41,9 @@ BEGIN
 END """
 
 # Claim on the task table alone, in the partial index's order, so LIMIT stops the scan early
-# (no sort of every pending row); the joins then touch only the claimed rows.
+# (no sort of every pending row). With each task, the planner partitions of the people it
+# would invite (an adult, or a child's representatives with a confirmed account) other than
+# this one: a child's representatives may be in partitions another planner holds.
 CLAIM_TASKS = text(
     """
     WITH claimed AS (
@@ -56,13 +53,13 @@ CLAIM_TASKS = text(
       LIMIT :limit
       FOR UPDATE SKIP LOCKED
     )
-    SELECT t.id, r.id AS record_id, r.organization_id, r.service_code, o.type_code,
-      r.is_minor, rg.timezone
+    SELECT t.id, ARRAY(
+        SELECT DISTINCT get_byte(c.person_key, 0) >> 4 FROM contacts c
+        WHERE c.service_record_id = r.id AND (c.position = 0) <> r.is_minor
+          AND c.portal_account_confirmed AND get_byte(c.person_key, 0) >> 4 <> :part
+      ) AS others
     FROM claimed t
     JOIN service_records r ON r.id = t.service_record_id
-    JOIN organizations o ON o.id = r.organization_id
-    JOIN regions rg ON rg.code = o.region_code
-    ORDER BY t.id
     """
 )
 
@@ -188,53 +185,6 @@ async def claim_tasks(session: AsyncSession, now: datetime, limit: int, part: in
     return list((await session.execute(CLAIM_TASKS, params)).all())
 
 
-def _ids(name: str, values: Sequence[Any], item: Any = BigInteger) -> Any:
-    """One array parameter (``= ANY(:name)``) instead of a list of thousands of parameters."""
-    return bindparam(name, list(values), type_=ARRAY(item))
-
-
-async def contacts_for(session: AsyncSession, record_ids: list[int]) -> list[Any]:
-    stmt = select(
-        Contact.id,
-        Contact.service_record_id,
-        Contact.position,
-        Contact.person_key,
-        Contact.portal_account_confirmed,
-        Contact.has_email,
-        Contact.has_phone,
-    ).where(Contact.service_record_id == any_(_ids("records", record_ids)))
-    return list((await session.execute(stmt)).all())
-
-
-async def recent_invitations(
-    session: AsyncSession, person_keys: Sequence[bytes], since: datetime
-) -> list[Any]:
-    """(person_key, organization_id, created_at) of these people's invitations since ``since``."""
-    if not person_keys:
-        return []
-    keys = b"".join(person_keys)  # 32-byte keys as one bytea (see add_invitations)
-    if len(keys) != 32 * len(person_keys):
-        raise ValueError("person keys must be 32 bytes")
-    stmt = text(
-        "SELECT person_key, organization_id, created_at FROM invitations"
-        " WHERE created_at >= :since AND person_key IN ("
-        "   SELECT substring(CAST(:keys AS bytea) FROM CAST(g AS int) * 32 + 1 FOR 32)"
-        "   FROM generate_series(0, :n - 1) g)"
-    )
-    params = {"since": since, "keys": keys, "n": len(person_keys)}
-    return list((await session.execute(stmt, params)).all())
-
-
-async def opted_out(session: AsyncSession, person_keys: Sequence[bytes]) -> set[bytes]:
-    """Those of these people who asked for no more invitations."""
-    if not person_keys:
-        return set()
-    stmt = select(OptOut.person_key).where(
-        OptOut.person_key == any_(_ids("k", person_keys, LargeBinary))
-    )
-    return set((await session.scalars(stmt)).all())
-
-
 async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
     """The person of this invitation gets no more invitations; their queued messages are
     cancelled and no reminder follows. False when no such invitation exists."""
@@ -265,68 +215,138 @@ async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
     return True
 
 
-# Invitations and their first deliveries in one statement; each invitation pins the
-# questionnaire version published last (NULL while none is published).
-ADD_INVITATIONS = text(
-    """
-    WITH batch AS (
-      SELECT b.*,
-        substring(CAST(:person AS bytea) FROM CAST(b.n AS int) * 32 - 31 FOR 32) AS person,
-        substring(CAST(:token AS bytea) FROM CAST(b.n AS int) * 32 - 31 FOR 32) AS token
-      FROM unnest(
-        CAST(:public_id AS uuid[]), CAST(:record AS bigint[]), CAST(:contact AS bigint[]),
-        CAST(:org AS bigint[]), CAST(:channel AS text[]), CAST(:key AS uuid[]),
-        CAST(:at AS timestamptz[])
-      ) WITH ORDINALITY AS b(public_id, record, contact, org, channel, key, at, n)
+# One planning batch in one statement: the decisions, the invitations with their tokens and
+# first messages, and the tasks' outcomes; no row goes through Python. The rules are those of
+# docs/outreach.md ("Who is invited"), in this order per task: someone to invite (an adult, or
+# a child's representatives, with a confirmed portal account), the sample, then per person in
+# the order the records arrived: opted out, the organization's budget, the week's budget, a
+# channel. Budgets count the invitations already made and, within the batch, only those this
+# batch makes (a contact turned away does not spend one); the windows below give exactly what
+# deciding one contact after another would (``ranked`` then ``invited``: a contact is invited
+# when it is within its organization's budget and fewer than the week's budget of this
+# person's earlier contacts in the batch were, see tests/outreach/test_planning.py).
+# The link token is ``link_token`` computed by PostgreSQL (HMAC-SHA256 from the pads of
+# ``links.hmac_pads``, the first 24 bytes in URL-safe base64); only its SHA-256 is stored.
+# The caller holds the advisory locks of every partition of these tasks' people, so the
+# budgets read here cannot be spent by another planner before this transaction commits.
+_WINDOW = "ORDER BY {0}task_id, {0}position, {0}contact"
+_BEFORE = " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+PLAN_BATCH = text(
+    f"""
+    WITH task AS (
+      SELECT t.id, t.service_record_id AS record_id, r.organization_id AS org, r.is_minor,
+        rg.timezone,
+        CASE WHEN cardinality(CAST(:rate_keys AS text[])) = 0 THEN true
+          ELSE coalesce(
+            substring(sha256(convert_to('otklik/sample/' || r.id, 'UTF8')) FROM 1 FOR 8)
+              < coalesce(
+                (SELECT decode(x.below, 'hex') FROM unnest(CAST(:rate_keys AS text[]),
+                   CAST(:rate_below AS text[])) x(k, below)
+                 WHERE x.k = 'service:' || r.service_code),
+                (SELECT decode(x.below, 'hex') FROM unnest(CAST(:rate_keys AS text[]),
+                   CAST(:rate_below AS text[])) x(k, below)
+                 WHERE x.k = 'type:' || o.type_code)),
+            true) END AS sampled
+      FROM unnest(CAST(:ids AS bigint[])) x(id)  -- (estimated small: index lookups below)
+      JOIN outreach_tasks t ON t.id = x.id
+      JOIN service_records r ON r.id = t.service_record_id
+      JOIN organizations o ON o.id = r.organization_id
+      JOIN regions rg ON rg.code = o.region_code
+    ), target AS (
+      SELECT task.id AS task_id, task.record_id, task.org, task.timezone, task.sampled,
+        c.id AS contact, c.position, c.person_key,
+        (CAST(:channels AS text[]))[1 + 2 * c.has_email::int + c.has_phone::int] AS channel
+      FROM task JOIN contacts c ON c.service_record_id = task.record_id
+      WHERE (c.position = 0) <> task.is_minor AND c.portal_account_confirmed
+    ), candidate AS (
+      SELECT g.*, x.person_key IS NOT NULL AS opted_out,
+        x.person_key IS NULL AND g.channel IS NOT NULL AS able,
+        :org_max - spent.org AS org_left, :week_max - spent.week AS week_left
+      FROM target g
+      LEFT JOIN outreach_optouts x ON x.person_key = g.person_key
+      CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE i.organization_id = g.org
+                                  AND i.created_at >= :org_since) AS org,
+          count(*) FILTER (WHERE i.created_at >= :week_since) AS week
+        FROM invitations i
+        WHERE i.person_key = g.person_key
+          AND i.created_at >= least(CAST(:org_since AS timestamptz), :week_since)
+      ) spent
+      WHERE g.sampled
+    ), ranked AS (
+      SELECT c.*, c.able AND count(*) FILTER (WHERE c.able) OVER (
+          PARTITION BY c.person_key, c.org {_WINDOW.format("c.")} ROWS UNBOUNDED PRECEDING
+        ) <= c.org_left AS org_ok
+      FROM candidate c
+    ), invited AS (
+      SELECT r.*, r.org_ok AND count(*) FILTER (WHERE r.org_ok) OVER (
+          PARTITION BY r.person_key {_WINDOW.format("r.")}{_BEFORE}
+        ) < r.week_left AS invite
+      FROM ranked r
+    ), decided AS (
+      SELECT v.*, CASE WHEN v.invite THEN gen_random_uuid() END AS public_id,
+        CASE WHEN v.invite THEN NULL
+          WHEN v.opted_out THEN 'opted_out'
+          WHEN count(*) FILTER (WHERE v.invite) OVER (
+              PARTITION BY v.person_key, v.org {_WINDOW.format("v.")}{_BEFORE}
+            ) >= v.org_left THEN 'fatigue_organization'
+          WHEN count(*) FILTER (WHERE v.invite) OVER (
+              PARTITION BY v.person_key {_WINDOW.format("v.")}{_BEFORE}
+            ) >= v.week_left THEN 'fatigue_week'
+          ELSE 'no_channel' END AS reason
+      FROM invited v
     ), version AS (
       SELECT version FROM questionnaire_versions WHERE status = 'published'
       ORDER BY published_at DESC NULLS LAST, version DESC LIMIT 1
     ), inv AS (
       INSERT INTO invitations (public_id, service_record_id, contact_id, person_key,
         organization_id, token_hash, expires_at, questionnaire_version)
-      SELECT public_id, record, contact, person, org, token, :expires,
-        (SELECT version FROM version)
-      FROM batch
+      SELECT d.public_id, d.record_id, d.contact, d.person_key, d.org,
+        sha256(convert_to(translate(encode(substring(
+          sha256(CAST(:k_out AS bytea) || sha256(CAST(:k_in AS bytea) || CAST(:link AS bytea)
+                 || uuid_send(d.public_id)))
+          FROM 1 FOR 24), 'base64'), '+/', '-_'), 'UTF8')),
+        :expires, (SELECT version FROM version)
+      FROM decided d
+      WHERE d.invite
+      ORDER BY d.task_id, d.position, d.contact  -- ids in the order the records arrived
       RETURNING id, public_id
+    ), first_message AS (
+      INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
+      SELECT inv.id, 'invite', d.channel, gen_random_uuid(), {QUIET_HOLD.replace("rg.", "d.")}
+      FROM inv JOIN decided d USING (public_id)
+      ORDER BY inv.id
+    ), per_task AS (
+      SELECT d.task_id, bool_or(d.invite) AS invited,
+        (array_agg(d.reason ORDER BY d.position, d.contact)
+           FILTER (WHERE NOT d.invite))[1] AS reason
+      FROM decided d
+      GROUP BY d.task_id
+    ), done AS (
+      UPDATE outreach_tasks t SET planned_at = :now,
+        status = CASE WHEN p.invited THEN 'planned' ELSE 'skipped' END,
+        reason = CASE WHEN p.invited THEN NULL
+          WHEN h.task_id IS NULL THEN 'no_confirmed_account'
+          WHEN NOT task.sampled THEN 'sampled_out'
+          ELSE p.reason END
+      FROM task
+      LEFT JOIN (SELECT DISTINCT task_id FROM target) h ON h.task_id = task.id
+      LEFT JOIN per_task p ON p.task_id = task.id
+      WHERE t.id = task.id
+      RETURNING t.service_record_id, t.status
     )
-    INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
-    SELECT inv.id, 'invite', batch.channel, batch.key, batch.at
-    FROM inv JOIN batch USING (public_id)
-    """
+    SELECT service_record_id FROM done WHERE status = 'skipped'
+    """  # noqa: S608 - fixed SQL fragments, no user input
 )
 
 
-async def add_invitations(
-    session: AsyncSession, columns: dict[str, list[Any]], expires: datetime
-) -> None:
-    """columns: public_id, record, contact, person, org, token (invitation) and channel, key,
-    at (its first delivery), one list each."""
-    if columns["public_id"]:
-        # the 32-byte keys and hashes go as one bytea each: an array of bytea is dumped as
-        # escaped text element by element, which took a quarter of the planning time
-        params: dict[str, Any] = {**columns, "expires": expires}
-        params["person"] = b"".join(columns["person"])
-        params["token"] = b"".join(columns["token"])
-        n = len(columns["public_id"])
-        if len(params["person"]) != 32 * n or len(params["token"]) != 32 * n:
-            raise ValueError("person keys and token hashes must be 32 bytes")
-        await session.execute(ADD_INVITATIONS, params)
-
-
-async def finish_tasks(
-    session: AsyncSession, now: datetime, ids: list[int], statuses: list[str], reasons: list[Any]
-) -> None:
-    if not ids:
-        return
-    await session.execute(
-        text(
-            "UPDATE outreach_tasks t SET status = u.status, reason = u.reason, planned_at = :now"
-            " FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]),"
-            " CAST(:reasons AS text[])) AS u(id, status, reason)"
-            " WHERE t.id = u.id"
-        ),
-        {"now": now, "ids": ids, "statuses": statuses, "reasons": reasons},
-    )
+async def plan_batch(session: AsyncSession, params: dict[str, Any]) -> list[int]:
+    """Decide the tasks ``params["ids"]`` (PLAN_BATCH); the records of those skipped."""
+    # The CTEs' row estimates are far too high (a join of CTE scans is guessed at millions of
+    # rows): the JIT compiler would then take half the statement's time (EXPLAIN ANALYZE,
+    # docs/performance.md). Off for the rest of this transaction.
+    await session.execute(text("SET LOCAL jit = off"))
+    return list((await session.scalars(PLAN_BATCH, params)).all())
 
 
 async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[Any]:

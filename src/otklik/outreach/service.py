@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import random
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -32,7 +32,7 @@ from otklik.outreach.channels import (
     Result,
     channel_order,
 )
-from otklik.outreach.links import link_token, link_url, optout_token, optout_url, token_hash
+from otklik.outreach.links import LINK, hmac_pads, link_token, link_url, optout_token, optout_url
 from otklik.outreach.texts import Context, render, render_html
 
 MAX_BACKOFF = timedelta(minutes=10)
@@ -84,147 +84,49 @@ def enabled_names(settings: Settings) -> set[str]:
     return names
 
 
-@dataclass
-class Budget:
-    """Invitations per person: per organization in the fatigue window, and overall in 7 days."""
-
-    org_since: datetime
-    week_since: datetime
-    by_org: Counter[tuple[bytes, int]]
-    by_week: Counter[bytes]
-    opted_out: set[bytes]
-
-    def add(self, key: bytes, org: int, at: datetime) -> None:
-        if at >= self.org_since:
-            self.by_org[(key, org)] += 1
-        if at >= self.week_since:
-            self.by_week[key] += 1
-
-
-INVITE_COLUMNS = (
-    "public_id",
-    "record",
-    "contact",
-    "person",
-    "org",
-    "token",
-    "channel",
-    "key",
-    "at",
-)
+def sample_below(rate: float) -> str:
+    """The hex of the smallest 64-bit draw *not* sampled in at ``rate``: ``sampled_in`` is
+    ``draw < this`` compared as bytes (in SQL, ``repository.PLAN_BATCH``); nine 0xff bytes
+    (above every draw) when everything is sampled in."""
+    if rate >= 1:
+        return "ff" * 9
+    lo, hi = 0, 2**64  # the least t with t / 2**64 >= rate (as ``sampled_in`` divides)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if mid / 2**64 >= rate:
+            hi = mid
+        else:
+            lo = mid + 1
+    return "ff" * 9 if lo >= 2**64 else lo.to_bytes(8, "big").hex()
 
 
-@dataclass
-class Decisions:
-    """What one planning batch decided, column by column (written with one statement each)."""
-
-    invites: dict[str, list[Any]]
-    task_ids: list[int]
-    statuses: list[str]
-    reasons: list[str | None]
-    skipped_records: list[int]
-
-    @classmethod
-    def empty(cls) -> Decisions:
-        return cls({c: [] for c in INVITE_COLUMNS}, [], [], [], [])
-
-    def outcome(self, task: Any, invited: int, reason: str | None) -> None:
-        self.task_ids.append(task.id)
-        self.statuses.append("planned" if invited else "skipped")
-        self.reasons.append(None if invited else reason)
-        if not invited:
-            self.skipped_records.append(task.record_id)
-
-
-async def _budget(
-    session: AsyncSession, settings: Settings, now: datetime, people: dict[int, list[Any]]
-) -> Budget:
-    org_since = now - timedelta(days=settings.fatigue_organization_days)
-    week_since = now - timedelta(days=7)
-    keys = list({c.person_key for cs in people.values() for c in cs if c.portal_account_confirmed})
-    budget = Budget(
-        org_since, week_since, Counter(), Counter(), await repository.opted_out(session, keys)
-    )
-    for key, org, at in await repository.recent_invitations(
-        session, keys, min(org_since, week_since)
-    ):
-        budget.add(key, org, at)
-    return budget
-
-
-def _invite_or_reason(
-    settings: Settings, budget: Budget, task: Any, contact: Any, enabled: set[str]
-) -> str | list[str]:
-    """The channels to reach ``contact`` in order, or why this person is not invited."""
-    if contact.person_key in budget.opted_out:
-        return "opted_out"
-    if budget.by_org[(contact.person_key, task.organization_id)] >= (
-        settings.fatigue_organization_max
-    ):
-        return "fatigue_organization"
-    if budget.by_week[contact.person_key] >= settings.fatigue_week_max:
-        return "fatigue_week"
-    order = channel_order(enabled, True, contact.has_email, contact.has_phone)
-    return order or "no_channel"
-
-
-def _confirmed_targets(task: Any, people: dict[int, list[Any]]) -> list[Any]:
-    """Who is invited for a record: an adult, or a child's representatives; only those with a
-    confirmed portal account (the others are never invited)."""
-    return [
-        c
-        for c in people[task.record_id]
-        if (c.position == 0) != task.is_minor and c.portal_account_confirmed
-    ]
-
-
-def _decide(
-    settings: Settings,
-    now: datetime,
-    tasks: list[Any],
-    people: dict[int, list[Any]],
-    budget: Budget,
-) -> Decisions:
-    out = Decisions.empty()
-    cols = out.invites
+def _plan_params(settings: Settings, now: datetime, ids: list[int]) -> dict[str, Any]:
+    """What ``repository.PLAN_BATCH`` decides with: the rules of these settings as values."""
     enabled = enabled_names(settings)
+    inner, outer = hmac_pads(settings.secret_key)
     rates = settings.sampling_rates
-    window = settings.quiet_hours or (0, 0)
-    for t in tasks:
-        confirmed = _confirmed_targets(t, people)
-        rate = rates.get(f"service:{t.service_code}", rates.get(f"type:{t.type_code}", 1.0))
-        reason = None
-        if not confirmed:
-            reason = "no_confirmed_account"
-        elif not sampled_in(t.record_id, rate):
-            reason = "sampled_out"
-        invited = 0
-        for c in confirmed if reason is None else []:
-            got = _invite_or_reason(settings, budget, t, c, enabled)
-            if isinstance(got, str):
-                reason = reason or got
-                continue
-            public_id = uuid.uuid4()
-            for col, value in zip(
-                INVITE_COLUMNS,
-                (
-                    public_id,
-                    t.record_id,
-                    c.id,
-                    c.person_key,
-                    t.organization_id,
-                    token_hash(link_token(settings.secret_key, public_id)),
-                    got[0],
-                    uuid.uuid4(),
-                    quiet_hold(now, t.timezone, *window),
-                ),
-                strict=True,
-            ):
-                cols[col].append(value)
-            budget.add(c.person_key, t.organization_id, now)
-            invited += 1
-        out.outcome(t, invited, reason)
-    return out
+    start, end = settings.quiet_hours or (0, 0)
+    return {
+        "ids": ids,
+        "now": now,
+        "rate_keys": list(rates),
+        "rate_below": [sample_below(r) for r in rates.values()],
+        # the first channel by (has e-mail, has phone): 1 + 2 * e-mail + phone
+        "channels": [
+            next(iter(channel_order(enabled, True, email, phone)), None)
+            for email, phone in ((False, False), (False, True), (True, False), (True, True))
+        ],
+        "org_max": settings.fatigue_organization_max,
+        "week_max": settings.fatigue_week_max,
+        "org_since": now - timedelta(days=settings.fatigue_organization_days),
+        "week_since": now - timedelta(days=7),
+        "k_in": inner,
+        "k_out": outer,
+        "link": LINK,
+        "expires": now + timedelta(days=settings.invitation_days),
+        "quiet_start": start,
+        "quiet_end": end,
+    }
 
 
 async def plan(
@@ -232,7 +134,8 @@ async def plan(
 ) -> int:
     """Decide for the due outreach tasks: invitations with their first delivery, or a skip.
 
-    Reads and writes are set-based: a handful of statements per batch, whatever its size.
+    The decisions are made by PostgreSQL, set-based: a handful of statements per batch,
+    whatever its size, and no row passes through Python on its way to an invitation.
     """
     now = now or now_utc()
     # Planners are partitioned by person key (repository.PLANNER_PARTS): a person's budget is
@@ -249,27 +152,17 @@ async def plan(
         tasks += await repository.claim_tasks(session, now, limit - len(tasks), part)
     if not tasks:
         return 0
-    tasks.sort(key=lambda t: t.id)  # decided in the order records arrived, as ever
-    people: dict[int, list[Any]] = defaultdict(list)
-    for c in await repository.contacts_for(session, [t.record_id for t in tasks]):
-        people[c.service_record_id].append(c)
     # a child's representatives may be in other partitions: those locks are taken too if free;
     # a task whose people's partitions another planner holds stays pending for a later batch
-    parts = {
-        t.id: {repository.partition(c.person_key) for c in _confirmed_targets(t, people)}
-        for t in tasks
-    }
-    others = sorted(set().union(*parts.values()) - set(mine))
+    others = sorted({p for t in tasks if t.others for p in t.others} - set(mine))
     held = set(mine) | await repository.take_partitions(session, others)
-    tasks = [t for t in tasks if parts[t.id] <= held]
-    budget = await _budget(session, settings, now, people)
-    d = _decide(settings, now, tasks, people, budget)
-    expires = now + timedelta(days=settings.invitation_days)
-    await repository.add_invitations(session, d.invites, expires)
-    await repository.finish_tasks(session, now, d.task_ids, d.statuses, d.reasons)
+    ids = [t.id for t in tasks if not t.others or held.issuperset(t.others)]
+    if not ids:
+        return 0
+    skipped = await repository.plan_batch(session, _plan_params(settings, now, ids))
     # Nobody will be contacted about these records: their contact data goes now.
-    await intake_repository.delete_contacts_of(session, d.skipped_records)
-    return len(tasks)
+    await intake_repository.delete_contacts_of(session, skipped)
+    return len(ids)
 
 
 def backoff(attempts: int) -> timedelta:
