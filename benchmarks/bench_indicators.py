@@ -257,6 +257,28 @@ async def _login(client: AsyncClient, session_factory: Any, role: Role, scope: s
     assert r.status_code == 303, r.text
 
 
+async def _cpu(url: str) -> tuple[float, float]:
+    """CPU seconds so far: this process (the application, in-process over ASGI) and every
+    other backend of the benchmark's database (the application's connections), from
+    ``/proc/<pid>/stat`` (the server runs on this machine)."""
+    with psycopg.connect(db.to_libpq_url(url), autocommit=True) as conn:
+        pids = [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+        ]
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+        except OSError:  # the backend ended meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return time.process_time(), total
+
+
 async def pages(url: str, tmp: Path) -> None:
     settings = Settings(env="test", data_dir=tmp, secret_key="b" * 40, pii_key="p" * 40)
     app = create_app(settings, db.to_async_url(url))
@@ -304,17 +326,27 @@ async def pages(url: str, tmp: Path) -> None:
     ]
     transport = ASGITransport(app=app)
     async with AsyncClient(transport=transport, base_url="http://bench") as plain:
+        cpu0 = await _cpu(url)
         base = [await timed(lambda: plain.get("/healthz")) for _ in range(PAGE_REQUESTS)]
-    print(f"2. baseline /healthz p95 {1000 * p95(base):.1f} ms", flush=True)
+        base_cpu = [(b - a) / PAGE_REQUESTS for a, b in zip(cpu0, await _cpu(url), strict=True)]
+    print(
+        f"2. baseline /healthz p95 {1000 * p95(base):.1f} ms (CPU per request: app "
+        f"{1000 * base_cpu[0]:.1f} ms, database {1000 * base_cpu[1]:.1f} ms; load average "
+        f"{os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
     for role, scope, path in cases:
         async with AsyncClient(transport=transport, base_url="http://bench") as client:
             await _login(client, factory, role, scope)
             first = await client.get(path)
             assert first.status_code == 200, (path, first.status_code)
+            cpu0 = await _cpu(url)
             times = [await timed(lambda c=client, p=path: c.get(p)) for _ in range(PAGE_REQUESTS)]
+            cpu = [(b - a) / PAGE_REQUESTS for a, b in zip(cpu0, await _cpu(url), strict=True)]
         print(
             f"   {role.value:<20} {path:<52} p95 {1000 * p95(times):7.1f} ms "
-            f"(median {1000 * statistics.median(times):.1f}; {p95(times) / p95(base):.0f}x healthz)",
+            f"(median {1000 * statistics.median(times):.1f}; {p95(times) / p95(base):.0f}x healthz; "
+            f"CPU per request: app {1000 * cpu[0]:.0f} ms, database {1000 * cpu[1]:.0f} ms)",
             flush=True,
         )
     await engine.dispose()

@@ -272,7 +272,8 @@ def summary_integral_sql() -> str:
     num = den = "0"
     for q, w in SUMMARY_INTEGRAL_WEIGHTS.items():
         ok = f"(n_{q} >= {SUMMARY_INTEGRAL_MIN_N})"
-        num += f" + CASE WHEN {ok} THEN {w} * (CAST(s_{q} AS NUMERIC) / CAST(n_{q} AS NUMERIC)) ELSE 0 END"
+        mean = f"(CAST(s_{q} AS NUMERIC) / CAST(n_{q} AS NUMERIC))"
+        num += f" + CASE WHEN {ok} THEN {w} * {mean} ELSE 0 END"
         den += f" + CASE WHEN {ok} THEN {w} ELSE 0 END"
     return (
         f"CASE WHEN (resp >= {SUMMARY_INTEGRAL_MIN_N} AND {den} > 0) "
