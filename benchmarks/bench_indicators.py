@@ -42,7 +42,7 @@ from typing import Any
 
 import psycopg
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import select, text
+from sqlalchemy import make_url, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik import db, migrate
@@ -71,6 +71,7 @@ RUNS = int(os.environ.get("OTKLIK_BENCH_IND_RUNS", "3"))
 PARTS = os.environ.get("OTKLIK_BENCH_IND_PARTS", "generate,recompute,pages,freshness,peer").split(
     ","
 )
+APP_NAME = "otklik-bench-pages"
 ITEMS = ("overall", "organization", "comfort", "staff", "information")
 
 GENERATE = [
@@ -258,15 +259,16 @@ async def _login(client: AsyncClient, session_factory: Any, role: Role, scope: s
 
 
 async def _cpu(url: str) -> tuple[float, float]:
-    """CPU seconds so far: this process (the application, in-process over ASGI) and every
-    other backend of the benchmark's database (the application's connections), from
+    """CPU seconds so far: this process (the application, in-process over ASGI) and the
+    database backends of the application's connections (named ``APP_NAME``), from
     ``/proc/<pid>/stat`` (the server runs on this machine)."""
     with psycopg.connect(db.to_libpq_url(url), autocommit=True) as conn:
         pids = [
             int(r[0])
             for r in conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid()"
+                "AND application_name = %s",
+                [APP_NAME],
             )
         ]
     tick, total = os.sysconf("SC_CLK_TCK"), 0.0
@@ -280,6 +282,8 @@ async def _cpu(url: str) -> tuple[float, float]:
 
 
 async def pages(url: str, tmp: Path) -> None:
+    # the application's connections are told apart by name (``_cpu`` counts only theirs)
+    url = make_url(url).update_query_dict({"application_name": APP_NAME}).render_as_string(False)
     settings = Settings(env="test", data_dir=tmp, secret_key="b" * 40, pii_key="p" * 40)
     app = create_app(settings, db.to_async_url(url))
     engine = db.create_engine(db.to_async_url(url))
