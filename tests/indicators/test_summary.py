@@ -143,3 +143,37 @@ async def test_summary_equals_recompute_on_random_answers(session: AsyncSession)
         await rebuild(session, parse_period(year))
     _same(await _summary(session), kept)
     assert await _tables(session, summary=True) == from_summary
+
+
+async def test_stored_integral_is_the_methodology_integral(session: AsyncSession) -> None:
+    """The summary's generated column ``x`` equals ``integral_expr`` of the default methodology
+    over the same row, exactly, around every threshold (min_n questionnaires, min_n answers of
+    an item, no item at all)."""
+    m = await ind.methodology(session, None)
+    assert q.stored_integral(m)  # the tables read the column for the default methodology
+    rnd = random.Random(4)
+    org = await create_organization(session)
+    cols = ", ".join(SUMMARY_COLUMNS)
+    values = ", ".join(":" + c for c in SUMMARY_COLUMNS)
+    insert = f"INSERT INTO indicator_summary (grain, day, organization_id, {cols}) "
+    insert += f"VALUES ('m', :day, :org, {values})"
+    for i in range(300):
+        row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, 0)
+        row["resp"] = rnd.choice((m.min_n - 1, m.min_n, m.min_n + 1, rnd.randint(0, 400)))
+        for code in SUMMARY_CODES:
+            n = rnd.choice((0, m.min_n - 1, m.min_n, rnd.randint(0, 400)))
+            row[f"n_{code}"], row[f"s_{code}"] = n, sum(rnd.randint(1, 5) for _ in range(n))
+        await session.execute(
+            text(insert),
+            {**row, "day": date(2000 + i // 12, i % 12 + 1, 1), "org": org.id},
+        )
+    t = IndicatorSummary.__table__.c
+    rows = (
+        await session.execute(select(t.x, q.integral_expr(t, m)).where(t.organization_id == org.id))
+    ).all()
+    assert len(rows) == 300
+    assert all(stored == computed for stored, computed in rows), [r for r in rows if r[0] != r[1]][
+        :3
+    ]
+    assert sum(r[0] is None for r in rows) > 20
+    assert sum(r[0] is not None for r in rows) > 20

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Computed,
     Date,
     Float,
     Index,
     Integer,
+    Numeric,
     String,
     UniqueConstraint,
     func,
@@ -19,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from otklik.indicators.rollup import SUMMARY_CODES
+from otklik.indicators.rollup import SUMMARY_CODES, summary_integral_sql
 from otklik.kit.models import Base
 
 
@@ -89,6 +92,10 @@ class IndicatorSummary(Base):
     ri_n: Mapped[int] = mapped_column(Integer)
     ri_s: Mapped[float] = mapped_column(Float)
     ri_ss: Mapped[float] = mapped_column(Float)
+    # the row's integral index for the default methodology, kept by PostgreSQL
+    x: Mapped[Decimal | None] = mapped_column(
+        Numeric, Computed(summary_integral_sql(), persisted=True)
+    )
 
 
 class Signal(Base):

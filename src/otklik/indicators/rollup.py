@@ -252,3 +252,30 @@ FROM (SELECT grain, day, organization_id, code, n, total, {_SQ} AS sq, isum, isu
       FROM indicator_rollup WHERE day BETWEEN :start AND :end AND {_CODES_IN}) d
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """
+
+# The summary row's own integral index ``x`` (a stored generated column, migration
+# ``2026-12-10-0240_indicator_summary_integral``): ``table_queries.integral_expr`` over the row
+# for these weights and ``min_n`` (the default methodology version 2025.1), in exact
+# ``numeric``. The tables read it for a methodology with exactly these; others compute it.
+SUMMARY_INTEGRAL_WEIGHTS = {
+    "organization": 1.0,
+    "comfort": 1.0,
+    "staff": 1.0,
+    "information": 1.0,
+    "accessibility": 1.0,
+}
+SUMMARY_INTEGRAL_MIN_N = 10
+
+
+def summary_integral_sql() -> str:
+    """The generated column's expression (PostgreSQL reports it in its own spelling)."""
+    num = den = "0"
+    for q, w in SUMMARY_INTEGRAL_WEIGHTS.items():
+        ok = f"(n_{q} >= {SUMMARY_INTEGRAL_MIN_N})"
+        mean = f"(CAST(s_{q} AS NUMERIC) / CAST(n_{q} AS NUMERIC))"
+        num += f" + CASE WHEN {ok} THEN {w} * {mean} ELSE 0 END"
+        den += f" + CASE WHEN {ok} THEN {w} ELSE 0 END"
+    return (
+        f"CASE WHEN (resp >= {SUMMARY_INTEGRAL_MIN_N} AND {den} > 0) "
+        f"THEN ({num}) / CAST(nullif({den}, 0) AS NUMERIC) ELSE NULL END"
+    )

@@ -39,7 +39,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.indicators.methodology import Methodology
 from otklik.indicators.models import IndicatorSummary
 from otklik.indicators.repository import ORG_SCOPE, counts_source, grain_for, moscow_bounds
-from otklik.indicators.rollup import SUMMARY_CODES
+from otklik.indicators.rollup import (
+    SUMMARY_CODES,
+    SUMMARY_INTEGRAL_MIN_N,
+    SUMMARY_INTEGRAL_WEIGHTS,
+)
 from otklik.intake.models import ServiceRecord
 from otklik.kit.pagination import like_pattern
 from otklik.kit.scope import Scope, ScopeKind, apply_scope
@@ -129,7 +133,14 @@ def _summary_sums(
     orgs = apply_scope(select(Organization.id), scope, ORG_SCOPE)
     if orgs.whereclause is not None:  # only restrict when something restricts
         stmt = stmt.where(t.organization_id.in_(orgs))
+    if one and stored_integral(m):  # the row's own integral, kept with it
+        return stmt.add_columns(t.x.label("x")).cte(name).prefix_with("MATERIALIZED")
     return _with_integral(stmt, m, name)
+
+
+def stored_integral(m: Methodology) -> bool:
+    """The summary's column ``x`` is this methodology's integral (same weights and min_n)."""
+    return m.min_n == SUMMARY_INTEGRAL_MIN_N and m.integral_weights == SUMMARY_INTEGRAL_WEIGHTS
 
 
 def _sums(
@@ -190,7 +201,9 @@ def integral_expr(c: Any, m: Methodology) -> ColumnElement[Any]:
     with at least ``min_n`` answers), in exact ``numeric``; NULL when the unit is small."""
     num: Any = literal(0, Numeric)
     den: Any = literal(0, Numeric)
-    for q, w in m.integral_weights.items():
+    for q, f in m.integral_weights.items():
+        # the weight as a numeric (a bound float would turn the whole sum into float8)
+        w = literal(Decimal(str(f)), Numeric)
         ok = c[f"n_{q}"] >= m.min_n
         num = num + case((ok, w * _exact(c[f"s_{q}"], c[f"n_{q}"])), else_=0)
         den = den + case((ok, w), else_=0)
@@ -394,17 +407,17 @@ async def organization_page(
     col = sub.c[key] if key in sub.c else sub.c.shrunk
     desc = sort.startswith("-") if sort else True
     order = (col.desc().nulls_last() if desc else col.asc().nulls_last(), sub.c.name, sub.c.oid)
-    extra = [func.count().over().label("full_count")]
+    # the totals: one aggregate over the rows, joined to the page (a window over every wide
+    # row would keep all of them, spilling to disk, for the 25 a page shows)
+    extra = [func.count().label("full_count")]
     if edges is not None:
         bucket = func.width_bucket(cast(sub.c.integral, Float), edges)
         extra += [
-            func.count()
-            .filter(and_(sub.c.integral.is_not(None), bucket == i))
-            .over()
-            .label(f"band_{i}")
+            func.count().filter(and_(sub.c.integral.is_not(None), bucket == i)).label(f"band_{i}")
             for i in range(len(edges) + 1)
         ]
-    page = select(sub, *extra).order_by(*order)
+    totals = select(*extra).select_from(sub).subquery("totals")
+    page = select(sub, totals).join(totals, literal(True)).order_by(*order)
     rows = list((await session.execute(page.limit(limit).offset(offset), params)).all())
     total = int(rows[0].full_count) if rows else 0
     if not rows and offset:
