@@ -356,6 +356,7 @@ async def deliver(
     rows = await repository.claim_deliveries(session, now, settings.delivery_batch)
     if not rows:
         return 0
+    await repository.commit_without_waiting_for_the_disk(session)
     batch = [Outbound(r, _message(r, settings, vault)) for r in rows]
     probes, held = _probes(batch)
     now_sent = [o for o in batch if o.row.id not in held]
