@@ -8,12 +8,13 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.outreach.channels import BATCH_MAX, EmailChannel, Message
+from otklik.outreach.channels import BATCH_MAX, EmailChannel, Message, _Pipeline
 from otklik.outreach.models import Delivery
 from tests.factories import free_port
 from tests.outreach.conftest import PipeliningMailbox, Sink
@@ -162,8 +163,9 @@ def _mails(names: list[str]) -> list[Message]:
     ]
 
 
+@pytest.mark.parametrize("security", ["auto", "none"])
 async def test_the_worker_keeps_its_smtp_session_and_opens_another_when_the_server_drops_it(
-    settings: Settings,
+    settings: Settings, security: str
 ) -> None:
     box = PipeliningMailbox()
     port = free_port()
@@ -172,10 +174,16 @@ async def test_the_worker_keeps_its_smtp_session_and_opens_another_when_the_serv
     controller.start()
     try:
         s = configured(
-            settings, smtp_host="127.0.0.1", smtp_port=port, smtp_from="otklik@example.ru"
+            settings,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_from="otklik@example.ru",
+            smtp_security=security,
         )
         channel = EmailChannel(s, keep_open=True)
         assert [r.outcome for r in await channel.send_many(_mails(["a", "b"]))] == ["sent"] * 2
+        # pipelined, also on a plain local relay ("none": no STARTTLS, so no EHLO of its own)
+        assert isinstance(channel.session, _Pipeline)
         got = await channel.send_many(_mails(["c", "refused-d", "e"]))
         assert [r.outcome for r in got] == ["sent", "permanent", "sent"]
         assert box.sessions == 1  # the second batch went over the first batch's session

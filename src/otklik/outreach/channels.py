@@ -250,6 +250,13 @@ class EmailChannel:
         )
         try:
             await smtp.connect()
+            if smtp.is_ehlo_or_helo_needed:
+                # without STARTTLS or a login (a local relay) connect() sent no EHLO, and the
+                # session would never learn that the server offers PIPELINING
+                try:
+                    await smtp.ehlo()
+                except aiosmtplib.SMTPHeloError:
+                    await smtp.helo()
         except aiosmtplib.SMTPResponseException as exc:
             smtp.close()
             return _smtp_result(exc.code)
