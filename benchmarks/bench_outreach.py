@@ -410,7 +410,7 @@ class Bench:
 
     def delivery(self, maker: RecordMaker, channel: str = "portal") -> None:
         m = self.args.messages if channel == "portal" else self.args.emails
-        speeds, ratios, singles = [], [], []
+        speeds, ratios, singles, arrivals = [], [], [], []
         # the workers start once (imports, a first cycle of every job: a minute and more on a
         # loaded machine, not timed); each run's messages are planned for tomorrow (parked),
         # and the clock runs from the moment they all fall due to the last one sent
@@ -436,14 +436,18 @@ class Bench:
             started = time.perf_counter()
             self.wait_idle()
             elapsed = time.perf_counter() - started
-            got = self.sink_call("/stats")["unique"]
+            stats = self.sink_call("/stats")
+            got = stats["unique"]
             assert got >= queued, (got, queued)
+            # the same messages from the first to the last arrival at the sink: without the
+            # workers' polling (up to 1 s to notice the due messages, a cycle of other jobs)
+            arrivals.append(queued / max(stats["last"] - stats["first"], 1e-3))
             if channel == "email":
                 base = asyncio.run(plain_smtp(self.smtp_port, queued))
             elif self.args.single:
                 base = asyncio.run(plain_client(self.sink + "/notify", queued))
             else:
-                base = asyncio.run(plain_batches(self.sink + "/batch", queued))
+                base = asyncio.run(plain_same_batches(self.sink, queued, self.args.delivery_batch))
                 if not singles:  # slow (the old ceiling): once, on at most 2 000 messages
                     singles.append(
                         asyncio.run(plain_client(self.sink + "/notify", min(queued, 2000)))
@@ -461,7 +465,10 @@ class Bench:
         else:
             what = "portal batch endpoint, 2 worker processes"
             goal = "goal >= 2 000/s"
-            baseline = "a plain httpx client sending the same batch requests (2 concurrent)"
+            baseline = (
+                "a plain client sending the same batch requests (the same channel code and"
+                " httpx client, messages of the same templates, 2 callers like 2 workers)"
+            )
         print(
             f"delivery, {what}, ~{rate(m)} messages x{self.args.repeats}:"
             f" median {rate(median(speeds))} msg/s ({goal});"
@@ -469,6 +476,10 @@ class Bench:
             f" ({rate(median(speeds) / median(ratios))} msg/s)"
         )
         self.stop_workers()
+        print(
+            f"  first to last message at the receiver: median {rate(median(arrivals))} msg/s;"
+            f" load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
+        )
         print(f"  (worker start-up, not timed: {boot:.1f} s)")
         if singles:
             print(
@@ -664,24 +675,53 @@ def plan_process(url: str) -> int:
 BODY = {"idempotency_key": "", "snils": "00000000000", "title": "t", "text": "x" * 300}
 
 
-async def plain_batches(url: str, n: int) -> float:
-    """Baseline: the same batch requests (BATCH_MAX messages each, 2 at a time); messages/s."""
-    from otklik.outreach.channels import BATCH_MAX
+def sample_messages(n: int) -> list[Any]:
+    """Portal messages like the workers': the same templates and wording, an organization
+    and a service name of typical length, a personal link and key each (built untimed)."""
+    from otklik.outreach.channels import Message
+    from otklik.outreach.texts import render_personal
 
-    gate = asyncio.Semaphore(2)
-    async with httpx.AsyncClient(timeout=60) as client:
+    served, expires = datetime.now(UTC).date(), datetime.now(UTC).date() + timedelta(days=30)
+    out = []
+    for i in range(n):
+        link = f"https://otklik.example/s/{secrets.token_urlsafe(24)}"
+        subject, text, _ = render_personal(
+            "portal",
+            "healthcare",
+            "ГБУЗ «Городская поликлиника № 12»",
+            "Приём врача-терапевта участкового",
+            served,
+            expires,
+            reminder=False,
+            parent=False,
+            operator="",
+            verify_url="",
+            link=link,
+            unsubscribe="",
+        )
+        out.append(Message(uuid.uuid4(), "portal", f"{i:011d}", None, None, subject, text, link))
+    return out
 
-        async def one(start: int) -> None:
-            batch = [
-                {**BODY, "idempotency_key": f"base-{i}"}
-                for i in range(start, min(n, start + BATCH_MAX))
-            ]
-            async with gate:
-                r = await client.post(url, json={"messages": batch})
-                r.raise_for_status()
+
+async def plain_same_batches(sink: str, n: int, batch: int, callers: int = 2) -> float:
+    """Baseline: the workers' requests without the database. The same channel code
+    (``PortalBatchChannel``: requests of ``BATCH_MAX`` messages, a worker batch's requests at
+    once) over the same httpx client, ``callers`` batches of ``batch`` at a time like the 2
+    workers, messages of the same templates and size; messages/s."""
+    from otklik.outreach.channels import PortalBatchChannel
+
+    messages = sample_messages(n)
+    chunks = iter([messages[i : i + batch] for i in range(0, n, batch)])
+    async with httpx.AsyncClient(timeout=10) as client:
+        channel = PortalBatchChannel(sink + "/notify", sink + "/batch", client)
+
+        async def caller() -> None:
+            for chunk in chunks:
+                results = await channel.send_many(chunk)
+                assert all(r.outcome == "sent" for r in results), results[:1]
 
         started = time.perf_counter()
-        await asyncio.gather(*(one(s) for s in range(0, n, BATCH_MAX)))
+        await asyncio.gather(*(caller() for _ in range(callers)))
         return n / (time.perf_counter() - started)
 
 

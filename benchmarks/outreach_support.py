@@ -16,6 +16,7 @@ import os
 import random
 import re
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,8 +41,12 @@ class SinkState:
     total: int = 0
     keys: Counter[str] = field(default_factory=Counter)
     order: list[str] = field(default_factory=list)
+    first: float = 0.0  # wall-clock time of the first and the last message since a reset
+    last: float = 0.0
 
     def see(self, key: str) -> None:
+        self.last = time.time()
+        self.first = self.first or self.last
         self.total += 1
         self.keys[key] += 1
         self.order.append(key)
@@ -100,7 +105,13 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, st:
             elif path == "/stats":
                 dup_keys = sum(1 for n in st.keys.values() if n > 1)
                 out = orjson.dumps(
-                    {"total": st.total, "unique": len(st.keys), "dup_keys": dup_keys}
+                    {
+                        "total": st.total,
+                        "unique": len(st.keys),
+                        "dup_keys": dup_keys,
+                        "first": st.first,
+                        "last": st.last,
+                    }
                 )
             elif path == "/order":
                 out = orjson.dumps(st.order)
@@ -108,6 +119,7 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, st:
                 st.mode = path.removeprefix("/mode/")
             elif path == "/reset" and method == "POST":
                 st.total = 0
+                st.first = st.last = 0.0
                 st.keys.clear()
                 st.order.clear()
             writer.write(

@@ -3,16 +3,20 @@ per worker batch, over real local servers."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.outreach.channels import BATCH_MAX, EmailChannel, Message
+from otklik.outreach.channels import BATCH_MAX, EmailChannel, Message, _Pipeline
 from otklik.outreach.models import Delivery
+from tests.factories import free_port
 from tests.outreach.conftest import PipeliningMailbox, Sink
 from tests.outreach.test_delivery import configured, invite, run
 
@@ -141,3 +145,54 @@ async def test_e_mail_batches_through_the_pipeline_are_delivered(
     assert box.sessions == 1
     assert len(box.messages) == 4
     assert await statuses(session) == {"delivered": 4}
+
+
+def _mails(names: list[str]) -> list[Message]:
+    return [
+        Message(
+            uuid.uuid4(),
+            "email",
+            None,
+            f"{name}@example.ru",
+            None,
+            "Оцените качество услуги",
+            "Текст письма",
+            "https://otklik.test/s/x",
+        )
+        for name in names
+    ]
+
+
+@pytest.mark.parametrize("security", ["auto", "none"])
+async def test_the_worker_keeps_its_smtp_session_and_opens_another_when_the_server_drops_it(
+    settings: Settings, security: str
+) -> None:
+    box = PipeliningMailbox()
+    port = free_port()
+    # the server closes a session idle for more than half a second (like an MTA's timeout)
+    controller = Controller(box, hostname="127.0.0.1", port=port, timeout=0.5)
+    controller.start()
+    try:
+        s = configured(
+            settings,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_from="otklik@example.ru",
+            smtp_security=security,
+        )
+        channel = EmailChannel(s, keep_open=True)
+        assert [r.outcome for r in await channel.send_many(_mails(["a", "b"]))] == ["sent"] * 2
+        # pipelined, also on a plain local relay ("none": no STARTTLS, so no EHLO of its own)
+        assert isinstance(channel.session, _Pipeline)
+        got = await channel.send_many(_mails(["c", "refused-d", "e"]))
+        assert [r.outcome for r in got] == ["sent", "permanent", "sent"]
+        assert box.sessions == 1  # the second batch went over the first batch's session
+        await asyncio.sleep(1.5)  # the server drops the idle session
+        assert [r.outcome for r in await channel.send_many(_mails(["f"]))] == ["sent"]
+        assert box.sessions == 2  # noticed before sending, and a new one opened
+        await channel.close()
+        assert [m["To"] for m in box.messages] == [
+            f"{n}@example.ru" for n in ("a", "b", "c", "e", "f")
+        ]
+    finally:
+        controller.stop()

@@ -168,7 +168,9 @@ class PortalBatchChannel(HttpChannel):
 
 class EmailChannel:
     """SMTP with STARTTLS or implicit TLS and authentication as configured: one session per
-    worker batch, its messages pipelined (RFC 2920) when the server offers PIPELINING.
+    worker batch — or, with ``keep_open`` (the worker's channels), one session reused from
+    batch to batch while the server keeps it — its messages pipelined (RFC 2920) when the
+    server offers PIPELINING.
 
     A message the server accepted counts as delivered (``ACCEPTED_IS_DELIVERED``); a bounce
     read later from the bounce mailbox turns it undelivered (``outreach.bounces``).
@@ -176,13 +178,16 @@ class EmailChannel:
 
     name = "email"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, keep_open: bool = False) -> None:
         self.settings = settings
         self.host = settings.smtp_host or ""
         self.port = settings.smtp_port
         self.sender = settings.smtp_from or "noreply@otklik.local"
         self.timeout = settings.channel_timeout_seconds
         self.signer = DkimSigner.from_settings(settings)
+        self.keep_open = keep_open
+        self.session: _Pipeline | aiosmtplib.SMTP | None = None  # kept between batches
+        self.lock = asyncio.Lock()
 
     def _raw(self, message: Message) -> bytes:
         raw = build_email(message, self.settings, self.sender)
@@ -192,6 +197,47 @@ class EmailChannel:
         return (await self.send_many([message]))[0]
 
     async def send_many(self, messages: Sequence[Message]) -> list[Result]:
+        async with self.lock:  # one batch at a time on the session
+            session = await self._reused() or await self._connect()
+            if isinstance(session, Result):
+                return [session] * len(messages)
+            envelope_from = self.settings.smtp_bounce_address or self.sender
+            if isinstance(session, _Pipeline):
+                mails = [(m.email or "", self._raw(m)) for m in messages]
+                results = await session.send(envelope_from, mails)
+            else:
+                results = [await self._one(session, envelope_from, m) for m in messages]
+            if self.keep_open and _alive(session):
+                self.session = session
+            else:
+                await _quit(session)
+            return results
+
+    async def close(self) -> None:
+        async with self.lock:
+            if self.session is not None:
+                await _quit(self.session)
+                self.session = None
+
+    async def _reused(self) -> _Pipeline | aiosmtplib.SMTP | None:
+        """The kept session if the server still answers on it (NOOP), else None."""
+        session, self.session = self.session, None
+        if session is None:
+            return None
+        try:
+            if isinstance(session, _Pipeline):
+                session.transport.write(b"NOOP\r\n")
+                ok = await session.reply() == 250
+            else:
+                ok = (await session.noop()).code == 250
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            ok = False
+        if not ok:  # closed by the server while idle (or broken): a new session
+            await _quit(session)
+            return None
+        return session
+
+    async def _connect(self) -> _Pipeline | aiosmtplib.SMTP | Result:
         s = self.settings
         smtp = aiosmtplib.SMTP(
             hostname=self.host,
@@ -204,20 +250,22 @@ class EmailChannel:
         )
         try:
             await smtp.connect()
+            if smtp.is_ehlo_or_helo_needed:
+                # without STARTTLS or a login (a local relay) connect() sent no EHLO, and the
+                # session would never learn that the server offers PIPELINING
+                try:
+                    await smtp.ehlo()
+                except aiosmtplib.SMTPHeloError:
+                    await smtp.helo()
         except aiosmtplib.SMTPResponseException as exc:
-            return [_smtp_result(exc.code)] * len(messages)
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            return [Result("temporary", exc.__class__.__name__)] * len(messages)
-        envelope_from = s.smtp_bounce_address or self.sender
-        try:
-            if smtp.supports_extension("pipelining") and smtp.transport is not None:
-                pipe = _Pipeline(smtp.transport, self.timeout)
-                return await pipe.send(
-                    envelope_from, [(m.email or "", self._raw(m)) for m in messages]
-                )
-            return [await self._one(smtp, envelope_from, m) for m in messages]
-        finally:
             smtp.close()
+            return _smtp_result(exc.code)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            smtp.close()
+            return Result("temporary", exc.__class__.__name__)
+        if smtp.supports_extension("pipelining") and smtp.transport is not None:
+            return _Pipeline(smtp.transport, self.timeout)
+        return smtp
 
     async def _one(self, smtp: aiosmtplib.SMTP, sender: str, message: Message) -> Result:
         """One message on an open session without pipelining."""
@@ -234,6 +282,22 @@ class EmailChannel:
 
 def _smtp_result(code: int, what: str = "SMTP") -> Result:
     return Result("permanent" if 500 <= code < 600 else "temporary", f"{what} {code}")
+
+
+def _alive(session: _Pipeline | aiosmtplib.SMTP) -> bool:
+    if isinstance(session, _Pipeline):
+        return not session.broken and not session.transport.is_closing()
+    return session.is_connected
+
+
+async def _quit(session: _Pipeline | aiosmtplib.SMTP) -> None:
+    """QUIT without waiting for the answer, and the connection closed."""
+    if isinstance(session, _Pipeline):
+        if not session.transport.is_closing():
+            session.transport.write(b"QUIT\r\n")
+        session.transport.close()
+    else:
+        session.close()
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f<>]")
@@ -269,6 +333,7 @@ class _Pipeline:
         transport.set_protocol(_Replies(self.reader))
         self.transport: asyncio.WriteTransport = transport  # type: ignore[assignment]
         self.timeout = timeout
+        self.broken = False  # a reply went missing: the session is not reused
 
     async def reply(self) -> int:
         while True:
@@ -317,9 +382,9 @@ class _Pipeline:
                         results.append(_smtp_result(max(mail, rcpt, data)))
                 results.extend(skipped)
                 i = nxt
-            self.transport.write(b"QUIT\r\n")
         except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
             # the session broke: what got no final reply is tried again later (same Message-ID)
+            self.broken = True
             lost = Result("temporary", exc.__class__.__name__)
             results.extend([lost] * (len(mails) - len(results)))
         return results
@@ -364,8 +429,11 @@ class RateLimiter:
             await asyncio.sleep(at - now)
 
 
-def enabled_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str, Channel]:
-    """Channels whose settings are present; ``log`` in demo and test."""
+def enabled_channels(
+    settings: Settings, client: httpx.AsyncClient, *, keep_open: bool = False
+) -> dict[str, Channel]:
+    """Channels whose settings are present; ``log`` in demo and test. ``keep_open``: the
+    e-mail session stays open between batches (a worker process's channels)."""
     channels: dict[str, Channel] = {}
     if settings.portal_notify_url and settings.portal_batch_url:
         channels["portal"] = PortalBatchChannel(
@@ -374,7 +442,7 @@ def enabled_channels(settings: Settings, client: httpx.AsyncClient) -> dict[str,
     elif settings.portal_notify_url:
         channels["portal"] = HttpChannel("portal", settings.portal_notify_url, client)
     if settings.smtp_host:
-        channels["email"] = EmailChannel(settings)
+        channels["email"] = EmailChannel(settings, keep_open=keep_open)
     if settings.sms_gateway_url:
         channels["sms"] = HttpChannel("sms", settings.sms_gateway_url, client)
     if settings.log_channel_enabled:

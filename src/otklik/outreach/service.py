@@ -32,8 +32,15 @@ from otklik.outreach.channels import (
     Result,
     channel_order,
 )
-from otklik.outreach.links import LINK, hmac_pads, link_token, link_url, optout_token, optout_url
-from otklik.outreach.texts import Context, render, render_html
+from otklik.outreach.links import (
+    LINK,
+    hmac_pads,
+    link_token,
+    link_url,
+    optout_token,
+    optout_url,
+)
+from otklik.outreach.texts import render_personal
 
 MAX_BACKOFF = timedelta(minutes=10)
 REASONS = {
@@ -191,20 +198,22 @@ def _message(row: Any, settings: Settings, vault: PiiVault) -> Message | None:
         unsubscribe = optout_url(
             settings.base_url, optout_token(settings.secret_key, row.public_id)
         )
-    ctx = Context(
-        sector=row.sector,
-        organization=row.short_name,
-        service=row.name,
-        served_on=row.served_at.astimezone(tz).date(),
-        link=link,
-        expires_on=row.expires_at.astimezone(tz).date(),
+    # the texts come from a cache of templates (texts.render_personal): a batch renders each
+    # (organization, service, dates, wording) once and only puts each person's links in
+    subject, body, html = render_personal(
+        row.channel,
+        row.sector,
+        row.short_name,
+        row.name,
+        row.served_at.astimezone(tz).date(),
+        row.expires_at.astimezone(tz).date(),
         reminder=row.kind == "reminder",
         parent=bool(row.is_minor),  # a child's record goes to the representative
         operator=settings.survey_operator,
         verify_url=settings.verify_url,
+        link=link,
         unsubscribe=unsubscribe,
     )
-    subject, body = render(row.channel, ctx)
     return Message(
         row.idempotency_key,
         row.channel,
@@ -214,7 +223,7 @@ def _message(row: Any, settings: Settings, vault: PiiVault) -> Message | None:
         subject,
         body,
         link,
-        html=render_html(ctx) if row.channel == "email" else "",
+        html=html,
         unsubscribe=unsubscribe,
     )
 
@@ -247,6 +256,7 @@ async def deliver(
     rows = await repository.claim_deliveries(session, now, settings.delivery_batch)
     if not rows:
         return 0
+    await repository.commit_without_waiting_for_the_disk(session)
     batch = [Outbound(r, _message(r, settings, vault)) for r in rows]
     probes, held = _probes(batch)
     now_sent = [o for o in batch if o.row.id not in held]
@@ -332,57 +342,35 @@ async def _record(
     results: list[Result],
     now: datetime,
 ) -> None:
-    sent, retry, failed, fallback, outbox, logged = [], [], [], [], [], []
-    dead_invitations = []
+    """Every outcome of the batch in one statement (``repository.record_outcomes``)."""
+    out = repository.Outcomes.empty()
     enabled = enabled_names(settings)
-    reminder_at = now + timedelta(days=settings.reminder_after_days)
-    for out, res in zip(batch, results, strict=True):
-        r = out.row
+    for o, res in zip(batch, results, strict=True):
+        r = o.row
         if res.outcome == "sent":
-            sent.append(
-                {
-                    "id": r.id,
-                    "invitation_id": r.invitation_id,
-                    "kind": r.kind,
-                    "now": now,
-                    "reminder_at": reminder_at,
-                }
-            )
-            if r.channel in ACCEPTED_IS_DELIVERED:
-                logged.append(sent[-1])
-            if r.channel == "log" and out.message:
-                m = out.message
-                outbox.append(
-                    {
-                        "idempotency_key": m.idempotency_key,
-                        "recipient": mask(m),
-                        "subject": m.subject,
-                        "body": m.text,
-                        "link": m.link,
-                    }
-                )
+            # the log channel's outbox and an SMTP server that accepted the message are the
+            # final receiving systems: delivered on sending (a bounce undoes it, outreach.bounces)
+            delivered = r.channel in ACCEPTED_IS_DELIVERED
+            out.add(r.id, "delivered" if delivered else "sent", None, None)
+            out.sent_invitations.add(r.invitation_id)
+            if r.channel == "log" and o.message:
+                m = o.message
+                out.outbox(m.idempotency_key, mask(m), m.subject, m.text, m.link)
             continue
+        error = res.error[:200]
         next_at = now + backoff(r.attempts)
         if res.outcome == "temporary" and next_at < r.expires_at:
-            retry.append({"id": r.id, "next_attempt_at": next_at, "error": res.error[:200]})
+            out.add(r.id, "queued", next_at, error)
             continue
-        failed.append({"id": r.id, "error": res.error[:200]})
+        out.add(r.id, "failed", None, error)
         order = []
         if r.sealed is not None:
             order = channel_order(enabled, r.portal_account_confirmed, r.has_email, r.has_phone)
         later = order[order.index(r.channel) + 1 :] if r.channel in order else []
         if later:
-            fallback.append(
-                {
-                    "invitation_id": r.invitation_id,
-                    "kind": r.kind,
-                    "channel": later[0],
-                    "idempotency_key": uuid.uuid4(),
-                    "next_attempt_at": now,
-                }
-            )
+            out.fallback(r.invitation_id, r.kind, later[0], uuid.uuid4())
         elif r.kind == "invite":
-            dead_invitations.append(r.invitation_id)
+            out.dead_invitations.append(r.invitation_id)
     # a message that had failed before got through: its channel is back (before the retries
     # of this batch are scheduled, so they keep their backoff)
     back = {
@@ -391,17 +379,8 @@ async def _record(
         if res.outcome == "sent" and o.row.in_backoff
     }
     await repository.recover_channels(session, sorted(back), now, settings.quiet_hours or (0, 0))
-    await repository.mark_sent(session, sent)
-    # the log channel's outbox and an SMTP server that accepted the message are the final
-    # receiving systems: delivered on sending (an e-mail bounce undoes it, outreach.bounces)
-    await repository.mark_delivered(
-        session, [{"id": o["id"], "invitation_id": o["invitation_id"], "now": now} for o in logged]
-    )
-    await repository.mark_retry(session, retry)
-    await repository.mark_failed(session, failed)
-    await repository.add_deliveries(session, fallback)
-    await repository.fail_invitations(session, dead_invitations)
-    await repository.add_outbox(session, outbox)
+    reminder_at = now + timedelta(days=settings.reminder_after_days)
+    await repository.record_outcomes(session, out, now, reminder_at)
 
 
 @dataclass(frozen=True)

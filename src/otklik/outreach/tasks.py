@@ -35,7 +35,7 @@ def runtime(settings: Settings) -> Runtime:
         _runtime = Runtime(
             loop,
             PiiVault(settings.pii_key),
-            enabled_channels(settings, client),
+            enabled_channels(settings, client, keep_open=True),
             RateLimiter(settings.channel_rate_per_second, settings.channel_rates),
         )
     return _runtime

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from html import escape
 
 # (adult, parent of a child)
@@ -50,7 +51,8 @@ class Context:
 
 
 def _d(day: date) -> str:
-    return day.strftime("%d.%m.%Y")
+    # not strftime: it goes through the C library's locale and was a third of rendering
+    return f"{day.day:02d}.{day.month:02d}.{day.year:04d}"
 
 
 def opening(ctx: Context) -> str:
@@ -145,3 +147,55 @@ def render_html(ctx: Context) -> str:
         f"{unsubscribe}\n"
         "</main>\n</body>\n</html>\n"
     )
+
+
+# --- the delivery path: one rendering per template, the personal links put in afterwards ---
+
+# Placeholders for the two personal parts of a message; NUL never occurs in a template,
+# in an organization's or a service's name, nor does ``html.escape`` change it.
+_LINK = "\x00link\x00"
+_OPTOUT = "\x00optout\x00"
+
+
+@lru_cache(maxsize=8192)
+def _template(channel: str, ctx: Context) -> tuple[str, str, str]:
+    subject, text = render(channel, ctx)
+    return subject, text, render_html(ctx) if channel == "email" else ""
+
+
+def render_personal(
+    channel: str,
+    sector: str,
+    organization: str,
+    service: str,
+    served_on: date,
+    expires_on: date,
+    *,
+    reminder: bool,
+    parent: bool,
+    operator: str,
+    verify_url: str,
+    link: str,
+    unsubscribe: str,
+) -> tuple[str, str, str]:
+    """(subject, text, html) exactly as ``render`` and ``render_html`` write them (html only
+    for e-mail), from a cache of templates per channel, wording, organization, service and
+    dates: a batch renders each template once and only puts each person's links in."""
+    key = Context(
+        sector,
+        organization,
+        service,
+        served_on,
+        _LINK,
+        expires_on,
+        reminder,
+        parent,
+        operator,
+        verify_url,
+        _OPTOUT if unsubscribe else "",
+    )
+    subject, text, html = _template(channel, key)
+    text = text.replace(_LINK, link).replace(_OPTOUT, unsubscribe)
+    if html:
+        html = html.replace(_LINK, escape(link)).replace(_OPTOUT, escape(unsubscribe))
+    return subject, text, html
