@@ -29,7 +29,11 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def _route(method: str) -> Route:
     for route in pages.router.routes:
-        if isinstance(route, Route) and route.path == "/s/{token}" and method in route.methods:
+        if (
+            isinstance(route, Route)
+            and route.path == "/s/{token}"
+            and method in (route.methods or ())
+        ):
             return route
     raise LookupError(f"no respondent route for {method}")  # pragma: no cover - wiring error
 

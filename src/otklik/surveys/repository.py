@@ -8,7 +8,6 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
