@@ -9,9 +9,11 @@ PostgreSQL; schema ``public`` is DROPPED and recreated). Distinct links are prep
 the load generator costs little) each take a link, GET the form and POST a complete answer.
 Per run: submissions/s, p50/p99 of a submission (GET + POST) and of single requests, then the
 same connections hammer ``GET /healthz`` for the same number of requests: the ratio of the two
-request rates. Each phase also records the server's CPU seconds (all its processes) and the
-client's own: CPU per submission and per bare request is the figure that survives a busy
-machine. Medians of ``RUNS`` runs. Also the form page's size (HTML, CSS and script).
+request rates. Each phase also records the server's CPU seconds (all its processes), the
+database backends' serving it (from ``/proc``: the split web / database / client of a
+submission's CPU) and the client's own: CPU per submission and per bare request is the figure
+that survives a busy machine. Medians of ``RUNS`` runs. Also the form page's size (HTML, CSS
+and script).
 """
 
 from __future__ import annotations
@@ -356,8 +358,8 @@ def run(url: str, tmp: Path) -> None:
         at = WARMUP
         for r in range(RUNS):
             chunk, at = links[at : at + PER_RUN], at + PER_RUN
-            form = measured(proc, load(port, chunk))
-            bare = measured(proc, load(port, [], healthz=2 * PER_RUN))
+            form = measured(proc, load(port, chunk), url)
+            bare = measured(proc, load(port, [], healthz=2 * PER_RUN), url)
             chunk, at = links[at : at + per_paced], at + per_paced
             steady = asyncio.run(paced(port, chunk, PACED_RATE))
             results.append((form, bare))
@@ -369,6 +371,7 @@ def run(url: str, tmp: Path) -> None:
                 f"{1000 * form['server_cpu'] / PER_RUN:.2f} ms/submission; /healthz "
                 f"{bare['requests_per_s']:.0f} requests/s p99 {bare['request_p99']:.0f} ms, "
                 f"server CPU {1000 * bare['server_cpu'] / (2 * PER_RUN):.3f} ms/request; "
+                f"database CPU {1000 * form['database_cpu'] / PER_RUN:.2f} ms/submission; "
                 f"paced {steady['offered']:.0f}/s (achieved {steady['achieved']:.0f}/s): "
                 f"p50 {steady['p50']:.0f} ms p99 {steady['p99']:.0f} ms; "
                 f"load average {os.getloadavg()[0]:.1f}",
@@ -416,14 +419,39 @@ async def drain_masking(url: str, submitted: int) -> None:
         raise BenchFailure("masking left sealed comments or lost some")
 
 
+def database_cpu(url: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to the benchmark's database (the
+    server's connections; this query's own backend left out)."""
+    with psycopg.connect(db.to_libpq_url(url), autocommit=True) as conn:
+        pids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    out = {}
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        out[pid] = t.user + t.system
+    return out
+
+
 def measured(
-    proc: subprocess.Popen[bytes], phase: Coroutine[Any, Any, dict[str, float]]
+    proc: subprocess.Popen[bytes], phase: Coroutine[Any, Any, dict[str, float]], url: str
 ) -> dict[str, float]:
-    """A load phase with the server's and this client's CPU seconds spent during it."""
+    """A load phase with the CPU seconds spent during it by the server, by the database's
+    backends serving it (a backend opened during the phase counts whole) and by this client."""
+    database0 = database_cpu(url)
     server0, client0 = server_cpu(proc), time.process_time()
     result = asyncio.run(phase)
     result["server_cpu"] = server_cpu(proc) - server0
     result["client_cpu"] = time.process_time() - client0
+    database1 = database_cpu(url)
+    result["database_cpu"] = sum(t - database0.get(pid, 0.0) for pid, t in database1.items())
     return result
 
 
@@ -476,6 +504,16 @@ def report(
     print(
         f"  client CPU: {1000 * med(0, 'client_cpu') / (2 * PER_RUN):.3f} ms per form request, "
         f"{1000 * med(1, 'client_cpu') / (2 * PER_RUN):.3f} ms per /healthz request"
+    )
+    web = 1000 * med(0, "server_cpu") / PER_RUN
+    database = 1000 * med(0, "database_cpu") / PER_RUN
+    client = 1000 * med(0, "client_cpu") / PER_RUN
+    total = web + database + client
+    print(
+        f"  CPU per submission: web {web:.2f} ms + database backends {database:.2f} ms + "
+        f"benchmark client {client:.2f} ms = {total:.2f} ms: {2000 / total:.0f} submissions/s "
+        f"would fill 2 cores with all three on them, {2000 / (web + database):.0f} with the "
+        "client elsewhere (goal >= 1000: total <= 2 ms)"
     )
     print(
         f"  form page: HTML {html / 1024:.1f} KB, CSS and script {assets / 1024:.1f} KB, "

@@ -73,6 +73,7 @@ from otklik.reports import pages as reports_pages
 from otklik.roadmaps import api as roadmaps_api
 from otklik.roadmaps import pages as roadmaps_pages
 from otklik.surveys import pages as surveys_pages
+from otklik.surveys.form_app import RespondentForm
 from otklik.surveys.masking import warm_up as warm_up_masking
 from otklik.yswd import pages as yswd_pages
 
@@ -225,8 +226,11 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
     app.state.vault = PiiVault(settings.pii_key)
     install_error_handlers(app)
 
-    # innermost first: the request log sees the route the router matched, security headers
-    # wrap its 500 page too, and the proxy layer has fixed the client before anyone reads it
+    # innermost first: the respondent form's two requests go straight to their handlers (past
+    # the routers and FastAPI's own layers), the request log sees the route the router matched,
+    # security headers wrap its 500 page too, and the proxy layer has fixed the client before
+    # anyone reads it
+    app.add_middleware(RespondentForm)
     app.add_middleware(RequestLog, on_error=internal_error)
     app.add_middleware(
         SecurityHeaders,

@@ -132,11 +132,20 @@ class Sql:
     """One statement in both spellings: SQLAlchemy ``text`` (``:name``) for a session and
     psycopg's ``%(name)s`` for ``StatementPool``, converted once."""
 
-    __slots__ = ("clause", "raw")
+    __slots__ = ("_make", "clause", "raw")
 
     def __init__(self, sql: str) -> None:
         self.clause = text(sql)
         self.raw = _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+        self._make: Any = None
+
+    def named(self, cursor: Any, row: tuple[Any, ...]) -> Any:
+        """``row`` (a plain tuple of this statement's result) as a named tuple; the class is
+        made from the first result and kept (the statement's columns never change)."""
+        make = self._make
+        if make is None:
+            make = self._make = _named_row(cursor)
+        return make(row)
 
 
 class Statements(Protocol):
@@ -200,40 +209,51 @@ class StatementPool:
     def __init__(self, url: str, size: int = 10) -> None:
         self.url = to_libpq_url(url)
         self.size = size
-        self.idle: list[psycopg.AsyncConnection[Any]] = []
+        # each connection with the one cursor its statements run on (made once, not per call)
+        self.idle: list[psycopg.AsyncCursor[Any]] = []
         self.open = 0
+        self.waiting = 0
         self.freed = asyncio.Condition()
 
-    async def _take(self) -> psycopg.AsyncConnection[Any]:
+    async def _take(self) -> psycopg.AsyncCursor[Any]:
+        if self.idle:  # the usual case: no lock to take
+            return self.idle.pop()
         async with self.freed:
             while not self.idle and self.open >= self.size:
-                await self.freed.wait()
+                self.waiting += 1
+                try:
+                    await self.freed.wait()
+                finally:
+                    self.waiting -= 1
             if self.idle:
                 return self.idle.pop()
             self.open += 1
         try:
-            return await psycopg.AsyncConnection.connect(
-                self.url, autocommit=True, row_factory=_named_row
-            )
+            conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
         except BaseException:
             await self._release(None)
             raise
+        return conn.cursor()
 
-    async def _release(self, conn: psycopg.AsyncConnection[Any] | None) -> None:
-        async with self.freed:
-            if conn is None:
-                self.open -= 1
-            else:
-                self.idle.append(conn)
-            self.freed.notify()
+    async def _release(self, cur: psycopg.AsyncCursor[Any] | None) -> None:
+        if cur is None:
+            self.open -= 1
+        else:
+            self.idle.append(cur)
+        if self.waiting:  # only when every connection was busy
+            async with self.freed:
+                self.freed.notify()
 
     async def one(self, sql: Sql, params: dict[str, Any]) -> Any | None:
         for attempt in (1, 2):
-            conn = await self._take()
+            cur = await self._take()
+            conn = cur.connection
             try:
-                cur = await conn.execute(sql.raw, params)
+                await cur.execute(sql.raw, params)
                 result = cur.pgresult
                 row = await cur.fetchone() if result is not None and result.nfields else None
+                if row is not None:
+                    row = sql.named(cur, row)
             except psycopg.OperationalError:
                 await conn.close()
                 await self._release(None)
@@ -243,14 +263,15 @@ class StatementPool:
             except BaseException:
                 if conn.info.transaction_status != TransactionStatus.IDLE:
                     await conn.close()
-                    conn = None  # type: ignore[assignment]
-                await self._release(conn)
+                    await self._release(None)
+                else:
+                    await self._release(cur)
                 raise
-            await self._release(conn)
+            await self._release(cur)
             return row
         return None  # unreachable: the second attempt returns or raises
 
     async def close(self) -> None:
-        for conn in self.idle:
-            await conn.close()
+        for cur in self.idle:
+            await cur.connection.close()
         self.idle.clear()

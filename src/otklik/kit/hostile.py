@@ -25,9 +25,13 @@ def has_nul(text: str) -> bool:
 
 
 async def reject_nul(request: Request) -> None:
-    """Dependency of every route: no NUL in the path or the query string."""
-    if "\x00" in request.url.path or has_nul(
-        request.scope.get("query_string", b"").decode("latin-1")
+    """Dependency of every route: no NUL in the path or the query string (read from the scope:
+    building ``request.url`` for this cost more than the check)."""
+    scope = request.scope
+    if (
+        "\x00" in scope["path"]
+        or "\x00" in scope.get("root_path", "")
+        or has_nul(scope.get("query_string", b"").decode("latin-1"))
     ):
         raise NulCharacter
 

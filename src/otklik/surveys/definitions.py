@@ -80,6 +80,9 @@ class Definition(Strict):
     questions: Annotated[tuple[Question, ...], Field(min_length=1, max_length=60)]
     # the form's HTML of each unanswered question, rendered once (pages.blank_question)
     _blank_html: dict[str, Markup] = PrivateAttr(default_factory=dict)
+    # the blank form page as fragments, per sector's questions and text size (surveys.fragments)
+    _fragments: dict[tuple[tuple[str, ...], bool], Any] = PrivateAttr(default_factory=dict)
+    _by_sector: dict[str, tuple[Question, ...]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _references(self) -> Definition:
@@ -104,7 +107,11 @@ class Definition(Strict):
 
     def for_sector(self, sector: str) -> tuple[Question, ...]:
         """The questions shown for an organization of ``sector``: core ones plus its module."""
-        return tuple(q for q in self.questions if not q.sectors or sector in q.sectors)
+        found = self._by_sector.get(sector)
+        if found is None:
+            found = tuple(q for q in self.questions if not q.sectors or sector in q.sectors)
+            self._by_sector[sector] = found
+        return found
 
 
 def allowed_values(q: Question) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ from otklik.kit.web import DB, client_key, render, settings_of, templates, verif
 from otklik.outreach.citizen import LinkGone
 from otklik.outreach.links import token_hash
 from otklik.registry.models import SECTOR_LABELS, Sector
-from otklik.surveys import service, versions
+from otklik.surveys import fragments, service, versions
 from otklik.surveys.answers import Checked, ordered_errors
 from otklik.surveys.definitions import MAX_FILE_BYTES, RATING_LABELS, Definition, Question
 
@@ -76,6 +76,8 @@ def _take(request: Request, *keys: tuple[int, Hashable]) -> None:
 
 
 def _large(request: Request) -> bool:
+    if not request.scope.get("query_string"):
+        return False  # the usual link: no query string to parse
     return request.query_params.get("text") == "large"
 
 
@@ -122,6 +124,11 @@ def _form_page(
     saved: bool = False,
     status_code: int = 200,
 ) -> Response:
+    if not (checked.values or checked.errors or saved):  # the blank form: from fragments
+        page = fragments.form_page(
+            form.definition, form.questions, form.ctx, form.token, _large(request)
+        )
+        return HTMLResponse(page, status_code=status_code)
     return render(
         request,
         "surveys/form.html",
@@ -138,7 +145,7 @@ def _form_page(
 
 
 def _thanks(request: Request, ctx: object) -> Response:
-    return render(request, "surveys/thanks.html", ctx=ctx, large=_large(request))
+    return HTMLResponse(fragments.thanks_page(ctx, _large(request)))
 
 
 def _gone(request: Request, exc: LinkGone) -> Response:
