@@ -48,8 +48,7 @@ SYNC_SECONDS = 0.1
 # One row per key: spend what was spent here since the last report, refill by the time
 # elapsed on the database clock, and return the balance. Keys sorted: two processes reporting
 # the same keys lock them in the same order.
-SYNC = Sql(
-    """
+SYNC = """
     INSERT INTO rate_buckets AS b (key, tokens, capacity, rate, at, full_at)
     SELECT d.key, d.capacity - d.spent, d.capacity, d.rate, now(),
       now() + make_interval(secs => d.spent / d.rate)
@@ -64,11 +63,10 @@ SYNC = Sql(
           b.tokens + CAST(extract(epoch FROM now() - b.at) AS float8) * excluded.rate)
         - (excluded.capacity - excluded.tokens)) AS t) AS refilled)
     RETURNING key, tokens
-    """
-)
+"""
 # A report as one row: the statement pools return the first row of a statement.
 SYNC_ONE = Sql(
-    "WITH synced AS (" + SYNC.clause.text + ") "
+    f"WITH synced AS ({SYNC}) "  # noqa: S608 - a constant
     "SELECT array_agg(key) AS keys, array_agg(tokens) AS tokens FROM synced"
 )
 
