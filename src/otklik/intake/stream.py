@@ -101,7 +101,7 @@ async def consume(
             idle += 1
             continue
         idle = 0
-        result = await _store(factory, source_id, msgs, vault, retention_days)
+        result = await store_batch(factory, source_id, msgs, vault, retention_days)
         # committed: now the messages may go
         await asyncio.gather(*(m.ack() for m in msgs))
         for e in result.errors:
@@ -136,7 +136,7 @@ def _message_key(m: Msg) -> tuple[int, datetime]:
     return meta.sequence.stream, meta.timestamp  # the time the stream stored it
 
 
-async def _store(
+async def store_batch(
     factory: async_sessionmaker[AsyncSession],
     source_id: int,
     msgs: list[Msg],
