@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
 import orjson
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 from sqlalchemy.exc import DBAPIError
@@ -40,6 +40,7 @@ SUBJECTS = "otklik.intake.>"
 SEVEN_DAYS = 7 * 24 * 3600.0
 ACK_WAIT = 30.0
 RETRIES = 5
+TOP_UP_SECONDS = 0.05  # how long a short batch waits for more messages
 # deadlock_detected, serialization_failure: the batch is tried again
 TRANSIENT = {"40P01", "40001"}
 
@@ -97,10 +98,11 @@ async def consume(
     while idle_rounds is None or idle < idle_rounds:
         try:
             msgs = await sub.fetch(batch, timeout=1.0)
-        except NatsTimeout:
+        except TimeoutError:  # nats.errors.TimeoutError, or a bare one from nats-py's fetch
             idle += 1
             continue
         idle = 0
+        msgs += await _top_up(sub, batch - len(msgs))
         result = await store_batch(factory, source_id, msgs, vault, retention_days)
         # committed: now the messages may go
         await asyncio.gather(*(m.ack() for m in msgs))
@@ -123,6 +125,19 @@ async def consume(
         total.rejected += result.rejected
     await sub.unsubscribe()
     return total
+
+
+async def _top_up(sub: Any, wanted: int) -> list[Msg]:
+    """More messages for a short batch: a fetch returns what the server had at hand (a few
+    dozen while a producer publishes), and each batch is a transaction of its own."""
+    more: list[Msg] = []
+    deadline = time.monotonic() + TOP_UP_SECONDS
+    while len(more) < wanted and (left := deadline - time.monotonic()) > 0.005:
+        try:
+            more += await sub.fetch(wanted - len(more), timeout=left)
+        except TimeoutError:  # nats.errors.TimeoutError, or a bare one from nats-py's fetch
+            break
+    return more
 
 
 def _record_order(pair: tuple[Any, tuple[int, datetime]]) -> str:
