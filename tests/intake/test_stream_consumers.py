@@ -144,7 +144,9 @@ async def test_three_consumers_one_killed_store_each_record_once(
 
     await nc.subscribe(f"otklik.intake.errors.{name}", cb=on_error)
     for i in range(0, len(payloads), 1000):
-        await asyncio.gather(*(js.publish(subject_for(name), p) for p in payloads[i : i + 1000]))
+        await asyncio.gather(
+            *(js.publish(subject_for(name), p, timeout=60) for p in payloads[i : i + 1000])
+        )
 
     env = {
         **os.environ,
