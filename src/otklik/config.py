@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     survey_ip_per_minute: int = Field(default=300, ge=1)
     survey_token_per_minute: int = Field(default=30, ge=1)
     survey_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # every rate limit is shared by the web processes through PostgreSQL (kit/ratelimit.py):
+    # a process may spend up to ``chunk`` requests of a key before it hears from the shared
+    # bucket, and reports its spending at most every ``sync_ms`` (docs/deployment.md)
+    rate_limit_chunk: int = Field(default=10, ge=1, le=1000)
+    rate_limit_sync_ms: int = Field(default=100, ge=0, le=10_000)
     # raw comments are sealed for the masking worker (docs/surveys.md, "Masking"): the worker
     # holds the private key, web processes only the public one. Unset: both derive from
     # OTKLIK_PII_KEY (one host, or development).

@@ -42,8 +42,9 @@ from otklik.improvement.tasks import send_notifications
 from otklik.incidents.tasks import open_incidents
 from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments, triage_urgent
-from otklik.intake.service import purge_expired_contacts
+from otklik.intake.service import purge_expired_contacts, purge_stream_rejections
 from otklik.jobs.tasks import prune_history
+from otklik.kit.ratelimit import sweep_rate_buckets
 from otklik.opendata.tasks import build_files
 from otklik.outreach.bounces import poll_bounces
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
@@ -76,6 +77,12 @@ P = Periodic
 SCHEDULE: list[Periodic] = [
     P("identity.purge_expired_sessions", 3600, purge_expired, "Удаление истёкших сессий"),
     P("intake.purge_expired_contacts", 3600, purge_expired_contacts, "Удаление старых контактов"),
+    P(
+        "intake.purge_stream_rejections",
+        3600,
+        purge_stream_rejections,
+        "Очистка отметок об отклонённых сообщениях потока",
+    ),
     P("outreach.plan_invitations", 1, plan_invitations, "Планирование приглашений"),
     P("outreach.deliver_messages", 1, deliver_messages, "Отправка сообщений"),
     P("outreach.queue_reminders", 60, queue_reminders, "Постановка напоминаний"),
@@ -96,4 +103,5 @@ SCHEDULE: list[Periodic] = [
     P("reports.build_reports", 5, build_reports, "Формирование квартальных отчётов"),
     P("opendata.build_files", 600, build_files, "Сборка файлов открытых данных"),
     P("jobs.prune_history", 3600, prune_history, "Очистка истории фоновых задач"),
+    P("kit.sweep_rate_buckets", 600, sweep_rate_buckets, "Очистка полных корзин ограничений"),
 ]

@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
 import pytest
@@ -14,9 +15,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from otklik.db import transaction
-from otklik.intake.models import ServiceRecord
+from otklik.intake.models import IntakeBatch, IntakeRejection, ServiceRecord
 from otklik.intake.service import ingest
-from otklik.intake.stream import STREAM, consume, durable_for, ensure_stream, subject_for
+from otklik.intake.stream import (
+    STREAM,
+    consume,
+    durable_for,
+    ensure_stream,
+    store_batch,
+    subject_for,
+)
 from otklik.kit.pii import PiiVault
 from otklik.outreach.models import OutreachTask
 from tests.factories import create_organization, create_source, service_record
@@ -97,6 +105,50 @@ async def test_redelivered_and_republished_records_are_stored_once(
     assert await count(session, ServiceRecord) == 4
     assert await count(session, OutreachTask) == 4
     assert [orjson.loads(e)["code"] for e in errors] == ["invalid_line"]
+    info = await js.consumer_info(STREAM, durable_for(source.name))
+    assert info.num_pending == 0
+    assert info.num_ack_pending == 0
+    await js.delete_consumer(STREAM, durable_for(source.name))
+
+
+async def test_a_rejection_redelivered_after_its_commit_is_counted_once(
+    nc: NATS, session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    org = await create_organization(session)
+    source, _ = await create_source(session, f"nats-{secrets.token_hex(4)}")
+    await session.commit()
+    js = nc.jetstream()
+    good = service_record(org.ogrn)
+    refused = service_record(org.ogrn, service_code="no.such_service")
+    for p in (orjson.dumps(good), orjson.dumps(refused), b'{"record_id": "cut'):
+        await js.publish(subject_for(source.name), p)
+
+    # A consumer stores the batch (committed) and dies before acknowledging it.
+    sub = await js.pull_subscribe(
+        subject_for(source.name), durable=durable_for(source.name), stream=STREAM
+    )
+    first: list[Any] = []
+    while len(first) < 3:  # a fetch returns what has arrived; the machine may be busy
+        first += await sub.fetch(3 - len(first), timeout=30)
+    stored = await store_batch(sessionmaker, source.id, first, VAULT, 45)
+    assert (stored.accepted, stored.duplicates, stored.rejected) == (1, 0, 2)
+    await sub.unsubscribe()
+    for m in first:
+        await m.nak()
+
+    again = await consume(
+        nc, sessionmaker, vault=VAULT, retention_days=45, source_name=source.name, idle_rounds=1
+    )
+    assert (again.accepted, again.duplicates, again.rejected) == (0, 3, 0)
+    assert len(again.errors) == 0  # the consumer's total keeps counts; the errors went out
+    rejections = await session.scalar(select(func.sum(IntakeRejection.count)))
+    assert rejections == 2
+    batches = (
+        await session.execute(
+            select(func.sum(IntakeBatch.rejected), func.sum(IntakeBatch.duplicates))
+        )
+    ).one()
+    assert tuple(batches) == (2, 3)
     info = await js.consumer_info(STREAM, durable_for(source.name))
     assert info.num_pending == 0
     assert info.num_ack_pending == 0

@@ -20,7 +20,7 @@ from otklik.intake.schemas import ErrorOut, IngestOut, QualityOut, ServiceRecord
 from otklik.intake.service import authenticate_source, ingest
 from otklik.kit.openapi import SOURCE_SECURITY
 from otklik.kit.pagination import PageParams
-from otklik.kit.ratelimit import TokenBuckets
+from otklik.kit.ratelimit import TokenBuckets, limits_of
 from otklik.kit.web import DB, settings_of, vault_of
 
 router = APIRouter(prefix="/api/v1", tags=["intake"])
@@ -55,8 +55,10 @@ BODY_SCHEMA = {
 def _limiter(request: Request) -> TokenBuckets:
     limiter: TokenBuckets | None = getattr(request.app.state, "intake_limiter", None)
     if limiter is None:
-        limiter = TokenBuckets(
-            settings_of(request).intake_requests_per_minute,
+        settings = settings_of(request)
+        limiter = limits_of(request.app.state, settings).limiter(
+            "intake.source",
+            settings.intake_requests_per_minute,
             lambda retry: message("rate_limited", retry=retry),
         )
         request.app.state.intake_limiter = limiter
@@ -102,7 +104,7 @@ async def post_service_records(request: Request, session: DB) -> Response:
     if declared and declared.isdigit() and int(declared) > settings.intake_max_bytes:
         raise PayloadTooLarge(message("payload_too_large", limit=settings.intake_max_bytes))
     source = await _source(request, session)
-    _limiter(request).take(source.id)
+    await _limiter(request).take(source.id)
     body = await _body(request, settings.intake_max_bytes)
     items = parse_body(body, request.headers.get("content-type", ""), settings.intake_max_records)
     result = await ingest(

@@ -217,6 +217,43 @@ async def clear_stage(session: AsyncSession) -> None:
     await session.execute(text("TRUNCATE intake_stage, intake_stage_people"))
 
 
+CLAIM_STREAM_REJECTIONS = text(
+    """
+    INSERT INTO intake_stream_rejections (stream_seq, stored_at, source_id)
+    SELECT seq, at, :source_id
+    FROM unnest(CAST(:seqs AS bigint[]), CAST(:ats AS timestamptz[])) AS m(seq, at)
+    ORDER BY seq
+    ON CONFLICT DO NOTHING
+    RETURNING stream_seq, stored_at
+    """
+)
+
+
+async def claim_stream_rejections(
+    session: AsyncSession, source_id: int, messages: list[tuple[int, datetime]]
+) -> set[tuple[int, datetime]]:
+    """Mark stream messages as rejected; returns those not marked before (a message seen
+    again after a crash, or by a second consumer at once, waits for the first and is not)."""
+    rows = await session.execute(
+        CLAIM_STREAM_REJECTIONS,
+        {
+            "source_id": source_id,
+            "seqs": [seq for seq, _ in messages],
+            "ats": [at for _, at in messages],
+        },
+    )
+    return {(int(seq), at) for seq, at in rows}
+
+
+async def purge_stream_rejections(session: AsyncSession, before: datetime) -> int:
+    """Forget rejected messages the stream no longer keeps (they cannot come back)."""
+    result: Any = await session.execute(
+        text("DELETE FROM intake_stream_rejections WHERE stored_at < :before"),
+        {"before": before},
+    )
+    return int(result.rowcount or 0)
+
+
 async def add_batch(session: AsyncSession, batch: IntakeBatch) -> None:
     session.add(batch)
     await session.flush()

@@ -144,11 +144,17 @@ async def ingest(
     channel: str,
     received_at: datetime | None = None,
     first_index: int = 0,
+    messages: Sequence[tuple[int, datetime]] | None = None,
 ) -> IngestResult:
     """Validate and store a batch of service records; good ones are kept, bad ones reported.
 
     Each accepted record gets, in the caller's transaction, its sealed contacts and the
     outreach work item. A record_id already stored is a duplicate (same content) or a conflict.
+
+    ``messages`` (the stream): each item's message (stream sequence, stored at). A message
+    whose rejection was already counted (redelivered after a crash, or to a second consumer)
+    counts as a duplicate, not again as a rejection; its errors are still in ``errors``, so
+    they are reported again, but ``rejected`` and the quality page count each message once.
     """
     received = received_at or datetime.now(UTC)
     result = IngestResult()
@@ -188,9 +194,20 @@ async def ingest(
     if clean:
         await _store(session, source_id, clean, received, retention, channel, result, reject)
     rejected = {e.index for e in result.errors}
+    counted = result.errors
+    if messages is not None and rejected:
+        claimed = await repository.claim_stream_rejections(
+            session, source_id, [messages[i - first_index] for i in sorted(rejected)]
+        )
+        repeated = {i for i in rejected if messages[i - first_index] not in claimed}
+        rejected -= repeated
+        result.duplicates += len(repeated)
+        counted = [e for e in result.errors if e.index not in repeated]
     result.rejected = len(rejected)
     result.errors.sort(key=lambda e: e.index)
-    await _count(session, source_id, channel, len(items), received, result, ogrns, first_index)
+    await _count(
+        session, source_id, channel, len(items), received, result, counted, ogrns, first_index
+    )
     metrics.count_intake(result.accepted, result.duplicates, result.rejected)
     return result
 
@@ -273,6 +290,7 @@ async def _count(
     records: int,
     received: datetime,
     result: IngestResult,
+    errors: list[RecordError],
     ogrns: dict[int, str | None],
     first_index: int,
 ) -> None:
@@ -290,7 +308,7 @@ async def _count(
         ),
     )
     day = moscow_date(received)
-    counts = Counter((ogrns[e.index - first_index], e.code) for e in result.errors)
+    counts = Counter((ogrns[e.index - first_index], e.code) for e in errors)
     await repository.add_rejections(
         session,
         [
@@ -382,3 +400,12 @@ async def link_operator(session: AsyncSession, actor: Actor, email: str, source_
 async def purge_expired_contacts(session: AsyncSession, settings: Settings) -> int:
     """Delete sealed contacts past their expiry (periodic job)."""
     return await repository.purge_expired_contacts(session, datetime.now(UTC))
+
+
+# the stream keeps messages 7 days (intake/stream.py); a day more for a consumer's clock
+STREAM_MEMORY = timedelta(days=8)
+
+
+async def purge_stream_rejections(session: AsyncSession, settings: Settings) -> int:
+    """Forget which stream messages were rejected once the stream cannot redeliver them."""
+    return await repository.purge_stream_rejections(session, datetime.now(UTC) - STREAM_MEMORY)

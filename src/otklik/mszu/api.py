@@ -67,7 +67,7 @@ async def post_service_statistics(request: Request, session: DB) -> Response:
     month), whatever the channel, or on none."""
     settings = settings_of(request)
     source = await _source(request, session)
-    _limiter(request).take(source.id)
+    await _limiter(request).take(source.id)
     body = await _body(request, settings.intake_max_bytes)
     items = parse_body(body, request.headers.get("content-type", ""), settings.intake_max_records)
     result = await ingest_statistics(session, source.id, items)

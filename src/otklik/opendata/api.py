@@ -16,7 +16,7 @@ from otklik.errors import DomainError
 from otklik.indicators import service as ind
 from otklik.intake.schemas import ErrorOut
 from otklik.kit.clock import moscow_date
-from otklik.kit.ratelimit import TokenBuckets
+from otklik.kit.ratelimit import TokenBuckets, limits_of
 from otklik.kit.web import DB, client_key, settings_of
 from otklik.opendata import repository, service, store
 from otklik.opendata.service import CACHE_CONTROL, LICENCE
@@ -37,9 +37,12 @@ async def rate_limited(request: Request) -> None:
     state = request.app.state
     limiter: TokenBuckets | None = getattr(state, "opendata_limiter", None)
     if limiter is None:
-        limiter = TokenBuckets(settings_of(request).opendata_requests_per_minute, _too_many)
+        settings = settings_of(request)
+        limiter = limits_of(state, settings).limiter(
+            "opendata.address", settings.opendata_requests_per_minute, _too_many
+        )
         state.opendata_limiter = limiter
-    limiter.take(client_key(request))
+    await limiter.take(client_key(request))
 
 
 router = APIRouter(prefix="/api/open/v1", tags=["open data"], dependencies=[Depends(rate_limited)])

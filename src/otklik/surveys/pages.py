@@ -25,7 +25,7 @@ from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.kit.hostile import reject_nul
-from otklik.kit.ratelimit import TokenBuckets
+from otklik.kit.ratelimit import TokenBuckets, limits_of
 from otklik.kit.web import DB, client_key, render, settings_of, templates, verify_csrf
 from otklik.outreach.citizen import LinkGone
 from otklik.outreach.links import token_hash
@@ -59,20 +59,21 @@ def _limits(request: Request) -> tuple[TokenBuckets, TokenBuckets]:
     state = request.app.state
     if not hasattr(state, "survey_limits"):
         s = settings_of(request)
+        shared = limits_of(state, s)
         state.survey_limits = (
-            TokenBuckets(s.survey_ip_per_minute, _too_many),
-            TokenBuckets(s.survey_token_per_minute, _too_many),
+            shared.limiter("survey.address", s.survey_ip_per_minute, _too_many),
+            shared.limiter("survey.link", s.survey_token_per_minute, _too_many),
         )
     limits: tuple[TokenBuckets, TokenBuckets] = state.survey_limits
     return limits
 
 
-def _take(request: Request, *keys: tuple[int, Hashable]) -> None:
+async def _take(request: Request, *keys: tuple[int, Hashable]) -> None:
     """Spend a request from each bucket (0 address, 1 link); ``TooManyRequests`` (429 page with
     Retry-After) when one is empty."""
     limits = _limits(request)
     for which, key in keys:
-        limits[which].take(key)
+        await limits[which].take(key)
 
 
 def _large(request: Request) -> bool:
@@ -173,7 +174,7 @@ async def questionnaire(request: Request) -> Response:
     """The respondent form; a partial answer comes back from its draft. One statement."""
     await reject_nul(request)
     token = request.path_params["token"]
-    _take(request, (0, client_key(request)))
+    await _take(request, (0, client_key(request)))
     try:
         form = await service.open_form(
             _statements(request), token, draft_secret=settings_of(request).secret_key
@@ -191,7 +192,7 @@ async def answer(request: Request) -> Response:
     await reject_nul(request)
     token = request.path_params["token"]
     settings = settings_of(request)
-    _take(request, (0, client_key(request)), (1, token_hash(token)))
+    await _take(request, (0, client_key(request)), (1, token_hash(token)))
     fields = await _read_fields(request, settings.survey_max_body_bytes)
     db = _statements(request)
     try:
