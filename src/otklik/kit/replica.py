@@ -97,7 +97,11 @@ def written_lsn(request: Request) -> str | None:
 async def remember_write(request: Request, session: AsyncSession, secure: bool) -> None:
     """After a committed write: the primary's WAL position, for the response's cookie
     (``SecurityHeaders`` sends ``state.set_cookie``)."""
-    async with session:
-        lsn = await session.scalar(WRITTEN)
+    try:
+        async with session:
+            lsn = await session.scalar(WRITTEN)
+    except (OSError, DBAPIError) as exc:  # committed already: never turn that into an error
+        log.warning("WAL position after a write unknown (no read-your-writes cookie): %s", exc)
+        return
     cookie = f"{LSN_COOKIE}={lsn}; Max-Age={LSN_MAX_AGE}; Path=/; HttpOnly; SameSite=lax"
     request.state.set_cookie = [cookie + ("; Secure" if secure else "")]
