@@ -54,6 +54,7 @@ from otklik.kit.hostile import (
 from otklik.kit.openapi import document_api
 from otklik.kit.pii import PiiVault
 from otklik.kit.proxy import TrustedProxies
+from otklik.kit.replica import Replica
 from otklik.kit.web import CSRF_COOKIE, WEB_DIR, render, templates
 from otklik.labs import api as labs_api
 from otklik.labs import pages as labs_pages
@@ -200,6 +201,8 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
             app.state.sessionmaker = session_factory(engine)
             # the respondent form's statements: autocommit, no ORM (docs/surveys.md)
             app.state.statements = StatementPool(url)
+            if settings.database_replica_url:  # cabinets, exports, open data (kit.replica)
+                app.state.replica = Replica(settings.database_replica_url)
             if settings.env != "test":
                 # The masking models (~2 s) load before the first respondent, not during.
                 await asyncio.to_thread(warm_up_masking)
@@ -208,6 +211,8 @@ def create_app(settings: Settings, database_url: str | None = None) -> FastAPI:
             yield
             await app.state.statements.close()
             await engine.dispose()
+            if settings.database_replica_url:
+                await app.state.replica.dispose()
         else:
             yield
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     env: Environment = "production"
     database_url: str | None = None
+    # a streaming replica for the reads of cabinets, exports and open data (docs/deployment.md,
+    # "Read replica"); unset: every read goes to the primary
+    database_replica_url: str | None = None
     data_dir: Path = Path(".otklik")
     secret_key: str = DEV_SECRET
     pii_key: str = DEV_PII_KEY

@@ -19,7 +19,7 @@ from otklik.indicators.periods import parse_period
 from otklik.insights import repository as insights_repository
 from otklik.kit.clock import moscow_date
 from otklik.kit.scope import ScopeKind
-from otklik.kit.web import DB, render, settings_of
+from otklik.kit.web import ReadDB, render, settings_of
 from otklik.outreach.citizen import my_questionnaires
 from otklik.registry import repository as registry_repository
 from otklik.registry.models import Founder, Organization, Region
@@ -27,7 +27,7 @@ from otklik.registry.models import Founder, Organization, Region
 router = APIRouter(include_in_schema=False)
 
 
-async def _scope_title(session: DB, user: User) -> str:
+async def _scope_title(session: ReadDB, user: User) -> str:
     kind = ScopeKind(user.scope_kind)
     if kind is ScopeKind.organization and user.scope_organization_id:
         org = await session.get(Organization, user.scope_organization_id)
@@ -42,7 +42,7 @@ async def _scope_title(session: DB, user: User) -> str:
 
 
 @router.get("/cabinet", response_class=HTMLResponse)
-async def cabinet(request: Request, session: DB, user: PageUser) -> Response:
+async def cabinet(request: Request, session: ReadDB, user: PageUser) -> Response:
     scope = scope_of(user)
     by_type = await registry_repository.count_organizations_by(session, scope, "type")
     types = await registry_repository.list_types(session)
@@ -79,7 +79,7 @@ ReaderUser = Annotated[User, Depends(require_roles(*INDICATOR_READERS))]
 @router.get("/cabinet/fix-first", response_class=HTMLResponse)
 async def fix_first(
     request: Request,
-    session: DB,
+    session: ReadDB,
     user: ReaderUser,
     organization: Annotated[str, Query(max_length=20)] = "",
     period: Annotated[str, Query(max_length=40)] = "",

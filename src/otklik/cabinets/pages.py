@@ -24,7 +24,7 @@ from otklik.indicators.regional import PARTICIPATION_MIN
 from otklik.indicators.stats import STATUS_LABELS
 from otklik.kit.clock import moscow_date
 from otklik.kit.pagination import PageNo
-from otklik.kit.web import DB, render
+from otklik.kit.web import ReadDB, render
 from otklik.outreach import funnel
 
 router = APIRouter(prefix="/cabinet/indicators", include_in_schema=False)
@@ -52,7 +52,7 @@ def _period(text: str) -> Any:
 
 @router.get("", response_class=HTMLResponse)
 async def home(
-    session: DB, user: CabinetUser, period: PeriodQ = "", methodology: Short = ""
+    session: ReadDB, user: CabinetUser, period: PeriodQ = "", methodology: Short = ""
 ) -> Response:
     """Each role lands on its own cabinet, for the period (and methodology) asked for."""
     _period(period)  # a bad period is a 400 here, not on the page redirected to
@@ -90,7 +90,7 @@ def _export(
 @router.get("/organization/{ogrn}", response_class=HTMLResponse)
 async def organization(
     request: Request,
-    session: DB,
+    session: ReadDB,
     user: CabinetUser,
     ogrn: str,
     period: PeriodQ = "",
@@ -152,7 +152,7 @@ async def organization(
 @router.get("/organizations", response_class=HTMLResponse)
 async def organizations(
     request: Request,
-    session: DB,
+    session: ReadDB,
     user: ListUser,
     period: PeriodQ = "",
     methodology: Short = "",
@@ -206,7 +206,7 @@ async def organizations(
 @router.get("/regions", response_class=HTMLResponse)
 async def regions(
     request: Request,
-    session: DB,
+    session: ReadDB,
     user: ListUser,
     period: PeriodQ = "",
     methodology: Short = "",
@@ -234,7 +234,7 @@ FounderUser = Annotated[User, Depends(require_roles(Role.federal_authority, *COU
 ScopeExport = Literal["", "table", "participation", "rates", "distribution", "trend"]
 
 
-async def _own_scope(session: DB, user: User, period: str, methodology: str) -> Response:
+async def _own_scope(session: ReadDB, user: User, period: str, methodology: str) -> Response:
     kept = urlencode({k: v for k, v in (("period", period), ("methodology", methodology)) if v})
     query = f"?{kept}" if kept else ""
     if user.role == Role.regional_authority and user.scope_region_code:
@@ -247,7 +247,7 @@ async def _own_scope(session: DB, user: User, period: str, methodology: str) -> 
 
 async def _scope_page(
     request: Request,
-    session: DB,
+    session: ReadDB,
     user: User,
     kind: str,
     key: str,
@@ -299,7 +299,7 @@ async def _scope_page(
 @router.get("/region/{code}", response_class=HTMLResponse)
 async def region_page(
     request: Request,
-    session: DB,
+    session: ReadDB,
     user: RegionUser,
     code: Annotated[str, Path(max_length=10)],
     period: PeriodQ = "",
@@ -318,7 +318,7 @@ async def region_page(
 @router.get("/founder/{code}", response_class=HTMLResponse)
 async def founder_page(
     request: Request,
-    session: DB,
+    session: ReadDB,
     user: FounderUser,
     code: Annotated[str, Path(max_length=60)],
     period: PeriodQ = "",

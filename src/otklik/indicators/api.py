@@ -14,7 +14,7 @@ from otklik.indicators import service
 from otklik.indicators.schemas import IndicatorsOut
 from otklik.intake.schemas import ErrorOut
 from otklik.kit.clock import moscow_date
-from otklik.kit.web import DB
+from otklik.kit.web import ReadDB
 
 router = APIRouter(prefix="/api/v1", tags=["indicators"])
 IndicatorUser = Annotated[User, Depends(require_roles(*INDICATOR_READERS, api=True))]
@@ -38,7 +38,7 @@ IndicatorUser = Annotated[User, Depends(require_roles(*INDICATOR_READERS, api=Tr
     summary="Показатели единицы за период (с n, интервалами, целями)",
 )
 async def get_indicators(
-    session: DB,
+    session: ReadDB,
     user: IndicatorUser,
     unit: Annotated[str, Query(description="вид:код, например organization:1027700132195")],
     period: Annotated[str, Query(description="2026, 2026-Q3, 2026-11, 2026-11-01..2026-11-30")],

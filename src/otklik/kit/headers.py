@@ -86,6 +86,8 @@ class SecurityHeaders:
                 if new_cookie and _request_cookie(scope, self.csrf_cookie) != new_cookie:
                     value = _cookie_header(self.csrf_cookie, new_cookie, secure=self.secure_cookies)
                     headers.append("set-cookie", value)
+                for value in state.get("set_cookie", ()):  # e.g. kit.replica's LSN cookie
+                    headers.append("set-cookie", value)
                 for name, value in self.static_headers:
                     headers.setdefault(name, value)
                 if no_store:

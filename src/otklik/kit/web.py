@@ -20,6 +20,7 @@ from otklik.db import transaction
 from otklik.errors import CsrfFailed
 from otklik.kit import fmt
 from otklik.kit.pii import PiiVault
+from otklik.kit.replica import READ_METHODS, remember_write, replica_of, written_lsn
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 CSRF_COOKIE = "otklik_csrf"
@@ -50,13 +51,34 @@ def vault_of(request: Request) -> PiiVault:
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: committed when the handler succeeds."""
+    """The request's unit of work: committed when the handler succeeds. With a read replica,
+    a committed non-GET request also notes the primary's WAL position (read-your-writes)."""
     async with transaction(request.app.state.sessionmaker) as session:
         yield session
+    if request.method not in READ_METHODS and replica_of(request) is not None:
+        settings = settings_of(request)
+        await remember_write(request, session, settings.secure_cookies and not settings.is_dev)
 
 
 # scope="function": the commit happens before the response is sent, not after.
 DB = Annotated[AsyncSession, Depends(db_session, scope="function")]
+
+
+async def read_session(request: Request, primary: DB) -> AsyncIterator[AsyncSession]:
+    """A read-only page's session: on the replica when one is configured, reachable and has
+    replayed this browser's last write; else the request's primary session (created lazily:
+    it costs nothing unless used). Nothing may be written through it."""
+    replica = replica_of(request)
+    session = await replica.session_for(written_lsn(request)) if replica else None
+    if session is None:
+        yield primary
+        return
+    async with session:
+        yield session
+
+
+# Cabinets, exports and open data (docs/deployment.md, "Read replica").
+ReadDB = Annotated[AsyncSession, Depends(read_session, scope="function")]
 
 
 def csrf_cookie_value(request: Request) -> str:

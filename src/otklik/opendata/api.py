@@ -17,7 +17,8 @@ from otklik.indicators import service as ind
 from otklik.intake.schemas import ErrorOut
 from otklik.kit.clock import moscow_date
 from otklik.kit.ratelimit import TokenBuckets, limits_of
-from otklik.kit.web import DB, client_key, settings_of
+from otklik.kit.replica import is_replica, replica_of
+from otklik.kit.web import ReadDB, client_key, settings_of
 from otklik.opendata import repository, service, store
 from otklik.opendata.service import CACHE_CONTROL, LICENCE
 
@@ -94,7 +95,7 @@ TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 async def _file(
     request: Request,
-    session: DB,
+    session: ReadDB,
     name: str,
     fmt: str,
     period: str,
@@ -115,6 +116,8 @@ async def _file(
         async with transaction(factory) as s:
             stored = await store.ensure(s, query.period, name, query.m, today)
         headers["ETag"] = service.etag(stored.source, query, fmt)
+    elif (replica := replica_of(request)) is not None and is_replica(session):
+        factory = replica.factory  # found on the replica: streamed from there too
     suffix = "".join(f"-{v}" for v in query.filters.values())
     filename = f"otklik-{name}-{query.period.text}{suffix}.{fmt}"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -128,7 +131,7 @@ Handler = Callable[..., Awaitable[Response]]
 def _organizations(fmt: str) -> Handler:
     async def handler(
         request: Request,
-        session: DB,
+        session: ReadDB,
         period: PeriodQ = "",
         region: Annotated[str, Query(max_length=10, description="Код субъекта РФ: 16")] = "",
         type: Annotated[str, Query(max_length=60, description="Код типа организации")] = "",
@@ -140,7 +143,7 @@ def _organizations(fmt: str) -> Handler:
 
 
 def _aggregate(name: str, fmt: str) -> Handler:
-    async def handler(request: Request, session: DB, period: PeriodQ = "") -> Response:
+    async def handler(request: Request, session: ReadDB, period: PeriodQ = "") -> Response:
         return await _file(request, session, name, fmt, period)
 
     return handler
@@ -189,7 +192,7 @@ for _fmt in ("csv", "json"):
     openapi_extra=PUBLIC,
     response_class=Response,
 )
-async def dictionary(request: Request, session: DB) -> Response:
+async def dictionary(request: Request, session: ReadDB) -> Response:
     m = await ind.methodology(session, None)
     per_minute = settings_of(request).opendata_requests_per_minute
     return _json(request, service.dictionary(m, per_minute), m.version)
@@ -202,7 +205,7 @@ async def dictionary(request: Request, session: DB) -> Response:
     openapi_extra=PUBLIC,
     response_class=Response,
 )
-async def quarters(request: Request, session: DB) -> Response:
+async def quarters(request: Request, session: ReadDB) -> Response:
     m = await ind.methodology(session, None)
     first = await repository.first_answer_month(session)
     found = service.published_quarters(first, moscow_date())
@@ -223,7 +226,9 @@ class BadOgrn(DomainError):
     openapi_extra=PUBLIC,
     response_class=JSONResponse,
 )
-async def organization(request: Request, session: DB, ogrn: str, period: PeriodQ = "") -> Response:
+async def organization(
+    request: Request, session: ReadDB, ogrn: str, period: PeriodQ = ""
+) -> Response:
     if not _OGRN.match(ogrn):
         raise BadOgrn()
     p = service.parse_quarter(period, moscow_date())

@@ -14,7 +14,7 @@ from otklik.indicators.methodology import ITEM_LABELS
 from otklik.indicators.tables import BIN_LABELS
 from otklik.kit.clock import moscow_date
 from otklik.kit.pagination import PageNo
-from otklik.kit.web import DB, render, settings_of
+from otklik.kit.web import ReadDB, render, settings_of
 from otklik.opendata import repository, service
 from otklik.opendata.api import BadOgrn
 from otklik.opendata.service import BadRegion
@@ -38,7 +38,7 @@ def _canonical(request: Request, path: str) -> str:
 
 
 @router.get("/opendata", response_class=HTMLResponse)
-async def opendata(request: Request, session: DB) -> Response:
+async def opendata(request: Request, session: ReadDB) -> Response:
     from otklik.indicators import service as ind
 
     m = await ind.methodology(session, None)
@@ -55,7 +55,9 @@ async def opendata(request: Request, session: DB) -> Response:
 
 
 @router.get("/o/{ogrn}", response_class=HTMLResponse)
-async def organization(request: Request, session: DB, ogrn: str, period: PeriodQ = "") -> Response:
+async def organization(
+    request: Request, session: ReadDB, ogrn: str, period: PeriodQ = ""
+) -> Response:
     if not _OGRN.match(ogrn):
         raise BadOgrn()
     today = moscow_date()
@@ -74,7 +76,7 @@ async def organization(request: Request, session: DB, ogrn: str, period: PeriodQ
 
 
 @router.get("/r", response_class=HTMLResponse)
-async def regions(request: Request, session: DB, period: PeriodQ = "") -> Response:
+async def regions(request: Request, session: ReadDB, period: PeriodQ = "") -> Response:
     today = moscow_date()
     p = service.parse_quarter(period, today)
     rows, m = await service.region_tiles(session, p, today)
@@ -95,7 +97,7 @@ async def regions(request: Request, session: DB, period: PeriodQ = "") -> Respon
 
 @router.get("/r/{code}", response_class=HTMLResponse)
 async def region(
-    request: Request, session: DB, code: str, period: PeriodQ = "", page: PageNo = 1
+    request: Request, session: ReadDB, code: str, period: PeriodQ = "", page: PageNo = 1
 ) -> Response:
     if not _REGION.match(code):
         raise BadRegion()
@@ -129,7 +131,7 @@ async def region(
 
 @router.get("/search", response_class=HTMLResponse)
 async def search(
-    request: Request, session: DB, q: Text = "", region: Short = "", page: PageNo = 1
+    request: Request, session: ReadDB, q: Text = "", region: Short = "", page: PageNo = 1
 ) -> Response:
     q = q.strip()
     if region and not _REGION.match(region):
@@ -155,7 +157,7 @@ async def search(
 
 
 @router.get("/sitemap.xml")
-async def sitemap(request: Request, session: DB) -> Response:
+async def sitemap(request: Request, session: ReadDB) -> Response:
     base = _base(request)
     paths = ["/", "/opendata", "/r", "/search"]
     paths += [f"/r/{r.code}" for r in await repository.regions(session)]

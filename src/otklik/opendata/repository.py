@@ -398,14 +398,13 @@ async def replace_file(
     return file_id
 
 
-async def still_stored(session: AsyncSession, file_id: int, source: str) -> bool:
+async def still_stored(session: AsyncSession, file_id: int, source: str, lock: bool = True) -> bool:
     """Whether the file is still the one of ``source``, locked against a rebuild (FOR SHARE)
-    until the transaction ends: a file being streamed is never replaced under the reader."""
-    stmt = (
-        select(OpendataFile.id)
-        .where(OpendataFile.id == file_id, OpendataFile.source == source)
-        .with_for_update(read=True)
-    )
+    until the transaction ends: a file being streamed is never replaced under the reader.
+    ``lock=False`` on a read replica, where the transaction's snapshot does that instead."""
+    stmt = select(OpendataFile.id).where(OpendataFile.id == file_id, OpendataFile.source == source)
+    if lock:
+        stmt = stmt.with_for_update(read=True)
     return (await session.scalar(stmt)) is not None
 
 

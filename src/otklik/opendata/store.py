@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from otklik.indicators.methodology import Methodology
 from otklik.indicators.periods import Period
+from otklik.kit.replica import is_replica
 from otklik.opendata import repository, service
 
 CHUNK = 2000  # rows per streamed chunk
@@ -112,9 +113,12 @@ async def chunks(
 ) -> AsyncIterator[bytes]:
     """The stored file as the response body: the CSV header or the JSON meta (the request's
     filters), then the stored rows, a chunk at a time, from their own session. The file's row
-    is share-locked while it streams, so a rebuild waits until the download ends."""
+    is share-locked while it streams, so a rebuild waits until the download ends; on a read
+    replica (no locks there) one repeatable-read snapshot keeps the file whole instead."""
     async with factory() as s:
-        if not await repository.still_stored(s, stored.file_id, stored.source):
+        if replica := is_replica(s):
+            await s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        if not await repository.still_stored(s, stored.file_id, stored.source, lock=not replica):
             raise FileReplaced(query.dataset.name)
         if fmt == "csv":
             yield service.csv_line([f.name for f in query.dataset.fields])

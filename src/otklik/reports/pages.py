@@ -16,7 +16,7 @@ from otklik.identity.service import scope_of
 from otklik.kit.clock import MOSCOW, moscow_date
 from otklik.kit.pagination import Page, PageParams
 from otklik.kit.scope import ScopeKind
-from otklik.kit.web import DB, render, verify_csrf
+from otklik.kit.web import DB, ReadDB, render, verify_csrf
 from otklik.reports import repository, service
 
 router = APIRouter(include_in_schema=False)
@@ -89,7 +89,7 @@ async def _page(
 @router.get("/reports", response_class=HTMLResponse)
 async def reports_page(
     request: Request,
-    session: DB,
+    session: ReadDB,
     user: ReportUser,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
@@ -117,7 +117,7 @@ async def create_report(
 
 
 @router.get("/reports/{report_id}/download")
-async def download(session: DB, user: ReportUser, report_id: uuid.UUID) -> Response:
+async def download(session: ReadDB, user: ReportUser, report_id: uuid.UUID) -> Response:
     report = await repository.get(session, scope_of(user), report_id, content=True)
     if report is None:
         raise NotFound("Отчёт не найден.", code="report_not_found")
