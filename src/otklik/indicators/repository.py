@@ -415,12 +415,27 @@ async def add_signals(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     return len((await session.execute(stmt)).all())
 
 
+# The first day the raw answers are whole from (rows before it were dropped by retention).
+HORIZON = text(
+    "SELECT max(dropped_before) FROM partition_horizon "
+    "WHERE table_name IN ('responses', 'response_items')"
+)
+
+
 async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     """Replace the rollup of the whole years around [start, end] in one set-based pass.
 
-    Whole years, because a year's and a month's rows depend on every day in them.
+    Whole years, because a year's and a month's rows depend on every day in them. Years whose
+    raw answers retention has dropped in part or in full (``partition_horizon``, kept by the
+    job ``jobs.maintain_partitions``) are left as the triggers summed them: rebuilt from what
+    is left they would lose the dropped answers.
     """
     start, end = date(start.year, 1, 1), date(end.year, 12, 31)
+    dropped = (await session.execute(HORIZON)).scalar_one_or_none()
+    if dropped is not None and start < dropped:
+        start = date(dropped.year + (dropped != date(dropped.year, 1, 1)), 1, 1)
+    if start > end:
+        return 0
     days = {"start": start, "end": end}
     # the summary is pivoted once from the rebuilt rollup, not row by row by its triggers
     await session.execute(text(rollup.SUMMARY_OFF), {"on": "on"})
