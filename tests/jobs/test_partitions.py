@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from pydantic import ValidationError
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +20,10 @@ from otklik.indicators import repository as indicators_repository
 from otklik.jobs import partitions
 from otklik.jobs.partitions import TABLES, RetentionViolation, add_months, cutoff
 from otklik.jobs.tasks import maintain_partitions
+from otklik.outreach.citizen import LinkGone
 from otklik.outreach.models import Delivery, Invitation
 from otklik.schedule import SCHEDULE
 from otklik.surveys import service
-from otklik.outreach.citizen import LinkGone
 from otklik.surveys.models import Response, ResponseItem
 from tests.factories import create_organization
 from tests.surveys.helpers import child, form, invite
@@ -89,7 +90,7 @@ def test_cutoff_keeps_the_current_and_two_previous_years() -> None:
     assert cutoff(NOW, 48) == date(2023, 6, 1)
     assert add_months(date(2027, 11, 1), 3) == date(2028, 2, 1)
     assert add_months(date(2027, 1, 1), -13) == date(2025, 12, 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError, match="retention_months"):
         Settings(env="test", retention_months=24)
 
 
@@ -214,7 +215,8 @@ async def test_one_response_per_record_even_across_months(
     await partitions.maintain(session, NOW, settings.retention_months)
     form_a = await service.open_form(session, first)
     form_b = await service.open_form(session, second)
-    assert form_a is not None and form_b is not None
+    assert form_a is not None
+    assert form_b is not None
     fields = list(form().items())
     await service.submit(session, settings, form_a, fields, answered_on=date(2027, 6, 30))
     # the record's other link, answered "next month": its response would land in another
