@@ -5,7 +5,7 @@ by ``created_at`` (months in UTC): the columns the cabinets and the delivery swe
 set once at insert and never updated. Each table gets one partition a month from its oldest row
 (or this month) to three months ahead, named ``<table>_pYYYYMM``, and a DEFAULT partition
 ``<table>_default`` that only catches a row of a month without a partition (a back-dated
-import, a test's frozen clock): the job ``jobs.maintain_partitions`` moves such rows into their
+import, a test's frozen clock): the job ``ops.maintain_partitions`` moves such rows into their
 month's partition, reports them, creates the months ahead and drops the months older than
 ``OTKLIK_RETENTION_MONTHS`` (``otklik.kit.partitions``; docs/deployment.md, "Partitions").
 

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     intake_requests_per_minute: int = Field(default=120, ge=1)
     retention_days: int = Field(default=45, ge=1, le=365)
     # months of raw answers, service records' deliveries etc. kept in the monthly partitions
-    # (jobs.maintain_partitions drops older months): at least the current and the two previous
+    # (ops.maintain_partitions drops older months): at least the current and the two previous
     # calendar years, which the yearly indicators and their year-over-year targets read
     retention_months: int = Field(default=48, ge=36, le=1200)
     nats_url: str = "nats://127.0.0.1:4222"

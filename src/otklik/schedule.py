@@ -43,8 +43,9 @@ from otklik.incidents.tasks import open_incidents
 from otklik.indicators.tasks import flag_drops
 from otklik.insights.tasks import analyse_comments, triage_urgent
 from otklik.intake.service import purge_expired_contacts
-from otklik.jobs.tasks import maintain_partitions, prune_history
+from otklik.jobs.tasks import prune_history
 from otklik.opendata.tasks import build_files
+from otklik.ops.partitions import maintain_partitions
 from otklik.outreach.bounces import poll_bounces
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
 from otklik.reports.tasks import build_reports, queue_quarterly
@@ -96,5 +97,5 @@ SCHEDULE: list[Periodic] = [
     P("reports.build_reports", 5, build_reports, "Формирование квартальных отчётов"),
     P("opendata.build_files", 600, build_files, "Сборка файлов открытых данных"),
     P("jobs.prune_history", 3600, prune_history, "Очистка истории фоновых задач"),
-    P("jobs.maintain_partitions", 3600, maintain_partitions, "Помесячные разделы таблиц"),
+    P("ops.maintain_partitions", 3600, maintain_partitions, "Помесячные разделы таблиц"),
 ]

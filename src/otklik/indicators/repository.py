@@ -427,7 +427,7 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
 
     Whole years, because a year's and a month's rows depend on every day in them. Years whose
     raw answers retention has dropped in part or in full (``partition_horizon``, kept by the
-    job ``jobs.maintain_partitions``) are left as the triggers summed them: rebuilt from what
+    job ``ops.maintain_partitions``) are left as the triggers summed them: rebuilt from what
     is left they would lose the dropped answers.
     """
     start, end = date(start.year, 1, 1), date(end.year, 12, 31)

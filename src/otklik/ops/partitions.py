@@ -1,5 +1,6 @@
 """Monthly partitions of the big tables: created ahead, the DEFAULT partition emptied, old
-months dropped (the job ``jobs.maintain_partitions``; docs/deployment.md, "Partitions").
+months dropped (the job ``ops.maintain_partitions``; docs/deployment.md, "Partitions and
+retention").
 
 Each table in ``TABLES`` is partitioned by range of one column that is set at insert and never
 updated, one partition a month (``<table>_pYYYYMM``, months of a timestamptz column in UTC),
@@ -27,11 +28,14 @@ from datetime import UTC, date, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.config import Settings
+from otklik.kit.clock import now_utc
+
 log = logging.getLogger(__name__)
 
 AHEAD = 3  # months after the current one that always have a partition
 LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10s'"  # never queue behind a long read for long
-LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('jobs.maintain_partitions'))")
+LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('ops.maintain_partitions'))")
 MONTH_NAME = re.compile(r"_p(\d{4})(\d{2})$")
 
 
@@ -221,3 +225,9 @@ async def maintain(session: AsyncSession, now: datetime, retention_months: int) 
             },
         )
     return report
+
+
+async def maintain_partitions(session: AsyncSession, settings: Settings) -> int:
+    """The periodic job: partitions created ahead, strays moved, months past retention dropped."""
+    report = await maintain(session, now_utc(), settings.retention_months)
+    return report.done

@@ -17,9 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.indicators import repository as indicators_repository
-from otklik.jobs import partitions
-from otklik.jobs.partitions import TABLES, RetentionViolation, add_months, cutoff
-from otklik.jobs.tasks import maintain_partitions
+from otklik.ops import partitions
+from otklik.ops.partitions import (
+    TABLES,
+    RetentionViolation,
+    add_months,
+    cutoff,
+    maintain_partitions,
+)
 from otklik.outreach.citizen import LinkGone
 from otklik.outreach.models import Delivery, Invitation
 from otklik.schedule import SCHEDULE
@@ -97,7 +102,7 @@ def test_cutoff_keeps_the_current_and_two_previous_years() -> None:
 async def test_the_job_creates_the_coming_months_and_is_idempotent(
     session: AsyncSession, settings: Settings
 ) -> None:
-    assert "jobs.maintain_partitions" in {p.name for p in SCHEDULE}
+    assert "ops.maintain_partitions" in {p.name for p in SCHEDULE}
     with time_machine.travel(NOW, tick=False):
         done = await maintain_partitions(session, settings)
         assert done > 0
@@ -139,7 +144,7 @@ async def test_stray_rows_are_moved_out_of_the_default_partition_and_reported(
     assert await _where(session, "responses", "id = :id", id=rid) == ["responses_default"]
     before = await _rollup(session, org.id)
     assert before  # the triggers counted it
-    with caplog.at_level(logging.WARNING, logger="otklik.jobs.partitions"):
+    with caplog.at_level(logging.WARNING, logger="otklik.ops.partitions"):
         report = await partitions.maintain(session, NOW, settings.retention_months)
     assert report.moved == 3  # the response and its two items
     assert "responses_p203103" in report.created
