@@ -1,27 +1,28 @@
-"""Monthly partitions for responses, response items and deliveries (issue 19, item 5)
+"""Monthly partitions for responses and response items (issue 19, item 5)
 
-``responses`` and ``response_items`` are partitioned by ``answered_on`` (a date), ``deliveries``
-by ``created_at`` (months in UTC): the columns the cabinets and the delivery sweeps filter on,
-set once at insert and never updated. Each table gets one partition a month from its oldest row
-(or this month) to three months ahead, named ``<table>_pYYYYMM``, and a DEFAULT partition
+``responses`` and ``response_items`` are partitioned by ``answered_on`` (a date): the column
+the cabinets, the rollup's rebuild and the exports filter on, set once when the answer is
+stored and never updated. Each table gets one partition a month from its oldest row (or this
+month) to three months ahead, named ``<table>_pYYYYMM``, and a DEFAULT partition
 ``<table>_default`` that only catches a row of a month without a partition (a back-dated
 import, a test's frozen clock): the job ``ops.maintain_partitions`` moves such rows into their
 month's partition, reports them, creates the months ahead and drops the months older than
-``OTKLIK_RETENTION_MONTHS`` (``otklik.kit.partitions``; docs/deployment.md, "Partitions").
+``OTKLIK_RETENTION_MONTHS`` (``otklik.ops.partitions``; docs/deployment.md, "Partitions and
+retention").
 
-Keys: a partitioned table's primary key and unique constraints must include the partition
-key, so ``pk_responses`` is (id, answered_on), ``pk_response_items`` (response_id, code,
-answered_on), ``pk_deliveries`` (id, created_at) and ``uq_deliveries_idempotency_key``
-(idempotency_key, created_at). The foreign keys into ``responses`` (from response_items,
-response_comments, sealed_comments, exchange_queue, exchange_items) are replaced by the
-statement trigger ``responses_delete_dependents`` (the ON DELETE CASCADE they carried); their
-rows are written in the same statement as the response or from it. The foreign keys out of the
-partitioned tables (to questionnaire_versions, invitations) stay.
+Keys: a partitioned table's primary key must include the partition key, so ``pk_responses``
+is (id, answered_on) and ``pk_response_items`` (response_id, code, answered_on). The foreign
+keys into ``responses`` (from response_items, response_comments, sealed_comments,
+exchange_queue, exchange_items) are replaced by the statement trigger
+``responses_delete_dependents`` (the ON DELETE CASCADE they carried); their rows are written
+in the same statement as the response or from it. The foreign key out of ``responses`` (to
+questionnaire_versions) stays.
 
 Rows are copied into the new tables inside this migration (one transaction); the rollup, the
 exchange queue and the rest see no change: their triggers are created after the copy.
 
-``service_records`` and ``invitations`` stay unpartitioned (docs/deployment.md says why).
+``service_records``, ``invitations`` and ``deliveries`` stay unpartitioned (docs/deployment.md
+says why).
 
 Revision ID: 20261210_0190
 Revises: 20261209_0180
@@ -42,7 +43,7 @@ AHEAD = 3  # months after the current one created here (the job keeps the same h
 def _months(table: str, source: str, key: str, timestamptz: bool) -> str:
     """A DO block: the DEFAULT partition and one partition per month from the oldest row of
     ``source`` (or this month) to AHEAD months ahead. A frozen copy of what
-    ``otklik.kit.partitions`` does at run time."""
+    ``otklik.ops.partitions`` does at run time."""
     month_of = f"({key} AT TIME ZONE 'UTC')" if timestamptz else key
     bound = "|| ' 00:00:00+00'" if timestamptz else ""
     return f"""
@@ -65,6 +66,26 @@ def _months(table: str, source: str, key: str, timestamptz: bool) -> str:
     """  # noqa: S608 - composed of constant names
 
 
+# The ``*integral`` triggers read a touched questionnaire's items by response id: with the
+# day too, the read reaches one partition instead of every month's (the functions' bodies are
+# otherwise unchanged; ``otklik.indicators.rollup`` spells them).
+BY_ID = "WHERE i.response_id = c.response_id AND w.w > 0"
+BY_ID_AND_DAY = "WHERE i.response_id = c.response_id AND i.answered_on = c.answered_on AND w.w > 0"
+
+
+def _rewrite_integral(old: str, new: str) -> str:
+    return f"""
+    DO $$
+    DECLARE f text;
+    BEGIN
+      FOREACH f IN ARRAY ARRAY['indicator_rollup_integral_add', 'indicator_rollup_integral_sub']
+      LOOP
+        EXECUTE replace(pg_get_functiondef(f::regproc), '{old}', '{new}');
+      END LOOP;
+    END $$;
+    """
+
+
 def upgrade() -> None:
     op.execute(
         """
@@ -83,14 +104,6 @@ def upgrade() -> None:
         ALTER TABLE responses_unpartitioned RENAME CONSTRAINT
           fk_responses_questionnaire_version_questionnaire_versions TO fk_responses_unpartitioned;
         DROP INDEX ix_responses_answered_on, ix_responses_organization_day;
-        ALTER TABLE deliveries RENAME TO deliveries_unpartitioned;
-        ALTER TABLE deliveries_unpartitioned RENAME CONSTRAINT pk_deliveries
-          TO pk_deliveries_unpartitioned;
-        ALTER TABLE deliveries_unpartitioned RENAME CONSTRAINT uq_deliveries_idempotency_key
-          TO uq_deliveries_unpartitioned;
-        ALTER TABLE deliveries_unpartitioned RENAME CONSTRAINT
-          fk_deliveries_invitation_id_invitations TO fk_deliveries_unpartitioned;
-        DROP INDEX ix_deliveries_due, ix_deliveries_invitation_id;
 
         CREATE TABLE responses (LIKE responses_unpartitioned INCLUDING DEFAULTS INCLUDING STORAGE,
           CONSTRAINT pk_responses PRIMARY KEY (id, answered_on),
@@ -101,31 +114,18 @@ def upgrade() -> None:
           LIKE response_items_unpartitioned INCLUDING DEFAULTS INCLUDING STORAGE,
           CONSTRAINT pk_response_items PRIMARY KEY (response_id, code, answered_on)
         ) PARTITION BY RANGE (answered_on);
-        CREATE TABLE deliveries (LIKE deliveries_unpartitioned INCLUDING DEFAULTS INCLUDING STORAGE,
-          CONSTRAINT pk_deliveries PRIMARY KEY (id, created_at),
-          CONSTRAINT uq_deliveries_idempotency_key UNIQUE (idempotency_key, created_at),
-          CONSTRAINT fk_deliveries_invitation_id_invitations
-            FOREIGN KEY (invitation_id) REFERENCES invitations (id) ON DELETE CASCADE
-        ) PARTITION BY RANGE (created_at);
-        ALTER SEQUENCE deliveries_id_seq OWNED BY deliveries.id;
         """  # noqa: S608 - composed of constant fragments
         + _months("responses", "responses_unpartitioned", "answered_on", timestamptz=False)
         + _months("response_items", "response_items_unpartitioned", "answered_on", False)
-        + _months("deliveries", "deliveries_unpartitioned", "created_at", timestamptz=True)
         + """
         INSERT INTO responses SELECT * FROM responses_unpartitioned;
         INSERT INTO response_items SELECT * FROM response_items_unpartitioned;
-        INSERT INTO deliveries SELECT * FROM deliveries_unpartitioned;
-        DROP TABLE response_items_unpartitioned, responses_unpartitioned,
-          deliveries_unpartitioned;
+        DROP TABLE response_items_unpartitioned, responses_unpartitioned;
 
         CREATE INDEX ix_responses_organization_day ON responses (organization_id, answered_on);
         CREATE INDEX ix_responses_answered_on ON responses (answered_on);
         CREATE INDEX ix_response_items_organization_day
           ON response_items (organization_id, answered_on);
-        CREATE INDEX ix_deliveries_invitation_id ON deliveries (invitation_id);
-        CREATE INDEX ix_deliveries_due ON deliveries (next_attempt_at, id)
-          WHERE status = 'queued';
 
         CREATE TRIGGER indicator_rollup_responses_add AFTER INSERT ON responses
           REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
@@ -171,10 +171,12 @@ END $$;
           CONSTRAINT pk_partition_horizon PRIMARY KEY (table_name)
         );
         """
+        + _rewrite_integral(BY_ID, BY_ID_AND_DAY)
     )
 
 
 def downgrade() -> None:
+    op.execute(_rewrite_integral(BY_ID_AND_DAY, BY_ID))
     op.execute(
         """
         DROP TABLE partition_horizon;
@@ -182,19 +184,13 @@ def downgrade() -> None:
         DROP FUNCTION responses_delete_dependents();
         ALTER TABLE responses RENAME TO responses_partitioned;
         ALTER TABLE response_items RENAME TO response_items_partitioned;
-        ALTER TABLE deliveries RENAME TO deliveries_partitioned;
         ALTER TABLE responses_partitioned RENAME CONSTRAINT pk_responses TO pk_responses_p;
         ALTER TABLE response_items_partitioned RENAME CONSTRAINT pk_response_items
           TO pk_response_items_p;
         ALTER TABLE responses_partitioned RENAME CONSTRAINT
           fk_responses_questionnaire_version_questionnaire_versions TO fk_responses_p;
-        ALTER TABLE deliveries_partitioned RENAME CONSTRAINT pk_deliveries TO pk_deliveries_p;
-        ALTER TABLE deliveries_partitioned RENAME CONSTRAINT uq_deliveries_idempotency_key
-          TO uq_deliveries_p;
-        ALTER TABLE deliveries_partitioned RENAME CONSTRAINT
-          fk_deliveries_invitation_id_invitations TO fk_deliveries_p;
         DROP INDEX ix_responses_organization_day, ix_responses_answered_on,
-          ix_response_items_organization_day, ix_deliveries_invitation_id, ix_deliveries_due;
+          ix_response_items_organization_day;
 
         CREATE TABLE responses (LIKE responses_partitioned INCLUDING DEFAULTS INCLUDING STORAGE,
           CONSTRAINT pk_responses PRIMARY KEY (id),
@@ -205,24 +201,14 @@ def downgrade() -> None:
           CONSTRAINT pk_response_items PRIMARY KEY (response_id, code),
           CONSTRAINT fk_response_items_response_id_responses
             FOREIGN KEY (response_id) REFERENCES responses (id) ON DELETE CASCADE);
-        CREATE TABLE deliveries (LIKE deliveries_partitioned INCLUDING DEFAULTS INCLUDING STORAGE,
-          CONSTRAINT pk_deliveries PRIMARY KEY (id),
-          CONSTRAINT uq_deliveries_idempotency_key UNIQUE (idempotency_key),
-          CONSTRAINT fk_deliveries_invitation_id_invitations
-            FOREIGN KEY (invitation_id) REFERENCES invitations (id) ON DELETE CASCADE);
-        ALTER SEQUENCE deliveries_id_seq OWNED BY deliveries.id;
         INSERT INTO responses SELECT * FROM responses_partitioned;
         INSERT INTO response_items SELECT * FROM response_items_partitioned;
-        INSERT INTO deliveries SELECT * FROM deliveries_partitioned;
-        DROP TABLE response_items_partitioned, responses_partitioned, deliveries_partitioned;
+        DROP TABLE response_items_partitioned, responses_partitioned;
 
         CREATE INDEX ix_responses_organization_day ON responses (organization_id, answered_on);
         CREATE INDEX ix_responses_answered_on ON responses (answered_on);
         CREATE INDEX ix_response_items_organization_day
           ON response_items (organization_id, answered_on);
-        CREATE INDEX ix_deliveries_invitation_id ON deliveries (invitation_id);
-        CREATE INDEX ix_deliveries_due ON deliveries (next_attempt_at, id)
-          WHERE status = 'queued';
         ALTER TABLE response_comments ADD CONSTRAINT fk_response_comments_response_id_responses
           FOREIGN KEY (response_id) REFERENCES responses (id) ON DELETE CASCADE;
         ALTER TABLE sealed_comments ADD CONSTRAINT fk_sealed_comments_response_id_responses

@@ -26,7 +26,6 @@ from otklik.ops.partitions import (
     maintain_partitions,
 )
 from otklik.outreach.citizen import LinkGone
-from otklik.outreach.models import Delivery, Invitation
 from otklik.schedule import SCHEDULE
 from otklik.surveys import service
 from otklik.surveys.models import Response, ResponseItem
@@ -114,8 +113,8 @@ async def test_the_job_creates_the_coming_months_and_is_idempotent(
         # a second run finds everything in place
         assert await maintain_partitions(session, settings) == 0
     with time_machine.travel(datetime(2027, 7, 1, 0, 0, tzinfo=UTC), tick=False):
-        assert await maintain_partitions(session, settings) == 3  # October, one per table
-        assert "deliveries_p202710" in await _names(session, "deliveries")
+        assert await maintain_partitions(session, settings) == 2  # October, one per table
+        assert "responses_p202710" in await _names(session, "responses")
 
 
 async def test_rows_route_into_their_month(session: AsyncSession, settings: Settings) -> None:
@@ -127,13 +126,6 @@ async def test_rows_route_into_their_month(session: AsyncSession, settings: Sett
         await _where(session, "response_items", "response_id = :id", id=rid)
         == ["response_items_p202707"] * 2
     )
-    await partitions.maintain(session, datetime.now(UTC), settings.retention_months)
-    [token] = await invite(session, settings)
-    assert token
-    # deliveries by their creation instant, in UTC months
-    delivery = (await session.scalars(select(Delivery))).one()
-    month = delivery.created_at.astimezone(UTC)
-    assert await _where(session, "deliveries", "true") == [f"deliveries_p{month:%Y%m}"]
 
 
 async def test_stray_rows_are_moved_out_of_the_default_partition_and_reported(
@@ -153,7 +145,7 @@ async def test_stray_rows_are_moved_out_of_the_default_partition_and_reported(
     assert set(await _where(session, "response_items", "response_id = :id", id=rid)) == {
         "response_items_p203103"
     }
-    for table in ("responses", "response_items", "deliveries"):
+    for table in ("responses", "response_items"):
         empty = await session.execute(text(f"SELECT count(*) FROM {table}_default"))  # noqa: S608
         assert empty.scalar_one() == 0
     assert await _rollup(session, org.id) == before  # moving is not answering again
@@ -232,7 +224,7 @@ async def test_one_response_per_record_even_across_months(
     assert n == 1
 
 
-async def test_keys_are_unique_within_the_partition_key(
+async def test_a_response_key_is_unique_within_its_month(
     session: AsyncSession, settings: Settings
 ) -> None:
     org = await create_organization(session)
@@ -241,18 +233,5 @@ async def test_keys_are_unique_within_the_partition_key(
     with pytest.raises(IntegrityError):
         async with session.begin_nested():
             await _response(session, org.id, date(2027, 6, 3), rid)
-    [token] = await invite(session, settings)
-    assert token
-    delivery = (await session.scalars(select(Delivery))).one()
-    invitation = (await session.scalars(select(Invitation))).one()
-    with pytest.raises(IntegrityError):
-        async with session.begin_nested():
-            await session.execute(
-                text(
-                    "INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, "
-                    "next_attempt_at, created_at) VALUES (:i, 'invite', 'log', :k, now(), :c)"
-                ),
-                {"i": invitation.id, "k": delivery.idempotency_key, "c": delivery.created_at},
-            )
     n = await session.scalar(select(func.count()).select_from(ResponseItem))
     assert n == 2

@@ -148,7 +148,15 @@ def _answer_rows(unit: UnitFilter, start: date, end: date) -> Any:
         *zero,
     )
     if unit.by_answer:
-        items = items.join(Response, Response.id == ResponseItem.response_id).where(*cond)
+        # the day too: an item repeats its response's answered_on, the partition key, so each
+        # response is looked up in its own month's partition only (docs/deployment.md)
+        items = items.join(
+            Response,
+            and_(
+                Response.id == ResponseItem.response_id,
+                Response.answered_on == ResponseItem.answered_on,
+            ),
+        ).where(*cond)
     else:  # items repeat the day: no join needed
         items = items.where(ResponseItem.answered_on.between(start, end))
     heads = select(
@@ -186,7 +194,9 @@ def _respondent_integrals(
         .group_by(ri.response_id)
     )
     if unit.by_answer:
-        per = per.join(Response, Response.id == ri.response_id).where(*cond)
+        per = per.join(
+            Response, and_(Response.id == ri.response_id, Response.answered_on == ri.answered_on)
+        ).where(*cond)
     else:
         per = per.where(ri.answered_on.between(start, end))
     p = per.subquery("per_response")

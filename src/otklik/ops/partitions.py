@@ -64,7 +64,6 @@ TABLES = (
         timestamptz=False,
         dependents=("response_comments", "sealed_comments", "exchange_queue", "exchange_items"),
     ),
-    Table("deliveries", "created_at", timestamptz=True),
 )
 
 

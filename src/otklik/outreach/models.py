@@ -95,10 +95,7 @@ class Invitation(Base):
 
 
 class Delivery(Base):
-    """One message (invitation or reminder) on one channel; claimed with SKIP LOCKED.
-
-    Partitioned by month (UTC) of ``created_at`` (migration 0190): the database's primary key
-    is (id, created_at) and the idempotency key is unique with ``created_at``."""
+    """One message (invitation or reminder) on one channel; claimed with SKIP LOCKED."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
