@@ -368,7 +368,11 @@ async def comments(
     c = ResponseComment
     overall = (
         select(ResponseItem.value)
-        .where(ResponseItem.response_id == c.response_id, ResponseItem.code == "overall")
+        .where(
+            ResponseItem.response_id == c.response_id,
+            ResponseItem.answered_on == c.answered_on,
+            ResponseItem.code == "overall",
+        )
         .scalar_subquery()
     )
     stmt: Select[Any] = (
