@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     intake_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     intake_requests_per_minute: int = Field(default=120, ge=1)
     retention_days: int = Field(default=45, ge=1, le=365)
+    # months of raw answers, service records' deliveries etc. kept in the monthly partitions
+    # (ops.maintain_partitions drops older months): at least the current and the two previous
+    # calendar years, which the yearly indicators and their year-over-year targets read
+    retention_months: int = Field(default=48, ge=36, le=1200)
     nats_url: str = "nats://127.0.0.1:4222"
 
     invitation_days: int = Field(default=30, ge=1, le=90)

@@ -46,6 +46,7 @@ from otklik.intake.service import purge_expired_contacts, purge_stream_rejection
 from otklik.jobs.tasks import prune_history
 from otklik.kit.ratelimit import sweep_rate_buckets
 from otklik.opendata.tasks import build_files
+from otklik.ops.partitions import maintain_partitions
 from otklik.outreach.bounces import poll_bounces
 from otklik.outreach.tasks import deliver_messages, plan_invitations, queue_reminders
 from otklik.reports.tasks import build_reports, queue_quarterly
@@ -104,4 +105,5 @@ SCHEDULE: list[Periodic] = [
     P("opendata.build_files", 600, build_files, "Сборка файлов открытых данных"),
     P("jobs.prune_history", 3600, prune_history, "Очистка истории фоновых задач"),
     P("kit.sweep_rate_buckets", 600, sweep_rate_buckets, "Очистка полных корзин ограничений"),
+    P("ops.maintain_partitions", 3600, maintain_partitions, "Помесячные разделы таблиц"),
 ]

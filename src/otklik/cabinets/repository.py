@@ -89,7 +89,7 @@ async def topic_moments(
         total_q = total_q.where(own)
     n, s, ss = (await session.execute(apply_scope(total_q, scope, ORG_SCOPE))).one()
     mention_q = (
-        select(a.response_id, func.unnest(a.topics).label("topic"))
+        select(a.response_id, a.answered_on, func.unnest(a.topics).label("topic"))
         .join(o, o.id == a.organization_id)
         .where(a.answered_on >= start, a.answered_on <= end)
     )
@@ -103,7 +103,12 @@ async def topic_moments(
             func.sum(i.value),
             func.sum(i.value * i.value),
         )
-        .join(i, (i.response_id == mention.c.response_id) & (i.code == "overall"))
+        .join(
+            i,
+            (i.response_id == mention.c.response_id)
+            & (i.answered_on == mention.c.answered_on)  # the partition key: one month probed
+            & (i.code == "overall"),
+        )
         .group_by(mention.c.topic)
     )
     topics = {

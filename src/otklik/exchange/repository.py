@@ -27,7 +27,7 @@ _PICK = text(
         LIMIT :size
         FOR UPDATE SKIP LOCKED
       )
-      RETURNING q.response_id
+      RETURNING q.response_id, q.answered_on
     )
     SELECT r.id, r.answered_on, jsonb_build_object(
         'response_key', r.id,
@@ -39,12 +39,14 @@ _PICK = text(
         'questionnaire_version', r.questionnaire_version,
         'methodology_version', CAST(:methodology AS text),
         'items', coalesce((SELECT jsonb_object_agg(i.code, i.value ORDER BY i.code)
-                           FROM response_items i WHERE i.response_id = r.id), '{}'::jsonb),
+                           FROM response_items i
+                           WHERE i.response_id = r.id AND i.answered_on = r.answered_on),
+                          '{}'::jsonb),
         'comments', coalesce((SELECT jsonb_object_agg(c.code, c.text ORDER BY c.code)
                               FROM response_comments c WHERE c.response_id = r.id), '{}'::jsonb)
       )::text
     FROM picked p
-    JOIN responses r ON r.id = p.response_id
+    JOIN responses r ON r.id = p.response_id AND r.answered_on = p.answered_on
     JOIN organizations o ON o.id = r.organization_id
     ORDER BY r.answered_on, r.id
     """

@@ -148,7 +148,15 @@ def _answer_rows(unit: UnitFilter, start: date, end: date) -> Any:
         *zero,
     )
     if unit.by_answer:
-        items = items.join(Response, Response.id == ResponseItem.response_id).where(*cond)
+        # the day too: an item repeats its response's answered_on, the partition key, so each
+        # response is looked up in its own month's partition only (docs/deployment.md)
+        items = items.join(
+            Response,
+            and_(
+                Response.id == ResponseItem.response_id,
+                Response.answered_on == ResponseItem.answered_on,
+            ),
+        ).where(*cond)
     else:  # items repeat the day: no join needed
         items = items.where(ResponseItem.answered_on.between(start, end))
     heads = select(
@@ -186,7 +194,9 @@ def _respondent_integrals(
         .group_by(ri.response_id)
     )
     if unit.by_answer:
-        per = per.join(Response, Response.id == ri.response_id).where(*cond)
+        per = per.join(
+            Response, and_(Response.id == ri.response_id, Response.answered_on == ri.answered_on)
+        ).where(*cond)
     else:
         per = per.where(ri.answered_on.between(start, end))
     p = per.subquery("per_response")
@@ -358,7 +368,11 @@ async def comments(
     c = ResponseComment
     overall = (
         select(ResponseItem.value)
-        .where(ResponseItem.response_id == c.response_id, ResponseItem.code == "overall")
+        .where(
+            ResponseItem.response_id == c.response_id,
+            ResponseItem.answered_on == c.answered_on,
+            ResponseItem.code == "overall",
+        )
         .scalar_subquery()
     )
     stmt: Select[Any] = (
@@ -415,12 +429,27 @@ async def add_signals(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     return len((await session.execute(stmt)).all())
 
 
+# The first day the raw answers are whole from (rows before it were dropped by retention).
+HORIZON = text(
+    "SELECT max(dropped_before) FROM partition_horizon "
+    "WHERE table_name IN ('responses', 'response_items')"
+)
+
+
 async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     """Replace the rollup of the whole years around [start, end] in one set-based pass.
 
-    Whole years, because a year's and a month's rows depend on every day in them.
+    Whole years, because a year's and a month's rows depend on every day in them. Years whose
+    raw answers retention has dropped in part or in full (``partition_horizon``, kept by the
+    job ``ops.maintain_partitions``) are left as the triggers summed them: rebuilt from what
+    is left they would lose the dropped answers.
     """
     start, end = date(start.year, 1, 1), date(end.year, 12, 31)
+    dropped = (await session.execute(HORIZON)).scalar_one_or_none()
+    if dropped is not None and start < dropped:
+        start = date(dropped.year + (dropped != date(dropped.year, 1, 1)), 1, 1)
+    if start > end:
+        return 0
     days = {"start": start, "end": end}
     # the summary is pivoted once from the rebuilt rollup, not row by row by its triggers
     await session.execute(text(rollup.SUMMARY_OFF), {"on": "on"})

@@ -15,7 +15,9 @@ Two writers keep it, and both are spelled here:
 
 * the statement-level triggers on ``responses`` / ``response_items`` (created by the migrations
   ``2026-12-01-1450_indicators`` and, for the ``*integral`` rows,
-  ``2026-12-06-2325_indicator_respondent_integral``, which keep their own frozen copies;
+  ``2026-12-06-2325_indicator_respondent_integral``, which keep their own frozen copies; the
+  ``*integral`` ones read a questionnaire's items by (response_id, answered_on) since
+  ``2026-12-10-0190_monthly_partitions``, so the read stays in one month's partition;
   ``TRIGGER_BODIES`` are the bodies they install, and a test compares them with the
   database's), adding and subtracting the inserted or deleted answers' counts in the answer's
   own transaction. A statement may add or remove only some of a questionnaire's items, so the
@@ -114,7 +116,7 @@ BEGIN
     FROM changed c CROSS JOIN LATERAL (
       SELECT coalesce(sum(w.w * i.value), 0) AS aw, coalesce(sum(w.w), 0) AS an
       FROM response_items i JOIN ({WEIGHTS}) w USING (code)
-      WHERE i.response_id = c.response_id AND w.w > 0) a
+      WHERE i.response_id = c.response_id AND i.answered_on = c.answered_on AND w.w > 0) a
   ), delta AS (
     SELECT organization_id, answered_on, aw / an AS v, 1 AS s FROM state WHERE an > 1e-9
     UNION ALL

@@ -45,8 +45,10 @@ OVERALL = "overall"
 
 
 def _overall() -> Any:
+    """Each response's overall score; joined on (response_id, answered_on): the day is the
+    items' partition key, so a lookup reaches one month's partition (docs/deployment.md)."""
     return (
-        select(ResponseItem.response_id, ResponseItem.value)
+        select(ResponseItem.response_id, ResponseItem.answered_on, ResponseItem.value)
         .where(ResponseItem.code == OVERALL)
         .subquery("overall")
     )
@@ -59,7 +61,7 @@ async def pending_comments(session: AsyncSession, limit: int) -> Sequence[Any]:
     stmt = (
         select(c.response_id, c.code, c.text, c.organization_id, c.answered_on, ov.c.value)
         .outerjoin(a, and_(a.response_id == c.response_id, a.code == c.code))
-        .outerjoin(ov, ov.c.response_id == c.response_id)
+        .outerjoin(ov, and_(ov.c.response_id == c.response_id, ov.c.answered_on == c.answered_on))
         .where(a.response_id.is_(None))
         .order_by(c.answered_on, c.response_id, c.code)
         .limit(limit)
@@ -93,6 +95,7 @@ async def topic_stats(
     mention = (
         select(
             a.response_id,
+            a.answered_on,
             func.unnest(a.topics).label("topic"),
         )
         .where(a.organization_id.in_(org_ids), a.answered_on >= start, a.answered_on < end)
@@ -110,8 +113,14 @@ async def topic_stats(
             func.avg(ov.c.value).label("mean"),
             func.coalesce(func.var_samp(ov.c.value), 0).label("var"),
         )
-        .join(mention, mention.c.response_id == Response.id)
-        .join(ov, ov.c.response_id == Response.id)
+        .join(
+            mention,
+            and_(
+                mention.c.response_id == Response.id,
+                mention.c.answered_on == Response.answered_on,
+            ),
+        )
+        .join(ov, and_(ov.c.response_id == Response.id, ov.c.answered_on == Response.answered_on))
         .join(Organization, Organization.id == Response.organization_id)
         .group_by(Response.organization_id, "period", "situation", mention.c.topic)
     )
@@ -138,7 +147,7 @@ async def score_totals(
             func.avg(ov.c.value).label("mean"),
             func.coalesce(func.var_samp(ov.c.value), 0).label("var"),
         )
-        .join(ov, ov.c.response_id == Response.id)
+        .join(ov, and_(ov.c.response_id == Response.id, ov.c.answered_on == Response.answered_on))
         .join(Organization, Organization.id == Response.organization_id)
         .where(
             Response.organization_id.in_(org_ids),
@@ -276,7 +285,7 @@ async def comments(
             ov.c.value.label("overall"),
         )
         .join(c, and_(c.response_id == a.response_id, c.code == a.code))
-        .outerjoin(ov, ov.c.response_id == a.response_id)
+        .outerjoin(ov, and_(ov.c.response_id == a.response_id, ov.c.answered_on == a.answered_on))
         .join(Organization, Organization.id == a.organization_id)
         .where(a.organization_id == org_id, a.answered_on >= start, a.answered_on < end)
         .order_by(a.answered_on.desc(), a.response_id, a.code)
@@ -330,7 +339,7 @@ async def corrected_examples(session: AsyncSession) -> Sequence[Any]:
     stmt = (
         select(c.text, latest.c.topics, latest.c.taxonomy_version, ov.c.value)
         .join(latest, and_(latest.c.response_id == c.response_id, latest.c.code == c.code))
-        .outerjoin(ov, ov.c.response_id == c.response_id)
+        .outerjoin(ov, and_(ov.c.response_id == c.response_id, ov.c.answered_on == c.answered_on))
     )
     return (await session.execute(stmt)).all()
 
@@ -400,7 +409,7 @@ async def situation_topics(
             func.unnest(a.topics).label("topic"),
             a.response_id,
         )
-        .join(Response, Response.id == a.response_id)
+        .join(Response, and_(Response.id == a.response_id, Response.answered_on == a.answered_on))
         .join(Organization, Organization.id == a.organization_id)
         .where(
             a.answered_on.between(start, end),
@@ -545,7 +554,7 @@ async def triage_queue(
         )
         .join(Organization, Organization.id == r.organization_id)
         .join(c, and_(c.response_id == r.response_id, c.code == r.code))
-        .outerjoin(ov, ov.c.response_id == r.response_id)
+        .outerjoin(ov, and_(ov.c.response_id == r.response_id, ov.c.answered_on == c.answered_on))
         .where((r.state == state) if state else true())
         .order_by((r.state != "new"), r.due_at, r.reviewed_at.desc())
         .limit(limit)
@@ -591,7 +600,7 @@ async def review_labels(session: AsyncSession) -> Sequence[Any]:
     stmt = (
         select(c.text, ov.c.value, r.state, r.kind)
         .join(c, and_(c.response_id == r.response_id, c.code == r.code))
-        .outerjoin(ov, ov.c.response_id == r.response_id)
+        .outerjoin(ov, and_(ov.c.response_id == r.response_id, ov.c.answered_on == c.answered_on))
         .where(r.state != "new")
         .order_by(r.reviewed_at)
     )

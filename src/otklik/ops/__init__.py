@@ -1,1 +1,2 @@
-"""Operations: liveness, readiness and metrics endpoints (docs/deployment.md)."""
+"""Operations: liveness, readiness and metrics endpoints, key rotation, the monthly partitions
+of the big tables (docs/deployment.md)."""

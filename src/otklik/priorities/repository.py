@@ -44,12 +44,14 @@ SERVICE_VALUES = text(
         WHERE served_at >= :start AND served_at < CAST(:end AS date) + 1 GROUP BY service_code
     ), sat AS (
         SELECT r.service_code, avg(i.value) AS mean
-        FROM response_items i JOIN responses r ON r.id = i.response_id
+        FROM response_items i
+        JOIN responses r ON r.id = i.response_id AND r.answered_on = i.answered_on
         WHERE i.code = 'overall' AND i.answered_on BETWEEN :start AND :end
         GROUP BY r.service_code
     ), neg AS (
         SELECT r.service_code, avg((a.sentiment = 'negative')::int) AS share
-        FROM comment_analyses a JOIN responses r ON r.id = a.response_id
+        FROM comment_analyses a
+        JOIN responses r ON r.id = a.response_id AND r.answered_on = a.answered_on
         WHERE a.answered_on BETWEEN :start AND :end GROUP BY r.service_code
     )
     SELECT s.code, s.name, coalesce(st.total, rec.n) AS volume, sat.mean, neg.share,

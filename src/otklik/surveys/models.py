@@ -45,7 +45,11 @@ class QuestionnaireVersion(Base):
 
 
 class Response(Base):
-    """One completed questionnaire, about one service record, without identity."""
+    """One completed questionnaire, about one service record, without identity.
+
+    Partitioned by month of ``answered_on`` (migration 0190, ``otklik.ops.partitions``): the
+    database's primary key is (id, answered_on), and the tables below that name a response
+    have no foreign key into it (a statement trigger deletes their rows with it)."""
 
     __tablename__ = "responses"
     __table_args__ = (

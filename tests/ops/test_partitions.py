@@ -1,0 +1,237 @@
+"""Monthly partitions: created ahead, rows routed to their month, strays moved out of the
+DEFAULT partition, old months dropped after retention, uniqueness kept, the job idempotent."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+import time_machine
+from pydantic import ValidationError
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.config import Settings
+from otklik.indicators import repository as indicators_repository
+from otklik.ops import partitions
+from otklik.ops.partitions import (
+    TABLES,
+    RetentionViolation,
+    add_months,
+    cutoff,
+    maintain_partitions,
+)
+from otklik.outreach.citizen import LinkGone
+from otklik.schedule import SCHEDULE
+from otklik.surveys import service
+from otklik.surveys.models import Response, ResponseItem
+from tests.factories import create_organization
+from tests.surveys.helpers import child, form, invite
+
+NOW = datetime(2027, 6, 15, 10, 0, tzinfo=UTC)
+
+
+async def _names(session: AsyncSession, table: str) -> set[str]:
+    return set((await partitions.months(session, _table(table))).values())
+
+
+def _table(name: str) -> partitions.Table:
+    return next(t for t in TABLES if t.name == name)
+
+
+async def _where(session: AsyncSession, table: str, condition: str, **params: Any) -> list[str]:
+    rows = await session.execute(
+        text(f"SELECT tableoid::regclass::text FROM {table} WHERE {condition}"),  # noqa: S608
+        params,
+    )
+    return [r[0] for r in rows]
+
+
+async def _response(
+    session: AsyncSession, org_id: int, day: date, rid: uuid.UUID | None = None
+) -> uuid.UUID:
+    rid = rid or uuid.uuid4()
+    await session.execute(
+        text(
+            "INSERT INTO responses (id, questionnaire_version, organization_id, "
+            "organization_type_code, region_code, founder_id, service_code, served_on, "
+            "answered_on, channel, respondent, age_band, answers) "
+            "SELECT :id, '2025.1', o.id, o.type_code, o.region_code, o.founder_id, 'x', :d, :d, "
+            "'log', 'recipient', '30-39', '{}' FROM organizations o WHERE o.id = :o"
+        ),
+        {"id": rid, "d": day, "o": org_id},
+    )
+    await session.execute(
+        text(
+            "INSERT INTO response_items (response_id, code, value, organization_id, answered_on) "
+            "VALUES (:id, 'overall', 5, :o, :d), (:id, 'staff', 4, :o, :d)"
+        ),
+        {"id": rid, "d": day, "o": org_id},
+    )
+    return rid
+
+
+async def _rollup(session: AsyncSession, org_id: int) -> list[tuple[Any, ...]]:
+    rows = await session.execute(
+        text(
+            "SELECT grain, day, code, n, total FROM indicator_rollup "
+            "WHERE organization_id = :o ORDER BY 1, 2, 3"
+        ),
+        {"o": org_id},
+    )
+    return [tuple(r) for r in rows]
+
+
+def test_cutoff_keeps_the_current_and_two_previous_years() -> None:
+    # the default retention and the smallest allowed one keep 1 January two years back
+    assert Settings(env="test").retention_months >= 36
+    for at in (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 12, 31, 23, 59, tzinfo=UTC)):
+        assert cutoff(at, 36) <= date(at.year - 2, 1, 1)
+    assert cutoff(NOW, 48) == date(2023, 6, 1)
+    assert add_months(date(2027, 11, 1), 3) == date(2028, 2, 1)
+    assert add_months(date(2027, 1, 1), -13) == date(2025, 12, 1)
+    with pytest.raises(ValidationError, match="retention_months"):
+        Settings(env="test", retention_months=24)
+
+
+async def test_the_job_creates_the_coming_months_and_is_idempotent(
+    session: AsyncSession, settings: Settings
+) -> None:
+    assert "ops.maintain_partitions" in {p.name for p in SCHEDULE}
+    with time_machine.travel(NOW, tick=False):
+        done = await maintain_partitions(session, settings)
+        assert done > 0
+        for table in TABLES:
+            names = await _names(session, table.name)
+            for month in ("202706", "202707", "202708", "202709"):
+                assert f"{table.name}_p{month}" in names
+            assert f"{table.name}_p202710" not in names
+        # a second run finds everything in place
+        assert await maintain_partitions(session, settings) == 0
+    with time_machine.travel(datetime(2027, 7, 1, 0, 0, tzinfo=UTC), tick=False):
+        assert await maintain_partitions(session, settings) == 2  # October, one per table
+        assert "responses_p202710" in await _names(session, "responses")
+
+
+async def test_rows_route_into_their_month(session: AsyncSession, settings: Settings) -> None:
+    org = await create_organization(session)
+    await partitions.maintain(session, NOW, settings.retention_months)
+    rid = await _response(session, org.id, date(2027, 7, 31))
+    assert await _where(session, "responses", "id = :id", id=rid) == ["responses_p202707"]
+    assert (
+        await _where(session, "response_items", "response_id = :id", id=rid)
+        == ["response_items_p202707"] * 2
+    )
+
+
+async def test_stray_rows_are_moved_out_of_the_default_partition_and_reported(
+    session: AsyncSession, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    org = await create_organization(session)
+    rid = await _response(session, org.id, date(2031, 3, 10))  # no partition for 2031
+    assert await _where(session, "responses", "id = :id", id=rid) == ["responses_default"]
+    before = await _rollup(session, org.id)
+    assert before  # the triggers counted it
+    with caplog.at_level(logging.WARNING, logger="otklik.ops.partitions"):
+        report = await partitions.maintain(session, NOW, settings.retention_months)
+    assert report.moved == 3  # the response and its two items
+    assert "responses_p203103" in report.created
+    assert any("default partition" in r.getMessage() for r in caplog.records)
+    assert await _where(session, "responses", "id = :id", id=rid) == ["responses_p203103"]
+    assert set(await _where(session, "response_items", "response_id = :id", id=rid)) == {
+        "response_items_p203103"
+    }
+    for table in ("responses", "response_items"):
+        empty = await session.execute(text(f"SELECT count(*) FROM {table}_default"))  # noqa: S608
+        assert empty.scalar_one() == 0
+    assert await _rollup(session, org.id) == before  # moving is not answering again
+    again = await partitions.maintain(session, NOW, settings.retention_months)
+    assert (again.created, again.dropped, again.moved) == ([], [], 0)
+
+
+async def test_retention_drops_only_months_past_it_and_keeps_the_rollup(
+    session: AsyncSession, settings: Settings
+) -> None:
+    org = await create_organization(session)
+    await partitions.maintain(session, NOW, settings.retention_months)
+    # at NOW the cutoff is 1 June 2023 (48 months); on 1 July 2027 it is 1 July 2023
+    old = await _response(session, org.id, date(2023, 6, 30))
+    kept = await _response(session, org.id, date(2023, 7, 1))
+    await session.execute(
+        text(
+            "INSERT INTO response_comments (response_id, code, text, organization_id, "
+            "answered_on) VALUES (:id, 'comment', 'Хорошо', :o, '2023-06-30')"
+        ),
+        {"id": old, "o": org.id},
+    )
+    await partitions.maintain(session, NOW, settings.retention_months)  # both months created
+    rollup = await _rollup(session, org.id)
+    report = await partitions.maintain(session, NOW, settings.retention_months)
+    assert report.dropped == []  # June 2023 ends after the cutoff
+    with time_machine.travel(datetime(2027, 7, 1, 0, 0, tzinfo=UTC), tick=False):
+        report = await partitions.maintain(session, datetime.now(UTC), settings.retention_months)
+    assert sorted(report.dropped) == ["response_items_p202306", "responses_p202306"]
+    assert await _where(session, "responses", "id = ANY(:ids)", ids=[old, kept]) == [
+        "responses_p202307"
+    ]
+    comments = await session.execute(
+        text("SELECT count(*) FROM response_comments WHERE response_id = :id"), {"id": old}
+    )
+    assert comments.scalar_one() == 0
+    # dropping is not deleting: the rollup still counts the dropped answers
+    assert await _rollup(session, org.id) == rollup
+    horizon = await session.execute(
+        text("SELECT dropped_before FROM partition_horizon WHERE table_name = 'responses'")
+    )
+    assert horizon.scalar_one() == date(2023, 7, 1)
+    # a rebuild leaves 2023 (partly dropped) as the triggers summed it
+    await indicators_repository.rebuild_rollup(session, date(2023, 1, 1), date(2023, 12, 31))
+    assert await _rollup(session, org.id) == rollup
+
+
+async def test_a_partition_with_young_rows_is_never_dropped(
+    session: AsyncSession, settings: Settings
+) -> None:
+    await partitions.maintain(session, NOW, settings.retention_months)
+    with pytest.raises(RetentionViolation):
+        await partitions.drop_month(
+            session, _table("responses"), date(2027, 6, 1), date(2027, 6, 1)
+        )
+    assert "responses_p202706" in await _names(session, "responses")
+
+
+async def test_one_response_per_record_even_across_months(
+    session: AsyncSession, settings: Settings
+) -> None:
+    org = await create_organization(session)
+    first, second = await invite(session, settings, [child(org.ogrn)], org=org)
+    await partitions.maintain(session, NOW, settings.retention_months)
+    form_a = await service.open_form(session, first)
+    form_b = await service.open_form(session, second)
+    assert form_a is not None
+    assert form_b is not None
+    fields = list(form().items())
+    await service.submit(session, settings, form_a, fields, answered_on=date(2027, 6, 30))
+    # the record's other link, answered "next month": its response would land in another
+    # partition; the record's lock still refuses it
+    with pytest.raises(LinkGone):
+        await service.submit(session, settings, form_b, fields, answered_on=date(2027, 7, 1))
+    n = await session.scalar(select(func.count()).select_from(Response))
+    assert n == 1
+
+
+async def test_a_response_key_is_unique_within_its_month(
+    session: AsyncSession, settings: Settings
+) -> None:
+    org = await create_organization(session)
+    await partitions.maintain(session, NOW, settings.retention_months)
+    rid = await _response(session, org.id, date(2027, 6, 3))
+    with pytest.raises(IntegrityError):
+        async with session.begin_nested():
+            await _response(session, org.id, date(2027, 6, 3), rid)
+    n = await session.scalar(select(func.count()).select_from(ResponseItem))
+    assert n == 2

@@ -1,0 +1,115 @@
+"""The monthly partitions' migration on a database with data: every row copied into its
+month's partition, the rollup and the exchange queue untouched, the cascade kept; and back
+down."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from alembic import command
+from sqlalchemy import make_url
+
+from otklik.db import to_async_url, to_libpq_url
+from otklik.migrate import alembic_config
+
+BEFORE = "20261209_0180"
+PARTITIONED = "20261210_0190"
+
+
+@pytest.fixture
+def scratch(database_url: str) -> Iterator[tuple[str, str]]:
+    """A database of its own: (async URL for Alembic, libpq URL)."""
+    name = f"otklik_part_{uuid.uuid4().hex[:8]}"
+    admin = to_libpq_url(database_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(to_async_url(database_url)).set(database=name)
+    rendered = url.render_as_string(hide_password=False)
+    try:
+        yield rendered, to_libpq_url(rendered)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrate(url: str, revision: str, down: bool = False) -> None:
+    cfg = alembic_config()
+    cfg.attributes["url"] = url
+    (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+def _all(conn: psycopg.Connection[Any], sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in conn.execute(sql).fetchall()]
+
+
+SEED = """
+INSERT INTO questionnaire_versions (version, title, definition) VALUES ('2025.1', 't', '{}')
+  ON CONFLICT DO NOTHING;
+INSERT INTO responses (id, questionnaire_version, organization_id, organization_type_code,
+  region_code, founder_id, service_code, served_on, answered_on, channel, respondent, age_band,
+  answers)
+SELECT ('00000000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid, '2025.1', 7, 't', '77', 1,
+  's', d, d, 'log', 'recipient', '30-39', '{}'
+FROM generate_series(1, 4) g, LATERAL (SELECT DATE '2024-01-15' + (g * 40)) AS x(d);
+INSERT INTO response_items (response_id, code, value, organization_id, answered_on)
+SELECT id, c, 4, 7, answered_on FROM responses, unnest(ARRAY['overall', 'staff']) c;
+INSERT INTO response_comments (response_id, code, text, organization_id, answered_on)
+SELECT id, 'comment', 'Хорошо', 7, answered_on FROM responses;
+"""
+ROLLUP = "SELECT grain, day, code, n, total FROM indicator_rollup ORDER BY 1, 2, 3"
+QUEUE = "SELECT response_id FROM exchange_queue ORDER BY 1"
+PLACES = """
+SELECT tableoid::regclass::text, count(*) FROM responses GROUP BY 1
+UNION ALL SELECT tableoid::regclass::text, count(*) FROM response_items GROUP BY 1
+"""
+
+
+def test_partitions_migration_keeps_every_row(scratch: tuple[str, str]) -> None:
+    url, libpq = scratch
+    _migrate(url, BEFORE)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute(SEED)
+        rollup, queue = _all(conn, ROLLUP), _all(conn, QUEUE)
+        assert len(queue) == 4
+    _migrate(url, PARTITIONED)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        assert sorted(_all(conn, PLACES)) == [
+            ("response_items_p202402", 2),
+            ("response_items_p202404", 2),
+            ("response_items_p202405", 2),
+            ("response_items_p202406", 2),
+            ("responses_p202402", 1),
+            ("responses_p202404", 1),
+            ("responses_p202405", 1),
+            ("responses_p202406", 1),
+        ]
+        # copying is not answering: the rollup and the exchange queue are as they were
+        assert _all(conn, ROLLUP) == rollup
+        assert _all(conn, QUEUE) == queue
+        for table in ("responses", "response_items"):
+            assert _all(conn, f"SELECT count(*) FROM {table}_default") == [(0,)]  # noqa: S608
+        # the months from the oldest row to three ahead have partitions
+        months = _all(
+            conn,
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'responses'::regclass",
+        )[0][0]
+        assert months >= 4 + 1  # the rows' months and the default at least
+        # new rows still counted by the triggers; a deleted response takes its rows along
+        conn.execute("DELETE FROM responses WHERE answered_on = '2024-02-24'")
+        assert _all(conn, "SELECT count(*) FROM response_items") == [(6,)]
+        assert _all(conn, "SELECT count(*) FROM response_comments") == [(3,)]
+        assert _all(conn, "SELECT count(*) FROM exchange_queue") == [(3,)]
+        assert _all(conn, ROLLUP) != rollup
+    _migrate(url, BEFORE, down=True)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        assert _all(conn, "SELECT count(*) FROM responses") == [(3,)]
+        kinds = _all(
+            conn,
+            "SELECT relkind::text FROM pg_class WHERE relname IN ('responses', 'response_items')",
+        )
+        assert kinds == [("r",)] * 2
+    _migrate(url, "head")
