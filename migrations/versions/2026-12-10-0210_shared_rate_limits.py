@@ -13,7 +13,7 @@ stored them) whose rejection has been counted, so a message redelivered after a 
 second consumer, is not counted twice; kept for the stream's retention (7 days) and a day more.
 
 Revision ID: 20261210_0210
-Revises: 20261209_0180
+Revises: 20261210_0190
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261210_0210"
-down_revision: str | None = "20261209_0180"
+down_revision: str | None = "20261210_0190"
 branch_labels = None
 depends_on = None
 

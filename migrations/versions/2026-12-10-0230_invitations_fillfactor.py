@@ -8,7 +8,7 @@ wrote six index entries. Only pages written from now on keep the room; existing 
 it when rewritten (VACUUM FULL, pg_repack) — nothing needs to be rewritten now.
 
 Revision ID: 20261210_0230
-Revises: 20261209_0180
+Revises: 20261210_0210
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "20261210_0230"
-down_revision: str | None = "20261209_0180"
+down_revision: str | None = "20261210_0210"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ sums in ``numeric`` on every request. The weights and ``min_n`` are frozen here;
 methodology with exactly these (any other is computed from the sums, as before).
 
 Revision ID: 20261210_0240
-Revises: 20261209_0180
+Revises: 20261210_0230
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "20261210_0240"
-down_revision: str | None = "20261209_0180"
+down_revision: str | None = "20261210_0230"
 branch_labels = None
 depends_on = None
 
