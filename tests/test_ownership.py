@@ -19,7 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "otklik"
 # Tables without an ORM model, created by their owner's migration.
-RAW_TABLES = {"exchange_queue": "exchange", "partition_horizon": "ops"}
+RAW_TABLES = {
+    "exchange_queue": "exchange",
+    "partition_horizon": "ops",
+    "intake_stream_rejections": "intake",
+    "rate_buckets": "kit",
+}
 
 SQL_WRITES = (
     re.compile(r"\bINSERT\s+INTO\s+(\w+)"),
