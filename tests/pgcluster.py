@@ -62,11 +62,11 @@ def pg_bin() -> Path:
     for folder in system:
         if (folder / "initdb").exists() and (folder / "pg_basebackup").exists():
             return folder
-    from pgserver._commands import POSTGRES_BIN_PATH  # type: ignore[import-untyped]
+    from pgserver._commands import POSTGRES_BIN_PATH
 
     bundled = Path(POSTGRES_BIN_PATH)
     if os.geteuid() == 0:  # the server's user must reach the binaries and their libraries
-        from pgserver.utils import (  # type: ignore[import-untyped]
+        from pgserver.utils import (
             ensure_folder_permissions,
             ensure_prefix_permissions,
         )
@@ -200,7 +200,8 @@ class PgCluster:
 
     def create_database(self, name: str) -> tuple[str, str]:
         """A new database on the primary; its URLs on the primary and on the replica."""
-        assert self.primary is not None and self.replica is not None
+        assert self.primary is not None
+        assert self.replica is not None
         with psycopg.connect(self.primary.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         self.wait_replayed()
@@ -208,7 +209,8 @@ class PgCluster:
 
     def wait_replayed(self, timeout: float = 300) -> None:
         """Wait until the replica has replayed everything the primary has written so far."""
-        assert self.primary is not None and self.replica is not None
+        assert self.primary is not None
+        assert self.replica is not None
         with psycopg.connect(self.primary.url(), autocommit=True) as conn:
             row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
         assert row is not None

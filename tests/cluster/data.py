@@ -75,9 +75,7 @@ def make_inputs(n: int, ogrns: list[str], seed: int = 19) -> Inputs:
         if out.people and rng.random() < 0.25:
             p = out.people[rng.randrange(len(out.people))]
             org = (
-                rng.choice(seen_orgs[p.index])
-                if rng.random() < 0.5
-                else rng.randrange(len(ogrns))
+                rng.choice(seen_orgs[p.index]) if rng.random() < 0.5 else rng.randrange(len(ogrns))
             )
         else:
             p = _person(len(out.people), rng)

@@ -74,7 +74,7 @@ class Mail:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
-        body = msg.get_body(("plain",))  # type: ignore[attr-defined]
+        body = msg.get_body(("plain",))
         found = LINK.search(body.get_content() if body is not None else "")
         key = str(msg["Message-ID"]).strip("<>").split("@")[0]
         self.st.keep(key, "email", ",".join(envelope.rcpt_tos), found.group(0) if found else "")
