@@ -116,7 +116,7 @@ class PgCluster:
             capture_output=True,
             text=True,
             check=False,
-            cwd=self.folder,
+            cwd="/",  # a folder the servers' user may enter
         )
         if done.returncode != 0:
             raise RuntimeError(f"{Path(str(args[0])).name} failed: {done.stderr[-2000:]}")

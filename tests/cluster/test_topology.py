@@ -17,6 +17,7 @@ import itertools
 import os
 import re
 import secrets
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,12 +57,18 @@ class Clock:
 
 
 @pytest.fixture
-def topology(tmp_path: Path) -> Iterator[Topology]:
-    t = Topology(tmp_path)
+def topology() -> Iterator[Topology]:
+    # Not pytest's tmp_path: pytest keeps only the last three base folders of a user, so
+    # another pytest session of the same user could delete the servers' data mid-run.
+    folder = Path(tempfile.mkdtemp(prefix="otklik-cluster-"))
+    folder.chmod(0o755)  # the PostgreSQL servers may run as another user
+    t = Topology(folder)
     try:
         yield t
     finally:
         t.stop()
+        t.remove_data()  # the logs stay for a look after a failure
+        print(f"  logs: {folder / 'logs'}")  # noqa: T201
 
 
 def scalar(url: str, sql: str, *args: Any) -> Any:

@@ -180,3 +180,7 @@ class Topology:
             del name
         if self.pg is not None:
             self.pg.stop()
+
+    def remove_data(self) -> None:
+        for name in ("pg", "nats", "data"):
+            shutil.rmtree(self.folder / name, ignore_errors=True)
