@@ -7,12 +7,13 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 VENDOR := src/otklik/web/static/vendor
 
-.PHONY: help setup demo test test-clock lint bench chromium clean
+.PHONY: help setup demo test test-clock test-cluster lint bench chromium clean
 
 help:
 	@echo "make demo   — run the demo (http://127.0.0.1:8000/)"
 	@echo "make test   — lint, type-check and run all tests"
 	@echo "make test-clock — the time-sensitive tests at five frozen instants"
+	@echo "make test-cluster — the topology test: 2 web, 2 workers, 2 NATS consumers, primary + replica"
 	@echo "make bench  — run the benchmarks"
 
 .tools/bin/uv:
@@ -60,6 +61,17 @@ test-clock: setup
 		echo "== clock at $$at"; \
 		OTKLIK_FROZEN_AT=$$at $(UV) run pytest -q -p no:cacheprovider $(CLOCK_TESTS); \
 	done
+
+# The topology test (tests/cluster, not part of `make test`: it runs for many minutes): it starts
+# its own PostgreSQL primary and streaming replica, NATS with JetStream (nats-server from PATH, or
+# the server OTKLIK_CLUSTER_NATS_URL names), sinks, 2 web processes on one port, 2 workers and
+# 2 NATS consumers, and runs the whole loop for CLUSTER_RECORDS records (docs/deployment.md).
+CLUSTER_RECORDS ?= 100000
+test-cluster: setup
+	@command -v nats-server >/dev/null || test -n "$$OTKLIK_CLUSTER_NATS_URL" || { \
+		echo "make test-cluster needs nats-server (apt-get install nats-server) or"; \
+		echo "OTKLIK_CLUSTER_NATS_URL=nats://host:4222 (a NATS server with JetStream)"; exit 1; }
+	OTKLIK_CLUSTER_RECORDS=$(CLUSTER_RECORDS) $(UV) run pytest tests/cluster -q -s -p no:cacheprovider
 
 bench: setup
 	$(UV) run python benchmarks/run.py
