@@ -117,6 +117,15 @@ async def test_the_job_creates_the_coming_months_and_is_idempotent(
         assert "responses_p202710" in await _names(session, "responses")
 
 
+async def test_months_are_moscow_months(session: AsyncSession, settings: Settings) -> None:
+    # 23:30 UTC on 30 June is 02:30 on 1 July in Moscow: answers are dated July (answered_on is
+    # a Moscow date), so July is this month and October the third month ahead
+    late = datetime(2027, 6, 30, 23, 30, tzinfo=UTC)
+    await partitions.maintain(session, late, settings.retention_months)
+    assert "responses_p202710" in await _names(session, "responses")
+    assert cutoff(late, 48) == date(2023, 7, 1)
+
+
 async def test_rows_route_into_their_month(session: AsyncSession, settings: Settings) -> None:
     org = await create_organization(session)
     await partitions.maintain(session, NOW, settings.retention_months)

@@ -3,7 +3,7 @@ months dropped (the job ``ops.maintain_partitions``; docs/deployment.md, "Partit
 retention").
 
 Each table in ``TABLES`` is partitioned by range of one column that is set at insert and never
-updated, one partition a month (``<table>_pYYYYMM``, months of a timestamptz column in UTC),
+updated, one partition a month (``<table>_pYYYYMM``; the keys are Moscow dates, so Moscow months),
 plus ``<table>_default``, which only catches a row of a month without a partition (a
 back-dated import, a frozen test clock). One run, in one transaction:
 
@@ -23,13 +23,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.kit.clock import now_utc
+from otklik.kit.clock import moscow_date, now_utc
 
 log = logging.getLogger(__name__)
 
@@ -43,25 +43,22 @@ MONTH_NAME = re.compile(r"_p(\d{4})(\d{2})$")
 class Table:
     name: str
     key: str  # the partition key: set at insert, never updated
-    timestamptz: bool  # months of a timestamptz key are UTC months
     # unpartitioned tables holding ``response_id`` of this table's rows: their rows go first
     dependents: tuple[str, ...] = ()
 
     def month_of(self) -> str:
-        key = f"({self.key} AT TIME ZONE 'UTC')" if self.timestamptz else self.key
-        return f"date_trunc('month', {key})::date"
+        return f"date_trunc('month', {self.key})::date"
 
     def bound(self, month: date) -> str:
-        return f"{month.isoformat()} 00:00:00+00" if self.timestamptz else month.isoformat()
+        return month.isoformat()
 
 
 # Dropped in this order: a response's items before it.
 TABLES = (
-    Table("response_items", "answered_on", timestamptz=False),
+    Table("response_items", "answered_on"),
     Table(
         "responses",
         "answered_on",
-        timestamptz=False,
         dependents=("response_comments", "sealed_comments", "exchange_queue", "exchange_items"),
     ),
 )
@@ -85,8 +82,7 @@ def add_months(month: date, n: int) -> date:
 
 def cutoff(now: datetime, retention_months: int) -> date:
     """Months that end on or before this day are dropped."""
-    month = now.astimezone(UTC).date().replace(day=1)
-    return add_months(month, -retention_months)
+    return add_months(moscow_date(now).replace(day=1), -retention_months)
 
 
 def partition_name(table: Table, month: date) -> str:
@@ -138,8 +134,8 @@ async def create_month(session: AsyncSession, table: Table, month: date) -> int:
     moved = await session.execute(
         text(
             f"WITH moved AS (DELETE FROM {table.name}_default "  # noqa: S608 - constant names
-            f"WHERE {table.key} >= CAST(:lo AS {_type(table)}) "
-            f"AND {table.key} < CAST(:hi AS {_type(table)}) RETURNING *) "
+            f"WHERE {table.key} >= CAST(:lo AS date) "
+            f"AND {table.key} < CAST(:hi AS date) RETURNING *) "
             f"INSERT INTO {name} SELECT * FROM moved"
         ),
         {"lo": lo, "hi": hi},
@@ -150,10 +146,6 @@ async def create_month(session: AsyncSession, table: Table, month: date) -> int:
         )
     )
     return int(moved.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def _type(table: Table) -> str:
-    return "timestamptz" if table.timestamptz else "date"
 
 
 class RetentionViolation(RuntimeError):
@@ -168,7 +160,7 @@ async def drop_month(session: AsyncSession, table: Table, month: date, before: d
     young = await session.execute(
         text(
             f"SELECT EXISTS (SELECT FROM {name} "  # noqa: S608 - constant names
-            f"WHERE {table.key} >= CAST(:before AS {_type(table)}))"
+            f"WHERE {table.key} >= CAST(:before AS date))"
         ),
         {"before": table.bound(before)},
     )
@@ -195,7 +187,7 @@ async def maintain(session: AsyncSession, now: datetime, retention_months: int) 
     if not (await session.execute(LOCK)).scalar_one():
         return report  # another run holds it: this one has nothing to add
     await session.execute(text(LOCK_TIMEOUT))
-    this_month = now.astimezone(UTC).date().replace(day=1)
+    this_month = moscow_date(now).replace(day=1)
     before = cutoff(now, retention_months)
     for table in TABLES:
         have = await months(session, table)
