@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-import pytest
 from nats.aio.client import Client as NATS
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,7 +18,6 @@ from otklik.intake.stream import (
     STREAM,
     consume,
     durable_for,
-    ensure_stream,
     store_batch,
     subject_for,
 )
@@ -29,27 +25,7 @@ from otklik.kit.pii import PiiVault
 from otklik.outreach.models import OutreachTask
 from tests.factories import create_organization, create_source, service_record
 
-NATS_URL = os.environ.get("OTKLIK_TEST_NATS_URL", "nats://127.0.0.1:4222")
 VAULT = PiiVault("p" * 40)
-
-
-@pytest.fixture
-async def nc() -> AsyncIterator[NATS]:
-    import nats
-
-    try:
-        client = await asyncio.wait_for(
-            nats.connect(NATS_URL, connect_timeout=2, allow_reconnect=False), timeout=5
-        )
-    except Exception as exc:  # any failure to connect means "no server here"
-        pytest.skip(f"NATS JetStream is not reachable at {NATS_URL}: {exc!r}")
-    try:
-        await ensure_stream(client)
-    except Exception as exc:
-        await client.close()
-        pytest.skip(f"NATS at {NATS_URL} has no JetStream: {exc!r}")
-    yield client
-    await client.close()
 
 
 async def count(session: AsyncSession, model: type[object]) -> int:

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,35 +30,16 @@ from nats.js.api import ConsumerConfig
 from sqlalchemy import make_url
 
 from otklik.db import create_engine, session_factory, to_async_url, to_libpq_url, transaction
-from otklik.intake.stream import STREAM, durable_for, ensure_stream, subject_for
+from otklik.intake.stream import STREAM, durable_for, subject_for
 from otklik.migrate import upgrade
 from otklik.registry.reference import seed_reference
 from otklik.registry.service import seed_catalogue
 from tests.factories import create_organization, create_source, service_record
+from tests.intake.conftest import NATS_URL
 
-NATS_URL = os.environ.get("OTKLIK_TEST_NATS_URL", "nats://127.0.0.1:4222")
 OTKLIK = str(Path(sys.executable).with_name("otklik"))
 NEW, REPEATED, TRUNCATED, REFUSED = 18_400, 1_000, 300, 300  # 20 000 messages
 ACK_WAIT = 4.0  # a killed consumer's batch comes back to the others after this
-
-
-@pytest.fixture
-async def nc() -> AsyncIterator[NATS]:
-    import nats
-
-    try:
-        client = await asyncio.wait_for(
-            nats.connect(NATS_URL, connect_timeout=2, allow_reconnect=False), timeout=5
-        )
-    except Exception as exc:  # any failure to connect means "no server here"
-        pytest.skip(f"NATS JetStream is not reachable at {NATS_URL}: {exc!r}")
-    try:
-        await ensure_stream(client)
-    except Exception as exc:
-        await client.close()
-        pytest.skip(f"NATS at {NATS_URL} has no JetStream: {exc!r}")
-    yield client
-    await client.close()
 
 
 @pytest.fixture
