@@ -244,3 +244,27 @@ async def test_a_response_key_is_unique_within_its_month(
             await _response(session, org.id, date(2027, 6, 3), rid)
     n = await session.scalar(select(func.count()).select_from(ResponseItem))
     assert n == 2
+
+
+async def test_a_timestamptz_key_is_cut_at_moscow_midnight(session: AsyncSession) -> None:
+    # 21:30 UTC on 30 June is 00:30 on 1 July in Moscow: the row belongs to July's partition
+    await session.execute(
+        text(
+            "CREATE TABLE scratch (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at)"
+        )
+    )
+    await session.execute(text("CREATE TABLE scratch_default PARTITION OF scratch DEFAULT"))
+    june_end = datetime(2027, 6, 30, 21, 30, tzinfo=UTC)
+    await session.execute(
+        text("INSERT INTO scratch VALUES (1, :a), (2, :b)"),
+        {"a": june_end, "b": datetime(2027, 6, 30, 20, 59, tzinfo=UTC)},
+    )
+    table = partitions.Table("scratch", "at", timestamptz=True)
+    assert await partitions.default_rows(session, table) == {
+        date(2027, 6, 1): 1,
+        date(2027, 7, 1): 1,
+    }
+    assert await partitions.create_month(session, table, date(2027, 7, 1)) == 1
+    assert await partitions.create_month(session, table, date(2027, 6, 1)) == 1
+    assert await _where(session, "scratch", "id = 1") == ["scratch_p202707"]
+    assert await _where(session, "scratch", "id = 2") == ["scratch_p202706"]

@@ -3,7 +3,8 @@ months dropped (the job ``ops.maintain_partitions``; docs/deployment.md, "Partit
 retention").
 
 Each table in ``TABLES`` is partitioned by range of one column that is set at insert and never
-updated, one partition a month (``<table>_pYYYYMM``; the keys are Moscow dates, so Moscow months),
+updated, one partition a month (``<table>_pYYYYMM``; Moscow months: a date key is a Moscow date,
+a timestamptz key is cut at Moscow midnight),
 plus ``<table>_default``, which only catches a row of a month without a partition (a
 back-dated import, a frozen test clock). One run, in one transaction:
 
@@ -37,20 +38,27 @@ AHEAD = 3  # months after the current one that always have a partition
 LOCK_TIMEOUT = "SET LOCAL lock_timeout = '10s'"  # never queue behind a long read for long
 LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('ops.maintain_partitions'))")
 MONTH_NAME = re.compile(r"_p(\d{4})(\d{2})$")
+MOSCOW = "Europe/Moscow"
 
 
 @dataclass(frozen=True)
 class Table:
     name: str
     key: str  # the partition key: set at insert, never updated
-    # unpartitioned tables holding ``response_id`` of this table's rows: their rows go first
-    dependents: tuple[str, ...] = ()
+    # unpartitioned tables (name, column) holding ids of this table's rows: their rows go first
+    dependents: tuple[tuple[str, str], ...] = ()
+    timestamptz: bool = False  # the key is a timestamptz, else a (Moscow) date
 
     def month_of(self) -> str:
-        return f"date_trunc('month', {self.key})::date"
+        key = f"({self.key} AT TIME ZONE '{MOSCOW}')" if self.timestamptz else self.key
+        return f"date_trunc('month', {key})::date"
 
     def bound(self, month: date) -> str:
-        return month.isoformat()
+        return f"{month.isoformat()} 00:00:00 {MOSCOW}" if self.timestamptz else month.isoformat()
+
+    @property
+    def type(self) -> str:
+        return "timestamptz" if self.timestamptz else "date"
 
 
 # Dropped in this order: a response's items before it.
@@ -59,7 +67,10 @@ TABLES = (
     Table(
         "responses",
         "answered_on",
-        dependents=("response_comments", "sealed_comments", "exchange_queue", "exchange_items"),
+        dependents=tuple(
+            (name, "response_id")
+            for name in ("response_comments", "sealed_comments", "exchange_queue", "exchange_items")
+        ),
     ),
 )
 
@@ -134,8 +145,8 @@ async def create_month(session: AsyncSession, table: Table, month: date) -> int:
     moved = await session.execute(
         text(
             f"WITH moved AS (DELETE FROM {table.name}_default "  # noqa: S608 - constant names
-            f"WHERE {table.key} >= CAST(:lo AS date) "
-            f"AND {table.key} < CAST(:hi AS date) RETURNING *) "
+            f"WHERE {table.key} >= CAST(:lo AS {table.type}) "
+            f"AND {table.key} < CAST(:hi AS {table.type}) RETURNING *) "
             f"INSERT INTO {name} SELECT * FROM moved"
         ),
         {"lo": lo, "hi": hi},
@@ -160,15 +171,15 @@ async def drop_month(session: AsyncSession, table: Table, month: date, before: d
     young = await session.execute(
         text(
             f"SELECT EXISTS (SELECT FROM {name} "  # noqa: S608 - constant names
-            f"WHERE {table.key} >= CAST(:before AS date))"
+            f"WHERE {table.key} >= CAST(:before AS {table.type}))"
         ),
         {"before": table.bound(before)},
     )
     if young.scalar_one():
         raise RetentionViolation(name)
-    for dependent in table.dependents:
+    for dependent, column in table.dependents:
         await session.execute(
-            text(f"DELETE FROM {dependent} WHERE response_id IN (SELECT id FROM {name})")  # noqa: S608
+            text(f"DELETE FROM {dependent} WHERE {column} IN (SELECT id FROM {name})")  # noqa: S608
         )
     await session.execute(text(f"DROP TABLE {name}"))
     await session.execute(
