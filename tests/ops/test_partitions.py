@@ -249,9 +249,7 @@ async def test_a_response_key_is_unique_within_its_month(
 async def test_a_timestamptz_key_is_cut_at_moscow_midnight(session: AsyncSession) -> None:
     # 21:30 UTC on 30 June is 00:30 on 1 July in Moscow: the row belongs to July's partition
     await session.execute(
-        text(
-            "CREATE TABLE scratch (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at)"
-        )
+        text("CREATE TABLE scratch (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at)")
     )
     await session.execute(text("CREATE TABLE scratch_default PARTITION OF scratch DEFAULT"))
     june_end = datetime(2027, 6, 30, 21, 30, tzinfo=UTC)
