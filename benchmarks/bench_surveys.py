@@ -149,6 +149,13 @@ def prepare_links(url: str, n: int) -> list[str]:
                         "2025.1",
                     )
                 )
+        # the key rows (intake and the planner write them in the same statement as the rows)
+        conn.execute(
+            "INSERT INTO service_record_keys (id, source_id, record_id, received_at)"
+            " SELECT id, source_id, record_id, received_at FROM service_records;"
+            "INSERT INTO invitation_keys (id, token_hash, public_id, service_record_id, created_at)"
+            " SELECT id, token_hash, public_id, service_record_id, created_at FROM invitations"
+        )
         conn.execute(
             "INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, status,"
             " next_attempt_at) SELECT id, 'invite', 'log', gen_random_uuid(), 'sent', now()"

@@ -218,6 +218,13 @@ class RecordMaker:
             ) as copy:
                 for r in records:
                     copy.write_row((*r, "35-44", False, "api"))
+            # their key rows (intake writes them in the same statement as the records)
+            cur.execute(
+                "INSERT INTO service_record_keys (id, source_id, record_id, received_at)"
+                " SELECT id, source_id, record_id, received_at FROM service_records"
+                " WHERE id >= %s",
+                (first,),
+            )
             with cur.copy(
                 "COPY contacts (service_record_id, position, person_key, portal_account_confirmed,"
                 " has_email, has_phone, sealed, expires_at) FROM STDIN"
@@ -225,7 +232,7 @@ class RecordMaker:
                 for rid, key, portal, blob, exp in contacts:
                     copy.write_row((rid, 0, key, portal, True, False, blob, exp))
             cur.execute(
-                "SELECT setval(pg_get_serial_sequence('service_records', 'id'),"
+                "SELECT setval(pg_get_serial_sequence('service_record_keys', 'id'),"
                 " (SELECT max(id) FROM service_records))"
             )
             if hold:  # not due before tomorrow: running workers leave them alone

@@ -19,7 +19,7 @@ from otklik.cabinets.repository import Filters
 from otklik.identity.roles import Role
 from otklik.indicators import service as ind
 from otklik.indicators.periods import parse_period
-from otklik.intake.models import ServiceRecord
+from otklik.intake.models import ServiceRecord, ServiceRecordKey
 from otklik.registry.models import Organization
 from tests.factories import create_organization, create_user
 from tests.indicators.factories import create_response, create_responses
@@ -208,8 +208,15 @@ async def test_comparison_group_minus_own_across_months(session: AsyncSession) -
 async def _records(session: AsyncSession, org: Organization, people: list[int]) -> None:
     """Service records served on 10 November 2026, one per entry, keyed by person number."""
     served = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    keys = [
+        ServiceRecordKey(source_id=1, record_id=f"r-{org.id}-{i}", received_at=served)
+        for i in range(len(people))
+    ]
+    session.add_all(keys)
+    await session.flush()
     session.add_all(
         ServiceRecord(
+            id=keys[i].id,
             source_id=1,
             record_id=f"r-{org.id}-{i}",
             content_hash=b"h",

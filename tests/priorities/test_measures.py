@@ -24,22 +24,36 @@ from tests.factories import create_organization, create_user, csrf_from, login
 
 INVITATIONS = text(
     """
-    WITH recs AS (
-        INSERT INTO service_records (source_id, record_id, content_hash, organization_id,
-            service_code, served_at, person_key, age_band, is_minor, channel)
-        SELECT 0, 'measure-' || :org || '-' || :day || '-' || g,
-               sha256(convert_to('c' || :org || :day || g, 'UTF8')), :org,
-               'health.outpatient_visit', CAST(:day AS date) + time '12:00',
-               sha256(convert_to('p' || :org || :day || g, 'UTF8')), '30-39', false, 'portal'
+    WITH rows AS (
+        SELECT nextval('service_records_id_seq') AS id,
+               'measure-' || :org || '-' || :day || '-' || g AS record_id,
+               sha256(convert_to('c' || :org || :day || g, 'UTF8')) AS content_hash,
+               CAST(:day AS date) + time '12:00' AS served_at,
+               sha256(convert_to('p' || :org || :day || g, 'UTF8')) AS person_key
         FROM generate_series(1, :n) g
-        RETURNING id, organization_id, served_at, person_key
+    ), keys AS (
+        INSERT INTO service_record_keys (id, source_id, record_id, received_at)
+        SELECT id, 0, record_id, now() FROM rows
+    ), recs AS (
+        INSERT INTO service_records (id, source_id, record_id, content_hash, organization_id,
+            service_code, served_at, person_key, age_band, is_minor, channel)
+        SELECT id, 0, record_id, content_hash, :org, 'health.outpatient_visit', served_at,
+               person_key, '30-39', false, 'portal'
+        FROM rows
+    ), links AS (
+        SELECT nextval('invitations_id_seq') AS id, gen_random_uuid() AS public_id,
+               r.id AS record_id, r.served_at, r.person_key,
+               sha256(convert_to('measure-link/' || r.id, 'UTF8')) AS token_hash
+        FROM rows r
+    ), link_keys AS (
+        INSERT INTO invitation_keys (id, token_hash, public_id, service_record_id, created_at)
+        SELECT id, token_hash, public_id, record_id, now() FROM links
     )
-    INSERT INTO invitations (public_id, service_record_id, person_key, organization_id,
+    INSERT INTO invitations (id, public_id, service_record_id, person_key, organization_id,
         token_hash, status, expires_at, sent_at, delivered_at)
-    SELECT gen_random_uuid(), id, person_key, organization_id,
-           sha256(convert_to('measure-link/' || id, 'UTF8')), 'delivered',
+    SELECT id, public_id, record_id, person_key, :org, token_hash, 'delivered',
            served_at + interval '30 days', served_at, served_at
-    FROM recs
+    FROM links
     """
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    Sequence,
     BigInteger,
     Boolean,
     Date,
@@ -44,16 +45,19 @@ class ServiceRecord(Base):
     statement in the same transaction (``repository.CHECK_STAGED``); row-by-row foreign-key
     checks repeated that and took about 45 % of the insert time. Registry rows are not deleted
     (organizations leave through ``participates_to``).
+
+    Partitioned by month of ``received_at`` (migration 0250, ``otklik.ops.partitions``): the
+    database's primary key is (id, received_at); the id and the global uniqueness of
+    (source_id, record_id) live in ``service_record_keys``, written by the same statement.
     """
 
     __tablename__ = "service_records"
     __table_args__ = (
-        UniqueConstraint("source_id", "record_id"),
         Index("ix_service_records_source_received", "source_id", "received_at"),
         Index("ix_service_records_organization_served", "organization_id", "served_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     source_id: Mapped[int] = mapped_column(Integer)
     record_id: Mapped[str] = mapped_column(String(100))
     content_hash: Mapped[bytes] = mapped_column(LargeBinary)
@@ -68,6 +72,22 @@ class ServiceRecord(Base):
     channel: Mapped[str] = mapped_column(String(8))
 
 
+class ServiceRecordKey(Base):
+    """A service record's id (from the sequence) and its exactly-once key, unpartitioned: intake
+    inserts here first (``ON CONFLICT DO NOTHING``) and the record only for the keys it got;
+    ``received_at`` finds the record's partition. The tables naming a record reference this."""
+
+    __tablename__ = "service_record_keys"
+    __table_args__ = (UniqueConstraint("source_id", "record_id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger, Sequence("service_records_id_seq"), primary_key=True
+    )
+    source_id: Mapped[int] = mapped_column(Integer)
+    record_id: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime]
+
+
 class Contact(Base):
     """How to reach a recipient or representative: sealed (AES-GCM), deleted at ``expires_at``."""
 
@@ -75,7 +95,7 @@ class Contact(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     service_record_id: Mapped[int] = mapped_column(
-        ForeignKey("service_records.id", ondelete="CASCADE"), index=True
+        ForeignKey("service_record_keys.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(SmallInteger)  # 0 recipient, 1.. representatives
     relation: Mapped[str | None] = mapped_column(String(20))

@@ -97,14 +97,20 @@ CHECK_STAGED = text(
 
 INSERT_STAGED = text(
     """
-    WITH ins AS (
-      INSERT INTO service_records (source_id, record_id, content_hash, organization_id,
-        service_code, life_situation_code, served_at, received_at, person_key, age_band,
-        is_minor, channel)
-      SELECT :source_id, record_id, content_hash, organization_id, service_code,
-        life_situation_code, served_at, :received_at, person_key, age_band, is_minor, :channel
+    WITH k AS (
+      INSERT INTO service_record_keys (source_id, record_id, received_at)
+      SELECT :source_id, record_id, :received_at
       FROM intake_stage WHERE error IS NULL ORDER BY idx
       ON CONFLICT (source_id, record_id) DO NOTHING
+      RETURNING id, record_id
+    ), ins AS (
+      INSERT INTO service_records (id, source_id, record_id, content_hash, organization_id,
+        service_code, life_situation_code, served_at, received_at, person_key, age_band,
+        is_minor, channel)
+      SELECT k.id, :source_id, s.record_id, s.content_hash, s.organization_id, s.service_code,
+        s.life_situation_code, s.served_at, :received_at, s.person_key, s.age_band, s.is_minor,
+        :channel
+      FROM k JOIN intake_stage s ON s.record_id = k.record_id AND s.error IS NULL ORDER BY k.id
       RETURNING id, record_id
     ), accepted AS (
       SELECT s.idx, s.served_at, ins.id FROM ins JOIN intake_stage s ON s.record_id = ins.record_id
@@ -123,12 +129,17 @@ INSERT_STAGED = text(
 # supplies ``rows``, a SELECT of the columns below, and composes its next CTE on ``recs``.
 # Channel ``history``: outreach's queue trigger gives them no task.
 HISTORY_RECORDS = """
-WITH recs AS (
-  INSERT INTO service_records (source_id, record_id, content_hash, organization_id,
+WITH history_keyed AS (
+  SELECT nextval('service_records_id_seq') AS id, h.* FROM ({rows}) h
+), history_keys AS (
+  INSERT INTO service_record_keys (id, source_id, record_id, received_at)
+  SELECT id, source_id, record_id, received_at FROM history_keyed
+), recs AS (
+  INSERT INTO service_records (id, source_id, record_id, content_hash, organization_id,
       service_code, served_at, received_at, person_key, age_band, is_minor, channel)
-  SELECT source_id, record_id, content_hash, organization_id, service_code, served_at,
+  SELECT id, source_id, record_id, content_hash, organization_id, service_code, served_at,
       received_at, person_key, age_band, is_minor, 'history'
-  FROM ({rows}) history_rows
+  FROM history_keyed
   RETURNING id, record_id, organization_id, served_at, person_key
 )
 """
@@ -137,7 +148,8 @@ CLASSIFY_REST = text(
     """
     SELECT s.idx, e.content_hash = s.content_hash AS same
     FROM intake_stage s
-    JOIN service_records e ON e.source_id = :source_id AND e.record_id = s.record_id
+    JOIN service_record_keys k ON k.source_id = :source_id AND k.record_id = s.record_id
+    JOIN service_records e ON e.id = k.id AND e.received_at = k.received_at
     WHERE s.error IS NULL AND NOT s.idx = ANY(:accepted)
     """
 )

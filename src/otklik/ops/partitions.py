@@ -48,6 +48,7 @@ class Table:
     # unpartitioned tables (name, column) holding ids of this table's rows: their rows go first
     dependents: tuple[tuple[str, str], ...] = ()
     timestamptz: bool = False  # the key is a timestamptz, else a (Moscow) date
+    storage: str = ""  # the partitions' storage parameters (a partitioned table has none)
 
     def month_of(self) -> str:
         key = f"({self.key} AT TIME ZONE '{MOSCOW}')" if self.timestamptz else self.key
@@ -61,8 +62,29 @@ class Table:
         return "timestamptz" if self.timestamptz else "date"
 
 
-# Dropped in this order: a response's items before it.
+# Dropped in this order: a response's items before it, a record's invitations before it. A
+# key table is the last dependent: its rows go with the month (the partition's own key rows;
+# contacts and the outreach task cascade from the record's key row).
 TABLES = (
+    Table(
+        "invitations",
+        "created_at",
+        timestamptz=True,
+        dependents=(("deliveries", "invitation_id"), ("invitation_keys", "id")),
+        storage="fillfactor = 70",
+    ),
+    Table(
+        "service_records",
+        "received_at",
+        timestamptz=True,
+        # invitations made in a later month than their record's receipt go with the record
+        dependents=(
+            ("contacts", "service_record_id"),
+            ("outreach_tasks", "service_record_id"),
+            ("invitations", "service_record_id"),
+            ("service_record_keys", "id"),
+        ),
+    ),
     Table("response_items", "answered_on"),
     Table(
         "responses",
@@ -140,6 +162,7 @@ async def create_month(session: AsyncSession, table: Table, month: date) -> int:
         text(
             f"CREATE TABLE {name} (LIKE {table.name} "
             "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
+            + (f" WITH ({table.storage})" if table.storage else "")
         )
     )
     moved = await session.execute(

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    Sequence,
     BigInteger,
     ForeignKey,
     Index,
@@ -46,7 +47,7 @@ class OutreachTask(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     service_record_id: Mapped[int] = mapped_column(
-        ForeignKey("service_records.id", ondelete="CASCADE"), unique=True
+        ForeignKey("service_record_keys.id", ondelete="CASCADE"), unique=True
     )
     status: Mapped[str] = mapped_column(String(12), server_default="pending")  # planned, skipped
     reason: Mapped[str | None] = mapped_column(String(30))  # why skipped
@@ -66,22 +67,22 @@ class Invitation(Base):
     """
 
     __tablename__ = "invitations"
-    # fillfactor 70 (migration 2026-12-10-0230): its updates (sent, delivered, opened,
-    # completed) touch no indexed column and stay on the page (HOT)
+    # Partitioned by month of ``created_at`` (migration 0250): the database's primary key is
+    # (id, created_at); id, token_hash and public_id are unique in ``invitation_keys``, written
+    # by the same statement. Each partition has fillfactor 70: its updates (sent, delivered,
+    # opened, completed) touch no indexed column and stay on the page (HOT).
     __table_args__ = (
         Index("ix_invitations_person_created", "person_key", "created_at"),
         Index("ix_invitations_contact_id", "contact_id"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    public_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
-    service_record_id: Mapped[int] = mapped_column(
-        ForeignKey("service_records.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    public_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    service_record_id: Mapped[int] = mapped_column(BigInteger, index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     person_key: Mapped[bytes] = mapped_column(LargeBinary)
     organization_id: Mapped[int] = mapped_column(BigInteger)
-    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary)
     # the questionnaire version current when the invitation was made (pinned)
     questionnaire_version: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(12), server_default="queued")
@@ -94,6 +95,20 @@ class Invitation(Base):
     completed_at: Mapped[datetime | None]
     reminder_at: Mapped[datetime | None]
     reminded_at: Mapped[datetime | None]
+
+
+class InvitationKey(Base):
+    """An invitation's id (from the sequence), its globally unique token hash and public id,
+    its record and ``created_at`` (the invitation's partition), unpartitioned: every lookup by
+    token, public id or id finds the one partition through it."""
+
+    __tablename__ = "invitation_keys"
+
+    id: Mapped[int] = mapped_column(BigInteger, Sequence("invitations_id_seq"), primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    service_record_id: Mapped[int] = mapped_column(ForeignKey("service_record_keys.id"), index=True)
+    created_at: Mapped[datetime]
 
 
 class Delivery(Base):
@@ -111,9 +126,9 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    invitation_id: Mapped[int] = mapped_column(
-        ForeignKey("invitations.id", ondelete="CASCADE"), index=True
-    )
+    # no foreign key: invitations is partitioned; the statement trigger
+    # ``invitations_delete_deliveries`` deletes an invitation's deliveries with it
+    invitation_id: Mapped[int] = mapped_column(BigInteger, index=True)
     kind: Mapped[str] = mapped_column(String(10))  # invite, reminder
     channel: Mapped[str] = mapped_column(String(10))
     idempotency_key: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)

@@ -60,7 +60,8 @@ CLAIM_TASKS = text(
           AND c.portal_account_confirmed AND get_byte(c.person_key, 0) >> 4 <> :part
       ) AS others
     FROM claimed t
-    JOIN service_records r ON r.id = t.service_record_id
+    JOIN service_record_keys rk ON rk.id = t.service_record_id
+    JOIN service_records r ON r.id = rk.id AND r.received_at = rk.received_at
     """
 )
 
@@ -71,9 +72,11 @@ DELIVERY_ROWS = """
       c.has_email, c.has_phone, o.short_name, ot.sector, s.name, r.served_at, rg.timezone,
       r.is_minor
     FROM deliveries d
-    JOIN invitations i ON i.id = d.invitation_id
+    JOIN invitation_keys ik ON ik.id = d.invitation_id
+    JOIN invitations i ON i.id = ik.id AND i.created_at = ik.created_at
     LEFT JOIN contacts c ON c.id = i.contact_id
-    JOIN service_records r ON r.id = i.service_record_id
+    JOIN service_record_keys rk ON rk.id = ik.service_record_id
+    JOIN service_records r ON r.id = rk.id AND r.received_at = rk.received_at
     JOIN organizations o ON o.id = r.organization_id
     JOIN organization_types ot ON ot.code = o.type_code
     JOIN services s ON s.code = r.service_code
@@ -108,7 +111,7 @@ QUIET_HOLD = f"""
 QUEUE_REMINDERS = text(
     f"""
     WITH due AS (
-      SELECT i.id, last.channel, rg.timezone
+      SELECT i.id, i.created_at, last.channel, rg.timezone
       FROM invitations i
       JOIN LATERAL (
         SELECT channel FROM deliveries
@@ -127,7 +130,8 @@ QUEUE_REMINDERS = text(
       SELECT due.id, 'reminder', due.channel, gen_random_uuid(), {QUIET_HOLD.replace("rg.", "due.")}
       FROM due
     )
-    UPDATE invitations SET reminded_at = :now FROM due WHERE invitations.id = due.id
+    UPDATE invitations SET reminded_at = :now FROM due
+    WHERE invitations.id = due.id AND invitations.created_at = due.created_at
     """  # noqa: S608 - a fixed SQL fragment, no user input
 )
 
@@ -193,7 +197,11 @@ async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
     """The person of this invitation gets no more invitations; their queued messages are
     cancelled and no reminder follows. False when no such invitation exists."""
     key = await session.scalar(
-        select(Invitation.person_key).where(Invitation.public_id == public_id)
+        text(
+            "SELECT i.person_key FROM invitation_keys k JOIN invitations i"
+            " ON i.id = k.id AND i.created_at = k.created_at WHERE k.public_id = :p"
+        ),
+        {"p": public_id},
     )
     if key is None:
         return False
@@ -253,7 +261,8 @@ PLAN_BATCH = text(
             true) END AS sampled
       FROM unnest(CAST(:ids AS bigint[])) x(id)  -- (estimated small: index lookups below)
       JOIN outreach_tasks t ON t.id = x.id
-      JOIN service_records r ON r.id = t.service_record_id
+      JOIN service_record_keys rk ON rk.id = t.service_record_id
+      JOIN service_records r ON r.id = rk.id AND r.received_at = rk.received_at
       JOIN organizations o ON o.id = r.organization_id
       JOIN regions rg ON rg.code = o.region_code
     ), target AS (
@@ -302,18 +311,25 @@ PLAN_BATCH = text(
     ), version AS (
       SELECT version FROM questionnaire_versions WHERE status = 'published'
       ORDER BY published_at DESC NULLS LAST, version DESC LIMIT 1
-    ), inv AS (
-      INSERT INTO invitations (public_id, service_record_id, contact_id, person_key,
-        organization_id, token_hash, expires_at, questionnaire_version)
-      SELECT d.public_id, d.record_id, d.contact, d.person_key, d.org,
+    ), inv_keys AS (
+      INSERT INTO invitation_keys (public_id, token_hash, service_record_id, created_at)
+      SELECT d.public_id,
         sha256(convert_to(translate(encode(substring(
           sha256(CAST(:k_out AS bytea) || sha256(CAST(:k_in AS bytea) || CAST(:link AS bytea)
                  || uuid_send(d.public_id)))
           FROM 1 FOR 24), 'base64'), '+/', '-_'), 'UTF8')),
-        :expires, (SELECT version FROM version)
+        d.record_id, now()
       FROM decided d
       WHERE d.invite
       ORDER BY d.task_id, d.position, d.contact  -- ids in the order the records arrived
+      RETURNING id, public_id, token_hash, created_at
+    ), inv AS (
+      INSERT INTO invitations (id, public_id, service_record_id, contact_id, person_key,
+        organization_id, token_hash, created_at, expires_at, questionnaire_version)
+      SELECT k.id, d.public_id, d.record_id, d.contact, d.person_key, d.org, k.token_hash,
+        k.created_at, :expires, (SELECT version FROM version)
+      FROM inv_keys k JOIN decided d USING (public_id)
+      ORDER BY k.id
       RETURNING id, public_id
     ), first_message AS (
       INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
@@ -399,10 +415,12 @@ RECORD_OUTCOMES = text(
       FROM (SELECT invitation_id, bool_or(kind = 'invite') AS invite,
               bool_or(status = 'delivered') AS delivered
             FROM d WHERE status IN ('sent', 'delivered') GROUP BY invitation_id) x
-      WHERE i.id = x.invitation_id
+      JOIN invitation_keys k ON k.id = x.invitation_id
+      WHERE i.id = k.id AND i.created_at = k.created_at
     ), dead AS (
-      UPDATE invitations SET status = 'failed'
-      WHERE id = ANY(CAST(:dead AS bigint[])) AND status = 'queued'
+      UPDATE invitations i SET status = 'failed' FROM invitation_keys k
+      WHERE k.id = ANY(CAST(:dead AS bigint[])) AND i.id = k.id AND i.created_at = k.created_at
+        AND i.status = 'queued'
     ), fallback AS (
       INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
       SELECT f.*, :now FROM unnest(CAST(:f_invitations AS bigint[]), CAST(:f_kinds AS text[]),
@@ -499,9 +517,11 @@ async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     )
     await session.execute(
         text(
-            "UPDATE invitations SET delivered_at = coalesce(delivered_at, :now),"
-            " status = CASE WHEN status IN ('queued', 'sent') THEN 'delivered' ELSE status END"
-            " WHERE id = ANY(CAST(:invitations AS bigint[]))"
+            "UPDATE invitations i SET delivered_at = coalesce(i.delivered_at, :now),"
+            " status = CASE WHEN i.status IN ('queued', 'sent') THEN 'delivered'"
+            " ELSE i.status END FROM invitation_keys k"
+            " WHERE k.id = ANY(CAST(:invitations AS bigint[]))"
+            " AND i.id = k.id AND i.created_at = k.created_at"
         ),
         params,
     )
@@ -519,8 +539,9 @@ async def undeliver(session: AsyncSession, delivery_id: int, invitation_id: int)
             " status = CASE WHEN i.status = 'delivered' AND other.at IS NULL THEN 'sent'"
             " ELSE i.status END"
             " FROM (SELECT min(delivered_at) AS at FROM deliveries"
-            "       WHERE invitation_id = :invitation_id AND delivered_at IS NOT NULL) other"
-            " WHERE i.id = :invitation_id"
+            "       WHERE invitation_id = :invitation_id AND delivered_at IS NOT NULL) other,"
+            " invitation_keys k"
+            " WHERE k.id = :invitation_id AND i.id = k.id AND i.created_at = k.created_at"
         ),
         {"invitation_id": invitation_id},
     )
@@ -533,11 +554,12 @@ RECOVER_CHANNELS = text(
     f"""
     UPDATE deliveries d
     SET next_attempt_at = CASE WHEN hold.at > :now THEN hold.at ELSE d.created_at END
-    FROM invitations i
+    FROM invitation_keys k
+    JOIN invitations i ON i.id = k.id AND i.created_at = k.created_at
     JOIN organizations o ON o.id = i.organization_id
     JOIN regions rg ON rg.code = o.region_code
     CROSS JOIN LATERAL (SELECT {QUIET_HOLD} AS at) hold
-    WHERE i.id = d.invitation_id AND d.id IN (
+    WHERE k.id = d.invitation_id AND d.id IN (
       SELECT id FROM deliveries
       WHERE status = 'queued' AND attempts > 0 AND next_attempt_at > created_at
         AND channel = ANY(:channels)
@@ -555,7 +577,8 @@ REPLAN_HELD = text(
     WITH held AS (
       SELECT d.id, rg.timezone, d.next_attempt_at AS was
       FROM deliveries d
-      JOIN invitations i ON i.id = d.invitation_id
+      JOIN invitation_keys k ON k.id = d.invitation_id
+      JOIN invitations i ON i.id = k.id AND i.created_at = k.created_at
       JOIN organizations o ON o.id = i.organization_id
       JOIN regions rg ON rg.code = o.region_code
       WHERE d.status = 'queued' AND d.attempts = 0 AND d.next_attempt_at > :now
@@ -747,17 +770,21 @@ async def funnel(
 
 # The first opening of a usable link (``:h`` token hash, ``:now``).
 OPEN_LINK = """
-  UPDATE invitations SET opened_at = CAST(:now AS timestamptz)
-  WHERE token_hash = :h AND opened_at IS NULL AND completed_at IS NULL
-    AND status <> 'used' AND expires_at > CAST(:now AS timestamptz)
+  UPDATE invitations i SET opened_at = CAST(:now AS timestamptz)
+  FROM invitation_keys k
+  WHERE k.token_hash = :h AND i.id = k.id AND i.created_at = k.created_at
+    AND i.opened_at IS NULL AND i.completed_at IS NULL
+    AND i.status <> 'used' AND i.expires_at > CAST(:now AS timestamptz)
 """
-# The answering link (``:id``) completed and the record's other links (``:ids``) used up.
+# The answering link (``:id``) completed and the record's other links (``:ids``) used up
+# (found by (id, created_at) through the key table: one partition each).
 COMPLETE_LINKS = """
-  UPDATE invitations SET
-    status = CASE WHEN id = :id THEN 'completed' ELSE 'used' END,
-    completed_at = CASE WHEN id = :id THEN CAST(:now AS timestamptz) END,
-    started_at = CASE WHEN id = :id THEN coalesce(started_at, :now) ELSE started_at END
-  WHERE id = ANY(:ids)
+  UPDATE invitations i SET
+    status = CASE WHEN i.id = :id THEN 'completed' ELSE 'used' END,
+    completed_at = CASE WHEN i.id = :id THEN CAST(:now AS timestamptz) END,
+    started_at = CASE WHEN i.id = :id THEN coalesce(i.started_at, :now) ELSE i.started_at END
+  FROM invitation_keys k
+  WHERE k.id = ANY(:ids) AND i.id = k.id AND i.created_at = k.created_at
 """
 # Their queued messages cancelled.
 CANCEL_QUEUED = """
@@ -769,25 +796,39 @@ CANCEL_QUEUED = """
 # ``completed`` were answered (one per history answer), so the funnel, counted per record, ends
 # in as many completed questionnaires as the answers about those services.
 HISTORY_INVITATIONS = """
-INSERT INTO invitations (public_id, service_record_id, person_key, organization_id,
+, history_invitations AS (
+  SELECT nextval('invitations_id_seq') AS id, gen_random_uuid() AS public_id,
+    id AS service_record_id,
+    person_key, organization_id, sha256(convert_to('link/' || id, 'UTF8')) AS token_hash,
+    CASE WHEN {completed} THEN 'completed' ELSE 'delivered' END AS status,
+    served_at + interval '1 day' AS created_at, done.at
+  FROM recs
+  CROSS JOIN LATERAL (
+    SELECT CASE WHEN {completed} THEN served_at + interval '1 day 2 hours' END AS at
+  ) done
+  WHERE ({filter}) OR ({completed})
+), history_invitation_keys AS (
+  INSERT INTO invitation_keys (id, token_hash, public_id, service_record_id, created_at)
+  SELECT id, token_hash, public_id, service_record_id, created_at FROM history_invitations
+)
+INSERT INTO invitations (id, public_id, service_record_id, person_key, organization_id,
     token_hash, status, created_at, expires_at, sent_at, delivered_at, opened_at, started_at,
     completed_at, questionnaire_version)
-SELECT gen_random_uuid(), id, person_key, organization_id,
-       sha256(convert_to('link/' || id, 'UTF8')),
-       CASE WHEN {completed} THEN 'completed' ELSE 'delivered' END, served_at + interval '1 day',
-       served_at + interval '31 days', served_at + interval '1 day',
-       served_at + interval '1 day', done.at, done.at, done.at, :questionnaire_version
-FROM recs
-CROSS JOIN LATERAL (
-  SELECT CASE WHEN {completed} THEN served_at + interval '1 day 2 hours' END AS at
-) done
-WHERE ({filter}) OR ({completed})
+SELECT id, public_id, service_record_id, person_key, organization_id, token_hash, status,
+       created_at,
+       created_at + interval '30 days', created_at, created_at, at, at, at,
+       :questionnaire_version
+FROM history_invitations
 """
 
 
 async def mark_started(session: AsyncSession, invitation_id: int, now: datetime) -> None:
     await session.execute(
-        text("UPDATE invitations SET started_at = :now WHERE id = :id AND started_at IS NULL"),
+        text(
+            "UPDATE invitations i SET started_at = :now FROM invitation_keys k"
+            " WHERE k.id = :id AND i.id = k.id AND i.created_at = k.created_at"
+            " AND i.started_at IS NULL"
+        ),
         {"id": invitation_id, "now": now},
     )
 

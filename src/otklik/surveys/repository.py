@@ -37,18 +37,20 @@ FORM = Sql(
       coalesce((SELECT d.channel FROM deliveries d
                 WHERE d.invitation_id = i.id AND d.status IN ('sent', 'delivered')
                 ORDER BY d.id DESC LIMIT 1), 'unknown') AS channel,
-      ARRAY(SELECT l.public_id FROM invitations l WHERE l.service_record_id = r.id
+      ARRAY(SELECT l.public_id FROM invitation_keys l WHERE l.service_record_id = r.id
             ORDER BY l.id) AS links,
       sd.questionnaire_version AS draft_version, sd.answers AS draft_answers
-    FROM invitations i
-    JOIN service_records r ON r.id = i.service_record_id
+    FROM invitation_keys k
+    JOIN invitations i ON i.id = k.id AND i.created_at = k.created_at
+    JOIN service_record_keys rk ON rk.id = k.service_record_id
+    JOIN service_records r ON r.id = rk.id AND r.received_at = rk.received_at
     JOIN organizations o ON o.id = r.organization_id
     JOIN organization_types ot ON ot.code = o.type_code
     JOIN regions rg ON rg.code = o.region_code
     JOIN services s ON s.code = r.service_code
     LEFT JOIN contacts c ON c.id = i.contact_id
     LEFT JOIN survey_drafts sd ON sd.key = :draft
-    WHERE i.token_hash = :h
+    WHERE k.token_hash = :h
     """
 )
 
@@ -69,8 +71,9 @@ def _of_locked(fragment: str) -> str:
 STORE = Sql(
     """
     WITH locked AS (
-      SELECT id, status, completed_at FROM invitations
-      WHERE service_record_id = :record_id ORDER BY id FOR UPDATE
+      SELECT i.id, i.status, i.completed_at FROM invitation_keys k
+      JOIN invitations i ON i.id = k.id AND i.created_at = k.created_at
+      WHERE k.service_record_id = :record_id ORDER BY i.id FOR UPDATE OF i
     ), state AS (
       SELECT coalesce(bool_or(id = :id AND completed_at IS NOT NULL), false) AS answered,
         coalesce(bool_or(completed_at IS NOT NULL OR status = 'used'), false) AS gone
@@ -306,7 +309,7 @@ async def demo_unanswered(
     own links are left for people to try."""
     stmt = text(
         "SELECT i.public_id FROM invitations i "
-        "JOIN service_records r ON r.id = i.service_record_id "
+        "JOIN service_record_keys r ON r.id = i.service_record_id "
         "WHERE i.status IN ('sent', 'delivered') AND i.completed_at IS NULL "
         "AND i.opened_at IS NULL AND i.sent_at <= :before AND i.expires_at > now() "
         "AND get_byte(uuid_send(i.public_id), 0) < :threshold "
