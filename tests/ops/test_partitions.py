@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
+from otklik.intake.service import ingest
 from otklik.indicators import repository as indicators_repository
 from otklik.ops import partitions
 from otklik.ops.partitions import (
@@ -29,7 +30,8 @@ from otklik.outreach.citizen import LinkGone
 from otklik.schedule import SCHEDULE
 from otklik.surveys import service
 from otklik.surveys.models import Response, ResponseItem
-from tests.factories import create_organization
+from tests.factories import create_organization, create_source, service_record
+from tests.outreach.test_planning import VAULT
 from tests.surveys.helpers import child, form, invite
 
 NOW = datetime(2027, 6, 15, 10, 0, tzinfo=UTC)
@@ -113,7 +115,7 @@ async def test_the_job_creates_the_coming_months_and_is_idempotent(
         # a second run finds everything in place
         assert await maintain_partitions(session, settings) == 0
     with time_machine.travel(datetime(2027, 7, 1, 0, 0, tzinfo=UTC), tick=False):
-        assert await maintain_partitions(session, settings) == 2  # October, one per table
+        assert await maintain_partitions(session, settings) == len(TABLES)  # October each
         assert "responses_p202710" in await _names(session, "responses")
 
 
@@ -266,3 +268,249 @@ async def test_a_timestamptz_key_is_cut_at_moscow_midnight(session: AsyncSession
     assert await partitions.create_month(session, table, date(2027, 6, 1)) == 1
     assert await _where(session, "scratch", "id = 1") == ["scratch_p202707"]
     assert await _where(session, "scratch", "id = 2") == ["scratch_p202706"]
+
+
+# --- service records and invitations: key tables carry the global uniqueness ---
+
+MSK = "Europe/Moscow"
+
+
+async def _record(
+    session: AsyncSession, org_id: int, received_at: datetime, record_id: str | None = None
+) -> int:
+    """A record (its key row, the row, a contact; the queue's trigger adds its task), as
+    intake writes it: one statement."""
+    row = await session.execute(
+        text(
+            """
+            WITH k AS (
+              INSERT INTO service_record_keys (source_id, record_id, received_at)
+              VALUES (0, :rid, :at) RETURNING id
+            ), r AS (
+              INSERT INTO service_records (id, source_id, record_id, content_hash,
+                organization_id, service_code, served_at, received_at, person_key, age_band,
+                is_minor, channel)
+              SELECT k.id, 0, :rid, 'h', :o, 'x', :at, :at, 'p', '30-39', false, 'api' FROM k
+            ), c AS (
+              INSERT INTO contacts (service_record_id, position, person_key,
+                portal_account_confirmed, has_email, has_phone, sealed, expires_at)
+              SELECT k.id, 0, 'p', true, true, false, 's', :at FROM k
+            )
+            SELECT id FROM k
+            """
+        ),
+        {"rid": record_id or f"R-{uuid.uuid4()}", "at": received_at, "o": org_id},
+    )
+    return int(row.scalar_one())
+
+
+async def _invitation(
+    session: AsyncSession, record: int, org_id: int, created_at: datetime, token: bytes
+) -> int:
+    """An invitation (its key row, the row, a delivery), as the planner writes it."""
+    row = await session.execute(
+        text(
+            """
+            WITH k AS (
+              INSERT INTO invitation_keys (token_hash, public_id, service_record_id, created_at)
+              VALUES (:t, gen_random_uuid(), :r, :at) RETURNING id, public_id
+            ), i AS (
+              INSERT INTO invitations (id, public_id, service_record_id, person_key,
+                organization_id, token_hash, created_at, expires_at)
+              SELECT k.id, k.public_id, :r, 'p', :o, :t, :at, :at FROM k
+            ), d AS (
+              INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key,
+                next_attempt_at)
+              SELECT k.id, 'invite', 'log', gen_random_uuid(), :at FROM k
+            )
+            SELECT id FROM k
+            """
+        ),
+        {"r": record, "o": org_id, "at": created_at, "t": token},
+    )
+    return int(row.scalar_one())
+
+
+async def _count(session: AsyncSession, sql: str, **params: Any) -> int:
+    return int((await session.execute(text(sql), params)).scalar_one())
+
+
+async def test_records_and_invitations_route_into_their_month_with_their_keys(
+    session: AsyncSession, settings: Settings
+) -> None:
+    org = await create_organization(session)
+    await invite(session, settings, org=org)
+    await partitions.maintain(session, NOW, settings.retention_months)
+    late = datetime(2027, 6, 30, 21, 30, tzinfo=UTC)  # 00:30 on 1 July in Moscow
+    record = await _record(session, org.id, late)
+    await _invitation(session, record, org.id, late, b"late")
+    assert await _where(session, "service_records", "id = :id", id=record) == [
+        "service_records_p202707"
+    ]
+    assert await _where(session, "invitations", "service_record_id = :id", id=record) == [
+        "invitations_p202707"
+    ]
+    # every row is in the partition of its key's month, and has its key row with that key
+    for table, key, keys in (
+        ("service_records", "received_at", "service_record_keys"),
+        ("invitations", "created_at", "invitation_keys"),
+    ):
+        misplaced = await _count(
+            session,
+            f"SELECT count(*) FROM {table} t LEFT JOIN {keys} k ON k.id = t.id "  # noqa: S608
+            f"WHERE t.organization_id = :o AND (k.{key} IS DISTINCT FROM t.{key} OR "
+            f"t.tableoid::regclass::text <> '{table}_p' || to_char(t.{key} AT TIME ZONE "
+            f"'{MSK}', 'YYYYMM'))",
+            o=org.id,
+        )
+        assert misplaced == 0
+        assert (
+            await _count(
+                session, f"SELECT count(*) FROM {table} WHERE organization_id = :o", o=org.id
+            )
+            >= 2
+        )  # noqa: S608
+
+
+async def test_stray_records_and_invitations_leave_the_default_partition_once(
+    session: AsyncSession, settings: Settings
+) -> None:
+    org = await create_organization(session)
+    far = datetime(2031, 3, 10, 12, tzinfo=UTC)  # no partition for 2031
+    record = await _record(session, org.id, far)
+    await _invitation(session, record, org.id, far, b"far")
+    assert await _where(session, "service_records", "id = :id", id=record) == [
+        "service_records_default"
+    ]
+    tasks = await _count(session, "SELECT count(*) FROM outreach_tasks")
+    report = await partitions.maintain(session, NOW, settings.retention_months)
+    assert report.moved >= 2
+    assert {"service_records_p203103", "invitations_p203103"} <= set(report.created)
+    assert await _where(session, "service_records", "id = :id", id=record) == [
+        "service_records_p203103"
+    ]
+    assert await _where(session, "invitations", "service_record_id = :id", id=record) == [
+        "invitations_p203103"
+    ]
+    # moving is not inserting or deleting: no second task, the key rows and dependents stay
+    assert await _count(session, "SELECT count(*) FROM outreach_tasks") == tasks
+    assert await _count(session, "SELECT count(*) FROM service_record_keys WHERE id = :r", r=record)
+    assert await _count(
+        session, "SELECT count(*) FROM invitation_keys WHERE service_record_id = :r", r=record
+    )
+    assert await _count(
+        session,
+        "SELECT count(*) FROM deliveries d JOIN invitation_keys k ON k.id = d.invitation_id "
+        "WHERE k.service_record_id = :r",
+        r=record,
+    )
+
+
+async def test_retention_drops_records_invitations_their_keys_and_dependents(
+    session: AsyncSession, settings: Settings
+) -> None:
+    org = await create_organization(session)
+    await partitions.maintain(session, NOW, settings.retention_months)
+    june = datetime(2023, 6, 30, 12, tzinfo=UTC)
+    july = datetime(2023, 6, 30, 21, 30, tzinfo=UTC)  # 1 July in Moscow
+    old = await _record(session, org.id, june)
+    kept = await _record(session, org.id, july)
+    invitations = {
+        "old": [
+            await _invitation(session, old, org.id, june, b"old"),
+            await _invitation(session, old, org.id, july, b"late"),  # next month, old record
+        ],
+        "kept": [await _invitation(session, kept, org.id, july, b"kept")],
+    }
+    await partitions.maintain(session, NOW, settings.retention_months)  # the 2023 months
+    assert (await partitions.maintain(session, NOW, settings.retention_months)).dropped == []
+    with time_machine.travel(datetime(2027, 7, 1, 0, 0, tzinfo=UTC), tick=False):
+        report = await partitions.maintain(session, datetime.now(UTC), settings.retention_months)
+    assert {"service_records_p202306", "invitations_p202306"} <= set(report.dropped)
+    left = {}
+    for name, record in {"old": old, "kept": kept}.items():
+        left[name] = [
+            await _count(session, f"SELECT count(*) FROM {table} WHERE {column} = :r", r=record)
+            for table, column in (
+                ("service_records", "id"),
+                ("service_record_keys", "id"),
+                ("contacts", "service_record_id"),
+                ("outreach_tasks", "service_record_id"),
+                ("invitations", "service_record_id"),
+                ("invitation_keys", "service_record_id"),
+            )
+        ]
+        left[name].append(
+            await _count(
+                session,
+                "SELECT count(*) FROM deliveries WHERE invitation_id = ANY(:r)",
+                r=invitations[name],
+            )
+        )
+    # the month's records and invitations with their keys, contacts, tasks and deliveries;
+    # the July invitation of a June record went with its record
+    assert left["old"] == [0, 0, 0, 0, 0, 0, 0]
+    assert left["kept"] == [1, 1, 1, 1, 1, 1, 1]
+    # the job never drops a month with young rows
+    with pytest.raises(RetentionViolation):
+        await partitions.drop_month(
+            session, _table("invitations"), date(2027, 6, 1), date(2027, 6, 1)
+        )
+
+
+async def test_a_record_resent_after_the_month_changed_is_still_a_duplicate(
+    session: AsyncSession, settings: Settings
+) -> None:
+    org = await create_organization(session)
+    await partitions.maintain(session, NOW, settings.retention_months)
+    source, _ = await create_source(session)
+    record = service_record(org.ogrn, served_at="2027-06-30T18:00:00+00:00")
+    first = await ingest(
+        session,
+        source.id,
+        [record],
+        vault=VAULT,
+        retention_days=45,
+        channel="api",
+        received_at=datetime(2027, 6, 30, 20, 0, tzinfo=UTC),
+    )
+    again = await ingest(
+        session,
+        source.id,
+        [record],
+        vault=VAULT,
+        retention_days=45,
+        channel="api",
+        received_at=datetime(2027, 6, 30, 21, 30, tzinfo=UTC),  # July in Moscow
+    )
+    assert (first.accepted, again.accepted, again.duplicates) == (1, 0, 1)
+    rows = await _where(session, "service_records", "record_id = :r", r=record["record_id"])
+    assert rows == ["service_records_p202706"]
+
+
+async def test_a_token_and_a_public_id_stay_unique_across_months(
+    session: AsyncSession, settings: Settings
+) -> None:
+    org = await create_organization(session)
+    await partitions.maintain(session, NOW, settings.retention_months)
+    record = await _record(session, org.id, NOW)
+    await _invitation(session, record, org.id, NOW, b"token")
+    with pytest.raises(IntegrityError):
+        async with session.begin_nested():
+            await _invitation(session, record, org.id, datetime(2027, 7, 15, tzinfo=UTC), b"token")
+    public_id = await session.scalar(text("SELECT public_id FROM invitation_keys LIMIT 1"))
+    with pytest.raises(IntegrityError):
+        async with session.begin_nested():
+            await session.execute(
+                text(
+                    "INSERT INTO invitation_keys (token_hash, public_id, service_record_id, "
+                    "created_at) VALUES ('other', :p, :r, :at)"
+                ),
+                {"p": public_id, "r": record, "at": datetime(2027, 8, 1, tzinfo=UTC)},
+            )
+    assert (
+        await _count(
+            session, "SELECT count(*) FROM invitations WHERE service_record_id = :r", r=record
+        )
+        == 1
+    )

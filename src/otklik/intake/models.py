@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Sequence,
     BigInteger,
     Boolean,
     Date,
@@ -13,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Sequence,
     SmallInteger,
     String,
     UniqueConstraint,

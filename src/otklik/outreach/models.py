@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
-    Sequence,
     BigInteger,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
+    Sequence,
     SmallInteger,
     String,
     Text,
