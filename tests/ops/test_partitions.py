@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
-from otklik.intake.service import ingest
 from otklik.indicators import repository as indicators_repository
+from otklik.intake.service import ingest
 from otklik.ops import partitions
 from otklik.ops.partitions import (
     TABLES,
@@ -366,10 +366,12 @@ async def test_records_and_invitations_route_into_their_month_with_their_keys(
         assert misplaced == 0
         assert (
             await _count(
-                session, f"SELECT count(*) FROM {table} WHERE organization_id = :o", o=org.id
+                session,
+                f"SELECT count(*) FROM {table} WHERE organization_id = :o",  # noqa: S608
+                o=org.id,
             )
             >= 2
-        )  # noqa: S608
+        )
 
 
 async def test_stray_records_and_invitations_leave_the_default_partition_once(
@@ -430,7 +432,11 @@ async def test_retention_drops_records_invitations_their_keys_and_dependents(
     left = {}
     for name, record in {"old": old, "kept": kept}.items():
         left[name] = [
-            await _count(session, f"SELECT count(*) FROM {table} WHERE {column} = :r", r=record)
+            await _count(
+                session,
+                f"SELECT count(*) FROM {table} WHERE {column} = :r",  # noqa: S608
+                r=record,
+            )
             for table, column in (
                 ("service_records", "id"),
                 ("service_record_keys", "id"),
