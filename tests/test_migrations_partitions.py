@@ -113,3 +113,99 @@ def test_partitions_migration_keeps_every_row(scratch: tuple[str, str]) -> None:
         )
         assert kinds == [("r",)] * 2
     _migrate(url, "head")
+
+
+KEYED_BEFORE = "20261210_0240"
+KEYED = "20261211_0250"
+RECORDS_SEED = """
+INSERT INTO service_records (source_id, record_id, content_hash, organization_id, service_code,
+  served_at, received_at, person_key, age_band, is_minor, channel)
+SELECT 1, 'R' || g, 'h', 7, 's', at, at, 'p', '30-39', false, 'api'
+FROM generate_series(1, 3) g,
+  LATERAL (SELECT TIMESTAMPTZ '2024-01-31 21:30+00' + (g - 1) * interval '40 days') x(at);
+INSERT INTO contacts (service_record_id, position, person_key, portal_account_confirmed,
+  has_email, has_phone, sealed, expires_at)
+SELECT id, 0, 'p', true, true, false, 's', received_at FROM service_records;
+INSERT INTO invitations (public_id, service_record_id, person_key, organization_id, token_hash,
+  created_at, expires_at)
+SELECT gen_random_uuid(), id, 'p', 7, sha256(record_id::bytea), received_at, received_at
+FROM service_records;
+INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
+SELECT id, 'invite', 'log', gen_random_uuid(), created_at FROM invitations;
+"""
+KEYED_PLACES = """
+SELECT tableoid::regclass::text, count(*) FROM service_records GROUP BY 1
+UNION ALL SELECT tableoid::regclass::text, count(*) FROM invitations GROUP BY 1
+"""
+COUNTS = """
+SELECT (SELECT count(*) FROM service_records), (SELECT count(*) FROM service_record_keys),
+  (SELECT count(*) FROM contacts), (SELECT count(*) FROM outreach_tasks),
+  (SELECT count(*) FROM invitations), (SELECT count(*) FROM invitation_keys),
+  (SELECT count(*) FROM deliveries)
+"""
+
+
+def test_record_invitation_partitions_migration_keeps_every_row(
+    scratch: tuple[str, str],
+) -> None:
+    url, libpq = scratch
+    _migrate(url, KEYED_BEFORE)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute(RECORDS_SEED)
+        ids = _all(conn, "SELECT id, record_id FROM service_records ORDER BY id")
+        tasks = _all(conn, "SELECT service_record_id FROM outreach_tasks ORDER BY 1")
+        assert len(tasks) == 3
+    _migrate(url, KEYED)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        # 21:30 UTC on 31 January is February in Moscow
+        assert sorted(_all(conn, KEYED_PLACES)) == [
+            ("invitations_p202402", 1),
+            ("invitations_p202403", 1),
+            ("invitations_p202404", 1),
+            ("service_records_p202402", 1),
+            ("service_records_p202403", 1),
+            ("service_records_p202404", 1),
+        ]
+        assert _all(conn, "SELECT id, record_id FROM service_record_keys ORDER BY id") == ids
+        # copying is not receiving: no task queued twice
+        assert _all(conn, "SELECT service_record_id FROM outreach_tasks ORDER BY 1") == tasks
+        assert _all(conn, COUNTS) == [(3, 3, 3, 3, 3, 3, 3)]
+        # the sequences carry on through the key tables; the exactly-once key still holds
+        new = _all(
+            conn,
+            "INSERT INTO service_record_keys (source_id, record_id, received_at) "
+            "VALUES (1, 'R4', now()) RETURNING id",
+        )
+        assert new[0][0] > ids[-1][0]
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(
+                "INSERT INTO service_record_keys (source_id, record_id, received_at) "
+                "VALUES (1, 'R1', now())"
+            )
+        conn.execute("DELETE FROM service_record_keys WHERE record_id = 'R4'")
+        # a deleted record takes its key, contact, task, invitation and delivery along
+        conn.execute("DELETE FROM service_records WHERE record_id = 'R1'")
+        assert _all(conn, COUNTS) == [(2, 2, 2, 2, 2, 2, 2)]
+    _migrate(url, KEYED_BEFORE, down=True)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        assert _all(
+            conn,
+            COUNTS.replace("service_record_keys", "service_records").replace(
+                "invitation_keys", "invitations"
+            ),
+        ) == [(2, 2, 2, 2, 2, 2, 2)]
+        kinds = _all(
+            conn,
+            "SELECT relkind::text FROM pg_class "
+            "WHERE relname IN ('service_records', 'invitations')",
+        )
+        assert kinds == [("r",)] * 2
+        # the cascade is the foreign keys' again
+        conn.execute("DELETE FROM service_records WHERE record_id = 'R2'")
+        assert _all(conn, "SELECT count(*) FROM deliveries") == [(1,)]
+        conn.execute(
+            "INSERT INTO service_records (source_id, record_id, content_hash, organization_id,"
+            " service_code, served_at, person_key, age_band, is_minor, channel)"
+            " VALUES (1, 'R5', 'h', 7, 's', now(), 'p', '30-39', false, 'api')"
+        )
+    _migrate(url, "head")
