@@ -65,6 +65,15 @@ CLAIM_TASKS = text(
     """
 )
 
+# A partitioned row read by id through its key row ``rk`` (id and partition key): in a LATERAL
+# subquery that the planner does not flatten (OFFSET 0), so the partition key is known before
+# the partitions are probed and each row reaches one partition. Joined flat on ``r.id =
+# rk.id``, the planner may probe every month by id from another table holding the same id
+# (EXPLAIN on 52 partitions: docs/deployment.md, "Partitions and retention").
+RECORD_OF_KEY = (
+    "SELECT * FROM service_records r WHERE r.id = rk.id AND r.received_at = rk.received_at OFFSET 0"
+)
+
 DELIVERY_ROWS = """
     SELECT d.id, d.invitation_id, d.kind, d.channel, d.idempotency_key, d.attempts,
       d.attempts > 0 AND d.next_attempt_at > d.created_at AS in_backoff,
@@ -76,12 +85,13 @@ DELIVERY_ROWS = """
     JOIN invitations i ON i.id = ik.id AND i.created_at = ik.created_at
     LEFT JOIN contacts c ON c.id = i.contact_id
     JOIN service_record_keys rk ON rk.id = ik.service_record_id
-    JOIN service_records r ON r.id = rk.id AND r.received_at = rk.received_at
+    CROSS JOIN LATERAL ({RECORD_OF_KEY}) r
     JOIN organizations o ON o.id = r.organization_id
     JOIN organization_types ot ON ot.code = o.type_code
     JOIN services s ON s.code = r.service_code
     JOIN regions rg ON rg.code = o.region_code
 """
+DELIVERY_ROWS = DELIVERY_ROWS.replace("{RECORD_OF_KEY}", RECORD_OF_KEY)
 # Due messages in the partial index's order (next_attempt_at, id): LIMIT stops the scan early.
 # The locked rows carry every column of ``deliveries`` the batch needs, so the claimed ids are
 # not joined back to the table (a hash join over every delivery when the table is small).
@@ -418,9 +428,12 @@ RECORD_OUTCOMES = text(
       JOIN invitation_keys k ON k.id = x.invitation_id
       WHERE i.id = k.id AND i.created_at = k.created_at
     ), dead AS (
-      UPDATE invitations i SET status = 'failed' FROM invitation_keys k
+      -- the status test in SET, not WHERE: a rare status would make the planner read every
+      -- partition for it instead of each id's one partition through its key row
+      UPDATE invitations i
+      SET status = CASE WHEN i.status = 'queued' THEN 'failed' ELSE i.status END
+      FROM invitation_keys k
       WHERE k.id = ANY(CAST(:dead AS bigint[])) AND i.id = k.id AND i.created_at = k.created_at
-        AND i.status = 'queued'
     ), fallback AS (
       INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
       SELECT f.*, :now FROM unnest(CAST(:f_invitations AS bigint[]), CAST(:f_kinds AS text[]),
@@ -539,9 +552,9 @@ async def undeliver(session: AsyncSession, delivery_id: int, invitation_id: int)
             " status = CASE WHEN i.status = 'delivered' AND other.at IS NULL THEN 'sent'"
             " ELSE i.status END"
             " FROM (SELECT min(delivered_at) AS at FROM deliveries"
-            "       WHERE invitation_id = :invitation_id AND delivered_at IS NOT NULL) other,"
-            " invitation_keys k"
-            " WHERE k.id = :invitation_id AND i.id = k.id AND i.created_at = k.created_at"
+            "       WHERE invitation_id = :invitation_id AND delivered_at IS NOT NULL) other"
+            " WHERE i.id = :invitation_id AND i.created_at ="
+            " (SELECT created_at FROM invitation_keys WHERE id = :invitation_id)"
         ),
         {"invitation_id": invitation_id},
     )
@@ -825,9 +838,9 @@ FROM history_invitations
 async def mark_started(session: AsyncSession, invitation_id: int, now: datetime) -> None:
     await session.execute(
         text(
-            "UPDATE invitations i SET started_at = :now FROM invitation_keys k"
-            " WHERE k.id = :id AND i.id = k.id AND i.created_at = k.created_at"
-            " AND i.started_at IS NULL"
+            "UPDATE invitations SET started_at = :now WHERE id = :id"
+            " AND created_at = (SELECT created_at FROM invitation_keys WHERE id = :id)"
+            " AND started_at IS NULL"
         ),
         {"id": invitation_id, "now": now},
     )

@@ -43,7 +43,9 @@ FORM = Sql(
     FROM invitation_keys k
     JOIN invitations i ON i.id = k.id AND i.created_at = k.created_at
     JOIN service_record_keys rk ON rk.id = k.service_record_id
-    JOIN service_records r ON r.id = rk.id AND r.received_at = rk.received_at
+    CROSS JOIN LATERAL ("""
+    + outreach_repository.RECORD_OF_KEY
+    + """) r
     JOIN organizations o ON o.id = r.organization_id
     JOIN organization_types ot ON ot.code = o.type_code
     JOIN regions rg ON rg.code = o.region_code
