@@ -107,6 +107,13 @@ def prepare_links(url: str, n: int) -> list[str]:
             JOIN service_organization_types st ON st.type_code = o.type_code
             """
         ).fetchall()
+        # the key rows first (intake writes them in the same statement as the records; the
+        # queue's trigger names them); received_at is now() of this transaction in both
+        conn.execute(
+            "INSERT INTO service_record_keys (id, source_id, record_id, received_at)"
+            " SELECT k, 1, 'B' || (k - 1), now() FROM generate_series(1, %s) k",
+            (n,),
+        )
         with conn.cursor().copy(
             "COPY service_records (id, source_id, record_id, content_hash, organization_id,"
             " service_code, served_at, person_key, age_band, is_minor, channel) FROM STDIN"
@@ -151,8 +158,6 @@ def prepare_links(url: str, n: int) -> list[str]:
                 )
         # the key rows (intake and the planner write them in the same statement as the rows)
         conn.execute(
-            "INSERT INTO service_record_keys (id, source_id, record_id, received_at)"
-            " SELECT id, source_id, record_id, received_at FROM service_records;"
             "INSERT INTO invitation_keys (id, token_hash, public_id, service_record_id, created_at)"
             " SELECT id, token_hash, public_id, service_record_id, created_at FROM invitations"
         )

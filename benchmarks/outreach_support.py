@@ -211,20 +211,20 @@ class RecordMaker:
                 contacts.append((rid, key, portal, blob, expires))
             self.serial += n
             # outreach's trigger on service_records queues their tasks (one per COPY)
+            # their key rows first (intake writes them in the same statement as the records;
+            # the queue's trigger and the contacts' foreign key name them)
+            with cur.copy(
+                "COPY service_record_keys (id, source_id, record_id, received_at) FROM STDIN"
+            ) as copy:
+                for r in records:
+                    copy.write_row((r[0], r[1], r[2], now))
             with cur.copy(
                 "COPY service_records (id, source_id, record_id, content_hash, organization_id,"
-                " service_code, served_at, person_key, age_band, is_minor, channel)"
+                " service_code, served_at, person_key, received_at, age_band, is_minor, channel)"
                 " FROM STDIN"
             ) as copy:
                 for r in records:
-                    copy.write_row((*r, "35-44", False, "api"))
-            # their key rows (intake writes them in the same statement as the records)
-            cur.execute(
-                "INSERT INTO service_record_keys (id, source_id, record_id, received_at)"
-                " SELECT id, source_id, record_id, received_at FROM service_records"
-                " WHERE id >= %s",
-                (first,),
-            )
+                    copy.write_row((*r, now, "35-44", False, "api"))
             with cur.copy(
                 "COPY contacts (service_record_id, position, person_key, portal_account_confirmed,"
                 " has_email, has_phone, sealed, expires_at) FROM STDIN"
