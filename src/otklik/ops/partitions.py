@@ -17,6 +17,10 @@ back-dated import, a frozen test clock). One run, in one transaction:
    ``OTKLIK_RETENTION_MONTHS``) is dropped: first the rows of unpartitioned tables that belong
    to its rows (``dependents``), then the partition, after checking it holds no row on or after
    the cutoff. ``partition_horizon`` records the day before which a table no longer holds rows.
+
+``service_records`` and ``invitations`` keep their global uniqueness (intake's dedup key, the
+link's token and public id) and their ids in unpartitioned key tables; the last dependent of
+each is its key table, so a dropped month leaves no key row behind (migration 0250).
 """
 
 from __future__ import annotations
