@@ -61,8 +61,10 @@ class Table:
         return "timestamptz" if self.timestamptz else "date"
 
 
-# Dropped in this order: a response's items before it.
+# Dropped in this order: an invitation's deliveries before it, a response's items before it.
 TABLES = (
+    # a message is never older than its invitation: its month goes before the invitation's
+    Table("deliveries", "created_at", timestamptz=True),
     Table("response_items", "answered_on"),
     Table(
         "responses",

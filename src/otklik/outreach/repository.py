@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.intake.models import ServiceRecord
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
-from otklik.outreach.models import Delivery, Invitation, OutboxMessage, OutreachTask
+from otklik.outreach.models import Delivery, Invitation, OutboxMessage, OutreachTask, key_time
 from otklik.registry.models import Organization, OrganizationType, Region, Service
 
 # The queue: outreach owns ``outreach_tasks`` and fills it itself. A statement-level trigger on
@@ -65,7 +65,7 @@ CLAIM_TASKS = text(
 )
 
 DELIVERY_ROWS = """
-    SELECT d.id, d.invitation_id, d.kind, d.channel, d.idempotency_key, d.attempts,
+    SELECT d.id, d.created_at, d.invitation_id, d.kind, d.channel, d.idempotency_key, d.attempts,
       d.attempts > 0 AND d.next_attempt_at > d.created_at AS in_backoff,
       i.public_id, i.expires_at, c.person_key, c.sealed, c.portal_account_confirmed,
       c.has_email, c.has_phone, o.short_name, ot.sector, s.name, r.served_at, rg.timezone,
@@ -81,7 +81,10 @@ DELIVERY_ROWS = """
 """
 # Due messages in the partial index's order (next_attempt_at, id): LIMIT stops the scan early.
 # The locked rows carry every column of ``deliveries`` the batch needs, so the claimed ids are
-# not joined back to the table (a hash join over every delivery when the table is small).
+# not joined back to the table (a hash join over every delivery when the table is small, over
+# every partition when it is partitioned), and each row its ``(id, created_at)``: every later
+# statement on it names both, so it reaches one partition (docs/deployment.md, "Partitions
+# and retention").
 CLAIM_DELIVERIES = text(
     "WITH d AS (SELECT id, invitation_id, kind, channel, idempotency_key, attempts,"  # noqa: S608 - fixed fragments, no user input
     " next_attempt_at, created_at FROM deliveries"
@@ -90,7 +93,9 @@ CLAIM_DELIVERIES = text(
     + DELIVERY_ROWS.replace("FROM deliveries d", "FROM d")
     + " ORDER BY d.next_attempt_at, d.id"
 )
-DELIVERY_BY_ID = text(DELIVERY_ROWS + " WHERE d.id = :id FOR UPDATE OF d")
+DELIVERY_BY_ID = text(
+    DELIVERY_ROWS + " WHERE d.id = :id AND d.created_at = :created_at FOR UPDATE OF d"
+)
 
 # The local hour in the region decides whether a message waits for the morning
 # (the same rule as ``service.quiet_hold``; start == end means no quiet hours).
@@ -110,9 +115,10 @@ QUEUE_REMINDERS = text(
     WITH due AS (
       SELECT i.id, last.channel, rg.timezone
       FROM invitations i
-      JOIN LATERAL (
+      JOIN LATERAL (  -- an invitation's messages are not older than it: its months only
         SELECT channel FROM deliveries
-        WHERE invitation_id = i.id AND status IN ('sent', 'delivered')
+        WHERE invitation_id = i.id AND created_at >= i.created_at
+          AND status IN ('sent', 'delivered')
         ORDER BY id DESC LIMIT 1
       ) last ON true
       JOIN organizations o ON o.id = i.organization_id
@@ -123,8 +129,8 @@ QUEUE_REMINDERS = text(
       LIMIT :limit
       FOR UPDATE OF i SKIP LOCKED
     ), queued AS (
-      INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
-      SELECT due.id, 'reminder', due.channel, gen_random_uuid(), {QUIET_HOLD.replace("rg.", "due.")}
+      INSERT INTO deliveries (invitation_id, kind, channel, next_attempt_at)
+      SELECT due.id, 'reminder', due.channel, {QUIET_HOLD.replace("rg.", "due.")}
       FROM due
     )
     UPDATE invitations SET reminded_at = :now FROM due WHERE invitations.id = due.id
@@ -203,9 +209,9 @@ async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
     )
     await session.execute(
         text(
-            "UPDATE deliveries SET status = 'failed', error = 'отказ от приглашений'"
-            " WHERE status = 'queued' AND invitation_id IN"
-            " (SELECT id FROM invitations WHERE person_key = :k)"
+            "UPDATE deliveries d SET status = 'failed', error = 'отказ от приглашений'"
+            " FROM invitations i WHERE i.person_key = :k AND d.invitation_id = i.id"
+            " AND d.created_at >= i.created_at AND d.status = 'queued'"
         ),
         {"k": key},
     )
@@ -316,8 +322,8 @@ PLAN_BATCH = text(
       ORDER BY d.task_id, d.position, d.contact  -- ids in the order the records arrived
       RETURNING id, public_id
     ), first_message AS (
-      INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
-      SELECT inv.id, 'invite', d.channel, gen_random_uuid(), {QUIET_HOLD.replace("rg.", "d.")}
+      INSERT INTO deliveries (invitation_id, kind, channel, next_attempt_at)
+      SELECT inv.id, 'invite', d.channel, {QUIET_HOLD.replace("rg.", "d.")}
       FROM inv JOIN decided d USING (public_id)
       ORDER BY inv.id
     ), per_task AS (
@@ -368,8 +374,9 @@ async def commit_without_waiting_for_the_disk(session: AsyncSession) -> None:
     await session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
-async def delivery_row(session: AsyncSession, delivery_id: int) -> Any:
-    return (await session.execute(DELIVERY_BY_ID, {"id": delivery_id})).first()
+async def delivery_row(session: AsyncSession, delivery_id: int, created_at: datetime) -> Any:
+    params = {"id": delivery_id, "created_at": created_at}
+    return (await session.execute(DELIVERY_BY_ID, params)).first()
 
 
 # A batch's outcomes in one statement: the deliveries (sent, delivered on sending, queued
@@ -378,14 +385,15 @@ async def delivery_row(session: AsyncSession, delivery_id: int) -> Any:
 RECORD_OUTCOMES = text(
     """
     WITH u AS (
-      SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]),
-        CAST(:next_at AS timestamptz[]), CAST(:errors AS text[])) AS u(id, status, next_at, error)
+      SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:created AS timestamptz[]),
+        CAST(:statuses AS text[]), CAST(:next_at AS timestamptz[]), CAST(:errors AS text[]))
+        AS u(id, created_at, status, next_at, error)
     ), d AS (
       UPDATE deliveries d SET status = u.status, attempts = d.attempts + 1, error = u.error,
         next_attempt_at = coalesce(u.next_at, d.next_attempt_at),
         sent_at = CASE WHEN u.status IN ('sent', 'delivered') THEN :now ELSE d.sent_at END,
         delivered_at = CASE WHEN u.status = 'delivered' THEN :now ELSE d.delivered_at END
-      FROM u WHERE d.id = u.id
+      FROM u WHERE d.id = u.id AND d.created_at = u.created_at
       RETURNING d.invitation_id, d.kind, u.status
     ), inv AS (
       UPDATE invitations i SET sent_at = coalesce(i.sent_at, :now),
@@ -404,10 +412,9 @@ RECORD_OUTCOMES = text(
       UPDATE invitations SET status = 'failed'
       WHERE id = ANY(CAST(:dead AS bigint[])) AND status = 'queued'
     ), fallback AS (
-      INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
+      INSERT INTO deliveries (invitation_id, kind, channel, next_attempt_at)
       SELECT f.*, :now FROM unnest(CAST(:f_invitations AS bigint[]), CAST(:f_kinds AS text[]),
-        CAST(:f_channels AS text[]), CAST(:f_keys AS uuid[]))
-        AS f(invitation_id, kind, channel, key)
+        CAST(:f_channels AS text[])) AS f(invitation_id, kind, channel)
     ), outbox AS (
       INSERT INTO outbox_messages (idempotency_key, recipient, subject, body, link)
       SELECT * FROM unnest(CAST(:o_keys AS uuid[]), CAST(:o_recipients AS text[]),
@@ -423,6 +430,7 @@ class Outcomes:
     """A batch's outcomes, column by column (``record_outcomes``)."""
 
     ids: list[int]
+    created: list[datetime]  # the rows' created_at: with the id, the row's partition
     statuses: list[str]  # sent, delivered (on sending), queued (retry), failed
     next_at: list[datetime | None]  # retries: when
     errors: list[str | None]
@@ -433,18 +441,25 @@ class Outcomes:
 
     @classmethod
     def empty(cls) -> Outcomes:
-        return cls([], [], [], [], set(), [], defaultdict(list), defaultdict(list))
+        return cls([], [], [], [], [], set(), [], defaultdict(list), defaultdict(list))
 
-    def add(self, delivery_id: int, status: str, at: datetime | None, error: str | None) -> None:
-        self.ids.append(delivery_id)
+    def add(
+        self,
+        delivery: tuple[int, datetime],
+        status: str,
+        at: datetime | None,
+        error: str | None,
+    ) -> None:
+        self.ids.append(delivery[0])
+        self.created.append(delivery[1])
         self.statuses.append(status)
         self.next_at.append(at)
         self.errors.append(error)
 
-    def fallback(self, invitation_id: int, kind: str, channel: str, key: uuid.UUID) -> None:
+    def fallback(self, invitation_id: int, kind: str, channel: str) -> None:
         for name, value in zip(
-            ("f_invitations", "f_kinds", "f_channels", "f_keys"),
-            (invitation_id, kind, channel, key),
+            ("f_invitations", "f_kinds", "f_channels"),
+            (invitation_id, kind, channel),
             strict=True,
         ):
             self.fallbacks[name].append(value)
@@ -466,6 +481,7 @@ async def record_outcomes(
         return
     params: dict[str, Any] = {
         "ids": out.ids,
+        "created": out.created,
         "statuses": out.statuses,
         "next_at": out.next_at,
         "errors": out.errors,
@@ -474,7 +490,7 @@ async def record_outcomes(
         # an invitation one message of the batch reached is not failed by another's failure
         "dead": [i for i in out.dead_invitations if i not in out.sent_invitations],
     }
-    for name in ("f_invitations", "f_kinds", "f_channels", "f_keys"):
+    for name in ("f_invitations", "f_kinds", "f_channels"):
         params[name] = out.fallbacks.get(name, [])
     for name in ("o_keys", "o_recipients", "o_subjects", "o_bodies", "o_links"):
         params[name] = out.outboxes.get(name, [])
@@ -482,18 +498,21 @@ async def record_outcomes(
 
 
 async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """rows: id, invitation_id, now (the log channel, or a channel's confirmation)."""
+    """rows: id, created_at, invitation_id, now (the log channel, or a channel's
+    confirmation)."""
     if not rows:
         return
     params = {
         "ids": [r["id"] for r in rows],
+        "created": [r["created_at"] for r in rows],
         "invitations": [r["invitation_id"] for r in rows],
         "now": rows[0]["now"],
     }
     await session.execute(
         text(
-            "UPDATE deliveries SET status = 'delivered', delivered_at = :now"
-            " WHERE id = ANY(CAST(:ids AS bigint[]))"
+            "UPDATE deliveries d SET status = 'delivered', delivered_at = :now"
+            " FROM unnest(CAST(:ids AS bigint[]), CAST(:created AS timestamptz[])) u(id, at)"
+            " WHERE d.id = u.id AND d.created_at = u.at"
         ),
         params,
     )
@@ -507,19 +526,25 @@ async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     )
 
 
-async def undeliver(session: AsyncSession, delivery_id: int, invitation_id: int) -> None:
-    """A message reported delivered bounced after all: the delivery loses its delivered time,
-    and the invitation keeps one only if another of its messages was delivered."""
+async def undeliver(
+    session: AsyncSession, delivery: tuple[int, datetime], invitation_id: int
+) -> None:
+    """A message reported delivered bounced after all: the delivery (id, created_at) loses its
+    delivered time, and the invitation keeps one only if another of its messages was
+    delivered (its messages are not older than it: its months only)."""
     await session.execute(
-        text("UPDATE deliveries SET delivered_at = NULL WHERE id = :id"), {"id": delivery_id}
+        text("UPDATE deliveries SET delivered_at = NULL WHERE id = :id AND created_at = :at"),
+        {"id": delivery[0], "at": delivery[1]},
     )
     await session.execute(
         text(
             "UPDATE invitations i SET delivered_at = other.at,"
             " status = CASE WHEN i.status = 'delivered' AND other.at IS NULL THEN 'sent'"
             " ELSE i.status END"
-            " FROM (SELECT min(delivered_at) AS at FROM deliveries"
-            "       WHERE invitation_id = :invitation_id AND delivered_at IS NOT NULL) other"
+            " FROM (SELECT min(d.delivered_at) AS at FROM deliveries d"
+            "       WHERE d.invitation_id = :invitation_id AND d.delivered_at IS NOT NULL"
+            "         AND d.created_at >= (SELECT created_at FROM invitations"
+            "                              WHERE id = :invitation_id)) other"
             " WHERE i.id = :invitation_id"
         ),
         {"invitation_id": invitation_id},
@@ -537,8 +562,8 @@ RECOVER_CHANNELS = text(
     JOIN organizations o ON o.id = i.organization_id
     JOIN regions rg ON rg.code = o.region_code
     CROSS JOIN LATERAL (SELECT {QUIET_HOLD} AS at) hold
-    WHERE i.id = d.invitation_id AND d.id IN (
-      SELECT id FROM deliveries
+    WHERE i.id = d.invitation_id AND (d.id, d.created_at) IN (
+      SELECT id, created_at FROM deliveries
       WHERE status = 'queued' AND attempts > 0 AND next_attempt_at > created_at
         AND channel = ANY(:channels)
       FOR UPDATE SKIP LOCKED
@@ -553,7 +578,7 @@ RECOVER_CHANNELS = text(
 REPLAN_HELD = text(
     f"""
     WITH held AS (
-      SELECT d.id, rg.timezone, d.next_attempt_at AS was
+      SELECT d.id, d.created_at, rg.timezone, d.next_attempt_at AS was
       FROM deliveries d
       JOIN invitations i ON i.id = d.invitation_id
       JOIN organizations o ON o.id = i.organization_id
@@ -561,10 +586,11 @@ REPLAN_HELD = text(
       WHERE d.status = 'queued' AND d.attempts = 0 AND d.next_attempt_at > :now
       FOR UPDATE OF d SKIP LOCKED
     ), moved AS (
-      SELECT held.id, {QUIET_HOLD.replace("rg.", "held.")} AS at, held.was FROM held
+      SELECT held.id, held.created_at, {QUIET_HOLD.replace("rg.", "held.")} AS at, held.was
+      FROM held
     )
     UPDATE deliveries d SET next_attempt_at = moved.at
-    FROM moved WHERE d.id = moved.id AND moved.at IS DISTINCT FROM moved.was
+    FROM moved WHERE d.id = moved.id AND d.created_at = moved.created_at AND moved.at IS DISTINCT FROM moved.was
     RETURNING moved.at <= :now AS released
     """  # noqa: S608 - a fixed SQL fragment, no user input
 )
@@ -614,9 +640,13 @@ async def queue_reminders(
 
 
 async def delivery_by_key(session: AsyncSession, key: uuid.UUID) -> Delivery | None:
-    return await session.scalar(
-        select(Delivery).where(Delivery.idempotency_key == key).with_for_update()
-    )
+    """The delivery of an idempotency key: the key encodes the row's ``created_at``, so one
+    partition is read (a key made before the partitioning is looked up in every one)."""
+    stmt = select(Delivery).where(Delivery.idempotency_key == key)
+    at = key_time(key)
+    if at is not None:
+        stmt = stmt.where(Delivery.created_at == at)
+    return await session.scalar(stmt.with_for_update())
 
 
 async def outbox(session: AsyncSession, limit: int) -> list[OutboxMessage]:
@@ -759,10 +789,12 @@ COMPLETE_LINKS = """
     started_at = CASE WHEN id = :id THEN coalesce(started_at, :now) ELSE started_at END
   WHERE id = ANY(:ids)
 """
-# Their queued messages cancelled.
+# Their queued messages cancelled (a message is not older than its invitation: the
+# invitations' months only).
 CANCEL_QUEUED = """
-  UPDATE deliveries SET status = 'cancelled'
-  WHERE status = 'queued' AND invitation_id = ANY(:ids)
+  UPDATE deliveries d SET status = 'cancelled'
+  FROM (SELECT id, created_at FROM invitations WHERE id = ANY(:ids)) l
+  WHERE d.status = 'queued' AND d.invitation_id = l.id AND d.created_at >= l.created_at
 """
 # Delivered invitations for the rows of a CTE ``recs`` (id, record_id, organization_id,
 # served_at, person_key) passing ``filter``: the demo's history (no usable link). Those passing
