@@ -590,7 +590,8 @@ REPLAN_HELD = text(
       FROM held
     )
     UPDATE deliveries d SET next_attempt_at = moved.at
-    FROM moved WHERE d.id = moved.id AND d.created_at = moved.created_at AND moved.at IS DISTINCT FROM moved.was
+    FROM moved WHERE d.id = moved.id AND d.created_at = moved.created_at
+      AND moved.at IS DISTINCT FROM moved.was
     RETURNING moved.at <= :now AS released
     """  # noqa: S608 - a fixed SQL fragment, no user input
 )
