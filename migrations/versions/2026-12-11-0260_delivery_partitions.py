@@ -99,7 +99,7 @@ END $$;
 
 def upgrade() -> None:
     op.execute(
-        KEY_FUNCTIONS
+        KEY_FUNCTIONS  # noqa: S608 - composed of constant fragments
         + CASCADE_TRIGGER
         + """
         ALTER TABLE deliveries RENAME TO deliveries_unpartitioned;
@@ -132,7 +132,7 @@ def upgrade() -> None:
         CREATE INDEX ix_deliveries_due ON deliveries (next_attempt_at, id)
           WHERE status = 'queued';
         CREATE INDEX ix_deliveries_invitation_id ON deliveries (invitation_id);
-        """  # noqa: S608 - composed of constant fragments
+        """
     )
 
 
