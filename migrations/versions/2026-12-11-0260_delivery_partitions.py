@@ -118,7 +118,7 @@ def upgrade() -> None:
         DO $$
         BEGIN
           EXECUTE format('ALTER TABLE deliveries ADD CONSTRAINT ck_deliveries_key_time CHECK ('
-            'created_at = delivery_key_time(idempotency_key) OR '
+            '(created_at = delivery_key_time(idempotency_key)) IS TRUE OR '
             '(delivery_key_time(idempotency_key) IS NULL AND created_at <= %L))',
             (SELECT greatest(max(created_at), now()) FROM deliveries_unpartitioned));
         END $$;
