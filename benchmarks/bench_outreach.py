@@ -700,7 +700,12 @@ class Bench:
             f" ({rate(queued)} queued, this month), loaded in {loaded:.0f} s",
             flush=True,
         )
-        claim = str(repository.CLAIM_DELIVERIES).replace(":now", "now()").replace(":limit", "500")
+        claim = (
+            str(repository.CLAIM_DELIVERIES)
+            .replace(":now", "now()")
+            .replace(":limit", "500")
+            .replace(":since", "%s")
+        )
         flat = claim.replace("FROM deliveries", "FROM deliveries_flat")
         ids_of = (
             "SELECT array_agg(id), array_agg(created_at) FROM (SELECT id, created_at"
@@ -711,8 +716,8 @@ class Bench:
             " %s::timestamptz[]) u(id, at) WHERE d.id = u.id{by_time}"
         )
         cases: dict[str, tuple[str, Any]] = {
-            "claim, partitioned": (claim, None),
-            "claim, unpartitioned": (flat, None),
+            "claim, partitioned": (claim, (repository.since(datetime.now(UTC)),)),
+            "claim, unpartitioned": (flat, (repository.since(datetime.now(UTC)),)),
         }
         with self.conn() as c:
             row = c.execute(ids_of).fetchone()
@@ -721,6 +726,13 @@ class Bench:
             cases["outcomes by (id, created_at), partitioned"] = (
                 update.format(t="deliveries", by_time=" AND d.created_at = u.at"),
                 (ids, ats),
+            )
+            cases["outcomes by (id, created_at) within the batch's months, partitioned"] = (
+                update.format(
+                    t="deliveries",
+                    by_time=" AND d.created_at = u.at AND d.created_at BETWEEN %s AND %s",
+                ),
+                (ids, ats, min(ats), max(ats)),
             )
             cases["outcomes by id, unpartitioned"] = (
                 update.format(t="deliveries_flat", by_time=""),

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.intake.models import ServiceRecord
+from otklik.kit.clock import now_utc
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
 from otklik.outreach.models import Delivery, Invitation, OutboxMessage, OutreachTask, key_time
 from otklik.registry.models import Organization, OrganizationType, Region, Service
@@ -64,6 +65,18 @@ CLAIM_TASKS = text(
     """
 )
 
+# A queued message is never older than this: it is queued while its invitation lives
+# (``OTKLIK_INVITATION_DAYS``, at most 90; a retry past the invitation's expiry fails instead),
+# and a day more. The statements on queued messages read only the months since (``since``), so
+# PostgreSQL plans them over two to four monthly partitions, not every month retention keeps.
+QUEUE_AGE = timedelta(days=91)
+
+
+def since(now: datetime) -> datetime:
+    """The oldest ``created_at`` a queued message can have at ``now``."""
+    return now - QUEUE_AGE
+
+
 DELIVERY_ROWS = """
     SELECT d.id, d.created_at, d.invitation_id, d.kind, d.channel, d.idempotency_key, d.attempts,
       d.attempts > 0 AND d.next_attempt_at > d.created_at AS in_backoff,
@@ -88,7 +101,7 @@ DELIVERY_ROWS = """
 CLAIM_DELIVERIES = text(
     "WITH d AS (SELECT id, invitation_id, kind, channel, idempotency_key, attempts,"  # noqa: S608 - fixed fragments, no user input
     " next_attempt_at, created_at FROM deliveries"
-    " WHERE status = 'queued' AND next_attempt_at <= :now"
+    " WHERE status = 'queued' AND next_attempt_at <= :now AND created_at >= :since"
     " ORDER BY next_attempt_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)"
     + DELIVERY_ROWS.replace("FROM deliveries d", "FROM d")
     + " ORDER BY d.next_attempt_at, d.id"
@@ -212,8 +225,9 @@ async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
             "UPDATE deliveries d SET status = 'failed', error = 'отказ от приглашений'"
             " FROM invitations i WHERE i.person_key = :k AND d.invitation_id = i.id"
             " AND d.created_at >= i.created_at AND d.status = 'queued'"
+            " AND d.created_at >= :since"
         ),
-        {"k": key},
+        {"k": key, "since": since(now_utc())},
     )
     await session.execute(
         text(
@@ -360,7 +374,8 @@ async def plan_batch(session: AsyncSession, params: dict[str, Any]) -> list[int]
 
 
 async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
-    return list((await session.execute(CLAIM_DELIVERIES, {"now": now, "limit": limit})).all())
+    params = {"now": now, "limit": limit, "since": since(now)}
+    return list((await session.execute(CLAIM_DELIVERIES, params)).all())
 
 
 async def commit_without_waiting_for_the_disk(session: AsyncSession) -> None:
@@ -394,6 +409,7 @@ RECORD_OUTCOMES = text(
         sent_at = CASE WHEN u.status IN ('sent', 'delivered') THEN :now ELSE d.sent_at END,
         delivered_at = CASE WHEN u.status = 'delivered' THEN :now ELSE d.delivered_at END
       FROM u WHERE d.id = u.id AND d.created_at = u.created_at
+        AND d.created_at BETWEEN :first AND :last  -- the batch's months only (planned so)
       RETURNING d.invitation_id, d.kind, u.status
     ), inv AS (
       UPDATE invitations i SET sent_at = coalesce(i.sent_at, :now),
@@ -482,6 +498,8 @@ async def record_outcomes(
     params: dict[str, Any] = {
         "ids": out.ids,
         "created": out.created,
+        "first": min(out.created),
+        "last": max(out.created),
         "statuses": out.statuses,
         "next_at": out.next_at,
         "errors": out.errors,
@@ -505,6 +523,8 @@ async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     params = {
         "ids": [r["id"] for r in rows],
         "created": [r["created_at"] for r in rows],
+        "first": min(r["created_at"] for r in rows),
+        "last": max(r["created_at"] for r in rows),
         "invitations": [r["invitation_id"] for r in rows],
         "now": rows[0]["now"],
     }
@@ -513,6 +533,7 @@ async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> N
             "UPDATE deliveries d SET status = 'delivered', delivered_at = :now"
             " FROM unnest(CAST(:ids AS bigint[]), CAST(:created AS timestamptz[])) u(id, at)"
             " WHERE d.id = u.id AND d.created_at = u.at"
+            " AND d.created_at BETWEEN :first AND :last"
         ),
         params,
     )
@@ -562,10 +583,10 @@ RECOVER_CHANNELS = text(
     JOIN organizations o ON o.id = i.organization_id
     JOIN regions rg ON rg.code = o.region_code
     CROSS JOIN LATERAL (SELECT {QUIET_HOLD} AS at) hold
-    WHERE i.id = d.invitation_id AND (d.id, d.created_at) IN (
+    WHERE i.id = d.invitation_id AND d.created_at >= :since AND (d.id, d.created_at) IN (
       SELECT id, created_at FROM deliveries
       WHERE status = 'queued' AND attempts > 0 AND next_attempt_at > created_at
-        AND channel = ANY(:channels)
+        AND channel = ANY(:channels) AND created_at >= :since
       FOR UPDATE SKIP LOCKED
     )
     """  # noqa: S608 - a fixed SQL fragment, no user input
@@ -584,6 +605,7 @@ REPLAN_HELD = text(
       JOIN organizations o ON o.id = i.organization_id
       JOIN regions rg ON rg.code = o.region_code
       WHERE d.status = 'queued' AND d.attempts = 0 AND d.next_attempt_at > :now
+        AND d.created_at >= :since
       FOR UPDATE OF d SKIP LOCKED
     ), moved AS (
       SELECT held.id, held.created_at, {QUIET_HOLD.replace("rg.", "held.")} AS at, held.was
@@ -591,7 +613,7 @@ REPLAN_HELD = text(
     )
     UPDATE deliveries d SET next_attempt_at = moved.at
     FROM moved WHERE d.id = moved.id AND d.created_at = moved.created_at
-      AND moved.at IS DISTINCT FROM moved.was
+      AND d.created_at >= :since AND moved.at IS DISTINCT FROM moved.was
     RETURNING moved.at <= :now AS released
     """  # noqa: S608 - a fixed SQL fragment, no user input
 )
@@ -602,14 +624,14 @@ async def replan_held(
 ) -> tuple[int, int, int]:
     """(held, moved, released now) of the messages waiting out quiet hours; ``apply`` False:
     counted inside a savepoint that is rolled back (a dry run)."""
-    params = {"now": now, "quiet_start": quiet[0], "quiet_end": quiet[1]}
+    params = {"now": now, "quiet_start": quiet[0], "quiet_end": quiet[1], "since": since(now)}
     held = int(
         await session.scalar(
             text(
-                "SELECT count(*) FROM deliveries"
-                " WHERE status = 'queued' AND attempts = 0 AND next_attempt_at > :now"
+                "SELECT count(*) FROM deliveries WHERE status = 'queued' AND attempts = 0"
+                " AND next_attempt_at > :now AND created_at >= :since"
             ),
-            {"now": now},
+            {"now": now, "since": params["since"]},
         )
         or 0
     )
@@ -626,7 +648,13 @@ async def recover_channels(
     session: AsyncSession, channels: list[str], now: datetime, quiet: tuple[int, int]
 ) -> None:
     if channels:
-        params = {"channels": channels, "now": now, "quiet_start": quiet[0], "quiet_end": quiet[1]}
+        params = {
+            "channels": channels,
+            "now": now,
+            "quiet_start": quiet[0],
+            "quiet_end": quiet[1],
+            "since": since(now),
+        }
         await session.execute(RECOVER_CHANNELS, params)
 
 
@@ -790,12 +818,12 @@ COMPLETE_LINKS = """
     started_at = CASE WHEN id = :id THEN coalesce(started_at, :now) ELSE started_at END
   WHERE id = ANY(:ids)
 """
-# Their queued messages cancelled (a message is not older than its invitation: the
-# invitations' months only).
+# Their queued messages cancelled (``:since``: ``since(now)``, queued messages' months only).
 CANCEL_QUEUED = """
   UPDATE deliveries d SET status = 'cancelled'
   FROM (SELECT id, created_at FROM invitations WHERE id = ANY(:ids)) l
   WHERE d.status = 'queued' AND d.invitation_id = l.id AND d.created_at >= l.created_at
+    AND d.created_at >= CAST(:since AS timestamptz)
 """
 # Delivered invitations for the rows of a CTE ``recs`` (id, record_id, organization_id,
 # served_at, person_key) passing ``filter``: the demo's history (no usable link). Those passing
