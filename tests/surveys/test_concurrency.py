@@ -60,7 +60,7 @@ async def test_two_tabs_and_two_representatives_at_once(
             (
                 await s.scalars(
                     select(Delivery.idempotency_key)
-                    .join(Invitation)
+                    .join(Invitation, Invitation.id == Delivery.invitation_id)
                     .where(Invitation.organization_id == org.id)
                 )
             ).all()
