@@ -637,6 +637,128 @@ class Bench:
         disorder = sum(1 for a, b in itertools.pairwise(got[1:]) if b < a)
         return len(ids), len(set(got)), disorder
 
+    def partitions(self, maker: RecordMaker) -> None:
+        """The delivery loop's statements on ``deliveries`` partitioned by month (``--history``
+        rows spread over 48 past months, the current month's queued messages planned from
+        ``--records`` records) against an unpartitioned copy of the same rows, in the same run:
+        the claim (``EXPLAIN ANALYZE`` and medians of ``--repeats``), and a batch's outcome
+        update by ``(id, created_at)`` (partitioned) and by ``id`` (the copy)."""
+        from otklik.kit.clock import moscow_date
+        from otklik.ops import partitions
+        from otklik.outreach import repository
+
+        with self.conn() as c:
+            maker.write(c, self.args.records)
+        asyncio.run(self.plan_all())
+
+        async def months() -> None:
+            engine = db.create_engine(db.to_async_url(self.url))
+            async with db.transaction(db.session_factory(engine)) as session:
+                table = partitions.TABLES[0]
+                assert table.name == "deliveries"
+                this = moscow_date(datetime.now(UTC)).replace(day=1)
+                have = await partitions.months(session, table)
+                for k in range(1, 49):
+                    month = partitions.add_months(this, -k)
+                    if month not in have:
+                        await partitions.create_month(session, table, month)
+            await engine.dispose()
+
+        asyncio.run(months())
+        with self.conn() as c:
+            started = time.perf_counter()
+            c.execute(
+                "INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, status,"
+                " attempts, next_attempt_at, created_at, sent_at)"
+                " SELECT g %% 100000 + 1, 'invite', 'portal', delivery_key(t.at), 'sent', 1,"
+                " t.at, t.at, t.at FROM generate_series(1, %s) g,"
+                " LATERAL (SELECT now() - interval '1 day' - (g %% 1440) * interval '1 day'"
+                " - (g %% 86400) * interval '1 second') t(at)",
+                (self.args.history,),
+            )
+            c.execute("CREATE TABLE deliveries_flat (LIKE deliveries INCLUDING DEFAULTS)")
+            c.execute("INSERT INTO deliveries_flat SELECT * FROM deliveries")
+            c.execute("ALTER TABLE deliveries_flat ADD PRIMARY KEY (id)")
+            c.execute(
+                "CREATE INDEX ON deliveries_flat (next_attempt_at, id) WHERE status = 'queued'"
+            )
+            c.execute("CREATE INDEX ON deliveries_flat (invitation_id)")
+            c.execute("CREATE UNIQUE INDEX ON deliveries_flat (idempotency_key)")
+            c.commit()
+            c.execute("ANALYZE deliveries")
+            c.execute("ANALYZE deliveries_flat")
+            c.commit()
+            loaded = time.perf_counter() - started
+            parts = c.execute(
+                "SELECT count(*) FROM pg_inherits WHERE inhparent = 'deliveries'::regclass"
+            ).fetchone()
+            total, queued = c.execute(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'queued') FROM deliveries"
+            ).fetchone() or (0, 0)
+        print(
+            f"partitions: {rate(total)} deliveries in {parts[0] if parts else 0} partitions"
+            f" ({rate(queued)} queued, this month), loaded in {loaded:.0f} s",
+            flush=True,
+        )
+        claim = (
+            str(repository.CLAIM_DELIVERIES)
+            .replace(":now", "now()")
+            .replace(":limit", "500")
+            .replace(":since", "%s")
+        )
+        flat = claim.replace("FROM deliveries", "FROM deliveries_flat")
+        ids_of = (
+            "SELECT array_agg(id), array_agg(created_at) FROM (SELECT id, created_at"
+            " FROM deliveries WHERE status = 'queued' ORDER BY next_attempt_at, id LIMIT 500) x"
+        )
+        update = (
+            "UPDATE {t} d SET attempts = d.attempts + 1 FROM unnest(%s::bigint[],"
+            " %s::timestamptz[]) u(id, at) WHERE d.id = u.id{by_time}"
+        )
+        cases: dict[str, tuple[str, Any]] = {
+            "claim, partitioned": (claim, (repository.since(datetime.now(UTC)),)),
+            "claim, unpartitioned": (flat, (repository.since(datetime.now(UTC)),)),
+        }
+        with self.conn() as c:
+            row = c.execute(ids_of).fetchone()
+            assert row is not None
+            ids, ats = row
+            cases["outcomes by (id, created_at), partitioned"] = (
+                update.format(t="deliveries", by_time=" AND d.created_at = u.at"),
+                (ids, ats),
+            )
+            cases["outcomes by (id, created_at) within the batch's months, partitioned"] = (
+                update.format(
+                    t="deliveries",
+                    by_time=" AND d.created_at = u.at AND d.created_at BETWEEN %s AND %s",
+                ),
+                (ids, ats, min(ats), max(ats)),
+            )
+            cases["outcomes by id, unpartitioned"] = (
+                update.format(t="deliveries_flat", by_time=""),
+                (ids, ats),
+            )
+            cases["outcomes by id alone, partitioned (not used)"] = (
+                update.format(t="deliveries", by_time=""),
+                (ids, ats),
+            )
+            for name, (sql, params) in cases.items():
+                times, loads = [], []
+                for _ in range(self.args.repeats):
+                    loads.append(os.getloadavg()[0])
+                    started = time.perf_counter()
+                    c.execute(sql, params)
+                    times.append((time.perf_counter() - started) * 1000)
+                    c.rollback()
+                plan = [r[0] for r in c.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)]
+                c.rollback()
+                print(
+                    f"  {name}: median {statistics.median(times):.1f} ms of {len(times)}"
+                    f" (load average {min(loads):.1f}-{max(loads):.1f})"
+                )
+                for line in plan:
+                    print("    " + line)
+
     def run(self) -> None:
         with self.database():
             with self.conn() as c:
@@ -652,7 +774,7 @@ class Bench:
                 self.planning(maker)
                 self.claim_before_after()
                 self.contacts_before_after()
-            for name in ("delivery", "email", "latency", "outage", "reliability"):
+            for name in ("delivery", "email", "latency", "outage", "reliability", "partitions"):
                 if name in parts:
                     getattr(self, name)(maker)
 
@@ -825,6 +947,7 @@ def main() -> int:
     p.add_argument("--profile", action="store_true", help="profile planning only")
     p.add_argument("--profile-delivery", action="store_true", help="profile delivery only")
     p.add_argument("--parts", default="planning,delivery,email,latency,outage,reliability")
+    p.add_argument("--history", type=int, default=2_500_000, help="partitions: past deliveries")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up (drop the database)
     Bench(p.parse_args()).run()
     return 0

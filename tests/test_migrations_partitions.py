@@ -208,4 +208,71 @@ def test_record_invitation_partitions_migration_keeps_every_row(
             " service_code, served_at, person_key, age_band, is_minor, channel)"
             " VALUES (1, 'R5', 'h', 7, 's', now(), 'p', '30-39', false, 'api')"
         )
+
+
+BEFORE_DELIVERIES = "20261210_0240"
+DELIVERIES = "20261211_0260"
+# two invitations (their service records need not exist: foreign keys are off for the seed)
+# and three deliveries: Moscow 30 June, Moscow 1 July (21:30 UTC on 30 June) and Moscow July
+SEED_DELIVERIES = """
+SET session_replication_role = replica;
+INSERT INTO invitations (id, public_id, service_record_id, person_key, organization_id,
+  token_hash, created_at, expires_at)
+SELECT g, gen_random_uuid(), g, '\\x01', 7, sha256(g::text::bytea), '2025-06-01', '2025-08-01'
+FROM generate_series(1, 2) g;
+SET session_replication_role = origin;
+INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at,
+  created_at, status)
+VALUES (1, 'invite', 'portal', '00000000-0000-4000-8000-000000000001', now(),
+        '2025-06-30 20:59:00+00', 'sent'),
+       (1, 'reminder', 'portal', '00000000-0000-4000-8000-000000000002', now(),
+        '2025-06-30 21:30:00+00', 'queued'),
+       (2, 'invite', 'sms', '00000000-0000-4000-8000-000000000003', now(),
+        '2025-07-15 12:00:00+00', 'delivered');
+"""
+DELIVERY_PLACES = (
+    "SELECT tableoid::regclass::text, idempotency_key::text FROM deliveries ORDER BY id"
+)
+
+
+def test_deliveries_migration_keeps_every_row_and_key(scratch: tuple[str, str]) -> None:
+    url, libpq = scratch
+    _migrate(url, BEFORE_DELIVERIES)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute(SEED_DELIVERIES)
+        rows = _all(conn, "SELECT * FROM deliveries ORDER BY id")
+    _migrate(url, DELIVERIES)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        assert _all(conn, "SELECT * FROM deliveries ORDER BY id") == rows
+        assert _all(conn, DELIVERY_PLACES) == [
+            ("deliveries_p202506", "00000000-0000-4000-8000-000000000001"),
+            ("deliveries_p202507", "00000000-0000-4000-8000-000000000002"),
+            ("deliveries_p202507", "00000000-0000-4000-8000-000000000003"),
+        ]
+        assert _all(conn, "SELECT count(*) FROM deliveries_default") == [(0,)]
+        # a new row gets a key encoding its creation time, and the sequence goes on
+        new = _all(
+            conn,
+            "INSERT INTO deliveries (invitation_id, kind, channel, next_attempt_at)"
+            " VALUES (2, 'invite', 'portal', now())"
+            " RETURNING id, delivery_key_time(idempotency_key) = created_at",
+        )
+        assert new == [(rows[-1][0] + 1, True)]
+        # deleting an invitation still deletes its deliveries (the trigger)
+        conn.execute("DELETE FROM invitations WHERE id = 1")
+        assert _all(conn, "SELECT invitation_id FROM deliveries ORDER BY id") == [(2,), (2,)]
+    _migrate(url, BEFORE_DELIVERIES, down=True)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        assert _all(conn, "SELECT count(*) FROM deliveries") == [(2,)]
+        assert _all(conn, "SELECT relkind::text FROM pg_class WHERE relname = 'deliveries'") == [
+            ("r",)
+        ]
+        assert _all(
+            conn,
+            "SELECT conname::text FROM pg_constraint WHERE conrelid = 'deliveries'::regclass"
+            " AND contype = 'f'",
+        ) == [("fk_deliveries_invitation_id_invitations",)]
+        assert _all(conn, "SELECT count(*) FROM pg_proc WHERE proname LIKE '%delivery_key%'") == [
+            (0,)
+        ]
     _migrate(url, "head")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,7 +26,9 @@ from otklik.ops.partitions import (
     cutoff,
     maintain_partitions,
 )
+from otklik.outreach import repository as outreach_repository
 from otklik.outreach.citizen import LinkGone
+from otklik.outreach.models import Delivery, key_time
 from otklik.schedule import SCHEDULE
 from otklik.surveys import service
 from otklik.surveys.models import Response, ResponseItem
@@ -520,3 +522,84 @@ async def test_a_token_and_a_public_id_stay_unique_across_months(
         )
         == 1
     )
+
+
+async def _delivery(session: AsyncSession, at: datetime, key: str = "delivery_key(:at)") -> Any:
+    """A delivery made at ``at`` (its key encoding ``at`` unless ``key`` says otherwise)."""
+    rows = await session.execute(
+        text(
+            "INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key,"  # noqa: S608
+            f" next_attempt_at, created_at) VALUES (1, 'invite', 'portal', {key}, :at, :at)"
+            " RETURNING id, idempotency_key"
+        ),
+        {"at": at},
+    )
+    return rows.one()
+
+
+async def test_deliveries_route_by_moscow_month_strays_move_and_old_months_go(
+    session: AsyncSession, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    await partitions.maintain(session, NOW, settings.retention_months)
+    # 21:30 UTC on 30 June is 00:30 on 1 July in Moscow
+    july = await _delivery(session, datetime(2027, 6, 30, 21, 30, tzinfo=UTC))
+    assert await _where(session, "deliveries", "id = :id", id=july.id) == ["deliveries_p202707"]
+    stray = await _delivery(session, datetime(2031, 3, 10, tzinfo=UTC))
+    old = await _delivery(session, datetime(2023, 6, 30, 20, 59, tzinfo=UTC))  # Moscow June
+    kept = await _delivery(session, datetime(2023, 6, 30, 21, 0, tzinfo=UTC))  # Moscow July
+    assert set(await _where(session, "deliveries", "id = ANY(:ids)", ids=[stray.id, old.id])) == {
+        "deliveries_default"
+    }
+    with caplog.at_level(logging.WARNING, logger="otklik.ops.partitions"):
+        report = await partitions.maintain(session, NOW, settings.retention_months)
+    assert report.moved == 3
+    assert {"deliveries_p203103", "deliveries_p202306", "deliveries_p202307"} <= set(report.created)
+    assert await _where(session, "deliveries", "id = :id", id=stray.id) == ["deliveries_p203103"]
+    empty = await session.execute(text("SELECT count(*) FROM deliveries_default"))
+    assert empty.scalar_one() == 0
+    with time_machine.travel(datetime(2027, 7, 1, 0, 0, tzinfo=UTC), tick=False):
+        report = await partitions.maintain(session, datetime.now(UTC), settings.retention_months)
+    assert "deliveries_p202306" in report.dropped
+    left = await _where(session, "deliveries", "id = ANY(:ids)", ids=[old.id, kept.id])
+    assert left == ["deliveries_p202307"]
+
+
+async def test_a_delivery_key_is_unique_across_months_and_names_its_month(
+    session: AsyncSession, settings: Settings
+) -> None:
+    await partitions.maintain(session, NOW, settings.retention_months)
+    june, july = (
+        datetime(2027, 6, 20, 8, 0, 0, 123456, tzinfo=UTC),
+        datetime(2027, 7, 2, tzinfo=UTC),
+    )
+    first = await _delivery(session, june)
+    assert key_time(first.idempotency_key) == june
+    found = await outreach_repository.delivery_by_key(session, first.idempotency_key)
+    assert found is not None
+    assert (found.id, found.created_at) == (first.id, june)
+    # the same key in another month (or another microsecond) is refused: a key names its time
+    for at in (july, june + timedelta(microseconds=1)):
+        with pytest.raises(IntegrityError, match="ck_deliveries_key_time"):
+            async with session.begin_nested():
+                await _delivery(session, at, key=f"'{first.idempotency_key}'")
+    with pytest.raises(IntegrityError, match="idempotency_key_created_at"):
+        async with session.begin_nested():
+            await _delivery(session, june, key=f"'{first.idempotency_key}'")
+    # a random key (not made by the database with its row) is refused too
+    with pytest.raises(IntegrityError, match="ck_deliveries_key_time"):
+        async with session.begin_nested():
+            await _delivery(session, june, key=f"'{uuid.uuid4()}'")
+    n = await session.scalar(select(func.count()).select_from(Delivery))
+    assert n == 1
+
+
+async def test_deleting_an_invitation_deletes_its_deliveries(
+    session: AsyncSession, settings: Settings
+) -> None:
+    org = await create_organization(session)
+    await invite(session, settings, [child(org.ogrn)], org=org)
+    assert await session.scalar(select(func.count()).select_from(Delivery)) == 2
+    await session.execute(
+        text("DELETE FROM invitations WHERE id = (SELECT min(id) FROM invitations)")
+    )
+    assert await session.scalar(select(func.count()).select_from(Delivery)) == 1

@@ -31,7 +31,7 @@ async def test_replan_held_under_the_current_quiet_hours(
     assert [d.next_attempt_at for d in held] == [morning, morning]
     # a retry waiting out a backoff is not a held message: left alone
     held[1].attempts = 1
-    first_id, retry_id = held[0].id, held[1].id
+    first_id, retry_id = (held[0].id, held[0].created_at), (held[1].id, held[1].created_at)
     await session.flush()
 
     # quiet hours now 23:00–07:00: at 01:00 local the message waits until 07:00 local

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from httpx import AsyncClient
@@ -118,7 +117,6 @@ async def test_one_answer_per_record_other_representative_gets_410(
         ],
         kind="reminder",
         channel="log",
-        idempotency_key=uuid.uuid4(),
         next_attempt_at=datetime.now(UTC) + timedelta(days=1),
     )
     session.add(reminder)

@@ -66,10 +66,12 @@ class Table:
         return "timestamptz" if self.timestamptz else "date"
 
 
-# Dropped in this order: a response's items before it, a record's invitations before it. A
-# key table is the last dependent: its rows go with the month (the partition's own key rows;
-# contacts and the outreach task cascade from the record's key row).
+# Dropped in this order: an invitation's deliveries before it (a message is never older than its
+# invitation: its month goes first), a record's invitations before it, a response's items before
+# it. A key table is the last dependent: its rows go with the month (the partition's own key
+# rows; contacts and the outreach task cascade from the record's key row).
 TABLES = (
+    Table("deliveries", "created_at", timestamptz=True),
     Table(
         "invitations",
         "created_at",

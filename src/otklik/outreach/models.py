@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from otklik.kit.models import Base
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class OutreachTask(Base):
@@ -112,17 +114,23 @@ class InvitationKey(Base):
 
 
 class Delivery(Base):
-    """One message (invitation or reminder) on one channel; claimed with SKIP LOCKED."""
+    """One message (invitation or reminder) on one channel; claimed with SKIP LOCKED.
+
+    Partitioned by month of ``created_at`` (migration ``2026-12-11-0260_delivery_partitions``):
+    a row is found by ``(id, created_at)``. The idempotency key is made by the database with
+    the row (``delivery_key(now())``) and encodes ``created_at`` (``key_time``), so it is
+    unique and a status callback reaches one partition."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        # due messages are claimed in this order: LIMIT stops the scan early
+        # due messages are claimed in this order: LIMIT stops the scan early (per partition)
         Index(
             "ix_deliveries_due",
             "next_attempt_at",
             "id",
             postgresql_where=text("status = 'queued'"),
         ),
+        {"postgresql_partition_by": "RANGE (created_at)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -131,14 +139,26 @@ class Delivery(Base):
     invitation_id: Mapped[int] = mapped_column(BigInteger, index=True)
     kind: Mapped[str] = mapped_column(String(10))  # invite, reminder
     channel: Mapped[str] = mapped_column(String(10))
-    idempotency_key: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    idempotency_key: Mapped[uuid.UUID] = mapped_column(
+        Uuid, server_default=text("delivery_key(now())")
+    )
     status: Mapped[str] = mapped_column(String(12), server_default="queued")
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     next_attempt_at: Mapped[datetime]
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(primary_key=True, server_default=func.now())
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(String(200))
+
+
+def key_time(key: uuid.UUID) -> datetime | None:
+    """The ``created_at`` a delivery's idempotency key encodes (``delivery_key``: a UUIDv7
+    layout with the microseconds of the millisecond in the next 12 bits); None for a key of
+    another version (made before the partitioning)."""
+    if key.version != 7:
+        return None
+    ms, micro = key.int >> 80, (key.int >> 64) & 0xFFF
+    return EPOCH + timedelta(microseconds=ms * 1000 + micro)
 
 
 class OutboxMessage(Base):

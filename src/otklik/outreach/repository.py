@@ -22,8 +22,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.intake.models import ServiceRecord
+from otklik.kit.clock import now_utc
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
-from otklik.outreach.models import Delivery, Invitation, OutboxMessage, OutreachTask
+from otklik.outreach.models import Delivery, Invitation, OutboxMessage, OutreachTask, key_time
 from otklik.registry.models import Organization, OrganizationType, Region, Service
 
 # The queue: outreach owns ``outreach_tasks`` and fills it itself. A statement-level trigger on
@@ -74,8 +75,20 @@ RECORD_OF_KEY = (
     "SELECT * FROM service_records r WHERE r.id = rk.id AND r.received_at = rk.received_at OFFSET 0"
 )
 
+# A queued message is never older than this: it is queued while its invitation lives
+# (``OTKLIK_INVITATION_DAYS``, at most 90; a retry past the invitation's expiry fails instead),
+# and a day more. The statements on queued messages read only the months since (``since``), so
+# PostgreSQL plans them over two to four monthly partitions, not every month retention keeps.
+QUEUE_AGE = timedelta(days=91)
+
+
+def since(now: datetime) -> datetime:
+    """The oldest ``created_at`` a queued message can have at ``now``."""
+    return now - QUEUE_AGE
+
+
 DELIVERY_ROWS = """
-    SELECT d.id, d.invitation_id, d.kind, d.channel, d.idempotency_key, d.attempts,
+    SELECT d.id, d.created_at, d.invitation_id, d.kind, d.channel, d.idempotency_key, d.attempts,
       d.attempts > 0 AND d.next_attempt_at > d.created_at AS in_backoff,
       i.public_id, i.expires_at, c.person_key, c.sealed, c.portal_account_confirmed,
       c.has_email, c.has_phone, o.short_name, ot.sector, s.name, r.served_at, rg.timezone,
@@ -94,16 +107,21 @@ DELIVERY_ROWS = """
 DELIVERY_ROWS = DELIVERY_ROWS.replace("{RECORD_OF_KEY}", RECORD_OF_KEY)
 # Due messages in the partial index's order (next_attempt_at, id): LIMIT stops the scan early.
 # The locked rows carry every column of ``deliveries`` the batch needs, so the claimed ids are
-# not joined back to the table (a hash join over every delivery when the table is small).
+# not joined back to the table (a hash join over every delivery when the table is small, over
+# every partition when it is partitioned), and each row its ``(id, created_at)``: every later
+# statement on it names both, so it reaches one partition (docs/deployment.md, "Partitions
+# and retention").
 CLAIM_DELIVERIES = text(
     "WITH d AS (SELECT id, invitation_id, kind, channel, idempotency_key, attempts,"  # noqa: S608 - fixed fragments, no user input
     " next_attempt_at, created_at FROM deliveries"
-    " WHERE status = 'queued' AND next_attempt_at <= :now"
+    " WHERE status = 'queued' AND next_attempt_at <= :now AND created_at >= :since"
     " ORDER BY next_attempt_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)"
     + DELIVERY_ROWS.replace("FROM deliveries d", "FROM d")
     + " ORDER BY d.next_attempt_at, d.id"
 )
-DELIVERY_BY_ID = text(DELIVERY_ROWS + " WHERE d.id = :id FOR UPDATE OF d")
+DELIVERY_BY_ID = text(
+    DELIVERY_ROWS + " WHERE d.id = :id AND d.created_at = :created_at FOR UPDATE OF d"
+)
 
 # The local hour in the region decides whether a message waits for the morning
 # (the same rule as ``service.quiet_hold``; start == end means no quiet hours).
@@ -123,9 +141,10 @@ QUEUE_REMINDERS = text(
     WITH due AS (
       SELECT i.id, i.created_at, last.channel, rg.timezone
       FROM invitations i
-      JOIN LATERAL (
+      JOIN LATERAL (  -- an invitation's messages are not older than it: its months only
         SELECT channel FROM deliveries
-        WHERE invitation_id = i.id AND status IN ('sent', 'delivered')
+        WHERE invitation_id = i.id AND created_at >= i.created_at
+          AND status IN ('sent', 'delivered')
         ORDER BY id DESC LIMIT 1
       ) last ON true
       JOIN organizations o ON o.id = i.organization_id
@@ -136,8 +155,8 @@ QUEUE_REMINDERS = text(
       LIMIT :limit
       FOR UPDATE OF i SKIP LOCKED
     ), queued AS (
-      INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
-      SELECT due.id, 'reminder', due.channel, gen_random_uuid(), {QUIET_HOLD.replace("rg.", "due.")}
+      INSERT INTO deliveries (invitation_id, kind, channel, next_attempt_at)
+      SELECT due.id, 'reminder', due.channel, {QUIET_HOLD.replace("rg.", "due.")}
       FROM due
     )
     UPDATE invitations SET reminded_at = :now FROM due
@@ -221,11 +240,12 @@ async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
     )
     await session.execute(
         text(
-            "UPDATE deliveries SET status = 'failed', error = 'отказ от приглашений'"
-            " WHERE status = 'queued' AND invitation_id IN"
-            " (SELECT id FROM invitations WHERE person_key = :k)"
+            "UPDATE deliveries d SET status = 'failed', error = 'отказ от приглашений'"
+            " FROM invitations i WHERE i.person_key = :k AND d.invitation_id = i.id"
+            " AND d.created_at >= i.created_at AND d.status = 'queued'"
+            " AND d.created_at >= :since"
         ),
-        {"k": key},
+        {"k": key, "since": since(now_utc())},
     )
     await session.execute(
         text(
@@ -342,8 +362,8 @@ PLAN_BATCH = text(
       ORDER BY k.id
       RETURNING id, public_id
     ), first_message AS (
-      INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
-      SELECT inv.id, 'invite', d.channel, gen_random_uuid(), {QUIET_HOLD.replace("rg.", "d.")}
+      INSERT INTO deliveries (invitation_id, kind, channel, next_attempt_at)
+      SELECT inv.id, 'invite', d.channel, {QUIET_HOLD.replace("rg.", "d.")}
       FROM inv JOIN decided d USING (public_id)
       ORDER BY inv.id
     ), per_task AS (
@@ -380,7 +400,8 @@ async def plan_batch(session: AsyncSession, params: dict[str, Any]) -> list[int]
 
 
 async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
-    return list((await session.execute(CLAIM_DELIVERIES, {"now": now, "limit": limit})).all())
+    params = {"now": now, "limit": limit, "since": since(now)}
+    return list((await session.execute(CLAIM_DELIVERIES, params)).all())
 
 
 async def commit_without_waiting_for_the_disk(session: AsyncSession) -> None:
@@ -394,8 +415,9 @@ async def commit_without_waiting_for_the_disk(session: AsyncSession) -> None:
     await session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
-async def delivery_row(session: AsyncSession, delivery_id: int) -> Any:
-    return (await session.execute(DELIVERY_BY_ID, {"id": delivery_id})).first()
+async def delivery_row(session: AsyncSession, delivery_id: int, created_at: datetime) -> Any:
+    params = {"id": delivery_id, "created_at": created_at}
+    return (await session.execute(DELIVERY_BY_ID, params)).first()
 
 
 # A batch's outcomes in one statement: the deliveries (sent, delivered on sending, queued
@@ -404,14 +426,16 @@ async def delivery_row(session: AsyncSession, delivery_id: int) -> Any:
 RECORD_OUTCOMES = text(
     """
     WITH u AS (
-      SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]),
-        CAST(:next_at AS timestamptz[]), CAST(:errors AS text[])) AS u(id, status, next_at, error)
+      SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:created AS timestamptz[]),
+        CAST(:statuses AS text[]), CAST(:next_at AS timestamptz[]), CAST(:errors AS text[]))
+        AS u(id, created_at, status, next_at, error)
     ), d AS (
       UPDATE deliveries d SET status = u.status, attempts = d.attempts + 1, error = u.error,
         next_attempt_at = coalesce(u.next_at, d.next_attempt_at),
         sent_at = CASE WHEN u.status IN ('sent', 'delivered') THEN :now ELSE d.sent_at END,
         delivered_at = CASE WHEN u.status = 'delivered' THEN :now ELSE d.delivered_at END
-      FROM u WHERE d.id = u.id
+      FROM u WHERE d.id = u.id AND d.created_at = u.created_at
+        AND d.created_at BETWEEN :first AND :last  -- the batch's months only (planned so)
       RETURNING d.invitation_id, d.kind, u.status
     ), inv AS (
       UPDATE invitations i SET sent_at = coalesce(i.sent_at, :now),
@@ -435,10 +459,9 @@ RECORD_OUTCOMES = text(
       FROM invitation_keys k
       WHERE k.id = ANY(CAST(:dead AS bigint[])) AND i.id = k.id AND i.created_at = k.created_at
     ), fallback AS (
-      INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, next_attempt_at)
+      INSERT INTO deliveries (invitation_id, kind, channel, next_attempt_at)
       SELECT f.*, :now FROM unnest(CAST(:f_invitations AS bigint[]), CAST(:f_kinds AS text[]),
-        CAST(:f_channels AS text[]), CAST(:f_keys AS uuid[]))
-        AS f(invitation_id, kind, channel, key)
+        CAST(:f_channels AS text[])) AS f(invitation_id, kind, channel)
     ), outbox AS (
       INSERT INTO outbox_messages (idempotency_key, recipient, subject, body, link)
       SELECT * FROM unnest(CAST(:o_keys AS uuid[]), CAST(:o_recipients AS text[]),
@@ -454,6 +477,7 @@ class Outcomes:
     """A batch's outcomes, column by column (``record_outcomes``)."""
 
     ids: list[int]
+    created: list[datetime]  # the rows' created_at: with the id, the row's partition
     statuses: list[str]  # sent, delivered (on sending), queued (retry), failed
     next_at: list[datetime | None]  # retries: when
     errors: list[str | None]
@@ -464,18 +488,25 @@ class Outcomes:
 
     @classmethod
     def empty(cls) -> Outcomes:
-        return cls([], [], [], [], set(), [], defaultdict(list), defaultdict(list))
+        return cls([], [], [], [], [], set(), [], defaultdict(list), defaultdict(list))
 
-    def add(self, delivery_id: int, status: str, at: datetime | None, error: str | None) -> None:
-        self.ids.append(delivery_id)
+    def add(
+        self,
+        delivery: tuple[int, datetime],
+        status: str,
+        at: datetime | None,
+        error: str | None,
+    ) -> None:
+        self.ids.append(delivery[0])
+        self.created.append(delivery[1])
         self.statuses.append(status)
         self.next_at.append(at)
         self.errors.append(error)
 
-    def fallback(self, invitation_id: int, kind: str, channel: str, key: uuid.UUID) -> None:
+    def fallback(self, invitation_id: int, kind: str, channel: str) -> None:
         for name, value in zip(
-            ("f_invitations", "f_kinds", "f_channels", "f_keys"),
-            (invitation_id, kind, channel, key),
+            ("f_invitations", "f_kinds", "f_channels"),
+            (invitation_id, kind, channel),
             strict=True,
         ):
             self.fallbacks[name].append(value)
@@ -497,6 +528,9 @@ async def record_outcomes(
         return
     params: dict[str, Any] = {
         "ids": out.ids,
+        "created": out.created,
+        "first": min(out.created),
+        "last": max(out.created),
         "statuses": out.statuses,
         "next_at": out.next_at,
         "errors": out.errors,
@@ -505,7 +539,7 @@ async def record_outcomes(
         # an invitation one message of the batch reached is not failed by another's failure
         "dead": [i for i in out.dead_invitations if i not in out.sent_invitations],
     }
-    for name in ("f_invitations", "f_kinds", "f_channels", "f_keys"):
+    for name in ("f_invitations", "f_kinds", "f_channels"):
         params[name] = out.fallbacks.get(name, [])
     for name in ("o_keys", "o_recipients", "o_subjects", "o_bodies", "o_links"):
         params[name] = out.outboxes.get(name, [])
@@ -513,18 +547,24 @@ async def record_outcomes(
 
 
 async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """rows: id, invitation_id, now (the log channel, or a channel's confirmation)."""
+    """rows: id, created_at, invitation_id, now (the log channel, or a channel's
+    confirmation)."""
     if not rows:
         return
     params = {
         "ids": [r["id"] for r in rows],
+        "created": [r["created_at"] for r in rows],
+        "first": min(r["created_at"] for r in rows),
+        "last": max(r["created_at"] for r in rows),
         "invitations": [r["invitation_id"] for r in rows],
         "now": rows[0]["now"],
     }
     await session.execute(
         text(
-            "UPDATE deliveries SET status = 'delivered', delivered_at = :now"
-            " WHERE id = ANY(CAST(:ids AS bigint[]))"
+            "UPDATE deliveries d SET status = 'delivered', delivered_at = :now"
+            " FROM unnest(CAST(:ids AS bigint[]), CAST(:created AS timestamptz[])) u(id, at)"
+            " WHERE d.id = u.id AND d.created_at = u.at"
+            " AND d.created_at BETWEEN :first AND :last"
         ),
         params,
     )
@@ -540,19 +580,25 @@ async def mark_delivered(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     )
 
 
-async def undeliver(session: AsyncSession, delivery_id: int, invitation_id: int) -> None:
-    """A message reported delivered bounced after all: the delivery loses its delivered time,
-    and the invitation keeps one only if another of its messages was delivered."""
+async def undeliver(
+    session: AsyncSession, delivery: tuple[int, datetime], invitation_id: int
+) -> None:
+    """A message reported delivered bounced after all: the delivery (id, created_at) loses its
+    delivered time, and the invitation keeps one only if another of its messages was
+    delivered (its messages are not older than it: its months only)."""
     await session.execute(
-        text("UPDATE deliveries SET delivered_at = NULL WHERE id = :id"), {"id": delivery_id}
+        text("UPDATE deliveries SET delivered_at = NULL WHERE id = :id AND created_at = :at"),
+        {"id": delivery[0], "at": delivery[1]},
     )
     await session.execute(
         text(
             "UPDATE invitations i SET delivered_at = other.at,"
             " status = CASE WHEN i.status = 'delivered' AND other.at IS NULL THEN 'sent'"
             " ELSE i.status END"
-            " FROM (SELECT min(delivered_at) AS at FROM deliveries"
-            "       WHERE invitation_id = :invitation_id AND delivered_at IS NOT NULL) other"
+            " FROM (SELECT min(d.delivered_at) AS at FROM deliveries d"
+            "       WHERE d.invitation_id = :invitation_id AND d.delivered_at IS NOT NULL"
+            "         AND d.created_at >= (SELECT created_at FROM invitation_keys"
+            "                              WHERE id = :invitation_id)) other"
             " WHERE i.id = :invitation_id AND i.created_at ="
             " (SELECT created_at FROM invitation_keys WHERE id = :invitation_id)"
         ),
@@ -572,10 +618,10 @@ RECOVER_CHANNELS = text(
     JOIN organizations o ON o.id = i.organization_id
     JOIN regions rg ON rg.code = o.region_code
     CROSS JOIN LATERAL (SELECT {QUIET_HOLD} AS at) hold
-    WHERE k.id = d.invitation_id AND d.id IN (
-      SELECT id FROM deliveries
+    WHERE k.id = d.invitation_id AND d.created_at >= :since AND (d.id, d.created_at) IN (
+      SELECT id, created_at FROM deliveries
       WHERE status = 'queued' AND attempts > 0 AND next_attempt_at > created_at
-        AND channel = ANY(:channels)
+        AND channel = ANY(:channels) AND created_at >= :since
       FOR UPDATE SKIP LOCKED
     )
     """  # noqa: S608 - a fixed SQL fragment, no user input
@@ -588,19 +634,22 @@ RECOVER_CHANNELS = text(
 REPLAN_HELD = text(
     f"""
     WITH held AS (
-      SELECT d.id, rg.timezone, d.next_attempt_at AS was
+      SELECT d.id, d.created_at, rg.timezone, d.next_attempt_at AS was
       FROM deliveries d
       JOIN invitation_keys k ON k.id = d.invitation_id
       JOIN invitations i ON i.id = k.id AND i.created_at = k.created_at
       JOIN organizations o ON o.id = i.organization_id
       JOIN regions rg ON rg.code = o.region_code
       WHERE d.status = 'queued' AND d.attempts = 0 AND d.next_attempt_at > :now
+        AND d.created_at >= :since
       FOR UPDATE OF d SKIP LOCKED
     ), moved AS (
-      SELECT held.id, {QUIET_HOLD.replace("rg.", "held.")} AS at, held.was FROM held
+      SELECT held.id, held.created_at, {QUIET_HOLD.replace("rg.", "held.")} AS at, held.was
+      FROM held
     )
     UPDATE deliveries d SET next_attempt_at = moved.at
-    FROM moved WHERE d.id = moved.id AND moved.at IS DISTINCT FROM moved.was
+    FROM moved WHERE d.id = moved.id AND d.created_at = moved.created_at
+      AND d.created_at >= :since AND moved.at IS DISTINCT FROM moved.was
     RETURNING moved.at <= :now AS released
     """  # noqa: S608 - a fixed SQL fragment, no user input
 )
@@ -611,14 +660,14 @@ async def replan_held(
 ) -> tuple[int, int, int]:
     """(held, moved, released now) of the messages waiting out quiet hours; ``apply`` False:
     counted inside a savepoint that is rolled back (a dry run)."""
-    params = {"now": now, "quiet_start": quiet[0], "quiet_end": quiet[1]}
+    params = {"now": now, "quiet_start": quiet[0], "quiet_end": quiet[1], "since": since(now)}
     held = int(
         await session.scalar(
             text(
-                "SELECT count(*) FROM deliveries"
-                " WHERE status = 'queued' AND attempts = 0 AND next_attempt_at > :now"
+                "SELECT count(*) FROM deliveries WHERE status = 'queued' AND attempts = 0"
+                " AND next_attempt_at > :now AND created_at >= :since"
             ),
-            {"now": now},
+            {"now": now, "since": params["since"]},
         )
         or 0
     )
@@ -635,7 +684,13 @@ async def recover_channels(
     session: AsyncSession, channels: list[str], now: datetime, quiet: tuple[int, int]
 ) -> None:
     if channels:
-        params = {"channels": channels, "now": now, "quiet_start": quiet[0], "quiet_end": quiet[1]}
+        params = {
+            "channels": channels,
+            "now": now,
+            "quiet_start": quiet[0],
+            "quiet_end": quiet[1],
+            "since": since(now),
+        }
         await session.execute(RECOVER_CHANNELS, params)
 
 
@@ -650,9 +705,13 @@ async def queue_reminders(
 
 
 async def delivery_by_key(session: AsyncSession, key: uuid.UUID) -> Delivery | None:
-    return await session.scalar(
-        select(Delivery).where(Delivery.idempotency_key == key).with_for_update()
-    )
+    """The delivery of an idempotency key: the key encodes the row's ``created_at``, so one
+    partition is read (a key made before the partitioning is looked up in every one)."""
+    stmt = select(Delivery).where(Delivery.idempotency_key == key)
+    at = key_time(key)
+    if at is not None:
+        stmt = stmt.where(Delivery.created_at == at)
+    return await session.scalar(stmt.with_for_update())
 
 
 async def outbox(session: AsyncSession, limit: int) -> list[OutboxMessage]:
@@ -799,10 +858,12 @@ COMPLETE_LINKS = """
   FROM invitation_keys k
   WHERE k.id = ANY(:ids) AND i.id = k.id AND i.created_at = k.created_at
 """
-# Their queued messages cancelled.
+# Their queued messages cancelled (``:since``: ``since(now)``, queued messages' months only).
 CANCEL_QUEUED = """
-  UPDATE deliveries SET status = 'cancelled'
-  WHERE status = 'queued' AND invitation_id = ANY(:ids)
+  UPDATE deliveries d SET status = 'cancelled'
+  FROM (SELECT id, created_at FROM invitation_keys WHERE id = ANY(:ids)) l
+  WHERE d.status = 'queued' AND d.invitation_id = l.id AND d.created_at >= l.created_at
+    AND d.created_at >= CAST(:since AS timestamptz)
 """
 # Delivered invitations for the rows of a CTE ``recs`` (id, record_id, organization_id,
 # served_at, person_key) passing ``filter``: the demo's history (no usable link). Those passing

@@ -351,7 +351,7 @@ async def _record(
             # the log channel's outbox and an SMTP server that accepted the message are the
             # final receiving systems: delivered on sending (a bounce undoes it, outreach.bounces)
             delivered = r.channel in ACCEPTED_IS_DELIVERED
-            out.add(r.id, "delivered" if delivered else "sent", None, None)
+            out.add((r.id, r.created_at), "delivered" if delivered else "sent", None, None)
             out.sent_invitations.add(r.invitation_id)
             if r.channel == "log" and o.message:
                 m = o.message
@@ -360,15 +360,15 @@ async def _record(
         error = res.error[:200]
         next_at = now + backoff(r.attempts)
         if res.outcome == "temporary" and next_at < r.expires_at:
-            out.add(r.id, "queued", next_at, error)
+            out.add((r.id, r.created_at), "queued", next_at, error)
             continue
-        out.add(r.id, "failed", None, error)
+        out.add((r.id, r.created_at), "failed", None, error)
         order = []
         if r.sealed is not None:
             order = channel_order(enabled, r.portal_account_confirmed, r.has_email, r.has_phone)
         later = order[order.index(r.channel) + 1 :] if r.channel in order else []
         if later:
-            out.fallback(r.invitation_id, r.kind, later[0], uuid.uuid4())
+            out.fallback(r.invitation_id, r.kind, later[0])
         elif r.kind == "invite":
             out.dead_invitations.append(r.invitation_id)
     # a message that had failed before got through: its channel is back (before the retries
@@ -423,14 +423,23 @@ async def delivery_status(
         return False
     now = now_utc()
     if status == "delivered":
-        rows = [{"id": delivery.id, "invitation_id": delivery.invitation_id, "now": now}]
+        rows = [
+            {
+                "id": delivery.id,
+                "created_at": delivery.created_at,
+                "invitation_id": delivery.invitation_id,
+                "now": now,
+            }
+        ]
         await repository.mark_delivered(session, rows)
     elif delivery.status != "failed":
         # like a permanent failure at send time: recorded, then the next channel; a message
         # counted delivered (an accepted e-mail that bounced) no longer counts
         if delivery.delivered_at is not None:
-            await repository.undeliver(session, delivery.id, delivery.invitation_id)
-        row = await repository.delivery_row(session, delivery.id)
+            await repository.undeliver(
+                session, (delivery.id, delivery.created_at), delivery.invitation_id
+            )
+        row = await repository.delivery_row(session, delivery.id, delivery.created_at)
         await _record(session, settings, [Outbound(row, None)], [Result("permanent", reason)], now)
     await session.flush()
     return True

@@ -34,8 +34,9 @@ FORM = Sql(
       (now() AT TIME ZONE rg.timezone)::date AS today, r.age_band,
       CASE WHEN c.position = 0 OR (c.position IS NULL AND i.person_key = r.person_key)
         THEN 'recipient' ELSE 'representative' END AS respondent,
-      coalesce((SELECT d.channel FROM deliveries d
-                WHERE d.invitation_id = i.id AND d.status IN ('sent', 'delivered')
+      coalesce((SELECT d.channel FROM deliveries d  -- not older than its invitation
+                WHERE d.invitation_id = i.id AND d.created_at >= i.created_at
+                  AND d.status IN ('sent', 'delivered')
                 ORDER BY d.id DESC LIMIT 1), 'unknown') AS channel,
       ARRAY(SELECT l.public_id FROM invitation_keys l WHERE l.service_record_id = r.id
             ORDER BY l.id) AS links,

@@ -204,11 +204,13 @@ async def submit(
     response, items, comments = response_rows(form, checked.values, answered_on or form.ctx.today)
     sealed = [(code, sealing.seal(settings, body)) for code, body in comments]
     secret = settings.secret_key
+    now = now_utc()
     done = {
         "record_id": form.ctx.record_id,
         "id": form.invitation_id,
         "keys": [draft_key(secret, link_token(secret, public_id)) for public_id in form.links],
-        "now": now_utc(),
+        "now": now,
+        "since": outreach_repository.since(now),  # queued messages' months (CANCEL_QUEUED)
     }
     answered, gone = await repository.store_response(statements(db), response, items, sealed, done)
     if answered:
