@@ -25,7 +25,7 @@ Existing rows are copied inside this migration (one transaction); ``deliveries_i
 to the new table.
 
 Revision ID: 20261211_0260
-Revises: 20261210_0240
+Revises: 20261211_0250
 """
 
 from __future__ import annotations
