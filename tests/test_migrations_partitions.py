@@ -212,10 +212,14 @@ def test_record_invitation_partitions_migration_keeps_every_row(
 
 BEFORE_DELIVERIES = "20261210_0240"
 DELIVERIES = "20261211_0260"
-# two invitations (their service records need not exist: foreign keys are off for the seed)
-# and three deliveries: Moscow 30 June, Moscow 1 July (21:30 UTC on 30 June) and Moscow July
+# two records with an invitation each (triggers are off for the seed: no outreach task) and
+# three deliveries: Moscow 30 June, Moscow 1 July (21:30 UTC on 30 June) and Moscow July
 SEED_DELIVERIES = """
 SET session_replication_role = replica;
+INSERT INTO service_records (id, source_id, record_id, content_hash, organization_id,
+  service_code, served_at, received_at, person_key, age_band, is_minor, channel)
+SELECT g, 1, 'R' || g, 'h', 7, 's', '2025-06-01', '2025-06-01', '\\x01', '30-39', false, 'api'
+FROM generate_series(1, 2) g;
 INSERT INTO invitations (id, public_id, service_record_id, person_key, organization_id,
   token_hash, created_at, expires_at)
 SELECT g, gen_random_uuid(), g, '\\x01', 7, sha256(g::text::bytea), '2025-06-01', '2025-08-01'

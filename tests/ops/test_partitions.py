@@ -321,9 +321,8 @@ async def _invitation(
                 organization_id, token_hash, created_at, expires_at)
               SELECT k.id, k.public_id, :r, 'p', :o, :t, :at, :at FROM k
             ), d AS (
-              INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key,
-                next_attempt_at)
-              SELECT k.id, 'invite', 'log', gen_random_uuid(), :at FROM k
+              INSERT INTO deliveries (invitation_id, kind, channel, next_attempt_at)
+              SELECT k.id, 'invite', 'log', :at FROM k
             )
             SELECT id FROM k
             """

@@ -44,6 +44,7 @@ async def _back_to(session: AsyncSession, at: datetime) -> None:
     """Every invitation and delivery made at ``at`` (a new key encoding it), the month's
     partition made."""
     await session.execute(text("UPDATE invitations SET created_at = :at"), {"at": at})
+    await session.execute(text("UPDATE invitation_keys SET created_at = :at"), {"at": at})
     await session.execute(
         text("UPDATE deliveries SET created_at = :at, idempotency_key = delivery_key(:at)"),
         {"at": at},
