@@ -150,8 +150,8 @@ def prepare_links(url: str, n: int) -> list[str]:
                     )
                 )
         conn.execute(
-            "INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, status,"
-            " next_attempt_at) SELECT id, 'invite', 'log', gen_random_uuid(), 'sent', now()"
+            "INSERT INTO deliveries (invitation_id, kind, channel, status, next_attempt_at)"
+            " SELECT id, 'invite', 'log', 'sent', now()"
             " FROM invitations"
         )
         conn.execute("ANALYZE")
