@@ -162,8 +162,8 @@ def prepare_links(url: str, n: int) -> list[str]:
             " SELECT id, token_hash, public_id, service_record_id, created_at FROM invitations"
         )
         conn.execute(
-            "INSERT INTO deliveries (invitation_id, kind, channel, idempotency_key, status,"
-            " next_attempt_at) SELECT id, 'invite', 'log', gen_random_uuid(), 'sent', now()"
+            "INSERT INTO deliveries (invitation_id, kind, channel, status, next_attempt_at)"
+            " SELECT id, 'invite', 'log', 'sent', now()"
             " FROM invitations"
         )
         conn.execute("ANALYZE")
