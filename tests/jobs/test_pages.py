@@ -33,6 +33,7 @@ async def test_the_page_shows_each_job_and_the_filtered_history(
             Run(
                 job=job,
                 worker=worker,
+                scheduled_at=None,
                 started_at=at + timedelta(seconds=i),
                 finished_at=at + timedelta(seconds=i + 1),
                 duration_ms=1500,
