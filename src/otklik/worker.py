@@ -33,8 +33,10 @@ log = logging.getLogger("otklik.worker")
 DRAIN_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 30.0
 # Runs at once in one worker (each holds a connection of the engine's pool, 5 + 10 overflow by
-# default); a due job beyond it is claimed a second later, when a run has ended.
-MAX_RUNNING = 8
+# default): room for every sweep of the schedule and a few others; a due job beyond it is
+# claimed a second later, when a run has ended. The longest intervals are claimed first.
+MAX_RUNNING = 12
+BLOCKED_SECONDS = 1.0  # a loop that wakes this much later than it asked is logged
 
 
 async def run_due(
@@ -78,7 +80,7 @@ async def _claim_due(
     worker = worker_id()
     claimed: list[tuple[Periodic, datetime]] = []
     failures: list[Exception] = []
-    for entry in schedule:
+    for entry in sorted(schedule, key=lambda e: -e.interval):
         if entry.name in waiting:
             continue
         if len(claimed) >= room:
@@ -178,7 +180,11 @@ async def run_forever(
             if once:
                 await asyncio.gather(*running.values())
                 return
+            asleep = time.monotonic()
             await asyncio.sleep(pause)
+            blocked = time.monotonic() - asleep - pause
+            if blocked > BLOCKED_SECONDS:  # CPU-bound work in a job delays every job's start
+                log.warning("worker event loop blocked for %.1f s", blocked)
     finally:
         for task in running.values():
             task.cancel()
