@@ -65,8 +65,9 @@ test-clock: setup
 # The topology test (tests/cluster, not part of `make test`: it runs for many minutes): it starts
 # its own PostgreSQL primary and streaming replica, NATS with JetStream (nats-server from PATH, or
 # the server OTKLIK_CLUSTER_NATS_URL names), sinks, 2 web processes on one port, 2 workers and
-# 2 NATS consumers, and runs the whole loop for CLUSTER_RECORDS records (docs/deployment.md).
-CLUSTER_RECORDS ?= 100000
+# 2 NATS consumers, and runs the whole loop for CLUSTER_RECORDS records (or OTKLIK_CLUSTER_RECORDS;
+# docs/deployment.md).
+CLUSTER_RECORDS ?= $(or $(OTKLIK_CLUSTER_RECORDS),100000)
 test-cluster: setup
 	@command -v nats-server >/dev/null || test -n "$$OTKLIK_CLUSTER_NATS_URL" || { \
 		echo "make test-cluster needs nats-server (apt-get install nats-server) or"; \

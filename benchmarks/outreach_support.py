@@ -21,10 +21,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
 import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: tests too
+
+from tests.receivers import Pipelining, batch, serve
 
 from otklik.kit.pii import PiiVault
 
@@ -44,28 +49,25 @@ class SinkState:
     first: float = 0.0  # wall-clock time of the first and the last message since a reset
     last: float = 0.0
 
-    def see(self, key: str) -> None:
+    def see(self, key: str) -> str:
+        """Count a message: "duplicate" if its key came before, else "accepted"."""
+        seen = key in self.keys
         self.last = time.time()
         self.first = self.first or self.last
         self.total += 1
         self.keys[key] += 1
         self.order.append(key)
+        return "duplicate" if seen else "accepted"
 
 
 MESSAGE_ID = re.compile(rb"(?im)^Message-ID: *<([^@>]+)@")
 
 
-class MailSink:
-    """aiosmtpd handler: offers PIPELINING; each message is counted by its Message-ID key."""
+class MailSink(Pipelining):
+    """Each message is counted by its Message-ID key."""
 
     def __init__(self, st: SinkState) -> None:
         self.st = st
-
-    async def handle_EHLO(
-        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
-    ) -> list[str]:
-        session.host_name = hostname
-        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         found = MESSAGE_ID.search(envelope.original_content or b"")
@@ -73,78 +75,32 @@ class MailSink:
         return "250 OK"
 
 
-async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, st: SinkState) -> None:
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            method, path, _ = lines[0].split(" ", 2)
-            length = 0
-            for line in lines[1:]:
-                if line.lower().startswith("content-length:"):
-                    length = int(line.split(":", 1)[1])
-            body = await reader.readexactly(length) if length else b""
-            status, out = 200, b"{}"
-            if path == "/batch":
-                if st.mode == "down":
-                    status = 503
-                else:
-                    results = []
-                    for m in orjson.loads(body)["messages"]:
-                        key = m["idempotency_key"]
-                        seen = key in st.keys
-                        st.see(key)
-                        state = "duplicate" if seen else "accepted"
-                        results.append({"idempotency_key": key, "status": state})
-                    out = orjson.dumps({"results": results})
-            elif path == "/notify":
-                if st.mode == "down":
-                    status = 503
-                else:
-                    st.see(orjson.loads(body)["idempotency_key"])
-            elif path == "/stats":
-                dup_keys = sum(1 for n in st.keys.values() if n > 1)
-                out = orjson.dumps(
-                    {
-                        "total": st.total,
-                        "unique": len(st.keys),
-                        "dup_keys": dup_keys,
-                        "first": st.first,
-                        "last": st.last,
-                    }
-                )
-            elif path == "/order":
-                out = orjson.dumps(st.order)
-            elif path.startswith("/mode/"):
-                st.mode = path.removeprefix("/mode/")
-            elif path == "/reset" and method == "POST":
-                st.total = 0
-                st.first = st.last = 0.0
-                st.keys.clear()
-                st.order.clear()
-            writer.write(
-                f"HTTP/1.1 {status} X\r\nContent-Length: {len(out)}\r\n"
-                "Content-Type: application/json\r\n\r\n".encode()
-                + out
-            )
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
+def _answer(st: SinkState, method: str, path: str, body: bytes) -> tuple[int, bytes]:
+    if path in ("/batch", "/notify") and st.mode == "down":
+        return 503, b"{}"
+    if path == "/batch":
+        return 200, batch(body, lambda m: st.see(m["idempotency_key"]))
+    if path == "/notify":
+        st.see(orjson.loads(body)["idempotency_key"])
+    elif path == "/stats":
+        dup_keys = sum(1 for n in st.keys.values() if n > 1)
+        stats = {"total": st.total, "unique": len(st.keys), "dup_keys": dup_keys}
+        return 200, orjson.dumps({**stats, "first": st.first, "last": st.last})
+    elif path == "/order":
+        return 200, orjson.dumps(st.order)
+    elif path.startswith("/mode/"):
+        st.mode = path.removeprefix("/mode/")
+    elif path == "/reset" and method == "POST":
+        st.total = 0
+        st.first = st.last = 0.0
+        st.keys.clear()
+        st.order.clear()
+    return 200, b"{}"
 
 
 async def run_sink(port: int, smtp_port: int = 0) -> None:
     st = SinkState()
-    server = await asyncio.start_server(lambda r, w: _serve(r, w, st), "127.0.0.1", port)
-    if smtp_port:
-        from aiosmtpd.smtp import SMTP
-
-        handler = MailSink(st)
-        loop = asyncio.get_running_loop()
-        await loop.create_server(lambda: SMTP(handler), "127.0.0.1", smtp_port)
-    async with server:
-        await server.serve_forever()
+    await serve(lambda m, p, b: _answer(st, m, p, b), port, MailSink(st), smtp_port)
 
 
 # --- data -----------------------------------------------------------------------------------

@@ -227,13 +227,28 @@ class PgCluster:
                     raise RuntimeError("the replica did not catch up")
                 time.sleep(0.1)
 
+    def _stop(self, server: Server | None) -> None:
+        if server is not None and (server.data / "postmaster.pid").exists():
+            try:
+                self._run(self.bin / "pg_ctl", "stop", "-m", "fast", "-D", server.data)
+            except RuntimeError:
+                self._run(self.bin / "pg_ctl", "stop", "-m", "immediate", "-D", server.data)
+
+    def stop_replica(self) -> None:
+        """The replica alone stops (gone from under its readers); the primary goes on."""
+        self._stop(self.replica)
+
+    def set_replay(self, *, paused: bool) -> None:
+        """Pause the replica's replay (it falls behind the primary) or resume it."""
+        assert self.replica is not None
+        with psycopg.connect(self.replica.url(), autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()"
+            )
+
     def stop(self) -> None:
         for server in (self.replica, self.primary):
-            if server is not None and (server.data / "postmaster.pid").exists():
-                try:
-                    self._run(self.bin / "pg_ctl", "stop", "-m", "fast", "-D", server.data)
-                except RuntimeError:
-                    self._run(self.bin / "pg_ctl", "stop", "-m", "immediate", "-D", server.data)
+            self._stop(server)
         self.primary = self.replica = None
 
     def remove(self) -> None:

@@ -43,6 +43,8 @@ def test_chart_months_do_not_read_as_numbers() -> None:
 
 def test_moments_read_in_moscow_time() -> None:
     assert fmt.moment(datetime(2026, 12, 31, 21, 30, tzinfo=UTC)) == "1 янв. 2027\u202fг., 00:30"
+    at = datetime(2026, 12, 31, 21, 30, 9, tzinfo=UTC)
+    assert fmt.moment(at, seconds=True) == "1 янв. 2027\u202fг., 00:30:09"
 
 
 def test_typed_values_drop_trailing_zeros() -> None:

@@ -1,6 +1,6 @@
-"""``OTKLIK_DATABASE_REPLICA_URL`` against a real streaming replica: the test initdb's its own
-primary, takes a ``pg_basebackup -R`` of it and starts the replica, both on free ports under a
-temporary folder, and stops both at the end (docs/deployment.md, "Read replica").
+"""``OTKLIK_DATABASE_REPLICA_URL`` against a real streaming replica (docs/deployment.md, "Read
+replica"): ``tests/pgcluster.py`` initdb's a primary, takes a ``pg_basebackup -R`` of it and
+starts the replica, both on free ports under a temporary folder, and stops both at the end.
 
 What would fail if reads went to the primary: while the replica's replay is paused, responses
 added on the primary are invisible through the replica application and visible through a
@@ -9,12 +9,7 @@ primary-only one."""
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import subprocess
 import tempfile
-import time
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -28,7 +23,6 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from otklik.app import create_app
-from otklik.backup import tool
 from otklik.config import Settings
 from otklik.db import create_engine, session_factory, to_async_url, transaction
 from otklik.identity.roles import Role
@@ -37,100 +31,34 @@ from otklik.kit.replica import APPLICATION_NAME, LSN_COOKIE
 from otklik.migrate import upgrade
 from otklik.registry.reference import seed_reference
 from otklik.registry.service import seed_catalogue
-from tests.factories import create_organization, create_user, csrf_from, free_port, login
+from tests.factories import create_organization, create_user, csrf_from, login
 from tests.indicators.factories import create_responses
-
-SYSTEM_USER = "pgserver"  # PostgreSQL refuses to run as root; pgserver uses this user too
+from tests.pgcluster import PgCluster
 
 
 @dataclass
 class Cluster:
-    root: Path
-    primary_port: int
-    replica_port: int
-
-    def url(self, port: int) -> str:
-        return f"postgresql://postgres@127.0.0.1:{port}/otklik"
-
-    @property
-    def primary(self) -> str:
-        return self.url(self.primary_port)
-
-    @property
-    def replica(self) -> str:
-        return self.url(self.replica_port)
-
-    def run(self, *args: str) -> None:
-        as_user = {"user": SYSTEM_USER} if os.geteuid() == 0 else {}
-        done = subprocess.run(  # noqa: S603 - PostgreSQL's own tools, our arguments
-            [tool(args[0]), *args[1:]], capture_output=True, text=True, check=False, **as_user
-        )
-        assert done.returncode == 0, (args, done.stdout, done.stderr)
-
-    def start(self, name: str, port: int) -> None:
-        folder = self.root / name
-        options = f"-p {port} -k {folder}"
-        self.run(
-            "pg_ctl", "-D", str(folder), "-l", str(folder / "log"), "-o", options, "-w", "start"
-        )
-
-    def stop(self, name: str) -> None:
-        folder = self.root / name
-        if (folder / "postmaster.pid").exists():
-            self.run("pg_ctl", "-D", str(folder), "-m", "fast", "-w", "stop")
-
-
-def _own_folder() -> Path:
-    """In memory where there is a tmpfs (creating and removing two clusters on a busy disk
-    took 11 s of the test's 50)."""
-    shm = Path("/dev/shm")  # noqa: S108 - a private folder made by mkdtemp
-    root = Path(tempfile.mkdtemp(prefix="otklik-replica-", dir=shm if shm.is_dir() else None))
-    if os.geteuid() == 0:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR
-            from pgserver.utils import ensure_user_exists
-
-        entry = ensure_user_exists(SYSTEM_USER)
-        assert entry is not None
-        os.chown(root, entry.pw_uid, entry.pw_gid)
-    return root
+    pg: PgCluster
+    primary: str  # the URLs of the application's database on each server
+    replica: str
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    """A migrated primary (wal_level=replica, a replication entry in pg_hba) and its
-    streaming replica from pg_basebackup; both stopped and removed afterwards, also on failure."""
-    c = Cluster(_own_folder(), free_port(), free_port())
-    primary = c.root / "primary"
+    """A migrated primary and its streaming replica (``tests.pgcluster``), in memory where there
+    is a tmpfs (creating and removing two clusters on a busy disk took 11 s of the test's 50);
+    both stopped and removed afterwards, also on failure."""
+    shm = Path("/dev/shm")  # noqa: S108 - a private folder made by mkdtemp
+    pg = PgCluster(
+        Path(tempfile.mkdtemp(prefix="otklik-replica-", dir=shm if shm.is_dir() else None))
+    )
     try:
-        c.run("initdb", "-D", str(primary), "-U", "postgres", "--auth=trust", "-E", "UTF8", "-N")
-        with (primary / "postgresql.conf").open("a") as conf:
-            conf.write(
-                "\nlisten_addresses = '127.0.0.1'\nwal_level = replica\nmax_wal_senders = 4\n"
-                "fsync = off\nhot_standby = on\n"
-            )
-        with (primary / "pg_hba.conf").open("a") as hba:
-            hba.write("\nhost replication postgres 127.0.0.1/32 trust\n")
-        c.start("primary", c.primary_port)
-        with psycopg.connect(c.url(c.primary_port).replace("/otklik", "/postgres")) as conn:
-            conn.autocommit = True
-            conn.execute("CREATE DATABASE otklik")
-        upgrade(to_async_url(c.primary))
-        replica = c.root / "replica"
-        c.run(
-            "pg_basebackup",
-            *("-h", "127.0.0.1", "-p", str(c.primary_port), "-U", "postgres"),
-            *("-D", str(replica), "-R", "-X", "stream", "-c", "fast"),
-        )
-        c.start("replica", c.replica_port)
-        yield c
+        pg.start()
+        primary, replica = pg.create_database("otklik")
+        upgrade(to_async_url(primary))
+        yield Cluster(pg, primary, replica)
     finally:
-        for name in ("replica", "primary"):
-            try:
-                c.stop(name)
-            except AssertionError as exc:  # keep stopping the other one
-                logging.getLogger(__name__).warning("could not stop %s: %s", name, exc)
-        shutil.rmtree(c.root, ignore_errors=True)
+        pg.remove()
 
 
 def last_quarter(today: date) -> tuple[date, str]:
@@ -177,8 +105,8 @@ async def site(cluster: Cluster) -> AsyncIterator[Site]:
         people = {name: (await create_user(session, Role.coordinator)).email for name in "ab"}
     await engine.dispose()
     async with AsyncExitStack() as stack:
-        replica_app = create_app(_settings(cluster.root, cluster.replica), cluster.primary)
-        primary_app = create_app(_settings(cluster.root, None), cluster.primary)
+        replica_app = create_app(_settings(cluster.pg.folder, cluster.replica), cluster.primary)
+        primary_app = create_app(_settings(cluster.pg.folder, None), cluster.primary)
         for app in (replica_app, primary_app):
             await stack.enter_async_context(app.router.lifespan_context(app))
         on_replica = {n: await _client(stack, replica_app) for n in people}
@@ -187,26 +115,6 @@ async def site(cluster: Cluster) -> AsyncIterator[Site]:
             assert await login(on_replica[name], email) == 303
             assert await login(on_primary[name], email) == 303
         yield Site(replica_app, on_replica, on_primary, org.ogrn, day, quarter)
-
-
-def replay_lsn_reached(cluster: Cluster, timeout: float = 30.0) -> None:
-    """Wait until the replica has replayed everything the primary has written so far."""
-    with psycopg.connect(cluster.primary, autocommit=True) as p:
-        row = p.execute("SELECT pg_current_wal_lsn()::text").fetchone()
-    assert row is not None
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(cluster.replica, autocommit=True) as r:
-        while True:
-            caught = r.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", row).fetchone()
-            if caught and caught[0]:
-                return
-            assert time.monotonic() < deadline, "the replica did not catch up"
-            time.sleep(0.05)
-
-
-def set_replay(cluster: Cluster, paused: bool) -> None:
-    with psycopg.connect(cluster.replica, autocommit=True) as r:
-        r.execute("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
 
 
 async def _add_answers(cluster: Cluster, ogrn: str, day: date, n: int) -> None:
@@ -259,8 +167,8 @@ async def test_reads_go_to_the_replica_and_each_person_sees_their_own_writes(
     cluster: Cluster, site: Site
 ) -> None:
     a, b = site.on_replica["a"], site.on_replica["b"]
-    replay_lsn_reached(cluster)  # the logins of both are on the replica
-    set_replay(cluster, paused=True)
+    cluster.pg.wait_replayed()  # the logins of both are on the replica
+    cluster.pg.set_replay(paused=True)
     try:
         await _add_answers(cluster, site.ogrn, site.day, 12)
         # (a) reads go to the replica: it does not have the new answers yet, the primary does
@@ -289,8 +197,8 @@ async def test_reads_go_to_the_replica_and_each_person_sees_their_own_writes(
         assert "Открытых инцидентов" not in (await b.get("/cabinet")).text
         assert await _answers(b, site) == 12
     finally:
-        set_replay(cluster, paused=False)
-    replay_lsn_reached(cluster)
+        cluster.pg.set_replay(paused=False)
+    cluster.pg.wait_replayed()
     # (b) caught up, the replica's figures are the primary's, page by page
     assert "Открытых инцидентов: 1" in (await b.get("/cabinet")).text
     via_replica = await _figures(b, site)
@@ -340,7 +248,7 @@ async def test_pages_work_from_the_primary_when_the_replica_is_down(
     cluster: Cluster, site: Site, caplog: pytest.LogCaptureFixture
 ) -> None:
     b = site.on_replica["b"]
-    cluster.stop("replica")
+    cluster.pg.stop_replica()
     await _add_answers(cluster, site.ogrn, site.day, 3)  # only the primary can show these
     with caplog.at_level(logging.WARNING, logger="otklik.kit.replica"):
         assert await _answers(b, site) == 27

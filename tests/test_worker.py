@@ -7,6 +7,8 @@ processes on several hosts would have, and clean their rows up afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from otklik.config import Settings
 from otklik.db import create_engine, session_factory
 from otklik.schedule import SCHEDULE, Job, Periodic
-from otklik.worker import run_due
+from otklik.worker import run_due, run_forever
 
 PERSONAL = "Жалоба Иванова Ивана Петровича, ivanov@example.ru, +79161234567: врач нагрубил"
 
@@ -120,8 +122,9 @@ async def test_a_new_job_in_the_schedule_is_due_at_once_then_not_until_its_inter
 
 
 async def test_a_failure_is_recorded_without_its_message_and_tried_again_soon(
-    sessionmaker: async_sessionmaker[AsyncSession], session: AsyncSession, settings: Settings
+    engines: Callable[[], AsyncEngine], session: AsyncSession, settings: Settings
 ) -> None:
+    sessionmaker = session_factory(engines())  # its own connections: the runs go side by side
     calls: list[str] = []
     bad, good = _name("bad"), _name("good")
     schedule = [
@@ -147,16 +150,18 @@ async def test_a_failure_is_recorded_without_its_message_and_tried_again_soon(
 
 
 async def test_the_worker_raises_when_every_job_fails(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+    engines: Callable[[], AsyncEngine], settings: Settings
 ) -> None:
+    sessionmaker = session_factory(engines())
     schedule = [Periodic(_name("a"), 60, failing, "А"), Periodic(_name("b"), 60, failing, "Б")]
     with pytest.raises(ValueError, match="Жалоба"):
         await run_due(sessionmaker, settings, schedule=schedule)
 
 
 async def test_a_busy_job_drains_and_a_sweep_is_recorded_only_when_it_did_something(
-    sessionmaker: async_sessionmaker[AsyncSession], session: AsyncSession, settings: Settings
+    engines: Callable[[], AsyncEngine], session: AsyncSession, settings: Settings
 ) -> None:
+    sessionmaker = session_factory(engines())  # its own connections: the runs go side by side
     busy_calls: list[str] = []
     idle_calls: list[str] = []
     busy, idle = _name("busy"), _name("idle")
@@ -170,6 +175,36 @@ async def test_a_busy_job_drains_and_a_sweep_is_recorded_only_when_it_did_someth
     [run] = await _runs(session, busy)
     assert run["done"] == 3
     assert await _runs(session, idle) == []
+
+
+async def test_a_long_batch_of_one_job_does_not_delay_the_start_of_another(
+    engines: Callable[[], AsyncEngine], settings: Settings
+) -> None:
+    slow, tick = _name("slow"), _name("tick")
+    batches: list[float] = []
+    ticks: list[float] = []
+
+    async def batch(session: AsyncSession, settings: Settings) -> int:
+        batches.append(time.monotonic())
+        await session.execute(text("SELECT 1"))
+        await asyncio.sleep(1)
+        return 1  # always more to do: it drains for drain_seconds
+
+    async def periodic(session: AsyncSession, settings: Settings) -> int:
+        ticks.append(time.monotonic())
+        return 1
+
+    schedule = [Periodic(slow, 60, batch, "Очередь"), Periodic(tick, 1, periodic, "Такт")]
+    worker = asyncio.create_task(
+        run_forever(session_factory(engines()), settings, drain_seconds=4.5, schedule=schedule)
+    )
+    await asyncio.sleep(4.5)
+    worker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker
+    assert batches, "the long batch ran"
+    during = [t for t in ticks if batches[0] < t < batches[0] + 4]
+    assert len(during) >= 2, (batches, ticks)  # a start every second, not after the batch
 
 
 def test_every_job_has_a_unique_name_and_a_russian_label() -> None:

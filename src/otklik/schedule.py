@@ -6,9 +6,10 @@ label is what the administrator reads on ``/admin/jobs``.
 
 Any number of workers on any number of hosts share this schedule through the table
 ``job_schedule`` (``otklik/jobs``): a worker starts a job only after moving its ``next_due`` on
-by the interval in one statement, so each job starts at most once per interval in all, and each
-run is written to ``job_runs`` (see ``worker.py`` and docs/deployment.md). The queue sweeps (an
-interval of seconds) are safe in N copies anyway: they claim their rows with
+to its next period in one statement, so each job starts at most once per interval in all, and
+each run is written to ``job_runs`` (see ``worker.py`` and docs/deployment.md). Each run is a
+task of its own, so a long batch of one job does not delay the start of another. The queue
+sweeps (an interval of seconds) are safe in N copies anyway: they claim their rows with
 ``FOR UPDATE SKIP LOCKED``; a sweep that keeps finding work drains in one worker while the next
 period's start goes to another, so a backlog is worked by several workers at once.
 

@@ -6,7 +6,8 @@
   message; ``duplicate`` for a key seen before) and ``POST /notify`` a single message. A
   message whose SNILS ``rejects`` (below) is ``rejected`` (the person has no account on the
   portal, say), so the worker moves on to e-mail;
-- an SMTP server (aiosmtpd, ``PIPELINING`` offered) that reads each message's plain-text part.
+- an SMTP server (aiosmtpd, ``PIPELINING`` offered) that reads each message's plain-text part
+  (both on ``tests/receivers.py``, which the outreach benchmark's sink shares).
 
 Every message kept is one row ``{"key", "channel", "to", "link"}`` (``to``: the SNILS digits
 for the portal, the address for e-mail; ``link``: the personal link the person would follow).
@@ -27,6 +28,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
+
+from tests.receivers import Pipelining, batch, serve
 
 LINK = re.compile(r"https?://[^\s\"<>]+/s/[A-Za-z0-9_\-]+")
 
@@ -60,17 +63,11 @@ def _portal(st: State, m: dict[str, Any]) -> str:
     return "accepted" if st.keep(key, "portal", digits, str(m["link"])) else "duplicate"
 
 
-class Mail:
-    """aiosmtpd handler: offers PIPELINING; keeps the link of each message by its Message-ID."""
+class Mail(Pipelining):
+    """Keeps the link of each message by its Message-ID."""
 
     def __init__(self, st: State) -> None:
         self.st = st
-
-    async def handle_EHLO(
-        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
-    ) -> list[str]:
-        session.host_name = hostname
-        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
@@ -84,11 +81,7 @@ class Mail:
 def _answer(st: State, method: str, target: str, body: bytes) -> tuple[int, bytes]:
     url = urlsplit(target)
     if method == "POST" and url.path == "/batch":
-        results = [
-            {"idempotency_key": m["idempotency_key"], "status": _portal(st, m)}
-            for m in orjson.loads(body)["messages"]
-        ]
-        return 200, orjson.dumps({"results": results})
+        return 200, batch(body, lambda m: _portal(st, m))
     if method == "POST" and url.path == "/notify":
         status = _portal(st, orjson.loads(body))
         return (400, b"{}") if status == "rejected" else (200, b"{}")
@@ -102,40 +95,9 @@ def _answer(st: State, method: str, target: str, body: bytes) -> tuple[int, byte
     return 404, b"{}"
 
 
-async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, st: State) -> None:
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = lines[0].split(" ", 2)
-            length = 0
-            for line in lines[1:]:
-                if line.lower().startswith("content-length:"):
-                    length = int(line.split(":", 1)[1])
-            body = await reader.readexactly(length) if length else b""
-            status, out = _answer(st, method, target, body)
-            writer.write(
-                f"HTTP/1.1 {status} X\r\nContent-Length: {len(out)}\r\n"
-                "Content-Type: application/json\r\n\r\n".encode()
-                + out
-            )
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
-
-
 async def main(http_port: int, smtp_port: int) -> None:
-    from aiosmtpd.smtp import SMTP
-
     st = State()
-    server = await asyncio.start_server(lambda r, w: _serve(r, w, st), "127.0.0.1", http_port)
-    handler = Mail(st)
-    loop = asyncio.get_running_loop()
-    await loop.create_server(lambda: SMTP(handler), "127.0.0.1", smtp_port)
-    async with server:
-        await server.serve_forever()
+    await serve(lambda m, t, b: _answer(st, m, t, b), http_port, Mail(st), smtp_port)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from otklik.identity.roles import Role
 from otklik.jobs import repository
 from otklik.jobs.pages import duration, period
 from otklik.jobs.service import Run
+from otklik.kit import fmt
 from otklik.kit.clock import now_utc
 from otklik.schedule import SCHEDULE
 from tests.factories import create_user, login
@@ -33,6 +34,8 @@ async def test_the_page_shows_each_job_and_the_filtered_history(
             Run(
                 job=job,
                 worker=worker,
+                # the first run began 2.5 s after its period (the second: recorded before 0290)
+                scheduled_at=None if i else at - timedelta(milliseconds=2500),
                 started_at=at + timedelta(seconds=i),
                 finished_at=at + timedelta(seconds=i + 1),
                 duration_ms=1500,
@@ -49,6 +52,10 @@ async def test_the_page_shows_each_job_and_the_filtered_history(
         assert entry.label in html
     assert "выполнено: 1\u00a0234" in html
     assert "1,5\u00a0с" in html
+    assert "Опоздание" in html
+    assert "2,5\u00a0с" in html  # the first run's late start
+    for moment in (at, at + timedelta(seconds=1), at + timedelta(seconds=2)):  # starts and ends
+        assert fmt.moment(moment, seconds=True) in html
     assert "<code>psycopg.errors.UniqueViolation</code>" in html
     assert html.count(worker) == 2
     # the text outside <code> (and outside tags) names no job by its code

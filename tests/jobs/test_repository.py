@@ -32,7 +32,7 @@ async def _claim_and_commit(engine: AsyncEngine, name: str, worker: str) -> bool
     async with session_factory(engine)() as session:
         won = await repository.claim(session, name, 3600, worker)
         await session.commit()
-        return won
+        return won is not None
 
 
 async def test_concurrent_claims_of_one_period_give_it_to_exactly_one(
@@ -57,12 +57,32 @@ async def test_concurrent_claims_of_one_period_give_it_to_exactly_one(
 
 async def test_a_claimed_period_is_not_claimed_again(session: AsyncSession) -> None:
     job = f"test.again_{uuid.uuid4().hex[:8]}"
-    assert await repository.claim(session, job, 60, "a:1") is True
-    assert await repository.claim(session, job, 60, "b:2") is False
+    due = await repository.claim(session, job, 60, "a:1")
+    assert due is not None
+    assert await repository.claim(session, job, 60, "b:2") is None
     assert job in await repository.not_due(session)
     state = (await repository.states(session))[job]
     assert state.last_worker == "a:1"
     assert state.next_due - state.last_started_at == timedelta(seconds=60)  # type: ignore[operator]
+    assert due == state.last_started_at  # a new job's first period begins at its first claim
+
+
+async def test_a_late_claim_keeps_the_periods_on_their_grid(session: AsyncSession) -> None:
+    job = f"test.late_{uuid.uuid4().hex[:8]}"
+    assert await repository.claim(session, job, 60, "a:1") is not None
+    # no worker claimed it for two and a half periods
+    grid = await session.scalar(
+        text(
+            "UPDATE job_schedule SET next_due = now() - interval '150 seconds'"
+            " WHERE name = :n RETURNING next_due"
+        ),
+        {"n": job},
+    )
+    due = await repository.claim(session, job, 60, "b:2")
+    assert due == grid + timedelta(seconds=120)  # the period now running, not now
+    assert await repository.claim(session, job, 60, "c:3") is None  # the missed ones are not run
+    state = (await repository.states(session))[job]
+    assert state.next_due == grid + timedelta(seconds=180)
 
 
 def _run(job: str, days_ago: int, *, failed: bool = False) -> Run:
@@ -70,6 +90,7 @@ def _run(job: str, days_ago: int, *, failed: bool = False) -> Run:
     return Run(
         job=job,
         worker="h:1",
+        scheduled_at=None,
         started_at=at,
         finished_at=at + timedelta(seconds=2),
         duration_ms=2000,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
@@ -58,7 +59,8 @@ async def current_model(session: AsyncSession) -> tuple[str, TopicModel]:
                 _cache.version, _cache.model = found[0], None  # not fetched again
     if version is not None and _cache.version == version and _cache.model is not None:
         return version, _cache.model
-    return model_version(), default_model()
+    # trained from the package's data on a process's first call: 90 s at a load average of 12
+    return model_version(), await asyncio.to_thread(default_model)
 
 
 async def analyse_pending(session: AsyncSession, limit: int = BATCH) -> int:
@@ -67,7 +69,9 @@ async def analyse_pending(session: AsyncSession, limit: int = BATCH) -> int:
     if not rows:
         return 0
     version, model = await current_model(session)
-    analysed = analyse_batch([(r.text, r.value) for r in rows], model, version)
+    # CPU-bound: in a thread, so that the worker's event loop goes on starting other jobs
+    items = [(r.text, r.value) for r in rows]
+    analysed = await asyncio.to_thread(analyse_batch, items, model, version)
     values = []
     for r, a in zip(rows, analysed, strict=True):
         values.append(

@@ -39,6 +39,7 @@ class JobRun(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     job: Mapped[str] = mapped_column(String(80))
     worker: Mapped[str] = mapped_column(String(120))
+    scheduled_at: Mapped[datetime | None]  # when its period began: started_at minus it is late
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
     duration_ms: Mapped[int] = mapped_column(Integer)

@@ -12,6 +12,7 @@ from otklik.identity.deps import require_roles
 from otklik.identity.models import User
 from otklik.identity.roles import Role
 from otklik.jobs import repository
+from otklik.jobs.models import JobRun
 from otklik.jobs.repository import JobState
 from otklik.jobs.service import FREQUENT_SECONDS, KEEP_DAYS
 from otklik.kit.fmt import NBSP, integer, num
@@ -52,6 +53,13 @@ def duration(ms: int | None) -> str:
     return f"{integer(minutes)}{NBSP}мин {seconds}{NBSP}с"
 
 
+def late(run: JobRun) -> str:
+    """How long after its period began a run started ("—" for runs recorded before it was kept)."""
+    if run.scheduled_at is None:
+        return "—"
+    return duration(max(0, round((run.started_at - run.scheduled_at).total_seconds() * 1000)))
+
+
 @router.get("/admin/jobs", response_class=HTMLResponse)
 async def jobs_page(
     request: Request,
@@ -77,6 +85,7 @@ async def jobs_page(
         job=job,
         failed=failed,
         duration=duration,
+        late=late,
         frequent=period(FREQUENT_SECONDS),
         keep_days=KEEP_DAYS,
     )

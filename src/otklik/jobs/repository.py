@@ -1,8 +1,10 @@
 """Every statement on ``job_schedule`` and ``job_runs``.
 
 The claim is one statement: it inserts a job the table has not seen (due now, so it is claimed
-at once) or moves a due job's ``next_due`` on by its interval, and returns a row only to the
-worker that did it. Two workers racing for the same row serialize on its lock; the second then
+at once) or moves a due job's ``next_due`` on to the first start of its period grid after now
+(``next_due`` plus a whole number of intervals: a late claim does not shift the periods that
+follow, and a period missed altogether is not run twice), and returns a row only to the worker
+that did it. Two workers racing for the same row serialize on its lock; the second then
 sees the moved ``next_due`` and gets nothing. So a job starts at most once per interval across
 every worker on every host.
 """
@@ -25,11 +27,13 @@ CLAIM = text(
     VALUES (:name, :interval, now() + make_interval(secs => :interval), now(), :worker)
     ON CONFLICT (name) DO UPDATE SET
       interval_seconds = EXCLUDED.interval_seconds,
-      next_due = EXCLUDED.next_due,
+      next_due = job_schedule.next_due + make_interval(secs => EXCLUDED.interval_seconds
+        * (floor(extract(epoch FROM now() - job_schedule.next_due) / EXCLUDED.interval_seconds)
+           + 1)),
       last_started_at = EXCLUDED.last_started_at,
       last_worker = EXCLUDED.last_worker
     WHERE job_schedule.next_due <= now()
-    RETURNING name
+    RETURNING next_due - make_interval(secs => interval_seconds) AS due
     """
 )
 RETRY = text(
@@ -41,10 +45,10 @@ RETRY = text(
 NOT_DUE = text("SELECT name FROM job_schedule WHERE next_due > now()")
 RECORD = text(
     """
-    INSERT INTO job_runs (job, worker, started_at, finished_at, duration_ms, done, failed,
-                          error, error_detail)
-    VALUES (:job, :worker, :started_at, :finished_at, :duration_ms, :done, :failed,
-            :error, :error_detail)
+    INSERT INTO job_runs (job, worker, scheduled_at, started_at, finished_at, duration_ms, done,
+                          failed, error, error_detail)
+    VALUES (:job, :worker, :scheduled_at, :started_at, :finished_at, :duration_ms, :done,
+            :failed, :error, :error_detail)
     """
 )
 PRUNE = text(
@@ -88,10 +92,12 @@ async def not_due(session: AsyncSession) -> set[str]:
     return set((await session.scalars(NOT_DUE)).all())
 
 
-async def claim(session: AsyncSession, name: str, interval: int, worker: str) -> bool:
-    """Take this period's run of ``name``: True for exactly one caller per period."""
+async def claim(session: AsyncSession, name: str, interval: int, worker: str) -> datetime | None:
+    """Take this period's run of ``name``: when the period began (the run was due) for exactly
+    one caller per period, None for the others."""
     row = await session.execute(CLAIM, {"name": name, "interval": interval, "worker": worker})
-    return row.first() is not None
+    due: datetime | None = row.scalar()
+    return due
 
 
 async def retry_soon(session: AsyncSession, name: str, seconds: int) -> None:
@@ -105,6 +111,7 @@ async def record(session: AsyncSession, run: Run) -> None:
         {
             "job": run.job,
             "worker": run.worker,
+            "scheduled_at": run.scheduled_at,
             "started_at": run.started_at,
             "finished_at": run.finished_at,
             "duration_ms": run.duration_ms,

@@ -31,6 +31,7 @@ _SRC = Path(__file__).resolve().parents[1]  # src/otklik
 class Run:
     job: str
     worker: str
+    scheduled_at: datetime | None  # when its period began (None: not known, an older run)
     started_at: datetime
     finished_at: datetime
     duration_ms: int

@@ -70,12 +70,13 @@ def day(value: date | datetime | None) -> str:
     return format_date(value, format="long", locale=LOCALE)
 
 
-def moment(value: datetime | None) -> str:
-    """A moment in Moscow time: ``"7 дек. 2026 г., 14:05"``."""
+def moment(value: datetime | None, *, seconds: bool = False) -> str:
+    """A moment in Moscow time: ``"7 дек. 2026 г., 14:05"`` (``"…, 14:05:09"`` with seconds)."""
     if value is None:
         return DASH
     local = value.astimezone(MOSCOW)
-    return f"{format_date(local.date(), format='medium', locale=LOCALE)}, {local:%H:%M}"
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+    return f"{format_date(local.date(), format='medium', locale=LOCALE)}, {clock}"
 
 
 def month(value: date) -> str:

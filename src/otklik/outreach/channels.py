@@ -203,7 +203,10 @@ class EmailChannel:
                 return [session] * len(messages)
             envelope_from = self.settings.smtp_bounce_address or self.sender
             if isinstance(session, _Pipeline):
-                mails = [(m.email or "", self._raw(m)) for m in messages]
+                # building and DKIM-signing is CPU-bound: in a thread, off the event loop
+                mails = await asyncio.to_thread(
+                    lambda: [(m.email or "", self._raw(m)) for m in messages]
+                )
                 results = await session.send(envelope_from, mails)
             else:
                 results = [await self._one(session, envelope_from, m) for m in messages]
@@ -212,6 +215,9 @@ class EmailChannel:
             else:
                 await _quit(session)
             return results
+
+    def _raws(self, messages: Sequence[Message]) -> list[tuple[str, bytes]]:
+        return [(m.email or "", self._raw(m)) for m in messages]
 
     async def close(self) -> None:
         async with self.lock:
