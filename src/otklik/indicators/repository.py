@@ -235,9 +235,16 @@ async def monthly_counts(
     start: date,
     end: date,
     codes: list[str] | None = None,
+    *,
+    summary: bool = True,
 ) -> list[Any]:
     """Per month and item code: n and total (the rollup's months, or the answers for service
-    and life-situation units)."""
+    and life-situation units). Codes the summary holds are read from the summary (one row per
+    organization and month, through its organization index: ``summary_months``) unless
+    ``summary`` is False (tests compare the two)."""
+    summed = codes is not None and set(codes) <= SUMMARY_MONTH_CODES.keys()
+    if summary and summed and not unit.by_answer and codes is not None:
+        return await summary_months(session, scope, unit, start, end, codes)
     if unit.by_answer:
         a = _answer_rows(unit, start, end)
         month: Any = func.date_trunc("month", a.c.day)
@@ -259,6 +266,52 @@ async def monthly_counts(
         .order_by(label)
     )
     return list((await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all())
+
+
+# The rollup codes a summary row holds: per code, its (n, total) columns in the summary.
+SUMMARY_MONTH_CODES: dict[str, tuple[str, str]] = {
+    "*": ("resp", "resp"),
+    "*integral": ("ri_n", "ri_n"),  # the rollup's total of "*integral" rows is 0
+    **{c: (f"n_{c}", f"s_{c}") for c in rollup.SUMMARY_CODES},
+}
+
+
+async def summary_months(
+    session: AsyncSession,
+    scope: Scope,
+    unit: UnitFilter,
+    start: date,
+    end: date,
+    codes: list[str],
+) -> list[MonthCount]:
+    """``monthly_counts`` of codes the summary holds, from its month rows: per month and code,
+    n and total. A code appears in each month the unit has a summary row (its n may be 0, as a
+    rollup row's may), which is each month the unit has rollup rows."""
+    t = IndicatorSummary.__table__.c
+    sums = [func.sum(t[col]) for c in codes for col in SUMMARY_MONTH_CODES[c]]
+    stmt = (
+        select(t.day, *sums)
+        .join(Organization, Organization.id == t.organization_id)
+        .where(unit.orgs, t.grain == "m", t.day.between(start, end))
+        .group_by(t.day)
+        .order_by(t.day)
+    )
+    out = []
+    for r in await session.execute(apply_scope(stmt, scope, ORG_SCOPE)):
+        for i, c in enumerate(codes):
+            total = 0 if c == "*integral" else int(r[2 + 2 * i])  # as the rollup's row
+            out.append(MonthCount(r[0], c, int(r[1 + 2 * i]), total))
+    return out
+
+
+@dataclass(frozen=True)
+class MonthCount:
+    """A row of ``monthly_counts``."""
+
+    month: date
+    code: str
+    n: int
+    total: int
 
 
 async def daily_counts(
