@@ -105,6 +105,16 @@ async def test_months_and_topic_base_from_the_summary(session: AsyncSession) -> 
             assert {r.month for r in from_summary} == months
             assert all(mo.month not in (4, 6) for mo in months)
             checked += len(from_rollup)
+        for p in ("2026", "2026-Q3", "2026-06", "2026-01-01..2026-11-30", "2025-02-03..2025-05-09"):
+            period = parse_period(p)
+            args2 = (session, scope, unit.filter, period.start, period.end)
+            counts = await repository.item_counts(*args2)
+            means = await repository.item_means(*args2, codes)
+            assert means == {
+                c: {"n": v["n"], "total": v["total"]}
+                for c, v in counts.items()
+                if c in codes and (v["n"] or c in means)
+            }, (unit, p)
         own = int(unit.target_id) if unit.kind == "organization" else None
         for p in ("2026", "2026-Q3", "2026-11", "2026-06", "2026-01-10..2026-03-05"):
             period = parse_period(p)

@@ -195,7 +195,7 @@ async def choose_window(
     """The first candidate whose answers reach the small-number threshold (one count query
     per candidate tried); the last candidate when none does."""
     for p in candidates:
-        counts = await ind_repo.item_counts(session, scope, unit.filter, p.start, p.end)
+        counts = await ind_repo.item_means(session, scope, unit.filter, p.start, p.end, ["*"])
         if counts.get("*", ind.EMPTY)["n"] >= m.min_n:
             return Window(p, p != candidates[0], candidates[0], True)
     return Window(candidates[-1], len(candidates) > 1, candidates[0], False)

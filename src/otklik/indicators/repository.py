@@ -287,6 +287,35 @@ async def item_counts(
 
 
 @per_request
+async def item_means(
+    session: AsyncSession,
+    scope: Scope,
+    unit: UnitFilter,
+    start: date,
+    end: date,
+    codes: list[str],
+) -> dict[str, dict[str, int]]:
+    """``item_counts`` reduced to what a mean needs (per code: ``n`` and ``total``) for
+    ``codes``: from the summary's rows when the codes are the summary's and the days are whole
+    months or a year (ten columns of one row per organization and month, not ten rows);
+    otherwise from ``item_counts``."""
+    grain = grain_for(start, end)
+    if unit.by_answer or grain is None or not set(codes) <= SUMMARY_MONTH_CODES.keys():
+        counts = await item_counts(session, scope, unit, start, end)
+        return {c: {"n": v["n"], "total": v["total"]} for c, v in counts.items() if c in codes}
+    t = IndicatorSummary.__table__.c
+    sums = [func.sum(t[col]) for c in codes for col in SUMMARY_MONTH_CODES[c]]
+    stmt = select(*sums).where(t.grain == grain, t.day.between(start, end))
+    row = (await session.execute(of_unit(stmt, t.organization_id, scope, unit.orgs))).one()
+    if row[0] is None:  # no rows: as the rollup, no codes
+        return {}
+    return {
+        c: {"n": int(row[2 * i]), "total": 0 if c == "*integral" else int(row[2 * i + 1])}
+        for i, c in enumerate(codes)
+    }
+
+
+@per_request
 async def monthly_counts(
     session: AsyncSession,
     scope: Scope,
