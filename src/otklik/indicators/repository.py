@@ -71,6 +71,11 @@ def memo(session: AsyncSession) -> Iterator[None]:
         session.info.pop(_MEMO, None)
 
 
+def remembered_in(session: AsyncSession) -> dict[Any, Any] | None:
+    """The reads remembered so far inside ``memo`` (None: outside it)."""
+    return session.info.get(_MEMO)
+
+
 def per_request(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     """``fn(session, scope, unit, *more)``, remembered inside ``memo``."""
 
