@@ -72,6 +72,9 @@ PARTS = os.environ.get("OTKLIK_BENCH_IND_PARTS", "generate,recompute,pages,fresh
     ","
 )
 APP_NAME = "otklik-bench-pages"
+# OTKLIK_BENCH_IND_PAGES=/cabinet,regions: only the page cases at one of these paths (a word
+# starting with "/") or whose "role path" contains one of the other words
+PAGES = [w for w in os.environ.get("OTKLIK_BENCH_IND_PAGES", "").split(",") if w]
 ITEMS = ("overall", "organization", "comfort", "staff", "information")
 
 GENERATE = [
@@ -190,12 +193,18 @@ async def generate(url: str) -> None:
             await conn.execute(text(sql))
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
+        # as autovacuum does after a bulk insert: the answer tables' visibility maps, so
+        # counts read their indexes only (coverage's numerator by service day)
+        await conn.execute(text("VACUUM ANALYZE responses, response_items"))
         await conn.execute(text("ANALYZE"))
     if "recompute" not in PARTS:  # the rollup and the summary, built once set-based
         r = time.perf_counter()
         async with db.transaction(db.session_factory(engine)) as s:
             _nice(int((await s.execute(text("SELECT pg_backend_pid()"))).scalar_one()))
             await rebuild(s, YEAR)
+        async with engine.connect() as conn:  # as autovacuum would: the pages' plans need it
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("ANALYZE indicator_rollup, indicator_summary"))
         print(f"data: rollup and summary built in {time.perf_counter() - r:.0f} s", flush=True)
     items = RESPONSES * 6
     print(
@@ -322,12 +331,21 @@ async def pages(url: str, tmp: Path) -> None:
             f"founder:{founder}",
             "/cabinet/indicators/organizations?period=2026",
         ),
+        # every authority's landing: regional (its region), federal (its founder), the country
         (Role.regional_authority, f"region:{region}", "/cabinet"),
+        (Role.federal_authority, f"founder:{founder}", "/cabinet"),
+        (Role.coordinator, None, "/cabinet"),
         (Role.coordinator, None, "/cabinet/indicators/organizations?period=2026"),
         (Role.coordinator, None, "/cabinet/indicators/organizations?period=2026-11"),
         (Role.analyst, None, "/cabinet/indicators/regions?period=2026"),
         (Role.analyst, None, "/cabinet/indicators/regions?period=2026-Q3"),
     ]
+    if PAGES:  # only the cases whose path is one of these, or whose "role path" contains one
+        cases = [
+            c
+            for c in cases
+            if any(w == c[2] if w.startswith("/") else w in f"{c[0].value} {c[2]}" for w in PAGES)
+        ]
     transport = ASGITransport(app=app)
     async with AsyncClient(transport=transport, base_url="http://bench") as plain:
         cpu0 = await _cpu(url)
@@ -350,7 +368,8 @@ async def pages(url: str, tmp: Path) -> None:
         print(
             f"   {role.value:<20} {path:<52} p95 {1000 * p95(times):7.1f} ms "
             f"(median {1000 * statistics.median(times):.1f}; {p95(times) / p95(base):.0f}x healthz; "
-            f"CPU per request: app {1000 * cpu[0]:.0f} ms, database {1000 * cpu[1]:.0f} ms)",
+            f"CPU per request: app {1000 * cpu[0]:.0f} ms, database {1000 * cpu[1]:.0f} ms; "
+            f"load {os.getloadavg()[0]:.1f})",
             flush=True,
         )
     await engine.dispose()

@@ -29,6 +29,7 @@ def _restart() -> None:
     suppression._CACHE.clear()
     tables._POPULATIONS.clear()
     tables._HIDDEN.clear()
+    tables._HIDDEN_REGIONS.clear()
 
 
 async def _files(session: AsyncSession, dataset: str) -> list[OpendataFile]:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.incidents.models import Incident
 from otklik.incidents.rules import OPEN as INCIDENT_OPEN
-from otklik.indicators.repository import ORG_SCOPE
+from otklik.indicators.models import IndicatorSummary
+from otklik.indicators.repository import ORG_SCOPE, grain_for, of_unit
 from otklik.indicators.table_queries import Filters, Window
 from otklik.insights.models import CommentAnalysis
 from otklik.kit.scope import Scope, apply_scope
@@ -79,15 +80,23 @@ async def topic_moments(
     (and of one organization, if given): its moments over all answers and over the answers
     whose comments mention each topic. Two set-based queries, read through the scope filter."""
     i, a, o = ResponseItem, CommentAnalysis, Organization
-    own = (i.organization_id == organization_id) if organization_id is not None else None
-    total_q = (
-        select(func.count(), func.sum(i.value), func.sum(i.value * i.value))
-        .join(o, o.id == i.organization_id)
-        .where(i.code == "overall", i.answered_on >= start, i.answered_on <= end)
-    )
-    if own is not None:
+    total_q: Any
+    if (grain := grain_for(start, end)) is not None:  # whole months or a year: the summary's rows
+        t = IndicatorSummary.__table__.c
+        total_q = select(
+            func.sum(t.n_overall), func.sum(t.s_overall), func.sum(t.ss_overall)
+        ).where(t.grain == grain, t.day.between(start, end))
+        total_q = of_unit(total_q, t.organization_id, scope, true())
+        own = t.organization_id == organization_id
+    else:
+        total_q = select(func.count(), func.sum(i.value), func.sum(i.value * i.value)).where(
+            i.code == "overall", i.answered_on >= start, i.answered_on <= end
+        )
+        total_q = of_unit(total_q, i.organization_id, scope, true())
+        own = i.organization_id == organization_id
+    if organization_id is not None:
         total_q = total_q.where(own)
-    n, s, ss = (await session.execute(apply_scope(total_q, scope, ORG_SCOPE))).one()
+    n, s, ss = (await session.execute(total_q)).one()
     mention_q = (
         select(a.response_id, a.answered_on, func.unnest(a.topics).label("topic"))
         .join(o, o.id == a.organization_id)

@@ -195,7 +195,7 @@ async def choose_window(
     """The first candidate whose answers reach the small-number threshold (one count query
     per candidate tried); the last candidate when none does."""
     for p in candidates:
-        counts = await ind_repo.item_counts(session, scope, unit.filter, p.start, p.end)
+        counts = await ind_repo.item_means(session, scope, unit.filter, p.start, p.end, ["*"])
         if counts.get("*", ind.EMPTY)["n"] >= m.min_n:
             return Window(p, p != candidates[0], candidates[0], True)
     return Window(candidates[-1], len(candidates) > 1, candidates[0], False)
@@ -294,15 +294,22 @@ OPEN_CR = ("draft", "submitted", "expertise", "wg_review", "subcommission_decisi
 
 async def landing(session: AsyncSession, user: User, m: Methodology, today: date) -> Landing | None:
     """The few figures a role's landing shows, for its scope as a whole (None: no unit)."""
+    unit = await landing_unit(session, user)
+    if unit is None:
+        return None
+    with ind_repo.memo(session):  # its windows, figures, protection and trend share reads
+        return await _landing(session, user, unit, m, today)
+
+
+async def _landing(
+    session: AsyncSession, user: User, unit: ind.Unit, m: Methodology, today: date
+) -> Landing:
     from otklik.improvement import repository as cr_repo
     from otklik.improvement.api import READERS as CR_READERS
     from otklik.improvement.workflow import OWNER_STATES, states_for
     from otklik.incidents.api import READERS as INCIDENT_READERS
     from otklik.kit.pagination import PageParams
 
-    unit = await landing_unit(session, user)
-    if unit is None:
-        return None
     scope = scope_of(user)
     win = await choose_window(session, scope, unit, m, headline_windows(today))
     data = await ind.compute(session, scope, unit, win.period, m, today)

@@ -79,10 +79,14 @@ class IndicatorSummary(Base):
 
     __tablename__ = "indicator_summary"
     # the per-code columns n_q, s_q, ss_q (Table accepts extra columns among its arguments)
-    __table_args__ = tuple(
-        Column(f"{p}_{code}", Integer, nullable=False)
-        for code in SUMMARY_CODES
-        for p in ("n", "s", "ss")
+    __table_args__ = (
+        *(
+            Column(f"{p}_{code}", Integer, nullable=False)
+            for code in SUMMARY_CODES
+            for p in ("n", "s", "ss")
+        ),
+        # a region's or a founder's months: one index range per organization (migration 0280)
+        Index("ix_indicator_summary_organization", "organization_id", "grain", "day"),
     )
 
     grain: Mapped[str] = mapped_column(String(1), primary_key=True)

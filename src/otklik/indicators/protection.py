@@ -27,15 +27,29 @@ def _months(rows: Iterable[Any], sign: int, into: dict[str, list[int]]) -> None:
         into.setdefault(r.code, [0] * 12)[r.month.month - 1] += sign * int(r.n)
 
 
+def codes_of(m: Methodology) -> list[str]:
+    """The codes whose cells a page of methodology ``m`` may show (questionnaires, the
+    respondents' integral, the items, the integral's items, the recommendation)."""
+    return list(dict.fromkeys(["*", "*integral", *m.items, *m.integral_weights, m.recommend_item]))
+
+
 async def year_months(
-    session: AsyncSession, scope: Scope, unit: Unit, year: int, minus: Unit | None = None
+    session: AsyncSession,
+    scope: Scope,
+    unit: Unit,
+    year: int,
+    m: Methodology,
+    minus: Unit | None = None,
 ) -> dict[str, list[int]]:
-    """Per item code, the unit's answers in each month of ``year`` (minus ``minus``'s)."""
+    """Per code of ``m`` (``codes_of``), the unit's answers in each month of ``year`` (minus
+    ``minus``'s)."""
     lo, hi = date(year, 1, 1), date(year, 12, 31)
+    codes = codes_of(m)
     out: dict[str, list[int]] = {}
-    _months(await repository.monthly_counts(session, scope, unit.filter, lo, hi), 1, out)
+    _months(await repository.monthly_counts(session, scope, unit.filter, lo, hi, codes), 1, out)
     if minus is not None:
-        _months(await repository.monthly_counts(session, scope, minus.filter, lo, hi), -1, out)
+        minus_rows = await repository.monthly_counts(session, scope, minus.filter, lo, hi, codes)
+        _months(minus_rows, -1, out)
     return out
 
 
@@ -69,7 +83,7 @@ async def hidden_codes(
             raise PeriodNotAllowed()
         return set()
     hidden = set()
-    for code, months in (await year_months(session, scope, unit, period.year, minus)).items():
+    for code, months in (await year_months(session, scope, unit, period.year, m, minus)).items():
         if any(disclosure.small(n, m.min_n) for n in months) and disclosure.year_mask(
             months, m.min_n
         ).hides(period.kind, period.start.month):
@@ -91,7 +105,7 @@ async def ytd_hidden_codes(
         return {"*"}
     hidden = set()
     last = period.end.month
-    for code, months in (await year_months(session, scope, unit, period.year)).items():
+    for code, months in (await year_months(session, scope, unit, period.year, m)).items():
         if disclosure.small(sum(months[:last]), m.min_n) or disclosure.small(
             sum(months[last:]), m.min_n
         ):

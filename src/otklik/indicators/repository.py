@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, TypeVarTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -12,7 +15,9 @@ from sqlalchemy import (
     Float,
     Select,
     String,
+    True_,
     and_,
+    any_,
     cast,
     column,
     delete,
@@ -36,7 +41,7 @@ from otklik.indicators.models import (
 )
 from otklik.intake.models import ServiceRecord
 from otklik.kit.clock import MOSCOW
-from otklik.kit.scope import Scope, ScopeColumns, apply_scope
+from otklik.kit.scope import Scope, ScopeColumns, ScopeKind, apply_scope
 from otklik.outreach.models import Invitation
 from otklik.registry.models import (
     Founder,
@@ -48,7 +53,69 @@ from otklik.registry.models import (
 )
 from otklik.surveys.models import Response, ResponseComment, ResponseItem
 
+P = ParamSpec("P")
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+_MEMO = "otklik.indicators.memo"
+
+
+@contextmanager
+def memo(session: AsyncSession) -> Iterator[None]:
+    """Within the block, the unit reads marked ``per_request`` run once per arguments: a page
+    that asks for the same counts several times (a landing: its window, its figures, their
+    protection and trend) reads them once. Only around read-only work (a page's)."""
+    session.info[_MEMO] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_MEMO, None)
+
+
+def remembered_in(session: AsyncSession) -> dict[Any, Any] | None:
+    """The reads remembered so far inside ``memo`` (None: outside it)."""
+    return session.info.get(_MEMO)
+
+
+def per_request(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """``fn(session, scope, unit, *more)``, remembered inside ``memo``."""
+
+    @functools.wraps(fn)
+    async def read(*args: P.args, **kwargs: P.kwargs) -> T:
+        session, scope, unit, *more = args
+        remembered = session.info.get(_MEMO)  # type: ignore[attr-defined]
+        if remembered is None:
+            return await fn(*args, **kwargs)
+        key = (
+            fn.__name__,
+            scope,
+            id(unit.orgs),  # type: ignore[attr-defined]
+            unit.service_code,  # type: ignore[attr-defined]
+            unit.life_situation_code,  # type: ignore[attr-defined]
+            *(tuple(a) if isinstance(a, list) else a for a in more),
+            *sorted(kwargs.items()),
+        )
+        if key not in remembered:  # the unit is kept with its result: its id stays its own
+            remembered[key] = (unit, await fn(*args, **kwargs))
+        return remembered[key][1]  # type: ignore[no-any-return]
+
+    return read
+
+
 ORG_SCOPE = ScopeColumns(Organization.id, Organization.region_code, Organization.founder_id)
+
+
+def of_unit(stmt: Select[*Ts], column: Any, scope: Scope, orgs: ColumnElement[bool]) -> Select[*Ts]:
+    """``stmt`` restricted to the rows whose organization id ``column`` is one of the unit's
+    organizations (``orgs``) in ``scope``. The whole country joins the organizations; anything
+    narrower names its organizations as an array of ids (``= ANY(ARRAY(SELECT id ...))``), so
+    the rows are read through an index leading with the organization, one range per
+    organization, not by scanning every organization's rows and joining a few of them."""
+    if scope.kind is ScopeKind.country and isinstance(orgs, True_):
+        return stmt.join(Organization, Organization.id == column)
+    ids = apply_scope(select(Organization.id).where(orgs), scope, ORG_SCOPE)
+    return stmt.where(column == any_(func.array(ids.scalar_subquery())))
+
+
 COUNT_COLUMNS = rollup.COUNT_COLUMNS
 
 
@@ -212,22 +279,48 @@ def _respondent_integrals(
     )
 
 
+@per_request
 async def item_counts(
     session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
 ) -> dict[str, dict[str, int]]:
     """Per item code: n, total and n0..n5 over the unit and days (``*`` = responses)."""
     src = _answer_rows(unit, start, end) if unit.by_answer else counts_source(start, end)
-    stmt: Select[Any] = (
-        select(src.c.code, *(func.sum(src.c[c]).label(c) for c in COUNT_COLUMNS))
-        .join(Organization, Organization.id == src.c.organization_id)
-        .where(unit.orgs)
-        .group_by(src.c.code)
-    )
-    stmt = apply_scope(stmt, scope, ORG_SCOPE)
+    stmt = select(src.c.code, *(func.sum(src.c[c]).label(c) for c in COUNT_COLUMNS))
+    stmt = of_unit(stmt, src.c.organization_id, scope, unit.orgs).group_by(src.c.code)
     rows = (await session.execute(stmt)).all()
     return {r.code: {c: int(getattr(r, c) or 0) for c in COUNT_COLUMNS} for r in rows}
 
 
+@per_request
+async def item_means(
+    session: AsyncSession,
+    scope: Scope,
+    unit: UnitFilter,
+    start: date,
+    end: date,
+    codes: list[str],
+) -> dict[str, dict[str, int]]:
+    """``item_counts`` reduced to what a mean needs (per code: ``n`` and ``total``) for
+    ``codes``: from the summary's rows when the codes are the summary's and the days are whole
+    months or a year (ten columns of one row per organization and month, not ten rows);
+    otherwise from ``item_counts``."""
+    grain = grain_for(start, end)
+    if unit.by_answer or grain is None or not set(codes) <= SUMMARY_MONTH_CODES.keys():
+        counts = await item_counts(session, scope, unit, start, end)
+        return {c: {"n": v["n"], "total": v["total"]} for c, v in counts.items() if c in codes}
+    t = IndicatorSummary.__table__.c
+    sums = [func.sum(t[col]) for c in codes for col in SUMMARY_MONTH_CODES[c]]
+    stmt = select(*sums).where(t.grain == grain, t.day.between(start, end))
+    row = (await session.execute(of_unit(stmt, t.organization_id, scope, unit.orgs))).one()
+    if row[0] is None:  # no rows: as the rollup, no codes
+        return {}
+    return {
+        c: {"n": int(row[2 * i]), "total": 0 if c == "*integral" else int(row[2 * i + 1])}
+        for i, c in enumerate(codes)
+    }
+
+
+@per_request
 async def monthly_counts(
     session: AsyncSession,
     scope: Scope,
@@ -235,9 +328,16 @@ async def monthly_counts(
     start: date,
     end: date,
     codes: list[str] | None = None,
+    *,
+    summary: bool = True,
 ) -> list[Any]:
     """Per month and item code: n and total (the rollup's months, or the answers for service
-    and life-situation units)."""
+    and life-situation units). Codes the summary holds are read from the summary (one row per
+    organization and month, through its organization index: ``summary_months``) unless
+    ``summary`` is False (tests compare the two)."""
+    summed = codes is not None and set(codes) <= SUMMARY_MONTH_CODES.keys()
+    if summary and summed and not unit.by_answer and codes is not None:
+        return await summary_months(session, scope, unit, start, end, codes)
     if unit.by_answer:
         a = _answer_rows(unit, start, end)
         month: Any = func.date_trunc("month", a.c.day)
@@ -251,14 +351,52 @@ async def monthly_counts(
     if codes is not None:
         where.append(code.in_(codes))
     label = cast(month, Date).label("month")
-    stmt = (
-        select(label, code.label("code"), func.sum(n).label("n"), func.sum(total).label("total"))
-        .join(Organization, Organization.id == oid)
-        .where(unit.orgs, *where)
-        .group_by(label, code)
-        .order_by(label)
-    )
-    return list((await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).all())
+    stmt = select(
+        label, code.label("code"), func.sum(n).label("n"), func.sum(total).label("total")
+    ).where(*where)
+    stmt = of_unit(stmt, oid, scope, unit.orgs).group_by(label, code).order_by(label)
+    return list((await session.execute(stmt)).all())
+
+
+# The rollup codes a summary row holds: per code, its (n, total) columns in the summary.
+SUMMARY_MONTH_CODES: dict[str, tuple[str, str]] = {
+    "*": ("resp", "resp"),
+    "*integral": ("ri_n", "ri_n"),  # the rollup's total of "*integral" rows is 0
+    **{c: (f"n_{c}", f"s_{c}") for c in rollup.SUMMARY_CODES},
+}
+
+
+async def summary_months(
+    session: AsyncSession,
+    scope: Scope,
+    unit: UnitFilter,
+    start: date,
+    end: date,
+    codes: list[str],
+) -> list[MonthCount]:
+    """``monthly_counts`` of codes the summary holds, from its month rows: per month and code,
+    n and total. A code appears in each month the unit has a summary row (its n may be 0, as a
+    rollup row's may), which is each month the unit has rollup rows."""
+    t = IndicatorSummary.__table__.c
+    sums = [func.sum(t[col]) for c in codes for col in SUMMARY_MONTH_CODES[c]]
+    stmt = select(t.day, *sums).where(t.grain == "m", t.day.between(start, end))
+    stmt = of_unit(stmt, t.organization_id, scope, unit.orgs).group_by(t.day).order_by(t.day)
+    out = []
+    for r in await session.execute(stmt):
+        for i, c in enumerate(codes):
+            total = 0 if c == "*integral" else int(r[2 + 2 * i])  # as the rollup's row
+            out.append(MonthCount(r[0], c, int(r[1 + 2 * i]), total))
+    return out
+
+
+@dataclass(frozen=True)
+class MonthCount:
+    """A row of ``monthly_counts``."""
+
+    month: date
+    code: str
+    n: int
+    total: int
 
 
 async def daily_counts(
@@ -302,23 +440,19 @@ async def record_counts(
     return int(row[0]), int(row[1]), int(row[2])
 
 
+@per_request
 async def responses_by_service_date(
     session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
 ) -> int:
     """Questionnaires about services provided in the period (by service date, whenever they
     were answered): the numerator of coverage, on the same dates as its denominator."""
-    cond: list[ColumnElement[bool]] = [Response.served_on.between(start, end), unit.orgs]
+    cond: list[ColumnElement[bool]] = [Response.served_on.between(start, end)]
     if unit.service_code is not None:
         cond.append(Response.service_code == unit.service_code)
     if unit.life_situation_code is not None:
         cond.append(Response.life_situation_code == unit.life_situation_code)
-    stmt = (
-        select(func.count())
-        .select_from(Response)
-        .join(Organization, Organization.id == Response.organization_id)
-        .where(*cond)
-    )
-    return int(await session.scalar(apply_scope(stmt, scope, ORG_SCOPE)) or 0)
+    stmt = select(func.count()).select_from(Response).where(*cond)
+    return int(await session.scalar(of_unit(stmt, Response.organization_id, scope, unit.orgs)) or 0)
 
 
 async def invitation_counts(
@@ -495,17 +629,16 @@ async def organization_in_scope(session: AsyncSession, scope: Scope, organizatio
     return (await session.scalar(stmt)) is not None
 
 
+@per_request
 async def integral_moments(
     session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
 ) -> tuple[int, float, float]:
     """Respondents with an integral, the sum and the sum of squares of their own integrals."""
     src = _answer_rows(unit, start, end) if unit.by_answer else counts_source(start, end)
-    stmt: Select[Any] = (
-        select(func.sum(src.c.n), func.sum(src.c.isum), func.sum(src.c.isumsq))
-        .join(Organization, Organization.id == src.c.organization_id)
-        .where(unit.orgs, src.c.code == "*integral")
+    stmt = select(func.sum(src.c.n), func.sum(src.c.isum), func.sum(src.c.isumsq)).where(
+        src.c.code == "*integral"
     )
-    row = (await session.execute(apply_scope(stmt, scope, ORG_SCOPE))).one()
+    row = (await session.execute(of_unit(stmt, src.c.organization_id, scope, unit.orgs))).one()
     return int(row[0] or 0), float(row[1] or 0.0), float(row[2] or 0.0)
 
 

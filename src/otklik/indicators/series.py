@@ -78,7 +78,7 @@ async def trend(
     rows = await repository.monthly_counts(session, scope, unit.filter, start, end, codes)
     masks: dict[int, dict[str, YearMask]] = {}
     for year in {start.year, end.year}:
-        months = await protection.year_months(session, scope, unit, year)
+        months = await protection.year_months(session, scope, unit, year, m)
         masks[year] = {code: year_mask(n, m.min_n) for code, n in months.items()}
     by_month: dict[date, dict[str, dict[str, int]]] = {}
     for r in rows:

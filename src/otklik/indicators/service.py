@@ -252,15 +252,20 @@ async def targets(
     """Annual targets for the year of the period's end, from the previous year's shown values."""
     y = period.year
     prev_year, ytd_period = year_of(y - 1), Period("range", date(y, 1, 1), period.end, "")
+    codes = protection.codes_of(m)
     prev_hidden = await protection.hidden_codes(session, scope, unit, prev_year, m)
     prev = shown_means(
-        await repository.item_counts(session, scope, unit.filter, prev_year.start, prev_year.end),
+        await repository.item_means(
+            session, scope, unit.filter, prev_year.start, prev_year.end, codes
+        ),
         m,
         prev_hidden,
     )
     ytd_hidden = await protection.ytd_hidden_codes(session, scope, unit, period, m)
     ytd = shown_means(
-        await repository.item_counts(session, scope, unit.filter, ytd_period.start, period.end),
+        await repository.item_means(
+            session, scope, unit.filter, ytd_period.start, period.end, codes
+        ),
         m,
         ytd_hidden,
     )

@@ -38,7 +38,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators.methodology import Methodology
 from otklik.indicators.models import IndicatorSummary
-from otklik.indicators.repository import ORG_SCOPE, counts_source, grain_for, moscow_bounds
+from otklik.indicators.repository import (
+    ORG_SCOPE,
+    counts_source,
+    grain_for,
+    moscow_bounds,
+    remembered_in,
+)
 from otklik.indicators.rollup import (
     SUMMARY_CODES,
     SUMMARY_INTEGRAL_MIN_N,
@@ -94,7 +100,11 @@ async def population(session: AsyncSession, year: int) -> list[Any]:
 
 async def population_fingerprint(session: AsyncSession, year: int) -> tuple[int, int, int]:
     """A cheap digest of the year's questionnaire counts per organization (the year rows of the
-    summary): equal digests, equal population, so its protection can be reused."""
+    summary): equal digests, equal population, so its protection can be reused. Read once per
+    year inside ``repository.memo`` (a landing asks for it with every protected cell)."""
+    remembered = remembered_in(session)
+    if remembered is not None and ("fingerprint", year) in remembered:
+        return remembered[("fingerprint", year)]  # type: ignore[no-any-return]
     r = IndicatorSummary.__table__.c
     stmt = select(
         func.coalesce(func.sum(r.resp), 0),
@@ -102,7 +112,10 @@ async def population_fingerprint(session: AsyncSession, year: int) -> tuple[int,
         func.coalesce(func.sum(r.organization_id * r.resp), 0),
     ).where(r.grain == "y", r.day == date(year, 1, 1))
     row = (await session.execute(stmt)).one()
-    return int(row[0]), int(row[1]), int(row[2])
+    fp = int(row[0]), int(row[1]), int(row[2])
+    if remembered is not None:
+        remembered[("fingerprint", year)] = fp
+    return fp
 
 
 def _summary_sums(

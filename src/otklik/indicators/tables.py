@@ -50,11 +50,12 @@ class Population:
 # needs the population of up to three periods and the trend twelve months of it.
 _POPULATIONS: dict[tuple[int, tuple[int, int, int]], Population] = {}
 _HIDDEN: dict[tuple[int, tuple[int, int, int], str, int], frozenset[int]] = {}
+_HIDDEN_REGIONS: dict[tuple[int, tuple[int, int, int], str, int], frozenset[str]] = {}
 _KEEP = 8
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    while len(cache) >= _KEEP * (16 if cache is _HIDDEN else 1):
+    while len(cache) >= _KEEP * (16 if cache is _HIDDEN or cache is _HIDDEN_REGIONS else 1):
         cache.pop(next(iter(cache)))
     cache[key] = value
 
@@ -122,9 +123,18 @@ async def hidden_organizations(session: AsyncSession, period: Period, m: Methodo
 
 
 async def hidden_regions(session: AsyncSession, period: Period, m: Methodology) -> set[str]:
-    """Regions hidden in the regions table of the period (their own months, then residual)."""
+    """Regions hidden in the regions table of the period (their own months, then residual;
+    cached by the year's digest, as ``hidden_for``)."""
     period = fixed_grain(period)
-    pop = await population(session, period.year)
+    fp = await q.population_fingerprint(session, period.year)
+    key = (period.year, fp, f"{period.kind}:{period.start}", m.min_n)
+    if key not in _HIDDEN_REGIONS:
+        pop = await population(session, period.year)
+        _remember(_HIDDEN_REGIONS, key, frozenset(_hidden_regions(pop, period, m.min_n)))
+    return set(_HIDDEN_REGIONS[key])
+
+
+def _hidden_regions(pop: Population, period: Period, min_n: int) -> set[str]:
     by_region: dict[str, list[int]] = {}
     for code, months in zip(pop.regions, pop.months, strict=True):
         acc = by_region.setdefault(code, [0] * 12)
@@ -133,11 +143,11 @@ async def hidden_regions(session: AsyncSession, period: Period, m: Methodology) 
     codes = sorted(by_region)
     counts, forced = [], set()
     for i, code in enumerate(codes):
-        n, hide = _cell(by_region[code], period, m.min_n)
+        n, hide = _cell(by_region[code], period, min_n)
         counts.append(n)
         if hide:
             forced.add(i)
-    return {codes[i] for i in disclosure.table_hidden(counts, m.min_n, (), forced)}
+    return {codes[i] for i in disclosure.table_hidden(counts, min_n, (), forced)}
 
 
 @dataclass

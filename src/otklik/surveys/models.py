@@ -55,6 +55,8 @@ class Response(Base):
     __table_args__ = (
         Index("ix_responses_organization_day", "organization_id", "answered_on"),
         Index("ix_responses_answered_on", "answered_on"),
+        # coverage's numerator: answers by the day of the service (migration 0280)
+        Index("ix_responses_organization_served", "organization_id", "served_on"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

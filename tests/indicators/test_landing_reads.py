@@ -1,0 +1,183 @@
+"""The authorities' landing reads the summary (issue 19, item 4): the same figures as the rollup
+and the answers gave.
+
+Random answers for organizations of two regions and several founders (some with no answers in
+some months, some under the ``min_n`` threshold), some of them deleted again; then, for the
+country, a region, a founder and one organization: the months read from the summary equal the
+months read from the rollup, the topics' base read from the summary equals the answers' own
+sums, and every figure of the landing is the same before and after a full recompute.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Date, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from otklik.cabinets import repository as cab_repo
+from otklik.cabinets import service as cab
+from otklik.identity.models import User
+from otklik.indicators import protection, repository
+from otklik.indicators import service as ind
+from otklik.indicators.periods import parse_period
+from otklik.indicators.tasks import rebuild
+from otklik.kit.scope import Scope, ScopeKind, apply_scope
+from otklik.registry.models import Founder, Organization
+from otklik.surveys.models import Response, ResponseItem
+from tests.factories import create_organization
+from tests.indicators.factories import create_response
+
+TODAY = date(2026, 12, 7)
+ITEMS = ("overall", "organization", "comfort", "staff", "information", "accessibility")
+
+
+async def _answers(session: AsyncSession) -> list[Organization]:
+    rnd = random.Random(1904)
+    orgs = []
+    for region, founder in (("58", None), ("58", "minzdrav"), ("77", None), ("77", "minzdrav")):
+        for _ in range(3):
+            orgs.append(await create_organization(session, region=region, founder=founder))
+    weights = [rnd.choice((1, 4, 15)) for _ in orgs]  # under, around and over min_n a month
+    weights[0] = 0  # an organization with no answers at all
+    for _ in range(900):
+        org = rnd.choices(orgs, weights)[0]
+        month = rnd.choice((1, 2, 3, 5, 7, 8, 9, 10, 11))  # no answers in April and June
+        day = date(rnd.choice((2025, 2026, 2026)), month, rnd.randint(1, 28))
+        scores = {c: rnd.choice((1, 2, 3, 4, 5, 5, 5)) for c in ITEMS if rnd.random() < 0.85}
+        if rnd.random() < 0.5:
+            scores["recommend"] = rnd.randint(0, 1)
+        await create_response(session, org, day, scores)
+    ids = list((await session.scalars(select(Response.id))).all())
+    for rid in rnd.sample(ids, 30):  # single items go, then whole questionnaires
+        await session.execute(
+            delete(ResponseItem).where(
+                ResponseItem.response_id == rid, ResponseItem.code == "overall"
+            )
+        )
+    gone = rnd.sample(ids, 25)
+    await session.execute(delete(ResponseItem).where(ResponseItem.response_id.in_(gone)))
+    await session.execute(delete(Response).where(Response.id.in_(gone)))
+    return orgs
+
+
+async def _units(session: AsyncSession, org: Organization) -> list[tuple[Scope, ind.Unit]]:
+    founder = await session.scalar(select(Founder.code).where(Founder.code == "minzdrav"))
+    assert founder is not None
+    fid = int(await session.scalar(select(Founder.id).where(Founder.code == founder)) or 0)
+    return [
+        (Scope.country(), await ind.resolve_unit(session, "country:RU")),
+        (Scope(ScopeKind.region, region_code="58"), await ind.resolve_unit(session, "region:58")),
+        (
+            Scope(ScopeKind.founder, founder_id=fid),
+            await ind.resolve_unit(session, f"founder:{founder}"),
+        ),
+        (
+            Scope(ScopeKind.organization, organization_id=org.id),
+            await ind.resolve_unit(session, f"organization:{org.ogrn}"),
+        ),
+    ]
+
+
+def _months(rows: list[Any]) -> dict[tuple[date, str], tuple[int, int]]:
+    # a code with no answers in a month carries nothing (the rollup may lack its row)
+    return {(r.month, r.code): (int(r.n), int(r.total)) for r in rows if r.n or r.total}
+
+
+async def test_months_and_topic_base_from_the_summary(session: AsyncSession) -> None:
+    orgs = await _answers(session)
+    m = await ind.methodology(session, None)
+    codes = protection.codes_of(m)
+    checked = 0
+    for scope, unit in await _units(session, orgs[3]):
+        for lo, hi in (
+            (date(2025, 1, 1), date(2025, 12, 31)),
+            (date(2026, 3, 1), date(2026, 11, 30)),
+        ):
+            args = (session, scope, unit.filter, lo, hi, codes)
+            from_summary = await repository.monthly_counts(*args)
+            from_rollup = await repository.monthly_counts(*args, summary=False)
+            assert _months(from_summary) == _months(from_rollup), (unit, lo)
+            # every month with answers is there, and no other (April and June had none)
+            months = {r.month for r in from_rollup}
+            assert {r.month for r in from_summary} == months
+            assert all(mo.month not in (4, 6) for mo in months)
+            checked += len(from_rollup)
+        for p in ("2026", "2026-Q3", "2026-06", "2026-01-01..2026-11-30", "2025-02-03..2025-05-09"):
+            period = parse_period(p)
+            args2 = (session, scope, unit.filter, period.start, period.end)
+            counts = await repository.item_counts(*args2)
+            means = await repository.item_means(*args2, codes)
+            assert means == {
+                c: {"n": v["n"], "total": v["total"]}
+                for c, v in counts.items()
+                if c in codes and (v["n"] or c in means)
+            }, (unit, p)
+        own = int(unit.target_id) if unit.kind == "organization" else None
+        for p in ("2026", "2026-Q3", "2026-11", "2026-06", "2026-01-10..2026-03-05"):
+            period = parse_period(p)
+            whole, _ = await cab_repo.topic_moments(session, scope, period.start, period.end, own)
+            i = ResponseItem
+            raw = (
+                select(func.count(), func.sum(i.value), func.sum(i.value * i.value))
+                .join(Organization, Organization.id == i.organization_id)
+                .where(i.code == "overall", i.answered_on.between(period.start, period.end))
+            )
+            if own is not None:
+                raw = raw.where(i.organization_id == own)
+            n, s, ss = (await session.execute(apply_scope(raw, scope, repository.ORG_SCOPE))).one()
+            assert whole == (int(n or 0), float(s or 0), float(ss or 0)), (unit, p)
+    assert checked > 50
+
+
+def _user(role: str, **scope: Any) -> User:
+    return User(id=0, email="x@test", role=role, **scope)
+
+
+def _figures(landing: cab.Landing | None) -> Any:
+    assert landing is not None
+    fix = landing.fix
+    return (
+        landing.window.period.text,
+        landing.data.model_dump(),
+        landing.trend,
+        fix.window.period.text,
+        None if fix.data is None else fix.data.model_dump(),
+        [(f.code, round(f.gain, 9)) for f in fix.fixes],
+        fix.topics_total,
+        landing.coverage_ci,
+        None if landing.orgs is None else {k: v for k, v in landing.orgs.items() if k != "period"},
+    )
+
+
+async def test_every_landing_equals_the_recompute(session: AsyncSession) -> None:
+    orgs = await _answers(session)
+    m = await ind.methodology(session, None)
+    fid = await session.scalar(select(Founder.id).where(Founder.code == "minzdrav"))
+    users = [
+        _user("regional_authority", scope_kind="region", scope_region_code="58"),
+        _user("federal_authority", scope_kind="founder", scope_founder_id=fid),
+        _user("coordinator", scope_kind="country"),
+        _user("organization", scope_kind="organization", scope_organization_id=orgs[3].id),
+    ]
+    kept = [_figures(await cab.landing(session, u, m, TODAY)) for u in users]
+    # the region's trend (its months read from the summary) counts its questionnaires
+    r = Response
+    month = func.date_trunc("month", r.answered_on).cast(Date)
+    raw = await session.execute(
+        select(month, func.count())
+        .where(r.region_code == "58", r.answered_on.between(date(2025, 12, 1), date(2026, 11, 30)))
+        .group_by(month)
+        .order_by(month)
+    )
+    assert [(t["month"], t["responses"]) for t in kept[0][2]] == [tuple(x) for x in raw]
+    for year in ("2025", "2026"):
+        await rebuild(session, parse_period(year))
+    assert [_figures(await cab.landing(session, u, m, TODAY)) for u in users] == kept
+    # the figures are not empty: the region shows an index; some cell is hidden somewhere
+    assert kept[0][1]["integral"]["value"] is not None
+    assert any(i["suppressed"] for k in kept for i in k[1]["items"]) or any(
+        t["integral"] is None for k in kept for t in k[2]
+    )
