@@ -6,7 +6,7 @@ is how late the run began, shown on ``/admin/jobs``. Empty for runs recorded bef
 nullable column without a default rewrites nothing.
 
 Revision ID: 20261211_0290
-Revises: 20261210_0240
+Revises: 20261211_0280
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261211_0290"
-down_revision: str | None = "20261210_0240"
+down_revision: str | None = "20261211_0280"
 branch_labels = None
 depends_on = None
 
