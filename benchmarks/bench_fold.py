@@ -36,7 +36,7 @@ from alembic import command
 
 from otklik import db, migrate
 
-ORGS = 200
+ORGS = int(os.environ.get("OTKLIK_BENCH_FOLD_ORGS", "200"))
 PER_ROUND = int(os.environ.get("OTKLIK_BENCH_FOLD_ANSWERS", "3000"))
 BATCH = int(os.environ.get("OTKLIK_BENCH_FOLD_BATCH", "500"))
 ROUNDS = 3
