@@ -261,3 +261,39 @@ async def test_drain_in_the_test_transaction(session: AsyncSession) -> None:
         ("overall", 1, 5),
         ("staff", 1, 3),
     ]
+
+
+async def test_a_rebuild_takes_the_queued_answers_of_its_years(session: AsyncSession) -> None:
+    """``otklik indicators compute`` counts the queued answers of the years it rebuilds and drops
+    them from the queue; a fold afterwards counts nothing twice (and still counts the queued
+    answers of other years)."""
+    rnd = random.Random(3)
+    for i in range(12):
+        codes = [c for c in ITEMS if rnd.random() < 0.8]
+        await session.execute(
+            text(ANSWER),
+            {
+                "id": uuid.uuid4(),
+                "o": 1,
+                "d": date(2024, 5, 3) if i == 0 else DAYS[i % 2],
+                "codes": codes,
+                "vals": [rnd.randint(1, 5) for _ in codes],
+            },
+        )
+    await repository.rebuild_rollup(session, date(2026, 1, 1), date(2026, 12, 31))
+    rebuilt = await _rows(session)
+    assert await repository.queued(session) > 0  # the 2024 answer waits for the fold
+    await drain(session)
+    folded = await _rows(session)
+    assert [r for r in folded if r[1].year == 2026] == [r for r in rebuilt if r[1].year == 2026]
+    assert ("y", date(2024, 1, 1), "*", 1) in [r[:4] for r in folded]
+
+
+async def _rows(session: AsyncSession) -> list[tuple[Any, ...]]:
+    rows = await session.execute(
+        text(
+            "SELECT grain, day, code, n, total, n1, n2, n3, n4, n5, round(isum::numeric, 9) "
+            "FROM indicator_rollup WHERE organization_id = 1 ORDER BY 1, 2, 3"
+        )
+    )
+    return [tuple(r) for r in rows]
