@@ -12,7 +12,9 @@ same connections hammer ``GET /healthz`` for the same number of requests: the ra
 request rates. Each phase also records the server's CPU seconds (all its processes), the
 database backends' serving it (from ``/proc``: the split web / database / client of a
 submission's CPU) and the client's own: CPU per submission and per bare request is the figure
-that survives a busy machine. Medians of ``RUNS`` runs. Also the form page's size (HTML, CSS
+that survives a busy machine. A thread folds the indicator queue every second as the worker's
+job ``indicators.fold_queue`` would, on its own connection: its backend's CPU is in the
+database's share. Medians of ``RUNS`` runs. Also the form page's size (HTML, CSS
 and script).
 """
 
@@ -28,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Coroutine
@@ -353,6 +356,38 @@ async def page_size(port: int, path: str) -> tuple[int, int]:
     return len(html), assets
 
 
+class Folder(threading.Thread):
+    """What the worker's job ``indicators.fold_queue`` does, on a connection of its own to the
+    benchmark's database (so its backend's CPU counts in the database's share of a
+    submission): fold the indicator queue every second, again at once while it finds work."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.stop = threading.Event()
+        self.folds = 0
+
+    def fold(self, conn: psycopg.Connection[Any]) -> int:
+        from otklik.indicators.rollup import FOLD, FOLD_LIMIT, FOLD_LOCK
+
+        with conn.transaction():
+            row = conn.execute(FOLD_LOCK).fetchone()
+            if not (row and row[0]):
+                return 0
+            cur = conn.execute(FOLD.replace(":limit", "%(limit)s"), {"limit": FOLD_LIMIT})
+            self.folds += 1
+            return cur.rowcount
+
+    def run(self) -> None:
+        with psycopg.connect(db.to_libpq_url(self.url), autocommit=True) as conn:
+            while not self.stop.is_set():
+                while self.fold(conn):
+                    pass
+                self.stop.wait(1.0)
+            while self.fold(conn):  # what is left after the load
+                pass
+
+
 def run(url: str, tmp: Path) -> None:
     with psycopg.connect(db.to_libpq_url(url), autocommit=True) as conn:
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
@@ -363,6 +398,8 @@ def run(url: str, tmp: Path) -> None:
     links = prepare_links(url, WARMUP + RUNS * (PER_RUN + per_paced) + 1)
     port = free_port()
     proc = start_server(url, port, tmp / "server.log")
+    folder = Folder(url)
+    folder.start()
     try:
         html, assets = asyncio.run(page_size(port, links[-1]))
         asyncio.run(load(port, links[:WARMUP]))
@@ -392,9 +429,29 @@ def run(url: str, tmp: Path) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=30)
+        folder.stop.set()
+        folder.join()
     report(results, paced_runs, html, assets)
+    check_indicators(url, folder.folds)
     submitted = WARMUP + RUNS * (PER_RUN + per_paced)  # the last link is only opened
     asyncio.run(drain_masking(url, submitted))
+
+
+def check_indicators(url: str, folds: int) -> None:
+    """Every stored questionnaire is in the indicators' summary once the queue is folded."""
+    with psycopg.connect(db.to_libpq_url(url)) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM responses), (SELECT count(*) FROM indicator_queue), "
+            "(SELECT coalesce(sum(resp), 0) FROM indicator_summary WHERE grain = 'y')"
+        ).fetchone()
+    assert row is not None
+    responses, queued, counted = row
+    print(
+        f"  indicators: {folds} folds during the runs (the worker's job, every second); "
+        f"{responses} responses, {counted} in the yearly summary, {queued} left queued"
+    )
+    if queued or counted != responses:
+        raise BenchFailure("the indicators do not count every response once")
 
 
 async def drain_masking(url: str, submitted: int) -> None:

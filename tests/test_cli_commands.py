@@ -192,6 +192,7 @@ def test_every_command_from_a_fresh_database(fresh_url: str, tmp_path: Path) -> 
     )
     ok("indicators", "compute", "--period", "2026-11", expect="Период")
     refused("indicators", "compute", "--period", "2026-13", expect="Месяц 13 не существует")
+    ok("indicators", "fold", expect="Очередь показателей учтена")
     ok("worker", "--once")
     ok("insights", "analyse", "--limit", "10")
     # the insights commands answer a bad file with exit code 2 (tests/insights/test_cli.py)

@@ -8,7 +8,7 @@
   was a sequential scan of every response; one more index entry per questionnaire.
 
 Revision ID: 20261211_0280
-Revises: 20261211_0260
+Revises: 20261211_0270
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "20261211_0280"
-down_revision: str | None = "20261211_0260"
+down_revision: str | None = "20261211_0270"
 branch_labels = None
 depends_on = None
 

@@ -633,6 +633,15 @@ def indicators_compute(
     out.print(f"Период {p.label}: записано строк итогов: {rows}.")
 
 
+@indicators_app.command("fold")
+def indicators_fold() -> None:
+    """Учесть в показателях все ответы из очереди сейчас (обычно это делает фоновый процесс)."""
+    from otklik.indicators.tasks import drain
+
+    rows = run_in_session(get_settings(), drain)
+    out.print(f"Очередь показателей учтена: записано строк итогов: {rows}.")
+
+
 @exchange_app.command("iasmkgu")
 def exchange_iasmkgu(
     since: Annotated[

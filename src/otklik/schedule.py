@@ -41,7 +41,7 @@ from otklik.identity.service import purge_expired
 from otklik.improvement.repository import notify
 from otklik.improvement.tasks import send_notifications
 from otklik.incidents.tasks import open_incidents
-from otklik.indicators.tasks import flag_drops
+from otklik.indicators.tasks import flag_drops, fold_queue
 from otklik.insights.tasks import analyse_comments, triage_urgent
 from otklik.intake.service import purge_expired_contacts, purge_stream_rejections
 from otklik.jobs.tasks import prune_history
@@ -85,6 +85,7 @@ SCHEDULE: list[Periodic] = [
         purge_stream_rejections,
         "Очистка отметок об отклонённых сообщениях потока",
     ),
+    P("indicators.fold_queue", 1, fold_queue, "Учёт новых ответов в показателях"),
     P("outreach.plan_invitations", 1, plan_invitations, "Планирование приглашений"),
     P("outreach.deliver_messages", 1, deliver_messages, "Отправка сообщений"),
     P("outreach.queue_reminders", 60, queue_reminders, "Постановка напоминаний"),

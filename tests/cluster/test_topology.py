@@ -150,6 +150,9 @@ def test_the_whole_loop_on_two_of_everything(topology: Topology) -> None:
     clock.stage(f"answered {sum(answered.responses.values())} questionnaires over HTTP")
     wait_for(t, "masking", lambda: scalar(t.primary, "SELECT count(*) FROM sealed_comments") == 0)
     clock.stage("comments masked")
+    queued = "SELECT count(*) FROM indicator_queue"
+    wait_for(t, "indicators", lambda: scalar(t.primary, queued) == 0)
+    clock.stage("answers folded into the indicators (queue empty)")
 
     _check_intake(t, inputs, want)
     _check_outreach(t, want, sink)
@@ -248,7 +251,7 @@ def _check_answers(t: Topology, answered: Submitted, links: list[str]) -> None:
     assert scalar(p, leaked, f"%{PHONE_DIGITS}%", "%Марин%") == 0
     masked = "SELECT count(*) FROM response_comments WHERE text LIKE %s"
     assert scalar(p, masked, "%[телефон]%") == answered.comments
-    # the indicators (kept by the answers' triggers): answers and overall ratings per organization
+    # the indicators (the worker's folds of the queue): answers and overall ratings per organization
     got = rows(
         p,
         "SELECT o.short_name, sum(s.resp), sum(s.s_overall) FROM indicator_summary s"

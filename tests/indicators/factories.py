@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators.models import IndicatorRollup
 from otklik.indicators.rollup import COUNT_COLUMNS
+from otklik.indicators.tasks import drain
 from otklik.registry.models import Organization
 from otklik.surveys.models import Response, ResponseComment, ResponseItem
 
@@ -35,8 +36,11 @@ async def create_response(
     comment: str | None = None,
     service_code: str = "health.outpatient_visit",
     life_situation_code: str | None = None,
+    fold: bool = True,
 ) -> Response:
-    """One completed questionnaire with numeric answers ``scores`` (code -> 0..5)."""
+    """One completed questionnaire with numeric answers ``scores`` (code -> 0..5); then, unless
+    ``fold`` is false, the indicator queue folded into the rollup as the worker would (the
+    figures a test reads right after are those of the next fold)."""
     await ensure_questionnaire(session)
     scores = {"overall": 5} if scores is None else scores
     r = Response(
@@ -78,6 +82,8 @@ async def create_response(
             )
         )
     await session.flush()
+    if fold:
+        await drain(session)
     return r
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.identity.roles import Role
 from otklik.indicators.periods import parse_period
-from otklik.indicators.tasks import rebuild
+from otklik.indicators.tasks import drain, rebuild
 from tests.factories import create_organization
 from tests.indicators.factories import create_response, rollup_rows
 from tests.indicators.test_api import bearer
@@ -42,6 +42,7 @@ async def test_respondent_integrals_follow_split_inserts_and_deletes(
         ),
         {"r": one.id, "o": org.id, "d": DAY},
     )
+    await drain(session)
     expected = (2, 4.0 + 2.5, 16.0 + 6.25)
     kept = await _integral_rows(session)
     assert kept["m"] == pytest.approx(expected)
@@ -51,6 +52,7 @@ async def test_respondent_integrals_follow_split_inserts_and_deletes(
         text("DELETE FROM response_items WHERE response_id = :r AND code = 'organization'"),
         {"r": one.id},
     )
+    await drain(session)
     assert (await _integral_rows(session))["m"] == pytest.approx((2, 5.5, 15.25))
     period = parse_period("2026")
     before = await rollup_rows(session, period.start, period.end)

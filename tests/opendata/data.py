@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.indicators.tasks import drain
 from otklik.registry.models import Organization
 from tests.factories import create_organization
 from tests.indicators.factories import QUESTIONNAIRE, ensure_questionnaire
@@ -50,6 +51,7 @@ async def answers(session: AsyncSession, org: Organization, k: int, day: date = 
         ),
         {"ids": list(ids), "codes": list(ITEMS), "oid": org.id, "day": day},
     )
+    await drain(session)  # the worker's fold: the indicators count them
 
 
 # (region, type, founder, answers in 2026-Q3): small cells, founders and types crossing

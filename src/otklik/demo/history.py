@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.demo import repository
 from otklik.demo.citizens import answers, quality
 from otklik.demo.simulator import SOURCE
+from otklik.indicators.tasks import drain
 from otklik.intake.repository import get_source_by_name
 from otklik.kit.clock import moscow_date
 from otklik.surveys import repository as surveys_repository
@@ -131,4 +132,5 @@ async def seed(session: AsyncSession, ogrns: list[str]) -> int:
     source = await get_source_by_name(session, SOURCE)
     if written and source is not None:
         await repository.add_history_records(session, source.id, today.replace(day=1))
+    await drain(session)  # the history counted in the indicators before the demo serves
     return written

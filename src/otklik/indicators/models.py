@@ -15,8 +15,11 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
+    Table,
     UniqueConstraint,
+    Uuid,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -43,9 +46,9 @@ class IndicatorRollup(Base):
 
     ``n`` answers, ``total`` their sum, ``n0``..``n5`` the count of each value (yes/no items:
     ``n1`` yes, ``n0`` no); code ``*`` counts completed questionnaires; code ``*integral``
-    holds respondent-level integral moments (``isum``, ``isumsq``). Kept by statement-level
-    triggers on ``response_items`` and ``responses`` in the answer's own transaction (both grains
-    at once); ``otklik indicators compute`` rebuilds it set-based. A year's view of 20 000
+    holds respondent-level integral moments (``isum``, ``isumsq``). Kept by the worker's fold
+    of ``indicator_queue`` (both grains at once, a second or so after the answers);
+    ``otklik indicators compute`` rebuilds it set-based. A year's view of 20 000
     organizations reads the ``y`` rows only; ranges that are not whole months read the answers.
     """
 
@@ -68,6 +71,21 @@ class IndicatorRollup(Base):
     # integrals (weighted mean of the integral items each answered; default version's weights)
     isum: Mapped[float] = mapped_column(Float, server_default="0")
     isumsq: Mapped[float] = mapped_column(Float, server_default="0")
+
+
+# New and deleted answers waiting for the worker's fold into the rollup
+# (``rollup.FOLD``): appended by statement-level triggers on ``responses`` (code ``*``, no value)
+# and ``response_items``; ``sign`` +1 inserted, -1 deleted. No key: rows go by questionnaire.
+indicator_queue = Table(
+    "indicator_queue",
+    Base.metadata,
+    Column("response_id", Uuid, nullable=False, index=True),
+    Column("answered_on", Date, nullable=False),
+    Column("organization_id", BigInteger, nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("value", SmallInteger),
+    Column("sign", SmallInteger, nullable=False),
+)
 
 
 class IndicatorSummary(Base):

@@ -570,13 +570,28 @@ HORIZON = text(
 )
 
 
+async def fold_queue(session: AsyncSession, limit: int = rollup.FOLD_LIMIT) -> int:
+    """Fold a batch of the queue into the rollup (and so the summary); returns the rollup rows
+    written, 0 when the queue is empty or another fold is running."""
+    if not (await session.execute(text(rollup.FOLD_LOCK))).scalar_one():
+        return 0
+    result = await session.execute(text(rollup.FOLD), {"limit": limit})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def queued(session: AsyncSession) -> int:
+    """Rows waiting in the queue."""
+    return int((await session.execute(text(rollup.QUEUED))).scalar_one())
+
+
 async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     """Replace the rollup of the whole years around [start, end] in one set-based pass.
 
     Whole years, because a year's and a month's rows depend on every day in them. Years whose
     raw answers retention has dropped in part or in full (``partition_horizon``, kept by the
-    job ``ops.maintain_partitions``) are left as the triggers summed them: rebuilt from what
-    is left they would lose the dropped answers.
+    job ``ops.maintain_partitions``) are left as the folds summed them: rebuilt from what
+    is left they would lose the dropped answers. The days' queued rows are dropped in the
+    rebuilding statement (``rollup.REBUILD``).
     """
     start, end = date(start.year, 1, 1), date(end.year, 12, 31)
     dropped = (await session.execute(HORIZON)).scalar_one_or_none()
@@ -585,6 +600,7 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     if start > end:
         return 0
     days = {"start": start, "end": end}
+    await session.execute(text(rollup.FOLD_WAIT))  # no fold adds to the days meanwhile
     # the summary is pivoted once from the rebuilt rollup, not row by row by its triggers
     await session.execute(text(rollup.SUMMARY_OFF), {"on": "on"})
     await session.execute(delete(IndicatorRollup).where(IndicatorRollup.day.between(start, end)))

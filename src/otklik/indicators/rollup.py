@@ -13,18 +13,19 @@ statistics: a mean is total / n, a sum of squares is Σ v²·n_v, a share satisf
 
 Two writers keep it, and both are spelled here:
 
-* the statement-level triggers on ``responses`` / ``response_items`` (created by the migrations
-  ``2026-12-01-1450_indicators`` and, for the ``*integral`` rows,
-  ``2026-12-06-2325_indicator_respondent_integral``, which keep their own frozen copies; the
-  ``*integral`` ones read a questionnaire's items by (response_id, answered_on) since
-  ``2026-12-10-0190_monthly_partitions``, so the read stays in one month's partition;
-  ``TRIGGER_BODIES`` are the bodies they install, and a test compares them with the
-  database's), adding and subtracting the inserted or deleted answers' counts in the answer's
-  own transaction. A statement may add or remove only some of a questionnaire's items, so the
-  ``*integral`` triggers read each touched questionnaire's items (by primary key), take its
-  integral after the statement and before it (after minus / plus the statement's own rows) and
-  add the difference;
-* ``REBUILD``, the set-based rebuild behind ``otklik indicators compute``.
+* ``FOLD``, the worker's job ``indicators.fold_queue`` (every second; a backlog drains in one
+  run of the job): the statement-level triggers on ``responses`` / ``response_items``
+  (migration ``2026-12-11-0270_rollup_queue``; ``QUEUE_BODIES`` are their bodies, and a test
+  compares them with the database's) only append each inserted or deleted row, signed, to
+  ``indicator_queue``; a fold takes a batch of queued questionnaires and adds it to the rollup
+  in one upsert per row, in the statement that deletes the batch from the queue (exactly once;
+  a fold that fails leaves the queue as it was). The figures are those of the last fold: a
+  second or two behind the answers. A statement may add or remove only some of a
+  questionnaire's items, so the ``*integral`` rows take each touched questionnaire's integral
+  after the batch (its items now) and before it (now minus the batch's signed rows) and add
+  the difference;
+* ``REBUILD``, the set-based rebuild behind ``otklik indicators compute``, which also drops the
+  queued rows of the days it rebuilds (it counts their answers itself).
 """
 
 from __future__ import annotations
@@ -33,9 +34,6 @@ COUNT_COLUMNS = ("n", "total", "n0", "n1", "n2", "n3", "n4", "n5")
 COLUMNS = "grain, day, organization_id, code, " + ", ".join(COUNT_COLUMNS)
 # count of each value 0..5 (yes/no items: n1 = yes, n0 = no)
 VALUE_COUNTS = ", ".join(f"count(*) FILTER (WHERE value = {v})" for v in range(6))
-NAMED_VALUE_COUNTS = ", ".join(f"count(*) FILTER (WHERE value = {v}) AS n{v}" for v in range(6))
-SET_ADD = ", ".join(f"{c} = indicator_rollup.{c} + EXCLUDED.{c}" for c in COUNT_COLUMNS)
-SET_SUB = ", ".join(f"{c} = d.{c} - o.{c}" for c in COUNT_COLUMNS)
 # every answer counts in its month and its year (other ranges read the answers themselves)
 GRAINS = "CROSS JOIN (VALUES ('m'), ('y')) g(grain)"
 BUCKET = (
@@ -44,45 +42,22 @@ BUCKET = (
 )
 KEY = "(grain, day, organization_id, code)"
 
-TRIGGER_BODIES = {
-    "indicator_rollup_items_add": f"""
+# The queue (migration ``2026-12-11-0270_rollup_queue``): the triggers on ``responses`` and
+# ``response_items`` append each statement's rows, signed (+1 inserted, -1 deleted); code ``*``
+# is the questionnaire itself (no value).
+_INTO = "INSERT INTO indicator_queue (response_id, answered_on, organization_id, code, value, sign)"
+QUEUE_BODIES = {
+    f"indicator_queue_{table}_{op}": f"""
 BEGIN
-  INSERT INTO indicator_rollup ({COLUMNS})
-  SELECT g.grain, {BUCKET}, organization_id, code, count(*), sum(value), {VALUE_COUNTS}
-  FROM new_rows {GRAINS} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-  ON CONFLICT {KEY} DO UPDATE SET {SET_ADD};
+  {_INTO}
+  SELECT {key}, answered_on, organization_id, {code}, {value}, {sign} FROM {rows};
   RETURN NULL;
-END """,
-    "indicator_rollup_items_sub": f"""
-BEGIN
-  UPDATE indicator_rollup d SET {SET_SUB}
-  FROM (SELECT g.grain, {BUCKET} AS day, organization_id, code, count(*) AS n,
-               sum(value) AS total,
-               {NAMED_VALUE_COUNTS}
-        FROM old_rows {GRAINS} GROUP BY 1, 2, 3, 4) o
-  WHERE (d.grain, d.day, d.organization_id, d.code) = (o.grain, o.day, o.organization_id, o.code);
-  RETURN NULL;
-END """,
-    "indicator_rollup_responses_add": f"""
-BEGIN
-  INSERT INTO indicator_rollup ({COLUMNS})
-  SELECT g.grain, {BUCKET}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0
-  FROM new_rows {GRAINS} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-  ON CONFLICT {KEY} DO UPDATE SET {SET_ADD};
-  RETURN NULL;
-END """,
-    "indicator_rollup_responses_sub": """
-BEGIN
-  UPDATE indicator_rollup d SET n = d.n - o.n, total = d.total - o.n
-  FROM (SELECT g.grain, """
-    + BUCKET
-    + """ AS day, organization_id, count(*) AS n
-        FROM old_rows """
-    + GRAINS
-    + """ GROUP BY 1, 2, 3) o
-  WHERE (d.grain, d.day, d.organization_id, d.code) = (o.grain, o.day, o.organization_id, '*');
-  RETURN NULL;
-END """,
+END """
+    for table, key, code, value in (
+        ("responses", "id", "'*'", "NULL"),
+        ("items", "response_id", "code", "value"),
+    )
+    for op, sign, rows in (("add", "1", "new_rows"), ("sub", "-1", "old_rows"))
 }
 
 # The integral weights of the default methodology version.
@@ -90,45 +65,57 @@ WEIGHTS = (
     "SELECT key AS code, value::float8 AS w FROM methodology_versions, "
     "jsonb_each_text(definition -> 'integral_weights') WHERE is_default"
 )
-_INTEGRAL_UPSERT = f"""
-  INSERT INTO indicator_rollup (grain, day, organization_id, code, n, total,
-                                n0, n1, n2, n3, n4, n5, isum, isumsq)
-  SELECT g.grain, {BUCKET}, organization_id, '*integral', sum(s), 0, 0, 0, 0, 0, 0, 0,
-         sum(s * v), sum(s * v * v)
-  FROM delta {GRAINS} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-  ON CONFLICT (grain, day, organization_id, code) DO UPDATE SET
-    n = indicator_rollup.n + EXCLUDED.n, isum = indicator_rollup.isum + EXCLUDED.isum,
-    isumsq = indicator_rollup.isumsq + EXCLUDED.isumsq;
+# Set per (grain, day, organization, code): the rollup row plus the batch's sums.
+_SET_ADD_ALL = ", ".join(
+    f"{c} = indicator_rollup.{c} + EXCLUDED.{c}" for c in (*COUNT_COLUMNS, "isum", "isumsq")
+)
+_SIGNED_COUNTS = ", ".join(f"coalesce(sum(sign) FILTER (WHERE value = {v}), 0)" for v in range(6))
+# Only one fold at a time (``pg_try_advisory_xact_lock``; the rebuild waits for it): a
+# questionnaire's integral is its items' weighted mean, not a sum, so its change is taken from
+# the questionnaire's items as they are now and as they were before the batch's rows.
+FOLD_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('indicators.fold_queue'))"
+FOLD_WAIT = "SELECT pg_advisory_xact_lock(hashtext('indicators.fold_queue'))"
+# One statement, so one snapshot: the batch is every queued row of up to ``:limit`` rows'
+# questionnaires, so the items read now (``response_items``) are those rows' result: rows of a
+# transaction that commits later are neither seen nor dequeued, and wait for the next fold.
+# ``*integral``: per touched questionnaire, the weighted sums of its integral items now and
+# before the batch (now minus the batch's signed rows), a +1 row for the integral now and a -1
+# row for the integral before, as the rebuild counts them.
+FOLD = f"""
+WITH batch AS (
+  DELETE FROM indicator_queue
+  WHERE response_id IN (SELECT response_id FROM indicator_queue LIMIT :limit)
+  RETURNING response_id, answered_on, organization_id, code, value, sign
+), changed AS (
+  SELECT b.response_id, min(b.organization_id) AS organization_id,
+         min(b.answered_on) AS answered_on, sum(b.sign * w.w * b.value) AS cw,
+         sum(b.sign * w.w) AS cn
+  FROM batch b JOIN ({WEIGHTS}) w USING (code) WHERE w.w > 0 GROUP BY b.response_id
+), state AS (
+  SELECT c.organization_id, c.answered_on, a.aw, a.an, a.aw - c.cw AS bw, a.an - c.cn AS bn
+  FROM changed c CROSS JOIN LATERAL (
+    SELECT coalesce(sum(w.w * i.value), 0) AS aw, coalesce(sum(w.w), 0) AS an
+    FROM response_items i JOIN ({WEIGHTS}) w USING (code)
+    WHERE i.response_id = c.response_id AND i.answered_on = c.answered_on AND w.w > 0) a
+), delta AS (
+  SELECT organization_id, answered_on, aw / an AS v, 1 AS s FROM state WHERE an > 1e-9
+  UNION ALL
+  SELECT organization_id, answered_on, bw / bn, -1 FROM state WHERE bn > 1e-9
+)
+INSERT INTO indicator_rollup ({COLUMNS}, isum, isumsq)
+SELECT g.grain, {BUCKET}, organization_id, code, sum(sign), sum(sign * coalesce(value, 1)),
+       {_SIGNED_COUNTS}, 0, 0
+FROM batch {GRAINS} GROUP BY 1, 2, 3, 4
+UNION ALL
+SELECT g.grain, {BUCKET}, organization_id, '*integral', sum(s), 0, 0, 0, 0, 0, 0, 0,
+       sum(s * v), sum(s * v * v)
+FROM delta {GRAINS} GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3, 4
+ON CONFLICT {KEY} DO UPDATE SET {_SET_ADD_ALL}
 """
-
-
-def _integral_body(rows: str, sign: str) -> str:
-    """Per touched questionnaire: its integral now and before the statement, as +1 / -1 rows."""
-    return f"""
-BEGIN
-  WITH changed AS (
-    SELECT r.response_id, min(r.organization_id) AS organization_id,
-           min(r.answered_on) AS answered_on, sum(w.w * r.value) AS cw, sum(w.w) AS cn
-    FROM {rows} r JOIN ({WEIGHTS}) w USING (code) WHERE w.w > 0 GROUP BY r.response_id
-  ), state AS (
-    SELECT c.organization_id, c.answered_on, a.aw, a.an,
-           a.aw {sign} c.cw AS bw, a.an {sign} c.cn AS bn
-    FROM changed c CROSS JOIN LATERAL (
-      SELECT coalesce(sum(w.w * i.value), 0) AS aw, coalesce(sum(w.w), 0) AS an
-      FROM response_items i JOIN ({WEIGHTS}) w USING (code)
-      WHERE i.response_id = c.response_id AND i.answered_on = c.answered_on AND w.w > 0) a
-  ), delta AS (
-    SELECT organization_id, answered_on, aw / an AS v, 1 AS s FROM state WHERE an > 1e-9
-    UNION ALL
-    SELECT organization_id, answered_on, bw / bn, -1 FROM state WHERE bn > 1e-9
-  )
-  {_INTEGRAL_UPSERT}
-  RETURN NULL;
-END """
-
-
-TRIGGER_BODIES["indicator_rollup_integral_add"] = _integral_body("new_rows", "-")
-TRIGGER_BODIES["indicator_rollup_integral_sub"] = _integral_body("old_rows", "+")
+# questionnaires per batch: a batch is one transaction of a few hundred milliseconds at most
+FOLD_LIMIT = 20_000
+QUEUED = "SELECT count(*) FROM indicator_queue"
 
 _GROUPS = "GROUP BY GROUPING SETS ((m, organization_id, code), (y, organization_id, code))"
 _GRAIN_KEYS = "CASE WHEN grouping(m) = 0 THEN 'm' ELSE 'y' END, coalesce(m, y)"
@@ -138,8 +125,11 @@ _DAYS = (
 )
 # One aggregation pass over the answers writes both grains (grouping sets: month and year
 # groups from the same scan), ordered like the primary key so its index fills in order. The
-# third branch takes each questionnaire's own integral, then its moments.
+# third branch takes each questionnaire's own integral, then its moments. The days' queued
+# rows go in the same statement (one snapshot): their answers are counted here, and the rows of
+# a transaction that commits after it stay queued with answers this statement does not see.
 REBUILD = f"""
+WITH dequeued AS (DELETE FROM indicator_queue WHERE answered_on BETWEEN :start AND :end)
 INSERT INTO indicator_rollup ({COLUMNS}, isum, isumsq)
 SELECT {_GRAIN_KEYS}, organization_id, code, count(*), sum(value), {VALUE_COUNTS}, 0, 0
 FROM (SELECT {_DAYS}, code, value FROM response_items

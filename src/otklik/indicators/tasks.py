@@ -1,4 +1,5 @@
-"""Indicator jobs: rebuild the rollup for a period; flag significant weekly drops (EWMA)."""
+"""Indicator jobs: fold the queue into the rollup; rebuild the rollup for a period; flag
+significant weekly drops (EWMA)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,21 @@ from otklik.indicators.periods import Period
 from otklik.kit.clock import moscow_date
 
 WEEKS = control.BASELINE_WEEKS + control.MONITORED_WEEKS
+
+
+async def fold_queue(session: AsyncSession, settings: Settings) -> int:
+    """The periodic job: a batch of new and deleted answers added to the rollup and the summary
+    (``rollup.FOLD``); returns rollup rows written (the worker runs it again while it finds
+    work). Safe in any number of workers: one fold runs at a time, the others return 0."""
+    return await repository.fold_queue(session)
+
+
+async def drain(session: AsyncSession) -> int:
+    """Fold until the queue is empty (tests, benchmarks, the CLI); returns rollup rows written."""
+    total = 0
+    while n := await repository.fold_queue(session):
+        total += n
+    return total
 
 
 async def rebuild(
