@@ -21,6 +21,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "otklik"
 # Tables without an ORM model, created by their owner's migration.
 RAW_TABLES = {
     "exchange_queue": "exchange",
+    "indicator_queue": "indicators",
     "partition_horizon": "ops",
     "intake_stream_rejections": "intake",
     "rate_buckets": "kit",

@@ -23,7 +23,7 @@ from otklik.identity.models import User
 from otklik.indicators import protection, repository
 from otklik.indicators import service as ind
 from otklik.indicators.periods import parse_period
-from otklik.indicators.tasks import rebuild
+from otklik.indicators.tasks import drain, rebuild
 from otklik.kit.scope import Scope, ScopeKind, apply_scope
 from otklik.registry.models import Founder, Organization
 from otklik.surveys.models import Response, ResponseItem
@@ -60,6 +60,7 @@ async def _answers(session: AsyncSession) -> list[Organization]:
     gone = rnd.sample(ids, 25)
     await session.execute(delete(ResponseItem).where(ResponseItem.response_id.in_(gone)))
     await session.execute(delete(Response).where(Response.id.in_(gone)))
+    await drain(session)  # the deletions reach the rollup through the indicator queue
     return orgs
 
 
