@@ -184,3 +184,18 @@ async def test_the_respondent_form_costs_one_statement_per_chunk(
     assert 1 <= len(limits) <= 1 + 40 // 10, len(limits)
     pages = [s for s in statements if "rate_buckets" not in s]
     assert len(pages) >= 40  # the form's own statement is still there, one per request
+
+
+async def test_concurrent_requests_of_one_key_are_not_refused_while_the_bucket_has_tokens(
+    pools: list[StatementPool], name: str
+) -> None:
+    # 32 clients behind one address (one NAT, a benchmark's clients), 20 requests each, against
+    # a bucket of 60 000: the process's allowance is 2, so reports are frequent, and requests
+    # arriving while one runs spend the allowance it is about to hand out; none may be refused
+    store = _store(pools[0], chunk=2)
+    limiter = store.limiter(name, 60_000, _message)
+    passed = await asyncio.gather(*(_hammer(limiter, "203.0.113.9", 20) for _ in range(32)))
+    assert sum(passed) == 32 * 20
+    # an empty bucket is still refused
+    small = store.limiter(f"{name}.small", 20, _message)
+    assert await _hammer(small, "203.0.113.10", 40) == 20

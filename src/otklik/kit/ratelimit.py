@@ -71,6 +71,12 @@ SYNC_ONE = Sql(
 )
 
 
+# Reports a request may wait for when its key's allowance is spent before it gets a token: a
+# report lost to concurrent requests of the same key is followed by another (a full bucket
+# refuses no one); only a bucket stuck this often in a row is refused.
+SYNC_TRIES = 8
+
+
 @dataclass(slots=True)
 class _Key:
     allowance: float  # what this process may spend before it next hears from the shared bucket
@@ -123,6 +129,9 @@ class SharedRateLimits:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
+            entry = self.keys.get(also) if also is not None else None
+            if entry is not None and entry[1].allowance >= 1:
+                return  # the report this request waited for gave its key an allowance
             await self._sync(also)
 
     async def _sync(self, also: bytes | None) -> None:
@@ -203,13 +212,18 @@ class TokenBuckets:
         st.used_at = now
         if st.blocked_until > now:
             raise self._refuse(st.blocked_until - now)
-        if st.allowance < 1:
+        for _ in range(SYNC_TRIES):
+            if st.allowance >= 1:
+                break
             await store.sync(row_key)
             now = time.monotonic()
             if st.blocked_until > now:
                 raise self._refuse(st.blocked_until - now)
-            if st.allowance < 1:  # spent by concurrent requests while the report ran
-                raise self._refuse(1 / self.rate)
+            # else the bucket had tokens, but requests waiting for the same report spent this
+            # process's allowance first: the next report hands out more, a full bucket
+            # refuses no one
+        else:
+            raise self._refuse(1 / self.rate)
         st.allowance -= 1
         st.spent += 1
         store.dirty.add(row_key)
