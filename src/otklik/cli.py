@@ -558,6 +558,14 @@ def demo(
 
     err.print("Квартальные отчёты за прошлый квартал (составит фоновый процесс)…")
     run_in_session(settings, lambda s: reports_demo.seed(s, clinic))
+    # The history is back-dated: its rows wait in the DEFAULT partitions. They are moved to
+    # their months now, before the worker starts: moving them takes exclusive locks on five
+    # tables, and the worker's first planning and reports, reading the same tables, would
+    # otherwise deadlock with the partition job.
+    from otklik.ops.partitions import maintain_partitions
+
+    err.print("Помесячные разделы таблиц для истории…")
+    run_in_session(settings, lambda s: maintain_partitions(s, settings))
     from otklik.db import refresh_statistics
 
     run_in_session(settings, refresh_statistics)
