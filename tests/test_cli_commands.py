@@ -83,6 +83,9 @@ def test_every_command_from_a_fresh_database(fresh_url: str, tmp_path: Path) -> 
         return run
 
     ok("--help", expect="Отклик")
+    # before the first upgrade a command says what to do, not a traceback
+    refused("indicators", "fold", expect="otklik db upgrade")
+    refused("indicators", "compute", expect="otklik db upgrade")
     ok("db", "upgrade", expect="База данных обновлена.")
     ok("db", "upgrade", expect="База данных обновлена.")  # again: nothing to do, no error
     password = "correct horse battery\n"

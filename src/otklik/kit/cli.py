@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings, SettingsError
@@ -25,6 +25,7 @@ from otklik.db import (
 from otklik.errors import DomainError
 
 T = TypeVar("T")
+UNDEFINED_TABLE = "42P01"  # a table of the schema is missing: migrations were not applied
 err = Console(stderr=True)
 
 
@@ -52,6 +53,10 @@ def run_in_session(settings: Settings, fn: Callable[[AsyncSession], Awaitable[T]
         fail(str(exc))
     except (OSError, OperationalError, InterfaceError) as exc:
         fail(f"нет соединения с базой данных ({exc.__class__.__name__}).")
+    except ProgrammingError as exc:
+        if getattr(exc.orig, "sqlstate", None) != UNDEFINED_TABLE:
+            raise
+        fail("база данных не подготовлена: сначала выполните «otklik db upgrade».")
     raise AssertionError("unreachable")
 
 
