@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.incidents.models import Incident
 from otklik.incidents.rules import OPEN as INCIDENT_OPEN
-from otklik.indicators.models import IndicatorSummary
-from otklik.indicators.repository import ORG_SCOPE, grain_for, of_unit
+from otklik.indicators.models import IndicatorCountry, IndicatorSummary
+from otklik.indicators.repository import ORG_SCOPE, UnitFilter, grain_for, of_unit, whole_country
 from otklik.indicators.table_queries import Filters, Window
 from otklik.insights.models import CommentAnalysis
 from otklik.kit.scope import Scope, apply_scope
@@ -81,7 +81,15 @@ async def topic_moments(
     whose comments mention each topic. Two set-based queries, read through the scope filter."""
     i, a, o = ResponseItem, CommentAnalysis, Organization
     total_q: Any
-    if (grain := grain_for(start, end)) is not None:  # whole months or a year: the summary's rows
+    grain = grain_for(start, end)
+    if grain is not None and organization_id is None and whole_country(scope, UnitFilter(true())):
+        c = IndicatorCountry.__table__.c  # the whole country: its rows of the overall item
+        sq = c.n1 + 4 * c.n2 + 9 * c.n3 + 16 * c.n4 + 25 * c.n5
+        total_q = select(func.sum(c.n), func.sum(c.total), func.sum(sq)).where(
+            c.grain == grain, c.day.between(start, end), c.code == "overall"
+        )
+        own: Any = None
+    elif grain is not None:  # whole months or a year: the summary's rows
         t = IndicatorSummary.__table__.c
         total_q = select(
             func.sum(t.n_overall), func.sum(t.s_overall), func.sum(t.ss_overall)

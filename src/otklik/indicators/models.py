@@ -120,6 +120,29 @@ class IndicatorSummary(Base):
     )
 
 
+class IndicatorCountry(Base):
+    """Per grain, period start and code: the rollup's rows summed over every organization (the
+    whole country's counts, ``rollup.COUNTRY_COLUMNS``). Kept by the rollup's triggers in the
+    same transaction as the summary (``rollup.SUMMARY_BODIES``); rebuilt with it. The country's
+    landing reads a few dozen of these rows instead of every organization's month rows."""
+
+    __tablename__ = "indicator_country"
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    n0: Mapped[int] = mapped_column(BigInteger)
+    n1: Mapped[int] = mapped_column(BigInteger)
+    n2: Mapped[int] = mapped_column(BigInteger)
+    n3: Mapped[int] = mapped_column(BigInteger)
+    n4: Mapped[int] = mapped_column(BigInteger)
+    n5: Mapped[int] = mapped_column(BigInteger)
+    isum: Mapped[float] = mapped_column(Float)
+    isumsq: Mapped[float] = mapped_column(Float)
+
+
 class Signal(Base):
     """Something worth a look (a significant drop, later incidents and insights)."""
 

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators import rollup
 from otklik.indicators.models import (
+    IndicatorCountry,
     IndicatorRollup,
     IndicatorSummary,
     MethodologyVersion,
@@ -119,6 +120,13 @@ def of_unit(stmt: Select[*Ts], column: Any, scope: Scope, orgs: ColumnElement[bo
 COUNT_COLUMNS = rollup.COUNT_COLUMNS
 
 
+def whole_country(scope: Scope, unit: UnitFilter) -> bool:
+    """The unit is every organization, seen by a country-wide scope, by the answers' own
+    organization (not a service or life situation): its whole months and years are the
+    country's rows (``indicator_country``), kept beside the summary."""
+    return scope.kind is ScopeKind.country and isinstance(unit.orgs, True_) and not unit.by_answer
+
+
 @dataclass(frozen=True)
 class UnitFilter:
     """Which organizations (and, for service units, which answers) a unit covers."""
@@ -157,7 +165,7 @@ def counts_source(start: date, end: date) -> Any:
             r.isum,
             r.isumsq,
         )
-        .where(r.grain == grain, r.day.between(start, end))
+        .where(r.grain == grain, r.day.between(start, end), r.code != rollup.SERVED)
         .subquery("rollup")
     )
 
@@ -284,6 +292,16 @@ async def item_counts(
     session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
 ) -> dict[str, dict[str, int]]:
     """Per item code: n, total and n0..n5 over the unit and days (``*`` = responses)."""
+    grain = grain_for(start, end)
+    if grain is not None and whole_country(scope, unit):
+        c = IndicatorCountry.__table__.c
+        stmt = (
+            select(c.code, *(func.sum(c[k]).label(k) for k in COUNT_COLUMNS))
+            .where(c.grain == grain, c.day.between(start, end), c.code != rollup.SERVED)
+            .group_by(c.code)
+        )
+        rows = (await session.execute(stmt)).all()
+        return {r.code: {k: int(getattr(r, k) or 0) for k in COUNT_COLUMNS} for r in rows}
     src = _answer_rows(unit, start, end) if unit.by_answer else counts_source(start, end)
     stmt = select(src.c.code, *(func.sum(src.c[c]).label(c) for c in COUNT_COLUMNS))
     stmt = of_unit(stmt, src.c.organization_id, scope, unit.orgs).group_by(src.c.code)
@@ -308,12 +326,18 @@ async def item_means(
     if unit.by_answer or grain is None or not set(codes) <= SUMMARY_MONTH_CODES.keys():
         counts = await item_counts(session, scope, unit, start, end)
         return {c: {"n": v["n"], "total": v["total"]} for c, v in counts.items() if c in codes}
-    t = IndicatorSummary.__table__.c
-    sums = [func.sum(t[col]) for c in codes for col in SUMMARY_MONTH_CODES[c]]
-    stmt = select(*sums).where(t.grain == grain, t.day.between(start, end))
-    row = (await session.execute(of_unit(stmt, t.organization_id, scope, unit.orgs))).one()
-    if row[0] is None:  # no rows: as the rollup, no codes
-        return {}
+    if whole_country(scope, unit):  # the country's rows: the same sums
+        row = (await session.execute(_country_sums(grain, start, end, codes))).one()
+        if not row[0]:  # no rows of the summary's codes: as the summary, no codes
+            return {}
+        row = row[1:]
+    else:
+        t = IndicatorSummary.__table__.c
+        sums = [func.sum(t[col]) for c in codes for col in SUMMARY_MONTH_CODES[c]]
+        stmt = select(*sums).where(t.grain == grain, t.day.between(start, end))
+        row = (await session.execute(of_unit(stmt, t.organization_id, scope, unit.orgs))).one()
+        if row[0] is None:  # no rows: as the rollup, no codes
+            return {}
     return {
         c: {"n": int(row[2 * i]), "total": 0 if c == "*integral" else int(row[2 * i + 1])}
         for i, c in enumerate(codes)
@@ -377,16 +401,43 @@ async def summary_months(
     """``monthly_counts`` of codes the summary holds, from its month rows: per month and code,
     n and total. A code appears in each month the unit has a summary row (its n may be 0, as a
     rollup row's may), which is each month the unit has rollup rows."""
-    t = IndicatorSummary.__table__.c
-    sums = [func.sum(t[col]) for c in codes for col in SUMMARY_MONTH_CODES[c]]
-    stmt = select(t.day, *sums).where(t.grain == "m", t.day.between(start, end))
-    stmt = of_unit(stmt, t.organization_id, scope, unit.orgs).group_by(t.day).order_by(t.day)
+    if whole_country(scope, unit):  # the country's rows: the same sums
+        stmt = _country_sums("m", start, end, codes, by_month=True)
+        rows = [(r[0], *r[2:]) for r in await session.execute(stmt) if r[1]]
+    else:
+        t = IndicatorSummary.__table__.c
+        sums = [func.sum(t[col]) for c in codes for col in SUMMARY_MONTH_CODES[c]]
+        stmt = select(t.day, *sums).where(t.grain == "m", t.day.between(start, end))
+        stmt = of_unit(stmt, t.organization_id, scope, unit.orgs).group_by(t.day).order_by(t.day)
+        rows = list(await session.execute(stmt))
     out = []
-    for r in await session.execute(stmt):
+    for r in rows:
         for i, c in enumerate(codes):
             total = 0 if c == "*integral" else int(r[2 + 2 * i])  # as the rollup's row
             out.append(MonthCount(r[0], c, int(r[1 + 2 * i]), total))
     return out
+
+
+# the rollup codes a summary row is made of (a summary row exists where one of them does)
+_SUMMARY_ROW_CODES = ("*", "*integral", *rollup.SUMMARY_CODES)
+
+
+def _country_sums(
+    grain: str, start: date, end: date, codes: list[str], *, by_month: bool = False
+) -> Select[Any]:
+    """The summary's sums (``SUMMARY_MONTH_CODES``: per code n and total) over every
+    organization, from the country's rows: first the count of the rows a summary row is made
+    of (0: the summary has no row there), then per code its n and total (0 when absent)."""
+    c = IndicatorCountry.__table__.c
+    sums: list[Any] = [func.count()]
+    for code in codes:
+        n = func.coalesce(func.sum(c.n).filter(c.code == code), 0)
+        total = n if code == "*" else func.coalesce(func.sum(c.total).filter(c.code == code), 0)
+        sums += [n, total]
+    where = [c.grain == grain, c.day.between(start, end), c.code.in_(_SUMMARY_ROW_CODES)]
+    if not by_month:
+        return select(*sums).where(*where)
+    return select(c.day, *sums).where(*where).group_by(c.day).order_by(c.day)
 
 
 @dataclass(frozen=True)
@@ -446,6 +497,17 @@ async def responses_by_service_date(
 ) -> int:
     """Questionnaires about services provided in the period (by service date, whenever they
     were answered): the numerator of coverage, on the same dates as its denominator."""
+    grain = grain_for(start, end)
+    if grain is not None and not unit.by_answer:  # whole months: the rollup's ``*served`` rows
+        if whole_country(scope, unit):
+            c = IndicatorCountry.__table__.c
+            rows: Any = select(func.sum(c.n)).where(c.grain == grain)
+            rows = rows.where(c.day.between(start, end), c.code == rollup.SERVED)
+        else:
+            r = IndicatorRollup
+            rows = select(func.sum(r.n)).where(r.grain == grain, r.day.between(start, end))
+            rows = of_unit(rows.where(r.code == rollup.SERVED), r.organization_id, scope, unit.orgs)
+        return int(await session.scalar(rows) or 0)
     cond: list[ColumnElement[bool]] = [Response.served_on.between(start, end)]
     if unit.service_code is not None:
         cond.append(Response.service_code == unit.service_code)
@@ -605,9 +667,11 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     await session.execute(text(rollup.SUMMARY_OFF), {"on": "on"})
     await session.execute(delete(IndicatorRollup).where(IndicatorRollup.day.between(start, end)))
     await session.execute(delete(IndicatorSummary).where(IndicatorSummary.day.between(start, end)))
+    await session.execute(delete(IndicatorCountry).where(IndicatorCountry.day.between(start, end)))
     await session.execute(text(rollup.REBUILD_WORK_MEM))
     result = await session.execute(text(rollup.REBUILD), days)
     await session.execute(text(rollup.SUMMARY_REBUILD), days)
+    await session.execute(text(rollup.COUNTRY_REBUILD), days)
     await session.execute(text(rollup.SUMMARY_OFF), {"on": "off"})
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -650,6 +714,14 @@ async def integral_moments(
     session: AsyncSession, scope: Scope, unit: UnitFilter, start: date, end: date
 ) -> tuple[int, float, float]:
     """Respondents with an integral, the sum and the sum of squares of their own integrals."""
+    grain = grain_for(start, end)
+    if grain is not None and whole_country(scope, unit):
+        c = IndicatorCountry.__table__.c
+        stmt = select(func.sum(c.n), func.sum(c.isum), func.sum(c.isumsq)).where(
+            c.grain == grain, c.day.between(start, end), c.code == "*integral"
+        )
+        row = (await session.execute(stmt)).one()
+        return int(row[0] or 0), float(row[1] or 0.0), float(row[2] or 0.0)
     src = _answer_rows(unit, start, end) if unit.by_answer else counts_source(start, end)
     stmt = select(func.sum(src.c.n), func.sum(src.c.isum), func.sum(src.c.isumsq)).where(
         src.c.code == "*integral"

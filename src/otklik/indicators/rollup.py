@@ -46,17 +46,23 @@ KEY = "(grain, day, organization_id, code)"
 # ``response_items`` append each statement's rows, signed (+1 inserted, -1 deleted); code ``*``
 # is the questionnaire itself (no value).
 _INTO = "INSERT INTO indicator_queue (response_id, answered_on, organization_id, code, value, sign)"
+# A questionnaire is queued twice: code ``*`` on the day it was answered and code ``*served``
+# on the day of the service it is about (the queue's ``answered_on`` is the row's day), so the
+# rollup counts the questionnaires by service month too (coverage's numerator).
+SERVED = "*served"
+_RESPONSE_ROWS = (
+    "SELECT id, answered_on, organization_id, '*', NULL, {sign} FROM {rows} UNION ALL "
+    f"SELECT id, served_on, organization_id, '{SERVED}', NULL, {{sign}} FROM {{rows}}"
+)
+_ITEM_ROWS = "SELECT response_id, answered_on, organization_id, code, value, {sign} FROM {rows}"
 QUEUE_BODIES = {
     f"indicator_queue_{table}_{op}": f"""
 BEGIN
   {_INTO}
-  SELECT {key}, answered_on, organization_id, {code}, {value}, {sign} FROM {rows};
+  {select.format(sign=sign, rows=rows)};
   RETURN NULL;
 END """
-    for table, key, code, value in (
-        ("responses", "id", "'*'", "NULL"),
-        ("items", "response_id", "code", "value"),
-    )
+    for table, select in (("responses", _RESPONSE_ROWS), ("items", _ITEM_ROWS))
     for op, sign, rows in (("add", "1", "new_rows"), ("sub", "-1", "old_rows"))
 }
 
@@ -125,7 +131,9 @@ _DAYS = (
 )
 # One aggregation pass over the answers writes both grains (grouping sets: month and year
 # groups from the same scan), ordered like the primary key so its index fills in order. The
-# third branch takes each questionnaire's own integral, then its moments. The days' queued
+# third branch counts the questionnaires by the month of their service (code ``*served``, from
+# ``responses.served_on``: the days of these rows are service days, as their queued rows'
+# are), the fourth takes each questionnaire's own integral, then its moments. The days' queued
 # rows go in the same statement (one snapshot): their answers are counted here, and the rows of
 # a transaction that commits after it stay queued with answers this statement does not see.
 REBUILD = f"""
@@ -138,6 +146,12 @@ FROM (SELECT {_DAYS}, code, value FROM response_items
 UNION ALL
 SELECT {_GRAIN_KEYS}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0, 0, 0
 FROM (SELECT {_DAYS}, '*' AS code FROM responses WHERE answered_on BETWEEN :start AND :end) r
+{_GROUPS}
+UNION ALL
+SELECT {_GRAIN_KEYS}, organization_id, '{SERVED}', count(*), count(*), 0, 0, 0, 0, 0, 0, 0, 0
+FROM (SELECT date_trunc('month', served_on)::date AS m, date_trunc('year', served_on)::date AS y,
+             organization_id, '{SERVED}' AS code
+      FROM responses WHERE served_on BETWEEN :start AND :end) s
 {_GROUPS}
 UNION ALL
 SELECT {_GRAIN_KEYS}, organization_id, '*integral', count(*), 0, 0, 0, 0, 0, 0, 0,
@@ -209,7 +223,20 @@ _SUMMARY_INTO = (
 _SUMMARY_ADD = ", ".join(f"{c} = indicator_summary.{c} + EXCLUDED.{c}" for c in SUMMARY_COLUMNS)
 
 
-def _summary_body(rows: str) -> str:
+# The country's rows: the rollup summed over every organization, per grain, period start and
+# code (``indicator_country``, migration ``2026-12-12-0300_indicator_country``): the whole
+# country's counts of a month, a quarter or a year are a few dozen rows, not a scan of every
+# organization's rows. The same triggers keep them, with the difference of every statement.
+COUNTRY_COLUMNS = (*COUNT_COLUMNS, "isum", "isumsq")
+_COUNTRY_NEW = f"SELECT grain, day, code, {', '.join(COUNTRY_COLUMNS)} FROM new_rows"
+_NEGATED = ", ".join(f"-{c}" for c in COUNTRY_COLUMNS)
+_COUNTRY_OLD = f"SELECT grain, day, code, {_NEGATED} FROM old_rows"
+_COUNTRY_INTO = f"INSERT INTO indicator_country (grain, day, code, {', '.join(COUNTRY_COLUMNS)})"
+_COUNTRY_SUMS = ", ".join(f"sum({c})" for c in COUNTRY_COLUMNS)
+_COUNTRY_ADD = ", ".join(f"{c} = indicator_country.{c} + EXCLUDED.{c}" for c in COUNTRY_COLUMNS)
+
+
+def _summary_body(rows: str, country: str) -> str:
     return f"""
 BEGIN
   IF current_setting('otklik.summary_off', true) = 'on' THEN RETURN NULL; END IF;
@@ -219,14 +246,21 @@ BEGIN
   WHERE {_CODES_IN}
   GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
   ON CONFLICT (grain, day, organization_id) DO UPDATE SET {_SUMMARY_ADD};
+  {_COUNTRY_INTO}
+  SELECT grain, day, code, {_COUNTRY_SUMS}
+  FROM ({country}) d(grain, day, code, {", ".join(COUNTRY_COLUMNS)})
+  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT (grain, day, code) DO UPDATE SET {_COUNTRY_ADD};
   RETURN NULL;
 END """
 
 
 SUMMARY_BODIES = {
-    "indicator_summary_ins": _summary_body(_ROWS_NEW),
-    "indicator_summary_upd": _summary_body(f"{_ROWS_NEW} UNION ALL {_ROWS_OLD}"),
-    "indicator_summary_del": _summary_body(_ROWS_OLD),
+    "indicator_summary_ins": _summary_body(_ROWS_NEW, _COUNTRY_NEW),
+    "indicator_summary_upd": _summary_body(
+        f"{_ROWS_NEW} UNION ALL {_ROWS_OLD}", f"{_COUNTRY_NEW} UNION ALL {_COUNTRY_OLD}"
+    ),
+    "indicator_summary_del": _summary_body(_ROWS_OLD, _COUNTRY_OLD),
 }
 SUMMARY_TRIGGERS = {
     "indicator_summary_ins": "AFTER INSERT ON indicator_rollup REFERENCING NEW TABLE AS new_rows",
@@ -242,6 +276,13 @@ SUMMARY_REBUILD = f"""
 SELECT grain, day, organization_id, {_pivot()}
 FROM (SELECT grain, day, organization_id, code, n, total, {_SQ} AS sq, isum, isumsq
       FROM indicator_rollup WHERE day BETWEEN :start AND :end AND {_CODES_IN}) d
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+# the rebuild: the country's rows of the rebuilt days, summed from the rollup in one statement
+COUNTRY_REBUILD = f"""
+{_COUNTRY_INTO}
+SELECT grain, day, code, {_COUNTRY_SUMS}
+FROM indicator_rollup WHERE day BETWEEN :start AND :end
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """
 
