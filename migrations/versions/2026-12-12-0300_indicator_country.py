@@ -107,7 +107,8 @@ def _queue_function(name: str, select: str) -> str:
 
 
 def _responses(sign: str, rows: str, served: bool) -> str:
-    select = f"SELECT id, answered_on, organization_id, '*', NULL, {sign} FROM {rows}"
+    value = "NULL::smallint" if served else "NULL"
+    select = f"SELECT id, answered_on, organization_id, '*', {value}, {sign} FROM {rows}"
     if served:
         select += (
             f" UNION ALL SELECT id, served_on, organization_id, '*served', NULL, {sign} FROM {rows}"

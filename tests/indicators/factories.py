@@ -37,10 +37,13 @@ async def create_response(
     service_code: str = "health.outpatient_visit",
     life_situation_code: str | None = None,
     fold: bool = True,
+    served_on: date | None = None,
 ) -> Response:
-    """One completed questionnaire with numeric answers ``scores`` (code -> 0..5); then, unless
-    ``fold`` is false, the indicator queue folded into the rollup as the worker would (the
-    figures a test reads right after are those of the next fold)."""
+    """One completed questionnaire with numeric answers ``scores`` (code -> 0..5) about a
+    service of ``served_on`` (default: the answer's day); then, unless ``fold`` is false, the
+    indicator queue folded into the rollup as the worker would (the figures a test reads right
+    after are those of the next fold). A questionnaire is never changed once stored (the
+    queue's triggers see inserts and deletes only)."""
     await ensure_questionnaire(session)
     scores = {"overall": 5} if scores is None else scores
     r = Response(
@@ -52,7 +55,7 @@ async def create_response(
         founder_id=organization.founder_id,
         service_code=service_code,
         life_situation_code=life_situation_code,
-        served_on=answered_on,
+        served_on=answered_on if served_on is None else served_on,
         answered_on=answered_on,
         channel="portal",
         respondent="recipient",

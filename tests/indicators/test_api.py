@@ -210,9 +210,9 @@ async def test_trigger_rollup_equals_rebuild(session: AsyncSession) -> None:
     await create_response(session, b, date(2026, 11, 11), {"overall": 3, "comfort": 1})
     period = parse_period("2026")
     kept = await rollup_rows(session, period.start, period.end)
-    # per grain (month, year) a: *, overall, staff, recommend, *integral (one respondent
-    # answered staff); b: *, overall, comfort, *integral
-    assert len(kept) == 2 * 9
+    # per grain (month, year) a: *, *served, overall, staff, recommend, *integral (one
+    # respondent answered staff); b: *, *served, overall, comfort, *integral
+    assert len(kept) == 2 * 11
     assert await rebuild(session, period) == len(kept)
     assert await rollup_rows(session, period.start, period.end) == kept
 

@@ -246,7 +246,8 @@ async def test_drain_in_the_test_transaction(session: AsyncSession) -> None:
             "vals": [5, 3],
         },
     )
-    assert await repository.queued(session) == 3
+    # two items, the questionnaire by its answer day ("*") and by its service day ("*served")
+    assert await repository.queued(session) == 4
     assert await drain(session) > 0
     assert await repository.queued(session) == 0
     n = await session.execute(
@@ -258,6 +259,7 @@ async def test_drain_in_the_test_transaction(session: AsyncSession) -> None:
     assert [tuple(r) for r in n] == [
         ("*", 1, 1),
         ("*integral", 1, 0),
+        ("*served", 1, 1),
         ("overall", 1, 5),
         ("staff", 1, 3),
     ]

@@ -45,8 +45,7 @@ async def test_answers_by_answer_date_and_by_service_date(
     org = await create_organization(session, region="58")
     # 12 services in November answered in December, 11 services of December answered then
     for _ in range(12):
-        r = await create_response(session, org, date(2026, 12, 2))
-        r.served_on = date(2026, 11, 28)
+        await create_response(session, org, date(2026, 12, 2), served_on=date(2026, 11, 28))
     for _ in range(11):
         await create_response(session, org, date(2026, 12, 5))
     await session.flush()

@@ -92,7 +92,7 @@ async def _tables(session: AsyncSession, summary: bool) -> list[Any]:
         w = tables.window(period, TODAY)
         for scope in (Scope.country(), Scope(ScopeKind.region, region_code="58")):
             stmt = q.organization_rows(m, w, scope, q.Filters(), summary=summary)
-            rows, total, bands = await q.organization_page(
+            rows, total, bands, _ = await q.organization_page(
                 session, stmt, params, "-shrunk", 1000, 0, tables.EDGES
             )
             out.append((p, str(scope), total, bands, [tuple(r) for r in rows]))

@@ -353,9 +353,10 @@ async def _organizations_at_risk(
     threshold there."""
     period = year_of(ranking_windows(today)[0].year)
     # one query: the five worst by the ranking value and, alongside, the distribution (shown
-    # organizations; the bands under 4.5 are the organizations below it)
+    # organizations; the bands under 4.5 are the organizations below it) and the count of
+    # those behind their target (what the table filtered by "behind" totals)
     worst = await tables.organization_table(
-        session, scope, period, m, today, Filters(), "shrunk", 1, 5
+        session, scope, period, m, today, Filters(), "shrunk", 1, 5, ("behind",)
     )
     bands = worst.bands or await tables.distribution(session, scope, period, m, today)
     shown_n = sum(k for _, k in bands)
@@ -371,14 +372,11 @@ async def _organizations_at_risk(
                 session, scope, period, m, today, Filters(status="below"), "shrunk", 1, 1
             )
         ).total
-    behind = await tables.organization_table(
-        session, scope, period, m, today, Filters(status="behind"), "shrunk", 1, 1
-    )
     rows = [r for r in worst.rows if r["integral"] is not None]
     return {
         "shown": shown_n,
         "below": below,
-        "behind": behind.total,
+        "behind": (worst.statuses or {}).get("behind", 0),
         "worst": rows,
         "period": period,
     }

@@ -204,7 +204,7 @@ async def organization_table(
         ),
     }
     stmt = with_change(q.organization_rows(m, tables.window(period, today), scope, Filters()))
-    rows, total, _ = await q.organization_page(
+    rows, total, _, _ = await q.organization_page(
         session, stmt, params, sort, per_page, (page - 1) * per_page
     )
     out = []

@@ -51,7 +51,7 @@ _INTO = "INSERT INTO indicator_queue (response_id, answered_on, organization_id,
 # rollup counts the questionnaires by service month too (coverage's numerator).
 SERVED = "*served"
 _RESPONSE_ROWS = (
-    "SELECT id, answered_on, organization_id, '*', NULL, {sign} FROM {rows} UNION ALL "
+    "SELECT id, answered_on, organization_id, '*', NULL::smallint, {sign} FROM {rows} UNION ALL "
     f"SELECT id, served_on, organization_id, '{SERVED}', NULL, {{sign}} FROM {{rows}}"
 )
 _ITEM_ROWS = "SELECT response_id, answered_on, organization_id, code, value, {sign} FROM {rows}"

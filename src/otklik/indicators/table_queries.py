@@ -408,12 +408,15 @@ async def organization_page(
     limit: int,
     offset: int,
     edges: list[float] | None = None,
-) -> tuple[list[Any], int, dict[int, int] | None]:
+    statuses: tuple[str, ...] = (),
+) -> tuple[list[Any], int, dict[int, int] | None, dict[str, int]]:
     """One page of organization rows, plus the total, in one statement.
 
     Sorting uses the shown columns only (a hidden row's are NULL and sort last). With
     ``edges``, the same statement counts the organizations per band of the shown integral
-    index over all its rows (``band_counts``); None when the page is past the end.
+    index over all its rows (``band_counts``); None when the page is past the end. With
+    ``statuses``, it counts the rows of each of these statuses too (what a page filtered by
+    the status would total; empty when the page is past the end).
     """
     sub = stmt.cte("org_rows").prefix_with("MATERIALIZED")  # each row's figures computed once
     key = SORTS.get(sort.removeprefix("-"), "shrunk")
@@ -429,6 +432,7 @@ async def organization_page(
             func.count().filter(and_(sub.c.integral.is_not(None), bucket == i)).label(f"band_{i}")
             for i in range(len(edges) + 1)
         ]
+    extra += [func.count().filter(sub.c.status == s).label(f"status_{s}") for s in statuses]
     totals = select(*extra).select_from(sub).subquery("totals")
     page = select(sub, totals).join(totals, literal(True)).order_by(*order)
     rows = list((await session.execute(page.limit(limit).offset(offset), params)).all())
@@ -438,7 +442,8 @@ async def organization_page(
     bands = None
     if edges is not None and rows:
         bands = {i: int(rows[0]._mapping[f"band_{i}"]) for i in range(len(edges) + 1)}
-    return rows, total, bands
+    counts = {s: int(rows[0]._mapping[f"status_{s}"]) for s in statuses} if rows else {}
+    return rows, total, bands, counts
 
 
 async def band_counts(

@@ -157,6 +157,7 @@ class OrgTable:
     page: int
     pages: int
     bands: list[tuple[str, int]] | None = None  # the distribution, when computed alongside
+    statuses: dict[str, int] | None = None  # rows per status asked for, counted alongside
 
 
 async def _params(session: AsyncSession, period: Period, m: Methodology) -> dict[str, Any]:
@@ -191,13 +192,15 @@ async def organization_table(
     sort: str,
     page: int,
     per_page: int,
+    statuses: tuple[str, ...] = (),
 ) -> OrgTable:
-    """One page of the organizations in scope with their shown figures."""
+    """One page of the organizations in scope with their shown figures (and, with
+    ``statuses``, how many rows of the table have each of these statuses)."""
     params = await _params(session, period, m)
     stmt = q.organization_rows(m, window(period, today), scope, f)
     edges = EDGES if f == Filters() else None  # unfiltered: the distribution comes along
-    rows, total, bands = await q.organization_page(
-        session, stmt, params, sort, per_page, (page - 1) * per_page, edges
+    rows, total, bands, counts = await q.organization_page(
+        session, stmt, params, sort, per_page, (page - 1) * per_page, edges, statuses
     )
     recipients = await q.recipients_by_org(
         session, scope, [int(r.oid) for r in rows], period.start, period.end
@@ -205,6 +208,7 @@ async def organization_table(
     pages = max(1, -(-total // per_page))
     table = OrgTable([_row(r, recipients, m) for r in rows], total, page, pages)
     table.bands = None if bands is None else _bands(bands)
+    table.statuses = {s: counts.get(s, 0) for s in statuses} if statuses else None
     return table
 
 
