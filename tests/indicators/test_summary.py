@@ -81,7 +81,8 @@ def _same(a: dict[Any, tuple[Any, ...]], b: dict[Any, tuple[Any, ...]]) -> None:
 async def _tables(session: AsyncSession, summary: bool) -> list[Any]:
     m = await ind.methodology(session, None)
     out: list[Any] = []
-    for p in ("2026", "2026-Q2", "2026-11", "2025"):
+    # 2026-Q3 and 2026-08: their year to date is the year minus the later months (with answers)
+    for p in ("2026", "2026-Q2", "2026-Q3", "2026-08", "2026-11", "2025"):
         period = parse_period(p)
         params = {
             "hidden_ids": sorted(await tables.hidden_organizations(session, period, m)),

@@ -122,11 +122,27 @@ def _summary_sums(
     m: Methodology, grain: str, start: date, end: date, name: str, scope: Scope
 ) -> CTE:
     """``_sums`` from the summary rows (one per organization and month or year): the same sums,
-    read without pivoting the rollup."""
+    read without pivoting the rollup.
+
+    The year to the end of a month in its second half (January to July..November: a month's
+    or a quarter's year to date) is the year's row minus the months after it: two to six rows
+    per organization instead of seven to eleven. Exact for the answer counts and sums (integers,
+    all the integral reads); the float sums of the respondents' integrals may differ in the last
+    bits from the months' own sum."""
     t = IndicatorSummary.__table__.c
     # a year, or one month: one summary row per organization, read as it is (no aggregation)
     one = start.year == end.year and (grain == "y" or start.month == end.month)
     agg: Any = (lambda c: c) if one else func.sum
+    rows = and_(t.grain == grain, t.day.between(start, end))
+    year = date(start.year, 1, 1)
+    if grain == "m" and start == year and end.year == start.year and 7 <= end.month < 12:
+        later = date(end.year, end.month + 1, 1)
+        sign = case((t.grain == "y", 1), else_=-1)
+        agg = lambda c: func.sum(sign * c)  # noqa: E731 - the year's row minus the later months'
+        rows = or_(
+            and_(t.grain == "y", t.day == year),
+            and_(t.grain == "m", t.day.between(later, date(end.year, 12, 1))),
+        )
     cols: list[Any] = [
         t.organization_id.label("oid"),
         agg(t.resp).label("resp"),
@@ -140,7 +156,7 @@ def _summary_sums(
         agg(t.ri_s).label("s_resp_integral"),
         agg(t.ri_ss).label("ss_resp_integral"),
     ]
-    stmt = select(*cols).where(t.grain == grain, t.day.between(start, end))
+    stmt = select(*cols).where(rows)
     if not one:
         stmt = stmt.group_by(t.organization_id)
     orgs = apply_scope(select(Organization.id), scope, ORG_SCOPE)
