@@ -64,6 +64,13 @@ C_SUMS = ", ".join(f"sum({c})" for c in C_COLUMNS)
 C_ADD = ", ".join(f"{c} = indicator_country.{c} + EXCLUDED.{c}" for c in C_COLUMNS)
 
 
+# the delete trigger: a country row goes with the last rollup row of its grain, day and code
+C_GONE = """
+  DELETE FROM indicator_country c USING (SELECT DISTINCT grain, day, code FROM old_rows) o
+  WHERE (c.grain, c.day, c.code) = (o.grain, o.day, o.code) AND NOT EXISTS (
+    SELECT FROM indicator_rollup r WHERE (r.grain, r.day, r.code) = (o.grain, o.day, o.code));"""
+
+
 def _summary_function(name: str, rows: str, country: str | None) -> str:
     more = ""
     if country is not None:
@@ -73,6 +80,8 @@ def _summary_function(name: str, rows: str, country: str | None) -> str:
   FROM ({country}) d(grain, day, code, {", ".join(C_COLUMNS)})
   GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
   ON CONFLICT (grain, day, code) DO UPDATE SET {C_ADD};"""
+        if name == "indicator_summary_del":
+            more += C_GONE
     return f"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$
 BEGIN

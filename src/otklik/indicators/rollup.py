@@ -236,7 +236,16 @@ _COUNTRY_SUMS = ", ".join(f"sum({c})" for c in COUNTRY_COLUMNS)
 _COUNTRY_ADD = ", ".join(f"{c} = indicator_country.{c} + EXCLUDED.{c}" for c in COUNTRY_COLUMNS)
 
 
-def _summary_body(rows: str, country: str) -> str:
+# A country row exists while a rollup row of its grain, day and code does: a statement that
+# deletes rollup rows (only the rebuild does, with the triggers off, or a clean-up by hand)
+# takes away the country rows it left without any.
+_COUNTRY_GONE = """
+  DELETE FROM indicator_country c USING (SELECT DISTINCT grain, day, code FROM old_rows) o
+  WHERE (c.grain, c.day, c.code) = (o.grain, o.day, o.code) AND NOT EXISTS (
+    SELECT FROM indicator_rollup r WHERE (r.grain, r.day, r.code) = (o.grain, o.day, o.code));"""
+
+
+def _summary_body(rows: str, country: str, gone: str = "") -> str:
     return f"""
 BEGIN
   IF current_setting('otklik.summary_off', true) = 'on' THEN RETURN NULL; END IF;
@@ -250,7 +259,7 @@ BEGIN
   SELECT grain, day, code, {_COUNTRY_SUMS}
   FROM ({country}) d(grain, day, code, {", ".join(COUNTRY_COLUMNS)})
   GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-  ON CONFLICT (grain, day, code) DO UPDATE SET {_COUNTRY_ADD};
+  ON CONFLICT (grain, day, code) DO UPDATE SET {_COUNTRY_ADD};{gone}
   RETURN NULL;
 END """
 
@@ -260,7 +269,7 @@ SUMMARY_BODIES = {
     "indicator_summary_upd": _summary_body(
         f"{_ROWS_NEW} UNION ALL {_ROWS_OLD}", f"{_COUNTRY_NEW} UNION ALL {_COUNTRY_OLD}"
     ),
-    "indicator_summary_del": _summary_body(_ROWS_OLD, _COUNTRY_OLD),
+    "indicator_summary_del": _summary_body(_ROWS_OLD, _COUNTRY_OLD, _COUNTRY_GONE),
 }
 SUMMARY_TRIGGERS = {
     "indicator_summary_ins": "AFTER INSERT ON indicator_rollup REFERENCING NEW TABLE AS new_rows",
