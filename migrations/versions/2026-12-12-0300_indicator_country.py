@@ -4,8 +4,9 @@
 * ``indicator_country(grain, day, code, n, total, n0..n5, isum, isumsq)``: the rollup summed
   over every organization, per grain, period start and code. The rollup's statement-level
   triggers (the summary's, ``indicator_summary_ins/upd/del``) add every rollup statement's
-  difference to it in the same transaction, as they do to the summary; the rebuild sums it
-  from the rebuilt rollup. The country's landing (the coordinator's ``/cabinet``) read every
+  difference to it in the same transaction, as they do to the summary (the delete trigger also
+  drops the country rows left without any rollup row of their grain, day and code); the
+  rebuild sums it from the rebuilt rollup. The country's landing (the coordinator's ``/cabinet``) read every
   organization's month rows of the rollup for the value counts of a month and a quarter; it
   now reads a few dozen rows.
 * Code ``*served`` in the rollup: questionnaires counted by the month (and year) of the

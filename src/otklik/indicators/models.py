@@ -45,7 +45,8 @@ class IndicatorRollup(Base):
     """Per grain (m month, y year), period start, organization and item: value counts.
 
     ``n`` answers, ``total`` their sum, ``n0``..``n5`` the count of each value (yes/no items:
-    ``n1`` yes, ``n0`` no); code ``*`` counts completed questionnaires; code ``*integral``
+    ``n1`` yes, ``n0`` no); code ``*`` counts completed questionnaires; code ``*served``
+    counts them by the month (year) of the service instead of the answer; code ``*integral``
     holds respondent-level integral moments (``isum``, ``isumsq``). Kept by the worker's fold
     of ``indicator_queue`` (both grains at once, a second or so after the answers);
     ``otklik indicators compute`` rebuilds it set-based. A year's view of 20 000
