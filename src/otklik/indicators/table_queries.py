@@ -119,7 +119,7 @@ async def population_fingerprint(session: AsyncSession, year: int) -> tuple[int,
 
 
 def _summary_sums(
-    m: Methodology, grain: str, start: date, end: date, name: str, scope: Scope
+    m: Methodology, grain: str, start: date, end: date, name: str, scope: Scope, only_x: bool
 ) -> CTE:
     """``_sums`` from the summary rows (one per organization and month or year): the same sums,
     read without pivoting the rollup.
@@ -143,19 +143,19 @@ def _summary_sums(
             and_(t.grain == "y", t.day == year),
             and_(t.grain == "m", t.day.between(later, date(end.year, 12, 1))),
         )
-    cols: list[Any] = [
-        t.organization_id.label("oid"),
-        agg(t.resp).label("resp"),
-        agg(t.s_overall).label("s_overall"),
-        agg(t.n_overall).label("n_overall"),
-    ]
-    for q in m.integral_weights:
-        cols += [agg(t[f"{p}_{q}"]).label(f"{p}_{q}") for p in ("n", "s", "ss")]
-    cols += [
-        agg(t.ri_n).label("n_resp_integral"),
-        agg(t.ri_s).label("s_resp_integral"),
-        agg(t.ri_ss).label("ss_resp_integral"),
-    ]
+    cols: list[Any] = [t.organization_id.label("oid"), agg(t.resp).label("resp")]
+    if only_x:  # what the integral reads, nothing else
+        for q in m.integral_weights:
+            cols += [agg(t[f"{p}_{q}"]).label(f"{p}_{q}") for p in ("n", "s")]
+    else:
+        cols += [agg(t.s_overall).label("s_overall"), agg(t.n_overall).label("n_overall")]
+        for q in m.integral_weights:
+            cols += [agg(t[f"{p}_{q}"]).label(f"{p}_{q}") for p in ("n", "s", "ss")]
+        cols += [
+            agg(t.ri_n).label("n_resp_integral"),
+            agg(t.ri_s).label("s_resp_integral"),
+            agg(t.ri_ss).label("ss_resp_integral"),
+        ]
     stmt = select(*cols).where(rows)
     if not one:
         stmt = stmt.group_by(t.organization_id)
@@ -173,16 +173,24 @@ def stored_integral(m: Methodology) -> bool:
 
 
 def _sums(
-    m: Methodology, start: date, end: date, name: str, scope: Scope, summary: bool = True
+    m: Methodology,
+    start: date,
+    end: date,
+    name: str,
+    scope: Scope,
+    summary: bool = True,
+    *,
+    only_x: bool = False,
 ) -> CTE:
     """Per organization in scope: responses, the integral items' sums and the moments of the
     respondents' own integrals (``*integral`` rows: the ranking's sampling variance).
 
     Whole months and years of a methodology whose items are all in the summary read the
-    summary rows; anything else pivots the rollup (or the answers) here."""
+    summary rows (with ``only_x``, only what the integral ``x`` needs: a year to date reads
+    nothing else); anything else pivots the rollup (or the answers) here."""
     grain = grain_for(start, end)
     if summary and grain is not None and {*m.integral_weights, "overall"} <= set(SUMMARY_CODES):
-        return _summary_sums(m, grain, start, end, name, scope)
+        return _summary_sums(m, grain, start, end, name, scope, only_x)
     d = counts_source(start, end).c
     sq = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
     # Sums of int4 accumulate in int8 (sums of the bigint total would go through numeric, far
@@ -306,7 +314,11 @@ def organization_rows(
     """
     o, t, r = Organization, OrganizationType, Region
     cur = _sums(m, w.start, w.end, "cur", scope, summary)
-    ytd = cur if w.ytd_start == w.start else _sums(m, w.ytd_start, w.end, "ytd", scope, summary)
+    ytd = (
+        cur
+        if w.ytd_start == w.start
+        else _sums(m, w.ytd_start, w.end, "ytd", scope, summary, only_x=True)
+    )
     prev = _sums(m, w.prev_start, w.prev_end, "prev", scope, summary)
     hidden = _among(o.id, IDS)
     base = (
