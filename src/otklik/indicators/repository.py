@@ -20,7 +20,6 @@ from sqlalchemy import (
     any_,
     cast,
     column,
-    delete,
     func,
     literal,
     select,
@@ -601,15 +600,17 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
         return 0
     days = {"start": start, "end": end}
     await session.execute(text(rollup.FOLD_WAIT))  # no fold adds to the days meanwhile
-    # the summary is pivoted once from the rebuilt rollup, not row by row by its triggers
+    # the summary is applied once from the rebuilt rows, not row by row by its triggers
     await session.execute(text(rollup.SUMMARY_OFF), {"on": "on"})
-    await session.execute(delete(IndicatorRollup).where(IndicatorRollup.day.between(start, end)))
-    await session.execute(delete(IndicatorSummary).where(IndicatorSummary.day.between(start, end)))
     await session.execute(text(rollup.REBUILD_WORK_MEM))
-    result = await session.execute(text(rollup.REBUILD), days)
+    await session.execute(text(rollup.REBUILD_MONTHS), days)
+    await session.execute(text(rollup.REBUILD_YEARS))
+    await session.execute(text(rollup.REBUILD_APPLY), days)
     await session.execute(text(rollup.SUMMARY_REBUILD), days)
+    rows = (await session.execute(text(rollup.REBUILD_ROWS))).scalar_one()
+    await session.execute(text("DROP TABLE indicator_rebuild"))
     await session.execute(text(rollup.SUMMARY_OFF), {"on": "off"})
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(rows)
 
 
 async def find_unit(session: AsyncSession, kind: str, key: str) -> tuple[str, Any] | None:

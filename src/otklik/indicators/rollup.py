@@ -117,40 +117,105 @@ ON CONFLICT {KEY} DO UPDATE SET {_SET_ADD_ALL}
 FOLD_LIMIT = 20_000
 QUEUED = "SELECT count(*) FROM indicator_queue"
 
-_GROUPS = "GROUP BY GROUPING SETS ((m, organization_id, code), (y, organization_id, code))"
-_GRAIN_KEYS = "CASE WHEN grouping(m) = 0 THEN 'm' ELSE 'y' END, coalesce(m, y)"
-_DAYS = (
-    "date_trunc('month', answered_on)::date AS m, date_trunc('year', answered_on)::date AS y, "
-    "organization_id"
-)
-# One aggregation pass over the answers writes both grains (grouping sets: month and year
-# groups from the same scan), ordered like the primary key so its index fills in order. The
-# third branch takes each questionnaire's own integral, then its moments. The days' queued
-# rows go in the same statement (one snapshot): their answers are counted here, and the rows of
-# a transaction that commits after it stay queued with answers this statement does not see.
-REBUILD = f"""
-WITH dequeued AS (DELETE FROM indicator_queue WHERE answered_on BETWEEN :start AND :end)
-INSERT INTO indicator_rollup ({COLUMNS}, isum, isumsq)
-SELECT {_GRAIN_KEYS}, organization_id, code, count(*), sum(value), {VALUE_COUNTS}, 0, 0
-FROM (SELECT {_DAYS}, code, value FROM response_items
-      WHERE answered_on BETWEEN :start AND :end) a
-{_GROUPS}
+_MONTH = "date_trunc('month', answered_on)::date"
+VALUE_COUNTS_INT = ", ".join(f"count(*) FILTER (WHERE value = {v})::int AS n{v}" for v in range(6))
+_ZEROS = "0, 0, 0, 0, 0, 0"
+_ROW = "grain, day, organization_id, code, n, total, n0, n1, n2, n3, n4, n5, isum, isumsq"
+# The rebuild (``otklik indicators compute``), in four statements of one transaction:
+#
+# 1. ``REBUILD_MONTHS`` aggregates the answers of the days into the month rows of a temporary
+#    table: a ``CREATE TABLE … AS SELECT``, which PostgreSQL may run with parallel workers
+#    (an ``INSERT … SELECT`` always runs in one process), and plain month groups rather than
+#    grouping sets (which rule out parallel aggregation). The third branch takes each
+#    questionnaire's own integral, then its moments. The same statement, so the same snapshot,
+#    notes the queued rows of the days (``queued``: their row ids): their answers are counted
+#    here, and rows of a transaction that commits after it stay queued, with answers this
+#    statement does not see (no fold removes queued rows meanwhile: the rebuild holds the
+#    folds' lock).
+# 2. ``REBUILD_YEARS``: the year rows summed from the month rows (160 000 groups instead of a
+#    second pass over the answers).
+# 3. ``REBUILD_APPLY``: the rollup's rows of the days made equal to the table's, writing only
+#    the rows that differ (inserted, updated, deleted), and the noted queue rows deleted. A
+#    recompute of figures the folds kept right writes (almost) nothing; every row written is
+#    the rebuild's own value.
+# 4. ``SUMMARY_REBUILD``: the summary of the days pivoted from the same rows and applied the
+#    same way.
+REBUILD_MONTHS = f"""
+CREATE TEMP TABLE indicator_rebuild ON COMMIT DROP AS
+SELECT 'm'::varchar(1) AS grain, {_MONTH} AS day, organization_id, code::varchar(40) AS code,
+       count(*)::int AS n, sum(value)::int AS total, {VALUE_COUNTS_INT},
+       0::float8 AS isum, 0::float8 AS isumsq, NULL::tid AS queued
+FROM response_items WHERE answered_on BETWEEN :start AND :end
+GROUP BY 2, 3, 4
 UNION ALL
-SELECT {_GRAIN_KEYS}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0, 0, 0
-FROM (SELECT {_DAYS}, '*' AS code FROM responses WHERE answered_on BETWEEN :start AND :end) r
-{_GROUPS}
+SELECT 'm', {_MONTH}, organization_id, '*', count(*)::int, count(*)::int, {_ZEROS}, 0, 0, NULL
+FROM responses WHERE answered_on BETWEEN :start AND :end
+GROUP BY 2, 3
 UNION ALL
-SELECT {_GRAIN_KEYS}, organization_id, '*integral', count(*), 0, 0, 0, 0, 0, 0, 0,
-       sum(v), sum(v * v)
-FROM (SELECT {_DAYS}, '*integral' AS code, v
-      FROM (SELECT min(organization_id) AS organization_id, min(answered_on) AS answered_on,
-                   sum(w.w * value) / sum(w.w) AS v
-            FROM response_items JOIN ({WEIGHTS}) w USING (code)
-            WHERE answered_on BETWEEN :start AND :end AND w.w > 0
-            GROUP BY response_id) p) i
-{_GROUPS}
-ORDER BY 1, 2, 3, 4
+SELECT 'm', {_MONTH}, organization_id, '*integral', count(*)::int, 0, {_ZEROS}, sum(v), sum(v * v),
+       NULL
+FROM (SELECT min(organization_id) AS organization_id, answered_on,
+             sum(w.w * value) / sum(w.w) AS v
+      FROM response_items JOIN ({WEIGHTS}) w USING (code)
+      WHERE answered_on BETWEEN :start AND :end AND w.w > 0
+      GROUP BY response_id, answered_on) p
+GROUP BY 2, 3
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ctid
+FROM indicator_queue WHERE answered_on BETWEEN :start AND :end
 """
+REBUILD_YEARS = f"""
+INSERT INTO indicator_rebuild ({_ROW})
+SELECT 'y', date_trunc('year', day)::date, organization_id, code, sum(n), sum(total),
+       sum(n0), sum(n1), sum(n2), sum(n3), sum(n4), sum(n5), sum(isum), sum(isumsq)
+FROM indicator_rebuild WHERE grain = 'm'
+GROUP BY 2, 3, 4
+"""
+
+
+def _apply(table: str, key: tuple[str, ...], values: tuple[str, ...], new: str, old: str) -> str:
+    """One statement making ``table``'s rows ``old`` equal to the rows ``new`` (same columns):
+    rows only in ``new`` inserted, rows only in ``old`` deleted, rows whose values differ
+    updated; equal rows are not written."""
+    on = " AND ".join(f"r.{k} = c.{k}" for k in key)
+    at = " AND ".join(f"t.{k} = d.c_{k}" for k in key)
+    cols = ", ".join((*key, *values))
+    differ = f"({', '.join(f'r.{v}' for v in values)}) IS DISTINCT FROM "
+    differ += f"({', '.join(f'c.{v}' for v in values)})"
+    return f"""
+WITH d AS MATERIALIZED (
+  SELECT {", ".join(f"r.{c}" for c in (*key, *values))}, {", ".join(f"c.{k} AS c_{k}" for k in key)}
+  FROM ({new}) r({cols}) FULL JOIN ({old}) c ON {on}
+  WHERE {differ}
+), gone AS (
+  DELETE FROM {table} t USING d WHERE d.{key[0]} IS NULL AND {at}
+), changed AS (
+  UPDATE {table} t SET {", ".join(f"{v} = d.{v}" for v in values)}
+  FROM d WHERE d.{key[0]} IS NOT NULL AND {at}
+)
+INSERT INTO {table} ({cols})
+SELECT {cols} FROM d WHERE d.c_{key[0]} IS NULL ORDER BY {", ".join(key)}
+"""
+
+
+_KEY_COLUMNS = ("grain", "day", "organization_id", "code")
+_VALUE_COLUMNS = (*COUNT_COLUMNS, "isum", "isumsq")
+REBUILD_APPLY = f"""
+WITH dequeued AS (
+  DELETE FROM indicator_queue q USING indicator_rebuild r
+  WHERE r.queued IS NOT NULL AND q.ctid = r.queued
+), {
+    _apply(
+        "indicator_rollup",
+        _KEY_COLUMNS,
+        _VALUE_COLUMNS,
+        f"SELECT {_ROW} FROM indicator_rebuild WHERE queued IS NULL",
+        f"SELECT {_ROW} FROM indicator_rollup WHERE day BETWEEN :start AND :end",
+    )
+    .strip()
+    .removeprefix("WITH ")
+}"""
+REBUILD_ROWS = "SELECT count(*) FROM indicator_rebuild WHERE queued IS NULL"
 # The aggregation holds ~1.7 M groups at 20 000 organizations: in memory, not spilled to disk.
 REBUILD_WORK_MEM = "SET LOCAL work_mem = '256MB'"
 
@@ -236,14 +301,18 @@ SUMMARY_TRIGGERS = {
     "indicator_summary_del": "AFTER DELETE ON indicator_rollup REFERENCING OLD TABLE AS old_rows",
 }
 SUMMARY_OFF = "SELECT set_config('otklik.summary_off', :on, true)"
-# the rebuild: the summary of the rebuilt days, pivoted from the rollup in one statement
-SUMMARY_REBUILD = f"""
-{_SUMMARY_INTO}
-SELECT grain, day, organization_id, {_pivot()}
-FROM (SELECT grain, day, organization_id, code, n, total, {_SQ} AS sq, isum, isumsq
-      FROM indicator_rollup WHERE day BETWEEN :start AND :end AND {_CODES_IN}) d
-GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-"""
+# the rebuild: the summary of the rebuilt days, pivoted from the rebuilt rows in one statement
+SUMMARY_REBUILD = _apply(
+    "indicator_summary",
+    ("grain", "day", "organization_id"),
+    SUMMARY_COLUMNS,
+    f"""SELECT grain, day, organization_id, {_pivot()}
+      FROM (SELECT grain, day, organization_id, code, n, total, {_SQ} AS sq, isum, isumsq
+            FROM indicator_rebuild WHERE queued IS NULL AND {_CODES_IN}) d
+      GROUP BY 1, 2, 3""",
+    f"SELECT grain, day, organization_id, {', '.join(SUMMARY_COLUMNS)} FROM indicator_summary "
+    "WHERE day BETWEEN :start AND :end",
+)
 
 # The summary row's own integral index ``x`` (a stored generated column, migration
 # ``2026-12-10-0240_indicator_summary_integral``): ``table_queries.integral_expr`` over the row
