@@ -602,15 +602,19 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     await session.execute(text(rollup.FOLD_WAIT))  # no fold adds to the days meanwhile
     # the summary is applied once from the rebuilt rows, not row by row by its triggers
     await session.execute(text(rollup.SUMMARY_OFF), {"on": "on"})
-    await session.execute(text(rollup.REBUILD_WORK_MEM))
-    await session.execute(text(rollup.REBUILD_MONTHS), days)
-    await session.execute(text(rollup.REBUILD_YEARS))
+    for setting in rollup.REBUILD_SETTINGS:
+        await session.execute(text(setting))
+    months = await session.execute(text(rollup.REBUILD_MONTHS), days)
+    await session.execute(text(rollup.REBUILD_ANALYZE))
+    years = await session.execute(text(rollup.REBUILD_YEARS))
+    await session.execute(text(rollup.REBUILD_DEQUEUE))
     await session.execute(text(rollup.REBUILD_APPLY), days)
     await session.execute(text(rollup.SUMMARY_REBUILD), days)
-    rows = (await session.execute(text(rollup.REBUILD_ROWS))).scalar_one()
     await session.execute(text("DROP TABLE indicator_rebuild"))
     await session.execute(text(rollup.SUMMARY_OFF), {"on": "off"})
-    return int(rows)
+    # rows rebuilt: the month rows (the first statement's, less its row of queued rows) and
+    # the year rows
+    return int(months.rowcount) - 1 + int(years.rowcount)  # type: ignore[attr-defined]
 
 
 async def find_unit(session: AsyncSession, kind: str, key: str) -> tuple[str, Any] | None:

@@ -117,7 +117,9 @@ ON CONFLICT {KEY} DO UPDATE SET {_SET_ADD_ALL}
 FOLD_LIMIT = 20_000
 QUEUED = "SELECT count(*) FROM indicator_queue"
 
-_MONTH = "date_trunc('month', answered_on)::date"
+# ``::timestamp``: truncating a date as a ``timestamptz`` converts it to and from the session's
+# time zone for every answer (a quarter of the aggregation's time); the day is the same
+_MONTH = "date_trunc('month', answered_on::timestamp)::date"
 VALUE_COUNTS_INT = ", ".join(f"count(*) FILTER (WHERE value = {v})::int AS n{v}" for v in range(6))
 _ZEROS = "0, 0, 0, 0, 0, 0"
 _ROW = "grain, day, organization_id, code, n, total, n0, n1, n2, n3, n4, n5, isum, isumsq"
@@ -142,9 +144,14 @@ _ROW = "grain, day, organization_id, code, n, total, n0, n1, n2, n3, n4, n5, isu
 #    same way.
 REBUILD_MONTHS = f"""
 CREATE TEMP TABLE indicator_rebuild ON COMMIT DROP AS
-SELECT 'm'::varchar(1) AS grain, {_MONTH} AS day, organization_id, code::varchar(40) AS code,
-       count(*)::int AS n, sum(value)::int AS total, {VALUE_COUNTS_INT},
-       0::float8 AS isum, 0::float8 AS isumsq, NULL::tid AS queued
+SELECT NULL::varchar(1) AS grain, NULL::date AS day, NULL::bigint AS organization_id,
+       NULL::varchar(40) AS code, NULL::int AS n, NULL::int AS total, NULL::int AS n0,
+       NULL::int AS n1, NULL::int AS n2, NULL::int AS n3, NULL::int AS n4, NULL::int AS n5,
+       NULL::float8 AS isum, NULL::float8 AS isumsq, coalesce(array_agg(ctid), '{{}}') AS queued
+FROM indicator_queue WHERE answered_on BETWEEN :start AND :end
+UNION ALL
+SELECT 'm', {_MONTH}, organization_id, code, count(*)::int, sum(value)::int, {VALUE_COUNTS_INT},
+       0, 0, NULL
 FROM response_items WHERE answered_on BETWEEN :start AND :end
 GROUP BY 2, 3, 4
 UNION ALL
@@ -160,16 +167,20 @@ FROM (SELECT min(organization_id) AS organization_id, answered_on,
       WHERE answered_on BETWEEN :start AND :end AND w.w > 0
       GROUP BY response_id, answered_on) p
 GROUP BY 2, 3
-UNION ALL
-SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ctid
-FROM indicator_queue WHERE answered_on BETWEEN :start AND :end
 """
+# the rebuild's rows have statistics for the statements below (a temporary table has none)
+REBUILD_ANALYZE = "ANALYZE indicator_rebuild"
 REBUILD_YEARS = f"""
 INSERT INTO indicator_rebuild ({_ROW})
-SELECT 'y', date_trunc('year', day)::date, organization_id, code, sum(n), sum(total),
+SELECT 'y', date_trunc('year', day::timestamp)::date, organization_id, code, sum(n), sum(total),
        sum(n0), sum(n1), sum(n2), sum(n3), sum(n4), sum(n5), sum(isum), sum(isumsq)
 FROM indicator_rebuild WHERE grain = 'm'
 GROUP BY 2, 3, 4
+"""
+# the queued rows the first statement counted (one row, written first)
+REBUILD_DEQUEUE = """
+DELETE FROM indicator_queue
+WHERE ctid = ANY(CAST((SELECT queued FROM indicator_rebuild WHERE queued IS NOT NULL LIMIT 1) AS tid[]))
 """
 
 
@@ -200,24 +211,16 @@ SELECT {cols} FROM d WHERE d.c_{key[0]} IS NULL ORDER BY {", ".join(key)}
 
 _KEY_COLUMNS = ("grain", "day", "organization_id", "code")
 _VALUE_COLUMNS = (*COUNT_COLUMNS, "isum", "isumsq")
-REBUILD_APPLY = f"""
-WITH dequeued AS (
-  DELETE FROM indicator_queue q USING indicator_rebuild r
-  WHERE r.queued IS NOT NULL AND q.ctid = r.queued
-), {
-    _apply(
-        "indicator_rollup",
-        _KEY_COLUMNS,
-        _VALUE_COLUMNS,
-        f"SELECT {_ROW} FROM indicator_rebuild WHERE queued IS NULL",
-        f"SELECT {_ROW} FROM indicator_rollup WHERE day BETWEEN :start AND :end",
-    )
-    .strip()
-    .removeprefix("WITH ")
-}"""
-REBUILD_ROWS = "SELECT count(*) FROM indicator_rebuild WHERE queued IS NULL"
-# The aggregation holds ~1.7 M groups at 20 000 organizations: in memory, not spilled to disk.
-REBUILD_WORK_MEM = "SET LOCAL work_mem = '256MB'"
+REBUILD_APPLY = _apply(
+    "indicator_rollup",
+    _KEY_COLUMNS,
+    _VALUE_COLUMNS,
+    f"SELECT {_ROW} FROM indicator_rebuild WHERE queued IS NULL",
+    f"SELECT {_ROW} FROM indicator_rollup WHERE day BETWEEN :start AND :end",
+)
+# The aggregation holds ~1.7 M groups at 20 000 organizations: in memory, not spilled to disk;
+# no JIT compilation (seconds per statement here for expressions evaluated ~10 M times)
+REBUILD_SETTINGS = ("SET LOCAL work_mem = '256MB'", "SET LOCAL jit = off")
 
 # The summary: one row per grain, period start and organization with the rollup's rows of the
 # codes below pivoted into columns (``resp`` = code ``*``; ``ri_n``, ``ri_s``, ``ri_ss`` = the
