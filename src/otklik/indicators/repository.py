@@ -584,13 +584,15 @@ async def queued(session: AsyncSession) -> int:
 
 
 async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
-    """Replace the rollup of the whole years around [start, end] in one set-based pass.
+    """Recompute the rollup and the summary of the whole years around [start, end] from the
+    answers, set-based, in the caller's transaction.
 
     Whole years, because a year's and a month's rows depend on every day in them. Years whose
     raw answers retention has dropped in part or in full (``partition_horizon``, kept by the
     job ``ops.maintain_partitions``) are left as the folds summed them: rebuilt from what
-    is left they would lose the dropped answers. The days' queued rows are dropped in the
-    rebuilding statement (``rollup.REBUILD``).
+    is left they would lose the dropped answers. The queued rows the reading statement counted
+    are dropped (``rollup.REBUILD_MONTHS`` and the statements after it). Returns the rollup rows
+    of the rebuilt days (only those that differed were written).
     """
     start, end = date(start.year, 1, 1), date(end.year, 12, 31)
     dropped = (await session.execute(HORIZON)).scalar_one_or_none()

@@ -24,8 +24,9 @@ Two writers keep it, and both are spelled here:
   questionnaire's items, so the ``*integral`` rows take each touched questionnaire's integral
   after the batch (its items now) and before it (now minus the batch's signed rows) and add
   the difference;
-* ``REBUILD``, the set-based rebuild behind ``otklik indicators compute``, which also drops the
-  queued rows of the days it rebuilds (it counts their answers itself).
+* ``REBUILD_MONTHS`` and the statements after it, the set-based rebuild behind
+  ``otklik indicators compute``, which also drops the queued rows of the days it rebuilds (it
+  counts their answers itself).
 """
 
 from __future__ import annotations
@@ -180,7 +181,8 @@ GROUP BY 2, 3, 4
 # the queued rows the first statement counted (one row, written first)
 REBUILD_DEQUEUE = """
 DELETE FROM indicator_queue
-WHERE ctid = ANY(CAST((SELECT queued FROM indicator_rebuild WHERE queued IS NOT NULL LIMIT 1) AS tid[]))
+WHERE ctid = ANY(CAST((SELECT queued FROM indicator_rebuild
+                       WHERE queued IS NOT NULL LIMIT 1) AS tid[]))
 """
 
 
