@@ -638,7 +638,7 @@ def indicators_compute(
         rows = run_in_session(
             get_settings(), lambda s: rebuild(s, p, lambda n: bar.advance(task, n))
         )
-    out.print(f"Период {p.label}: записано строк итогов: {rows}.")
+    out.print(f"Период {p.label}: пересчитано строк итогов: {rows}.")
 
 
 @indicators_app.command("fold")

@@ -20,7 +20,6 @@ from sqlalchemy import (
     any_,
     cast,
     column,
-    delete,
     func,
     literal,
     select,
@@ -647,13 +646,15 @@ async def queued(session: AsyncSession) -> int:
 
 
 async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
-    """Replace the rollup of the whole years around [start, end] in one set-based pass.
+    """Recompute the rollup and the summary of the whole years around [start, end] from the
+    answers, set-based, in the caller's transaction.
 
     Whole years, because a year's and a month's rows depend on every day in them. Years whose
     raw answers retention has dropped in part or in full (``partition_horizon``, kept by the
     job ``ops.maintain_partitions``) are left as the folds summed them: rebuilt from what
-    is left they would lose the dropped answers. The days' queued rows are dropped in the
-    rebuilding statement (``rollup.REBUILD``).
+    is left they would lose the dropped answers. The queued rows the reading statement counted
+    are dropped (``rollup.REBUILD_MONTHS`` and the statements after it). Returns the rollup rows
+    of the rebuilt days (only those that differed were written).
     """
     start, end = date(start.year, 1, 1), date(end.year, 12, 31)
     dropped = (await session.execute(HORIZON)).scalar_one_or_none()
@@ -663,17 +664,23 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
         return 0
     days = {"start": start, "end": end}
     await session.execute(text(rollup.FOLD_WAIT))  # no fold adds to the days meanwhile
-    # the summary is pivoted once from the rebuilt rollup, not row by row by its triggers
+    # the summary is applied once from the rebuilt rows, not row by row by its triggers
     await session.execute(text(rollup.SUMMARY_OFF), {"on": "on"})
-    await session.execute(delete(IndicatorRollup).where(IndicatorRollup.day.between(start, end)))
-    await session.execute(delete(IndicatorSummary).where(IndicatorSummary.day.between(start, end)))
-    await session.execute(delete(IndicatorCountry).where(IndicatorCountry.day.between(start, end)))
-    await session.execute(text(rollup.REBUILD_WORK_MEM))
-    result = await session.execute(text(rollup.REBUILD), days)
+    for setting in rollup.REBUILD_SETTINGS:
+        await session.execute(text(setting))
+    months = await session.execute(text(rollup.REBUILD_MONTHS), days)
+    await session.execute(text(rollup.REBUILD_ANALYZE))
+    years = await session.execute(text(rollup.REBUILD_YEARS))
+    await session.execute(text(rollup.REBUILD_DEQUEUE))
+    await session.execute(text(rollup.REBUILD_APPLY), days)
     await session.execute(text(rollup.SUMMARY_REBUILD), days)
-    await session.execute(text(rollup.COUNTRY_REBUILD), days)
+    await session.execute(delete(IndicatorCountry).where(IndicatorCountry.day.between(start, end)))
+    await session.execute(text(rollup.COUNTRY_REBUILD))
+    await session.execute(text("DROP TABLE indicator_rebuild"))
     await session.execute(text(rollup.SUMMARY_OFF), {"on": "off"})
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # rows rebuilt: the month rows (the first statement's, less its row of queued rows) and
+    # the year rows
+    return int(months.rowcount) - 1 + int(years.rowcount)  # type: ignore[attr-defined]
 
 
 async def find_unit(session: AsyncSession, kind: str, key: str) -> tuple[str, Any] | None:

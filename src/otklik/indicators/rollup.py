@@ -24,8 +24,9 @@ Two writers keep it, and both are spelled here:
   questionnaire's items, so the ``*integral`` rows take each touched questionnaire's integral
   after the batch (its items now) and before it (now minus the batch's signed rows) and add
   the difference;
-* ``REBUILD``, the set-based rebuild behind ``otklik indicators compute``, which also drops the
-  queued rows of the days it rebuilds (it counts their answers itself).
+* ``REBUILD_MONTHS`` and the statements after it, the set-based rebuild behind
+  ``otklik indicators compute``, which also drops the queued rows of the days it rebuilds (it
+  counts their answers itself).
 """
 
 from __future__ import annotations
@@ -123,50 +124,119 @@ ON CONFLICT {KEY} DO UPDATE SET {_SET_ADD_ALL}
 FOLD_LIMIT = 20_000
 QUEUED = "SELECT count(*) FROM indicator_queue"
 
-_GROUPS = "GROUP BY GROUPING SETS ((m, organization_id, code), (y, organization_id, code))"
-_GRAIN_KEYS = "CASE WHEN grouping(m) = 0 THEN 'm' ELSE 'y' END, coalesce(m, y)"
-_DAYS = (
-    "date_trunc('month', answered_on)::date AS m, date_trunc('year', answered_on)::date AS y, "
-    "organization_id"
-)
-# One aggregation pass over the answers writes both grains (grouping sets: month and year
-# groups from the same scan), ordered like the primary key so its index fills in order. The
-# third branch counts the questionnaires by the month of their service (code ``*served``, from
-# ``responses.served_on``: the days of these rows are service days, as their queued rows'
-# are), the fourth takes each questionnaire's own integral, then its moments. The days' queued
-# rows go in the same statement (one snapshot): their answers are counted here, and the rows of
-# a transaction that commits after it stay queued with answers this statement does not see.
-REBUILD = f"""
-WITH dequeued AS (DELETE FROM indicator_queue WHERE answered_on BETWEEN :start AND :end)
-INSERT INTO indicator_rollup ({COLUMNS}, isum, isumsq)
-SELECT {_GRAIN_KEYS}, organization_id, code, count(*), sum(value), {VALUE_COUNTS}, 0, 0
-FROM (SELECT {_DAYS}, code, value FROM response_items
-      WHERE answered_on BETWEEN :start AND :end) a
-{_GROUPS}
+# ``::timestamp``: truncating a date as a ``timestamptz`` converts it to and from the session's
+# time zone for every answer (a quarter of the aggregation's time); the day is the same
+_MONTH = "date_trunc('month', answered_on::timestamp)::date"
+VALUE_COUNTS_INT = ", ".join(f"count(*) FILTER (WHERE value = {v})::int AS n{v}" for v in range(6))
+_ZEROS = "0, 0, 0, 0, 0, 0"
+_ROW = "grain, day, organization_id, code, n, total, n0, n1, n2, n3, n4, n5, isum, isumsq"
+# The rebuild (``otklik indicators compute``), in statements of one transaction:
+#
+# 1. ``REBUILD_MONTHS`` aggregates the answers of the days into the month rows of a temporary
+#    table: a ``CREATE TABLE … AS SELECT``, which PostgreSQL may run with parallel workers
+#    (an ``INSERT … SELECT`` always runs in one process), and plain month groups rather than
+#    grouping sets (which rule out parallel aggregation). The third branch counts the
+#    questionnaires by the month of their service (code ``*served``, from
+#    ``responses.served_on``: the days of these rows are service days, as their queued rows'
+#    are), the fourth takes each questionnaire's own integral, then its moments. The same statement, so the same snapshot,
+#    notes the queued rows of the days (``queued``: their row ids): their answers are counted
+#    here, and rows of a transaction that commits after it stay queued, with answers this
+#    statement does not see (no fold removes queued rows meanwhile: the rebuild holds the
+#    folds' lock).
+# 2. ``REBUILD_YEARS``: the year rows summed from the month rows (160 000 groups instead of a
+#    second pass over the answers).
+# 3. ``REBUILD_APPLY``: the rollup's rows of the days made equal to the table's, writing only
+#    the rows that differ (inserted, updated, deleted), and the noted queue rows deleted. A
+#    recompute of figures the folds kept right writes (almost) nothing; every row written is
+#    the rebuild's own value.
+# 4. ``SUMMARY_REBUILD``: the summary of the days pivoted from the same rows and applied the
+#    same way.
+# 5. ``COUNTRY_REBUILD``: the country's rows of the days summed from the same rows.
+REBUILD_MONTHS = f"""
+CREATE TEMP TABLE indicator_rebuild ON COMMIT DROP AS
+SELECT NULL::varchar(1) AS grain, NULL::date AS day, NULL::bigint AS organization_id,
+       NULL::varchar(40) AS code, NULL::int AS n, NULL::int AS total, NULL::int AS n0,
+       NULL::int AS n1, NULL::int AS n2, NULL::int AS n3, NULL::int AS n4, NULL::int AS n5,
+       NULL::float8 AS isum, NULL::float8 AS isumsq, coalesce(array_agg(ctid), '{{}}') AS queued
+FROM indicator_queue WHERE answered_on BETWEEN :start AND :end
 UNION ALL
-SELECT {_GRAIN_KEYS}, organization_id, '*', count(*), count(*), 0, 0, 0, 0, 0, 0, 0, 0
-FROM (SELECT {_DAYS}, '*' AS code FROM responses WHERE answered_on BETWEEN :start AND :end) r
-{_GROUPS}
+SELECT 'm', {_MONTH}, organization_id, code, count(*)::int, sum(value)::int, {VALUE_COUNTS_INT},
+       0, 0, NULL
+FROM response_items WHERE answered_on BETWEEN :start AND :end
+GROUP BY 2, 3, 4
 UNION ALL
-SELECT {_GRAIN_KEYS}, organization_id, '{SERVED}', count(*), count(*), 0, 0, 0, 0, 0, 0, 0, 0
-FROM (SELECT date_trunc('month', served_on)::date AS m, date_trunc('year', served_on)::date AS y,
-             organization_id, '{SERVED}' AS code
-      FROM responses WHERE served_on BETWEEN :start AND :end) s
-{_GROUPS}
+SELECT 'm', {_MONTH}, organization_id, '*', count(*)::int, count(*)::int, {_ZEROS}, 0, 0, NULL
+FROM responses WHERE answered_on BETWEEN :start AND :end
+GROUP BY 2, 3
 UNION ALL
-SELECT {_GRAIN_KEYS}, organization_id, '*integral', count(*), 0, 0, 0, 0, 0, 0, 0,
-       sum(v), sum(v * v)
-FROM (SELECT {_DAYS}, '*integral' AS code, v
-      FROM (SELECT min(organization_id) AS organization_id, min(answered_on) AS answered_on,
-                   sum(w.w * value) / sum(w.w) AS v
-            FROM response_items JOIN ({WEIGHTS}) w USING (code)
-            WHERE answered_on BETWEEN :start AND :end AND w.w > 0
-            GROUP BY response_id) p) i
-{_GROUPS}
-ORDER BY 1, 2, 3, 4
+SELECT 'm', date_trunc('month', served_on::timestamp)::date, organization_id, '{SERVED}',
+       count(*)::int, count(*)::int, {_ZEROS}, 0, 0, NULL
+FROM responses WHERE served_on BETWEEN :start AND :end
+GROUP BY 2, 3
+UNION ALL
+SELECT 'm', {_MONTH}, organization_id, '*integral', count(*)::int, 0, {_ZEROS}, sum(v), sum(v * v),
+       NULL
+FROM (SELECT min(organization_id) AS organization_id, answered_on,
+             sum(w.w * value) / sum(w.w) AS v
+      FROM response_items JOIN ({WEIGHTS}) w USING (code)
+      WHERE answered_on BETWEEN :start AND :end AND w.w > 0
+      GROUP BY response_id, answered_on) p
+GROUP BY 2, 3
 """
-# The aggregation holds ~1.7 M groups at 20 000 organizations: in memory, not spilled to disk.
-REBUILD_WORK_MEM = "SET LOCAL work_mem = '256MB'"
+# the rebuild's rows have statistics for the statements below (a temporary table has none)
+REBUILD_ANALYZE = "ANALYZE indicator_rebuild"
+REBUILD_YEARS = f"""
+INSERT INTO indicator_rebuild ({_ROW})
+SELECT 'y', date_trunc('year', day::timestamp)::date, organization_id, code, sum(n), sum(total),
+       sum(n0), sum(n1), sum(n2), sum(n3), sum(n4), sum(n5), sum(isum), sum(isumsq)
+FROM indicator_rebuild WHERE grain = 'm'
+GROUP BY 2, 3, 4
+"""
+# the queued rows the first statement counted (one row, written first)
+REBUILD_DEQUEUE = """
+DELETE FROM indicator_queue
+WHERE ctid = ANY(CAST((SELECT queued FROM indicator_rebuild
+                       WHERE queued IS NOT NULL LIMIT 1) AS tid[]))
+"""
+
+
+def _apply(table: str, key: tuple[str, ...], values: tuple[str, ...], new: str, old: str) -> str:
+    """One statement making ``table``'s rows ``old`` equal to the rows ``new`` (same columns):
+    rows only in ``new`` inserted, rows only in ``old`` deleted, rows whose values differ
+    updated; equal rows are not written."""
+    on = " AND ".join(f"r.{k} = c.{k}" for k in key)
+    at = " AND ".join(f"t.{k} = d.c_{k}" for k in key)
+    cols = ", ".join((*key, *values))
+    differ = f"({', '.join(f'r.{v}' for v in values)}) IS DISTINCT FROM "
+    differ += f"({', '.join(f'c.{v}' for v in values)})"
+    return f"""
+WITH d AS MATERIALIZED (
+  SELECT {", ".join(f"r.{c}" for c in (*key, *values))}, {", ".join(f"c.{k} AS c_{k}" for k in key)}
+  FROM ({new}) r({cols}) FULL JOIN ({old}) c ON {on}
+  WHERE {differ}
+), gone AS (
+  DELETE FROM {table} t USING d WHERE d.{key[0]} IS NULL AND {at}
+), changed AS (
+  UPDATE {table} t SET {", ".join(f"{v} = d.{v}" for v in values)}
+  FROM d WHERE d.{key[0]} IS NOT NULL AND {at}
+)
+INSERT INTO {table} ({cols})
+SELECT {cols} FROM d WHERE d.c_{key[0]} IS NULL ORDER BY {", ".join(key)}
+"""
+
+
+_KEY_COLUMNS = ("grain", "day", "organization_id", "code")
+_VALUE_COLUMNS = (*COUNT_COLUMNS, "isum", "isumsq")
+REBUILD_APPLY = _apply(
+    "indicator_rollup",
+    _KEY_COLUMNS,
+    _VALUE_COLUMNS,
+    f"SELECT {_ROW} FROM indicator_rebuild WHERE queued IS NULL",
+    f"SELECT {_ROW} FROM indicator_rollup WHERE day BETWEEN :start AND :end",
+)
+# The aggregation holds ~1.7 M groups at 20 000 organizations: in memory, not spilled to disk;
+# no JIT compilation (seconds per statement here for expressions evaluated ~10 M times)
+REBUILD_SETTINGS = ("SET LOCAL work_mem = '256MB'", "SET LOCAL jit = off")
 
 # The summary: one row per grain, period start and organization with the rollup's rows of the
 # codes below pivoted into columns (``resp`` = code ``*``; ``ri_n``, ``ri_s``, ``ri_ss`` = the
@@ -279,19 +349,24 @@ SUMMARY_TRIGGERS = {
     "indicator_summary_del": "AFTER DELETE ON indicator_rollup REFERENCING OLD TABLE AS old_rows",
 }
 SUMMARY_OFF = "SELECT set_config('otklik.summary_off', :on, true)"
-# the rebuild: the summary of the rebuilt days, pivoted from the rollup in one statement
-SUMMARY_REBUILD = f"""
-{_SUMMARY_INTO}
-SELECT grain, day, organization_id, {_pivot()}
-FROM (SELECT grain, day, organization_id, code, n, total, {_SQ} AS sq, isum, isumsq
-      FROM indicator_rollup WHERE day BETWEEN :start AND :end AND {_CODES_IN}) d
-GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-"""
-# the rebuild: the country's rows of the rebuilt days, summed from the rollup in one statement
+# the rebuild: the summary of the rebuilt days, pivoted from the rebuilt rows in one statement
+SUMMARY_REBUILD = _apply(
+    "indicator_summary",
+    ("grain", "day", "organization_id"),
+    SUMMARY_COLUMNS,
+    f"""SELECT grain, day, organization_id, {_pivot()}
+      FROM (SELECT grain, day, organization_id, code, n, total, {_SQ} AS sq, isum, isumsq
+            FROM indicator_rebuild WHERE queued IS NULL AND {_CODES_IN}) d
+      GROUP BY 1, 2, 3""",
+    f"SELECT grain, day, organization_id, {', '.join(SUMMARY_COLUMNS)} FROM indicator_summary "
+    "WHERE day BETWEEN :start AND :end",
+)
+# the rebuild: the country's rows of the rebuilt days, summed from the rebuilt rows (a few
+# dozen rows a year: deleted and written again)
 COUNTRY_REBUILD = f"""
 {_COUNTRY_INTO}
 SELECT grain, day, code, {_COUNTRY_SUMS}
-FROM indicator_rollup WHERE day BETWEEN :start AND :end
+FROM indicator_rebuild WHERE queued IS NULL
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """
 

@@ -36,7 +36,7 @@ async def drain(session: AsyncSession) -> int:
 async def rebuild(
     session: AsyncSession, period: Period, progress: Callable[[int], None] | None = None
 ) -> int:
-    """Rebuild the rollup of the period's days in one set-based pass; returns rows written."""
+    """Rebuild the rollup of the period's years set-based; returns the rollup rows of those days."""
     rows = await repository.rebuild_rollup(session, period.start, period.end)
     if progress:
         progress(period.days())
