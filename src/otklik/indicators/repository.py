@@ -20,6 +20,7 @@ from sqlalchemy import (
     any_,
     cast,
     column,
+    delete,
     func,
     literal,
     select,

@@ -138,11 +138,11 @@ _ROW = "grain, day, organization_id, code, n, total, n0, n1, n2, n3, n4, n5, isu
 #    grouping sets (which rule out parallel aggregation). The third branch counts the
 #    questionnaires by the month of their service (code ``*served``, from
 #    ``responses.served_on``: the days of these rows are service days, as their queued rows'
-#    are), the fourth takes each questionnaire's own integral, then its moments. The same statement, so the same snapshot,
-#    notes the queued rows of the days (``queued``: their row ids): their answers are counted
-#    here, and rows of a transaction that commits after it stay queued, with answers this
-#    statement does not see (no fold removes queued rows meanwhile: the rebuild holds the
-#    folds' lock).
+#    are), the fourth takes each questionnaire's own integral, then its moments. The same
+#    statement, so the same snapshot, notes the queued rows of the days (``queued``: their row
+#    ids): their answers are counted here, and rows of a transaction that commits after it
+#    stay queued, with answers this statement does not see (no fold removes queued rows
+#    meanwhile: the rebuild holds the folds' lock).
 # 2. ``REBUILD_YEARS``: the year rows summed from the month rows (160 000 groups instead of a
 #    second pass over the answers).
 # 3. ``REBUILD_APPLY``: the rollup's rows of the days made equal to the table's, writing only
