@@ -159,17 +159,23 @@ def partition(person_key: bytes) -> int:
     return person_key[0] >> 4
 
 
-# Random partitions with due tasks whose locks are free, taken (until the transaction ends)
-# one after another until their due tasks (each counted up to ``:limit``) fill a batch: a
-# batch holds only the partitions it needs, the others stay free for other planners. The
-# recursive walk tries one lock at a time and stops when the batch is full.
+# A batch's claim, one statement: random partitions with due tasks whose locks are free,
+# taken (until the transaction ends) one after another until their due tasks (each counted up
+# to ``:limit``) fill a batch, so a batch holds only the partitions it needs and the others
+# stay free for other planners (the recursive walk tries one lock at a time and stops when the
+# batch is full); then their due tasks in the partial index's order, SKIP LOCKED. One row: the
+# partitions held and the tasks' ids.
 #
-# The locks are taken by a statement of their own, before the one that reads the budgets: a
-# statement sees what was committed before it began, and the planner that held a partition
-# until a moment ago may have spent budgets in it. Taken inside the planning statement (a
-# materialized CTE), a lock freed after the statement's snapshot would let it read budgets
-# without the invitations just made.
-TAKE_PARTITIONS = text(
+# The budgets are read by the next statement, not this one: a statement sees what was committed
+# before it began, and the planner that held a partition until a moment ago may have spent
+# budgets in it. Read in the statement that takes the lock (a materialized CTE), a lock freed
+# after the statement's snapshot would let it read budgets without the invitations just made.
+# The claim itself is safe here: a task decided by that planner is gone, and a deleted row is
+# not locked. The ids go back as an array constant, whose length PostgreSQL knows: the
+# planning statement's estimates follow it (claimed inside that statement from a table whose
+# statistics are stale, the estimate was one row, and CTE-to-CTE nested loops took 40 s for a
+# batch of 5 000).
+CLAIM_TASKS = text(
     """
     WITH RECURSIVE busy AS MATERIALIZED (
       SELECT p, row_number() OVER () AS n FROM (
@@ -188,16 +194,37 @@ TAKE_PARTITIONS = text(
       FROM walk w JOIN busy b ON b.n = w.n + 1
       CROSS JOIN LATERAL (SELECT pg_try_advisory_xact_lock(:lock, b.p) AS got) l
       WHERE w.total < :limit
+    ), held AS MATERIALIZED (
+      SELECT coalesce(array_agg(p), '{}') AS parts FROM walk WHERE got
+    ), claimed AS MATERIALIZED (
+      SELECT t.id, t.service_record_id FROM outreach_tasks t
+      WHERE t.status = 'pending' AND t.person_part = ANY(CAST((SELECT parts FROM held) AS int[]))
+        AND t.run_after <= :now
+      ORDER BY t.run_after, t.id
+      LIMIT :limit
+      FOR UPDATE SKIP LOCKED
     )
-    SELECT p FROM walk WHERE got
+    SELECT (SELECT parts FROM held), ARRAY(SELECT id FROM claimed),
+      ARRAY(SELECT service_record_id FROM claimed)
     """
 )
 
 
-async def take_busy_partitions(session: AsyncSession, now: datetime, limit: int) -> list[int]:
-    """Free partitions with due tasks, locked for this transaction, enough for ``limit``."""
+@dataclass
+class Claim:
+    """Partitions this transaction holds, and the due tasks it claimed (ids, their records)."""
+
+    held: list[int]
+    ids: list[int]
+    records: list[int]
+
+
+async def claim_tasks(session: AsyncSession, now: datetime, limit: int) -> Claim:
+    """Free partitions with due tasks, locked for this transaction, enough for ``limit``, and
+    up to ``limit`` of their due tasks, locked."""
     params = {"parts": PLANNER_PARTS, "now": now, "lock": PLANNER_LOCK, "limit": limit}
-    return [int(p) for p in await session.scalars(TAKE_PARTITIONS, params)]
+    parts, ids, records = (await session.execute(CLAIM_TASKS, params)).one()
+    return Claim([int(p) for p in parts], [int(i) for i in ids], [int(r) for r in records])
 
 
 async def take_partitions(session: AsyncSession, parts: Sequence[int]) -> set[int]:
@@ -249,27 +276,25 @@ async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
     return True
 
 
-# One planning batch in one statement: the claim, the decisions, the invitations with their
-# tokens and first messages, and the tasks' outcomes; no row goes through Python. The rules are
-# those of docs/outreach.md ("Who is invited"), in this order per task: someone to invite (an
-# adult, or a child's representatives, with a confirmed portal account), the sample, then per
-# person in the order the records arrived: opted out, the organization's budget, the week's
-# budget, a channel. Budgets count the invitations already made and, within the batch, only
-# those this batch makes (a contact turned away does not spend one); the windows below give
-# exactly what deciding one contact after another would (``ranked`` then ``invited``: a
-# contact is invited when it is within its organization's budget and fewer than the week's
-# budget of this person's earlier contacts in the batch were, see
+# One planning batch in one statement: the decisions, the invitations with their tokens and
+# first messages, and the tasks' outcomes (their queue rows deleted); no row goes through
+# Python. The rules are those of docs/outreach.md ("Who is invited"), in this order per task:
+# someone to invite (an adult, or a child's representatives, with a confirmed portal account),
+# the sample, then per person in the order the records arrived: opted out, the organization's
+# budget, the week's budget, a channel. Budgets count the invitations already made and, within
+# the batch, only those this batch makes (a contact turned away does not spend one); the
+# windows below give exactly what deciding one contact after another would (``ranked`` then
+# ``invited``: a contact is invited when it is within its organization's budget and fewer than
+# the week's budget of this person's earlier contacts in the batch were, see
 # tests/outreach/test_planning.py). The link token is ``link_token`` computed by PostgreSQL
 # (HMAC-SHA256 from the pads of ``links.hmac_pads``, the first 24 bytes in URL-safe base64);
 # only its SHA-256 is stored.
 #
-# ``{claim}`` is the due tasks of the partitions this transaction holds (CLAIM_DUE, in the
-# partial index's order, SKIP LOCKED) or, for a second pass, given tasks already locked
-# (CLAIM_IDS). A task one of whose people is in a partition not in ``:held`` (a child's
-# representative: any partition) is not decided: it comes back as ``blocked`` with those
-# partitions, stays pending, and its people's budgets are not read. The caller holds the
-# advisory locks of ``:held``, taken by earlier statements, so the budgets read here cannot be
-# spent by another planner before this transaction commits.
+# ``:ids`` are tasks this transaction claimed (CLAIM_TASKS). A task one of whose people is in
+# a partition not in ``:held`` (a child's representative: any partition) is not decided: it
+# comes back as ``blocked`` with those partitions, stays pending, and its people's budgets are
+# not read. The caller holds the advisory locks of ``:held``, taken by earlier statements, so
+# the budgets read here cannot be spent by another planner before this transaction commits.
 #
 # What a decided task costs in writes: its queue row deleted (no index touched; migration
 # 0320), one narrow outcome row; per invitation a key row, an invitation row and its first
@@ -278,22 +303,8 @@ async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
 # deleted concurrently waits for this transaction, then its trigger clears ``contact_id``).
 _WINDOW = "ORDER BY {0}task_id, {0}position, {0}contact"
 _BEFORE = " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
-CLAIM_DUE = """
-      SELECT t.id, t.service_record_id FROM outreach_tasks t
-      WHERE t.status = 'pending' AND t.person_part = ANY(CAST(:held AS int[]))
-        AND t.run_after <= :now
-      ORDER BY t.run_after, t.id
-      LIMIT :limit
-      FOR UPDATE SKIP LOCKED
-"""
-CLAIM_IDS = """
-      SELECT t.id, t.service_record_id FROM outreach_tasks t
-      WHERE t.id = ANY(CAST(:ids AS bigint[])) AND t.status = 'pending'
-      FOR UPDATE
-"""
-PLAN_SQL = f"""
-    WITH claimed AS MATERIALIZED ({{claim}}
-    ), task AS (
+PLAN_BATCH_SQL = f"""
+    WITH task AS (
       SELECT t.id, t.service_record_id AS record_id, r.organization_id AS org, r.is_minor,
         rg.timezone,
         CASE WHEN cardinality(CAST(:rate_keys AS text[])) = 0 THEN true
@@ -307,9 +318,13 @@ PLAN_SQL = f"""
                    CAST(:rate_below AS text[])) x(k, below)
                  WHERE x.k = 'type:' || o.type_code)),
             true) END AS sampled
-      FROM claimed t
-      JOIN service_record_keys rk ON rk.id = t.service_record_id
-      JOIN service_records r ON r.id = rk.id AND r.received_at = rk.received_at
+      -- constants: their length is the estimate; each record is found by index lookups
+      -- (its key row, then its month), never by a join over the whole tables
+      FROM unnest(CAST(:ids AS bigint[]), CAST(:records AS bigint[])) t(id, service_record_id)
+      CROSS JOIN LATERAL (
+        SELECT * FROM service_record_keys k WHERE k.id = t.service_record_id OFFSET 0
+      ) rk
+      CROSS JOIN LATERAL ({RECORD_OF_KEY}) r
       JOIN organizations o ON o.id = r.organization_id
       JOIN regions rg ON rg.code = o.region_code
     ), people AS (
@@ -420,8 +435,7 @@ PLAN_SQL = f"""
     UNION ALL SELECT 'blocked', task_id, parts FROM blocked
     UNION ALL SELECT 'decided', count(*), NULL FROM outcome
 """  # noqa: S608 - fixed SQL fragments, no user input
-PLAN_DUE = text(PLAN_SQL.replace("{claim}", CLAIM_DUE))  # the held partitions' due tasks
-PLAN_IDS = text(PLAN_SQL.replace("{claim}", CLAIM_IDS))  # tasks this transaction locked
+PLAN_BATCH = text(PLAN_BATCH_SQL)
 
 
 @dataclass
@@ -434,14 +448,14 @@ class Planned:
     blocked: dict[int, list[int]]
 
 
-async def plan_batch(session: AsyncSession, params: dict[str, Any], *, ids: bool) -> Planned:
-    """Claim and decide (PLAN_DUE, or PLAN_IDS for the tasks ``params["ids"]``)."""
+async def plan_batch(session: AsyncSession, params: dict[str, Any]) -> Planned:
+    """Decide the tasks ``params["ids"]``, claimed by this transaction (PLAN_BATCH)."""
     # The CTEs' row estimates are far too high (a join of CTE scans is guessed at millions of
     # rows): the JIT compiler would then take half the statement's time (EXPLAIN ANALYZE,
     # docs/performance.md). Off for the rest of this transaction.
     await session.execute(text("SET LOCAL jit = off"))
     planned = Planned(decided=0, skipped=[], blocked={})
-    for kind, key, parts in (await session.execute(PLAN_IDS if ids else PLAN_DUE, params)).all():
+    for kind, key, parts in (await session.execute(PLAN_BATCH, params)).all():
         if kind == "skipped":
             planned.skipped.append(int(key))
         elif kind == "blocked":

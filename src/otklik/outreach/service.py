@@ -140,20 +140,23 @@ async def plan(
 ) -> int:
     """Decide for the due outreach tasks: invitations with their first delivery, or a skip.
 
-    The decisions are made by PostgreSQL, set-based: the partition locks, then one statement
-    that claims, decides and writes, then the skipped records' contacts go; no row passes
-    through Python on its way to an invitation. Returns the number of tasks decided.
+    The decisions are made by PostgreSQL, set-based: one statement takes partition locks and
+    claims their due tasks, one decides and writes, then the skipped records' contacts go;
+    no row passes through Python on its way to an invitation. Returns the number of tasks decided.
     """
     now = now or now_utc()
     # Planners are partitioned by person key (repository.PLANNER_PARTS): a person's budget is
     # read and spent only under the lock of their partition, so several planners can run at
     # once and still never both find the same budget unspent. A batch takes free partitions
-    # with due work until they fill it, then claims their due tasks and decides them.
-    held = await repository.take_busy_partitions(session, now, limit)
-    if not held:
+    # with due work until they fill it and claims their due tasks, then decides them.
+    claim = await repository.claim_tasks(session, now, limit)
+    if not claim.ids:
         return 0
+    held, record_of = claim.held, dict(zip(claim.ids, claim.records, strict=True))
     params = _plan_params(settings, now)
-    done = await repository.plan_batch(session, {**params, "held": held, "limit": limit}, ids=False)
+    done = await repository.plan_batch(
+        session, {**params, "held": held, "ids": claim.ids, "records": claim.records}
+    )
     decided, skipped = done.decided, done.skipped
     if done.blocked:
         # a child's representatives may be in other partitions: those locks are taken too if
@@ -162,13 +165,14 @@ async def plan(
         # stays pending for a later batch
         wanted = {p for parts in done.blocked.values() for p in parts}
         got = set(held) | await repository.take_partitions(session, sorted(wanted - set(held)))
-        ids = [t for t, parts in done.blocked.items() if got.issuperset(parts)]
-        if ids:
-            again = await repository.plan_batch(
-                session, {**params, "held": sorted(got), "ids": ids}, ids=True
+        again = [t for t, parts in done.blocked.items() if got.issuperset(parts)]
+        if again:
+            records = [record_of[t] for t in again]
+            more = await repository.plan_batch(
+                session, {**params, "held": sorted(got), "ids": again, "records": records}
             )
-            decided += again.decided
-            skipped += again.skipped
+            decided += more.decided
+            skipped += more.skipped
     # Nobody will be contacted about these records: their contact data goes now.
     await intake_repository.delete_contacts_of(session, skipped)
     return decided
