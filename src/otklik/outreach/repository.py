@@ -331,9 +331,12 @@ PLAN_BATCH_SQL = f"""
       SELECT task.id AS task_id, c.id AS contact, c.position, c.person_key,
         get_byte(c.person_key, 0) >> 4 AS part,
         (CAST(:channels AS text[]))[1 + 2 * c.has_email::int + c.has_phone::int] AS channel
-      FROM task JOIN contacts c ON c.service_record_id = task.record_id
-      WHERE (c.position = 0) <> task.is_minor AND c.portal_account_confirmed
-      FOR KEY SHARE OF c
+      FROM task CROSS JOIN LATERAL (  -- by index per record, whatever the statistics say
+        SELECT * FROM contacts c
+        WHERE c.service_record_id = task.record_id AND (c.position = 0) <> task.is_minor
+          AND c.portal_account_confirmed
+        FOR KEY SHARE
+      ) c
     ), blocked AS MATERIALIZED (
       SELECT task_id, array_agg(DISTINCT part) AS parts FROM people
       WHERE part <> ALL(CAST(:held AS int[]))
@@ -416,7 +419,8 @@ PLAN_BATCH_SQL = f"""
       FROM decided d
       GROUP BY d.task_id
     ), dequeued AS (
-      DELETE FROM outreach_tasks t USING mine WHERE t.id = mine.id
+      DELETE FROM outreach_tasks t  -- by the ids' index, not a join over the whole queue
+      WHERE t.id = ANY(CAST(:ids AS bigint[])) AND t.id NOT IN (SELECT task_id FROM blocked)
     ), outcome AS (
       INSERT INTO outreach_outcomes (service_record_id, status, reason, planned_at)
       SELECT task.record_id, CASE WHEN p.invited THEN 'planned' ELSE 'skipped' END,
