@@ -551,11 +551,11 @@ class Bench:
                 return int(row[0]) if row else -1
 
             planned = one(
-                "SELECT count(*) FROM outreach_tasks t WHERE t.service_record_id > %(since)s"
+                "SELECT count(*) FROM outreach_outcomes t WHERE t.service_record_id > %(since)s"
                 " AND t.status = 'planned'"
             )
             wrong = one(
-                "SELECT count(*) FROM outreach_tasks t WHERE t.service_record_id > %(since)s"
+                "SELECT count(*) FROM outreach_outcomes t WHERE t.service_record_id > %(since)s"
                 " AND t.status = 'planned' AND (SELECT count(*) FROM invitations i"
                 " WHERE i.service_record_id = t.service_record_id) <> 1"
             )

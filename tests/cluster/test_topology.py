@@ -217,7 +217,7 @@ def _check_outreach(t: Topology, want: Expected, sink: str) -> None:
     p = t.primary
     assert scalar(p, "SELECT count(*) FROM invitations") == want.invitations
     tasks = dict(
-        rows(p, "SELECT coalesce(reason, status), count(*) FROM outreach_tasks GROUP BY 1")
+        rows(p, "SELECT coalesce(reason, status), count(*) FROM outreach_outcomes GROUP BY 1")
     )
     fatigued = tasks.pop("fatigue_organization", 0) + tasks.pop("fatigue_week", 0)
     assert tasks == {"planned": want.invitations, "no_confirmed_account": want.no_account}

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.config import Settings
 from otklik.outreach.bounces import parse_dsn, poll_bounces
-from otklik.outreach.models import Delivery, Invitation, OutreachTask
+from otklik.outreach.models import Delivery, Invitation, OutreachOutcome
 from otklik.outreach.service import plan
 from tests.factories import create_organization, free_port, service_record, snils
 from tests.outreach.test_delivery import configured, run
@@ -175,7 +175,9 @@ async def test_the_opt_out_link_is_honoured(
         session, [service_record(second.ogrn, recipient=adult(person, email="p@example.ru"))]
     )
     await plan(session, s)
-    tasks = (await session.scalars(select(OutreachTask).order_by(OutreachTask.id))).all()
+    tasks = (
+        await session.scalars(select(OutreachOutcome).order_by(OutreachOutcome.service_record_id))
+    ).all()
     assert [t.status for t in tasks] == ["planned", "planned"]  # not opted out yet
     # a mail provider's one-click POST (RFC 8058): no session, no CSRF token
     done = await client.post(
@@ -197,7 +199,11 @@ async def test_the_opt_out_link_is_honoured(
     third = await create_organization(session)
     await send(session, [service_record(third.ogrn, recipient=adult(person, email="p@example.ru"))])
     await plan(session, s)
-    last = (await session.scalars(select(OutreachTask).order_by(OutreachTask.id.desc()))).first()
+    last = (
+        await session.scalars(
+            select(OutreachOutcome).order_by(OutreachOutcome.service_record_id.desc())
+        )
+    ).first()
     assert last is not None
     assert (last.status, last.reason) == ("skipped", "opted_out")
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from otklik.config import Settings
@@ -17,7 +17,7 @@ from otklik.db import create_engine
 from otklik.intake.models import Contact, IntakeBatch, ServiceRecord, Source
 from otklik.intake.service import ingest
 from otklik.kit.pii import PiiVault
-from otklik.outreach.models import Delivery, Invitation, OutreachTask
+from otklik.outreach.models import Delivery, Invitation, OutreachOutcome, OutreachTask
 from otklik.outreach.repository import partition
 from otklik.outreach.service import plan, quiet_hold, sampled_in
 from otklik.registry.models import Organization
@@ -45,10 +45,13 @@ async def send(session: AsyncSession, records: list[dict[str, Any]]) -> None:
 
 
 async def outcomes(session: AsyncSession) -> list[tuple[str, str | None]]:
-    rows = await session.execute(
-        select(OutreachTask.status, OutreachTask.reason).order_by(OutreachTask.id)
+    """Every record's outcome, pending ones included, in the order the records came."""
+    decided = select(
+        OutreachOutcome.service_record_id, OutreachOutcome.status, OutreachOutcome.reason
     )
-    return [(s, r) for s, r in rows]
+    pending = select(OutreachTask.service_record_id, OutreachTask.status, OutreachTask.reason)
+    rows = await session.execute(decided.union_all(pending).order_by(literal_column("1")))
+    return [(s, r) for _, s, r in rows]
 
 
 async def count(session: AsyncSession, model: type[Any]) -> int:
@@ -334,7 +337,9 @@ async def test_four_planners_at_once_never_spend_a_budget_twice(
             statuses = Counter(
                 (
                     await s.scalars(
-                        select(OutreachTask.status).where(OutreachTask.service_record_id.in_(mine))
+                        select(OutreachOutcome.status).where(
+                            OutreachOutcome.service_record_id.in_(mine)
+                        )
                     )
                 ).all()
             )

@@ -19,7 +19,7 @@ from otklik.config import Settings
 from otklik.intake.models import Contact, ServiceRecord
 from otklik.outreach.channels import channel_order
 from otklik.outreach.links import hmac_pads, link_token, token_hash
-from otklik.outreach.models import Delivery, Invitation, OptOut, OutreachTask
+from otklik.outreach.models import Delivery, Invitation, OptOut, OutreachOutcome, OutreachTask
 from otklik.outreach.service import enabled_names, plan, sample_below, sampled_in
 from otklik.registry.models import Organization
 from tests.factories import create_organization, service_record, snils
@@ -76,8 +76,8 @@ async def test_sql_sample_is_sampled_in(session: AsyncSession, settings: Setting
     await plan(session, settings.model_copy(update={"sampling_rates": rates}))
     rows = (
         await session.execute(
-            select(OutreachTask.service_record_id, OutreachTask.reason)
-            .join(ServiceRecord, ServiceRecord.id == OutreachTask.service_record_id)
+            select(OutreachOutcome.service_record_id, OutreachOutcome.reason)
+            .join(ServiceRecord, ServiceRecord.id == OutreachOutcome.service_record_id)
             .where(ServiceRecord.organization_id == org.id)
         )
     ).all()
@@ -226,17 +226,20 @@ async def test_decisions_in_sql_are_those_of_one_contact_after_another(
 
         assert await plan(session, settings, limit=10_000, now=now) == len(tasks)
 
+        records_of = {t.id: t.record_id for t in tasks}
+        task_of = {r: t for t, r in records_of.items()}
         got_tasks = {
-            i: (s, r)
+            task_of[i]: (s, r)
             for i, s, r in (
                 await session.execute(
-                    select(OutreachTask.id, OutreachTask.status, OutreachTask.reason).where(
-                        OutreachTask.id.in_(list(expected))
-                    )
+                    select(
+                        OutreachOutcome.service_record_id,
+                        OutreachOutcome.status,
+                        OutreachOutcome.reason,
+                    ).where(OutreachOutcome.service_record_id.in_(list(records_of.values())))
                 )
             ).all()
         }
-        records_of = {t.id: t.record_id for t in tasks}
         invited = (
             await session.execute(
                 select(Invitation.service_record_id, Invitation.contact_id, Delivery.channel)

@@ -27,7 +27,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class OutreachTask(Base):
-    """One per accepted service record, created with it; the planner decides invite or skip."""
+    """A pending task: one per accepted service record, created with it. The planner decides
+    invite or skip, deletes the task and writes the decision to ``outreach_outcomes`` (in the
+    same statement), so this table holds the queue only."""
 
     __tablename__ = "outreach_tasks"
     __table_args__ = (
@@ -51,14 +53,28 @@ class OutreachTask(Base):
     service_record_id: Mapped[int] = mapped_column(
         ForeignKey("service_record_keys.id", ondelete="CASCADE"), unique=True
     )
-    status: Mapped[str] = mapped_column(String(12), server_default="pending")  # planned, skipped
-    reason: Mapped[str | None] = mapped_column(String(30))  # why skipped
+    # always 'pending' since migration 0320 (kept: the partial indexes' predicates name it)
+    status: Mapped[str] = mapped_column(String(12), server_default="pending")
+    reason: Mapped[str | None] = mapped_column(String(30))  # unused since migration 0320
     run_after: Mapped[datetime] = mapped_column(server_default=func.now())
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     planned_at: Mapped[datetime | None]
     # the partition of the record's person key (0–15, repository.PLANNER_PARTS)
     person_part: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+
+
+class OutreachOutcome(Base):
+    """What the planner decided for a record: ``planned`` (someone was invited) or ``skipped``
+    with the reason. Written by the statement that deletes the record's task; no foreign key:
+    the trigger ``service_record_keys_deleted`` deletes it with the record's key row."""
+
+    __tablename__ = "outreach_outcomes"
+
+    service_record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    status: Mapped[str] = mapped_column(String(12))  # planned, skipped
+    reason: Mapped[str | None] = mapped_column(String(30))  # why skipped
+    planned_at: Mapped[datetime]
 
 
 class Invitation(Base):
@@ -81,7 +97,9 @@ class Invitation(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     public_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     service_record_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    # contacts.id, checked per statement (migration 0320): the planner locks the contacts it
+    # invites, and the trigger ``contacts_forget_invitations`` clears it when the contact goes
+    contact_id: Mapped[int | None] = mapped_column(BigInteger)
     person_key: Mapped[bytes] = mapped_column(LargeBinary)
     organization_id: Mapped[int] = mapped_column(BigInteger)
     token_hash: Mapped[bytes] = mapped_column(LargeBinary)
@@ -109,7 +127,10 @@ class InvitationKey(Base):
     id: Mapped[int] = mapped_column(BigInteger, Sequence("invitations_id_seq"), primary_key=True)
     token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
     public_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
-    service_record_id: Mapped[int] = mapped_column(ForeignKey("service_record_keys.id"), index=True)
+    # service_record_keys.id, checked per statement (migration 0320): the planner holds the
+    # record's task, and the trigger ``service_record_keys_deleted`` refuses to delete a key
+    # still named here
+    service_record_id: Mapped[int] = mapped_column(BigInteger, index=True)
     created_at: Mapped[datetime]
 
 

@@ -24,7 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.intake.models import ServiceRecord
 from otklik.kit.clock import now_utc
 from otklik.kit.scope import Scope, ScopeColumns, apply_scope
-from otklik.outreach.models import Delivery, Invitation, OutboxMessage, OutreachTask, key_time
+from otklik.outreach.models import (
+    Delivery,
+    Invitation,
+    OutboxMessage,
+    OutreachOutcome,
+    OutreachTask,
+    key_time,
+)
 from otklik.registry.models import Organization, OrganizationType, Region, Service
 
 # The queue: outreach owns ``outreach_tasks`` and fills it itself. A statement-level trigger on
@@ -41,30 +48,6 @@ BEGIN
   WHERE channel <> 'history';
   RETURN NULL;
 END """
-
-# Claim on the task table alone, in the partial index's order, so LIMIT stops the scan early
-# (no sort of every pending row). With each task, the planner partitions of the people it
-# would invite (an adult, or a child's representatives with a confirmed account) other than
-# this one: a child's representatives may be in partitions another planner holds.
-CLAIM_TASKS = text(
-    """
-    WITH claimed AS (
-      SELECT id, service_record_id FROM outreach_tasks
-      WHERE status = 'pending' AND person_part = :part AND run_after <= :now
-      ORDER BY run_after, id
-      LIMIT :limit
-      FOR UPDATE SKIP LOCKED
-    )
-    SELECT t.id, ARRAY(
-        SELECT DISTINCT get_byte(c.person_key, 0) >> 4 FROM contacts c
-        WHERE c.service_record_id = r.id AND (c.position = 0) <> r.is_minor
-          AND c.portal_account_confirmed AND get_byte(c.person_key, 0) >> 4 <> :part
-      ) AS others
-    FROM claimed t
-    JOIN service_record_keys rk ON rk.id = t.service_record_id
-    JOIN service_records r ON r.id = rk.id AND r.received_at = rk.received_at
-    """
-)
 
 # A partitioned row read by id through its key row ``rk`` (id and partition key): in a LATERAL
 # subquery that the planner does not flatten (OFFSET 0), so the partition key is known before
@@ -176,31 +159,72 @@ def partition(person_key: bytes) -> int:
     return person_key[0] >> 4
 
 
-# A random partition with due tasks whose lock is free; the lock is taken (until the
-# transaction ends). OFFSET 0 keeps the lock call out of the subquery: only busy partitions
-# are tried, and LIMIT stops at the first one taken.
-TAKE_PARTITION = text(
+# A batch's claim, one statement: random partitions with due tasks whose locks are free,
+# taken (until the transaction ends) one after another until their due tasks (each counted up
+# to ``:limit``) fill a batch, so a batch holds only the partitions it needs and the others
+# stay free for other planners (the recursive walk tries one lock at a time and stops when the
+# batch is full); then their due tasks in the partial index's order, SKIP LOCKED. One row: the
+# partitions held and the tasks' ids.
+#
+# The budgets are read by the next statement, not this one: a statement sees what was committed
+# before it began, and the planner that held a partition until a moment ago may have spent
+# budgets in it. Read in the statement that takes the lock (a materialized CTE), a lock freed
+# after the statement's snapshot would let it read budgets without the invitations just made.
+# The claim itself is safe here: a task decided by that planner is gone, and a deleted row is
+# not locked. The ids go back as an array constant, whose length PostgreSQL knows: the
+# planning statement's estimates follow it (claimed inside that statement from a table whose
+# statistics are stale, the estimate was one row, and CTE-to-CTE nested loops took 40 s for a
+# batch of 5 000).
+CLAIM_TASKS = text(
     """
-    SELECT p FROM (
-      SELECT p FROM generate_series(0, :parts - 1) p
-      WHERE p <> ALL(CAST(:held AS int[])) AND EXISTS (SELECT 1 FROM outreach_tasks
-                    WHERE status = 'pending' AND person_part = p AND run_after <= :now)
-      ORDER BY random() OFFSET 0
-    ) busy
-    WHERE pg_try_advisory_xact_lock(:lock, p)
-    LIMIT 1
+    WITH RECURSIVE busy AS MATERIALIZED (
+      SELECT p, row_number() OVER () AS n FROM (
+        SELECT p FROM generate_series(0, :parts - 1) p
+        WHERE EXISTS (SELECT 1 FROM outreach_tasks
+                      WHERE status = 'pending' AND person_part = p AND run_after <= :now)
+        ORDER BY random() OFFSET 0
+      ) x
+    ), walk (n, p, got, total) AS (
+      SELECT CAST(0 AS bigint), CAST(NULL AS int), false, CAST(0 AS bigint)
+      UNION ALL
+      SELECT b.n, b.p, l.got, w.total + CASE WHEN l.got THEN (
+          SELECT count(*) FROM (SELECT FROM outreach_tasks
+            WHERE status = 'pending' AND person_part = b.p AND run_after <= :now
+            LIMIT :limit) due) ELSE 0 END
+      FROM walk w JOIN busy b ON b.n = w.n + 1
+      CROSS JOIN LATERAL (SELECT pg_try_advisory_xact_lock(:lock, b.p) AS got) l
+      WHERE w.total < :limit
+    ), held AS MATERIALIZED (
+      SELECT coalesce(array_agg(p), '{}') AS parts FROM walk WHERE got
+    ), claimed AS MATERIALIZED (
+      SELECT t.id, t.service_record_id FROM outreach_tasks t
+      WHERE t.status = 'pending' AND t.person_part = ANY(CAST((SELECT parts FROM held) AS int[]))
+        AND t.run_after <= :now
+      ORDER BY t.run_after, t.id
+      LIMIT :limit
+      FOR UPDATE SKIP LOCKED
+    )
+    SELECT (SELECT parts FROM held), ARRAY(SELECT id FROM claimed),
+      ARRAY(SELECT service_record_id FROM claimed)
     """
 )
 
 
-async def take_partition(
-    session: AsyncSession, now: datetime, held: Sequence[int] = ()
-) -> int | None:
-    """Another partition (not in ``held``) with due tasks, locked for this transaction; None
-    when none is free."""
-    params = {"parts": PLANNER_PARTS, "now": now, "lock": PLANNER_LOCK, "held": list(held)}
-    got = await session.scalar(TAKE_PARTITION, params)
-    return None if got is None else int(got)
+@dataclass
+class Claim:
+    """Partitions this transaction holds, and the due tasks it claimed (ids, their records)."""
+
+    held: list[int]
+    ids: list[int]
+    records: list[int]
+
+
+async def claim_tasks(session: AsyncSession, now: datetime, limit: int) -> Claim:
+    """Free partitions with due tasks, locked for this transaction, enough for ``limit``, and
+    up to ``limit`` of their due tasks, locked."""
+    params = {"parts": PLANNER_PARTS, "now": now, "lock": PLANNER_LOCK, "limit": limit}
+    parts, ids, records = (await session.execute(CLAIM_TASKS, params)).one()
+    return Claim([int(p) for p in parts], [int(i) for i in ids], [int(r) for r in records])
 
 
 async def take_partitions(session: AsyncSession, parts: Sequence[int]) -> set[int]:
@@ -215,11 +239,6 @@ async def take_partitions(session: AsyncSession, parts: Sequence[int]) -> set[in
         {"parts": list(parts), "lock": PLANNER_LOCK},
     )
     return {int(p) for p in rows}
-
-
-async def claim_tasks(session: AsyncSession, now: datetime, limit: int, part: int) -> list[Any]:
-    params = {"now": now, "limit": limit, "part": part}
-    return list((await session.execute(CLAIM_TASKS, params)).all())
 
 
 async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
@@ -258,23 +277,33 @@ async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
 
 
 # One planning batch in one statement: the decisions, the invitations with their tokens and
-# first messages, and the tasks' outcomes; no row goes through Python. The rules are those of
-# docs/outreach.md ("Who is invited"), in this order per task: someone to invite (an adult, or
-# a child's representatives, with a confirmed portal account), the sample, then per person in
-# the order the records arrived: opted out, the organization's budget, the week's budget, a
-# channel. Budgets count the invitations already made and, within the batch, only those this
-# batch makes (a contact turned away does not spend one); the windows below give exactly what
-# deciding one contact after another would (``ranked`` then ``invited``: a contact is invited
-# when it is within its organization's budget and fewer than the week's budget of this
-# person's earlier contacts in the batch were, see tests/outreach/test_planning.py).
-# The link token is ``link_token`` computed by PostgreSQL (HMAC-SHA256 from the pads of
-# ``links.hmac_pads``, the first 24 bytes in URL-safe base64); only its SHA-256 is stored.
-# The caller holds the advisory locks of every partition of these tasks' people, so the
-# budgets read here cannot be spent by another planner before this transaction commits.
+# first messages, and the tasks' outcomes (their queue rows deleted); no row goes through
+# Python. The rules are those of docs/outreach.md ("Who is invited"), in this order per task:
+# someone to invite (an adult, or a child's representatives, with a confirmed portal account),
+# the sample, then per person in the order the records arrived: opted out, the organization's
+# budget, the week's budget, a channel. Budgets count the invitations already made and, within
+# the batch, only those this batch makes (a contact turned away does not spend one); the
+# windows below give exactly what deciding one contact after another would (``ranked`` then
+# ``invited``: a contact is invited when it is within its organization's budget and fewer than
+# the week's budget of this person's earlier contacts in the batch were, see
+# tests/outreach/test_planning.py). The link token is ``link_token`` computed by PostgreSQL
+# (HMAC-SHA256 from the pads of ``links.hmac_pads``, the first 24 bytes in URL-safe base64);
+# only its SHA-256 is stored.
+#
+# ``:ids`` are tasks this transaction claimed (CLAIM_TASKS). A task one of whose people is in
+# a partition not in ``:held`` (a child's representative: any partition) is not decided: it
+# comes back as ``blocked`` with those partitions, stays pending, and its people's budgets are
+# not read. The caller holds the advisory locks of ``:held``, taken by earlier statements, so
+# the budgets read here cannot be spent by another planner before this transaction commits.
+#
+# What a decided task costs in writes: its queue row deleted (no index touched; migration
+# 0320), one narrow outcome row; per invitation a key row, an invitation row and its first
+# message. The contacts invited are locked ``FOR KEY SHARE`` here, once for the batch, which is
+# what the foreign key from ``invitations.contact_id`` checked row by row before (a contact
+# deleted concurrently waits for this transaction, then its trigger clears ``contact_id``).
 _WINDOW = "ORDER BY {0}task_id, {0}position, {0}contact"
 _BEFORE = " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
-PLAN_BATCH = text(
-    f"""
+PLAN_BATCH_SQL = f"""
     WITH task AS (
       SELECT t.id, t.service_record_id AS record_id, r.organization_id AS org, r.is_minor,
         rg.timezone,
@@ -289,18 +318,35 @@ PLAN_BATCH = text(
                    CAST(:rate_below AS text[])) x(k, below)
                  WHERE x.k = 'type:' || o.type_code)),
             true) END AS sampled
-      FROM unnest(CAST(:ids AS bigint[])) x(id)  -- (estimated small: index lookups below)
-      JOIN outreach_tasks t ON t.id = x.id
-      JOIN service_record_keys rk ON rk.id = t.service_record_id
-      JOIN service_records r ON r.id = rk.id AND r.received_at = rk.received_at
+      -- constants: their length is the estimate; each record is found by index lookups
+      -- (its key row, then its month), never by a join over the whole tables
+      FROM unnest(CAST(:ids AS bigint[]), CAST(:records AS bigint[])) t(id, service_record_id)
+      CROSS JOIN LATERAL (
+        SELECT * FROM service_record_keys k WHERE k.id = t.service_record_id OFFSET 0
+      ) rk
+      CROSS JOIN LATERAL ({RECORD_OF_KEY}) r
       JOIN organizations o ON o.id = r.organization_id
       JOIN regions rg ON rg.code = o.region_code
+    ), people AS (
+      SELECT task.id AS task_id, c.id AS contact, c.position, c.person_key,
+        get_byte(c.person_key, 0) >> 4 AS part,
+        (CAST(:channels AS text[]))[1 + 2 * c.has_email::int + c.has_phone::int] AS channel
+      FROM task CROSS JOIN LATERAL (  -- by index per record, whatever the statistics say
+        SELECT * FROM contacts c
+        WHERE c.service_record_id = task.record_id AND (c.position = 0) <> task.is_minor
+          AND c.portal_account_confirmed
+        FOR KEY SHARE
+      ) c
+    ), blocked AS MATERIALIZED (
+      SELECT task_id, array_agg(DISTINCT part) AS parts FROM people
+      WHERE part <> ALL(CAST(:held AS int[]))
+      GROUP BY task_id
+    ), mine AS (
+      SELECT * FROM task WHERE id NOT IN (SELECT task_id FROM blocked)
     ), target AS (
       SELECT task.id AS task_id, task.record_id, task.org, task.timezone, task.sampled,
-        c.id AS contact, c.position, c.person_key,
-        (CAST(:channels AS text[]))[1 + 2 * c.has_email::int + c.has_phone::int] AS channel
-      FROM task JOIN contacts c ON c.service_record_id = task.record_id
-      WHERE (c.position = 0) <> task.is_minor AND c.portal_account_confirmed
+        p.contact, p.position, p.person_key, p.channel
+      FROM mine task JOIN people p ON p.task_id = task.id
     ), candidate AS (
       SELECT g.*, x.person_key IS NOT NULL AS opted_out,
         x.person_key IS NULL AND g.channel IS NOT NULL AS able,
@@ -372,31 +418,55 @@ PLAN_BATCH = text(
            FILTER (WHERE NOT d.invite))[1] AS reason
       FROM decided d
       GROUP BY d.task_id
-    ), done AS (
-      UPDATE outreach_tasks t SET planned_at = :now,
-        status = CASE WHEN p.invited THEN 'planned' ELSE 'skipped' END,
-        reason = CASE WHEN p.invited THEN NULL
+    ), dequeued AS (
+      DELETE FROM outreach_tasks t  -- by the ids' index, not a join over the whole queue
+      WHERE t.id = ANY(CAST(:ids AS bigint[])) AND t.id NOT IN (SELECT task_id FROM blocked)
+    ), outcome AS (
+      INSERT INTO outreach_outcomes (service_record_id, status, reason, planned_at)
+      SELECT task.record_id, CASE WHEN p.invited THEN 'planned' ELSE 'skipped' END,
+        CASE WHEN p.invited THEN NULL
           WHEN h.task_id IS NULL THEN 'no_confirmed_account'
           WHEN NOT task.sampled THEN 'sampled_out'
-          ELSE p.reason END
-      FROM task
+          ELSE p.reason END,
+        :now
+      FROM mine task
       LEFT JOIN (SELECT DISTINCT task_id FROM target) h ON h.task_id = task.id
       LEFT JOIN per_task p ON p.task_id = task.id
-      WHERE t.id = task.id
-      RETURNING t.service_record_id, t.status
+      RETURNING service_record_id, status
     )
-    SELECT service_record_id FROM done WHERE status = 'skipped'
-    """  # noqa: S608 - fixed SQL fragments, no user input
-)
+    SELECT 'skipped' AS kind, service_record_id AS id, CAST(NULL AS int[]) AS parts
+    FROM outcome WHERE status = 'skipped'
+    UNION ALL SELECT 'blocked', task_id, parts FROM blocked
+    UNION ALL SELECT 'decided', count(*), NULL FROM outcome
+"""  # noqa: S608 - fixed SQL fragments, no user input
+PLAN_BATCH = text(PLAN_BATCH_SQL)
 
 
-async def plan_batch(session: AsyncSession, params: dict[str, Any]) -> list[int]:
-    """Decide the tasks ``params["ids"]`` (PLAN_BATCH); the records of those skipped."""
+@dataclass
+class Planned:
+    """What a planning statement did: tasks decided, records skipped (their contacts go), and
+    tasks left pending for want of partition locks ({task id: partitions it needs})."""
+
+    decided: int
+    skipped: list[int]
+    blocked: dict[int, list[int]]
+
+
+async def plan_batch(session: AsyncSession, params: dict[str, Any]) -> Planned:
+    """Decide the tasks ``params["ids"]``, claimed by this transaction (PLAN_BATCH)."""
     # The CTEs' row estimates are far too high (a join of CTE scans is guessed at millions of
     # rows): the JIT compiler would then take half the statement's time (EXPLAIN ANALYZE,
     # docs/performance.md). Off for the rest of this transaction.
     await session.execute(text("SET LOCAL jit = off"))
-    return list((await session.scalars(PLAN_BATCH, params)).all())
+    planned = Planned(decided=0, skipped=[], blocked={})
+    for kind, key, parts in (await session.execute(PLAN_BATCH, params)).all():
+        if kind == "skipped":
+            planned.skipped.append(int(key))
+        elif kind == "blocked":
+            planned.blocked[int(key)] = [int(p) for p in parts]
+        else:
+            planned.decided = int(key)
+    return planned
 
 
 async def claim_deliveries(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
@@ -797,9 +867,9 @@ def funnel_query(scope: Scope, group: str, start: date, end: date) -> Select[Any
             key.label("key"),
             label.label("label"),
             func.count().label("reported"),
-            count_if(OutreachTask.status == "pending").label("pending"),
-            count_if(OutreachTask.status == "planned").label("eligible"),
-            *(count_if(OutreachTask.reason == r).label(r) for r in SKIP_REASONS),
+            count_if(OutreachTask.id.is_not(None)).label("pending"),
+            count_if(OutreachOutcome.status == "planned").label("eligible"),
+            *(count_if(OutreachOutcome.reason == r).label(r) for r in SKIP_REASONS),
             count_if(per_record.c.invited).label("invited"),
             count_if(per_record.c.failed).label("failed"),
             count_if(per_record.c.delivered).label("delivered"),
@@ -809,6 +879,7 @@ def funnel_query(scope: Scope, group: str, start: date, end: date) -> Select[Any
         )
         .select_from(ServiceRecord)
         .outerjoin(OutreachTask, OutreachTask.service_record_id == ServiceRecord.id)
+        .outerjoin(OutreachOutcome, OutreachOutcome.service_record_id == ServiceRecord.id)
         .join(Organization, Organization.id == ServiceRecord.organization_id)
         .join(OrganizationType, OrganizationType.code == Organization.type_code)
         .join(Region, Region.code == Organization.region_code)

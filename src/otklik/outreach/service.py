@@ -107,14 +107,13 @@ def sample_below(rate: float) -> str:
     return "ff" * 9 if lo >= 2**64 else lo.to_bytes(8, "big").hex()
 
 
-def _plan_params(settings: Settings, now: datetime, ids: list[int]) -> dict[str, Any]:
-    """What ``repository.PLAN_BATCH`` decides with: the rules of these settings as values."""
+def _plan_params(settings: Settings, now: datetime) -> dict[str, Any]:
+    """What ``repository.PLAN_SQL`` decides with: the rules of these settings as values."""
     enabled = enabled_names(settings)
     inner, outer = hmac_pads(settings.secret_key)
     rates = settings.sampling_rates
     start, end = settings.quiet_hours or (0, 0)
     return {
-        "ids": ids,
         "now": now,
         "rate_keys": list(rates),
         "rate_below": [sample_below(r) for r in rates.values()],
@@ -141,35 +140,42 @@ async def plan(
 ) -> int:
     """Decide for the due outreach tasks: invitations with their first delivery, or a skip.
 
-    The decisions are made by PostgreSQL, set-based: a handful of statements per batch,
-    whatever its size, and no row passes through Python on its way to an invitation.
+    The decisions are made by PostgreSQL, set-based: one statement takes partition locks and
+    claims their due tasks, one decides and writes, then the skipped records' contacts go;
+    no row passes through Python on its way to an invitation. Returns the number of tasks decided.
     """
     now = now or now_utc()
     # Planners are partitioned by person key (repository.PLANNER_PARTS): a person's budget is
     # read and spent only under the lock of their partition, so several planners can run at
     # once and still never both find the same budget unspent. A batch takes free partitions
-    # with due work one after another until it is full.
-    mine: list[int] = []
-    tasks: list[Any] = []
-    while len(tasks) < limit:
-        part = await repository.take_partition(session, now, mine)
-        if part is None:
-            break
-        mine.append(part)
-        tasks += await repository.claim_tasks(session, now, limit - len(tasks), part)
-    if not tasks:
+    # with due work until they fill it and claims their due tasks, then decides them.
+    claim = await repository.claim_tasks(session, now, limit)
+    if not claim.ids:
         return 0
-    # a child's representatives may be in other partitions: those locks are taken too if free;
-    # a task whose people's partitions another planner holds stays pending for a later batch
-    others = sorted({p for t in tasks if t.others for p in t.others} - set(mine))
-    held = set(mine) | await repository.take_partitions(session, others)
-    ids = [t.id for t in tasks if not t.others or held.issuperset(t.others)]
-    if not ids:
-        return 0
-    skipped = await repository.plan_batch(session, _plan_params(settings, now, ids))
+    held, record_of = claim.held, dict(zip(claim.ids, claim.records, strict=True))
+    params = _plan_params(settings, now)
+    done = await repository.plan_batch(
+        session, {**params, "held": held, "ids": claim.ids, "records": claim.records}
+    )
+    decided, skipped = done.decided, done.skipped
+    if done.blocked:
+        # a child's representatives may be in other partitions: those locks are taken too if
+        # free, and those tasks decided by a second statement (which sees what the partitions'
+        # last holders committed); a task whose people's partitions another planner holds
+        # stays pending for a later batch
+        wanted = {p for parts in done.blocked.values() for p in parts}
+        got = set(held) | await repository.take_partitions(session, sorted(wanted - set(held)))
+        again = [t for t, parts in done.blocked.items() if got.issuperset(parts)]
+        if again:
+            records = [record_of[t] for t in again]
+            more = await repository.plan_batch(
+                session, {**params, "held": sorted(got), "ids": again, "records": records}
+            )
+            decided += more.decided
+            skipped += more.skipped
     # Nobody will be contacted about these records: their contact data goes now.
     await intake_repository.delete_contacts_of(session, skipped)
-    return len(ids)
+    return decided
 
 
 def backoff(attempts: int) -> timedelta:
