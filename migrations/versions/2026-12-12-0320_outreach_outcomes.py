@@ -18,7 +18,7 @@
   not a read of every invitation.
 
 Revision ID: 20261212_0320
-Revises: 20261211_0290
+Revises: 20261212_0300
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "20261212_0320"
-down_revision: str | None = "20261211_0290"
+down_revision: str | None = "20261212_0300"
 branch_labels = None
 depends_on = None
 
