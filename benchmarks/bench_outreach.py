@@ -111,6 +111,7 @@ class Bench:
                 str(self.smtp_port),
             ]
         )
+        self.sink_pid = sink.pid
         try:
             migrate.upgrade(db.to_async_url(self.url))
             asyncio.run(self.seed())
@@ -488,6 +489,111 @@ class Bench:
                 f" {median(speeds) / median(singles):.1f}x that"
             )
 
+    def ceiling(self, maker: RecordMaker) -> None:
+        """What a delivery of the same messages costs when the worker does less and less of
+        its work: 2 processes at once (like the 2 workers), each over its half of the same due
+        messages in batches of ``--delivery-batch``, without the worker's job scheduling.
+
+        - ``read``: the claim's statement without its row locks (a keyset cursor), rows
+          fetched — no write at all;
+        - ``build``: + each message built (contact opened, link token, text): the worker's
+          work with zero database writes per message, and no send;
+        - ``send``: + the batch sent (``send_many``): the delivery with zero writes;
+        - ``deliver``: the real ``service.deliver`` (claim with locks, build, send, record);
+        - the plain client: the same batches of pre-built messages, same channel code.
+
+        Per message: wall time, and the CPU of the two processes, of their database backends
+        and of the sink (from /proc), so the ceiling of each design is shown, not guessed."""
+        m = self.args.messages
+        with self.conn() as c:
+            maker.write(c, int(m / 0.63) + 1, hold=True)
+        tomorrow = datetime.now(UTC) + timedelta(days=1, minutes=1)
+        asyncio.run(self.plan_all(now=tomorrow))
+        # every message due at the same time: the two halves are two ranges of the due order
+        due_at = self.sql("SELECT now() - interval '1 s'")
+        queued = self.sql(
+            f"WITH due AS (UPDATE deliveries SET next_attempt_at = '{due_at.isoformat()}'"  # noqa: S608 - our values
+            " WHERE status = 'queued' RETURNING 1) SELECT count(*) FROM due"
+        )
+        with self.conn() as c:
+            c.commit()
+            c.autocommit = True
+            c.execute("VACUUM ANALYZE deliveries")
+            c.execute("ANALYZE invitations")
+            ids = [r[0] for r in c.execute("SELECT id FROM deliveries WHERE status = 'queued'")]
+        ids.sort()
+        half = len(ids) // 2
+        ranges = [(ids[0], ids[half - 1]), (ids[half], ids[-1])]
+        variants = ("read", "build", "send", "deliver")
+        got: dict[str, list[dict[str, float]]] = {v: [] for v in (*variants, "plain")}
+        sink_pid = self.sink_pid
+        for repeat in range(self.args.repeats):
+            if repeat:  # the real ``deliver`` sent them: the same rows queued again
+                self.sql(
+                    "WITH q AS (UPDATE deliveries SET status = 'queued', attempts = 0,"  # noqa: S608 - our values
+                    f" sent_at = NULL, error = NULL, next_attempt_at = '{due_at.isoformat()}'"
+                    f" WHERE id BETWEEN {ids[0]} AND {ids[-1]} RETURNING 1)"
+                    " SELECT count(*) FROM q"
+                )
+                with self.conn() as c:
+                    c.autocommit = True
+                    c.execute("VACUUM ANALYZE deliveries")
+            for variant in variants:
+                self.sink_call("/reset", post=True)
+                load = os.getloadavg()[0]
+                sink0 = proc_cpu(sink_pid)
+                results = run_ceiling(self.url, self.sink, variant, ranges, self.args)
+                sink_cpu = proc_cpu(sink_pid) - sink0
+                wall = max(r["end"] for r in results) - min(r["start"] for r in results)
+                n = sum(r["n"] for r in results)
+                assert n == queued, (variant, n, queued)
+                got[variant].append(
+                    {
+                        "rate": n / wall,
+                        "py": sum(r["cpu"] for r in results) / n * 1e6,
+                        "db": sum(r["db"] for r in results) / n * 1e6,
+                        "sink": sink_cpu / n * 1e6,
+                        "load": load,
+                    }
+                )
+            self.sink_call("/reset", post=True)
+            load = os.getloadavg()[0]
+            sink0, cpu = proc_cpu(sink_pid), []
+            base = asyncio.run(
+                plain_same_batches(self.sink, queued, self.args.delivery_batch, cpu=cpu)
+            )
+            got["plain"].append(
+                {
+                    "rate": base,
+                    "py": cpu[0] / queued * 1e6,
+                    "db": 0.0,
+                    "sink": (proc_cpu(sink_pid) - sink0) / queued * 1e6,
+                    "load": load,
+                }
+            )
+            print(
+                "  run: "
+                + "; ".join(f"{v} {rate(got[v][-1]['rate'])}/s" for v in (*variants, "plain"))
+                + f"; load {load:.1f}",
+                flush=True,
+            )
+        plain = median([g["rate"] for g in got["plain"]])
+        print(
+            f"ceiling, {rate(queued)} due messages, 2 processes, batches of"
+            f" {self.args.delivery_batch}, medians of {self.args.repeats}"
+            " (CPU in microseconds per message):"
+        )
+        for v in (*variants, "plain"):
+            runs = got[v]
+            r = median([g["rate"] for g in runs])
+            py, dbc, sink = (median([g[k] for g in runs]) for k in ("py", "db", "sink"))
+            print(
+                f"  {v:8} {rate(r):>8} msg/s = {r / plain:.2f}x plain;"
+                f" CPU/msg: processes {py:.1f}, database {dbc:.1f}, sink {sink:.1f},"
+                f" all {py + dbc + sink:.1f}; load"
+                f" {min(g['load'] for g in runs):.1f}-{max(g['load'] for g in runs):.1f}"
+            )
+
     def email(self, maker: RecordMaker) -> None:
         self.delivery(maker, "email")
 
@@ -774,7 +880,15 @@ class Bench:
                 self.planning(maker)
                 self.claim_before_after()
                 self.contacts_before_after()
-            for name in ("delivery", "email", "latency", "outage", "reliability", "partitions"):
+            for name in (
+                "delivery",
+                "ceiling",
+                "email",
+                "latency",
+                "outage",
+                "reliability",
+                "partitions",
+            ):
                 if name in parts:
                     getattr(self, name)(maker)
 
@@ -825,7 +939,9 @@ def sample_messages(n: int) -> list[Any]:
     return out
 
 
-async def plain_same_batches(sink: str, n: int, batch: int, callers: int = 2) -> float:
+async def plain_same_batches(
+    sink: str, n: int, batch: int, callers: int = 2, cpu: list[float] | None = None
+) -> float:
     """Baseline: the workers' requests without the database. The same channel code
     (``PortalBatchChannel``: requests of ``BATCH_MAX`` messages, a worker batch's requests at
     once) over the same httpx client, ``callers`` batches of ``batch`` at a time like the 2
@@ -842,8 +958,10 @@ async def plain_same_batches(sink: str, n: int, batch: int, callers: int = 2) ->
                 results = await channel.send_many(chunk)
                 assert all(r.outcome == "sent" for r in results), results[:1]
 
-        started = time.perf_counter()
+        started, cpu0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(caller() for _ in range(callers)))
+        if cpu is not None:  # this process's CPU while sending (not building the messages)
+            cpu.append(time.process_time() - cpu0)
         return n / (time.perf_counter() - started)
 
 
@@ -896,6 +1014,118 @@ async def plain_client(url: str, n: int) -> float:
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(n)))
         return n / (time.perf_counter() - started)
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_ceiling(
+    url: str, sink: str, variant: str, ranges: list[tuple[int, int]], args: argparse.Namespace
+) -> list[dict[str, float]]:
+    """``ceiling_process`` in as many processes as ``ranges``, started together once each has
+    imported everything and connected (start-up is not timed)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(len(ranges) + 1)
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=ceiling_process,
+            args=(url, sink, variant, lo, hi, args.delivery_batch, barrier, out),
+        )
+        for lo, hi in ranges
+    ]
+    for proc in procs:
+        proc.start()
+    barrier.wait(timeout=600)
+    results = [out.get(timeout=1200) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return results
+
+
+def ceiling_process(
+    url: str, sink: str, variant: str, lo: int, hi: int, batch: int, barrier: Any, out: Any
+) -> None:
+    out.put(asyncio.run(_ceiling(url, sink, variant, lo, hi, batch, barrier)))
+
+
+async def _ceiling(
+    url: str, sink: str, variant: str, lo: int, hi: int, batch: int, barrier: Any
+) -> dict[str, float]:
+    from sqlalchemy import text
+
+    from otklik.outreach.repository import DELIVERY_ROWS, since
+    from otklik.outreach.service import Outbound, _message, _send
+
+    read = text(
+        "WITH d AS (SELECT id, invitation_id, kind, channel, idempotency_key, attempts,"  # noqa: S608 - fixed fragments
+        " next_attempt_at, created_at FROM deliveries"
+        " WHERE status = 'queued' AND next_attempt_at <= :now AND created_at >= :since"
+        " AND (next_attempt_at, id) > (:at, :after) AND id <= :hi"
+        " ORDER BY next_attempt_at, id LIMIT :limit)"
+        + DELIVERY_ROWS.replace("FROM deliveries d", "FROM d")
+        + " ORDER BY d.next_attempt_at, d.id"
+    )
+    settings = Settings(
+        env="test",
+        database_url=url,
+        secret_key=SECRET,
+        pii_key=PII_KEY,
+        portal_notify_url=sink + "/notify",
+        portal_batch_url=sink + "/batch",
+        quiet_hours_start=0,
+        quiet_hours_end=0,
+        channel_rate_per_second=100_000,
+        delivery_batch=batch,
+    )
+
+    def build(rows: list[Any]) -> list[Outbound]:
+        return [Outbound(r, _message(r, settings, VAULT)) for r in rows]
+
+    engine = db.create_engine(db.to_async_url(url))
+    factory = db.session_factory(engine)
+    n = 0
+    async with httpx.AsyncClient(timeout=10) as client:
+        channels = enabled_channels(settings, client)
+        async with db.transaction(factory) as session:  # one connection, used throughout
+            backend = int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
+            due_at = await session.scalar(
+                text("SELECT min(next_attempt_at) FROM deliveries WHERE id = :lo"), {"lo": lo}
+            )
+        await asyncio.to_thread(barrier.wait, 600)
+        db0, cpu0, start = proc_cpu(backend), time.process_time(), time.time()
+        after = lo - 1
+        while True:
+            async with db.transaction(factory) as session:
+                if variant == "deliver":
+                    got = await deliver(session, settings, vault=VAULT, channels=channels)
+                    n += got
+                    if not got:
+                        break
+                    continue
+                now = datetime.now(UTC)
+                params = {"now": now, "since": since(now), "at": due_at, "after": after}
+                rows = list(
+                    (await session.execute(read, {**params, "hi": hi, "limit": batch})).all()
+                )
+                if not rows:
+                    break
+                after, n = rows[-1].id, n + len(rows)
+                if variant == "read":
+                    continue
+                built = await asyncio.to_thread(build, rows)
+                if variant == "send":
+                    results = await _send(built, channels, None, 50)
+                    assert all(r.outcome == "sent" for r in results), results[:1]
+        end = time.time()
+        cpu, dbc = time.process_time() - cpu0, proc_cpu(backend) - db0
+    await engine.dispose()
+    return {"n": n, "start": start, "end": end, "cpu": cpu, "db": dbc}
 
 
 def median(values: list[float]) -> float:
