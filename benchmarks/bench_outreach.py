@@ -494,6 +494,8 @@ class Bench:
         its work: 2 processes at once (like the 2 workers), each over its half of the same due
         messages in batches of ``--delivery-batch``, without the worker's job scheduling.
 
+        - ``prebuilt``: messages rendered beforehand, read from a narrow table of their own by a
+          cursor (no join) and sent — the most a worker reading from PostgreSQL could reach;
         - ``read``: the claim's statement without its row locks (a keyset cursor), rows
           fetched — no write at all;
         - ``build``: + each message built (contact opened, link token, text): the worker's
@@ -524,7 +526,25 @@ class Bench:
         ids.sort()
         half = len(ids) // 2
         ranges = [(ids[0], ids[half - 1]), (ids[half], ids[-1])]
-        variants = ("read", "build", "send", "deliver")
+        # the best a worker could do: messages rendered beforehand (as a planner could), one
+        # narrow row each in a table of their own, read by a cursor and sent; no join, no write
+        with self.conn() as c:
+            c.execute(
+                "CREATE TABLE bench_prebuilt (id bigint PRIMARY KEY, key uuid, snils text,"
+                " title text, body text, link text)"
+            )
+            with c.cursor().copy(
+                "COPY bench_prebuilt (id, key, snils, title, body, link) FROM STDIN"
+            ) as copy:
+                for i, msg in enumerate(sample_messages(queued), 1):
+                    copy.write_row(
+                        (i, msg.idempotency_key, msg.snils, msg.subject, msg.text, msg.link)
+                    )
+            c.commit()
+            c.autocommit = True
+            c.execute("VACUUM ANALYZE bench_prebuilt")
+        prebuilt = [(1, queued // 2), (queued // 2 + 1, queued)]
+        variants = ("prebuilt", "read", "build", "send", "deliver")
         got: dict[str, list[dict[str, float]]] = {v: [] for v in (*variants, "plain")}
         sink_pid = self.sink_pid
         for repeat in range(self.args.repeats):
@@ -542,7 +562,13 @@ class Bench:
                 self.sink_call("/reset", post=True)
                 load = os.getloadavg()[0]
                 sink0 = proc_cpu(sink_pid)
-                results = run_ceiling(self.url, self.sink, variant, ranges, self.args)
+                results = run_ceiling(
+                    self.url,
+                    self.sink,
+                    variant,
+                    prebuilt if variant == "prebuilt" else ranges,
+                    self.args,
+                )
                 sink_cpu = proc_cpu(sink_pid) - sink0
                 wall = max(r["end"] for r in results) - min(r["start"] for r in results)
                 n = sum(r["n"] for r in results)
@@ -558,7 +584,7 @@ class Bench:
                 )
             self.sink_call("/reset", post=True)
             load = os.getloadavg()[0]
-            sink0, cpu = proc_cpu(sink_pid), []
+            sink0, cpu = proc_cpu(sink_pid), list[float]()
             base = asyncio.run(
                 plain_same_batches(self.sink, queued, self.args.delivery_batch, cpu=cpu)
             )
@@ -1059,6 +1085,7 @@ async def _ceiling(
 ) -> dict[str, float]:
     from sqlalchemy import text
 
+    from otklik.outreach.channels import Message, PortalBatchChannel
     from otklik.outreach.repository import DELIVERY_ROWS, since
     from otklik.outreach.service import Outbound, _message, _send
 
@@ -1083,6 +1110,10 @@ async def _ceiling(
         channel_rate_per_second=100_000,
         delivery_batch=batch,
     )
+    prebuilt = text(
+        "SELECT id, key, snils, title, body, link FROM bench_prebuilt"
+        " WHERE id > :after AND id <= :hi ORDER BY id LIMIT :limit"
+    )
 
     def build(rows: list[Any]) -> list[Outbound]:
         return [Outbound(r, _message(r, settings, VAULT)) for r in rows]
@@ -1092,11 +1123,15 @@ async def _ceiling(
     n = 0
     async with httpx.AsyncClient(timeout=10) as client:
         channels = enabled_channels(settings, client)
+        portal = channels["portal"]
+        assert isinstance(portal, PortalBatchChannel)
         async with db.transaction(factory) as session:  # one connection, used throughout
             backend = int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
             due_at = await session.scalar(
                 text("SELECT min(next_attempt_at) FROM deliveries WHERE id = :lo"), {"lo": lo}
             )
+            if variant == "prebuilt":
+                due_at = None
         await asyncio.to_thread(barrier.wait, 600)
         db0, cpu0, start = proc_cpu(backend), time.process_time(), time.time()
         after = lo - 1
@@ -1107,6 +1142,24 @@ async def _ceiling(
                     n += got
                     if not got:
                         break
+                    continue
+                if variant == "prebuilt":
+                    rows = list(
+                        (
+                            await session.execute(
+                                prebuilt, {"after": after, "hi": hi, "limit": batch}
+                            )
+                        ).all()
+                    )
+                    if not rows:
+                        break
+                    after, n = rows[-1].id, n + len(rows)
+                    messages = [
+                        Message(r.key, "portal", r.snils, None, None, r.title, r.body, r.link)
+                        for r in rows
+                    ]
+                    sent = await portal.send_many(messages)
+                    assert all(r.outcome == "sent" for r in sent), sent[:1]
                     continue
                 now = datetime.now(UTC)
                 params = {"now": now, "since": since(now), "at": due_at, "after": after}
