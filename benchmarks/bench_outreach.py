@@ -455,6 +455,12 @@ class Bench:
                     )
             speeds.append(queued / elapsed)
             ratios.append((queued / elapsed) / base)
+            print(
+                f"  run: {rate(queued)} messages, {rate(speeds[-1])} msg/s; baseline"
+                f" {rate(base)} msg/s; ratio {ratios[-1]:.3f}; at the receiver"
+                f" {rate(arrivals[-1])} msg/s; load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
         if channel == "email":
             what = "e-mail (local aiosmtpd, pipelining), 2 worker processes"
             goal = "goal >= 500/s"
