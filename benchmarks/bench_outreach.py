@@ -507,6 +507,8 @@ class Bench:
         - ``build``: + each message built (contact opened, link token, text): the worker's
           work with zero database writes per message, and no send;
         - ``send``: + the batch sent (``send_many``): the delivery with zero writes;
+        - ``batch``: + success recorded per batch (one row of the batch's ids, the invitations
+          updated; no ``deliveries`` row written): design (1) of the deliv19b section;
         - ``deliver``: the real ``service.deliver`` (claim with locks, build, send, record);
         - the plain client: the same batches of pre-built messages, same channel code.
 
@@ -550,7 +552,13 @@ class Bench:
             c.autocommit = True
             c.execute("VACUUM ANALYZE bench_prebuilt")
         prebuilt = [(1, queued // 2), (queued // 2 + 1, queued)]
-        variants = ("prebuilt", "read", "build", "send", "deliver")
+        with self.conn() as c:
+            c.execute(
+                "CREATE TABLE bench_delivery_batches (id bigserial PRIMARY KEY,"
+                " sent_at timestamptz NOT NULL, ids bigint[] NOT NULL)"
+            )
+            c.commit()
+        variants = ("prebuilt", "read", "build", "send", "batch", "deliver")
         got: dict[str, list[dict[str, float]]] = {v: [] for v in (*variants, "plain")}
         sink_pid = self.sink_pid
         for repeat in range(self.args.repeats):
@@ -1116,6 +1124,20 @@ async def _ceiling(
         channel_rate_per_second=100_000,
         delivery_batch=batch,
     )
+    # design (1) of docs/performance.md at its cheapest: the batch's ids in one row, the
+    # invitations of those sent updated as ``RECORD_OUTCOMES`` does; no deliveries row written
+    record_batch = text(
+        """
+        WITH b AS (INSERT INTO bench_delivery_batches (sent_at, ids)
+                   VALUES (:now, CAST(:ids AS bigint[])))
+        UPDATE invitations i SET sent_at = coalesce(i.sent_at, :now),
+          status = CASE WHEN i.status IN ('queued', 'failed') THEN 'sent' ELSE i.status END,
+          reminder_at = :reminder_at
+        FROM invitation_keys k
+        WHERE k.id = ANY(CAST(:invitations AS bigint[]))
+          AND i.id = k.id AND i.created_at = k.created_at
+        """
+    )
     prebuilt = text(
         "SELECT id, key, snils, title, body, link FROM bench_prebuilt"
         " WHERE id > :after AND id <= :hi ORDER BY id LIMIT :limit"
@@ -1178,9 +1200,19 @@ async def _ceiling(
                 if variant == "read":
                     continue
                 built = await asyncio.to_thread(build, rows)
-                if variant == "send":
+                if variant in ("send", "batch"):
                     results = await _send(built, channels, None, 50)
                     assert all(r.outcome == "sent" for r in results), results[:1]
+                if variant == "batch":  # success recorded per batch, not per message
+                    await session.execute(
+                        record_batch,
+                        {
+                            "ids": [r.id for r in rows],
+                            "invitations": [r.invitation_id for r in rows],
+                            "now": now,
+                            "reminder_at": now + timedelta(days=3),
+                        },
+                    )
         end = time.time()
         cpu, dbc = time.process_time() - cpu0, proc_cpu(backend) - db0
     await engine.dispose()
