@@ -1,5 +1,6 @@
-"""Outreach: planning speed and memory, delivery rate, record → sent latency, reliability under
-SIGKILL, and a channel down for an hour. Every figure is printed with a baseline measured in
+"""Outreach: planning speed and memory, delivery rate and its ceiling (what each part of a
+worker's work costs per message), record → sent latency, reliability under SIGKILL, and a
+channel down for an hour. Every figure is printed with a baseline measured in
 the same run.
 
 A throwaway database ``bench_outreach_<random>`` is created on the PostgreSQL of
@@ -111,6 +112,7 @@ class Bench:
                 str(self.smtp_port),
             ]
         )
+        self.sink_pid = sink.pid
         try:
             migrate.upgrade(db.to_async_url(self.url))
             asyncio.run(self.seed())
@@ -454,6 +456,12 @@ class Bench:
                     )
             speeds.append(queued / elapsed)
             ratios.append((queued / elapsed) / base)
+            print(
+                f"  run: {rate(queued)} messages, {rate(speeds[-1])} msg/s; baseline"
+                f" {rate(base)} msg/s; ratio {ratios[-1]:.3f}; at the receiver"
+                f" {rate(arrivals[-1])} msg/s; load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
         if channel == "email":
             what = "e-mail (local aiosmtpd, pipelining), 2 worker processes"
             goal = "goal >= 500/s"
@@ -486,6 +494,145 @@ class Bench:
                 f"  the same messages one request each, plain httpx client (100 concurrent):"
                 f" median {rate(median(singles))} msg/s; batches are"
                 f" {median(speeds) / median(singles):.1f}x that"
+            )
+
+    def ceiling(self, maker: RecordMaker) -> None:
+        """What a delivery of the same messages costs when the worker does less and less of
+        its work: 2 processes at once (like the 2 workers), each over its half of the same due
+        messages in batches of ``--delivery-batch``, without the worker's job scheduling.
+
+        - ``prebuilt``: messages rendered beforehand, read from a narrow table of their own by a
+          cursor (no join) and sent — the most a worker reading from PostgreSQL could reach;
+        - ``read``: the claim's statement without its row locks (a keyset cursor), rows
+          fetched — no write at all;
+        - ``build``: + each message built (contact opened, link token, text): the worker's
+          work with zero database writes per message, and no send;
+        - ``send``: + the batch sent (``send_many``): the delivery with zero writes;
+        - ``batch``: + success recorded per batch (one row of the batch's ids, the invitations
+          updated; no ``deliveries`` row written): design (1) of the deliv19b section;
+        - ``deliver``: the real ``service.deliver`` (claim with locks, build, send, record);
+        - the plain client: the same batches of pre-built messages, same channel code.
+
+        Per message: wall time, and the CPU of the two processes, of their database backends
+        and of the sink (from /proc), so the ceiling of each design is shown, not guessed."""
+        m = self.args.messages
+        with self.conn() as c:
+            maker.write(c, int(m / 0.63) + 1, hold=True)
+        tomorrow = datetime.now(UTC) + timedelta(days=1, minutes=1)
+        asyncio.run(self.plan_all(now=tomorrow))
+        # every message due at the same time: the two halves are two ranges of the due order
+        due_at = self.sql("SELECT now() - interval '1 s'")
+        queued = self.sql(
+            f"WITH due AS (UPDATE deliveries SET next_attempt_at = '{due_at.isoformat()}'"  # noqa: S608 - our values
+            " WHERE status = 'queued' RETURNING 1) SELECT count(*) FROM due"
+        )
+        with self.conn() as c:
+            c.commit()
+            c.autocommit = True
+            c.execute("VACUUM ANALYZE deliveries")
+            c.execute("ANALYZE invitations")
+            ids = [r[0] for r in c.execute("SELECT id FROM deliveries WHERE status = 'queued'")]
+        ids.sort()
+        half = len(ids) // 2
+        ranges = [(ids[0], ids[half - 1]), (ids[half], ids[-1])]
+        # the best a worker could do: messages rendered beforehand (as a planner could), one
+        # narrow row each in a table of their own, read by a cursor and sent; no join, no write
+        with self.conn() as c:
+            c.execute(
+                "CREATE TABLE bench_prebuilt (id bigint PRIMARY KEY, key uuid, snils text,"
+                " title text, body text, link text)"
+            )
+            with c.cursor().copy(
+                "COPY bench_prebuilt (id, key, snils, title, body, link) FROM STDIN"
+            ) as copy:
+                for i, msg in enumerate(sample_messages(queued), 1):
+                    copy.write_row(
+                        (i, msg.idempotency_key, msg.snils, msg.subject, msg.text, msg.link)
+                    )
+            c.commit()
+            c.autocommit = True
+            c.execute("VACUUM ANALYZE bench_prebuilt")
+        prebuilt = [(1, queued // 2), (queued // 2 + 1, queued)]
+        with self.conn() as c:
+            c.execute(
+                "CREATE TABLE bench_delivery_batches (id bigserial PRIMARY KEY,"
+                " sent_at timestamptz NOT NULL, ids bigint[] NOT NULL)"
+            )
+            c.commit()
+        variants = ("prebuilt", "read", "build", "send", "batch", "deliver")
+        got: dict[str, list[dict[str, float]]] = {v: [] for v in (*variants, "plain")}
+        sink_pid = self.sink_pid
+        for repeat in range(self.args.repeats):
+            if repeat:  # the real ``deliver`` sent them: the same rows queued again
+                self.sql(
+                    "WITH q AS (UPDATE deliveries SET status = 'queued', attempts = 0,"  # noqa: S608 - our values
+                    f" sent_at = NULL, error = NULL, next_attempt_at = '{due_at.isoformat()}'"
+                    f" WHERE id BETWEEN {ids[0]} AND {ids[-1]} RETURNING 1)"
+                    " SELECT count(*) FROM q"
+                )
+                with self.conn() as c:
+                    c.autocommit = True
+                    c.execute("VACUUM ANALYZE deliveries")
+            for variant in variants:
+                self.sink_call("/reset", post=True)
+                load = os.getloadavg()[0]
+                sink0 = proc_cpu(sink_pid)
+                results = run_ceiling(
+                    self.url,
+                    self.sink,
+                    variant,
+                    prebuilt if variant == "prebuilt" else ranges,
+                    self.args,
+                )
+                sink_cpu = proc_cpu(sink_pid) - sink0
+                wall = max(r["end"] for r in results) - min(r["start"] for r in results)
+                n = sum(r["n"] for r in results)
+                assert n == queued, (variant, n, queued)
+                got[variant].append(
+                    {
+                        "rate": n / wall,
+                        "py": sum(r["cpu"] for r in results) / n * 1e6,
+                        "db": sum(r["db"] for r in results) / n * 1e6,
+                        "sink": sink_cpu / n * 1e6,
+                        "load": load,
+                    }
+                )
+            self.sink_call("/reset", post=True)
+            load = os.getloadavg()[0]
+            sink0, cpu = proc_cpu(sink_pid), list[float]()
+            base = asyncio.run(
+                plain_same_batches(self.sink, queued, self.args.delivery_batch, cpu=cpu)
+            )
+            got["plain"].append(
+                {
+                    "rate": base,
+                    "py": cpu[0] / queued * 1e6,
+                    "db": 0.0,
+                    "sink": (proc_cpu(sink_pid) - sink0) / queued * 1e6,
+                    "load": load,
+                }
+            )
+            print(
+                "  run: "
+                + "; ".join(f"{v} {rate(got[v][-1]['rate'])}/s" for v in (*variants, "plain"))
+                + f"; load {load:.1f}",
+                flush=True,
+            )
+        plain = median([g["rate"] for g in got["plain"]])
+        print(
+            f"ceiling, {rate(queued)} due messages, 2 processes, batches of"
+            f" {self.args.delivery_batch}, medians of {self.args.repeats}"
+            " (CPU in microseconds per message):"
+        )
+        for v in (*variants, "plain"):
+            runs = got[v]
+            r = median([g["rate"] for g in runs])
+            py, dbc, sink = (median([g[k] for g in runs]) for k in ("py", "db", "sink"))
+            print(
+                f"  {v:8} {rate(r):>8} msg/s = {r / plain:.2f}x plain;"
+                f" CPU/msg: processes {py:.1f}, database {dbc:.1f}, sink {sink:.1f},"
+                f" all {py + dbc + sink:.1f}; load"
+                f" {min(g['load'] for g in runs):.1f}-{max(g['load'] for g in runs):.1f}"
             )
 
     def email(self, maker: RecordMaker) -> None:
@@ -774,7 +921,15 @@ class Bench:
                 self.planning(maker)
                 self.claim_before_after()
                 self.contacts_before_after()
-            for name in ("delivery", "email", "latency", "outage", "reliability", "partitions"):
+            for name in (
+                "delivery",
+                "ceiling",
+                "email",
+                "latency",
+                "outage",
+                "reliability",
+                "partitions",
+            ):
                 if name in parts:
                     getattr(self, name)(maker)
 
@@ -825,7 +980,9 @@ def sample_messages(n: int) -> list[Any]:
     return out
 
 
-async def plain_same_batches(sink: str, n: int, batch: int, callers: int = 2) -> float:
+async def plain_same_batches(
+    sink: str, n: int, batch: int, callers: int = 2, cpu: list[float] | None = None
+) -> float:
     """Baseline: the workers' requests without the database. The same channel code
     (``PortalBatchChannel``: requests of ``BATCH_MAX`` messages, a worker batch's requests at
     once) over the same httpx client, ``callers`` batches of ``batch`` at a time like the 2
@@ -842,8 +999,10 @@ async def plain_same_batches(sink: str, n: int, batch: int, callers: int = 2) ->
                 results = await channel.send_many(chunk)
                 assert all(r.outcome == "sent" for r in results), results[:1]
 
-        started = time.perf_counter()
+        started, cpu0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(caller() for _ in range(callers)))
+        if cpu is not None:  # this process's CPU while sending (not building the messages)
+            cpu.append(time.process_time() - cpu0)
         return n / (time.perf_counter() - started)
 
 
@@ -898,6 +1057,169 @@ async def plain_client(url: str, n: int) -> float:
         return n / (time.perf_counter() - started)
 
 
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_ceiling(
+    url: str, sink: str, variant: str, ranges: list[tuple[int, int]], args: argparse.Namespace
+) -> list[dict[str, float]]:
+    """``ceiling_process`` in as many processes as ``ranges``, started together once each has
+    imported everything and connected (start-up is not timed)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(len(ranges) + 1)
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=ceiling_process,
+            args=(url, sink, variant, lo, hi, args.delivery_batch, barrier, out),
+        )
+        for lo, hi in ranges
+    ]
+    for proc in procs:
+        proc.start()
+    barrier.wait(timeout=600)
+    results = [out.get(timeout=1200) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return results
+
+
+def ceiling_process(
+    url: str, sink: str, variant: str, lo: int, hi: int, batch: int, barrier: Any, out: Any
+) -> None:
+    out.put(asyncio.run(_ceiling(url, sink, variant, lo, hi, batch, barrier)))
+
+
+async def _ceiling(
+    url: str, sink: str, variant: str, lo: int, hi: int, batch: int, barrier: Any
+) -> dict[str, float]:
+    from sqlalchemy import text
+
+    from otklik.outreach.channels import Message, PortalBatchChannel
+    from otklik.outreach.repository import DELIVERY_ROWS, since
+    from otklik.outreach.service import Outbound, _message, _send
+
+    read = text(
+        "WITH d AS (SELECT id, invitation_id, kind, channel, idempotency_key, attempts,"  # noqa: S608 - fixed fragments
+        " next_attempt_at, created_at FROM deliveries"
+        " WHERE status = 'queued' AND next_attempt_at <= :now AND created_at >= :since"
+        " AND (next_attempt_at, id) > (:at, :after) AND id <= :hi"
+        " ORDER BY next_attempt_at, id LIMIT :limit)"
+        + DELIVERY_ROWS.replace("FROM deliveries d", "FROM d")
+        + " ORDER BY d.next_attempt_at, d.id"
+    )
+    settings = Settings(
+        env="test",
+        database_url=url,
+        secret_key=SECRET,
+        pii_key=PII_KEY,
+        portal_notify_url=sink + "/notify",
+        portal_batch_url=sink + "/batch",
+        quiet_hours_start=0,
+        quiet_hours_end=0,
+        channel_rate_per_second=100_000,
+        delivery_batch=batch,
+    )
+    # design (1) of docs/performance.md at its cheapest: the batch's ids in one row, the
+    # invitations of those sent updated as ``RECORD_OUTCOMES`` does; no deliveries row written
+    record_batch = text(
+        """
+        WITH b AS (INSERT INTO bench_delivery_batches (sent_at, ids)
+                   VALUES (:now, CAST(:ids AS bigint[])))
+        UPDATE invitations i SET sent_at = coalesce(i.sent_at, :now),
+          status = CASE WHEN i.status IN ('queued', 'failed') THEN 'sent' ELSE i.status END,
+          reminder_at = :reminder_at
+        FROM invitation_keys k
+        WHERE k.id = ANY(CAST(:invitations AS bigint[]))
+          AND i.id = k.id AND i.created_at = k.created_at
+        """
+    )
+    prebuilt = text(
+        "SELECT id, key, snils, title, body, link FROM bench_prebuilt"
+        " WHERE id > :after AND id <= :hi ORDER BY id LIMIT :limit"
+    )
+
+    def build(rows: list[Any]) -> list[Outbound]:
+        return [Outbound(r, _message(r, settings, VAULT)) for r in rows]
+
+    engine = db.create_engine(db.to_async_url(url))
+    factory = db.session_factory(engine)
+    n = 0
+    async with httpx.AsyncClient(timeout=10) as client:
+        channels = enabled_channels(settings, client)
+        portal = channels["portal"]
+        assert isinstance(portal, PortalBatchChannel)
+        async with db.transaction(factory) as session:  # one connection, used throughout
+            backend = int(await session.scalar(text("SELECT pg_backend_pid()")) or 0)
+            due_at = await session.scalar(
+                text("SELECT min(next_attempt_at) FROM deliveries WHERE id = :lo"), {"lo": lo}
+            )
+            if variant == "prebuilt":
+                due_at = None
+        await asyncio.to_thread(barrier.wait, 600)
+        db0, cpu0, start = proc_cpu(backend), time.process_time(), time.time()
+        after = lo - 1
+        while True:
+            async with db.transaction(factory) as session:
+                if variant == "deliver":
+                    got = await deliver(session, settings, vault=VAULT, channels=channels)
+                    n += got
+                    if not got:
+                        break
+                    continue
+                if variant == "prebuilt":
+                    rows = list(
+                        (
+                            await session.execute(
+                                prebuilt, {"after": after, "hi": hi, "limit": batch}
+                            )
+                        ).all()
+                    )
+                    if not rows:
+                        break
+                    after, n = rows[-1].id, n + len(rows)
+                    messages = [
+                        Message(r.key, "portal", r.snils, None, None, r.title, r.body, r.link)
+                        for r in rows
+                    ]
+                    sent = await portal.send_many(messages)
+                    assert all(r.outcome == "sent" for r in sent), sent[:1]
+                    continue
+                now = datetime.now(UTC)
+                params = {"now": now, "since": since(now), "at": due_at, "after": after}
+                rows = list(
+                    (await session.execute(read, {**params, "hi": hi, "limit": batch})).all()
+                )
+                if not rows:
+                    break
+                after, n = rows[-1].id, n + len(rows)
+                if variant == "read":
+                    continue
+                built = await asyncio.to_thread(build, rows)
+                if variant in ("send", "batch"):
+                    results = await _send(built, channels, None, 50)
+                    assert all(r.outcome == "sent" for r in results), results[:1]
+                if variant == "batch":  # success recorded per batch, not per message
+                    await session.execute(
+                        record_batch,
+                        {
+                            "ids": [r.id for r in rows],
+                            "invitations": [r.invitation_id for r in rows],
+                            "now": now,
+                            "reminder_at": now + timedelta(days=3),
+                        },
+                    )
+        end = time.time()
+        cpu, dbc = time.process_time() - cpu0, proc_cpu(backend) - db0
+    await engine.dispose()
+    return {"n": n, "start": start, "end": end, "cpu": cpu, "db": dbc}
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -946,7 +1268,7 @@ def main() -> int:
     p.add_argument("--kill-seconds", type=int, default=180, help="how long workers are killed")
     p.add_argument("--profile", action="store_true", help="profile planning only")
     p.add_argument("--profile-delivery", action="store_true", help="profile delivery only")
-    p.add_argument("--parts", default="planning,delivery,email,latency,outage,reliability")
+    p.add_argument("--parts", default="planning,delivery,ceiling,email,latency,outage,reliability")
     p.add_argument("--history", type=int, default=2_500_000, help="partitions: past deliveries")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up (drop the database)
     Bench(p.parse_args()).run()

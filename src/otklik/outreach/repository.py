@@ -82,12 +82,24 @@ DELIVERY_ROWS = """
     LEFT JOIN contacts c ON c.id = i.contact_id
     JOIN service_record_keys rk ON rk.id = ik.service_record_id
     CROSS JOIN LATERAL ({RECORD_OF_KEY}) r
-    JOIN organizations o ON o.id = r.organization_id
+    CROSS JOIN LATERAL ({ORGANIZATION_OF_RECORD}) o
     JOIN organization_types ot ON ot.code = o.type_code
     JOIN services s ON s.code = r.service_code
     JOIN regions rg ON rg.code = o.region_code
 """
-DELIVERY_ROWS = DELIVERY_ROWS.replace("{RECORD_OF_KEY}", RECORD_OF_KEY)
+# Each message's organization by its primary key, also in a LATERAL subquery that is not
+# flattened. Joined flat, on statistics that underestimate the record subquery (1 row per
+# partition) or the organizations (a freshly imported register), PostgreSQL chose a hash join
+# *inside* the loop over the messages: a sequential scan of every organization and a hash
+# built per message — 400 of a 460 ms claim of 1 000 messages at 500 organizations, and it
+# grows with the register (EXPLAIN ANALYZE, docs/performance.md, helper deliv20).
+ORGANIZATION_OF_RECORD = (
+    "SELECT o.short_name, o.type_code, o.region_code FROM organizations o"
+    " WHERE o.id = r.organization_id OFFSET 0"
+)
+DELIVERY_ROWS = DELIVERY_ROWS.replace("{RECORD_OF_KEY}", RECORD_OF_KEY).replace(
+    "{ORGANIZATION_OF_RECORD}", ORGANIZATION_OF_RECORD
+)
 # Due messages in the partial index's order (next_attempt_at, id): LIMIT stops the scan early.
 # The locked rows carry every column of ``deliveries`` the batch needs, so the claimed ids are
 # not joined back to the table (a hash join over every delivery when the table is small, over
