@@ -673,6 +673,7 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     await session.execute(text(rollup.REBUILD_ANALYZE))
     years = await session.execute(text(rollup.REBUILD_YEARS))
     await session.execute(text(rollup.REBUILD_DEQUEUE))
+    await session.execute(text(rollup.REBUILD_APPLY_WORK_MEM))
     await session.execute(text(rollup.REBUILD_APPLY), days)
     await session.execute(text(rollup.SUMMARY_REBUILD), days)
     await session.execute(delete(IndicatorCountry).where(IndicatorCountry.day.between(start, end)))

@@ -130,7 +130,8 @@ _MONTH = "date_trunc('month', answered_on::timestamp)::date"
 VALUE_COUNTS_INT = ", ".join(f"count(*) FILTER (WHERE value = {v})::int AS n{v}" for v in range(6))
 _ZEROS = "0, 0, 0, 0, 0, 0"
 _ROW = "grain, day, organization_id, code, n, total, n0, n1, n2, n3, n4, n5, isum, isumsq"
-# The rebuild (``otklik indicators compute``), in statements of one transaction:
+# The rebuild (``otklik indicators compute``, ``repository.rebuild_rollup``), statements of one
+# transaction (a failure anywhere leaves the old figures), under the folds' lock:
 #
 # 1. ``REBUILD_MONTHS`` aggregates the answers of the days into the month rows of a temporary
 #    table: a ``CREATE TABLE … AS SELECT``, which PostgreSQL may run with parallel workers
@@ -138,20 +139,20 @@ _ROW = "grain, day, organization_id, code, n, total, n0, n1, n2, n3, n4, n5, isu
 #    grouping sets (which rule out parallel aggregation). The third branch counts the
 #    questionnaires by the month of their service (code ``*served``, from
 #    ``responses.served_on``: the days of these rows are service days, as their queued rows'
-#    are), the fourth takes each questionnaire's own integral, then its moments. The same
+#    are), the last takes each questionnaire's own integral, then its moments. The same
 #    statement, so the same snapshot, notes the queued rows of the days (``queued``: their row
-#    ids): their answers are counted here, and rows of a transaction that commits after it
-#    stay queued, with answers this statement does not see (no fold removes queued rows
-#    meanwhile: the rebuild holds the folds' lock).
-# 2. ``REBUILD_YEARS``: the year rows summed from the month rows (160 000 groups instead of a
-#    second pass over the answers).
-# 3. ``REBUILD_APPLY``: the rollup's rows of the days made equal to the table's, writing only
-#    the rows that differ (inserted, updated, deleted), and the noted queue rows deleted. A
-#    recompute of figures the folds kept right writes (almost) nothing; every row written is
-#    the rebuild's own value.
-# 4. ``SUMMARY_REBUILD``: the summary of the days pivoted from the same rows and applied the
+#    ids, one array in the first row): their answers are counted here, and rows of a
+#    transaction that commits after it stay queued, with answers this statement does not see
+#    (no fold removes queued rows meanwhile: the rebuild holds the folds' lock).
+# 2. ``REBUILD_ANALYZE``, then ``REBUILD_YEARS``: the year rows summed from the month rows
+#    (160 000 groups instead of a second pass over the answers).
+# 3. ``REBUILD_DEQUEUE``: the noted queue rows deleted.
+# 4. ``REBUILD_APPLY``: the rollup's rows of the days made equal to the table's, writing only
+#    the rows that differ (inserted, updated, deleted). A recompute of figures the folds kept
+#    right writes (almost) nothing; every row written is the rebuild's own value.
+# 5. ``SUMMARY_REBUILD``: the summary of the days pivoted from the same rows and applied the
 #    same way.
-# 5. ``COUNTRY_REBUILD``: the country's rows of the days summed from the same rows.
+# 6. ``COUNTRY_REBUILD``: the country's rows of the days summed from the same rows.
 REBUILD_MONTHS = f"""
 CREATE TEMP TABLE indicator_rebuild ON COMMIT DROP AS
 SELECT NULL::varchar(1) AS grain, NULL::date AS day, NULL::bigint AS organization_id,
@@ -207,6 +208,9 @@ def _apply(table: str, key: tuple[str, ...], values: tuple[str, ...], new: str, 
     on = " AND ".join(f"r.{k} = c.{k}" for k in key)
     at = " AND ".join(f"t.{k} = d.c_{k}" for k in key)
     cols = ", ".join((*key, *values))
+    # rows written in the primary key's order (the index fills in order); the codes compared
+    # byte by byte: the same order as the database's for ASCII codes, and a cheaper sort
+    order = ", ".join(f'{k} COLLATE "C"' if k in ("grain", "code") else k for k in key)
     differ = f"({', '.join(f'r.{v}' for v in values)}) IS DISTINCT FROM "
     differ += f"({', '.join(f'c.{v}' for v in values)})"
     return f"""
@@ -221,7 +225,7 @@ WITH d AS MATERIALIZED (
   FROM d WHERE d.{key[0]} IS NOT NULL AND {at}
 )
 INSERT INTO {table} ({cols})
-SELECT {cols} FROM d WHERE d.c_{key[0]} IS NULL ORDER BY {", ".join(key)}
+SELECT {cols} FROM d WHERE d.c_{key[0]} IS NULL ORDER BY {order}
 """
 
 
@@ -237,6 +241,8 @@ REBUILD_APPLY = _apply(
 # The aggregation holds ~1.7 M groups at 20 000 organizations: in memory, not spilled to disk;
 # no JIT compilation (seconds per statement here for expressions evaluated ~10 M times)
 REBUILD_SETTINGS = ("SET LOCAL work_mem = '256MB'", "SET LOCAL jit = off")
+# the apply's hash of the year's rows and the sort of the rows it writes, in memory
+REBUILD_APPLY_WORK_MEM = "SET LOCAL work_mem = '512MB'"
 
 # The summary: one row per grain, period start and organization with the rollup's rows of the
 # codes below pivoted into columns (``resp`` = code ``*``; ``ri_n``, ``ri_s``, ``ri_ss`` = the
@@ -245,7 +251,7 @@ REBUILD_SETTINGS = ("SET LOCAL work_mem = '256MB'", "SET LOCAL jit = off")
 # 160 000 rollup rows per request. Statement-level triggers on ``indicator_rollup`` itself
 # add the difference of every rollup statement (new rows minus old rows), so whatever keeps
 # the rollup keeps the summary in the same transaction; the rebuild switches them off
-# (``otklik.summary_off``) and pivots the rebuilt rollup in one statement instead. A
+# (``otklik.summary_off``) and applies the pivot of the rebuilt rows in one statement. A
 # methodology version with an item outside ``SUMMARY_CODES`` is read from the rollup.
 SUMMARY_CODES = (
     "overall",
