@@ -32,7 +32,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -468,9 +467,6 @@ async def organization_page(
     ``statuses``, it counts the rows of each of these statuses too (what a page filtered by
     the status would total; empty when the page is past the end).
     """
-    # the rows, their totals and the year to date's aggregate (20 000 organizations) in memory:
-    # at the default 4 MB the materialized rows and the aggregate spill to disk
-    await session.execute(text("SET LOCAL work_mem = '64MB'"))
     sub = stmt.cte("org_rows").prefix_with("MATERIALIZED")  # each row's figures computed once
     key = SORTS.get(sort.removeprefix("-"), "shrunk")
     col = sub.c[key] if key in sub.c else sub.c.shrunk
