@@ -1,5 +1,5 @@
 """The authorities' landing reads the summary (issue 19, item 4): the same figures as the rollup
-and the answers gave.
+and the answers gave; its at-risk block, read from the lean rows, is the table's first page.
 
 Random answers for organizations of two regions and several founders (some with no answers in
 some months, some under the ``min_n`` threshold), some of them deleted again; then, for the
@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from otklik.cabinets import repository as cab_repo
 from otklik.cabinets import service as cab
 from otklik.identity.models import User
-from otklik.indicators import protection, repository
+from otklik.indicators import protection, repository, tables
 from otklik.indicators import service as ind
 from otklik.indicators.periods import parse_period
+from otklik.indicators.table_queries import Filters
 from otklik.indicators.tasks import drain, rebuild
 from otklik.kit.scope import Scope, ScopeKind, apply_scope
 from otklik.registry.models import Founder, Organization
@@ -182,3 +183,44 @@ async def test_every_landing_equals_the_recompute(session: AsyncSession) -> None
     assert any(i["suppressed"] for k in kept for i in k[1]["items"]) or any(
         t["integral"] is None for k in kept for t in k[2]
     )
+
+
+SHOWN = ("oid", "ogrn", "name", "region_name", "integral", "shrunk", "resp", "status")
+SHOWN += ("status_label", "baseline", "target", "ytd", "hidden")
+
+
+async def test_at_risk_block_equals_the_table(session: AsyncSession) -> None:
+    """``tables.at_risk`` (lean rows: no address, type names or overall score, the region names
+    read for the shown rows) gives the table's own first rows in its default order, its
+    distribution and its count behind target, for every authority's scope and period."""
+    orgs = await _answers(session)
+    m = await ind.methodology(session, None)
+    fid = await session.scalar(select(Founder.id).where(Founder.code == "minzdrav"))
+    scopes = [
+        Scope.country(),
+        Scope(ScopeKind.region, region_code="58"),
+        Scope(ScopeKind.founder, founder_id=fid),
+    ]
+    statuses: set[str] = set()
+    for period in ("2026", "2026-08", "2026-Q3"):
+        p = parse_period(period)
+        for scope in scopes:
+            for n in (5, len(orgs)):  # the landing's five, and every row
+                lean = await tables.at_risk(session, scope, p, m, TODAY, n)
+                full = await tables.organization_table(
+                    session, scope, p, m, TODAY, Filters(), "shrunk", 1, n, ("behind",)
+                )
+                assert [{k: r[k] for k in SHOWN} for r in lean.rows] == [
+                    {k: r[k] for k in SHOWN} for r in full.rows
+                ], (period, scope)
+                assert (lean.total, lean.bands, lean.statuses) == (
+                    full.total,
+                    full.bands,
+                    full.statuses,
+                ), (period, scope)
+                statuses |= {r["status"] for r in full.rows}
+                assert lean.rows
+                assert all(r["region_name"] for r in lean.rows)
+    # the comparison covers shown, hidden and target rows (met, on track or behind)
+    assert {"hidden", "no_baseline"} <= statuses
+    assert statuses & {"met", "on_track", "behind"}

@@ -355,9 +355,7 @@ async def _organizations_at_risk(
     # one query: the five worst by the ranking value and, alongside, the distribution (shown
     # organizations; the bands under 4.5 are the organizations below it) and the count of
     # those behind their target (what the table filtered by "behind" totals)
-    worst = await tables.organization_table(
-        session, scope, period, m, today, Filters(), "shrunk", 1, 5, ("behind",)
-    )
+    worst = await tables.at_risk(session, scope, period, m, today, 5)
     bands = worst.bands or await tables.distribution(session, scope, period, m, today)
     shown_n = sum(k for _, k in bands)
     if m.improvement_threshold in tables.EDGES:

@@ -119,7 +119,14 @@ async def population_fingerprint(session: AsyncSession, year: int) -> tuple[int,
 
 
 def _summary_sums(
-    m: Methodology, grain: str, start: date, end: date, name: str, scope: Scope, only_x: bool
+    m: Methodology,
+    grain: str,
+    start: date,
+    end: date,
+    name: str,
+    scope: Scope,
+    only_x: bool,
+    items: bool = True,
 ) -> CTE:
     """``_sums`` from the summary rows (one per organization and month or year): the same sums,
     read without pivoting the rollup.
@@ -143,14 +150,17 @@ def _summary_sums(
             and_(t.grain == "y", t.day == year),
             and_(t.grain == "m", t.day.between(later, date(end.year, 12, 1))),
         )
+    # a single row with its stored integral needs no item sums unless the caller pools them
+    stored = one and stored_integral(m)
     cols: list[Any] = [t.organization_id.label("oid"), agg(t.resp).label("resp")]
     if only_x:  # what the integral reads, nothing else
         for q in m.integral_weights:
             cols += [agg(t[f"{p}_{q}"]).label(f"{p}_{q}") for p in ("n", "s")]
     else:
         cols += [agg(t.s_overall).label("s_overall"), agg(t.n_overall).label("n_overall")]
-        for q in m.integral_weights:
-            cols += [agg(t[f"{p}_{q}"]).label(f"{p}_{q}") for p in ("n", "s", "ss")]
+        if items or not stored:  # the item sums (the integral's; nobody reads their squares)
+            for q in m.integral_weights:
+                cols += [agg(t[f"{p}_{q}"]).label(f"{p}_{q}") for p in ("n", "s")]
         cols += [
             agg(t.ri_n).label("n_resp_integral"),
             agg(t.ri_s).label("s_resp_integral"),
@@ -162,7 +172,7 @@ def _summary_sums(
     orgs = apply_scope(select(Organization.id), scope, ORG_SCOPE)
     if orgs.whereclause is not None:  # only restrict when something restricts
         stmt = stmt.where(t.organization_id.in_(orgs))
-    if one and stored_integral(m):  # the row's own integral, kept with it
+    if stored:  # the row's own integral, kept with it
         return stmt.add_columns(t.x.label("x")).cte(name).prefix_with("MATERIALIZED")
     return _with_integral(stmt, m, name)
 
@@ -181,16 +191,19 @@ def _sums(
     summary: bool = True,
     *,
     only_x: bool = False,
+    items: bool = True,
 ) -> CTE:
     """Per organization in scope: responses, the integral items' sums and the moments of the
     respondents' own integrals (``*integral`` rows: the ranking's sampling variance).
 
     Whole months and years of a methodology whose items are all in the summary read the
     summary rows (with ``only_x``, only what the integral ``x`` needs: a year to date reads
-    nothing else); anything else pivots the rollup (or the answers) here."""
+    nothing else; with ``items=False``, a row whose integral is stored carries no item sums:
+    the organizations table reads only ``x``, the overall score and the moments); anything
+    else pivots the rollup (or the answers) here."""
     grain = grain_for(start, end)
     if summary and grain is not None and {*m.integral_weights, "overall"} <= set(SUMMARY_CODES):
-        return _summary_sums(m, grain, start, end, name, scope, only_x)
+        return _summary_sums(m, grain, start, end, name, scope, only_x, items)
     d = counts_source(start, end).c
     sq = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
     # Sums of int4 accumulate in int8 (sums of the bigint total would go through numeric, far
@@ -304,57 +317,66 @@ def type_priors(nation: CTE, m: Methodology) -> CTE:
 
 
 def organization_rows(
-    m: Methodology, w: Window, scope: Scope, f: Filters, *, summary: bool = True
+    m: Methodology,
+    w: Window,
+    scope: Scope,
+    f: Filters,
+    *,
+    summary: bool = True,
+    lean: bool = False,
 ) -> Select[Any]:
     """Every organization in scope with its shown figures (one row each, not yet ordered).
     ``summary=False`` pivots the rollup instead of reading the summary rows (tests compare).
+    ``lean`` leaves out what only a page of rows shows (address, type and region names, the
+    overall score): the same ids, integrals, ranking values and statuses, for readers that
+    count and rank every row and show a few (the landing's at-risk block).
 
     Binds ``hidden_ids`` (rows hidden in this period's table) and ``prev_hidden_ids`` (hidden in
     the previous year's table: their baseline, hence target, is not shown).
     """
     o, t, r = Organization, OrganizationType, Region
-    cur = _sums(m, w.start, w.end, "cur", scope, summary)
+    cur = _sums(m, w.start, w.end, "cur", scope, summary, items=False)
     ytd = (
         cur
         if w.ytd_start == w.start
         else _sums(m, w.ytd_start, w.end, "ytd", scope, summary, only_x=True)
     )
-    prev = _sums(m, w.prev_start, w.prev_end, "prev", scope, summary)
+    prev = _sums(m, w.prev_start, w.prev_end, "prev", scope, summary, items=False)
     hidden = _among(o.id, IDS)
-    base = (
-        select(
-            o.id.label("oid"),
-            o.ogrn,
-            o.short_name.label("name"),
-            o.address,
-            o.type_code,
-            t.name.label("type_name"),
-            o.region_code,
-            r.name.label("region_name"),
-            func.coalesce(cur.c.resp, 0).label("resp"),
-            hidden.label("hidden"),
-            case((~hidden, shown(cur.c.x))).label("integral"),
-            case(
-                (
-                    and_(~hidden, cur.c.resp >= m.min_n, cur.c.n_overall >= m.min_n),
-                    shown(_exact(cur.c.s_overall, cur.c.n_overall)),
-                )
-            ).label("overall"),
-            shown(ytd.c.x).label("ytd"),
-            case((~_among(o.id, PREV_IDS), shown(prev.c.x))).label("baseline"),
-            func.coalesce(cur.c.n_resp_integral, 0).label("n_resp_integral"),
-        )
-        .join(t, t.code == o.type_code)
-        .join(r, r.code == o.region_code)
-        .outerjoin(cur, cur.c.oid == o.id)
-        .outerjoin(prev, prev.c.oid == o.id)
+    wide: list[Any] = [
+        o.address,
+        t.name.label("type_name"),
+        r.name.label("region_name"),
+        case(
+            (
+                and_(~hidden, cur.c.resp >= m.min_n, cur.c.n_overall >= m.min_n),
+                shown(_exact(cur.c.s_overall, cur.c.n_overall)),
+            )
+        ).label("overall"),
+    ]
+    base = select(
+        o.id.label("oid"),
+        o.ogrn,
+        o.short_name.label("name"),
+        o.type_code,
+        o.region_code,
+        *([] if lean else wide),
+        func.coalesce(cur.c.resp, 0).label("resp"),
+        hidden.label("hidden"),
+        case((~hidden, shown(cur.c.x))).label("integral"),
+        shown(ytd.c.x).label("ytd"),
+        case((~_among(o.id, PREV_IDS), shown(prev.c.x))).label("baseline"),
+        func.coalesce(cur.c.n_resp_integral, 0).label("n_resp_integral"),
     )
+    if not lean:
+        base = base.join(t, t.code == o.type_code).join(r, r.code == o.region_code)
+    base = base.outerjoin(cur, cur.c.oid == o.id).outerjoin(prev, prev.c.oid == o.id)
     if ytd is not cur:
         base = base.outerjoin(ytd, ytd.c.oid == o.id)
     nation = (
         cur
         if scope.kind is ScopeKind.country
-        else _sums(m, w.start, w.end, "nation", Scope.country(), summary)
+        else _sums(m, w.start, w.end, "nation", Scope.country(), summary, items=False)
     )
     g = type_priors(nation, m)
     # MATERIALIZED: each organization's integral (numeric) is computed once, not once per
@@ -385,18 +407,17 @@ def _shrunk_and_status(b: CTE, g: CTE, m: Methodology, w: Window, f: Filters) ->
         (b.c.ytd >= shown(b.c.baseline + step * w.elapsed), "on_track"),
         else_="behind",
     )
+    # the lean rows (``organization_rows(lean=True)``) have no address, names or overall score
+    wide = [b.c[k] for k in ("address", "type_name", "region_name", "overall") if k in b.c]
     rows = select(
         b.c.oid,
         b.c.ogrn,
         b.c.name,
-        b.c.address,
         b.c.type_code,
-        b.c.type_name,
         b.c.region_code,
-        b.c.region_name,
+        *wide,
         b.c.resp,
         b.c.integral,
-        b.c.overall,
         case((~b.c.hidden, b.c.baseline)).label("baseline"),
         case((and_(~b.c.hidden, b.c.baseline < m.improvement_threshold), target)).label("target"),
         case((~b.c.hidden, b.c.ytd)).label("ytd"),
@@ -472,6 +493,14 @@ async def organization_page(
         bands = {i: int(rows[0]._mapping[f"band_{i}"]) for i in range(len(edges) + 1)}
     counts = {s: int(rows[0]._mapping[f"status_{s}"]) for s in statuses} if rows else {}
     return rows, total, bands, counts
+
+
+async def region_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
+    """The names of these regions (the few rows a lean table shows)."""
+    if not codes:
+        return {}
+    stmt = select(Region.code, Region.name).where(Region.code.in_(sorted(set(codes))))
+    return {str(c): str(n) for c, n in await session.execute(stmt)}
 
 
 async def band_counts(

@@ -212,6 +212,34 @@ async def organization_table(
     return table
 
 
+async def at_risk(
+    session: AsyncSession, scope: Scope, period: Period, m: Methodology, today: date, worst: int
+) -> OrgTable:
+    """The first ``worst`` rows of the table by the ranking value (its default order), the
+    distribution and the count behind target, as ``organization_table`` gives them unfiltered,
+    from the lean rows (``organization_rows(lean=True)``: no address, type name or overall
+    score per organization; the shown rows' region names read for them alone). The rows carry
+    what the landing shows: name, OGRN, region, shown integral, ranking value, answers, status."""
+    params = await _params(session, period, m)
+    stmt = q.organization_rows(m, window(period, today), scope, Filters(), lean=True)
+    rows, total, bands, counts = await q.organization_page(
+        session, stmt, params, "shrunk", worst, 0, EDGES, ("behind",)
+    )
+    names = await q.region_names(session, [str(r.region_code) for r in rows])
+    out = []
+    for r in rows:
+        row = dict(r._mapping)
+        for k in ("integral", "shrunk", "ytd", "baseline", "target"):
+            row[k] = None if row[k] is None else float(row[k])
+        row["region_name"] = names.get(str(r.region_code), "")
+        row["status_label"] = STATUS_LABELS_SHOWN[r.status]
+        out.append(row)
+    table = OrgTable(out, total, 1, max(1, -(-total // worst)))
+    table.bands = None if bands is None else _bands(bands)
+    table.statuses = {"behind": counts.get("behind", 0)}
+    return table
+
+
 async def distribution(
     session: AsyncSession, scope: Scope, period: Period, m: Methodology, today: date
 ) -> list[tuple[str, int]]:
