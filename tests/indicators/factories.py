@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators.models import IndicatorRollup
@@ -120,3 +121,19 @@ async def rollup_rows(session: AsyncSession, start: date, end: date) -> list[tup
         .order_by(d.grain, d.day, d.organization_id, d.code)
     )
     return [tuple(r) for r in (await session.execute(stmt)).all()]
+
+
+async def forget_some(
+    session: AsyncSession, rnd: random.Random, items: int, whole: int, code: str
+) -> None:
+    """Some answers go away again: item ``code`` of ``items`` random questionnaires, then
+    ``whole`` random questionnaires; the deletions reach the rollup through the queue."""
+    ids = list((await session.scalars(select(Response.id))).all())
+    for rid in rnd.sample(ids, items):
+        await session.execute(
+            delete(ResponseItem).where(ResponseItem.response_id == rid, ResponseItem.code == code)
+        )
+    gone = rnd.sample(ids, whole)
+    await session.execute(delete(ResponseItem).where(ResponseItem.response_id.in_(gone)))
+    await session.execute(delete(Response).where(Response.id.in_(gone)))
+    await drain(session)

@@ -19,7 +19,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators import protection, repository
@@ -27,12 +27,12 @@ from otklik.indicators import service as ind
 from otklik.indicators.periods import parse_period
 from otklik.indicators.repository import UnitFilter
 from otklik.indicators.rollup import COUNTRY_COLUMNS, SERVED
-from otklik.indicators.tasks import drain, rebuild
+from otklik.indicators.tasks import rebuild
 from otklik.kit.scope import Scope
 from otklik.registry.models import Organization
 from otklik.surveys.models import Response, ResponseItem
 from tests.factories import create_organization
-from tests.indicators.factories import create_response
+from tests.indicators.factories import create_response, forget_some
 
 ITEMS = ("overall", "organization", "comfort", "staff", "information", "accessibility")
 PERIODS = (
@@ -61,17 +61,7 @@ async def _answers(session: AsyncSession) -> None:
             scores["recommend"] = rnd.randint(0, 1)
         fold = rnd.random() < 0.2  # the rest waits in the queue for the drain below
         await create_response(session, org, answered, scores, fold=fold, served_on=served)
-    ids = list((await session.scalars(select(Response.id))).all())
-    for rid in rnd.sample(ids, 30):  # single items go, then whole questionnaires
-        await session.execute(
-            delete(ResponseItem).where(
-                ResponseItem.response_id == rid, ResponseItem.code == "overall"
-            )
-        )
-    gone = rnd.sample(ids, 25)
-    await session.execute(delete(ResponseItem).where(ResponseItem.response_id.in_(gone)))
-    await session.execute(delete(Response).where(Response.id.in_(gone)))
-    await drain(session)
+    await forget_some(session, rnd, items=30, whole=25, code="overall")
 
 
 def _same(a: dict[Any, tuple[Any, ...]], b: dict[Any, tuple[Any, ...]]) -> None:

@@ -14,7 +14,7 @@ import random
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, delete, func, select
+from sqlalchemy import Date, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.cabinets import repository as cab_repo
@@ -24,12 +24,12 @@ from otklik.indicators import protection, repository, tables
 from otklik.indicators import service as ind
 from otklik.indicators.periods import parse_period
 from otklik.indicators.table_queries import Filters
-from otklik.indicators.tasks import drain, rebuild
+from otklik.indicators.tasks import rebuild
 from otklik.kit.scope import Scope, ScopeKind, apply_scope
 from otklik.registry.models import Founder, Organization
 from otklik.surveys.models import Response, ResponseItem
 from tests.factories import create_organization
-from tests.indicators.factories import create_response
+from tests.indicators.factories import create_response, forget_some
 
 TODAY = date(2026, 12, 7)
 ITEMS = ("overall", "organization", "comfort", "staff", "information", "accessibility")
@@ -51,17 +51,7 @@ async def _answers(session: AsyncSession) -> list[Organization]:
         if rnd.random() < 0.5:
             scores["recommend"] = rnd.randint(0, 1)
         await create_response(session, org, day, scores)
-    ids = list((await session.scalars(select(Response.id))).all())
-    for rid in rnd.sample(ids, 30):  # single items go, then whole questionnaires
-        await session.execute(
-            delete(ResponseItem).where(
-                ResponseItem.response_id == rid, ResponseItem.code == "overall"
-            )
-        )
-    gone = rnd.sample(ids, 25)
-    await session.execute(delete(ResponseItem).where(ResponseItem.response_id.in_(gone)))
-    await session.execute(delete(Response).where(Response.id.in_(gone)))
-    await drain(session)  # the deletions reach the rollup through the indicator queue
+    await forget_some(session, rnd, items=30, whole=25, code="overall")
     return orgs
 
 

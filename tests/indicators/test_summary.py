@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators import repository, tables
@@ -23,11 +23,10 @@ from otklik.indicators import table_queries as q
 from otklik.indicators.models import IndicatorSummary
 from otklik.indicators.periods import parse_period
 from otklik.indicators.rollup import SUMMARY_BODIES, SUMMARY_CODES, SUMMARY_COLUMNS
-from otklik.indicators.tasks import drain, rebuild
+from otklik.indicators.tasks import rebuild
 from otklik.kit.scope import Scope, ScopeKind
-from otklik.surveys.models import Response, ResponseItem
 from tests.factories import create_organization
-from tests.indicators.factories import create_response, rollup_rows
+from tests.indicators.factories import create_response, forget_some, rollup_rows
 
 TODAY = date(2026, 11, 30)
 ITEMS = ("overall", "organization", "comfort", "staff", "information", "accessibility")
@@ -124,18 +123,7 @@ async def test_summary_equals_recompute_on_random_answers(session: AsyncSession)
         await create_response(session, org, day, scores, fold=False)
         if rnd.random() < 0.05:  # a fold of a few questionnaires now and then
             await repository.fold_queue(session, limit=rnd.randint(1, 40))
-    # some answers go away again: single items, then whole questionnaires
-    ids = list((await session.scalars(select(Response.id))).all())
-    for rid in rnd.sample(ids, 40):
-        await session.execute(
-            delete(ResponseItem).where(
-                ResponseItem.response_id == rid, ResponseItem.code == "staff"
-            )
-        )
-    gone = rnd.sample(ids, 30)
-    await session.execute(delete(ResponseItem).where(ResponseItem.response_id.in_(gone)))
-    await session.execute(delete(Response).where(Response.id.in_(gone)))
-    await drain(session)
+    await forget_some(session, rnd, items=40, whole=30, code="staff")
 
     years = parse_period("2025").start, parse_period("2026").end
     kept = await _summary(session)
