@@ -33,7 +33,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from otklik.indicators.methodology import Methodology
@@ -127,6 +127,7 @@ def _summary_sums(
     scope: Scope,
     only_x: bool,
     items: bool = True,
+    integral: bool = True,
 ) -> CTE:
     """``_sums`` from the summary rows (one per organization and month or year): the same sums,
     read without pivoting the rollup.
@@ -151,7 +152,7 @@ def _summary_sums(
             and_(t.grain == "m", t.day.between(later, date(end.year, 12, 1))),
         )
     # a single row with its stored integral needs no item sums unless the caller pools them
-    stored = one and stored_integral(m)
+    stored = one and stored_integral(m) and integral
     cols: list[Any] = [t.organization_id.label("oid"), agg(t.resp).label("resp")]
     if only_x:  # what the integral reads, nothing else
         for q in m.integral_weights:
@@ -174,7 +175,7 @@ def _summary_sums(
         stmt = stmt.where(t.organization_id.in_(orgs))
     if stored:  # the row's own integral, kept with it
         return stmt.add_columns(t.x.label("x")).cte(name).prefix_with("MATERIALIZED")
-    return _with_integral(stmt, m, name)
+    return _with_integral(stmt, m, name, integral)
 
 
 def stored_integral(m: Methodology) -> bool:
@@ -192,6 +193,7 @@ def _sums(
     *,
     only_x: bool = False,
     items: bool = True,
+    integral: bool = True,
 ) -> CTE:
     """Per organization in scope: responses, the integral items' sums and the moments of the
     respondents' own integrals (``*integral`` rows: the ranking's sampling variance).
@@ -199,11 +201,12 @@ def _sums(
     Whole months and years of a methodology whose items are all in the summary read the
     summary rows (with ``only_x``, only what the integral ``x`` needs: a year to date reads
     nothing else; with ``items=False``, a row whose integral is stored carries no item sums:
-    the organizations table reads only ``x``, the overall score and the moments); anything
-    else pivots the rollup (or the answers) here."""
+    the organizations table reads only ``x``, the overall score and the moments; with
+    ``integral=False``, no ``x``: the caller evaluates it from the sums where it reads it);
+    anything else pivots the rollup (or the answers) here."""
     grain = grain_for(start, end)
     if summary and grain is not None and {*m.integral_weights, "overall"} <= set(SUMMARY_CODES):
-        return _summary_sums(m, grain, start, end, name, scope, only_x, items)
+        return _summary_sums(m, grain, start, end, name, scope, only_x, items, integral)
     d = counts_source(start, end).c
     sq = d.n1 + 4 * d.n2 + 9 * d.n3 + 16 * d.n4 + 25 * d.n5
     # Sums of int4 accumulate in int8 (sums of the bigint total would go through numeric, far
@@ -232,12 +235,15 @@ def _sums(
     orgs = apply_scope(select(Organization.id), scope, ORG_SCOPE)
     if orgs.whereclause is not None:  # only restrict when something restricts
         stmt = stmt.where(d.organization_id.in_(orgs))
-    return _with_integral(stmt, m, name)
+    return _with_integral(stmt, m, name, integral)
 
 
-def _with_integral(stmt: Select[Any], m: Methodology, name: str) -> CTE:
+def _with_integral(stmt: Select[Any], m: Methodology, name: str, integral: bool = True) -> CTE:
     """The per-organization sums with their integral index ``x`` (exact ``numeric``), computed
-    once per organization (MATERIALIZED) however often the statement reads it."""
+    once per organization (MATERIALIZED) however often the statement reads it; without
+    ``integral``, the sums alone."""
+    if not integral:
+        return stmt.cte(name).prefix_with("MATERIALIZED")
     inner = stmt.subquery(f"{name}_sums")
     return select(inner, integral_expr(inner.c, m).label("x")).cte(name).prefix_with("MATERIALIZED")
 
@@ -328,50 +334,52 @@ def organization_rows(
     """Every organization in scope with its shown figures (one row each, not yet ordered).
     ``summary=False`` pivots the rollup instead of reading the summary rows (tests compare).
     ``lean`` leaves out what only a page of rows shows (address, type and region names, the
-    overall score): the same ids, integrals, ranking values and statuses, for readers that
-    count and rank every row and show a few (the landing's at-risk block).
+    overall score, the year-to-date value): the same ids, integrals, ranking values and
+    statuses, with the sums those columns are computed from (``s_overall``, ``n_overall`` and,
+    unless the period is its own year to date, ``ytd_*``); ``organization_page(..., late=m)``
+    computes them for the rows of its page only.
 
     Binds ``hidden_ids`` (rows hidden in this period's table) and ``prev_hidden_ids`` (hidden in
     the previous year's table: their baseline, hence target, is not shown).
     """
     o, t, r = Organization, OrganizationType, Region
     cur = _sums(m, w.start, w.end, "cur", scope, summary, items=False)
-    ytd = (
-        cur
-        if w.ytd_start == w.start
-        else _sums(m, w.ytd_start, w.end, "ytd", scope, summary, only_x=True)
-    )
     prev = _sums(m, w.prev_start, w.prev_end, "prev", scope, summary, items=False)
     hidden = _among(o.id, IDS)
-    wide: list[Any] = [
-        o.address,
-        t.name.label("type_name"),
-        r.name.label("region_name"),
-        case(
-            (
-                and_(~hidden, cur.c.resp >= m.min_n, cur.c.n_overall >= m.min_n),
-                shown(_exact(cur.c.s_overall, cur.c.n_overall)),
-            )
-        ).label("overall"),
-    ]
+    if w.ytd_start == w.start:  # the period is its own year to date
+        ytd = None
+        ytd_cols = [shown(cur.c.x).label("ytd")]
+    else:  # its sums only: the integral is evaluated where a status or a shown row reads it
+        ytd = _sums(m, w.ytd_start, w.end, "ytd", scope, summary, only_x=True, integral=False)
+        ytd_cols = [ytd.c[k].label(f"ytd_{k}") for k in _integral_sums(m)]
+    if lean:
+        wide = [cur.c.s_overall, cur.c.n_overall]
+    else:
+        overall = and_(~hidden, cur.c.resp >= m.min_n, cur.c.n_overall >= m.min_n)
+        wide = [
+            o.address,
+            t.name.label("type_name"),
+            r.name.label("region_name"),
+            case((overall, shown(_exact(cur.c.s_overall, cur.c.n_overall)))).label("overall"),
+        ]
     base = select(
         o.id.label("oid"),
         o.ogrn,
         o.short_name.label("name"),
         o.type_code,
         o.region_code,
-        *([] if lean else wide),
+        *wide,
         func.coalesce(cur.c.resp, 0).label("resp"),
         hidden.label("hidden"),
         case((~hidden, shown(cur.c.x))).label("integral"),
-        shown(ytd.c.x).label("ytd"),
+        *ytd_cols,
         case((~_among(o.id, PREV_IDS), shown(prev.c.x))).label("baseline"),
         func.coalesce(cur.c.n_resp_integral, 0).label("n_resp_integral"),
     )
     if not lean:
         base = base.join(t, t.code == o.type_code).join(r, r.code == o.region_code)
     base = base.outerjoin(cur, cur.c.oid == o.id).outerjoin(prev, prev.c.oid == o.id)
-    if ytd is not cur:
+    if ytd is not None:
         base = base.outerjoin(ytd, ytd.c.oid == o.id)
     nation = (
         cur
@@ -382,10 +390,31 @@ def organization_rows(
     # MATERIALIZED: each organization's integral (numeric) is computed once, not once per
     # place the inlined expression appears (shrinkage, status, sort key, bands)
     based = apply_scope(base, scope, ORG_SCOPE).cte("base").prefix_with("MATERIALIZED")
-    return _shrunk_and_status(based, g, m, w, f)
+    return _shrunk_and_status(based, g, m, w, f, lean)
 
 
-def _shrunk_and_status(b: CTE, g: CTE, m: Methodology, w: Window, f: Filters) -> Select[Any]:
+def _integral_sums(m: Methodology) -> list[str]:
+    """The sums ``integral_expr`` reads."""
+    return ["resp", *(f"{p}_{q}" for q in m.integral_weights for p in ("n", "s"))]
+
+
+def _ytd(c: Any, m: Methodology) -> Any:
+    """The shown year-to-date integral of a row: its column, or evaluated from its ``ytd_*``
+    sums (``organization_rows``: only where a status or a shown row reads it)."""
+    if "ytd" in c:
+        return c.ytd
+    return shown(integral_expr({k: c[f"ytd_{k}"] for k in _integral_sums(m)}, m))
+
+
+def _overall(c: Any, m: Methodology) -> Any:
+    """The shown overall score of a lean row (from its ``s_overall`` and ``n_overall``)."""
+    ok = and_(~c.hidden, c.resp >= m.min_n, c.n_overall >= m.min_n)
+    return case((ok, shown(_exact(c.s_overall, c.n_overall))))
+
+
+def _shrunk_and_status(
+    b: CTE, g: CTE, m: Methodology, w: Window, f: Filters, lean: bool
+) -> Select[Any]:
     # Empirical Bayes towards the organization's type nationally (see type_priors): the
     # sampling variance of an organization's integral is sigma^2 / n over its respondents with
     # an integral.
@@ -398,29 +427,37 @@ def _shrunk_and_status(b: CTE, g: CTE, m: Methodology, w: Window, f: Filters) ->
     # every rule compares shown (rounded) values; a hidden row shows no derived figure
     step = literal(Decimal(str(m.annual_step)), Numeric)
     target = func.least(b.c.baseline + step, 5)
+    on_track = shown(b.c.baseline + step * w.elapsed)
+    # Only a row with a shown baseline under the threshold reads its year to date, once: the
+    # bucket of the shown ytd among (the lower of the on-track level and the target, the
+    # target) is 2 at or over the target ("met"), 1 at or over the on-track level ("on_track"),
+    # 0 under both ("behind"), NULL without a year to date ("insufficient").
+    progress = func.width_bucket(_ytd(b.c, m), array([func.least(on_track, target), target]))
     status = case(
         (b.c.hidden, "hidden"),
         (b.c.baseline.is_(None), "no_baseline"),
         (b.c.baseline >= m.improvement_threshold, "not_applicable"),
-        (b.c.ytd.is_(None), "insufficient"),
-        (b.c.ytd >= target, "met"),
-        (b.c.ytd >= shown(b.c.baseline + step * w.elapsed), "on_track"),
-        else_="behind",
+        else_=case({2: "met", 1: "on_track", 0: "behind"}, value=progress, else_="insufficient"),
     )
-    # the lean rows (``organization_rows(lean=True)``) have no address, names or overall score
-    wide = [b.c[k] for k in ("address", "type_name", "region_name", "overall") if k in b.c]
+    if lean:  # what ``organization_page(..., late=m)`` computes the page's columns from
+        keep = ("s_overall", "n_overall", *(f"ytd_{k}" for k in _integral_sums(m)))
+        late = [b.c[k] for k in keep if k in b.c]
+        if "ytd" in b.c:
+            late.append(case((~b.c.hidden, b.c.ytd)).label("ytd"))
+    else:
+        late = [b.c[k] for k in ("address", "type_name", "region_name", "overall")]
+        late.append(case((~b.c.hidden, _ytd(b.c, m))).label("ytd"))
     rows = select(
         b.c.oid,
         b.c.ogrn,
         b.c.name,
         b.c.type_code,
         b.c.region_code,
-        *wide,
+        *late,
         b.c.resp,
         b.c.integral,
         case((~b.c.hidden, b.c.baseline)).label("baseline"),
         case((and_(~b.c.hidden, b.c.baseline < m.improvement_threshold), target)).label("target"),
-        case((~b.c.hidden, b.c.ytd)).label("ytd"),
         shrunk.label("shrunk"),
         cast(status, String).label("status"),
         b.c.hidden,
@@ -458,6 +495,8 @@ async def organization_page(
     offset: int,
     edges: list[float] | None = None,
     statuses: tuple[str, ...] = (),
+    *,
+    late: Methodology | None = None,
 ) -> tuple[list[Any], int, dict[int, int] | None, dict[str, int]]:
     """One page of organization rows, plus the total, in one statement.
 
@@ -465,13 +504,22 @@ async def organization_page(
     ``edges``, the same statement counts the organizations per band of the shown integral
     index over all its rows (``band_counts``); None when the page is past the end. With
     ``statuses``, it counts the rows of each of these statuses too (what a page filtered by
-    the status would total; empty when the page is past the end).
+    the status would total; empty when the page is past the end). With ``late`` (the
+    methodology), ``stmt`` gives lean rows (``organization_rows(lean=True)``) and the page's
+    rows get their address, type and region names, overall score and year to date after the
+    ``LIMIT``: the same columns, computed for a page instead of every organization.
     """
     sub = stmt.cte("org_rows").prefix_with("MATERIALIZED")  # each row's figures computed once
     key = SORTS.get(sort.removeprefix("-"), "shrunk")
-    col = sub.c[key] if key in sub.c else sub.c.shrunk
+    sort_region = Region.__table__.alias("sort_region")
+    col: Any = sub.c.shrunk
+    if key in sub.c:
+        col = sub.c[key]
+    elif late is not None and key == "region_name":  # lean rows: the name joined for the sort
+        col = sort_region.c.name
+    elif late is not None and key == "overall":
+        col = _overall(sub.c, late)
     desc = sort.startswith("-") if sort else True
-    order = (col.desc().nulls_last() if desc else col.asc().nulls_last(), sub.c.name, sub.c.oid)
     # the totals: one aggregate over the rows, joined to the page (a window over every wide
     # row would keep all of them, spilling to disk, for the 25 a page shows)
     extra = [func.count().label("full_count")]
@@ -483,8 +531,35 @@ async def organization_page(
         ]
     extra += [func.count().filter(sub.c.status == s).label(f"status_{s}") for s in statuses]
     totals = select(*extra).select_from(sub).subquery("totals")
-    page = select(sub, totals).join(totals, literal(True)).order_by(*order)
-    rows = list((await session.execute(page.limit(limit).offset(offset), params)).all())
+    page = select(sub, totals).join(totals, literal(True))
+    if col is sort_region.c.name:
+        page = page.join(sort_region, sort_region.c.code == sub.c.region_code)
+
+    def ordered(c: Any, rows: Any) -> tuple[Any, ...]:
+        return (c.desc().nulls_last() if desc else c.asc().nulls_last(), rows.name, rows.oid)
+
+    page = page.order_by(*ordered(col, sub.c)).limit(limit).offset(offset)
+    if late is not None:  # the page's rows, then what only they show
+        p = page.add_columns(col.label("sort_key")).subquery("page").c
+        carried = {"sort_key", "s_overall", "n_overall"}
+        carried |= {f"ytd_{k}" for k in _integral_sums(late)}
+        o, t, r = Organization, OrganizationType, Region
+        shown_late = [
+            o.address,
+            t.name.label("type_name"),
+            r.name.label("region_name"),
+            _overall(p, late).label("overall"),
+        ]
+        if "ytd" not in p:
+            shown_late.append(case((~p.hidden, _ytd(p, late))).label("ytd"))
+        page = (
+            select(*(c for c in p if c.key not in carried), *shown_late)
+            .join(o, o.id == p.oid)
+            .join(t, t.code == o.type_code)
+            .join(r, r.code == o.region_code)
+            .order_by(*ordered(p.sort_key, p))
+        )
+    rows = list((await session.execute(page, params)).all())
     total = int(rows[0].full_count) if rows else 0
     if not rows and offset:
         total = int(await session.scalar(select(func.count()).select_from(sub), params) or 0)
@@ -493,14 +568,6 @@ async def organization_page(
         bands = {i: int(rows[0]._mapping[f"band_{i}"]) for i in range(len(edges) + 1)}
     counts = {s: int(rows[0]._mapping[f"status_{s}"]) for s in statuses} if rows else {}
     return rows, total, bands, counts
-
-
-async def region_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
-    """The names of these regions (the few rows a lean table shows)."""
-    if not codes:
-        return {}
-    stmt = select(Region.code, Region.name).where(Region.code.in_(sorted(set(codes))))
-    return {str(c): str(n) for c, n in await session.execute(stmt)}
 
 
 async def band_counts(

@@ -195,12 +195,14 @@ async def organization_table(
     statuses: tuple[str, ...] = (),
 ) -> OrgTable:
     """One page of the organizations in scope with their shown figures (and, with
-    ``statuses``, how many rows of the table have each of these statuses)."""
+    ``statuses``, how many rows of the table have each of these statuses). Every row is ranked
+    from the lean rows (``organization_rows(lean=True)``); the page's rows alone get their
+    address, names, overall score and year to date."""
     params = await _params(session, period, m)
-    stmt = q.organization_rows(m, window(period, today), scope, f)
+    stmt = q.organization_rows(m, window(period, today), scope, f, lean=True)
     edges = EDGES if f == Filters() else None  # unfiltered: the distribution comes along
     rows, total, bands, counts = await q.organization_page(
-        session, stmt, params, sort, per_page, (page - 1) * per_page, edges, statuses
+        session, stmt, params, sort, per_page, (page - 1) * per_page, edges, statuses, late=m
     )
     recipients = await q.recipients_by_org(
         session, scope, [int(r.oid) for r in rows], period.start, period.end
@@ -216,22 +218,19 @@ async def at_risk(
     session: AsyncSession, scope: Scope, period: Period, m: Methodology, today: date, worst: int
 ) -> OrgTable:
     """The first ``worst`` rows of the table by the ranking value (its default order), the
-    distribution and the count behind target, as ``organization_table`` gives them unfiltered,
-    from the lean rows (``organization_rows(lean=True)``: no address, type name or overall
-    score per organization; the shown rows' region names read for them alone). The rows carry
-    what the landing shows: name, OGRN, region, shown integral, ranking value, answers, status."""
+    distribution and the count behind target, as ``organization_table`` gives them unfiltered
+    (the same lean rows; no recipients or coverage). The rows carry what the landing shows:
+    name, OGRN, region, shown integral, ranking value, answers, status."""
     params = await _params(session, period, m)
     stmt = q.organization_rows(m, window(period, today), scope, Filters(), lean=True)
     rows, total, bands, counts = await q.organization_page(
-        session, stmt, params, "shrunk", worst, 0, EDGES, ("behind",)
+        session, stmt, params, "shrunk", worst, 0, EDGES, ("behind",), late=m
     )
-    names = await q.region_names(session, [str(r.region_code) for r in rows])
     out = []
     for r in rows:
         row = dict(r._mapping)
-        for k in ("integral", "shrunk", "ytd", "baseline", "target"):
+        for k in ("integral", "overall", "shrunk", "ytd", "baseline", "target"):
             row[k] = None if row[k] is None else float(row[k])
-        row["region_name"] = names.get(str(r.region_code), "")
         row["status_label"] = STATUS_LABELS_SHOWN[r.status]
         out.append(row)
     table = OrgTable(out, total, 1, max(1, -(-total // worst)))
