@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import Date, func, select
@@ -22,7 +23,8 @@ from otklik.cabinets import service as cab
 from otklik.identity.models import User
 from otklik.indicators import protection, repository, tables
 from otklik.indicators import service as ind
-from otklik.indicators.periods import parse_period
+from otklik.indicators import table_queries as q
+from otklik.indicators.periods import parse_period, year_of
 from otklik.indicators.table_queries import Filters
 from otklik.indicators.tasks import rebuild
 from otklik.kit.scope import Scope, ScopeKind, apply_scope
@@ -214,3 +216,95 @@ async def test_at_risk_block_equals_the_table(session: AsyncSession) -> None:
     # the comparison covers shown, hidden and target rows (met, on track or behind)
     assert {"hidden", "no_baseline"} <= statuses
     assert statuses & {"met", "on_track", "behind"}
+
+
+PAGE_SHOWN = (*SHOWN, "address", "type_name", "overall")
+SORTS = ("shrunk", "-shrunk", "name", "-name", "responses", "-integral", "overall", "-overall")
+SORTS += ("region", "-region")
+
+
+def _page_rows(rows: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        row = {k: r._mapping[k] for k in PAGE_SHOWN if k != "status_label"}
+        for k in ("integral", "overall", "shrunk", "ytd", "baseline", "target"):
+            row[k] = None if row[k] is None else float(row[k])
+        out.append(row)
+    return out
+
+
+def _status(row: dict[str, Any], m: Any, elapsed: float) -> str:
+    """The annual-target status by its rules, in Python, from the row's shown figures."""
+    if row["hidden"]:
+        return "hidden"
+    if row["baseline"] is None:
+        return "no_baseline"
+    baseline = Decimal(str(row["baseline"]))
+    if baseline >= Decimal(str(m.improvement_threshold)):
+        return "not_applicable"
+    if row["ytd"] is None:
+        return "insufficient"
+    ytd, step = Decimal(str(row["ytd"])), Decimal(str(m.annual_step))
+    if ytd >= min(baseline + step, Decimal(5)):
+        return "met"
+    level = float(baseline) + m.annual_step * elapsed  # float8 in SQL, as numeric to 15 digits
+    on_track = Decimal(f"{level:.15g}").quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return "on_track" if ytd >= on_track else "behind"
+
+
+async def test_organization_pages_equal_the_full_rows(session: AsyncSession) -> None:
+    """The organizations pages (lean rows ranked, the page's address, names, overall score and
+    year to date computed after the ``LIMIT``) show, for every sort, page and filter, the rows
+    of the full table read from the rollup (the recompute's figures); every status follows its
+    rules from the shown baseline, target and year to date."""
+    orgs = await _answers(session)
+    m = await ind.methodology(session, None)
+    statuses: set[str] = set()
+    ytds = 0
+    for period in ("2026", "2026-Q3", "2026-08", "2026-11"):
+        p = parse_period(period)
+        w = tables.window(p, TODAY)
+        params = {
+            "hidden_ids": sorted(await tables.hidden_organizations(session, p, m)),
+            "prev_hidden_ids": sorted(await tables.hidden_organizations(session, year_of(2025), m)),
+        }
+        for scope in (Scope.country(), Scope(ScopeKind.region, region_code="58")):
+            cases = [(Filters(), s) for s in SORTS]
+            cases += [(Filters(status="behind"), "name"), (Filters(q="Тестовая 1"), "-shrunk")]
+            cases += [(Filters(region_code="77", type_code=orgs[6].type_code), "overall")]
+            for f, sort in cases:
+                full_stmt = q.organization_rows(m, w, scope, f, summary=False)
+                for page in (1, 2, 4):
+                    table = await tables.organization_table(
+                        session, scope, p, m, TODAY, f, sort, page, 4, ("behind",)
+                    )
+                    rows, total, bands, counts = await q.organization_page(
+                        session,
+                        full_stmt,
+                        params,
+                        sort,
+                        4,
+                        (page - 1) * 4,
+                        tables.EDGES if f == Filters() else None,
+                        ("behind",),
+                    )
+                    full = _page_rows(rows)
+                    assert _page_rows([_Row(r) for r in table.rows]) == full, (period, sort, page)
+                    assert table.total == total, (period, sort)
+                    if rows:
+                        assert table.statuses == counts
+                        assert table.bands == (None if bands is None else tables._bands(bands))
+                    for row in full:
+                        assert row["status"] == _status(row, m, w.elapsed), row
+                        statuses.add(row["status"])
+                        ytds += row["ytd"] is not None and row["ytd"] != row["integral"]
+    # the comparison covers every status and years to date other than the period's own value
+    assert {"hidden", "no_baseline", "met", "on_track", "behind"} <= statuses
+    assert ytds
+
+
+class _Row:
+    """A table's row (a dict) read like a result row."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self._mapping = row

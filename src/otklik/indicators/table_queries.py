@@ -531,9 +531,10 @@ async def organization_page(
         ]
     extra += [func.count().filter(sub.c.status == s).label(f"status_{s}") for s in statuses]
     totals = select(*extra).select_from(sub).subquery("totals")
-    page = select(sub, totals).join(totals, literal(True))
+    rows_and_totals = sub.join(totals, literal(True))
     if col is sort_region.c.name:
-        page = page.join(sort_region, sort_region.c.code == sub.c.region_code)
+        rows_and_totals = rows_and_totals.join(sort_region, sort_region.c.code == sub.c.region_code)
+    page = select(sub, totals).select_from(rows_and_totals)
 
     def ordered(c: Any, rows: Any) -> tuple[Any, ...]:
         return (c.desc().nulls_last() if desc else c.asc().nulls_last(), rows.name, rows.oid)
