@@ -133,24 +133,36 @@ def _summary_sums(
     read without pivoting the rollup.
 
     The year to the end of a month in its second half (January to July..November: a month's
-    or a quarter's year to date) is the year's row minus the months after it: two to six rows
-    per organization instead of seven to eleven. Exact for the answer counts and sums (integers,
-    all the integral reads); the float sums of the respondents' integrals may differ in the last
-    bits from the months' own sum."""
-    t = IndicatorSummary.__table__.c
+    or a quarter's year to date) is the year's row minus the sums of the months after it,
+    joined to it (none, until those months have answers): no aggregate over every
+    organization. Exact for the answer counts and sums (integers, all the integral reads); the
+    float sums of the respondents' integrals may differ in the last bits from the months' own
+    sum."""
+    s = IndicatorSummary.__table__
+    t = s.c
     # a year, or one month: one summary row per organization, read as it is (no aggregation)
     one = start.year == end.year and (grain == "y" or start.month == end.month)
+    grouped = not one
     agg: Any = (lambda c: c) if one else func.sum
     rows = and_(t.grain == grain, t.day.between(start, end))
+    source: Any = s
     year = date(start.year, 1, 1)
     if grain == "m" and start == year and end.year == start.year and 7 <= end.month < 12:
-        later = date(end.year, end.month + 1, 1)
-        sign = case((t.grain == "y", 1), else_=-1)
-        agg = lambda c: func.sum(sign * c)  # noqa: E731 - the year's row minus the later months'
-        rows = or_(
-            and_(t.grain == "y", t.day == year),
-            and_(t.grain == "m", t.day.between(later, date(end.year, 12, 1))),
+        later_months = and_(
+            t.grain == "m", t.day.between(date(end.year, end.month + 1, 1), date(end.year, 12, 1))
         )
+        summed = ["resp", "s_overall", "n_overall", "ri_n", "ri_s", "ri_ss"]
+        summed += [f"{p}_{q}" for q in m.integral_weights for p in ("n", "s")]
+        later = (
+            select(t.organization_id.label("oid"), *(func.sum(t[c]).label(c) for c in summed))
+            .where(later_months)
+            .group_by(t.organization_id)
+            .subquery("later")
+        )
+        agg = lambda c: c - func.coalesce(later.c[c.key], 0)  # noqa: E731
+        rows = and_(t.grain == "y", t.day == year)
+        source = s.outerjoin(later, later.c.oid == t.organization_id)
+        grouped = False
     # a single row with its stored integral needs no item sums unless the caller pools them
     stored = one and stored_integral(m) and integral
     cols: list[Any] = [t.organization_id.label("oid"), agg(t.resp).label("resp")]
@@ -167,8 +179,8 @@ def _summary_sums(
             agg(t.ri_s).label("s_resp_integral"),
             agg(t.ri_ss).label("ss_resp_integral"),
         ]
-    stmt = select(*cols).where(rows)
-    if not one:
+    stmt = select(*cols).select_from(source).where(rows)
+    if grouped:
         stmt = stmt.group_by(t.organization_id)
     orgs = apply_scope(select(Organization.id), scope, ORG_SCOPE)
     if orgs.whereclause is not None:  # only restrict when something restricts
@@ -387,9 +399,9 @@ def organization_rows(
         else _sums(m, w.start, w.end, "nation", Scope.country(), summary, items=False)
     )
     g = type_priors(nation, m)
-    # MATERIALIZED: each organization's integral (numeric) is computed once, not once per
-    # place the inlined expression appears (shrinkage, status, sort key, bands)
-    based = apply_scope(base, scope, ORG_SCOPE).cte("base").prefix_with("MATERIALIZED")
+    # not materialized: the sums and integrals are (``cur``, ``prev``, ``ytd``), and so are the
+    # finished rows (``organization_page``); the rows are not written out twice
+    based = apply_scope(base, scope, ORG_SCOPE).cte("base")
     return _shrunk_and_status(based, g, m, w, f, lean)
 
 
