@@ -253,57 +253,70 @@ def _status(row: dict[str, Any], m: Any, elapsed: float) -> str:
     return "on_track" if ytd >= on_track else "behind"
 
 
+async def _page_pair(
+    session: AsyncSession,
+    scope: Scope,
+    period: str,
+    m: Any,
+    f: Filters,
+    sort: str,
+    page: int,
+    n: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One page of ``tables.organization_table`` (lean rows, late columns) and the same page of
+    the full rows read from the rollup (``summary=False``: the recompute's figures)."""
+    p = parse_period(period)
+    params = {
+        "hidden_ids": sorted(await tables.hidden_organizations(session, p, m)),
+        "prev_hidden_ids": sorted(await tables.hidden_organizations(session, year_of(2025), m)),
+    }
+    table = await tables.organization_table(
+        session, scope, p, m, TODAY, f, sort, page, n, ("behind",)
+    )
+    full_stmt = q.organization_rows(m, tables.window(p, TODAY), scope, f, summary=False)
+    edges = tables.EDGES if f == Filters() else None
+    rows, total, bands, counts = await q.organization_page(
+        session, full_stmt, params, sort, n, (page - 1) * n, edges, ("behind",)
+    )
+    assert table.total == total, (period, sort, page)
+    if rows:
+        assert table.statuses == counts, (period, sort, page)
+        assert table.bands == (None if bands is None else tables._bands(bands)), (period, sort)
+    return _page_rows([_Row(r) for r in table.rows]), _page_rows(rows)
+
+
 async def test_organization_pages_equal_the_full_rows(session: AsyncSession) -> None:
     """The organizations pages (lean rows ranked, the page's address, names, overall score and
     year to date computed after the ``LIMIT``) show, for every sort, page and filter, the rows
     of the full table read from the rollup (the recompute's figures); every status follows its
-    rules from the shown baseline, target and year to date."""
+    rules from the shown baseline, target and year to date, for several annual steps and
+    thresholds (rows on track, behind, met and above the threshold)."""
     orgs = await _answers(session)
-    m0 = await ind.methodology(session, None)
-    # a wider annual step too: more rows between the on-track level and the target
-    steps = {"country": m0, "region": dataclasses.replace(m0, annual_step=1.0)}
-    statuses: set[str] = set()
-    ytds = 0
-    for period in ("2026", "2026-Q3", "2026-08", "2026-11"):
-        p = parse_period(period)
-        w = tables.window(p, TODAY)
-        params = {
-            "hidden_ids": sorted(await tables.hidden_organizations(session, p, m0)),
-            "prev_hidden_ids": sorted(
-                await tables.hidden_organizations(session, year_of(2025), m0)
-            ),
-        }
+    m = await ind.methodology(session, None)
+    periods = ("2026", "2026-Q3", "2026-08", "2026-11")
+    for period in periods:
         for scope in (Scope.country(), Scope(ScopeKind.region, region_code="58")):
-            m = steps[scope.kind.value]
             cases = [(Filters(), s) for s in SORTS]
             cases += [(Filters(status="behind"), "name"), (Filters(q="Тестовая 1"), "-shrunk")]
             cases += [(Filters(region_code="77", type_code=orgs[6].type_code), "overall")]
             for f, sort in cases:
-                full_stmt = q.organization_rows(m, w, scope, f, summary=False)
                 for page in (1, 3):
-                    table = await tables.organization_table(
-                        session, scope, p, m, TODAY, f, sort, page, 4, ("behind",)
-                    )
-                    rows, total, bands, counts = await q.organization_page(
-                        session,
-                        full_stmt,
-                        params,
-                        sort,
-                        4,
-                        (page - 1) * 4,
-                        tables.EDGES if f == Filters() else None,
-                        ("behind",),
-                    )
-                    full = _page_rows(rows)
-                    assert _page_rows([_Row(r) for r in table.rows]) == full, (period, sort, page)
-                    assert table.total == total, (period, sort)
-                    if rows:
-                        assert table.statuses == counts
-                        assert table.bands == (None if bands is None else tables._bands(bands))
-                    for row in full:
-                        assert row["status"] == _status(row, m, w.elapsed), row
-                        statuses.add(row["status"])
-                        ytds += row["ytd"] is not None and row["ytd"] != row["integral"]
+                    lean, full = await _page_pair(session, scope, period, m, f, sort, page, 4)
+                    assert lean == full, (period, scope, f, sort, page)
+    statuses: set[str] = set()
+    ytds = 0
+    for step, threshold in ((0.2, 4.5), (0.6, 4.5), (1.5, 4.9), (0.4, 4.0)):
+        mx = dataclasses.replace(m, annual_step=step, improvement_threshold=threshold)
+        for period in periods:
+            w = tables.window(parse_period(period), TODAY)
+            lean, full = await _page_pair(
+                session, Scope.country(), period, mx, Filters(), "", 1, len(orgs)
+            )
+            assert lean == full, (period, step, threshold)
+            for row in full:
+                assert row["status"] == _status(row, mx, w.elapsed), (row, step, threshold)
+                statuses.add(row["status"])
+                ytds += row["ytd"] is not None and row["ytd"] != row["integral"]
     # the comparison covers every status and years to date other than the period's own value
     assert {"hidden", "no_baseline", "met", "on_track", "behind", "not_applicable"} <= statuses
     assert ytds

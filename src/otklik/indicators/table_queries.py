@@ -364,9 +364,8 @@ def organization_rows(
     else:  # its sums only: the integral is evaluated where a status or a shown row reads it
         ytd = _sums(m, w.ytd_start, w.end, "ytd", scope, summary, only_x=True, integral=False)
         ytd_cols = [ytd.c[k].label(f"ytd_{k}") for k in _integral_sums(m)]
-    if lean:
-        wide = [cur.c.s_overall, cur.c.n_overall]
-    else:
+    wide: list[Any] = [cur.c.s_overall, cur.c.n_overall]  # lean: the overall score's sums
+    if not lean:
         overall = and_(~hidden, cur.c.resp >= m.min_n, cur.c.n_overall >= m.min_n)
         wide = [
             o.address,
@@ -432,7 +431,8 @@ def _shrunk_and_status(
     # an integral.
     shown_ = b.c.integral.is_not(None)
     value = cast(b.c.integral, Float)
-    sampling = g.c.sigma2 / func.nullif(b.c.n_resp_integral, 0)
+    # a float divisor: the integer count through numeric would cost two text conversions a row
+    sampling = g.c.sigma2 / cast(func.nullif(b.c.n_resp_integral, 0), Float)
     tau2 = func.greatest(func.coalesce(g.c.var_between - g.c.sigma2 * g.c.inv_n, 0.0), 0.0)
     weight = case((sampling + tau2 > 0, tau2 / (sampling + tau2)), else_=1.0)
     shrunk = case((shown_, shown(g.c.mu + weight * (value - g.c.mu))), else_=null())
@@ -536,7 +536,7 @@ async def organization_page(
     # row would keep all of them, spilling to disk, for the 25 a page shows)
     extra = [func.count().label("full_count")]
     if edges is not None:
-        bucket = func.width_bucket(cast(sub.c.integral, Float), edges)
+        bucket = _band(sub.c.integral, edges)
         extra += [
             func.count().filter(and_(sub.c.integral.is_not(None), bucket == i)).label(f"band_{i}")
             for i in range(len(edges) + 1)
@@ -583,12 +583,18 @@ async def organization_page(
     return rows, total, bands, counts
 
 
+def _band(integral: Any, edges: list[float]) -> Any:
+    """The band of a shown (two-decimal ``numeric``) integral, compared as ``numeric`` with the
+    edges as written (``tables.band`` compares the same values as floats: the same order)."""
+    return func.width_bucket(integral, literal([Decimal(str(e)) for e in edges], ARRAY(Numeric)))
+
+
 async def band_counts(
     session: AsyncSession, stmt: Select[Any], params: dict[str, Any], edges: list[float]
 ) -> dict[int, int]:
     """Organizations per band of the shown integral index (band i: below edges[i])."""
     sub = stmt.subquery()
-    bucket = func.width_bucket(cast(sub.c.integral, Float), edges)
+    bucket = _band(sub.c.integral, edges)
     query = select(bucket, func.count()).where(sub.c.integral.is_not(None)).group_by(bucket)
     return {int(b): int(n) for b, n in await session.execute(query, params)}
 
