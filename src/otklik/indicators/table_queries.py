@@ -335,25 +335,36 @@ def type_priors(nation: CTE, m: Methodology) -> CTE:
 
 
 def organization_rows(
-    m: Methodology,
-    w: Window,
-    scope: Scope,
-    f: Filters,
-    *,
-    summary: bool = True,
-    lean: bool = False,
+    m: Methodology, w: Window, scope: Scope, f: Filters, *, summary: bool = True
 ) -> Select[Any]:
     """Every organization in scope with its shown figures (one row each, not yet ordered).
     ``summary=False`` pivots the rollup instead of reading the summary rows (tests compare).
-    ``lean`` leaves out what only a page of rows shows (address, type and region names, the
-    overall score, the year-to-date value): the same ids, integrals, ranking values and
-    statuses, with the sums those columns are computed from (``s_overall``, ``n_overall`` and,
-    unless the period is its own year to date, ``ytd_*``); ``organization_page(..., late=m)``
-    computes them for the rows of its page only.
 
     Binds ``hidden_ids`` (rows hidden in this period's table) and ``prev_hidden_ids`` (hidden in
     the previous year's table: their baseline, hence target, is not shown).
     """
+    return _rows(m, w, scope, f, summary, lean=False).rows
+
+
+@dataclass(frozen=True)
+class Lean:
+    """The organizations' rows without what only a page of them shows (address, type and
+    region names, overall score, year to date: ``organization_page(..., late=...)`` computes
+    those for its page), and the per-organization sums the page's columns are computed from."""
+
+    rows: Select[Any]
+    m: Methodology
+    cur: CTE  # the period's sums (``s_overall``, ``n_overall``)
+    ytd: CTE | None  # the year to date's sums; None: the period is its own year to date
+
+
+def lean_rows(m: Methodology, w: Window, scope: Scope, f: Filters) -> Lean:
+    """``organization_rows`` for readers that rank and count every row and show a page: the
+    same ids, integrals, ranking values and statuses, narrower rows."""
+    return _rows(m, w, scope, f, True, lean=True)
+
+
+def _rows(m: Methodology, w: Window, scope: Scope, f: Filters, summary: bool, lean: bool) -> Lean:
     o, t, r = Organization, OrganizationType, Region
     cur = _sums(m, w.start, w.end, "cur", scope, summary, items=False)
     prev = _sums(m, w.prev_start, w.prev_end, "prev", scope, summary, items=False)
@@ -364,7 +375,7 @@ def organization_rows(
     else:  # its sums only: the integral is evaluated where a status or a shown row reads it
         ytd = _sums(m, w.ytd_start, w.end, "ytd", scope, summary, only_x=True, integral=False)
         ytd_cols = [ytd.c[k].label(f"ytd_{k}") for k in _integral_sums(m)]
-    wide: list[Any] = [cur.c.s_overall, cur.c.n_overall]  # lean: the overall score's sums
+    wide: list[Any] = []
     if not lean:
         overall = and_(~hidden, cur.c.resp >= m.min_n, cur.c.n_overall >= m.min_n)
         wide = [
@@ -401,7 +412,7 @@ def organization_rows(
     # not materialized: the sums and integrals are (``cur``, ``prev``, ``ytd``), and so are the
     # finished rows (``organization_page``); the rows are not written out twice
     based = apply_scope(base, scope, ORG_SCOPE).cte("base")
-    return _shrunk_and_status(based, g, m, w, f, lean)
+    return Lean(_shrunk_and_status(based, g, m, w, f, lean), m, cur, ytd)
 
 
 def _integral_sums(m: Methodology) -> list[str]:
@@ -417,10 +428,11 @@ def _ytd(c: Any, m: Methodology) -> Any:
     return shown(integral_expr({k: c[f"ytd_{k}"] for k in _integral_sums(m)}, m))
 
 
-def _overall(c: Any, m: Methodology) -> Any:
-    """The shown overall score of a lean row (from its ``s_overall`` and ``n_overall``)."""
-    ok = and_(~c.hidden, c.resp >= m.min_n, c.n_overall >= m.min_n)
-    return case((ok, shown(_exact(c.s_overall, c.n_overall))))
+def _overall(row: Any, cur: CTE, m: Methodology) -> Any:
+    """The shown overall score of a lean row (its ``hidden`` and ``resp``), from the period's
+    sums (``cur``, joined on the row's ``oid``)."""
+    ok = and_(~row.hidden, row.resp >= m.min_n, cur.c.n_overall >= m.min_n)
+    return case((ok, shown(_exact(cur.c.s_overall, cur.c.n_overall))))
 
 
 def _shrunk_and_status(
@@ -451,12 +463,10 @@ def _shrunk_and_status(
         (b.c.baseline >= m.improvement_threshold, "not_applicable"),
         else_=case({2: "met", 1: "on_track", 0: "behind"}, value=progress, else_="insufficient"),
     )
-    if lean:  # what ``organization_page(..., late=m)`` computes the page's columns from
-        keep = ("s_overall", "n_overall", *(f"ytd_{k}" for k in _integral_sums(m)))
-        late = [b.c[k] for k in keep if k in b.c]
-        if "ytd" in b.c:
-            late.append(case((~b.c.hidden, b.c.ytd)).label("ytd"))
-    else:
+    late: list[Any] = []
+    if lean and "ytd" in b.c:  # the period's own value: no late year to date
+        late.append(case((~b.c.hidden, b.c.ytd)).label("ytd"))
+    elif not lean:
         late = [b.c[k] for k in ("address", "type_name", "region_name", "overall")]
         late.append(case((~b.c.hidden, _ytd(b.c, m))).label("ytd"))
     rows = select(
@@ -500,15 +510,13 @@ SORTS = {
 
 async def organization_page(
     session: AsyncSession,
-    stmt: Select[Any],
+    stmt: Select[Any] | Lean,
     params: dict[str, Any],
     sort: str,
     limit: int,
     offset: int,
     edges: list[float] | None = None,
     statuses: tuple[str, ...] = (),
-    *,
-    late: Methodology | None = None,
 ) -> tuple[list[Any], int, dict[int, int] | None, dict[str, int]]:
     """One page of organization rows, plus the total, in one statement.
 
@@ -516,21 +524,23 @@ async def organization_page(
     ``edges``, the same statement counts the organizations per band of the shown integral
     index over all its rows (``band_counts``); None when the page is past the end. With
     ``statuses``, it counts the rows of each of these statuses too (what a page filtered by
-    the status would total; empty when the page is past the end). With ``late`` (the
-    methodology), ``stmt`` gives lean rows (``organization_rows(lean=True)``) and the page's
-    rows get their address, type and region names, overall score and year to date after the
-    ``LIMIT``: the same columns, computed for a page instead of every organization.
+    the status would total; empty when the page is past the end). Lean rows (``lean_rows``)
+    are ranked and counted as they are; the page's rows then get their address, type and
+    region names, overall score and year to date after the ``LIMIT``: the same columns,
+    computed for a page instead of every organization.
     """
-    sub = stmt.cte("org_rows").prefix_with("MATERIALIZED")  # each row's figures computed once
+    lean = stmt if isinstance(stmt, Lean) else None
+    sub = (stmt.rows if isinstance(stmt, Lean) else stmt).cte("org_rows")
+    sub = sub.prefix_with("MATERIALIZED")  # each row's figures computed once
     key = SORTS.get(sort.removeprefix("-"), "shrunk")
     sort_region = Region.__table__.alias("sort_region")
     col: Any = sub.c.shrunk
     if key in sub.c:
         col = sub.c[key]
-    elif late is not None and key == "region_name":  # lean rows: the name joined for the sort
+    elif lean is not None and key == "region_name":  # the name joined for the sort
         col = sort_region.c.name
-    elif late is not None and key == "overall":
-        col = _overall(sub.c, late)
+    elif lean is not None and key == "overall":  # the period's sums joined for the sort
+        col = _overall(sub.c, lean.cur, lean.m)
     desc = sort.startswith("-") if sort else True
     # the totals: one aggregate over the rows, joined to the page (a window over every wide
     # row would keep all of them, spilling to disk, for the 25 a page shows)
@@ -546,32 +556,36 @@ async def organization_page(
     rows_and_totals = sub.join(totals, literal(True))
     if col is sort_region.c.name:
         rows_and_totals = rows_and_totals.join(sort_region, sort_region.c.code == sub.c.region_code)
+    elif lean is not None and key == "overall":
+        rows_and_totals = rows_and_totals.outerjoin(lean.cur, lean.cur.c.oid == sub.c.oid)
     page = select(sub, totals).select_from(rows_and_totals)
 
     def ordered(c: Any, rows: Any) -> tuple[Any, ...]:
         return (c.desc().nulls_last() if desc else c.asc().nulls_last(), rows.name, rows.oid)
 
     page = page.order_by(*ordered(col, sub.c)).limit(limit).offset(offset)
-    if late is not None:  # the page's rows, then what only they show
+    if lean is not None:  # the page's rows, then what only they show
         p = page.add_columns(col.label("sort_key")).subquery("page").c
-        carried = {"sort_key", "s_overall", "n_overall"}
-        carried |= {f"ytd_{k}" for k in _integral_sums(late)}
-        o, t, r = Organization, OrganizationType, Region
+        o, t, r, cur, ytd = Organization, OrganizationType, Region, lean.cur, lean.ytd
         shown_late = [
             o.address,
             t.name.label("type_name"),
             r.name.label("region_name"),
-            _overall(p, late).label("overall"),
+            _overall(p, cur, lean.m).label("overall"),
         ]
-        if "ytd" not in p:
-            shown_late.append(case((~p.hidden, _ytd(p, late))).label("ytd"))
-        page = (
-            select(*(c for c in p if c.key not in carried), *shown_late)
+        if ytd is not None:
+            integral = integral_expr({k: ytd.c[k] for k in _integral_sums(lean.m)}, lean.m)
+            shown_late.append(case((~p.hidden, shown(integral))).label("ytd"))
+        late = (
+            select(*(c for c in p if c.key != "sort_key"), *shown_late)
             .join(o, o.id == p.oid)
             .join(t, t.code == o.type_code)
             .join(r, r.code == o.region_code)
-            .order_by(*ordered(p.sort_key, p))
+            .outerjoin(cur, cur.c.oid == p.oid)
         )
+        if ytd is not None:
+            late = late.outerjoin(ytd, ytd.c.oid == p.oid)
+        page = late.order_by(*ordered(p.sort_key, p))
     rows = list((await session.execute(page, params)).all())
     total = int(rows[0].full_count) if rows else 0
     if not rows and offset:

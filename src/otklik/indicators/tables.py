@@ -196,13 +196,13 @@ async def organization_table(
 ) -> OrgTable:
     """One page of the organizations in scope with their shown figures (and, with
     ``statuses``, how many rows of the table have each of these statuses). Every row is ranked
-    from the lean rows (``organization_rows(lean=True)``); the page's rows alone get their
+    from the lean rows (``table_queries.lean_rows``); the page's rows alone get their
     address, names, overall score and year to date."""
     params = await _params(session, period, m)
-    stmt = q.organization_rows(m, window(period, today), scope, f, lean=True)
+    lean = q.lean_rows(m, window(period, today), scope, f)
     edges = EDGES if f == Filters() else None  # unfiltered: the distribution comes along
     rows, total, bands, counts = await q.organization_page(
-        session, stmt, params, sort, per_page, (page - 1) * per_page, edges, statuses, late=m
+        session, lean, params, sort, per_page, (page - 1) * per_page, edges, statuses
     )
     recipients = await q.recipients_by_org(
         session, scope, [int(r.oid) for r in rows], period.start, period.end
@@ -222,9 +222,9 @@ async def at_risk(
     (the same lean rows; no recipients or coverage). The rows carry what the landing shows:
     name, OGRN, region, shown integral, ranking value, answers, status."""
     params = await _params(session, period, m)
-    stmt = q.organization_rows(m, window(period, today), scope, Filters(), lean=True)
+    lean = q.lean_rows(m, window(period, today), scope, Filters())
     rows, total, bands, counts = await q.organization_page(
-        session, stmt, params, "shrunk", worst, 0, EDGES, ("behind",), late=m
+        session, lean, params, "shrunk", worst, 0, EDGES, ("behind",)
     )
     out = []
     for r in rows:
