@@ -305,7 +305,8 @@ async def test_organization_pages_equal_the_full_rows(session: AsyncSession) -> 
                     assert lean == full, (period, scope, f, sort, page)
     statuses: set[str] = set()
     ytds = 0
-    for step, threshold in ((0.2, 4.5), (0.6, 4.5), (1.5, 4.9), (0.4, 3.0)):
+    variants = [(step, 4.5) for step in (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 1.0)]
+    for step, threshold in [*variants, (1.5, 4.9), (0.4, 3.0)]:
         mx = dataclasses.replace(m, annual_step=step, improvement_threshold=threshold)
         for period in periods:
             w = tables.window(parse_period(period), TODAY)
