@@ -34,7 +34,9 @@ async def _from_items(session: AsyncSession) -> dict[Any, float | None]:
     sums: dict[Any, list[float]] = {}
     for rid in (await session.scalars(select(Response.id))).all():
         sums[rid] = [0.0, 0.0]
-    rows = await session.execute(select(ResponseItem.response_id, ResponseItem.code, ResponseItem.value))
+    rows = await session.execute(
+        select(ResponseItem.response_id, ResponseItem.code, ResponseItem.value)
+    )
     for rid, code, value in rows:
         w = DEFAULT.integral_weights.get(code, 0.0)
         if w > 0 and rid in sums:
@@ -65,7 +67,9 @@ async def _forget(session: AsyncSession, rnd: random.Random, k: int) -> None:
     for i, rid in enumerate(rnd.sample(ids, k)):
         codes = ["organization"] if i % 2 else list(DEFAULT.integral_weights)
         await session.execute(
-            delete(ResponseItem).where(ResponseItem.response_id == rid, ResponseItem.code.in_(codes))
+            delete(ResponseItem).where(
+                ResponseItem.response_id == rid, ResponseItem.code.in_(codes)
+            )
         )
 
 
@@ -96,7 +100,9 @@ async def _integral_rows(session: AsyncSession) -> dict[Any, tuple[int, float, f
 
 async def _moments_from_items(session: AsyncSession) -> dict[Any, tuple[int, float, float]]:
     own = await _from_items(session)
-    rows = await session.execute(select(Response.id, Response.organization_id, Response.answered_on))
+    rows = await session.execute(
+        select(Response.id, Response.organization_id, Response.answered_on)
+    )
     where = {rid: (org, day) for rid, org, day in rows}
     acc: dict[Any, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     for rid, v in own.items():
@@ -120,7 +126,9 @@ async def test_the_rebuild_equals_the_integrals_of_the_items(session: AsyncSessi
     stale = await _stored(session)
     assert stale != await _from_items(session)
     # the rollup's integral rows damaged too: the rebuild must not keep them
-    await session.execute(text("UPDATE indicator_rollup SET isum = isum + 1 WHERE code = '*integral'"))
+    await session.execute(
+        text("UPDATE indicator_rollup SET isum = isum + 1 WHERE code = '*integral'")
+    )
 
     await repository.rebuild_rollup(session, *YEAR)
     expected = await _moments_from_items(session)

@@ -73,7 +73,7 @@ _WEIGHTS = (
     "jsonb_each_text(definition -> 'integral_weights') WHERE is_default"
 )
 _ITEMS_INTEGRAL = (
-    "(SELECT CASE WHEN sum(w.w) > 1e-9 THEN sum(w.w * t.value) / sum(w.w) END "
+    "(SELECT CASE WHEN sum(w.w) > 1e-9 THEN sum(w.w * t.value) / sum(w.w) END "  # noqa: S608
     "FROM unnest(CAST(:item_codes AS text[]), CAST(:item_values AS smallint[])) AS t(code, value) "
     f"JOIN ({_WEIGHTS}) w USING (code) WHERE w.w > 0)"
 )
@@ -112,7 +112,7 @@ STORE = Sql(
         served_on, answered_on, channel, respondent, age_band, answers, integral)
       SELECT :rid, :questionnaire_version, :organization_id, :organization_type_code,
         :region_code, :founder_id, :service_code, :life_situation_code, :served_on,
-        :answered_on, :channel, :respondent, :age_band, CAST(:answers AS jsonb), """
+        :answered_on, :channel, :respondent, :age_band, CAST(:answers AS jsonb), """  # noqa: S608
     + _ITEMS_INTEGRAL
     + """
       FROM state WHERE NOT state.gone
@@ -128,7 +128,7 @@ STORE = Sql(
       FROM response,
         unnest(CAST(:comment_codes AS text[]), CAST(:comment_sealed AS bytea[]))
         AS t(code, sealed)
-    ), links AS ("""  # noqa: S608 - composed of constant fragments
+    ), links AS ("""
     + _of_locked(outreach_repository.COMPLETE_LINKS)
     + """ AND EXISTS (SELECT FROM response)
     ), cancelled AS ("""
