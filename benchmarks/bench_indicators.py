@@ -3,11 +3,15 @@
 Data: ``OTKLIK_BENCH_IND_ORGS`` organizations (default 20 000) and ``OTKLIK_BENCH_IND_RESPONSES``
 responses (default 1 000 000; ``--large`` for 10 000 000) over 2026-01-01..2026-11-30, six
 numeric items each, generated with INSERT ... SELECT generate_series (queue triggers off
-while generating). Three parts, each against a baseline measured in the same run:
+while generating) into the months' own partitions (created first with the partition job's
+``create_month``, as the job does for months that hold answers), each questionnaire with its
+own integral (``responses.integral``) as the submission writes it. Three parts, each against
+a baseline measured in the same run:
 
-1. full recompute of the year (``otklik indicators compute --period 2026``: one DELETE and one
-   set-based INSERT ... SELECT; ``VACUUM`` of the rollup before each run, untimed) vs one plain GROUP BY pass over the year's
-   ``response_items``; medians of three runs; goal <= 3x;
+1. full recompute of the year (``otklik indicators compute --period 2026``, the set-based
+   rebuild of ``repository.rebuild_rollup``; ``VACUUM`` of the rollup before each run,
+   untimed; ``OTKLIK_BENCH_IND_COLD=1`` empties the year's rollup first) vs one plain GROUP BY
+   pass over the year's ``response_items``; medians of three runs; goal <= 2x;
 2. cabinet pages, in-process over ASGI (server time, no network): an organization's page, a
    region's organizations, the country's organizations (all organizations ranked), the regions
    page; p95 of 10 requests each vs ``/healthz``; goal < 200 ms;

@@ -202,9 +202,12 @@ FROM (SELECT {_MONTH} AS month, organization_id, count(*) FILTER (WHERE r) AS n,
 CROSS JOIN LATERAL (VALUES ('*', t.n, t.n, 0::float8, 0::float8), ('*integral', t.ni, 0, t.s, t.ss))
   c(code, n, total, s, ss)
 WHERE c.n > 0
-UNION ALL
+"""
+# Questionnaires by service month (code ``*served``), planned with the items' months: one more
+# branch of their ``Parallel Append``, run by one process beside the months.
+_SERVED = f"""
 SELECT 'm', date_trunc('month', served_on::timestamp)::date, organization_id, '{SERVED}',
-       count(*)::int, count(*)::int, {_ZEROS}, 0, 0, NULL
+       count(*)::int, count(*)::int, {_ZEROS}, 0::float8, 0::float8, NULL::tid[]
 FROM responses WHERE served_on BETWEEN :start AND :end
 GROUP BY 2, 3
 """
@@ -237,7 +240,7 @@ def rebuild_months(start: date, end: date) -> str:
         m = nxt
     # a subquery of its own (``OFFSET 0``: not merged into the statement's other branches),
     # so it is planned as one ``Gather`` over a ``Parallel Append`` of the months
-    items = f"(SELECT * FROM ({'UNION ALL'.join(months)}) i OFFSET 0)"
+    items = f"(SELECT * FROM ({'UNION ALL'.join((*months, _SERVED))}) i OFFSET 0)"
     return _REBUILD_MONTHS.replace("/* items */", items)
 
 
