@@ -150,7 +150,8 @@ _QUEUED = "SELECT DISTINCT response_id FROM indicator_queue"
 # 1. ``rebuild_months`` aggregates the answers of the days into the month rows of a temporary
 #    table: a ``CREATE TABLE … AS SELECT``, which PostgreSQL may run with parallel workers
 #    (an ``INSERT … SELECT`` always runs in one process), and plain month groups rather than
-#    grouping sets (which rule out parallel aggregation). The third branch counts the
+#    grouping sets (which rule out parallel aggregation). The items are aggregated one month
+#    (one partition) at a time in parallel (``_ITEMS_MONTH``), beside the count of the
 #    questionnaires by the month of their service (code ``*served``, from
 #    ``responses.served_on``: the days of these rows are service days, as their queued rows'
 #    are). Code ``*`` and the ``*integral`` moments come from one pass over ``responses``:
@@ -165,7 +166,7 @@ _QUEUED = "SELECT DISTINCT response_id FROM indicator_queue"
 #    (no fold removes queued rows meanwhile: the rebuild holds the folds' lock).
 # 2. ``REBUILD_ANALYZE``, then ``REBUILD_YEARS``: the year rows summed from the month rows
 #    (160 000 groups instead of a second pass over the answers).
-# 3. ``REBUILD_DEQUEUE``: the noted queue rows deleted.
+# 3. ``REBUILD_DEQUEUE``: the noted queue rows deleted, their questionnaires' column set.
 # 4. ``REBUILD_APPLY``: the rollup's rows of the days made equal to the table's, writing only
 #    the rows that differ (inserted, updated, deleted). A recompute of figures the folds kept
 #    right writes (almost) nothing; every row written is the rebuild's own value.
@@ -227,8 +228,8 @@ GROUP BY organization_id, code
 
 
 def rebuild_months(start: date, end: date) -> str:
-    """``REBUILD_MONTHS`` for the whole months from ``start`` to ``end`` (first days of months
-    and years: the rebuild's range)."""
+    """The rebuild's first statement (step 1 above) for the months from ``start`` to ``end``
+    (the first and the last day of the rebuild's whole years)."""
     months, m = [], date(start.year, start.month, 1)
     while m <= end:
         nxt = date(m.year + m.month // 12, m.month % 12 + 1, 1)
