@@ -3,11 +3,15 @@
 Data: ``OTKLIK_BENCH_IND_ORGS`` organizations (default 20 000) and ``OTKLIK_BENCH_IND_RESPONSES``
 responses (default 1 000 000; ``--large`` for 10 000 000) over 2026-01-01..2026-11-30, six
 numeric items each, generated with INSERT ... SELECT generate_series (queue triggers off
-while generating). Three parts, each against a baseline measured in the same run:
+while generating) into the months' own partitions (created first with the partition job's
+``create_month``, as the job does for months that hold answers), each questionnaire with its
+own integral (``responses.integral``) as the submission writes it. Three parts, each against
+a baseline measured in the same run:
 
-1. full recompute of the year (``otklik indicators compute --period 2026``: one DELETE and one
-   set-based INSERT ... SELECT; ``VACUUM`` of the rollup before each run, untimed) vs one plain GROUP BY pass over the year's
-   ``response_items``; medians of three runs; goal <= 3x;
+1. full recompute of the year (``otklik indicators compute --period 2026``, the set-based
+   rebuild of ``repository.rebuild_rollup``; ``VACUUM`` of the rollup before each run,
+   untimed; ``OTKLIK_BENCH_IND_COLD=1`` empties the year's rollup first) vs one plain GROUP BY
+   pass over the year's ``response_items``; medians of three runs; goal <= 2x;
 2. cabinet pages, in-process over ASGI (server time, no network): an organization's page, a
    region's organizations, the country's organizations (all organizations ranked), the regions
    page; p95 of 10 requests each vs ``/healthz``; goal < 200 ms;
@@ -56,8 +60,9 @@ from otklik.identity.service import create_user
 from otklik.indicators import repository
 from otklik.indicators.models import IndicatorSummary
 from otklik.indicators.periods import parse_period
-from otklik.indicators.rollup import SUMMARY_CODES, SUMMARY_COLUMNS
+from otklik.indicators.rollup import SUMMARY_CODES, SUMMARY_COLUMNS, WEIGHTS
 from otklik.indicators.tasks import rebuild
+from otklik.ops import partitions
 from otklik.registry.reference import seed_reference
 from otklik.registry.service import seed_catalogue
 
@@ -80,6 +85,13 @@ APP_NAME = "otklik-bench-pages"
 PAGES = [w for w in os.environ.get("OTKLIK_BENCH_IND_PAGES", "").split(",") if w]
 ITEMS = ("overall", "organization", "comfort", "staff", "information")
 
+# an item's value from the series (the same in both statements below: the response's own
+# integral is computed from the items it gets)
+VALUE = """CASE WHEN c.code = 'recommend' THEN ((g::bigint * 2654435761 >> 11) % 4 > 0)::int
+                   ELSE 5 - ((g::bigint * 2654435761 + c.k * 40503) >> 13) % 4
+                            * (((g::bigint * 40503 + c.k * 2654435761) >> 9) % 2) END"""
+CODES = """(VALUES ('comfort', 1), ('information', 2), ('organization', 3),
+            ('overall', 4), ('recommend', 5), ('staff', 6)) c(code, k)"""
 GENERATE = [
     "ALTER TABLE responses DISABLE TRIGGER USER",
     "ALTER TABLE response_items DISABLE TRIGGER USER",
@@ -99,22 +111,29 @@ GENERATE = [
     # md5 or hashtext per row: the load is CPU-bound).
     """INSERT INTO responses (id, questionnaire_version, organization_id, organization_type_code,
          region_code, founder_id, service_code, served_on, answered_on, channel, respondent,
-         age_band, answers)
+         age_band, answers, integral)
        SELECT lpad(to_hex(g), 32, '0')::uuid, 'bench', o.id, o.type_code, o.region_code,
-              o.founder_id, 'health.checkup', d, d, 'portal', 'recipient', '30-39', '{}'
+              o.founder_id, 'health.checkup', d, d, 'portal', 'recipient', '30-39', '{}', v
        FROM generate_series(1, :n) g
        JOIN organizations o ON o.id = :base + (g::bigint * 7919) % :orgs
-       CROSS JOIN LATERAL (SELECT date '2026-01-01' + (g * 31) % 334 AS d) dd""",
+       CROSS JOIN LATERAL (SELECT date '2026-01-01' + (g * 31) % 334 AS d) dd
+       -- the questionnaire's own integral, as the submission writes it (surveys' STORE)
+       CROSS JOIN LATERAL (
+         SELECT CASE WHEN sum(w.w) > 1e-9 THEN sum(w.w * """
+    + VALUE
+    + """) / sum(w.w) END AS v
+         FROM """
+    + CODES
+    + f""" JOIN ({WEIGHTS}) w USING (code) WHERE w.w > 0) ii""",
     # the same response ids, organizations and days from the series itself (no read of responses)
     """INSERT INTO response_items (response_id, code, value, organization_id, answered_on)
-       SELECT lpad(to_hex(g), 32, '0')::uuid, c.code,
-              CASE WHEN c.code = 'recommend' THEN ((g::bigint * 2654435761 >> 11) % 4 > 0)::int
-                   ELSE 5 - ((g::bigint * 2654435761 + c.k * 40503) >> 13) % 4
-                            * (((g::bigint * 40503 + c.k * 2654435761) >> 9) % 2) END,
+       SELECT lpad(to_hex(g), 32, '0')::uuid, c.code, """
+    + VALUE
+    + """,
               :base + (g::bigint * 7919) % :orgs, date '2026-01-01' + (g * 31) % 334
        FROM generate_series(1, :n) g
-       CROSS JOIN (VALUES ('comfort', 1), ('information', 2), ('organization', 3),
-            ('overall', 4), ('recommend', 5), ('staff', 6)) c(code, k)""",
+       CROSS JOIN """
+    + CODES,
     "ALTER TABLE responses ENABLE TRIGGER USER",
     "ALTER TABLE response_items ENABLE TRIGGER USER",
     "ANALYZE",
@@ -180,6 +199,15 @@ async def generate(url: str) -> None:
     async with db.transaction(db.session_factory(engine)) as s:
         await seed_reference(s)
         await seed_catalogue(s)
+        # the answers land in their months' partitions, as in production (the partition job
+        # creates months from the current one on; the data is of 2026-01..11)
+        for table in partitions.TABLES:
+            if table.name in ANSWER_TABLES:
+                have = await partitions.months(s, table)
+                for k in range(11):
+                    month = date(2026, 1 + k, 1)
+                    if month not in have:
+                        await partitions.create_month(s, table, month)
     async with engine.begin() as conn:
         t = time.perf_counter()
         _nice(int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()))

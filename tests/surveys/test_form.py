@@ -70,6 +70,9 @@ async def test_submit_stores_an_anonymous_response(
         "health_explained": 1,
         "recommend": 1,
     }
+    # the questionnaire's own integral, written with it: the mean of its integral items under
+    # the default methodology's weights (organization, comfort, staff; information not used)
+    assert response.integral == 4.0
     # the comment is sealed for the masking worker: stored once the worker has masked it
     assert await count(session, ResponseComment) == 0
     assert await mask_comments(session, settings) == 1

@@ -654,7 +654,7 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     raw answers retention has dropped in part or in full (``partition_horizon``, kept by the
     job ``ops.maintain_partitions``) are left as the folds summed them: rebuilt from what
     is left they would lose the dropped answers. The queued rows the reading statement counted
-    are dropped (``rollup.REBUILD_MONTHS`` and the statements after it). Returns the rollup rows
+    are dropped (``rollup.rebuild_months`` and the statements after it). Returns the rollup rows
     of the rebuilt days (only those that differed were written).
     """
     start, end = date(start.year, 1, 1), date(end.year, 12, 31)
@@ -669,7 +669,7 @@ async def rebuild_rollup(session: AsyncSession, start: date, end: date) -> int:
     await session.execute(text(rollup.SUMMARY_OFF), {"on": "on"})
     for setting in rollup.REBUILD_SETTINGS:
         await session.execute(text(setting))
-    months = await session.execute(text(rollup.REBUILD_MONTHS), days)
+    months = await session.execute(text(rollup.rebuild_months(start, end)), days)
     await session.execute(text(rollup.REBUILD_ANALYZE))
     years = await session.execute(text(rollup.REBUILD_YEARS))
     await session.execute(text(rollup.REBUILD_DEQUEUE))

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     BigInteger,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -73,6 +74,10 @@ class Response(Base):
     respondent: Mapped[str] = mapped_column(String(14))  # recipient, representative
     age_band: Mapped[str] = mapped_column(String(8))
     answers: Mapped[dict[str, object]] = mapped_column(JSONB)  # every answer by code, masked
+    # the questionnaire's own integral (weighted mean of its integral items, weights of the
+    # default methodology version; NULL without one): written with it, kept by the fold
+    # (``indicators.rollup.FOLD``), read by the full recompute (migration 0330)
+    integral: Mapped[float | None] = mapped_column(Float)
 
 
 class ResponseItem(Base):

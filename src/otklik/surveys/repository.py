@@ -64,6 +64,31 @@ def _of_locked(fragment: str) -> str:
     return fragment.replace("ANY(:ids)", "ANY(ARRAY(SELECT id FROM locked))")
 
 
+# A questionnaire's own integral (``responses.integral``): the weighted mean of its integral
+# items with the default methodology version's weights (indicators' ``methodology_versions``,
+# read only), NULL without an integral item. STORE writes it from the submitted items; the
+# indicators' fold sets it right (``set_integrals``) whenever the items say otherwise.
+_WEIGHTS = (
+    "SELECT key AS code, value::float8 AS w FROM methodology_versions, "
+    "jsonb_each_text(definition -> 'integral_weights') WHERE is_default"
+)
+_ITEMS_INTEGRAL = (
+    "(SELECT CASE WHEN sum(w.w) > 1e-9 THEN sum(w.w * t.value) / sum(w.w) END "  # noqa: S608
+    "FROM unnest(CAST(:item_codes AS text[]), CAST(:item_values AS smallint[])) AS t(code, value) "
+    f"JOIN ({_WEIGHTS}) w USING (code) WHERE w.w > 0)"
+)
+
+
+def set_integrals(rows: str) -> str:
+    """A statement (for a data-modifying CTE) setting ``responses.integral`` from ``rows``
+    (``response_id, answered_on, v``) where it differs."""
+    return (
+        f"UPDATE responses r SET integral = n.v FROM ({rows}) n "  # noqa: S608 - composed SQL
+        "WHERE r.id = n.response_id AND r.answered_on = n.answered_on "
+        "AND r.integral IS DISTINCT FROM n.v"
+    )
+
+
 # One statement, one round trip, its own transaction: the record's links locked in id order
 # (a second submission for the record waits here, then sees the first one's result: rows
 # locked with FOR UPDATE are re-read at their newest version), and only when none of them is
@@ -84,10 +109,12 @@ STORE = Sql(
     ), response AS (
       INSERT INTO responses (id, questionnaire_version, organization_id,
         organization_type_code, region_code, founder_id, service_code, life_situation_code,
-        served_on, answered_on, channel, respondent, age_band, answers)
+        served_on, answered_on, channel, respondent, age_band, answers, integral)
       SELECT :rid, :questionnaire_version, :organization_id, :organization_type_code,
         :region_code, :founder_id, :service_code, :life_situation_code, :served_on,
-        :answered_on, :channel, :respondent, :age_band, CAST(:answers AS jsonb)
+        :answered_on, :channel, :respondent, :age_band, CAST(:answers AS jsonb), """  # noqa: S608
+    + _ITEMS_INTEGRAL
+    + """
       FROM state WHERE NOT state.gone
       RETURNING id
     ), items AS (
@@ -101,7 +128,7 @@ STORE = Sql(
       FROM response,
         unnest(CAST(:comment_codes AS text[]), CAST(:comment_sealed AS bytea[]))
         AS t(code, sealed)
-    ), links AS ("""  # noqa: S608 - composed of constant fragments
+    ), links AS ("""
     + _of_locked(outreach_repository.COMPLETE_LINKS)
     + """ AND EXISTS (SELECT FROM response)
     ), cancelled AS ("""
