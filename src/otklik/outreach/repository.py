@@ -243,15 +243,18 @@ class Claim:
 
     def tasks(self, ids: Sequence[int]) -> dict[str, list[Any]]:
         """The planning statement's task parameters for ``ids`` (some of the claimed)."""
+        columns = {
+            "ids": self.ids,
+            "records": self.records,
+            "organizations": self.organizations,
+            "minors": self.minors,
+            "services": self.services,
+        }
+        if list(ids) == self.ids:
+            return columns
         at = {t: n for n, t in enumerate(self.ids)}
         rows = [at[t] for t in ids]
-        return {
-            "ids": [self.ids[n] for n in rows],
-            "records": [self.records[n] for n in rows],
-            "organizations": [self.organizations[n] for n in rows],
-            "minors": [self.minors[n] for n in rows],
-            "services": [self.services[n] for n in rows],
-        }
+        return {name: [values[n] for n in rows] for name, values in columns.items()}
 
 
 async def claim_tasks(session: AsyncSession, now: datetime, limit: int) -> Claim:
@@ -261,14 +264,8 @@ async def claim_tasks(session: AsyncSession, now: datetime, limit: int) -> Claim
     parts, ids, records, orgs, minors, services = (
         await session.execute(CLAIM_TASKS, params)
     ).one()
-    return Claim(
-        [int(p) for p in parts],
-        [int(i) for i in ids],
-        [int(r) for r in records],
-        [int(o) for o in orgs],
-        [bool(m) for m in minors],
-        [str(s) for s in services],
-    )
+    # the driver's lists as they are (bigint, boolean and text arrays): no copy per value
+    return Claim(list(parts), list(ids), list(records), list(orgs), list(minors), list(services))
 
 
 async def take_partitions(session: AsyncSession, parts: Sequence[int]) -> set[int]:
