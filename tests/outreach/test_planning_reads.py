@@ -13,15 +13,6 @@ from otklik.outreach.service import plan
 from tests.factories import create_organization, service_record, snils
 from tests.outreach.test_planning import adult, send
 
-# the body migration 0260 gave delivery_key_time, which the new one must equal
-OLD_KEY_TIME = """
-  CASE WHEN substr(k::text, 15, 1) = '7' THEN
-    timestamptz 'epoch'
-    + ((('x' || substr(replace(k::text, '-', ''), 1, 12))::bit(48)::bigint) * 1000
-       + (('x' || substr(k::text, 16, 3))::bit(12)::int)) * interval '1 microsecond'
-  END
-"""
-
 
 async def test_a_task_carries_its_records_organization_minor_flag_and_service(
     session: AsyncSession,
@@ -94,7 +85,12 @@ async def test_the_key_time_check_is_inlined_and_decodes_as_before(
             "    + g * interval '1 microsecond') AS k FROM generate_series(1, 5000) g"
             "  UNION ALL SELECT gen_random_uuid() FROM generate_series(1, 100)"
             "  UNION ALL SELECT CAST(NULL AS uuid))"
-            f" SELECT count(*) FROM ks WHERE delivery_key_time(k) IS DISTINCT FROM ({OLD_KEY_TIME})"
+            # the body migration 0260 gave delivery_key_time, which the new one must equal
+            " SELECT count(*) FROM ks WHERE delivery_key_time(k) IS DISTINCT FROM ("
+            "  CASE WHEN substr(k::text, 15, 1) = '7' THEN timestamptz 'epoch'"
+            "    + ((('x' || substr(replace(k::text, '-', ''), 1, 12))::bit(48)::bigint) * 1000"
+            "       + (('x' || substr(k::text, 16, 3))::bit(12)::int)) * interval '1 microsecond'"
+            "  END)"
         )
     )
     assert differing == 0

@@ -261,9 +261,7 @@ async def claim_tasks(session: AsyncSession, now: datetime, limit: int) -> Claim
     """Free partitions with due tasks, locked for this transaction, enough for ``limit``, and
     up to ``limit`` of their due tasks, locked."""
     params = {"parts": PLANNER_PARTS, "now": now, "lock": PLANNER_LOCK, "limit": limit}
-    parts, ids, records, orgs, minors, services = (
-        await session.execute(CLAIM_TASKS, params)
-    ).one()
+    parts, ids, records, orgs, minors, services = (await session.execute(CLAIM_TASKS, params)).one()
     # the driver's lists as they are (bigint, boolean and text arrays): no copy per value
     return Claim(list(parts), list(ids), list(records), list(orgs), list(minors), list(services))
 

@@ -154,9 +154,7 @@ async def plan(
         return 0
     held = claim.held
     params = _plan_params(settings, now)
-    done = await repository.plan_batch(
-        session, {**params, "held": held, **claim.tasks(claim.ids)}
-    )
+    done = await repository.plan_batch(session, {**params, "held": held, **claim.tasks(claim.ids)})
     decided, skipped = done.decided, done.skipped
     if done.blocked:
         # a child's representatives may be in other partitions: those locks are taken too if
