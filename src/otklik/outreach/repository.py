@@ -214,8 +214,7 @@ CLAIM_TASKS = text(
     ), held AS MATERIALIZED (
       SELECT coalesce(array_agg(p), '{}') AS parts FROM walk WHERE got
     ), claimed AS MATERIALIZED (
-      SELECT t.id, t.service_record_id, t.organization_id, t.is_minor, t.service_code
-      FROM outreach_tasks t
+      SELECT t.id, t.service_record_id FROM outreach_tasks t
       WHERE t.status = 'pending' AND t.person_part = ANY(CAST((SELECT parts FROM held) AS int[]))
         AND t.run_after <= :now
       ORDER BY t.run_after, t.id
@@ -223,47 +222,26 @@ CLAIM_TASKS = text(
       FOR UPDATE SKIP LOCKED
     )
     SELECT (SELECT parts FROM held), ARRAY(SELECT id FROM claimed),
-      ARRAY(SELECT service_record_id FROM claimed), ARRAY(SELECT organization_id FROM claimed),
-      ARRAY(SELECT is_minor FROM claimed), ARRAY(SELECT service_code FROM claimed)
+      ARRAY(SELECT service_record_id FROM claimed)
     """
 )
 
 
 @dataclass
 class Claim:
-    """Partitions this transaction holds, and the due tasks it claimed: ids, and per task its
-    record, organization, minor flag and service (copied onto the task at intake)."""
+    """Partitions this transaction holds, and the due tasks it claimed (ids, their records)."""
 
     held: list[int]
     ids: list[int]
     records: list[int]
-    organizations: list[int]
-    minors: list[bool]
-    services: list[str]
-
-    def tasks(self, ids: Sequence[int]) -> dict[str, list[Any]]:
-        """The planning statement's task parameters for ``ids`` (some of the claimed)."""
-        columns = {
-            "ids": self.ids,
-            "records": self.records,
-            "organizations": self.organizations,
-            "minors": self.minors,
-            "services": self.services,
-        }
-        if list(ids) == self.ids:
-            return columns
-        at = {t: n for n, t in enumerate(self.ids)}
-        rows = [at[t] for t in ids]
-        return {name: [values[n] for n in rows] for name, values in columns.items()}
 
 
 async def claim_tasks(session: AsyncSession, now: datetime, limit: int) -> Claim:
     """Free partitions with due tasks, locked for this transaction, enough for ``limit``, and
     up to ``limit`` of their due tasks, locked."""
     params = {"parts": PLANNER_PARTS, "now": now, "lock": PLANNER_LOCK, "limit": limit}
-    parts, ids, records, orgs, minors, services = (await session.execute(CLAIM_TASKS, params)).one()
-    # the driver's lists as they are (bigint, boolean and text arrays): no copy per value
-    return Claim(list(parts), list(ids), list(records), list(orgs), list(minors), list(services))
+    parts, ids, records = (await session.execute(CLAIM_TASKS, params)).one()
+    return Claim([int(p) for p in parts], [int(i) for i in ids], [int(r) for r in records])
 
 
 async def take_partitions(session: AsyncSession, parts: Sequence[int]) -> set[int]:
@@ -356,9 +334,19 @@ _SINGLE = """
       FROM candidate c WHERE c.person_key NOT IN (SELECT person_key FROM multi)
 """
 PLAN_BATCH_SQL = f"""
-    WITH org AS MATERIALIZED (  -- the batch's organizations, each looked up once by its key
+    WITH queued AS MATERIALIZED (
+      -- constants: their length is the estimate; each task is found by its key (the claim
+      -- has just read it), and it carries its record's organization, minor flag and service
+      -- (copied at intake, migration 0340), so no record is read
+      SELECT t.* FROM unnest(CAST(:ids AS bigint[])) u(id)
+      CROSS JOIN LATERAL (
+        SELECT t.id, t.service_record_id AS record_id, t.organization_id AS org, t.is_minor,
+          t.service_code
+        FROM outreach_tasks t WHERE t.id = u.id OFFSET 0
+      ) t
+    ), org AS MATERIALIZED (  -- the batch's organizations, each looked up once by its key
       SELECT u.id, o.type_code, o.timezone
-      FROM (SELECT DISTINCT unnest(CAST(:organizations AS bigint[])) AS id) u
+      FROM (SELECT DISTINCT org AS id FROM queued) u
       CROSS JOIN LATERAL (
         SELECT o.type_code, rg.timezone FROM organizations o
         JOIN regions rg ON rg.code = o.region_code WHERE o.id = u.id OFFSET 0
@@ -376,12 +364,7 @@ PLAN_BATCH_SQL = f"""
                    CAST(:rate_below AS text[])) x(k, below)
                  WHERE x.k = 'type:' || o.type_code)),
             true) END AS sampled
-      -- constants: their length is the estimate; the record's organization, minor flag and
-      -- service were copied onto its task at intake (migration 0340), so no record is read
-      FROM unnest(CAST(:ids AS bigint[]), CAST(:records AS bigint[]),
-        CAST(:organizations AS bigint[]), CAST(:minors AS boolean[]),
-        CAST(:services AS text[])) t(id, record_id, org, is_minor, service_code)
-      JOIN org o ON o.id = t.org
+      FROM queued t JOIN org o ON o.id = t.org
     ), people AS (
       SELECT task.id AS task_id, c.id AS contact, c.position, c.person_key,
         get_byte(c.person_key, 0) >> 4 AS part,

@@ -152,9 +152,11 @@ async def plan(
     claim = await repository.claim_tasks(session, now, limit)
     if not claim.ids:
         return 0
-    held = claim.held
+    held, record_of = claim.held, dict(zip(claim.ids, claim.records, strict=True))
     params = _plan_params(settings, now)
-    done = await repository.plan_batch(session, {**params, "held": held, **claim.tasks(claim.ids)})
+    done = await repository.plan_batch(
+        session, {**params, "held": held, "ids": claim.ids, "records": claim.records}
+    )
     decided, skipped = done.decided, done.skipped
     if done.blocked:
         # a child's representatives may be in other partitions: those locks are taken too if
@@ -165,8 +167,9 @@ async def plan(
         got = set(held) | await repository.take_partitions(session, sorted(wanted - set(held)))
         again = [t for t, parts in done.blocked.items() if got.issuperset(parts)]
         if again:
+            records = [record_of[t] for t in again]
             more = await repository.plan_batch(
-                session, {**params, "held": sorted(got), **claim.tasks(again)}
+                session, {**params, "held": sorted(got), "ids": again, "records": records}
             )
             decided += more.decided
             skipped += more.skipped
