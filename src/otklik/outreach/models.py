@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -62,6 +63,11 @@ class OutreachTask(Base):
     planned_at: Mapped[datetime | None]
     # the partition of the record's person key (0–15, repository.PLANNER_PARTS)
     person_part: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    # the record's organization, minor flag and service, copied by the queue's trigger
+    # (migration 0340; never changed after intake): the planner reads no service record
+    organization_id: Mapped[int] = mapped_column(BigInteger)
+    is_minor: Mapped[bool] = mapped_column(Boolean)
+    service_code: Mapped[str] = mapped_column(String(100))
 
 
 class OutreachOutcome(Base):

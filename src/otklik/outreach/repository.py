@@ -41,10 +41,15 @@ from otklik.registry.models import Organization, OrganizationType, Region, Servi
 # submission stays one statement and writes no outreach table. Back-filled history (channel
 # ``history``: the demo's past months, whose invitations were made then) gets no task.
 ENQUEUE_FUNCTION = "outreach_enqueue_tasks"
+# The task carries what the planner needs of its record (organization, minor flag, service:
+# never changed after intake), so planning reads no service record (migration 0340).
 ENQUEUE_BODY = """
 BEGIN
-  INSERT INTO outreach_tasks (service_record_id, run_after, person_part)
-  SELECT id, received_at, get_byte(person_key, 0) >> 4 FROM new_records
+  INSERT INTO outreach_tasks (service_record_id, run_after, person_part, organization_id,
+    is_minor, service_code)
+  SELECT id, received_at, get_byte(person_key, 0) >> 4, organization_id, is_minor,
+    service_code
+  FROM new_records
   WHERE channel <> 'history';
   RETURN NULL;
 END """
@@ -315,30 +320,51 @@ async def opt_out(session: AsyncSession, public_id: uuid.UUID) -> bool:
 # deleted concurrently waits for this transaction, then its trigger clears ``contact_id``).
 _WINDOW = "ORDER BY {0}task_id, {0}position, {0}contact"
 _BEFORE = " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING"
+# The decisions of a person with one contact in the batch need no window: nothing earlier in
+# the batch spends their budgets, so the windows below reduce to their first row (a person
+# with several contacts — a child's representative of two records, two services the same day —
+# goes through the windows). Most people have one: the four sorts are skipped for them.
+_SINGLE = """
+      SELECT c.*, c.able AND c.org_left >= 1 AND c.week_left >= 1 AS invite,
+        CASE WHEN c.able AND c.org_left >= 1 AND c.week_left >= 1 THEN NULL
+          WHEN c.opted_out THEN 'opted_out'
+          WHEN c.org_left <= 0 THEN 'fatigue_organization'
+          WHEN c.week_left <= 0 THEN 'fatigue_week'
+          ELSE 'no_channel' END AS reason
+      FROM candidate c WHERE c.person_key NOT IN (SELECT person_key FROM multi)
+"""
 PLAN_BATCH_SQL = f"""
-    WITH task AS (
-      SELECT t.id, t.service_record_id AS record_id, r.organization_id AS org, r.is_minor,
-        rg.timezone,
+    WITH queued AS MATERIALIZED (
+      -- constants: their length is the estimate; each task is found by its key (the claim
+      -- has just read it), and it carries its record's organization, minor flag and service
+      -- (copied at intake, migration 0340), so no record is read
+      SELECT t.* FROM unnest(CAST(:ids AS bigint[])) u(id)
+      CROSS JOIN LATERAL (
+        SELECT t.id, t.service_record_id AS record_id, t.organization_id AS org, t.is_minor,
+          t.service_code
+        FROM outreach_tasks t WHERE t.id = u.id OFFSET 0
+      ) t
+    ), org AS MATERIALIZED (  -- the batch's organizations, each looked up once by its key
+      SELECT u.id, o.type_code, o.timezone
+      FROM (SELECT DISTINCT org AS id FROM queued) u
+      CROSS JOIN LATERAL (
+        SELECT o.type_code, rg.timezone FROM organizations o
+        JOIN regions rg ON rg.code = o.region_code WHERE o.id = u.id OFFSET 0
+      ) o
+    ), task AS (
+      SELECT t.id, t.record_id, t.org, t.is_minor, o.timezone,
         CASE WHEN cardinality(CAST(:rate_keys AS text[])) = 0 THEN true
           ELSE coalesce(
-            substring(sha256(convert_to('otklik/sample/' || r.id, 'UTF8')) FROM 1 FOR 8)
+            substring(sha256(convert_to('otklik/sample/' || t.record_id, 'UTF8')) FROM 1 FOR 8)
               < coalesce(
                 (SELECT decode(x.below, 'hex') FROM unnest(CAST(:rate_keys AS text[]),
                    CAST(:rate_below AS text[])) x(k, below)
-                 WHERE x.k = 'service:' || r.service_code),
+                 WHERE x.k = 'service:' || t.service_code),
                 (SELECT decode(x.below, 'hex') FROM unnest(CAST(:rate_keys AS text[]),
                    CAST(:rate_below AS text[])) x(k, below)
                  WHERE x.k = 'type:' || o.type_code)),
             true) END AS sampled
-      -- constants: their length is the estimate; each record is found by index lookups
-      -- (its key row, then its month), never by a join over the whole tables
-      FROM unnest(CAST(:ids AS bigint[]), CAST(:records AS bigint[])) t(id, service_record_id)
-      CROSS JOIN LATERAL (
-        SELECT * FROM service_record_keys k WHERE k.id = t.service_record_id OFFSET 0
-      ) rk
-      CROSS JOIN LATERAL ({RECORD_OF_KEY}) r
-      JOIN organizations o ON o.id = r.organization_id
-      JOIN regions rg ON rg.code = o.region_code
+      FROM queued t JOIN org o ON o.id = t.org
     ), people AS (
       SELECT task.id AS task_id, c.id AS contact, c.position, c.person_key,
         get_byte(c.person_key, 0) >> 4 AS part,
@@ -359,7 +385,7 @@ PLAN_BATCH_SQL = f"""
       SELECT task.id AS task_id, task.record_id, task.org, task.timezone, task.sampled,
         p.contact, p.position, p.person_key, p.channel
       FROM mine task JOIN people p ON p.task_id = task.id
-    ), candidate AS (
+    ), candidate AS MATERIALIZED (
       SELECT g.*, x.person_key IS NOT NULL AS opted_out,
         x.person_key IS NULL AND g.channel IS NOT NULL AS able,
         :org_max - spent.org AS org_left, :week_max - spent.week AS week_left
@@ -372,20 +398,27 @@ PLAN_BATCH_SQL = f"""
         FROM invitations i
         WHERE i.person_key = g.person_key
           AND i.created_at >= least(CAST(:org_since AS timestamptz), :week_since)
+          -- no month ahead is probed (partitions exist three months ahead, empty): nothing
+          -- is created after its transaction's start, a history invitation a day after its
+          -- service
+          AND i.created_at < greatest(CAST(:now AS timestamptz), now()) + interval '2 days'
       ) spent
       WHERE g.sampled
+    ), multi AS MATERIALIZED (  -- people with several contacts in the batch
+      SELECT person_key FROM candidate GROUP BY person_key HAVING count(*) > 1
     ), ranked AS (
       SELECT c.*, c.able AND count(*) FILTER (WHERE c.able) OVER (
           PARTITION BY c.person_key, c.org {_WINDOW.format("c.")} ROWS UNBOUNDED PRECEDING
         ) <= c.org_left AS org_ok
-      FROM candidate c
+      FROM candidate c WHERE c.person_key IN (SELECT person_key FROM multi)
     ), invited AS (
       SELECT r.*, r.org_ok AND count(*) FILTER (WHERE r.org_ok) OVER (
           PARTITION BY r.person_key {_WINDOW.format("r.")}{_BEFORE}
         ) < r.week_left AS invite
       FROM ranked r
-    ), decided AS (
-      SELECT v.*, CASE WHEN v.invite THEN gen_random_uuid() END AS public_id,
+    ), decided_multi AS (
+      SELECT v.task_id, v.record_id, v.org, v.timezone, v.sampled, v.contact, v.position,
+        v.person_key, v.channel, v.opted_out, v.able, v.org_left, v.week_left, v.invite,
         CASE WHEN v.invite THEN NULL
           WHEN v.opted_out THEN 'opted_out'
           WHEN count(*) FILTER (WHERE v.invite) OVER (
@@ -396,34 +429,40 @@ PLAN_BATCH_SQL = f"""
             ) >= v.week_left THEN 'fatigue_week'
           ELSE 'no_channel' END AS reason
       FROM invited v
+    ), decided AS MATERIALIZED (
+      SELECT * FROM ({_SINGLE}) s UNION ALL SELECT * FROM decided_multi
     ), version AS (
       SELECT version FROM questionnaire_versions WHERE status = 'published'
       ORDER BY published_at DESC NULLS LAST, version DESC LIMIT 1
-    ), inv_keys AS (
-      INSERT INTO invitation_keys (public_id, token_hash, service_record_id, created_at)
-      SELECT d.public_id,
-        sha256(convert_to(translate(encode(substring(
-          sha256(CAST(:k_out AS bytea) || sha256(CAST(:k_in AS bytea) || CAST(:link AS bytea)
-                 || uuid_send(d.public_id)))
-          FROM 1 FOR 24), 'base64'), '+/', '-_'), 'UTF8')),
-        d.record_id, now()
+    ), numbered AS MATERIALIZED (
+      -- ids in the order the records arrived (nextval is evaluated after the sort); each
+      -- invitation's rows are written from here, with no join back to the inserted rows
+      SELECT nextval('invitations_id_seq') AS id, gen_random_uuid() AS public_id,
+        d.record_id, d.contact, d.person_key, d.org, d.channel, d.timezone
       FROM decided d
       WHERE d.invite
-      ORDER BY d.task_id, d.position, d.contact  -- ids in the order the records arrived
-      RETURNING id, public_id, token_hash, created_at
+      ORDER BY d.task_id, d.position, d.contact
+    ), tokens AS MATERIALIZED (
+      SELECT n.*, now() AS created_at,
+        sha256(convert_to(translate(encode(substring(
+          sha256(CAST(:k_out AS bytea) || sha256(CAST(:k_in AS bytea) || CAST(:link AS bytea)
+                 || uuid_send(n.public_id)))
+          FROM 1 FOR 24), 'base64'), '+/', '-_'), 'UTF8')) AS token_hash
+      FROM numbered n
+    ), inv_keys AS (
+      INSERT INTO invitation_keys (id, public_id, token_hash, service_record_id, created_at)
+      SELECT id, public_id, token_hash, record_id, created_at FROM tokens
     ), inv AS (
       INSERT INTO invitations (id, public_id, service_record_id, contact_id, person_key,
         organization_id, token_hash, created_at, expires_at, questionnaire_version)
-      SELECT k.id, d.public_id, d.record_id, d.contact, d.person_key, d.org, k.token_hash,
-        k.created_at, :expires, (SELECT version FROM version)
-      FROM inv_keys k JOIN decided d USING (public_id)
-      ORDER BY k.id
-      RETURNING id, public_id
+      SELECT id, public_id, record_id, contact, person_key, org, token_hash, created_at,
+        :expires, (SELECT version FROM version)
+      FROM tokens
     ), first_message AS (
       INSERT INTO deliveries (invitation_id, kind, channel, next_attempt_at)
-      SELECT inv.id, 'invite', d.channel, {QUIET_HOLD.replace("rg.", "d.")}
-      FROM inv JOIN decided d USING (public_id)
-      ORDER BY inv.id
+      SELECT d.id, 'invite', d.channel, {QUIET_HOLD.replace("rg.", "d.")}
+      FROM tokens d
+      ORDER BY d.id
     ), per_task AS (
       SELECT d.task_id, bool_or(d.invite) AS invited,
         (array_agg(d.reason ORDER BY d.position, d.contact)
