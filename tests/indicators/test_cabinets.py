@@ -11,11 +11,13 @@ from httpx import AsyncClient
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from otklik.cabinets import repository as cabinet_repository
 from otklik.identity.roles import Role
 from tests.factories import create_organization, create_user, login
 from tests.indicators.factories import create_response, create_responses
 
 DAY = date(2026, 11, 10)
+OTHER_TYPE = "edu_general"
 P = {"period": "2026-11"}
 
 
@@ -248,6 +250,43 @@ async def test_comparison_group_never_singles_out_another_organization(
     row = overall_row((await client.get(url, params=P)).text)
     assert "недостаточно данных" not in row
     assert "3,75" in row  # (50 + 20 + 40 + 40) / 40
+
+
+async def test_other_responding_counts_the_answered_peers_of_the_period(
+    session: AsyncSession,
+) -> None:
+    """The comparison group's size: other organizations of the same type and region with
+    questionnaires in the period. Whole months, quarters and years read the summary, other
+    ranges the answers: each equals the count of the answers created here."""
+    own = await create_organization(session, region="16")
+    peers = [await create_organization(session, region="16") for _ in range(4)]
+    elsewhere = await create_organization(session, region="77")
+    other_type = await create_organization(session, region="16", type_code=OTHER_TYPE)
+    answered = {  # organization: days answered
+        own: [date(2026, 8, 3)],
+        peers[0]: [date(2026, 8, 3)],
+        peers[1]: [date(2026, 8, 31), date(2026, 9, 1)],
+        peers[2]: [date(2026, 2, 14)],
+        peers[3]: [date(2025, 12, 31)],
+        elsewhere: [date(2026, 8, 3)],
+        other_type: [date(2026, 8, 3)],
+    }
+    for org, days in answered.items():
+        for day in days:
+            await create_response(session, org, day, {"overall": 4})
+    await session.commit()
+    for start, end in [
+        (date(2026, 1, 1), date(2026, 12, 31)),  # a year
+        (date(2026, 7, 1), date(2026, 9, 30)),  # a quarter
+        (date(2026, 8, 1), date(2026, 8, 31)),  # a month
+        (date(2026, 9, 1), date(2026, 9, 30)),
+        (date(2025, 12, 1), date(2025, 12, 31)),
+        (date(2026, 8, 4), date(2026, 8, 31)),  # days: read from the answers
+        (date(2026, 10, 1), date(2026, 10, 31)),  # nobody
+        (date(2026, 1, 1), date(2026, 1, 31)),  # nobody (the year's rows start that day)
+    ]:
+        expected = sum(1 for org in peers if any(start <= day <= end for day in answered[org]))
+        assert await cabinet_repository.other_responding(session, own, start, end) == expected
 
 
 async def test_trend_covers_the_twelve_months_to_the_period_end(

@@ -43,18 +43,30 @@ async def other_responding(
     session: AsyncSession, organization: Organization, start: date, end: date
 ) -> int:
     """How many other organizations of the same type and region were answered about in the
-    period (the comparison group is shown only when it cannot single one of them out)."""
-    stmt = (
-        select(func.count(func.distinct(Response.organization_id)))
-        .join(Organization, Organization.id == Response.organization_id)
-        .where(
-            Organization.type_code == organization.type_code,
-            Organization.region_code == organization.region_code,
-            Organization.id != organization.id,
-            Response.answered_on >= start,
-            Response.answered_on <= end,
+    period (the comparison group is shown only when it cannot single one of them out).
+
+    Whole months, quarters and years count the organizations with questionnaires in the
+    summary rows of the period (one row per organization and month or year, as the group's
+    figures are read), not every answer: at national size the answers' count took 0.7 s of an
+    organization's page. Other day ranges count the answers."""
+    o = Organization
+    peers = (o.type_code == organization.type_code, o.region_code == organization.region_code)
+    grain = grain_for(start, end)
+    if grain is not None:
+        s = IndicatorSummary
+        stmt = (
+            select(func.count(func.distinct(s.organization_id)))
+            .join(o, o.id == s.organization_id)
+            .where(*peers, o.id != organization.id, s.grain == grain, s.resp > 0)
+            .where(s.day.between(start, end))
         )
-    )
+    else:
+        stmt = (
+            select(func.count(func.distinct(Response.organization_id)))
+            .join(o, o.id == Response.organization_id)
+            .where(*peers, o.id != organization.id)
+            .where(Response.answered_on >= start, Response.answered_on <= end)
+        )
     return int(await session.scalar(stmt) or 0)
 
 
