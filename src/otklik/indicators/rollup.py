@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from otklik.surveys.repository import set_integrals
+from otklik.surveys.repository import INTEGRAL_WEIGHTS_SQL, set_integrals
 
 COUNT_COLUMNS = ("n", "total", "n0", "n1", "n2", "n3", "n4", "n5")
 COLUMNS = "grain, day, organization_id, code, " + ", ".join(COUNT_COLUMNS)
@@ -71,11 +71,9 @@ END """
     for op, sign, rows in (("add", "1", "new_rows"), ("sub", "-1", "old_rows"))
 }
 
-# The integral weights of the default methodology version.
-WEIGHTS = (
-    "SELECT key AS code, value::float8 AS w FROM methodology_versions, "
-    "jsonb_each_text(definition -> 'integral_weights') WHERE is_default"
-)
+# The integral weights of the default methodology version (one spelling, shared with the
+# submission, which writes each questionnaire's integral with them: ``responses.integral``).
+WEIGHTS = INTEGRAL_WEIGHTS_SQL
 # Set per (grain, day, organization, code): the rollup row plus the batch's sums.
 _SET_ADD_ALL = ", ".join(
     f"{c} = indicator_rollup.{c} + EXCLUDED.{c}" for c in (*COUNT_COLUMNS, "isum", "isumsq")

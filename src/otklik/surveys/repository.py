@@ -68,14 +68,14 @@ def _of_locked(fragment: str) -> str:
 # items with the default methodology version's weights (indicators' ``methodology_versions``,
 # read only), NULL without an integral item. STORE writes it from the submitted items; the
 # indicators' fold sets it right (``set_integrals``) whenever the items say otherwise.
-_WEIGHTS = (
+INTEGRAL_WEIGHTS_SQL = (
     "SELECT key AS code, value::float8 AS w FROM methodology_versions, "
     "jsonb_each_text(definition -> 'integral_weights') WHERE is_default"
 )
 _ITEMS_INTEGRAL = (
     "(SELECT CASE WHEN sum(w.w) > 1e-9 THEN sum(w.w * t.value) / sum(w.w) END "  # noqa: S608
     "FROM unnest(CAST(:item_codes AS text[]), CAST(:item_values AS smallint[])) AS t(code, value) "
-    f"JOIN ({_WEIGHTS}) w USING (code) WHERE w.w > 0)"
+    f"JOIN ({INTEGRAL_WEIGHTS_SQL}) w USING (code) WHERE w.w > 0)"
 )
 
 
